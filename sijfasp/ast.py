@@ -1,0 +1,281 @@
+"""The syntax tree of a policy-language file: frozen dataclasses, no logic.
+
+Every node carries the `Span` it was parsed from, so that every later stage can point back at
+the text an author wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Union
+
+from .source import Span
+
+
+# ------------------------------------------------------------------ shared pieces
+@dataclass(frozen=True)
+class Property:
+    """`name value` inside braces: `payer "AIM"`, `cost 3`, `required`."""
+
+    name: str
+    value: str | Decimal | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """`bool`, `number 0..10`, `date`, `choice {a, b}`, `set {a, b}`."""
+
+    name: str
+    low: Decimal | None
+    high: Decimal | None
+    values: tuple[str, ...]
+    span: Span
+
+
+# ------------------------------------------------------------------ vocabulary
+@dataclass(frozen=True)
+class VocabularyDecl:
+    name: str
+    description: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class FindingDecl:
+    name: str
+    type: TypeSpec
+    properties: tuple[Property, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class RequestDecl:
+    name: str
+    type: TypeSpec
+    properties: tuple[Property, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    name: str
+    type: TypeSpec
+    properties: tuple[Property, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class RecordDecl:
+    name: str
+    properties: tuple[Property, ...]
+    fields: tuple[FieldDecl, ...]
+    span: Span
+
+
+# ------------------------------------------------------------------ conditions
+@dataclass(frozen=True)
+class FactRef:
+    """A finding (`vas_score`) or a request field (`request.fixation`)."""
+
+    scope: str  # "finding" or "request"
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class IsValue:
+    """`fact is true`, `fact is not true`, `fact is posterior`."""
+
+    fact: FactRef
+    value: str
+    negated: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class IsIn:
+    fact: FactRef
+    values: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Compare:
+    fact: FactRef
+    operator: str
+    value: Decimal
+    span: Span
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The name of a `define`d condition."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class FieldCondition:
+    """One test on a record field inside `kind where ...`.
+
+    operator is one of: is, in, compare, has, within, matches.
+    """
+
+    field: str
+    operator: str
+    values: tuple[str, ...]
+    comparator: str | None
+    number: Decimal | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """`injection where purpose is diagnostic and ...`; no conditions means every record of kind."""
+
+    kind: str
+    conditions: tuple[FieldCondition, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class RecordSetName:
+    """A bare name in a record set: a record kind or a `records` definition."""
+
+    name: str
+    span: Span
+
+
+RecordPart = Union[RecordFilter, RecordSetName]
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    """A union of record filters and named sets."""
+
+    parts: tuple[RecordPart, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class CountRecords:
+    """`at least N <records>` (unit "records"), `... separate dates of` ("dates"), `... days of`."""
+
+    unit: str
+    minimum: int
+    records: RecordSet
+    window_days: int | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Combinator:
+    """`all of`, `any of`, `none of`, `at least K of` over members."""
+
+    kind: str  # "all", "any", "none", "at_least"
+    minimum: int | None
+    members: tuple["Member", ...]
+    span: Span
+
+
+Condition = Union[IsValue, IsIn, Compare, Reference, CountRecords]
+Expr = Union[Combinator, Condition]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """`id [section] "label": expr`: a named, traceable criterion."""
+
+    name: str
+    section: str | None
+    label: str
+    body: Expr
+    span: Span
+
+
+Member = Union[Criterion, Expr]
+
+
+# ------------------------------------------------------------------ policy
+@dataclass(frozen=True)
+class ImportDecl:
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class PolicyDecl:
+    name: str
+    properties: tuple[Property, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ServiceDecl:
+    name: str
+    cpt: str | None
+    section: str
+    label: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class DefineDecl:
+    name: str
+    section: str | None
+    label: str
+    body: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class RecordsDecl:
+    name: str
+    section: str | None
+    label: str
+    records: RecordSet
+    span: Span
+
+
+@dataclass(frozen=True)
+class Advisory:
+    name: str
+    section: str | None
+    label: str
+    when: Expr
+    recommend: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class CriteriaBlock:
+    """`criteria for`, `exclusions for` (role "exclusions") or `advisories for`."""
+
+    role: str  # "criteria", "exclusions", "advisories"
+    services: tuple[str, ...]
+    items: tuple[Criterion | Advisory, ...]
+    span: Span
+    service_spans: tuple[Span, ...]
+
+
+Declaration = Union[
+    VocabularyDecl,
+    FindingDecl,
+    RequestDecl,
+    RecordDecl,
+    ImportDecl,
+    PolicyDecl,
+    ServiceDecl,
+    DefineDecl,
+    RecordsDecl,
+    CriteriaBlock,
+]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    declarations: tuple[Declaration, ...]

@@ -1,0 +1,110 @@
+"""Diagnostics as data: a code, a severity, a span, a message and maybe a suggestion.
+
+Stages collect diagnostics instead of raising on the first problem; the CLI renders them all
+together, `file:line:col: error[code]: message`, the source line and a caret under the span.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .source import SourceText, Span
+
+# Stable codes a user can look up in docs/diagnostics.md.
+CODES = {
+    "syntax": "the text does not follow the grammar",
+    "unknown-name": "a name that is not declared",
+    "duplicate-name": "a name declared twice",
+    "type": "a test that does not fit the type of what it tests",
+    "range": "a number outside the declared range, or a range that cannot be met",
+    "count": "a count larger than the list or set it counts",
+    "cycle": "a definition that refers to itself",
+    "property": "a missing, unknown or malformed property",
+    "import": "an import that cannot be read",
+    "scope": "a service without criteria, or criteria for an undeclared service",
+    "case": "a case file that does not match the vocabulary",
+}
+
+
+class SijfaspError(Exception):
+    """Raised by a stage when its input cannot be used; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: Iterable["Diagnostic"]):
+        self.diagnostics = list(diagnostics)
+        super().__init__("\n".join(d.message for d in self.diagnostics))
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None = None
+    severity: str = "error"
+    hint: str | None = None
+    # For case files: the path of the field, e.g. "records.injection[0].date".
+    field_path: str | None = None
+    file: str | None = None
+
+    def location(self) -> str:
+        if self.span is not None:
+            return str(self.span)
+        where = self.file or "<input>"
+        return f"{where}: {self.field_path}" if self.field_path else where
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A hint naming the closest candidate, or None when nothing is close."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics while a stage runs."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, code: str, message: str, span: Span | None = None,
+              hint: str | None = None) -> None:
+        self.items.append(Diagnostic(code, message, span, "error", hint))
+
+    def warning(self, code: str, message: str, span: Span | None = None,
+                hint: str | None = None) -> None:
+        self.items.append(Diagnostic(code, message, span, "warning", hint))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise SijfaspError(self.items)
+
+
+def render(diagnostic: Diagnostic, sources: dict[str, SourceText] | None = None) -> str:
+    """One diagnostic as text: location, severity, code, message, then the line and a caret."""
+    lines = [f"{diagnostic.location()}: {diagnostic.severity}[{diagnostic.code}]: "
+             f"{diagnostic.message}"]
+    span = diagnostic.span
+    source = (sources or {}).get(span.path) if span else None
+    if span is not None and source is not None:
+        text = source.line(span.line)
+        if text:
+            width = (span.end_column - span.column) if span.end_line == span.line else 1
+            gutter = f"{span.line:>4} | "
+            lines.append(gutter + text.rstrip("\n"))
+            lines.append(" " * (len(gutter) + span.column - 1) + "^" * max(1, width))
+    if diagnostic.hint:
+        lines.append(f"  hint: {diagnostic.hint}")
+    return "\n".join(lines)
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, SourceText] | None = None,
+               limit: int = 50) -> str:
+    items = list(diagnostics)
+    shown = [render(d, sources) for d in items[:limit]]
+    if len(items) > limit:
+        shown.append(f"... and {len(items) - limit} more")
+    return "\n".join(shown)

@@ -1,0 +1,391 @@
+"""Text to syntax tree: Lark (LALR, positions kept) and a transformer into `ast` dataclasses.
+
+Syntax errors are collected, not raised one at a time: after an unexpected token the parser skips
+it and goes on, so an author sees every place the grammar was not followed in one run.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast
+from .diagnostics import Diagnostic, SijfaspError
+from .resources import grammar_path
+from .source import SourceText, Span
+
+MAX_SYNTAX_ERRORS = 20
+
+# How the grammar's terminals read to a policy author.
+_TERMINAL_WORDS = {
+    "NAME": "a name (lower case letters, digits, _)",
+    "SECTION": "a section reference in brackets, like [D.I.B.6]",
+    "STRING": 'a text in double quotes',
+    "DATE": "a date YYYY-MM-DD",
+    "INT": "a whole number",
+    "DECIMAL": "a number",
+    "COMPARATOR": "a comparison (>=, <=, >, <, =, !=)",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COLON": "':'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COMMA": "','",
+    "DOT": "'.'",
+    "$END": "the end of the file",
+}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr",
+                propagate_positions=True, maybe_placeholders=False)
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[terminal]
+    pattern = _lark().get_terminal(terminal).pattern if terminal in _terminal_names() else None
+    if pattern is not None and pattern.type == "str":
+        return f"'{pattern.value}'"
+    return terminal.lower()
+
+
+@lru_cache(maxsize=1)
+def _terminal_names() -> frozenset[str]:
+    return frozenset(t.name for t in _lark().terminals)
+
+
+def _expected(expected: set[str]) -> str:
+    words = sorted({_describe(t) for t in expected})
+    if len(words) > 6:
+        words = words[:6] + ["..."]
+    return ", ".join(words)
+
+
+def _token_text(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    return f"'{token.value}'"
+
+
+def _span_of_token(path: str, token: Token) -> Span:
+    line = token.line or 1
+    column = token.column or 1
+    end_line = token.end_line or line
+    end_column = token.end_column or column + 1
+    return Span(path, line, column, end_line, end_column)
+
+
+def _syntax_diagnostic(path: str, error: UnexpectedInput) -> Diagnostic:
+    if isinstance(error, UnexpectedCharacters):
+        span = Span(path, error.line, error.column, error.line, error.column + 1)
+        return Diagnostic("syntax", f"unexpected character '{error.char}'", span,
+                          hint=_char_hint(error.char))
+    if isinstance(error, UnexpectedEOF):
+        return Diagnostic("syntax", "the file ends too early; expected "
+                          + _expected(set(error.expected)), None)
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    span = _span_of_token(path, token)
+    message = f"unexpected {_token_text(token)}; expected {_expected(set(error.expected))}"
+    return Diagnostic("syntax", message, span)
+
+
+def _char_hint(char: str) -> str | None:
+    if char.isupper():
+        return "names are lower case: letters, digits and '_'"
+    if char == "'":
+        return 'texts are written in double quotes: "..."'
+    return None
+
+
+def parse(source: SourceText) -> ast.SourceFile:
+    """Parse one file; raise SijfaspError with every syntax error found."""
+    errors: list[Diagnostic] = []
+
+    def recover(error: UnexpectedInput) -> bool:
+        diagnostic = _syntax_diagnostic(source.path, error)
+        # A skipped token often triggers a second error on the same line: report the first only.
+        if not errors or errors[-1].span is None or diagnostic.span is None \
+                or errors[-1].span.line != diagnostic.span.line:
+            errors.append(diagnostic)
+        return len(errors) < MAX_SYNTAX_ERRORS and isinstance(error, UnexpectedToken) \
+            and error.token.type != "$END"
+
+    try:
+        tree = _lark().parse(source.text, on_error=recover)
+    except UnexpectedInput as error:
+        if not errors or not isinstance(error, UnexpectedToken):
+            diagnostic = _syntax_diagnostic(source.path, error)
+            if diagnostic not in errors:
+                errors.append(diagnostic)
+        raise SijfaspError(errors) from None
+    if errors:
+        raise SijfaspError(errors)
+    try:
+        return _ToAst(source.path).transform(tree)
+    except _RecoveredTreeError:
+        raise SijfaspError(errors or [Diagnostic("syntax", "the file could not be read",
+                                                 Span(source.path, 1, 1, 1, 2))]) from None
+
+
+class _RecoveredTreeError(Exception):
+    pass
+
+
+def _unquote(token: Token) -> str:
+    return str(token)[1:-1]
+
+
+def _number(token: Token) -> Decimal:
+    return Decimal(str(token))
+
+
+def _section(token: Token) -> str:
+    return str(token)[1:-1].strip()
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Lark tree to `ast` nodes; each node gets the span of the text it came from."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.path, 1, 1, 1, 1)
+        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, token: Token) -> Span:
+        return _span_of_token(self.path, token)
+
+    # -------------------------------------------------------------- shared
+    def start(self, meta, children):
+        return ast.SourceFile(self.path, tuple(children))
+
+    def name_list(self, meta, children):
+        return [c for c in children if isinstance(c, Token) and c.type == "NAME"]
+
+    def number(self, meta, children):
+        return children[0]
+
+    def range(self, meta, children):
+        return (_number(children[0]), _number(children[1]))
+
+    def simple_type(self, meta, children):
+        name = children[0]
+        low = high = None
+        if len(children) > 1:
+            low, high = children[1]
+        return ast.TypeSpec(str(name), low, high, (), self._span(meta))
+
+    def choice_type(self, meta, children):
+        name, values = children
+        return ast.TypeSpec(str(name), None, None, tuple(str(v) for v in values),
+                            self._span(meta))
+
+    def property(self, meta, children):
+        name = children[0]
+        value = None
+        if len(children) > 1:
+            token = children[1]
+            if token.type == "STRING":
+                value = _unquote(token)
+            elif token.type in ("INT", "DECIMAL"):
+                value = _number(token)
+            else:
+                value = str(token)
+        return ast.Property(str(name), value, self._span(meta))
+
+    def _split_properties(self, children):
+        return tuple(c for c in children if isinstance(c, ast.Property))
+
+    # -------------------------------------------------------------- vocabulary
+    def vocabulary_decl(self, meta, children):
+        return ast.VocabularyDecl(str(children[0]), _unquote(children[1]), self._span(meta))
+
+    def finding_decl(self, meta, children):
+        return ast.FindingDecl(str(children[0]), children[1],
+                               self._split_properties(children[2:]), self._span(meta))
+
+    def request_decl(self, meta, children):
+        return ast.RequestDecl(str(children[0]), children[1],
+                               self._split_properties(children[2:]), self._span(meta))
+
+    def field_decl(self, meta, children):
+        return ast.FieldDecl(str(children[0]), children[1],
+                             self._split_properties(children[2:]), self._span(meta))
+
+    def record_decl(self, meta, children):
+        fields = tuple(c for c in children[1:] if isinstance(c, ast.FieldDecl))
+        return ast.RecordDecl(str(children[0]), self._split_properties(children[1:]), fields,
+                              self._span(meta))
+
+    # -------------------------------------------------------------- policy
+    def import_decl(self, meta, children):
+        return ast.ImportDecl(_unquote(children[0]), self._span(meta))
+
+    def policy_decl(self, meta, children):
+        return ast.PolicyDecl(str(children[0]), self._split_properties(children[1:]),
+                              self._span(meta))
+
+    def service_decl(self, meta, children):
+        name = str(children[0])
+        rest = children[1:]
+        cpt = None
+        if rest and rest[0].type == "INT":
+            cpt = str(rest[0])
+            rest = rest[1:]
+        return ast.ServiceDecl(name, cpt, _section(rest[0]), _unquote(rest[1]), self._span(meta))
+
+    def _labelled(self, children):
+        """NAME SECTION? STRING ... -> (name, section, label, rest)."""
+        name = str(children[0])
+        index = 1
+        section = None
+        if isinstance(children[index], Token) and children[index].type == "SECTION":
+            section = _section(children[index])
+            index += 1
+        label = _unquote(children[index])
+        return name, section, label, children[index + 1:]
+
+    def define_decl(self, meta, children):
+        name, section, label, rest = self._labelled(children)
+        return ast.DefineDecl(name, section, label, rest[0], self._span(meta))
+
+    def records_decl(self, meta, children):
+        name, section, label, rest = self._labelled(children)
+        return ast.RecordsDecl(name, section, label, rest[0], self._span(meta))
+
+    def criterion(self, meta, children):
+        name, section, label, rest = self._labelled(children)
+        return ast.Criterion(name, section, label, rest[0], self._span(meta))
+
+    def advisory(self, meta, children):
+        name, section, label, rest = self._labelled(children)
+        recommend = rest[1] if len(rest) > 1 else None
+        return ast.Advisory(name, section, label, rest[0], recommend, self._span(meta))
+
+    def _block(self, role, meta, children):
+        services = children[0]
+        return ast.CriteriaBlock(role, tuple(str(s) for s in services), tuple(children[1:]),
+                                 self._span(meta), tuple(self._tok_span(s) for s in services))
+
+    def criteria_block(self, meta, children):
+        return self._block("criteria", meta, children)
+
+    def exclusions_block(self, meta, children):
+        return self._block("exclusions", meta, children)
+
+    def advisories_block(self, meta, children):
+        return self._block("advisories", meta, children)
+
+    # -------------------------------------------------------------- conditions
+    def _combinator(self, kind, minimum, meta, members):
+        return ast.Combinator(kind, minimum, tuple(members), self._span(meta))
+
+    def all_of(self, meta, children):
+        return self._combinator("all", None, meta, children)
+
+    def any_of(self, meta, children):
+        return self._combinator("any", None, meta, children)
+
+    def none_of(self, meta, children):
+        return self._combinator("none", None, meta, children)
+
+    def at_least_of(self, meta, children):
+        return self._combinator("at_least", int(children[0]), meta, children[1:])
+
+    def fact_ref(self, meta, children):
+        if len(children) == 2:
+            scope = str(children[0])
+            return ast.FactRef(scope, str(children[1]), self._span(meta))
+        return ast.FactRef("finding", str(children[0]), self._span(meta))
+
+    def is_value(self, meta, children):
+        return ast.IsValue(children[0], str(children[1]), False, self._span(meta))
+
+    def is_not_value(self, meta, children):
+        return ast.IsValue(children[0], str(children[1]), True, self._span(meta))
+
+    def is_in(self, meta, children):
+        return ast.IsIn(children[0], tuple(str(v) for v in children[1]), self._span(meta))
+
+    def compare(self, meta, children):
+        return ast.Compare(children[0], str(children[1]), _number(children[2]),
+                           self._span(meta))
+
+    def reference(self, meta, children):
+        return ast.Reference(str(children[0]), self._span(meta))
+
+    def count_records(self, meta, children):
+        return ast.CountRecords("records", int(children[0]), children[1], None, self._span(meta))
+
+    def count_dates(self, meta, children):
+        return ast.CountRecords("dates", int(children[0]), children[1], None, self._span(meta))
+
+    def count_days(self, meta, children):
+        window = children[2] if len(children) > 2 else None
+        return ast.CountRecords("days", int(children[0]), children[1], window, self._span(meta))
+
+    def window(self, meta, children):
+        return int(children[0])
+
+    # -------------------------------------------------------------- record sets
+    def record_set(self, meta, children):
+        parts: list[ast.RecordPart] = []
+        for child in children:
+            if isinstance(child, ast.RecordSet):
+                parts.extend(child.parts)
+            else:
+                parts.append(child)
+        return ast.RecordSet(tuple(parts), self._span(meta))
+
+    def set_name(self, meta, children):
+        return ast.RecordSetName(str(children[0]), self._span(meta))
+
+    def filtered(self, meta, children):
+        return ast.RecordFilter(str(children[0]), tuple(children[1:]), self._span(meta))
+
+    def _field(self, meta, field, operator, values=(), comparator=None, number=None):
+        return ast.FieldCondition(str(field), operator, tuple(str(v) for v in values),
+                                  comparator, number, self._span(meta))
+
+    def field_is(self, meta, children):
+        return self._field(meta, children[0], "is", [children[1]])
+
+    def field_in(self, meta, children):
+        return self._field(meta, children[0], "in", children[1])
+
+    def field_compare(self, meta, children):
+        return self._field(meta, children[0], "compare", (), str(children[1]),
+                           _number(children[2]))
+
+    def field_has(self, meta, children):
+        return self._field(meta, children[0], "has", [children[1]])
+
+    def field_within(self, meta, children):
+        return self._field(meta, children[0], "within", (), None, Decimal(int(children[1])))
+
+    def field_matches(self, meta, children):
+        fact = children[1]
+        # Kept as "scope.name" so the semantic stage can insist on a request field.
+        target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
+        return self._field(meta, children[0], "matches", [target])
+
+    def __default__(self, data, children, meta):
+        # Only reached for a tree shape the grammar should not produce after error recovery.
+        raise _RecoveredTreeError(data)
+
+
+def parse_text(text: str, path: str = "<text>") -> ast.SourceFile:
+    return parse(SourceText(path, text))
+
+
+__all__ = ["parse", "parse_text", "Tree"]
