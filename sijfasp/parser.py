@@ -186,8 +186,11 @@ class _ToAst(Transformer):
         return ast.TypeSpec(str(name), low, high, (), self._span(meta))
 
     def choice_type(self, meta, children):
-        name, values = children
-        return ast.TypeSpec(str(name), None, None, tuple(str(v) for v in values),
+        return ast.TypeSpec("choice", None, None, tuple(str(v) for v in children[0]),
+                            self._span(meta))
+
+    def set_type(self, meta, children):
+        return ast.TypeSpec("set", None, None, tuple(str(v) for v in children[0]),
                             self._span(meta))
 
     def property(self, meta, children):
