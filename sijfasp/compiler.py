@@ -25,8 +25,10 @@ def scaled(value: Decimal) -> int:
     return int((value * SCALE).to_integral_value())
 
 
-def unscaled(value: int) -> Decimal:
-    return (Decimal(value) / SCALE).normalize()
+def unscaled(value: int) -> str:
+    """The decimal text of a scaled integer: 3000 -> "30", 750 -> "7.5"."""
+    text = format((Decimal(value) / SCALE).normalize(), "f")
+    return text
 
 
 def fact_term(scope: str, name: str) -> str:
@@ -265,7 +267,7 @@ def _compile_node(builder: _Builder, node_id: str, label: str, section: str, bod
         builder.nodes[node_id] = NodeInfo(node_id, "all", None, label, section, (body.name,),
                                           None, None, span.line)
         return
-    leaf, text, structured = _compile_leaf(builder, node_id, body)
+    leaf, text, structured = _compile_leaf(builder, node_id, body, label)
     emit(f"node({node_id}, leaf).")
     emit(f"leaf({node_id}, {leaf}).")
     builder.nodes[node_id] = NodeInfo(node_id, "leaf", None, label, section, (), text,
@@ -360,7 +362,8 @@ def _filter_text(part: ast.RecordFilter) -> str:
     return f"{part.kind} where " + " and ".join(tests)
 
 
-def _compile_leaf(builder: _Builder, node_id: str, expr: ast.Expr) -> tuple[str, str, tuple]:
+def _compile_leaf(builder: _Builder, node_id: str, expr: ast.Expr,
+                  label: str) -> tuple[str, str, tuple]:
     vocabulary = builder.policy.vocabulary
     text = _condition_text(builder, expr)
     if isinstance(expr, (ast.IsValue, ast.IsIn, ast.Compare)):
@@ -384,7 +387,7 @@ def _compile_leaf(builder: _Builder, node_id: str, expr: ast.Expr) -> tuple[str,
             builder.emit(f"allowed({node_id}, {value}).")
         return f"value_in({term})", text, ("fact", "value_in", fact.key, tuple(values))
     assert isinstance(expr, ast.CountRecords)
-    set_id = _compile_set_reference(builder, f"{node_id}_records", expr.records)
+    set_id = _compile_set_reference(builder, f"{node_id}_records", expr.records, label)
     if expr.unit == "records":
         leaf = f"count({set_id}, {expr.minimum})"
     elif expr.unit == "dates":
@@ -403,13 +406,14 @@ def _compile_named_set(builder: _Builder, decl: ast.RecordsDecl) -> None:
     builder.emit()
 
 
-def _compile_set_reference(builder: _Builder, base: str, records: ast.RecordSet) -> str:
+def _compile_set_reference(builder: _Builder, base: str, records: ast.RecordSet,
+                           label: str) -> str:
     """A set used in a count: a named set is used as it is; anything else becomes a new set."""
     if len(records.parts) == 1 and isinstance(records.parts[0], ast.RecordSetName) \
             and builder.policy.record_set(records.parts[0].name) is not None:
         return records.parts[0].name
     set_id = builder.fresh_id(base)
-    _compile_set(builder, set_id, _set_text(builder, records), records)
+    _compile_set(builder, set_id, label, records)
     return set_id
 
 
