@@ -24,7 +24,6 @@ class Options:
     """How much missing documentation to work out."""
 
     enumerate: int = DEFAULT_ENUMERATE  # full minimal sets to list (0: every one)
-    missing: bool = True  # False: determination and criteria only
 
 
 def evaluate(loaded: LoadedPolicy, case: Case, options: Options = Options()) -> PolicyResult:
@@ -39,7 +38,7 @@ def evaluate(loaded: LoadedPolicy, case: Case, options: Options = Options()) -> 
     advisories = advisory_results(reader, snapshot, case.service) if roots else ()
     missing: list[tuple[MissingItem, ...]] = []
     complete, total, grouped, exact = True, None, (), True
-    if determination == "incomplete" and options.missing:
+    if determination == "incomplete":
         found = minimal_sets(compiled, facts, limit=options.enumerate)
         missing = sort_sets([sort_items([describe_item(reader, model, item, roots)
                                          for item in items_of(model)])

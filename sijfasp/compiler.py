@@ -436,8 +436,10 @@ def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.Record
         kind = part.kind
         emit(f"filter({set_id}, {filter_id}, {part.kind}).")
         for number, condition in enumerate(part.conditions, start=1):
-            emit(f"condition({filter_id}, {number}, "
-                 f"{_compile_field_condition(builder, filter_id, number, part.kind, condition)}).")
+            # The condition reads first, then the values it accepts (emitted while compiling it).
+            position = len(builder.lines)
+            test = _compile_field_condition(builder, filter_id, number, part.kind, condition)
+            builder.lines.insert(position, f"condition({filter_id}, {number}, {test}).")
     builder.record_sets[set_id] = RecordSetInfo(set_id, kind or "", label,
                                                 _set_text(builder, records))
 

@@ -31,8 +31,11 @@ CODES = {
 class SijfaspError(Exception):
     """Raised by a stage when its input cannot be used; carries every diagnostic found."""
 
-    def __init__(self, diagnostics: Iterable["Diagnostic"]):
+    def __init__(self, diagnostics: Iterable["Diagnostic"],
+                 sources: Iterable[SourceText] = ()):
         self.diagnostics = list(diagnostics)
+        # The texts the diagnostics point into, so they can be quoted with a caret.
+        self.sources = {s.path: s for s in sources}
         super().__init__("\n".join(d.message for d in self.diagnostics))
 
 

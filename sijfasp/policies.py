@@ -47,6 +47,14 @@ def load_policy(path: Path | str, shown_as: str | None = None) -> LoadedPolicy:
     """Parse, check and compile one policy file; raise SijfaspError with every problem found."""
     path = Path(path)
     source = read_source(path, shown_as)
+    try:
+        return _load(path, source)
+    except SijfaspError as error:
+        error.sources.setdefault(source.path, source)
+        raise
+
+
+def _load(path: Path, source: SourceText) -> LoadedPolicy:
     tree = parse(source)
     imports = [d for d in tree.declarations if isinstance(d, ast.ImportDecl)]
     if len(imports) != 1:
@@ -61,7 +69,7 @@ def load_policy(path: Path | str, shown_as: str | None = None) -> LoadedPolicy:
     try:
         vocabulary, vocabulary_source = _vocabulary(target.resolve(), shown)
     except SijfaspError as error:
-        error.sources = [read_source(target, shown)]  # type: ignore[attr-defined]
+        error.sources.setdefault(shown, read_source(target, shown))
         raise
     policy = check_policy(tree, vocabulary)
     return LoadedPolicy(policy, compile_policy(policy), (source, vocabulary_source))

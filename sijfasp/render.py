@@ -1,0 +1,338 @@
+"""Results as text (80 columns), JSON, or Markdown.
+
+Wording rule: the tool finds criteria met or not met; it never says a request is denied, since a
+physician reviewer makes that decision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import textwrap
+from typing import Any
+
+from .explain import (CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult,
+                      STATUS_WORDS)
+
+WIDTH = 80
+MARKS = {"met": "✓", "not_met": "✗", "not_documented": "?"}
+DETERMINATION_WORDS = {
+    "approvable": "approvable: every criterion is met as documented",
+    "excluded": "excluded: an exclusion of the policy is documented",
+    "not_met": "not met: documented facts contradict a criterion",
+    "incomplete": "incomplete: criteria are not documented yet",
+    "not_applicable": "not applicable: the policy does not address this service",
+}
+MAX_SETS_SHOWN = 5
+MAX_OPTIONS_SHOWN = 6
+
+
+def _wrap(text: str, indent: int, hanging: int | None = None) -> list[str]:
+    hanging = indent if hanging is None else hanging
+    return textwrap.wrap(text, WIDTH, initial_indent=" " * indent,
+                         subsequent_indent=" " * hanging, break_on_hyphens=False) or [""]
+
+
+def _header(result: PolicyResult) -> list[str]:
+    number = f" {result.number}" if result.number else ""
+    lines = [*_wrap(f"{result.policy}: {result.payer}, {result.document}{number}", 0, 2),
+             *_wrap(f"{result.title}, effective {result.effective.isoformat()}", 2)]
+    lines.append(f"  determination: {DETERMINATION_WORDS[result.determination]}")
+    return lines
+
+
+def _case_header(case: CaseResult) -> list[str]:
+    return [f"case {case.case}: {case.service} requested {case.request_date.isoformat()}", ""]
+
+
+def _node_line(node: NodeResult, indent: int) -> list[str]:
+    mark = MARKS[node.status]
+    head = f"{mark} {STATUS_WORDS[node.status]:<14} {node.cite}: {node.label}"
+    return _wrap(head, indent, indent + 17)
+
+
+# ------------------------------------------------------------------ text
+def text_check(case: CaseResult) -> str:
+    lines = _case_header(case)
+    for result in case.results:
+        lines += _header(result)
+        for node in result.criteria:
+            lines += _node_line(node, 2)
+        for exclusion in result.exclusions:
+            if exclusion.status == "applies":
+                lines += _wrap(f"! excluded       {exclusion.cite}: {exclusion.label}", 2, 19)
+        lines += _reasons_text(result)
+        lines += _missing_summary(result)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _reasons_text(result: PolicyResult) -> list[str]:
+    if not result.reasons:
+        return []
+    lines = ["  reasons:"]
+    for reason in result.reasons:
+        lines += _wrap(f"- {reason}", 4, 6)
+    return lines
+
+
+def _missing_summary(result: PolicyResult) -> list[str]:
+    if result.determination != "incomplete":
+        return []
+    lines = ["  missing documentation (each criterion below, any one option):"]
+    lines += _groups_text(result.grouped, 4)
+    return lines
+
+
+def _groups_text(groups: tuple[MissingGroup, ...], indent: int) -> list[str]:
+    lines: list[str] = []
+    for group in groups:
+        if group.groups:
+            lines += _wrap(f"{group.criterion}: {group.label} — all of:", indent, indent + 2)
+            lines += _groups_text(group.groups, indent + 2)
+            continue
+        how = f"any {group.choose} of" if group.choose > 1 else \
+            ("one of" if len(group.options) > 1 else "needs")
+        lines += _wrap(f"{group.criterion}: {group.label} — {how}:", indent, indent + 2)
+        for option in group.options[:MAX_OPTIONS_SHOWN]:
+            lines += _wrap("- " + " AND ".join(i.need for i in option), indent + 2, indent + 4)
+        hidden = len(group.options) - MAX_OPTIONS_SHOWN
+        if hidden > 0 or not group.options_complete:
+            more = f"{hidden} more" if hidden > 0 else "more"
+            lines += _wrap(f"... and {more} options", indent + 2)
+    return lines
+
+
+def text_explain(case: CaseResult) -> str:
+    lines = _case_header(case)
+    for result in case.results:
+        lines += _header(result)
+        if result.determination == "not_applicable":
+            lines.append("")
+            continue
+        lines.append("  criteria:")
+        for node in result.criteria:
+            lines += _tree_text(node, 4)
+        lines.append("  exclusions checked:")
+        for exclusion in result.exclusions:
+            word = {"applies": "! DOCUMENTED", "documented_absent": "  absent",
+                    "not_documented": "  not documented"}[exclusion.status]
+            lines += _wrap(f"{word:<17} {exclusion.cite}: {exclusion.label}", 4, 22)
+        applying = [a for a in result.advisories if a.applies]
+        lines.append("  advisory recommendations (never decide the case):"
+                     if applying else "  advisory recommendations: none apply")
+        for advisory in applying:
+            state = f" (recommendation {STATUS_WORDS[advisory.recommendation]})" \
+                if advisory.recommendation else ""
+            lines += _wrap(f"- {advisory.cite}: {advisory.label}{state}; "
+                           + "; ".join(advisory.evidence), 4, 6)
+        lines += _reasons_text(result)
+        lines += _missing_summary(result)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _tree_text(node: NodeResult, indent: int) -> list[str]:
+    lines = _node_line(node, indent)
+    if node.kind == "at_least":
+        met = sum(1 for c in node.children if c.status == "met")
+        lines += _wrap(f"{met} of {len(node.children)} met, {node.minimum} needed",
+                       indent + 17)
+    for evidence in node.evidence:
+        lines += _wrap(evidence, indent + 17, indent + 19)
+    for child in node.children:
+        lines += _tree_text(child, indent + 2)
+    return lines
+
+
+def text_missing(case: CaseResult) -> str:
+    lines = _case_header(case)
+    for result in case.results:
+        lines += _header(result)
+        if result.determination != "incomplete":
+            lines.append("  nothing to add: " + ("the case is already approvable"
+                         if result.determination == "approvable" else
+                         "no added documentation can change this determination"))
+            lines.append("")
+            continue
+        lines += _missing_summary(result)
+        lines += _sets_text(result)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _sets_text(result: PolicyResult) -> list[str]:
+    total = result.missing_total
+    count = f"{total}" if total is not None else f"more than {len(result.missing)}"
+    lines = [f"  minimal sets of missing documentation: {count}"]
+    for number, items in enumerate(result.missing[:MAX_SETS_SHOWN], start=1):
+        lines += _wrap(f"{number}. ({len(items)} item{'s' if len(items) != 1 else ''})", 4)
+        for item in items:
+            lines += _wrap(f"- {item.need} [{item.criterion}]", 7, 9)
+    shown = min(len(result.missing), MAX_SETS_SHOWN)
+    if total is None or total > shown:
+        more = f"{total - shown}" if total is not None else "more"
+        lines += _wrap(f"... and {more} more sets (list them with --enumerate N)", 4)
+    return lines
+
+
+def text_policies(policies: list[dict]) -> str:
+    lines = []
+    for p in policies:
+        lines.append(f"{p['id']}: {p['payer']}")
+        lines += _wrap(f"{p['title']} ({p['document']}{' ' + p['number'] if p['number'] else ''}"
+                       f"), effective {p['effective']}", 2)
+        for s in p["services"]:
+            cpt = f"CPT {s['cpt']}" if s["cpt"] else "no CPT code listed"
+            lines += _wrap(f"- {s['service']} ({cpt}) [{s['section']}]", 2, 4)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ------------------------------------------------------------------ markdown
+def markdown_explain(case: CaseResult) -> str:
+    """A reviewer's summary: criteria met ✓ / not met ✗ / not documented ?, with reasons."""
+    out = [f"# Criteria review: case {case.case}", "",
+           f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
+           "The criteria below are found met or not met against the policy text; the decision "
+           "rests with the physician reviewer.", ""]
+    for result in case.results:
+        number = f" {result.number}" if result.number else ""
+        out += [f"## {result.payer}: {result.title}", "",
+                f"{result.document}{number}, effective {result.effective.isoformat()} "
+                f"(`{result.policy}`).", "",
+                f"**Finding:** {DETERMINATION_WORDS[result.determination]}.", ""]
+        if result.determination == "not_applicable":
+            continue
+        out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
+        for node in result.criteria:
+            out += _markdown_rows(node, 0)
+        out.append("")
+        if result.reasons:
+            out += ["### Reasons", ""] + [f"- {r}" for r in result.reasons] + [""]
+        documented = [e for e in result.exclusions if e.status == "applies"]
+        unknown = [e for e in result.exclusions if e.status == "not_documented"]
+        out += ["### Exclusions", ""]
+        out += [f"- ✗ {e.cite}: {e.label} (documented: {'; '.join(e.evidence)})"
+                for e in documented]
+        if unknown:
+            out.append("- Not documented either way: "
+                       + "; ".join(f"{e.cite} ({e.label})" for e in unknown))
+        if not documented and not unknown:
+            out.append("- None documented.")
+        out.append("")
+        applying = [a for a in result.advisories if a.applies]
+        if applying:
+            out += ["### Advisory recommendations", ""]
+            out += [f"- {a.cite}: {a.label}" for a in applying] + [""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _markdown_rows(node: NodeResult, depth: int) -> list[str]:
+    label = ("&nbsp;" * 4 * depth) + node.label
+    evidence = "; ".join(node.evidence).replace("|", "/")
+    rows = [f"| {MARKS[node.status]} | {label} | {node.cite} | {evidence} |"]
+    for child in node.children:
+        rows += _markdown_rows(child, depth + 1)
+    return rows
+
+
+def markdown_missing(case: CaseResult) -> str:
+    """A request for additional information a payer could send to the provider office."""
+    out = [f"# Request for additional information: case {case.case}", "",
+           f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
+           ""]
+    for result in case.results:
+        number = f" {result.number}" if result.number else ""
+        out += [f"## {result.payer}: {result.title}", "",
+                f"{result.document}{number}, effective {result.effective.isoformat()}.", ""]
+        if result.determination != "incomplete":
+            out += [f"No additional information is requested under this policy "
+                    f"({DETERMINATION_WORDS[result.determination]}).", ""]
+            continue
+        out += ["To complete the review, please document each of the following. Where "
+                "options are listed, any one of them is enough.", ""]
+        out += _markdown_groups(result.grouped, 0)
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _markdown_groups(groups: tuple[MissingGroup, ...], depth: int) -> list[str]:
+    out: list[str] = []
+    pad = "  " * depth
+    for group in groups:
+        if group.groups:
+            out.append(f"{pad}- **{group.label}** ({group.criterion}):")
+            out += _markdown_groups(group.groups, depth + 1)
+            continue
+        how = f"any {group.choose} of" if group.choose > 1 else \
+            ("one of" if len(group.options) > 1 else "")
+        out.append(f"{pad}- **{group.label}** ({group.criterion})" + (f", {how}:" if how else
+                                                                       ":"))
+        for option in group.options:
+            text = "; and ".join(f"{i.prompt} ({i.need})" for i in option)
+            out.append(f"{pad}  - {text}")
+        if not group.options_complete:
+            out.append(f"{pad}  - ... or another option")
+    return out
+
+
+# ------------------------------------------------------------------ json
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _item_json(item: MissingItem) -> dict:
+    return {"fact": item.fact, "need": item.need, "criterion": item.criterion,
+            "prompt": item.prompt, "item": item.key, "criterion_id": item.criterion_id,
+            "cost": item.cost}
+
+
+def _group_json(group: MissingGroup) -> dict:
+    data = {"criterion": group.criterion, "criterion_id": group.criterion_id,
+            "label": group.label}
+    if group.groups:
+        data["all_of"] = [_group_json(g) for g in group.groups]
+    else:
+        data["choose"] = group.choose
+        data["options"] = [[_item_json(i) for i in option] for option in group.options]
+        data["options_complete"] = group.options_complete
+    return data
+
+
+def result_json(result: PolicyResult) -> dict:
+    return {
+        "policy": result.policy, "payer": result.payer, "title": result.title,
+        "document": result.document, "number": result.number,
+        "effective": result.effective.isoformat(), "service": result.service,
+        "determination": result.determination,
+        "criteria": _plain(result.criteria),
+        "exclusions": _plain(result.exclusions),
+        "advisories": _plain(result.advisories),
+        "reasons": list(result.reasons),
+        "missing": [[_item_json(i) for i in items] for items in result.missing],
+        "missing_complete": result.missing_complete,
+        "missing_total": result.missing_total,
+        "missing_grouped": [_group_json(g) for g in result.grouped],
+        "missing_grouped_exact": result.grouped_exact,
+    }
+
+
+def json_case(case: CaseResult) -> str:
+    data = {"case": case.case, "service": case.service,
+            "request_date": case.request_date.isoformat(),
+            "results": [result_json(r) for r in case.results]}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def json_policies(policies: list[dict]) -> str:
+    return json.dumps({"policies": policies}, indent=2, ensure_ascii=False) + "\n"
