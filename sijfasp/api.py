@@ -13,7 +13,7 @@ from .explain import (CaseResult, MissingGroup, MissingItem, PolicyResult, Reade
                       advisory_results, criteria_tree, describe_item, exclusion_results, items_of,
                       reasons, sort_items, sort_sets)
 from .policies import LoadedPolicy
-from .solver import determine, minimal_sets
+from .solver import Abducer, determine
 
 DEFAULT_ENUMERATE = 10
 OPTIONS_PER_GROUP = 12
@@ -39,13 +39,15 @@ def evaluate(loaded: LoadedPolicy, case: Case, options: Options = Options()) -> 
     missing: list[tuple[MissingItem, ...]] = []
     complete, total, grouped, exact = True, None, (), True
     if determination == "incomplete":
-        found = minimal_sets(compiled, facts, limit=options.enumerate)
+        abducer = Abducer(compiled, facts)
+        found = abducer.minimal_sets(limit=options.enumerate)
         missing = sort_sets([sort_items([describe_item(reader, model, item, roots)
                                          for item in items_of(model)])
                              for model in found.models])
         complete = found.complete
         statuses = reader.statuses(snapshot)
-        grouped = tuple(g for r in roots if (g := _group(reader, facts, statuses, r)) is not None)
+        grouped = tuple(g for r in roots
+                        if (g := _group(reader, abducer, statuses, r)) is not None)
         exact = _disjoint(grouped)
         total = len(missing) if complete else _product(grouped) if exact else None
     return PolicyResult(policy.id, policy.payer, policy.title, policy.document, policy.number,
@@ -60,7 +62,8 @@ def evaluate_case(policies: list[LoadedPolicy], case: Case,
                       tuple(evaluate(p, case, options) for p in policies))
 
 
-def _group(reader: Reader, facts, statuses: dict[str, str], node_id: str) -> MissingGroup | None:
+def _group(reader: Reader, abducer: Abducer, statuses: dict[str, str],
+           node_id: str) -> MissingGroup | None:
     """What a criterion not yet met still needs, split along its all-of structure."""
     if statuses.get(node_id) == "met":
         return None
@@ -69,23 +72,23 @@ def _group(reader: Reader, facts, statuses: dict[str, str], node_id: str) -> Mis
     cite, label = reader.cite(node_id), info.label
     if info.kind == "all":
         groups = tuple(g for c in info.children
-                       if (g := _group(reader, facts, statuses, c)) is not None)
+                       if (g := _group(reader, abducer, statuses, c)) is not None)
         return MissingGroup(node_id, cite, label, groups, (), True)
     if info.kind == "at_least" and all(compiled.nodes[c].kind == "leaf" for c in info.children):
         met = sum(1 for c in info.children if statuses.get(c) == "met")
         options = []
         for child in info.children:
             if statuses.get(child) == "not_documented":
-                options.extend(_options(reader, facts, child, 1)[0])
+                options.extend(_options(reader, abducer, child, 1)[0])
         assert info.minimum is not None
         return MissingGroup(node_id, cite, label, (), tuple(options), True,
                             info.minimum - met)
-    options, complete = _options(reader, facts, node_id, OPTIONS_PER_GROUP)
+    options, complete = _options(reader, abducer, node_id, OPTIONS_PER_GROUP)
     return MissingGroup(node_id, cite, label, (), options, complete)
 
 
-def _options(reader: Reader, facts, node_id: str, limit: int):
-    found = minimal_sets(reader.compiled, facts, focus=node_id, limit=limit)
+def _options(reader: Reader, abducer: Abducer, node_id: str, limit: int):
+    found = abducer.minimal_sets(focus=node_id, limit=limit)
     sets = sort_sets([sort_items([describe_item(reader, m, i, (node_id,)) for i in items_of(m)])
                       for m in found.models])
     return tuple(sets), found.complete

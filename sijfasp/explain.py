@@ -46,6 +46,7 @@ class MissingItem:
     criterion_id: str
     prompt: str
     cost: int
+    records: str | None = None  # for an added record: what the record set is, in words
 
 
 @dataclass(frozen=True)
@@ -374,7 +375,9 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
     separate = ", on a date of its own" if unit == "dates" else ""
     need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}{separate}"
     return MissingItem(str(item), record_set.kind, need, reader.cite(node_id), node_id,
-                       record_def.ask, record_def.cost)
+                       record_def.ask, record_def.cost,
+                       record_set.label + (", each on a date of its own" if unit == "dates"
+                                           else ""))
 
 
 def _value_need(classes: tuple[ValueClass, ...] | None, value: clingo.Symbol, value_type) -> str:

@@ -26,6 +26,7 @@ DETERMINATION_WORDS = {
 }
 MAX_SETS_SHOWN = 5
 MAX_OPTIONS_SHOWN = 6
+MAX_ITEMS_LISTED = 8
 
 
 def _wrap(text: str, indent: int, hanging: int | None = None) -> list[str]:
@@ -80,27 +81,68 @@ def _reasons_text(result: PolicyResult) -> list[str]:
 def _missing_summary(result: PolicyResult) -> list[str]:
     if result.determination != "incomplete":
         return []
-    lines = ["  missing documentation (each criterion below, any one option):"]
-    lines += _groups_text(result.grouped, 4)
+    lines = ["  missing documentation: every criterion below; where options are listed,",
+             "  any one of them is enough"]
+    for group in result.grouped:
+        lines += _wrap(f"{_section(result, group.criterion)}: {group.label}", 4, 6)
+        for leaf in _leaves(group):
+            lines += _leaf_group_text(result, group, leaf)
     return lines
 
 
-def _groups_text(groups: tuple[MissingGroup, ...], indent: int) -> list[str]:
-    lines: list[str] = []
-    for group in groups:
-        if group.groups:
-            lines += _wrap(f"{group.criterion}: {group.label} — all of:", indent, indent + 2)
-            lines += _groups_text(group.groups, indent + 2)
-            continue
-        how = f"any {group.choose} of" if group.choose > 1 else \
-            ("one of" if len(group.options) > 1 else "needs")
-        lines += _wrap(f"{group.criterion}: {group.label} — {how}:", indent, indent + 2)
-        for option in group.options[:MAX_OPTIONS_SHOWN]:
-            lines += _wrap("- " + " AND ".join(i.need for i in option), indent + 2, indent + 4)
-        hidden = len(group.options) - MAX_OPTIONS_SHOWN
-        if hidden > 0 or not group.options_complete:
-            more = f"{hidden} more" if hidden > 0 else "more"
-            lines += _wrap(f"... and {more} options", indent + 2)
+def needs_text(option: tuple[MissingItem, ...]) -> str:
+    """The items of one option in words; added records for one criterion read as one phrase."""
+    phrases: list[str] = []
+    runs: dict[str, list[MissingItem]] = {}
+    for item in option:
+        if item.records is not None:
+            runs.setdefault(item.criterion_id, []).append(item)
+    done: set[str] = set()
+    for item in option:
+        if item.records is None:
+            phrases.append(item.need)
+        elif item.criterion_id not in done:
+            done.add(item.criterion_id)
+            run = runs[item.criterion_id]
+            noun = item.fact if len(run) == 1 else f"{item.fact} records"
+            phrases.append(f"{_count_word(len(run))} more {noun}: {item.records}")
+    return " AND ".join(phrases)
+
+
+def _count_word(number: int) -> str:
+    return {1: "one", 2: "two", 3: "three"}.get(number, str(number))
+
+
+def _plural(number: int, word: str) -> str:
+    return f"{number} {word}" + ("" if number == 1 else "s")
+
+
+def _section(result: PolicyResult, cite: str) -> str:
+    """A criterion's section without the policy's own name, which the header already gives."""
+    return cite[len(result.cite):].strip() if cite.startswith(result.cite) else cite
+
+
+def _leaves(group: MissingGroup) -> list[MissingGroup]:
+    if not group.groups:
+        return [group]
+    return [leaf for child in group.groups for leaf in _leaves(child)]
+
+
+def _leaf_group_text(result: PolicyResult, top: MissingGroup, group: MissingGroup) -> list[str]:
+    where = "" if group.criterion == top.criterion else f" [{_section(result, group.criterion)}]"
+    if len(group.options) == 1 and group.options_complete and group.choose == 1:
+        option = group.options[0]
+        return _wrap("- " + needs_text(option) + where, 6, 8)
+    how = f"any {group.choose} of" if group.choose > 1 else "one of"
+    head = f"{group.label}{where}, {how}" if group is not top else how
+    lines = _wrap(f"- {head}:", 6, 8)
+    for letter, option in zip("abcdefghijklmnopqrstuvwxyz", group.options[:MAX_OPTIONS_SHOWN]):
+        lines += _wrap(f"({letter}) " + needs_text(option), 8, 12)
+    hidden = len(group.options) - MAX_OPTIONS_SHOWN
+    if hidden > 0:
+        lines += _wrap(f"... and {_plural(hidden, 'other option')}", 8)
+    elif not group.options_complete:
+        lines += _wrap("... and other options", 8)
     return lines
 
 
@@ -164,16 +206,20 @@ def text_missing(case: CaseResult) -> str:
 
 def _sets_text(result: PolicyResult) -> list[str]:
     total = result.missing_total
+    shown = result.missing[:MAX_SETS_SHOWN]
+    if total is not None and total > MAX_SETS_SHOWN or any(len(s) > MAX_ITEMS_LISTED
+                                                          for s in shown):
+        count = f"{total}" if total is not None else "many"
+        return _wrap(f"{count} minimal sets of missing documentation in all, combining the "
+                     "options above; list them with --format json --enumerate N", 2, 4)
     count = f"{total}" if total is not None else f"more than {len(result.missing)}"
     lines = [f"  minimal sets of missing documentation: {count}"]
-    for number, items in enumerate(result.missing[:MAX_SETS_SHOWN], start=1):
-        lines += _wrap(f"{number}. ({len(items)} item{'s' if len(items) != 1 else ''})", 4)
-        for item in items:
-            lines += _wrap(f"- {item.need} [{item.criterion}]", 7, 9)
-    shown = min(len(result.missing), MAX_SETS_SHOWN)
-    if total is None or total > shown:
-        more = f"{total - shown}" if total is not None else "more"
-        lines += _wrap(f"... and {more} more sets (list them with --enumerate N)", 4)
+    for number, items in enumerate(shown, start=1):
+        lines += _wrap(f"{number}. {needs_text(items)}", 4, 7)
+        sections = sorted({_section(result, i.criterion) for i in items})
+        lines += _wrap(f"[{'; '.join(sections)}]", 7)
+    if total is None or total > len(shown):
+        lines += _wrap("... and more sets (list them with --format json --enumerate N)", 4)
     return lines
 
 

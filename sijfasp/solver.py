@@ -86,22 +86,39 @@ def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> 
     return best[0]
 
 
+class Abducer:
+    """One grounding of base + abduce, solved again for each focus: minimal sets on demand."""
+
+    def __init__(self, compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]):
+        self._control = _control(["--heuristic=Domain", "--enum-mode=domRec"], compiled,
+                                 case_facts)
+        self._control.ground([("base", []), ("abduce", [])])
+
+    def minimal_sets(self, focus: str | None = None, limit: int = 0) -> Enumeration:
+        """Every subset-minimal set of missing documentation (limit 0: all of them).
+
+        With `focus`, the sets that make that one criterion hold instead of the whole policy.
+        """
+        control = self._control
+        control.configuration.solve.models = str(limit + 1 if limit else 0)
+        focus_atom = clingo.Function("focus", [clingo.Function(focus)]) if focus else None
+        if focus_atom is not None:
+            control.assign_external(focus_atom, True)
+        models: list[Snapshot] = []
+
+        def on_model(model: clingo.Model) -> None:
+            models.append(Snapshot(tuple(model.symbols(atoms=True))))
+
+        try:
+            control.solve(on_model=on_model)
+        finally:
+            if focus_atom is not None:
+                control.assign_external(focus_atom, False)
+        complete = not limit or len(models) <= limit
+        return Enumeration(tuple(models[:limit] if limit else models), complete)
+
+
 def minimal_sets(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol],
                  focus: str | None = None, limit: int = 0) -> Enumeration:
-    """Every subset-minimal set of missing documentation (limit 0: all of them).
-
-    With `focus`, the sets that make that one top criterion hold instead of the whole policy.
-    """
-    control = _control(["--heuristic=Domain", "--enum-mode=domRec",
-                        str(limit + 1 if limit else 0)], compiled, case_facts)
-    control.ground([("base", []), ("abduce", [])])
-    if focus is not None:
-        control.assign_external(clingo.Function("focus", [clingo.Function(focus)]), True)
-    models: list[Snapshot] = []
-
-    def on_model(model: clingo.Model) -> None:
-        models.append(Snapshot(tuple(model.symbols(atoms=True))))
-
-    control.solve(on_model=on_model)
-    complete = not limit or len(models) <= limit
-    return Enumeration(tuple(models[:limit] if limit else models), complete)
+    """Every subset-minimal set of missing documentation, from a fresh grounding."""
+    return Abducer(compiled, case_facts).minimal_sets(focus, limit)
