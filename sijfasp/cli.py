@@ -178,14 +178,25 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 def _cmd_lint(args: argparse.Namespace) -> int:
     paths = args.policies or bundled_policy_paths()
     failures: list[SijfaspError] = []
+    warnings = 0
     for path in paths:
         try:
-            load_policy(path)
+            loaded = load_policy(path)
         except SijfaspError as error:
             failures.append(error)
+            continue
+        if loaded.policy.warnings:
+            warnings += len(loaded.policy.warnings)
+            print(render_all(loaded.policy.warnings, {s.path: s for s in loaded.sources}),
+                  file=sys.stderr)
     if failures:
-        raise SijfaspError([d for f in failures for d in f.diagnostics])
-    print(f"{len(paths)} policy file{'s' if len(paths) != 1 else ''}: no problems found")
+        error = SijfaspError([d for f in failures for d in f.diagnostics])
+        for failure in failures:
+            error.sources.update(failure.sources)
+        raise error
+    files = f"{len(paths)} policy file{'s' if len(paths) != 1 else ''}"
+    print(f"{files}: no errors" + (f", {warnings} warning{'s' if warnings != 1 else ''}"
+                                   if warnings else ", no warnings"))
     return Exit.OK
 
 

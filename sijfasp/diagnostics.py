@@ -25,6 +25,7 @@ CODES = {
     "import": "an import that cannot be read",
     "scope": "a service without criteria, or criteria for an undeclared service",
     "case": "a case file that does not match the vocabulary",
+    "unused": "a definition that no criterion uses (a warning)",
 }
 
 
@@ -106,7 +107,10 @@ def render(diagnostic: Diagnostic, sources: dict[str, SourceText] | None = None)
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, SourceText] | None = None,
                limit: int = 50) -> str:
-    items = list(diagnostics)
+    # Errors first, then warnings; each in the order of the text they point at.
+    items = sorted(diagnostics, key=lambda d: (d.severity != "error",
+                                               (d.span.path, d.span.line, d.span.column)
+                                               if d.span else ("", 0, 0)))
     shown = [render(d, sources) for d in items[:limit]]
     if len(items) > limit:
         shown.append(f"... and {len(items) - limit} more")

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from . import ast
-from .diagnostics import DiagnosticSink, did_you_mean
+from .diagnostics import Diagnostic, DiagnosticSink, did_you_mean
 from .source import Span
 
 TYPE_NAMES = ("bool", "number", "date", "choice", "set")
@@ -129,6 +129,7 @@ class Policy:
     criteria: tuple[tuple[str, ast.Criterion], ...]  # (service, criterion)
     exclusions: tuple[tuple[tuple[str, ...], ast.Criterion], ...]  # (services, exclusion)
     advisories: tuple[tuple[tuple[str, ...], ast.Advisory], ...]
+    warnings: tuple[Diagnostic, ...] = ()
 
     def define(self, name: str) -> ast.DefineDecl | None:
         return next((d for d in self.defines if d.name == name), None)
@@ -393,6 +394,7 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
     for decl in record_sets.values():
         _record_set_kind(decl.records, context)
     _check_cycles(defines, record_sets, sink)
+    _warn_unused(defines, record_sets, blocks, sink)
     if not services:
         sink.error("scope", "the policy declares no service", Span(source.path, 1, 1, 1, 2))
     sink.raise_if_errors()
@@ -400,7 +402,8 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
     return Policy(meta["id"], meta["payer"], meta["title"], meta["document"], meta.get("number"),
                   meta["effective"], meta["cite"], source.path, vocabulary, tuple(services),
                   tuple(defines.values()), tuple(record_sets.values()), tuple(criteria),
-                  tuple(exclusions), tuple(advisories))
+                  tuple(exclusions), tuple(advisories),
+                  tuple(d for d in sink.items if d.severity == "warning"))
 
 
 def _declare_once(name: str, span: Span, defines: dict, record_sets: dict,
@@ -661,6 +664,42 @@ def _check_field_condition(record: RecordKind, condition: ast.FieldCondition,
                 or not set(field.type.values) & set(fact.type.values):
             sink.error("type", f"'{field.name}' and '{target}' do not share values",
                        condition.span)
+
+
+def _names_used(node) -> Iterable[str]:
+    """Every definition or record-set name an expression, criterion or set mentions."""
+    if isinstance(node, (ast.Criterion, ast.DefineDecl)):
+        yield from _names_used(node.body)
+    elif isinstance(node, ast.Advisory):
+        yield from _names_used(node.when)
+        if node.recommend is not None:
+            yield from _names_used(node.recommend)
+    elif isinstance(node, ast.Combinator):
+        for member in node.members:
+            yield from _names_used(member)
+    elif isinstance(node, ast.Reference):
+        yield node.name
+    elif isinstance(node, ast.CountRecords):
+        yield from _names_used(node.records)
+    elif isinstance(node, (ast.RecordSet, ast.RecordsDecl)):
+        records = node if isinstance(node, ast.RecordSet) else node.records
+        for part in records.parts:
+            if isinstance(part, ast.RecordSetName):
+                yield part.name
+
+
+def _warn_unused(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast.RecordsDecl],
+                 blocks: list[ast.CriteriaBlock], sink: DiagnosticSink) -> None:
+    """A definition nothing uses is most often a criterion the author forgot to attach."""
+    used: set[str] = set()
+    for block in blocks:
+        for item in block.items:
+            used |= set(_names_used(item))
+    for decl in [*defines.values(), *record_sets.values()]:
+        used |= set(_names_used(decl)) - {decl.name}
+    for name, decl in {**defines, **record_sets}.items():
+        if name not in used:
+            sink.warning("unused", f"'{name}' is defined but no criterion uses it", decl.span)
 
 
 def _check_cycles(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast.RecordsDecl],
