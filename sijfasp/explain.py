@@ -209,7 +209,7 @@ def node_evidence(reader: Reader, snapshot: Snapshot, info: NodeInfo,
     else:
         count = next((c.number for w, n, c in snapshot.atoms("count_of", 3)
                       if w == doc and n == node), 0)
-        noun = "separate dates" if unit == "dates" else "records"
+        noun = "separate dates" if unit == "dates" else "qualifying records"
         lines.append(f"{count} of {minimum} {noun}")
     if members:
         shown = members[:4]

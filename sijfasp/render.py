@@ -47,10 +47,12 @@ def _case_header(case: CaseResult) -> list[str]:
     return [f"case {case.case}: {case.service} requested {case.request_date.isoformat()}", ""]
 
 
-def _node_line(node: NodeResult, indent: int) -> list[str]:
-    mark = MARKS[node.status]
-    head = f"{mark} {STATUS_WORDS[node.status]:<14} {node.cite}: {node.label}"
-    return _wrap(head, indent, indent + 17)
+LEGEND = "  (✓ met, ✗ not met, ? not documented)"
+
+
+def _node_line(result: PolicyResult, node: NodeResult, indent: int) -> list[str]:
+    head = f"{MARKS[node.status]} {_section(result, node.cite)}: {node.label}"
+    return _wrap(head, indent, indent + 2)
 
 
 # ------------------------------------------------------------------ text
@@ -58,11 +60,14 @@ def text_check(case: CaseResult) -> str:
     lines = _case_header(case)
     for result in case.results:
         lines += _header(result)
+        if result.criteria:
+            lines.append(LEGEND)
         for node in result.criteria:
-            lines += _node_line(node, 2)
+            lines += _node_line(result, node, 2)
         for exclusion in result.exclusions:
             if exclusion.status == "applies":
-                lines += _wrap(f"! excluded       {exclusion.cite}: {exclusion.label}", 2, 19)
+                lines += _wrap(f"! excluded by {_section(result, exclusion.cite)}: "
+                               f"{exclusion.label}", 2, 4)
         lines += _reasons_text(result)
         lines += _missing_summary(result)
         lines.append("")
@@ -153,21 +158,22 @@ def text_explain(case: CaseResult) -> str:
         if result.determination == "not_applicable":
             lines.append("")
             continue
-        lines.append("  criteria:")
+        lines.append("  criteria" + LEGEND.strip() + ":")
         for node in result.criteria:
-            lines += _tree_text(node, 4)
+            lines += _tree_text(result, node, 4)
         lines.append("  exclusions checked:")
         for exclusion in result.exclusions:
-            word = {"applies": "! DOCUMENTED", "documented_absent": "  absent",
-                    "not_documented": "  not documented"}[exclusion.status]
-            lines += _wrap(f"{word:<17} {exclusion.cite}: {exclusion.label}", 4, 22)
+            word = {"applies": "! documented", "documented_absent": "- absent",
+                    "not_documented": "- not documented"}[exclusion.status]
+            lines += _wrap(f"{word}: {_section(result, exclusion.cite)} {exclusion.label}",
+                           4, 6)
         applying = [a for a in result.advisories if a.applies]
         lines.append("  advisory recommendations (never decide the case):"
                      if applying else "  advisory recommendations: none apply")
         for advisory in applying:
             state = f" (recommendation {STATUS_WORDS[advisory.recommendation]})" \
                 if advisory.recommendation else ""
-            lines += _wrap(f"- {advisory.cite}: {advisory.label}{state}; "
+            lines += _wrap(f"- {_section(result, advisory.cite)}: {advisory.label}{state}; "
                            + "; ".join(advisory.evidence), 4, 6)
         lines += _reasons_text(result)
         lines += _missing_summary(result)
@@ -175,16 +181,16 @@ def text_explain(case: CaseResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _tree_text(node: NodeResult, indent: int) -> list[str]:
-    lines = _node_line(node, indent)
+def _tree_text(result: PolicyResult, node: NodeResult, indent: int) -> list[str]:
+    lines = _node_line(result, node, indent)
     if node.kind == "at_least":
         met = sum(1 for c in node.children if c.status == "met")
-        lines += _wrap(f"{met} of {len(node.children)} met, {node.minimum} needed",
-                       indent + 17)
+        lines += _wrap(f"· {met} of {len(node.children)} met, {node.minimum} needed",
+                       indent + 2, indent + 4)
     for evidence in node.evidence:
-        lines += _wrap(evidence, indent + 17, indent + 19)
+        lines += _wrap(f"· {evidence}", indent + 2, indent + 4)
     for child in node.children:
-        lines += _tree_text(child, indent + 2)
+        lines += _tree_text(result, child, indent + 2)
     return lines
 
 
