@@ -178,6 +178,19 @@ class Reader:
             parts.append(f"relief {values['relief_percent']}%")
         return f"{kind} " + " ".join(p for p in parts if p)
 
+    def record_phrase(self, record: clingo.Symbol) -> str:
+        """A documented record as a sentence names it: "the diagnostic injection of 2026-04-01"."""
+        kind, index = record.arguments[0].name, record.arguments[1].number
+        found = self.case.record(kind, index)
+        if found is None:
+            return f"the {kind} record {index + 1}"
+        values = found.values
+        if "start" in values:
+            return f"the {values.get('kind', kind)} {kind} starting {values['start']}"
+        qualifier = next((str(values[n]) for n in ("purpose", "modality", "procedure")
+                          if n in values), "")
+        return f"the {qualifier + ' ' if qualifier else ''}{kind} of {values.get('date')}"
+
     def window_text(self, days: int | None) -> str:
         if not days:
             return f"up to {self.case.date}"
@@ -353,7 +366,7 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
                            field_def.type)
         leaf = _leaf_for_field(compiled, scope, record_kind, field_name.name)
         return MissingItem(str(item), record_kind,
-                           f"{field_name.name} {need} on the {reader.record_text(record)}",
+                           f"{field_name.name} {need} on {reader.record_phrase(record)}",
                            reader.cite(leaf), leaf, field_def.ask, 2)
     node_id = args[0].name
     info = compiled.nodes[node_id]

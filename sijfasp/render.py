@@ -110,7 +110,8 @@ def needs_text(option: tuple[MissingItem, ...]) -> str:
             done.add(item.criterion_id)
             run = runs[item.criterion_id]
             noun = item.fact if len(run) == 1 else f"{item.fact} records"
-            phrases.append(f"{_count_word(len(run))} more {noun}: {item.records}")
+            what = item.records if len(run) > 1 else item.records.replace(", each on", ", on")
+            phrases.append(f"{_count_word(len(run))} more {noun}: {what}")
     return " AND ".join(phrases)
 
 
