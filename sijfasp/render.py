@@ -95,24 +95,26 @@ def _missing_summary(result: PolicyResult) -> list[str]:
     return lines
 
 
-def needs_text(option: tuple[MissingItem, ...]) -> str:
-    """The items of one option in words; added records for one criterion read as one phrase."""
-    phrases: list[str] = []
+def _phrases(option: tuple[MissingItem, ...]) -> list[tuple[MissingItem, str]]:
+    """Each item of an option in words; the records added for one criterion read as one."""
     runs: dict[str, list[MissingItem]] = {}
     for item in option:
         if item.records is not None:
             runs.setdefault(item.criterion_id, []).append(item)
-    done: set[str] = set()
+    phrases: list[tuple[MissingItem, str]] = []
     for item in option:
         if item.records is None:
-            phrases.append(item.need)
-        elif item.criterion_id not in done:
-            done.add(item.criterion_id)
+            phrases.append((item, item.need))
+        elif runs[item.criterion_id][0] is item:
             run = runs[item.criterion_id]
             noun = item.fact if len(run) == 1 else f"{item.fact} records"
             what = item.records if len(run) > 1 else item.records.replace(", each on", ", on")
-            phrases.append(f"{_count_word(len(run))} more {noun}: {what}")
-    return " AND ".join(phrases)
+            phrases.append((item, f"{_count_word(len(run))} more {noun}: {what}"))
+    return phrases
+
+
+def needs_text(option: tuple[MissingItem, ...]) -> str:
+    return " AND ".join(phrase for _, phrase in _phrases(option))
 
 
 def _count_word(number: int) -> str:
@@ -324,7 +326,7 @@ def _markdown_groups(groups: tuple[MissingGroup, ...], depth: int) -> list[str]:
         out.append(f"{pad}- **{group.label}** ({group.criterion})" + (f", {how}:" if how else
                                                                        ":"))
         for option in group.options:
-            text = "; and ".join(f"{i.prompt} ({i.need})" for i in option)
+            text = "; and ".join(f"{item.prompt} ({phrase})" for item, phrase in _phrases(option))
             out.append(f"{pad}  - {text}")
         if not group.options_complete:
             out.append(f"{pad}  - ... or another option")
