@@ -161,7 +161,7 @@ def text_explain(case: CaseResult) -> str:
         if result.determination == "not_applicable":
             lines.append("")
             continue
-        lines.append("  criteria" + LEGEND.strip() + ":")
+        lines.append("  criteria " + LEGEND.strip() + ":")
         for node in result.criteria:
             lines += _tree_text(result, node, 4)
         lines.append("  exclusions checked:")
