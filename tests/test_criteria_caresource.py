@@ -1,0 +1,509 @@
+"""CareSource MM-1508: every criterion of percutaneous fusion (D.I.B) and open fusion (D.I.A),
+met, contradicted (or, for record criteria, left open by records that do not qualify) and not
+documented; exclusions (D.II).
+
+Each row is named by the section the criterion cites. Percutaneous cases are derived from the
+fully documented example (examples/cases/approvable.yaml) by one documented change; open
+cases from an open fusion after trauma with a recent pelvis CT.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import support as s
+from support import CARESOURCE, REMOVE, param
+
+P = CARESOURCE
+
+
+# ------------------------------------------------------------------ record selectors
+def kind(name):
+    return lambda r: r.get("kind") == name
+
+
+def purpose(name):
+    return lambda r: r.get("purpose") == name
+
+
+def imaging(modality, region):
+    return lambda r: r.get("modality") == modality and r.get("region") == region
+
+
+SIJ_XRAY, SIJ_CT = imaging("xray", "sij"), imaging("ct", "sij")
+HIP_XRAY, LUMBAR_MRI = imaging("xray", "hip"), imaging("mri", "lumbar_spine")
+INACTIVE = lambda r: r.get("kind") in ("nsaid_or_analgesic", "sij_belt_or_brace")  # noqa: E731
+
+
+# ------------------------------------------------------------------ percutaneous cases
+def base():
+    return s.base_case()
+
+
+def findings(**values):
+    return lambda: s.with_findings(s.base_case(), **values)
+
+
+def drop(*names):
+    return lambda: s.without_findings(s.base_case(), *names)
+
+
+def drop_records(kind_name, where=None):
+    return lambda: s.without_records(s.base_case(), kind_name, where)
+
+
+def change_records(kind_name, where, **values):
+    return lambda: s.update_records(s.base_case(), kind_name, where, **values)
+
+
+def all_of(*changes):
+    def build():
+        case = s.base_case()
+        for change in changes:
+            case = change(case)
+        return case
+    return build
+
+
+def active_not_tolerated():
+    case = s.without_records(s.base_case(), "therapy", kind("physical_therapy"))
+    return s.with_findings(case, active_therapy_not_tolerated=True)
+
+
+def pt_out_of_window():
+    """The physical therapy ended 15 days before the 12 months before the request began."""
+    return s.update_records(s.base_case(), "therapy", kind("physical_therapy"),
+                            start="2024-01-01", end="2025-06-30")
+
+
+def no_inactive_therapy_kinds():
+    """Analgesic and brace replaced by acupuncture and massage, which section C does not list."""
+    case = s.update_records(s.base_case(), "therapy", kind("nsaid_or_analgesic"),
+                            kind="acupuncture")
+    return s.update_records(case, "therapy", kind("sij_belt_or_brace"), kind="massage")
+
+
+def tens_instead(usage):
+    """The inactive therapies replaced by a year of TENS (its use documented or not)."""
+    def build():
+        case = s.without_records(s.base_case(), "therapy", INACTIVE)
+        record = {"kind": "tens", "start": "2025-07-20"}
+        if usage is not None:
+            record["usage_documented"] = usage
+        return s.add_records(case, "therapy", record)
+    return build
+
+
+def home_program(**flags):
+    """The physical therapy replaced by a home exercise program with these flags."""
+    def build():
+        return s.update_records(s.base_case(), "therapy", kind("physical_therapy"),
+                                kind="home_exercise_program", **flags)
+    return build
+
+
+def g(fact, value):
+    return f"guess({fact},{value})"
+
+
+def one(*item_keys):
+    return frozenset(item_keys)
+
+
+# ------------------------------------------------------------------ open cases
+OPEN_INDICATIONS = {"post_traumatic": "post_traumatic_sij_injury", "sij_infection": "infection",
+                    "sacral_tumor": "tumor", "deformity_construct": "deformity_long_fusion"}
+FAILED_PERCUTANEOUS = {"date": "2025-03-10", "procedure": "percutaneous_sij_fusion",
+                       "outcome": "failed"}
+
+
+def open_case(findings=None, surgery=(), ct_days_before=30, ct=True, **ct_values):
+    """An open fusion request with the given findings, prior surgeries and a pelvis CT
+    showing localized SIJ pathology `ct_days_before` days before the request."""
+    def build():
+        case = s.request_only(s.OPEN, side="left", approach="open")
+        case["findings"] = dict({"post_traumatic_sij_injury": True} if findings is None
+                                else findings)
+        records = {}
+        if surgery:
+            records["surgery"] = [dict(r) for r in surgery]
+        if ct:
+            study = {"date": s.days_before(case, ct_days_before), "modality": "ct",
+                     "region": "pelvis", "findings": ["localized_sij_pathology"]}
+            study.update(ct_values)
+            records["imaging"] = [study]
+        if records:
+            case["records"] = records
+        return case
+    return build
+
+
+NO_INDICATION = {fact: False for fact in OPEN_INDICATIONS.values()}
+
+
+# ------------------------------------------------------------------ (a) met
+MET = [
+    param(P, "sij_pain_pattern", base),
+    param(P, "not_radiating", base),
+    param(P, "below_l5", base),
+    param(P, "posterior_sij", base),
+    param(P, "consistent", base),
+    param(P, "pain_at_least_5", base),
+    param(P, "pain_at_least_5", findings(vas_score=5), label="VAS 5 exactly"),
+    param(P, "localized_tenderness", base),
+    param(P, "palpation", base),
+    param(P, "no_similar_tenderness", base),
+    param(P, "no_other_source", base),
+    param(P, "failed_conservative_therapy", base),
+    param(P, "active_therapy", base),
+    param(P, "active_six_months", base),
+    param(P, "active_six_months",
+          home_program(prescription_documented=True, follow_up_documented=True),
+          label="physician-supervised home program"),
+    param(P, "active_not_tolerated", active_not_tolerated),
+    param(P, "inactive_therapy", base),
+    param(P, "inactive_therapy", tens_instead(True), label="TENS with documented use"),
+    param(P, "thigh_thrust_or_compression", base),
+    param(P, "thigh_thrust_or_compression", findings(thigh_thrust_test=False),
+          label="compression only"),
+    param(P, "two_provocative_tests", base),
+    param(P, "two_provocative_tests", findings(distraction_test=False), label="exactly 2"),
+    param(P, "diagnostic_blocks", base),
+    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
+                                                 relief_percent=50), label="50% exactly"),
+    param(P, "generalized_pain_ruled_out", base),
+    param(P, "diagnostic_imaging", base),
+    param(P, "sij_lesions_excluded", base),
+    param(P, "sij_radiographs", base),
+    param(P, "sij_cross_section", base),
+    param(P, "sij_cross_section", change_records("imaging", SIJ_CT, modality="mri"),
+          label="MRI"),
+    param(P, "ipsilateral_hip", base),
+    param(P, "ipsilateral_hip", change_records("imaging", HIP_XRAY, side="bilateral"),
+          label="bilateral film"),
+    param(P, "lumbar_imaging", base),
+    param(P, "failed_therapeutic_injections", base),
+]
+
+OPEN_MET = [
+    param(P, "open_indication", open_case()),
+    *[param(P, node, open_case({fact: True})) for node, fact in OPEN_INDICATIONS.items()],
+    param(P, "failed_percutaneous", open_case({}, surgery=[FAILED_PERCUTANEOUS])),
+    param(P, "recent_imaging", open_case()),
+    param(P, "recent_imaging", open_case(ct_days_before=180), label="180 days exactly"),
+    param(P, "recent_imaging", open_case(region="sij", modality="xray"), label="SIJ radiograph"),
+]
+
+
+@pytest.mark.parametrize("node, build", MET)
+def test_percutaneous_criterion_met(node, build):
+    s.check_met(build(), P, node)
+
+
+@pytest.mark.parametrize("node, build", OPEN_MET)
+def test_open_criterion_met(node, build):
+    s.check_met(build(), P, node)
+
+
+# ------------------------------------------------------------------ (b) contradicted
+CONTRADICTED = [
+    param(P, "sij_pain_pattern", findings(pain_radiating=True), "not_met", "not_radiating"),
+    param(P, "not_radiating", findings(pain_radiating=True), "not_met", None),
+    param(P, "below_l5", findings(pain_caudal_to_l5=False), "not_met", None),
+    param(P, "posterior_sij", findings(pain_localized_posterior_sij=False), "not_met", None),
+    param(P, "consistent", findings(pain_pattern_consistent_with_sij=False), "not_met", None),
+    param(P, "pain_at_least_5", findings(vas_score=4), "not_met", None),
+    param(P, "pain_at_least_5", findings(vas_score=4.99), "not_met", None, label="4.99"),
+    param(P, "localized_tenderness", findings(sij_palpation_tenderness=False), "not_met",
+          "palpation"),
+    param(P, "palpation", findings(sij_palpation_tenderness=False), "not_met", None),
+    param(P, "no_similar_tenderness", findings(similar_tenderness_elsewhere=True), "not_met",
+          None),
+    param(P, "no_other_source", findings(other_pain_sources_excluded=False), "not_met", None),
+    # An alternative of an any-of: contradicted, while 6 months of therapy meet the group.
+    param(P, "active_not_tolerated", findings(active_therapy_not_tolerated=False), "approvable",
+          None),
+    param(P, "thigh_thrust_or_compression",
+          findings(thigh_thrust_test=False, compression_test=False), "not_met", None),
+    param(P, "two_provocative_tests", findings(gaenslen_test=False, distraction_test=False),
+          "not_met", None),
+    # Documented true, the disorder is also exclusion D.II.B.2, which takes precedence.
+    param(P, "generalized_pain_ruled_out", findings(generalized_pain_disorder=True), "excluded",
+          None),
+]
+
+OPEN_CONTRADICTED = [
+    *[param(P, node, open_case({fact: False, "deformity_long_fusion" if fact !=
+                                "deformity_long_fusion" else "tumor": True}), "approvable", None)
+      for node, fact in OPEN_INDICATIONS.items()],
+]
+
+
+@pytest.mark.parametrize("node, build, expected, reason_node", CONTRADICTED)
+def test_percutaneous_criterion_contradicted(node, build, expected, reason_node):
+    result = s.check_contradicted(build(), P, node, expected, reason_node)
+    if expected == "excluded":
+        assert any(r.startswith("MM-1508 D.II.B.2:") for r in result.reasons), result.reasons
+
+
+@pytest.mark.parametrize("node, build, expected, reason_node", OPEN_CONTRADICTED)
+def test_open_criterion_contradicted(node, build, expected, reason_node):
+    s.check_contradicted(build(), P, node, expected, reason_node)
+
+
+# ---------------------------------------------------------------- (b') records that do not qualify
+NOT_QUALIFYING = [
+    param(P, "failed_conservative_therapy", no_inactive_therapy_kinds),
+    param(P, "active_therapy", pt_out_of_window),
+    param(P, "active_six_months", pt_out_of_window),
+    param(P, "active_six_months",
+          home_program(prescription_documented=True, follow_up_documented=False),
+          label="home program without follow-up"),
+    param(P, "inactive_therapy", no_inactive_therapy_kinds),
+    param(P, "inactive_therapy", tens_instead(False), label="TENS use documented as absent"),
+    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
+                                                 relief_percent=49)),
+    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
+                                                 image_guided=False), label="not image guided"),
+    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
+                                                 agent="corticosteroid"), label="no anesthetic"),
+    param(P, "diagnostic_imaging", change_records("imaging", LUMBAR_MRI, modality="xray")),
+    param(P, "sij_lesions_excluded", change_records("imaging", SIJ_XRAY, region="lumbar_spine")),
+    param(P, "sij_radiographs", change_records("imaging", SIJ_XRAY, region="lumbar_spine")),
+    param(P, "sij_cross_section",
+          change_records("imaging", SIJ_CT, findings=["destructive_lesion_excluded",
+                                                      "sij_injury_or_degeneration"])),
+    param(P, "ipsilateral_hip", change_records("imaging", HIP_XRAY, side="right"),
+          label="other side"),
+    param(P, "lumbar_imaging", change_records("imaging", LUMBAR_MRI, modality="xray")),
+    param(P, "failed_therapeutic_injections",
+          change_records("injection", lambda r: r["date"] == s.days_before(base(), 155),
+                         lasting_relief=True)),
+]
+
+OPEN_NOT_QUALIFYING = [
+    param(P, "open_indication",
+          open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, outcome="successful")])),
+    param(P, "failed_percutaneous",
+          open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, procedure="lumbar_fusion")])),
+    param(P, "recent_imaging", open_case(ct_days_before=181), label="181 days old"),
+    param(P, "recent_imaging", open_case(region="lumbar_spine"), label="lumbar spine"),
+]
+
+
+@pytest.mark.parametrize("node, build", NOT_QUALIFYING)
+def test_percutaneous_records_that_do_not_qualify(node, build):
+    s.check_open(build(), P, node)
+
+
+@pytest.mark.parametrize("node, build", OPEN_NOT_QUALIFYING)
+def test_open_records_that_do_not_qualify(node, build):
+    s.check_open(build(), P, node)
+
+
+# ------------------------------------------------------------------ (c) not documented
+OPEN = [
+    param(P, "sij_pain_pattern",
+          drop("pain_radiating", "pain_caudal_to_l5", "pain_localized_posterior_sij",
+               "pain_pattern_consistent_with_sij"),
+          {one(g("pain_radiating", "false"), g("pain_caudal_to_l5", "true"),
+               g("pain_localized_posterior_sij", "true"),
+               g("pain_pattern_consistent_with_sij", "true"))}),
+    param(P, "not_radiating", drop("pain_radiating"), {one(g("pain_radiating", "false"))}),
+    param(P, "below_l5", drop("pain_caudal_to_l5"), {one(g("pain_caudal_to_l5", "true"))}),
+    param(P, "posterior_sij", drop("pain_localized_posterior_sij"),
+          {one(g("pain_localized_posterior_sij", "true"))}),
+    param(P, "consistent", drop("pain_pattern_consistent_with_sij"),
+          {one(g("pain_pattern_consistent_with_sij", "true"))}),
+    param(P, "pain_at_least_5", drop("vas_score"), {one(g("vas_score", 500))}),
+    param(P, "localized_tenderness",
+          drop("sij_palpation_tenderness", "similar_tenderness_elsewhere",
+               "other_pain_sources_excluded"),
+          {one(g("sij_palpation_tenderness", "true"), g("similar_tenderness_elsewhere", "false"),
+               g("other_pain_sources_excluded", "true"))}),
+    param(P, "palpation", drop("sij_palpation_tenderness"),
+          {one(g("sij_palpation_tenderness", "true"))}),
+    param(P, "no_similar_tenderness", drop("similar_tenderness_elsewhere"),
+          {one(g("similar_tenderness_elsewhere", "false"))}),
+    param(P, "no_other_source", drop("other_pain_sources_excluded"),
+          {one(g("other_pain_sources_excluded", "true"))}),
+    param(P, "failed_conservative_therapy", drop_records("therapy"),
+          {one("more_days(active_six_months)", "more_days(inactive_therapy)"),
+           one(g("active_therapy_not_tolerated", "true"), "more_days(inactive_therapy)")}),
+    param(P, "active_therapy", drop_records("therapy", kind("physical_therapy")),
+          {one("more_days(active_six_months)"), one(g("active_therapy_not_tolerated", "true"))}),
+    param(P, "active_six_months", drop_records("therapy", kind("physical_therapy")), None),
+    param(P, "active_not_tolerated", drop_records("therapy", kind("physical_therapy")), None),
+    param(P, "active_six_months", home_program(prescription_documented=True), None,
+          label="home program follow-up not documented"),
+    param(P, "inactive_therapy", drop_records("therapy", INACTIVE),
+          {one("more_days(inactive_therapy)")}),
+    param(P, "inactive_therapy", tens_instead(None), None, label="TENS use not documented"),
+    param(P, "thigh_thrust_or_compression", drop("thigh_thrust_test", "compression_test"),
+          {one(g("thigh_thrust_test", "true")), one(g("compression_test", "true"))}),
+    param(P, "two_provocative_tests", drop("gaenslen_test", "distraction_test"),
+          {one(g("gaenslen_test", "true")), one(g("distraction_test", "true"))}),
+    param(P, "diagnostic_blocks", drop_records("injection", purpose("diagnostic")),
+          {one("more(diagnostic_blocks,1)", "more(diagnostic_blocks,2)")}),
+    param(P, "generalized_pain_ruled_out", drop("generalized_pain_disorder"),
+          {one(g("generalized_pain_disorder", "false"))}),
+    param(P, "diagnostic_imaging", drop_records("imaging"),
+          {one("more(sij_radiographs,1)", "more(sij_cross_section,1)", "more(ipsilateral_hip,1)",
+               "more(lumbar_imaging,1)")}),
+    param(P, "sij_lesions_excluded",
+          drop_records("imaging", lambda r: SIJ_XRAY(r) or SIJ_CT(r)),
+          {one("more(sij_radiographs,1)", "more(sij_cross_section,1)")}),
+    param(P, "sij_radiographs", drop_records("imaging", SIJ_XRAY),
+          {one("more(sij_radiographs,1)")}),
+    param(P, "sij_cross_section", drop_records("imaging", SIJ_CT),
+          {one("more(sij_cross_section,1)")}),
+    param(P, "ipsilateral_hip", drop_records("imaging", HIP_XRAY),
+          {one("more(ipsilateral_hip,1)")}),
+    param(P, "ipsilateral_hip", lambda: s.with_request(s.base_case(), side=REMOVE),
+          {one("guess(request(side),left)"), one("more(ipsilateral_hip,1)")},
+          label="requested side not documented"),
+    param(P, "lumbar_imaging", drop_records("imaging", LUMBAR_MRI),
+          {one("more(lumbar_imaging,1)")}),
+    param(P, "failed_therapeutic_injections", drop_records("injection", purpose("therapeutic")),
+          {one("more(failed_therapeutic_injections,1)", "more(failed_therapeutic_injections,2)")}),
+    param(P, "failed_therapeutic_injections",
+          change_records("injection", purpose("therapeutic"), lasting_relief=REMOVE),
+          {one("fill(r(injection,0),lasting_relief,false)",
+               "fill(r(injection,1),lasting_relief,false)"),
+           one("fill(r(injection,0),lasting_relief,false)",
+               "more(failed_therapeutic_injections,1)"),
+           one("fill(r(injection,1),lasting_relief,false)",
+               "more(failed_therapeutic_injections,1)"),
+           one("more(failed_therapeutic_injections,1)", "more(failed_therapeutic_injections,2)")},
+          label="lasting relief not documented"),
+]
+
+OPEN_OPEN = [
+    param(P, "open_indication", open_case({}),
+          {one(g(fact, "true")) for fact in OPEN_INDICATIONS.values()}
+          | {one("more(failed_percutaneous,1)")}),
+    *[param(P, node, open_case({}), None) for node in OPEN_INDICATIONS],
+    param(P, "failed_percutaneous", open_case({}), None),
+    param(P, "recent_imaging", open_case(ct=False), {one("more(recent_imaging,1)")}),
+]
+
+
+@pytest.mark.parametrize("node, build, exact", OPEN)
+def test_percutaneous_criterion_not_documented(node, build, exact):
+    s.check_open(build(), P, node, exact)
+
+
+@pytest.mark.parametrize("node, build, exact", OPEN_OPEN)
+def test_open_criterion_not_documented(node, build, exact):
+    result = s.check_open(build(), P, node, exact)
+    info = s.loaded(P).compiled.nodes[node]
+    if info.kind == "leaf":
+        naming = [items for items in result.missing
+                  if len(items) == 1 and items[0].criterion_id == node]
+        assert naming and naming[0][0].criterion == s.cite(P, node)
+
+
+def test_the_tables_cover_every_named_criterion():
+    for service, tables in (
+            (s.PERCUTANEOUS, (MET, CONTRADICTED + NOT_QUALIFYING, OPEN)),
+            (s.OPEN, (OPEN_MET, OPEN_CONTRADICTED + OPEN_NOT_QUALIFYING, OPEN_OPEN))):
+        named = s.named_criteria(P, service)
+        for table in tables:
+            covered = {row.values[0] for row in table}
+            assert named <= covered, sorted(named - covered)
+
+
+# ------------------------------------------------------------------ self-check on the open rows
+def _self_check_rows():
+    return s.distinct_cases({"records not qualifying": NOT_QUALIFYING + OPEN_NOT_QUALIFYING,
+                             "not documented": OPEN + OPEN_OPEN})
+
+
+@pytest.mark.parametrize("build", _self_check_rows())
+def test_self_check_on_incomplete_rows(build):
+    s.self_check(build(), P)
+
+
+# ------------------------------------------------------------------ exclusions
+PERCUTANEOUS_EXCLUSIONS = [
+    ("systemic_arthropathy", {"ankylosing_spondylitis": True}),
+    ("systemic_arthropathy", {"rheumatoid_arthritis": True}),
+    ("generalized_pain", {"generalized_pain_disorder": True}),
+    ("infection_tumor_fracture", {"infection": True}),
+    ("infection_tumor_fracture", {"tumor": True}),
+    ("infection_tumor_fracture", {"fracture": True}),
+    ("acute_instability", {"acute_traumatic_sij_instability": True}),
+    ("neural_compression", {"neural_compression_correlating": True}),
+]
+OPEN_EXCLUSIONS = [("open_neural_compression", {"neural_compression_correlating": True})]
+
+
+def _rows():
+    rows = []
+    for service, table in ((s.PERCUTANEOUS, PERCUTANEOUS_EXCLUSIONS), (s.OPEN, OPEN_EXCLUSIONS)):
+        for exclusion, values in table:
+            rows.append(pytest.param(service, exclusion, values, id=(
+                f"{s.cite(P, exclusion)} {exclusion} ({next(iter(values))})")))
+    return rows
+
+
+def _case(service, **values):
+    case = s.base_case() if service == s.PERCUTANEOUS else open_case()()
+    return s.with_findings(case, **values)
+
+
+def _exclusion(result, exclusion):
+    return next(e for e in result.exclusions if e.id == exclusion)
+
+
+def test_exclusion_tables_cover_every_exclusion():
+    compiled = s.loaded(P).compiled
+    assert {x for x, _ in PERCUTANEOUS_EXCLUSIONS} == set(compiled.exclusions[s.PERCUTANEOUS])
+    assert {x for x, _ in OPEN_EXCLUSIONS} == set(compiled.exclusions[s.OPEN])
+
+
+@pytest.mark.parametrize("service, exclusion, values", _rows())
+def test_exclusion_documented_true_excludes(service, exclusion, values):
+    result = s.evaluate(_case(service, **values), P)
+    assert result.determination == "excluded"
+    assert _exclusion(result, exclusion).status == "applies"
+    wanted = s.cite(P, exclusion)
+    assert any(r.startswith(wanted + ":") for r in result.reasons), result.reasons
+
+
+@pytest.mark.parametrize("service, exclusion, values", _rows())
+def test_exclusion_documented_false_or_absent_does_not_exclude(service, exclusion, values):
+    for documented in (False, REMOVE):
+        case = _case(service, **{f: documented for f in values})
+        result = s.evaluate(case, P)
+        assert result.determination != "excluded"
+        assert _exclusion(result, exclusion).status != "applies"
+        if documented is False:
+            assert _exclusion(result, exclusion).status == "documented_absent"
+        # D.I.B.8 asks for the generalized pain disorder to be ruled out (documented false).
+        if documented is REMOVE and "generalized_pain_disorder" in values:
+            assert result.determination == "incomplete"
+        else:
+            assert result.determination == "approvable", (documented, result.reasons)
+
+
+def test_infection_excludes_percutaneous_but_indicates_open_fusion():
+    percutaneous = s.evaluate(s.with_findings(s.base_case(), infection=True), P)
+    assert percutaneous.determination == "excluded"
+    assert any(r.startswith("MM-1508 D.II.B.3:") for r in percutaneous.reasons)
+    open_ = s.evaluate(open_case({"infection": True})(), P)
+    assert open_.determination == "approvable"
+    assert s.status(open_, "sij_infection") == "met"
+
+
+def test_revision_is_not_applicable():
+    case = s.with_request(s.base_case(), service=s.REVISION)
+    result = s.evaluate(case, P)
+    assert result.determination == "not_applicable"
+    assert result.criteria == () and not result.missing
+
+
+def test_no_advisories():
+    result = s.evaluate(s.with_findings(s.base_case(), tobacco_use=True, bmi=45), P)
+    assert result.determination == "approvable"
+    assert not any(a.applies for a in result.advisories)
