@@ -24,6 +24,9 @@ class Options:
     """How much missing documentation to work out."""
 
     enumerate: int = DEFAULT_ENUMERATE  # full minimal sets to list (0: every one)
+    # With more sets than `enumerate`: find the best ones (fewest items, then cheapest) rather
+    # than any; costs a few optimizations, so a summary that does not list them can skip it.
+    rank: bool = True
 
 
 def evaluate(loaded: LoadedPolicy, case: Case, options: Options = Options()) -> PolicyResult:
@@ -40,7 +43,7 @@ def evaluate(loaded: LoadedPolicy, case: Case, options: Options = Options()) -> 
     complete, total, grouped, exact = True, None, (), True
     if determination == "incomplete":
         abducer = Abducer(compiled, facts)
-        found = abducer.minimal_sets(limit=options.enumerate)
+        found = abducer.minimal_sets(limit=options.enumerate, ranked=options.rank)
         missing = sort_sets([sort_items([describe_item(reader, model, item, roots)
                                          for item in items_of(model)])
                              for model in found.models])

@@ -45,9 +45,10 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--policy-file", action="append", type=Path, metavar="FILE",
                          help="use this policy file instead of the bundled ones (repeatable)")
         sub.add_argument("--format", choices=formats, default="text")
-        sub.add_argument("--enumerate", type=_count, default=DEFAULT_ENUMERATE, metavar="N",
-                         help=f"list up to N minimal sets of missing documentation "
-                              f"(0: all; default {DEFAULT_ENUMERATE})")
+        sub.add_argument("--enumerate", type=_count, default=None, metavar="N",
+                         help=f"list the N best minimal sets of missing documentation, fewest "
+                              f"items first (0: all; default {DEFAULT_ENUMERATE} in JSON, "
+                              f"{render.MAX_SETS_SHOWN} in text)")
 
     case_command("check", "the determination of a case under each policy", ("text", "json"))
     case_command("explain", "every criterion with its evidence, exclusions and advisories",
@@ -107,7 +108,14 @@ def _load_case(path: Path, policies: list[LoadedPolicy]) -> Case:
 def _cmd_case(args: argparse.Namespace) -> int:
     policies = _select_policies(args)
     case = _load_case(args.case, policies)
-    result = evaluate_case(policies, case, Options(enumerate=args.enumerate))
+    if args.enumerate is not None:
+        options = Options(enumerate=args.enumerate)
+    elif args.format == "json":
+        options = Options(enumerate=DEFAULT_ENUMERATE)
+    else:
+        # Text and Markdown list sets only when there are few; the grouped view covers the rest.
+        options = Options(enumerate=render.MAX_SETS_SHOWN, rank=False)
+    result = evaluate_case(policies, case, options)
     if args.format == "json":
         output = render.json_case(result)
     elif args.format == "markdown":
@@ -115,7 +123,8 @@ def _cmd_case(args: argparse.Namespace) -> int:
                   else render.markdown_missing)(result)
     else:
         output = {"check": render.text_check, "explain": render.text_explain,
-                  "missing": render.text_missing}[args.command](result)
+                  "missing": lambda r: render.text_missing(r, args.enumerate is not None)
+                  }[args.command](result)
     sys.stdout.write(output)
     return Exit.OK
 

@@ -76,6 +76,10 @@ class RecordSetInfo:
     kind: str
     label: str
     description: str
+    # Each filter as its conditions, ("in", field, values), ("cmp", field, op, threshold),
+    # ("has", field, value), ("within", field, low, high) or ("matches", field, target).
+    filters: tuple[tuple[tuple, ...], ...] = ()
+    includes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class CompiledPolicy:
     record_sets: dict[str, RecordSetInfo]
     fact_classes: dict[str, tuple[ValueClass, ...]]  # fact term -> classes of a number
     field_classes: dict[tuple[str, str], tuple[ValueClass, ...]]  # (kind, field) -> classes
+    subsumed: frozenset[tuple[str, str]] = frozenset()  # (narrow, broad) record sets
 
     def cite(self, node_id: str, policy_cite: str) -> str:
         return f"{policy_cite} {self.nodes[node_id].section}".strip()
@@ -206,7 +211,8 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
                           {k: tuple(v) for k, v in top.items()},
                           {k: tuple(v) for k, v in exclusions.items()},
                           {k: tuple(v) for k, v in advisories.items()},
-                          builder.record_sets, fact_classes, field_classes)
+                          builder.record_sets, fact_classes, field_classes,
+                          frozenset(subsumed_sets(builder.record_sets)))
 
 
 def _where(span) -> str:
@@ -420,18 +426,23 @@ def _compile_set_reference(builder: _Builder, base: str, records: ast.RecordSet,
 def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.RecordSet) -> None:
     emit = builder.emit
     kind = None
+    filters: list[tuple[tuple, ...]] = []
+    includes: list[str] = []
     for index, part in enumerate(records.parts, start=1):
         if isinstance(part, ast.RecordSetName):
             named = builder.policy.record_set(part.name)
             if named is not None:
                 emit(f"set_includes({set_id}, {part.name}).")
+                includes.append(part.name)
                 kind = kind or _kind_of(builder, named.records)
                 continue
             # A bare record kind: every record of that kind.
             filter_id = f"{set_id}_f{index}"
             emit(f"filter({set_id}, {filter_id}, {part.name}).")
+            filters.append(())
             kind = part.name
             continue
+        filters.append(tuple(_condition_key(c) for c in part.conditions))
         filter_id = f"{set_id}_f{index}"
         kind = part.kind
         emit(f"filter({set_id}, {filter_id}, {part.kind}).")
@@ -441,7 +452,72 @@ def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.Record
             test = _compile_field_condition(builder, filter_id, number, part.kind, condition)
             builder.lines.insert(position, f"condition({filter_id}, {number}, {test}).")
     builder.record_sets[set_id] = RecordSetInfo(set_id, kind or "", label,
-                                                _set_text(builder, records))
+                                                _set_text(builder, records), tuple(filters),
+                                                tuple(includes))
+
+
+def _condition_key(condition: ast.FieldCondition) -> tuple:
+    """A field condition in the normal form subsumption compares."""
+    if condition.operator in ("is", "in"):
+        return ("in", condition.field, frozenset(condition.values))
+    if condition.operator == "compare":
+        assert condition.comparator is not None and condition.number is not None
+        return ("cmp", condition.field, OPERATORS[condition.comparator],
+                scaled(condition.number))
+    if condition.operator == "has":
+        return ("has", condition.field, condition.values[0])
+    if condition.operator == "within":
+        assert condition.number is not None
+        return ("within", condition.field, -int(condition.number), 0)
+    return ("matches", condition.field, condition.values[0])
+
+
+def _implies(narrow: tuple, broad: tuple) -> bool:
+    """Whether every value meeting condition `narrow` meets condition `broad`."""
+    if narrow[:2] != broad[:2] and not (narrow[0] == broad[0] == "cmp"
+                                        and narrow[1] == broad[1]):
+        return False
+    if narrow[0] == "in":
+        return narrow[2] <= broad[2]
+    if narrow[0] == "cmp":
+        (_, _, op1, t1), (_, _, op2, t2) = narrow, broad
+        lower = {"ge": 0, "gt": 1}
+        upper = {"le": 0, "lt": -1}
+        if op1 in lower and op2 in lower:
+            return t1 + lower[op1] >= t2 + lower[op2]
+        if op1 in upper and op2 in upper:
+            return t1 + upper[op1] <= t2 + upper[op2]
+        return narrow == broad
+    if narrow[0] == "within":
+        return narrow[2] >= broad[2] and narrow[3] <= broad[3]
+    return narrow == broad
+
+
+def _filters(sets: dict[str, RecordSetInfo], set_id: str) -> list[tuple[tuple, ...]]:
+    info = sets[set_id]
+    found = list(info.filters)
+    for included in info.includes:
+        found += _filters(sets, included)
+    return found
+
+
+def subsumed_sets(sets: dict[str, RecordSetInfo]) -> list[tuple[str, str]]:
+    """Pairs (narrow, broad) of record sets where every record of the first is in the second.
+
+    A record added to meet one count then also counts for every count over a broader set, so a
+    set of missing documentation never asks for two records where one would do.
+    """
+    pairs = []
+    for narrow, narrow_info in sets.items():
+        for broad, broad_info in sets.items():
+            if narrow_info.kind != broad_info.kind:
+                continue
+            broad_filters = _filters(sets, broad)
+            if all(any(all(any(_implies(c1, c2) for c1 in f1) for c2 in f2)
+                       for f2 in broad_filters)
+                   for f1 in _filters(sets, narrow)):
+                pairs.append((narrow, broad))
+    return pairs
 
 
 def _kind_of(builder: _Builder, records: ast.RecordSet) -> str | None:
@@ -532,6 +608,11 @@ def _candidates(value_type: ValueType, thresholds: set[tuple[str, int]]
 
 def _emit_candidates(builder: _Builder):
     emit = builder.emit
+    emit("% ================================================================ record sets compared")
+    emit("% subsumed(A, B): every record of set A is also in set B (A = B included).")
+    for narrow, broad in subsumed_sets(builder.record_sets):
+        emit(f"subsumed({narrow}, {broad}).")
+    emit()
     emit("% ================================================================ missing documentation")
     emit("% Values that documentation not yet in the case could supply: one per class of values")
     emit("% the criteria treat alike (a number) or each value (true/false, a choice).")
@@ -543,6 +624,7 @@ def _emit_candidates(builder: _Builder):
         if classes:
             fact_classes[term] = classes
         emit(f"candidate({term}, ({'; '.join(values)})).")
+        emit(f"fact_cost({term}, {fact.cost}).")
     field_classes: dict[tuple[str, str], tuple[ValueClass, ...]] = {}
     for (kind, name), field_def in sorted(builder.asked_fields.items()):
         values, classes = _candidates(field_def.type,
@@ -554,4 +636,8 @@ def _emit_candidates(builder: _Builder):
         emit(f"field_candidate({kind}, {name}, ({'; '.join(values)})).")
         if field_def.only_for:
             emit(f"field_only_for({kind}, {name}, {field_def.only_for}).")
+    emit()
+    emit("% What each kind of record costs to obtain, to rank sets of the same size.")
+    for record in builder.policy.vocabulary.records:
+        emit(f"record_cost({record.name}, {record.cost}).")
     return fact_classes, field_classes

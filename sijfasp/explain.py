@@ -368,29 +368,47 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
         return MissingItem(str(item), record_kind,
                            f"{field_name.name} {need} on {reader.record_phrase(record)}",
                            reader.cite(leaf), leaf, field_def.ask, 2)
-    node_id = args[0].name
-    info = compiled.nodes[node_id]
-    assert info.leaf is not None
-    _, unit, set_id, minimum, window = info.leaf
-    record_set = compiled.record_sets[set_id]
-    record_def = vocabulary.record(record_set.kind)
-    assert record_def is not None
     if kind == "more_days":
+        node_id = args[0].name
+        info = compiled.nodes[node_id]
+        assert info.leaf is not None
+        _, _, set_id, minimum, window = info.leaf
+        record_set = compiled.record_sets[set_id]
+        record_def = vocabulary.record(record_set.kind)
+        assert record_def is not None
         covered = next((c.number for w, n, c in snapshot.atoms("days_of", 3)
                         if w.name == "hyp" and n.name == node_id), 0)
         days = max(minimum - covered, 1)
         need = f"{days} more days of {record_set.label} {reader.window_text(window)}"
         return MissingItem(str(item), record_set.kind, need, reader.cite(node_id), node_id,
                            record_def.ask, record_def.cost)
-    ordinal = args[1].number
+    set_id, ordinal = args[0].name, args[1].number
+    record_set = compiled.record_sets[set_id]
+    record_def = vocabulary.record(record_set.kind)
+    assert record_def is not None
+    node_id = _leaf_for_set(compiled, scope, set_id)
+    info = compiled.nodes[node_id]
+    separate = info.leaf is not None and info.leaf[1] == "dates"
     wanted = sum(1 for (m,) in snapshot.atoms("item", 1)
-                 if m.name == "more" and m.arguments[0].name == node_id)
-    separate = ", on a date of its own" if unit == "dates" else ""
-    need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}{separate}"
+                 if m.name == "more" and m.arguments[0].name == set_id)
+    need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}" \
+           + (", on a date of its own" if separate else "")
     return MissingItem(str(item), record_set.kind, need, reader.cite(node_id), node_id,
                        record_def.ask, record_def.cost,
-                       record_set.label + (", each on a date of its own" if unit == "dates"
-                                           else ""))
+                       record_set.label + (", each on a date of its own" if separate else ""))
+
+
+def _leaf_for_set(compiled: CompiledPolicy, scope: tuple[str, ...], set_id: str) -> str:
+    """The criterion an added record of `set_id` is for: one counting that set, else a broader one."""
+    leaves = [n for n in _subtree(compiled, scope)
+              if compiled.nodes[n].leaf and compiled.nodes[n].leaf[0] == "records"]
+    for node in leaves:
+        if compiled.nodes[node].leaf[2] == set_id:
+            return node
+    for node in leaves:
+        if (set_id, compiled.nodes[node].leaf[2]) in compiled.subsumed:
+            return node
+    return scope[0]
 
 
 def _value_need(classes: tuple[ValueClass, ...] | None, value: clingo.Symbol, value_type) -> str:

@@ -197,7 +197,8 @@ def _tree_text(result: PolicyResult, node: NodeResult, indent: int) -> list[str]
     return lines
 
 
-def text_missing(case: CaseResult) -> str:
+def text_missing(case: CaseResult, listed: bool = False) -> str:
+    """Missing documentation; `listed`: the user asked for the sets themselves (--enumerate)."""
     lines = _case_header(case)
     for result in case.results:
         lines += _header(result)
@@ -208,27 +209,30 @@ def text_missing(case: CaseResult) -> str:
             lines.append("")
             continue
         lines += _missing_summary(result)
-        lines += _sets_text(result)
+        lines += _sets_text(result, listed)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _sets_text(result: PolicyResult) -> list[str]:
+def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
+    """The full minimal sets: all of them when few and short, or as many as were asked for."""
     total = result.missing_total
-    shown = result.missing[:MAX_SETS_SHOWN]
-    if total is not None and total > MAX_SETS_SHOWN or any(len(s) > MAX_ITEMS_LISTED
-                                                          for s in shown):
-        count = f"{total}" if total is not None else "many"
+    sets = result.missing
+    if not listed and (not result.missing_complete
+                       or any(len(s) > MAX_ITEMS_LISTED for s in sets)):
+        count = f"{total}" if total is not None else "More"
         return _wrap(f"{count} minimal sets of missing documentation in all, combining the "
-                     "options above; list them with --format json --enumerate N", 2, 4)
-    count = f"{total}" if total is not None else f"more than {len(result.missing)}"
-    lines = [f"  minimal sets of missing documentation: {count}"]
-    for number, items in enumerate(shown, start=1):
+                     "options above; list them with --enumerate N", 2, 4)
+    count = f"{total}" if total is not None else f"more than {len(sets)}"
+    lines = [f"  minimal sets of missing documentation: {count}"
+             + (", fewest items first" if len(sets) > 1 else "")]
+    for number, items in enumerate(sets, start=1):
         lines += _wrap(f"{number}. {needs_text(items)}", 4, 7)
         sections = sorted({_section(result, i.criterion) for i in items})
         lines += _wrap(f"[{'; '.join(sections)}]", 7)
-    if total is None or total > len(shown):
-        lines += _wrap("... and more sets (list them with --format json --enumerate N)", 4)
+    if not result.missing_complete:
+        more = f"{total - len(sets)}" if total is not None else "more"
+        lines += _wrap(f"... and {more} more sets (a larger --enumerate N lists more)", 4)
     return lines
 
 

@@ -73,7 +73,7 @@ def _control(arguments: Sequence[str], compiled: CompiledPolicy,
 
 def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> Snapshot:
     """The optimal model of base + decide: the determination and every criterion's status."""
-    control = _control(["--opt-mode=opt"], compiled, case_facts)
+    control = _control(["--opt-mode=opt", "--opt-strategy=usc"], compiled, case_facts)
     control.ground([("base", []), ("decide", [])])
     best: list[Snapshot] = []
 
@@ -87,14 +87,79 @@ def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> 
 
 
 class Abducer:
-    """One grounding of base + abduce, solved again for each focus: minimal sets on demand."""
+    """Subset-minimal sets of missing documentation for one case, on demand.
+
+    One grounding with the domain heuristic enumerates minimal sets (clingo's domRec); when
+    there are more than asked for, a ranking program finds the best ones in order instead.
+    """
 
     def __init__(self, compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]):
+        self._compiled = compiled
+        self._facts = list(case_facts)
         self._control = _control(["--heuristic=Domain", "--enum-mode=domRec"], compiled,
                                  case_facts)
         self._control.ground([("base", []), ("abduce", [])])
 
-    def minimal_sets(self, focus: str | None = None, limit: int = 0) -> Enumeration:
+    def minimal_sets(self, focus: str | None = None, limit: int = 0,
+                     ranked: bool = True) -> Enumeration:
+        """Minimal sets making the policy (or the `focus` criterion) hold; limit 0: all.
+
+        With a limit and `ranked`, the sets returned are the best `limit` ones (fewest items,
+        then cheapest); without `ranked`, whichever `limit` the solver met first.
+        """
+        models = self._enumerate(focus, limit + 1 if limit else 0)
+        if not limit or len(models) <= limit:
+            return Enumeration(tuple(models), True)
+        if not ranked:
+            return Enumeration(tuple(models[:limit]), False)
+        return Enumeration(tuple(self._ranked(focus, limit)), False)
+
+    def _enumerate(self, focus: str | None, models_wanted: int) -> list[Snapshot]:
+        control = self._control
+        control.configuration.solve.models = str(models_wanted)
+        focus_atom = _focus(focus)
+        if focus_atom is not None:
+            control.assign_external(focus_atom, True)
+        models: list[Snapshot] = []
+        try:
+            control.solve(on_model=lambda m: models.append(Snapshot(tuple(m.symbols(atoms=True)))))
+        finally:
+            if focus_atom is not None:
+                control.assign_external(focus_atom, False)
+        return models
+
+    def _ranked(self, focus: str | None, count: int) -> list[Snapshot]:
+        """The `count` best minimal sets, by repeated optimization.
+
+        Each round finds an optimal set (fewest items, then lowest cost) and then forbids every
+        set that contains it. The next optimum is again subset-minimal: a smaller set inside it
+        would be allowed and better.
+        """
+        control = _control(["--opt-mode=opt", "--opt-strategy=usc"], self._compiled, self._facts)
+        control.ground([("base", []), ("abduce", []), ("rank", [])])
+        focus_atom = _focus(focus)
+        if focus_atom is not None:
+            control.assign_external(focus_atom, True)
+        found: list[Snapshot] = []
+        for _ in range(count):
+            best: list[Snapshot] = []
+            control.solve(on_model=lambda m: best.__setitem__(
+                slice(None), [Snapshot(tuple(m.symbols(atoms=True)))]))
+            if not best:
+                break
+            found.append(best[0])
+            items = [clingo.Function("item", [x]) for (x,) in best[0].atoms("item", 1)]
+            literals = [control.symbolic_atoms[atom].literal for atom in items]
+            with control.backend() as backend:
+                backend.add_rule([], literals)
+        return found
+
+
+def _focus(focus: str | None) -> clingo.Symbol | None:
+    return clingo.Function("focus", [clingo.Function(focus)]) if focus else None
+
+
+def minimal_sets(self, focus: str | None = None, limit: int = 0) -> Enumeration:
         """Every subset-minimal set of missing documentation (limit 0: all of them).
 
         With `focus`, the sets that make that one criterion hold instead of the whole policy.
