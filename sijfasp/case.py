@@ -71,12 +71,25 @@ class _Problems:
 
 
 # ------------------------------------------------------------------ reading
+class _CaseYamlLoader(yaml.SafeLoader):
+    """Safe YAML, but dates stay text, so the case checker reports a bad one with its field."""
+
+
+_CaseYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2199, 12, 31)
+
+
 def read_case_text(text: str, path: str) -> Any:
     """Parse YAML or JSON text; raise SijfaspError with the parser's position on failure."""
     try:
         if path.endswith(".json"):
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_CaseYamlLoader)  # noqa: S506 (a SafeLoader)
     except json.JSONDecodeError as error:
         raise SijfaspError([Diagnostic("case", f"not valid JSON: {error.msg} at line "
                                        f"{error.lineno}, column {error.colno}", file=path)]) \
@@ -336,16 +349,27 @@ def _date(raw: Any, where: str, problems: _Problems) -> dt.date | None:
     if isinstance(raw, dt.datetime):
         problems.add(where, f"expected a date YYYY-MM-DD; found a date and time {raw}")
         return None
-    if isinstance(raw, dt.date):
-        return raw
+    value = raw if isinstance(raw, dt.date) else None
     if isinstance(raw, str):
         try:
             if len(raw) == 10:
-                return dt.date.fromisoformat(raw)
+                value = dt.date.fromisoformat(raw)
         except ValueError:
             pass
-        problems.add(where, f"expected a date YYYY-MM-DD; found '{raw[:40]}'")
-        return None
+        if value is None:
+            try:
+                dt.datetime.fromisoformat(raw)
+                problems.add(where, f"expected a date YYYY-MM-DD; found a date and time "
+                             f"'{raw[:40]}': give the date alone")
+            except ValueError:
+                problems.add(where, f"expected a date YYYY-MM-DD; found '{raw[:40]}'")
+            return None
+    if value is not None:
+        if not EARLIEST <= value <= LATEST:
+            problems.add(where, f"{value} is outside the dates sijfasp accepts "
+                         f"({EARLIEST}..{LATEST})")
+            return None
+        return value
     problems.add(where, f"expected a date YYYY-MM-DD; found {_kind_of(raw)}")
     return None
 

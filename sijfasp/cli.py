@@ -16,7 +16,8 @@ from . import __version__, render
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case import Case, load_case
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
-from .policies import LoadedPolicy, bundled_policies, bundled_policy_paths, load_policy
+from .policies import (LoadedPolicy, bundled_policies, bundled_policy_paths, is_vocabulary_file,
+                       load_policy, load_vocabulary)
 from .source import SourceText
 
 
@@ -65,9 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--write", action="store_true",
                       help="recompile every bundled policy into its committed .lp")
 
-    lint = commands.add_parser("lint", help="check policy files and report every problem")
+    lint = commands.add_parser("lint", help="check policy and vocabulary files, report every "
+                                            "problem")
     lint.add_argument("policies", nargs="*", type=Path,
-                      help="policy files (default: the bundled ones)")
+                      help="policy (.sijp) or vocabulary (.sijv) files (default: the bundled "
+                           "policies)")
     return parser
 
 
@@ -178,7 +181,12 @@ def _cmd_compile(args: argparse.Namespace) -> int:
                                        "--write", file="compile")])
     program = load_policy(args.policy).compiled.program
     if args.output is not None:
-        args.output.write_text(program, encoding="utf-8")
+        try:
+            args.output.write_text(program, encoding="utf-8")
+        except OSError as error:
+            raise SijfaspError([Diagnostic("import", f"cannot write {args.output}: "
+                                           f"{error.strerror or error}",
+                                           file=str(args.output))]) from None
     else:
         sys.stdout.write(program)
     return Exit.OK
@@ -190,6 +198,9 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     warnings = 0
     for path in paths:
         try:
+            if is_vocabulary_file(path):
+                load_vocabulary(path)
+                continue
             loaded = load_policy(path)
         except SijfaspError as error:
             failures.append(error)
@@ -203,7 +214,8 @@ def _cmd_lint(args: argparse.Namespace) -> int:
         for failure in failures:
             error.sources.update(failure.sources)
         raise error
-    files = f"{len(paths)} policy file{'s' if len(paths) != 1 else ''}"
+    noun = "file" if any(is_vocabulary_file(p) for p in paths) else "policy file"
+    files = f"{len(paths)} {noun}{'s' if len(paths) != 1 else ''}"
     print(f"{files}: no errors" + (f", {warnings} warning{'s' if warnings != 1 else ''}"
                                    if warnings else ", no warnings"))
     return Exit.OK

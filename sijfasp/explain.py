@@ -223,7 +223,10 @@ def node_evidence(reader: Reader, snapshot: Snapshot, info: NodeInfo,
         count = next((c.number for w, n, c in snapshot.atoms("count_of", 3)
                       if w == doc and n == node), 0)
         noun = "separate dates" if unit == "dates" else "qualifying records"
-        lines.append(f"{count} of {minimum} {noun}")
+        if count > minimum:
+            lines.append(f"{count} {noun} ({minimum} needed)")
+        else:
+            lines.append(f"{count} of {minimum} {noun}")
     if members:
         shown = members[:4]
         lines.extend(shown)

@@ -60,6 +60,8 @@ def _terminal_names() -> frozenset[str]:
 
 
 def _expected(expected: set[str]) -> str:
+    if "DECIMAL" in expected:
+        expected = expected - {"INT"}  # "a number" covers whole numbers
     words = sorted({_describe(t) for t in expected})
     if len(words) > 6:
         words = words[:6] + ["..."]
@@ -103,34 +105,88 @@ def _char_hint(char: str) -> str | None:
     return None
 
 
-def parse(source: SourceText) -> ast.SourceFile:
-    """Parse one file; raise SijfaspError with every syntax error found."""
-    errors: list[Diagnostic] = []
+_PLACEHOLDERS = {"INT": "1", "NAME": "missing", "STRING": '""', "SECTION": "[?]",
+                 "DECIMAL": "1.0", "DATE": "2000-01-01"}
 
-    def recover(error: UnexpectedInput) -> bool:
-        diagnostic = _syntax_diagnostic(source.path, error)
-        # A skipped token often triggers a second error on the same line: report the first only.
-        if not errors or errors[-1].span is None or diagnostic.span is None \
-                or errors[-1].span.line != diagnostic.span.line:
-            errors.append(diagnostic)
-        return len(errors) < MAX_SYNTAX_ERRORS and isinstance(error, UnexpectedToken) \
-            and error.token.type != "$END"
 
+def _insert_missing(error: UnexpectedToken) -> bool:
+    """When exactly one token would fit, pretend it was written and go on.
+
+    A forgotten ':' or count then costs one error, not one on every line after it.
+    """
+    if len(error.expected) != 1 or error.interactive_parser is None:
+        return False
+    (terminal,) = error.expected
+    if terminal in _PLACEHOLDERS:
+        value = _PLACEHOLDERS[terminal]
+    else:
+        pattern = _lark().get_terminal(terminal).pattern if terminal in _terminal_names() \
+            else None
+        if pattern is None or pattern.type != "str":
+            return False
+        value = pattern.value
+    parser = error.interactive_parser.copy()
     try:
-        tree = _lark().parse(source.text, on_error=recover)
-    except UnexpectedInput as error:
-        if not errors or not isinstance(error, UnexpectedToken):
+        parser.feed_token(Token(terminal, value))
+        parser.feed_token(error.token)
+    except UnexpectedInput:
+        return False
+    error.interactive_parser.parser_state = parser.parser_state
+    return True
+
+
+def parse(source: SourceText) -> ast.SourceFile:
+    """Parse one file; raise SijfaspError with every syntax error found.
+
+    After an unexpected token the parser inserts the one token that would fit, or else skips
+    the token, and goes on; after an unexpected character it blanks the character and parses
+    again. Either way the author sees every error in one run.
+    """
+    text = source.text
+    lexical: list[Diagnostic] = []
+    tree = None
+    for _ in range(MAX_SYNTAX_ERRORS):
+        errors: list[Diagnostic] = []
+
+        def recover(error: UnexpectedInput) -> bool:
             diagnostic = _syntax_diagnostic(source.path, error)
-            if diagnostic not in errors:
+            # A skipped token often causes a second error on the same line: keep the first.
+            if not errors or errors[-1].span is None or diagnostic.span is None \
+                    or errors[-1].span.line != diagnostic.span.line:
                 errors.append(diagnostic)
-        raise SijfaspError(errors) from None
-    if errors:
-        raise SijfaspError(errors)
+            if len(errors) >= MAX_SYNTAX_ERRORS or not isinstance(error, UnexpectedToken) \
+                    or error.token.type == "$END":
+                return False
+            _insert_missing(error)
+            return True
+
+        try:
+            tree = _lark().parse(text, on_error=recover)
+        except UnexpectedCharacters as error:
+            diagnostic = _syntax_diagnostic(source.path, error)
+            if not any(d.span and diagnostic.span and d.span.line == diagnostic.span.line
+                       for d in lexical):
+                lexical.append(diagnostic)
+            position = error.pos_in_stream
+            text = text[:position] + " " + text[position + 1:]
+            continue
+        except UnexpectedInput as error:
+            diagnostic = _syntax_diagnostic(source.path, error)
+            if diagnostic not in errors and not (
+                    isinstance(error, UnexpectedToken) and errors):
+                errors.append(diagnostic)
+        break
+    # A blanked character usually leaves a stray token behind on its line: one error is enough.
+    lexical_lines = {d.span.line for d in lexical if d.span}
+    found = lexical + [e for e in errors if e.span is None or e.span.line not in lexical_lines]
+    if found or tree is None:
+        raise SijfaspError(found or [Diagnostic("syntax", "too many errors to go on",
+                                                Span(source.path, 1, 1, 1, 2))])
     try:
         return _ToAst(source.path).transform(tree)
     except _RecoveredTreeError:
-        raise SijfaspError(errors or [Diagnostic("syntax", "the file could not be read",
-                                                 Span(source.path, 1, 1, 1, 2))]) from None
+        raise SijfaspError([Diagnostic("syntax", "the file could not be read",
+                                       Span(source.path, 1, 1, 1, 2))]) from None
 
 
 class _RecoveredTreeError(Exception):

@@ -75,6 +75,23 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
     return LoadedPolicy(policy, compile_policy(policy), (source, vocabulary_source))
 
 
+VOCABULARY_SUFFIX = ".sijv"
+
+
+def is_vocabulary_file(path: Path) -> bool:
+    return path.suffix == VOCABULARY_SUFFIX
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    """Parse and check a vocabulary file on its own."""
+    source = read_source(path)
+    try:
+        return check_vocabulary(parse(source))
+    except SijfaspError as error:
+        error.sources.setdefault(source.path, source)
+        raise
+
+
 def bundled_policy_paths() -> list[Path]:
     return sorted(policies_dir().glob("*" + POLICY_SUFFIX))
 

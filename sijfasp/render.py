@@ -44,7 +44,8 @@ def _header(result: PolicyResult) -> list[str]:
 
 
 def _case_header(case: CaseResult) -> list[str]:
-    return [f"case {case.case}: {case.service} requested {case.request_date.isoformat()}", ""]
+    return [*_wrap(f"case {case.case}: {case.service} requested "
+                   f"{case.request_date.isoformat()}", 0, 2), ""]
 
 
 LEGEND = "  (✓ met, ✗ not met, ? not documented)"

@@ -239,7 +239,8 @@ def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
             props = _properties(decl.properties, _VOCAB_PROPS[scope], f"{scope} '{decl.name}'",
                                 sink)
             value_type = _check_type(decl.type, sink)
-            _require(props, ("means", "ask"), f"{scope} '{decl.name}'", decl.span, sink)
+            _require(props, ("means", "ask"), f"{scope} '{decl.name}'", decl.span, sink,
+                     decl.properties)
             if value_type is None:
                 continue
             fact = FactDef(decl.name, scope, value_type, _text(props, "means"),
@@ -267,9 +268,10 @@ def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
 
 
 def _require(props: dict, names: Iterable[str], where: str, span: Span,
-             sink: DiagnosticSink) -> None:
+             sink: DiagnosticSink, written: Iterable[ast.Property] = ()) -> None:
+    misspelt = {did_you_mean(p.name, names) for p in written if p.name not in props}
     for name in names:
-        if name not in props:
+        if name not in props and f"did you mean '{name}'?" not in misspelt:
             sink.error("property", f"{where} needs '{name} \"...\"'", span)
 
 
@@ -394,7 +396,8 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
     for decl in record_sets.values():
         _record_set_kind(decl.records, context)
     _check_cycles(defines, record_sets, sink)
-    _warn_unused(defines, record_sets, blocks, sink)
+    if not sink.errors:  # a misspelt reference would also make its target look unused
+        _warn_unused(defines, record_sets, blocks, sink)
     if not services:
         sink.error("scope", "the policy declares no service", Span(source.path, 1, 1, 1, 2))
     sink.raise_if_errors()
@@ -419,7 +422,8 @@ def _check_policy_header(header: ast.PolicyDecl | None, path: str,
                    Span(path, 1, 1, 1, 2))
         return None
     props = _properties(header.properties, _POLICY_PROPS, f"policy '{header.name}'", sink)
-    _require(props, _POLICY_REQUIRED, f"policy '{header.name}'", header.span, sink)
+    _require(props, _POLICY_REQUIRED, f"policy '{header.name}'", header.span, sink,
+             header.properties)
     meta: dict = {"id": header.name}
     for name, prop in props.items():
         meta[name] = prop.value
@@ -435,7 +439,7 @@ def _check_policy_header(header: ast.PolicyDecl | None, path: str,
 def _need_section(item: ast.Criterion | ast.Advisory, sink: DiagnosticSink) -> None:
     if item.section is None:
         sink.error("property", f"'{item.name}' needs its section of the source document, "
-                   "like [D.I.B.6]", item.span)
+                   "like [Section 2.1]", item.span)
 
 
 def _collect_ids(item, ids: dict[str, Span], sink: DiagnosticSink) -> None:
@@ -601,10 +605,13 @@ def _record_part_kind(part: ast.RecordPart, context: _PolicyContext,
             return part.name
         decl = context.record_sets.get(part.name)
         if decl is None:
+            hint = did_you_mean(part.name, [r.name for r in vocabulary.records]
+                                + list(context.record_sets))
+            if vocabulary.fact("finding", part.name) is not None:
+                hint = (f"'{part.name}' is a finding, not records: test it directly, "
+                        f"e.g. '{part.name} is true' or '{part.name} >= N'")
             sink.error("unknown-name", f"'{part.name}' is neither a record kind nor a defined "
-                       "set of records", part.span,
-                       did_you_mean(part.name, [r.name for r in vocabulary.records]
-                                    + list(context.record_sets)))
+                       "set of records", part.span, hint)
             return None
         if part.name in visiting:
             return None  # reported by _check_cycles
@@ -624,8 +631,10 @@ def _check_field_condition(record: RecordKind, condition: ast.FieldCondition,
     sink = context.sink
     field = record.field(condition.field)
     if field is None:
+        names = [f.name for f in record.fields]
         sink.error("unknown-name", f"'{condition.field}' is not a field of {record.name}",
-                   condition.span, did_you_mean(condition.field, [f.name for f in record.fields]))
+                   condition.span, did_you_mean(condition.field, names)
+                   or "fields: " + ", ".join(names))
         return
     kind = field.type.kind
     op = condition.operator
@@ -647,7 +656,8 @@ def _check_field_condition(record: RecordKind, condition: ast.FieldCondition,
         value = condition.values[0]
         if value not in field.type.values:
             sink.error("unknown-name", f"'{value}' is not a value of '{field.name}'",
-                       condition.span, did_you_mean(value, field.type.values))
+                       condition.span, did_you_mean(value, field.type.values)
+                       or "values: " + ", ".join(field.type.values))
     elif op == "within":
         if kind != "date":
             sink.error("type", f"'within' tests a date; '{field.name}' is "
@@ -721,15 +731,16 @@ def _check_cycles(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast
     graph = {name: set(references(d.body)) for name, d in defines.items()}
     graph.update({name: set(set_refs(d.records)) for name, d in record_sets.items()})
     spans = {name: d.span for name, d in {**defines, **record_sets}.items()}
-    reported: set[str] = set()
+    reported: set[frozenset[str]] = set()
 
     def visit(name: str, path: tuple[str, ...]) -> None:
         for target in graph.get(name, ()):
             if target in path:
-                if target not in reported:
-                    cycle = " -> ".join(path[path.index(target):] + (target,))
+                members = path[path.index(target):]
+                if frozenset(members) not in reported:
+                    cycle = " -> ".join(members + (target,))
                     sink.error("cycle", f"'{target}' refers to itself: {cycle}", spans[target])
-                    reported.add(target)
+                    reported.add(frozenset(members))
                 continue
             visit(target, path + (target,))
 

@@ -78,7 +78,7 @@ def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> 
     best: list[Snapshot] = []
 
     def on_model(model: clingo.Model) -> None:
-        best[:] = [Snapshot(tuple(model.symbols(atoms=True)), tuple(model.cost))]
+        best[:] = [Snapshot(tuple(model.symbols(shown=True)), tuple(model.cost))]
 
     result = control.solve(on_model=on_model)
     if not result.satisfiable or not best:
@@ -122,7 +122,7 @@ class Abducer:
             control.assign_external(focus_atom, True)
         models: list[Snapshot] = []
         try:
-            control.solve(on_model=lambda m: models.append(Snapshot(tuple(m.symbols(atoms=True)))))
+            control.solve(on_model=lambda m: models.append(Snapshot(tuple(m.symbols(shown=True)))))
         finally:
             if focus_atom is not None:
                 control.assign_external(focus_atom, False)
@@ -144,7 +144,7 @@ class Abducer:
         for _ in range(count):
             best: list[Snapshot] = []
             control.solve(on_model=lambda m: best.__setitem__(
-                slice(None), [Snapshot(tuple(m.symbols(atoms=True)))]))
+                slice(None), [Snapshot(tuple(m.symbols(shown=True)))]))
             if not best:
                 break
             found.append(best[0])
@@ -157,30 +157,6 @@ class Abducer:
 
 def _focus(focus: str | None) -> clingo.Symbol | None:
     return clingo.Function("focus", [clingo.Function(focus)]) if focus else None
-
-
-def minimal_sets(self, focus: str | None = None, limit: int = 0) -> Enumeration:
-        """Every subset-minimal set of missing documentation (limit 0: all of them).
-
-        With `focus`, the sets that make that one criterion hold instead of the whole policy.
-        """
-        control = self._control
-        control.configuration.solve.models = str(limit + 1 if limit else 0)
-        focus_atom = clingo.Function("focus", [clingo.Function(focus)]) if focus else None
-        if focus_atom is not None:
-            control.assign_external(focus_atom, True)
-        models: list[Snapshot] = []
-
-        def on_model(model: clingo.Model) -> None:
-            models.append(Snapshot(tuple(model.symbols(atoms=True))))
-
-        try:
-            control.solve(on_model=on_model)
-        finally:
-            if focus_atom is not None:
-                control.assign_external(focus_atom, False)
-        complete = not limit or len(models) <= limit
-        return Enumeration(tuple(models[:limit] if limit else models), complete)
 
 
 def minimal_sets(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol],

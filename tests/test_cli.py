@@ -351,8 +351,6 @@ def test_help_and_version():
     assert _ok("--version").startswith("sijfasp ")
 
 
-@pytest.mark.xfail(strict=True, reason="compile -o into a folder that does not exist ends in "
-                   "'internal error: FileNotFoundError' with exit 3 instead of a diagnostic")
 def test_compile_to_an_unwritable_place_is_an_input_error(tmp_path):
     result = run_cli("compile", "policies_asp/aim_sijf_2022.sijp",
                      "-o", tmp_path / "no" / "such" / "out.lp")
@@ -360,8 +358,6 @@ def test_compile_to_an_unwritable_place_is_an_input_error(tmp_path):
     assert "internal error" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="the 'case ID: SERVICE requested DATE' header is not "
-                   "wrapped, so a case id of 40 characters makes it 91 characters wide")
 def test_long_case_id_fits_80_columns(tmp_path):
     case = approvable_case()
     case["id"] = "2026-000123-left-sij-fusion-resubmission"
