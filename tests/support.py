@@ -174,9 +174,15 @@ def vocabulary() -> Vocabulary:
     return loaded(AIM).policy.vocabulary
 
 
+# The case id names a case but takes no part in its evaluation (case_symbols leaves it out, and
+# a PolicyResult does not carry it), so cases differing only in id share one evaluation.
+_KEY_ID = "test-case"
+
+
 def _case_key(case: dict) -> str:
-    """The case as canonical JSON (dates as ISO text, which the case format accepts)."""
-    return json.dumps(case, sort_keys=True, default=str)
+    """The case as canonical JSON (dates as ISO text, which the case format accepts), with
+    the id replaced by one common id."""
+    return json.dumps({**case, "id": _KEY_ID}, sort_keys=True, default=str)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -203,7 +209,8 @@ def _determination_cached(key: str, policy_id: str) -> str:
                    .atoms("determination", 1)[0][0])
     # The same program, options and optimum as sijfasp.solver.determine; only the
     # determination atom is read off the model instead of copying every atom.
-    control = solver._control(["--opt-mode=opt"], compiled, case_symbols(checked))
+    control = solver._control(["--opt-mode=opt", "--opt-strategy=usc"], compiled,
+                              case_symbols(checked))
     control.ground([("base", []), ("decide", [])])
     found: list[str] = []
 
@@ -285,6 +292,9 @@ class FilterFacts:
 
     filters: dict[str, tuple[Filter, ...]]  # set id -> its own filters
     includes: dict[str, tuple[str, ...]]  # set id -> sets it includes
+    # (narrow, broad) pairs of subsumed/2: every record of the narrow set is in the broad one,
+    # so a record added to the narrow set counts for the broad set too.
+    subsumed: frozenset[tuple[str, str]] = frozenset()
 
     def filters_of(self, set_id: str) -> list[Filter]:
         found: list[Filter] = list(self.filters.get(set_id, ()))
@@ -334,8 +344,9 @@ def filter_facts(policy_id: str) -> FilterFacts:
     includes: dict[str, list[str]] = {}
     for set_id, other in by("set_includes", 2):
         includes.setdefault(set_id.name, []).append(other.name)
+    subsumed = frozenset((a.name, b.name) for a, b in by("subsumed", 2))
     return FilterFacts({k: tuple(sorted(v, key=lambda f: f.id)) for k, v in filters.items()},
-                       {k: tuple(sorted(v)) for k, v in includes.items()})
+                       {k: tuple(sorted(v)) for k, v in includes.items()}, subsumed)
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -533,22 +544,47 @@ def _record_for(case: dict, policy_id: str, fl: Filter, days: int | None,
     return None if best is None else best[1]
 
 
-def _add_record_for_leaf(case: dict, policy_id: str, node_id: str, duration: bool) -> None:
-    info = loaded(policy_id).compiled.nodes[node_id]
-    assert info.leaf is not None and info.leaf[0] == "records", (node_id, info.leaf)
-    _, unit, set_id, minimum, window = info.leaf
+def _add_record_to_set(case: dict, policy_id: str, set_id: str, days: int | None,
+                       window: int | None) -> None:
+    """Append the least far-reaching record meeting a filter of record set `set_id`."""
     facts = filter_facts(policy_id)
+    assert set_id in facts.all_sets(), f"{set_id} is not a record set of {policy_id}"
     candidates = []
     for fl in facts.filters_of(set_id):
-        record = _record_for(case, policy_id, fl, minimum if duration else None, window)
+        record = _record_for(case, policy_id, fl, days, window)
         if record is not None:
             reach = len(facts.sets_matching(fl.kind, record, case["request"]))
             candidates.append((reach, fl.kind, record))
-    assert candidates, f"no record can meet the filter of {node_id}"
+    assert candidates, f"no record can meet the filter of {set_id}"
     _, kind, record = min(candidates, key=lambda c: c[0])
     case.setdefault("records", {})
+    if case["records"] is None:
+        case["records"] = {}
     case["records"].setdefault(kind, [])
     case["records"][kind].append(record)
+
+
+def _set_window(policy_id: str, set_id: str) -> int | None:
+    """The narrowest window of a record leaf counting `set_id` or a set containing it."""
+    compiled = loaded(policy_id).compiled
+    windows = [info.leaf[4] for info in compiled.nodes.values()
+               if info.leaf is not None and info.leaf[0] == "records" and info.leaf[4]
+               and (info.leaf[2] == set_id or (set_id, info.leaf[2]) in compiled.subsumed)]
+    return min(windows) if windows else None
+
+
+def _add_record_for_set(case: dict, policy_id: str, set_id: str) -> None:
+    """more(S, I): one more record of record set S, on a date of its own."""
+    _add_record_to_set(case, policy_id, set_id, None, _set_window(policy_id, set_id))
+
+
+def _add_days_for_leaf(case: dict, policy_id: str, node_id: str) -> None:
+    """more_days(N): a therapy record giving duration leaf N the days it asks for."""
+    info = loaded(policy_id).compiled.nodes[node_id]
+    assert info.leaf is not None and info.leaf[0] == "records", (node_id, info.leaf)
+    _, unit, set_id, minimum, window = info.leaf
+    assert unit == "days", (node_id, info.leaf)
+    _add_record_to_set(case, policy_id, set_id, minimum, window)
 
 
 def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | str]) -> dict:
@@ -559,14 +595,16 @@ def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | 
     * ``guess(F, V)``: finding F (or request field ``request(F)``) is documented as V; numbers
       are unscaled (V/100), ``true``/``false`` become booleans.
     * ``fill(r(kind, i), field, V)``: the field is written on ``records[kind][i]``.
-    * ``more(N, I)``: a new record is appended that meets the record filter of leaf N. The
+    * ``more(S, I)``: a new record is appended that meets the filter of record set S (a named
+      ``records`` set, or ``<leaf>_records`` for a count written inline in a criterion). The
       filter is read from the compiled policy's facts (``filter/3``, ``condition/3``,
       ``condition_value/3``, ``set_includes/2``), parsed by grounding the program with clingo.
       The record gets a date of its own before the request (inside any ``within`` window), the
       accepted value for every constrained field (threshold values unscaled; list members for
       ``has``; the request's value for ``matches``), and a value for every other required field
       of its kind. Of the records that would do, the one joining the fewest record sets of the
-      policy is taken, so it counts for the leaf it is added for and as little else as possible.
+      policy is taken, so it counts for set S (and every set containing S) and as little else
+      as possible.
     * ``more_days(N)``: a therapy record of an accepted kind is appended, running up to the day
       before the request for as many days as leaf N asks for (inside its window), with any
       kind-specific fields the filter requires.
@@ -593,9 +631,9 @@ def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | 
             kind, index = record.arguments[0].name, record.arguments[1].number
             result["records"][kind][index][field.name] = _python_value(value)
         elif term.name == "more":
-            _add_record_for_leaf(result, policy_id, args[0].name, duration=False)
+            _add_record_for_set(result, policy_id, args[0].name)
         elif term.name == "more_days":
-            _add_record_for_leaf(result, policy_id, args[0].name, duration=True)
+            _add_days_for_leaf(result, policy_id, args[0].name)
         else:
             raise AssertionError(f"unknown missing item {term}")
     return result
@@ -706,15 +744,21 @@ def check_contradicted(case: dict, policy_id: str, node: str, expected: str = "n
 
 def check_open(case: dict, policy_id: str, node: str,
                exact: set[frozenset[str]] | None = None,
-               includes: Iterable[frozenset[str]] = ()) -> PolicyResult:
+               includes: Iterable[frozenset[str]] = (),
+               named_under: str | None = None) -> PolicyResult:
     """The criterion is not documented: the case is incomplete and a minimal set names it.
 
-    Every item naming it carries the section of the criterion it names in `criterion`.
+    Every item naming it carries the section of the criterion it names in `criterion`. An
+    alternative of an any-of that no minimal set needs (a sibling is always met with fewer
+    items) is named through `named_under`, the group whose items must appear instead.
     """
     result = evaluate(case, policy_id, enumerate=SELF_CHECK_SETS)
     assert status(result, node) == "not_documented", find_node(result, node)
     assert result.determination == "incomplete", result.reasons
-    naming = items_naming(result, policy_id, node)
+    if named_under is not None:
+        assert node in subtree_ids(policy_id, named_under), (node, named_under)
+        assert not items_naming(result, policy_id, node), "no set should need it"
+    naming = items_naming(result, policy_id, named_under or node)
     assert naming, [[i.key for i in s] for s in result.missing]
     for item in naming:
         assert item.criterion == cite(policy_id, item.criterion_id), item

@@ -122,6 +122,16 @@ def one(*item_keys):
     return frozenset(item_keys)
 
 
+# A record added for a record set counted by two leaves is attributed (criterion_id, criterion)
+# to the first such leaf in the policy, even when that leaf's group is already met.
+ATTRIBUTION_BUG = pytest.mark.xfail(strict=True, reason=(
+    "product bug (explain._leaf_for_set): with complementary treatment met by a course and no "
+    "qualifying therapeutic injection, the one missing item more(therapeutic_ia_injection,1) "
+    "names complementary_injection (General Information, complementary treatment), a "
+    "criterion already met, instead of therapeutic_injection_trial (Percutaneous 2), the one "
+    "it is missing for"))
+
+
 # ------------------------------------------------------------------ revision cases
 INDICATIONS = {"pseudarthrosis": "symptomatic_pseudarthrosis",
                "malposition": "symptomatic_malposition",
@@ -279,7 +289,8 @@ NOT_QUALIFYING = [
     param(P, "complementary_injection", no_complementary_at_all(injections_site_other=True)),
     param(P, "six_months_of_care", short_therapy),
     param(P, "therapeutic_injection_trial",
-          change_records("injection", purpose("therapeutic"), site="other")),
+          change_records("injection", purpose("therapeutic"), site="other"),
+          marks=ATTRIBUTION_BUG),
     param(P, "diagnostic_imaging", change_records("imaging", LUMBAR_MRI, findings=[])),
     param(P, "sij_lesions_excluded",
           change_records("imaging", SIJ_CT, findings=["destructive_lesion_excluded",
@@ -310,9 +321,15 @@ NOT_QUALIFYING = [
 ]
 
 
+# One therapeutic intra-articular injection meets the complementary treatment group (through
+# complementary_injection) and Percutaneous 2, so with neither met no minimal set needs a
+# complementary course: the sets name its group instead.
+NAMED_UNDER = {"complementary_course": "complementary"}
+
+
 @pytest.mark.parametrize("node, build", NOT_QUALIFYING)
 def test_percutaneous_records_that_do_not_qualify(node, build):
-    s.check_open(build(), P, node)
+    s.check_open(build(), P, node, named_under=NAMED_UNDER.get(node))
 
 
 # ------------------------------------------------------------------ (c) not documented
@@ -334,18 +351,20 @@ OPEN = [
                g("more_invasive_therapy_considered", "true"))}),
     param(P, "conservative_management", drop_records("therapy"), None),
     param(P, "physical_therapy_requirement", drop_records("therapy", kind("physical_therapy")),
-          {one(g("pt_not_possible", "true")), one("more(pt_by_provider,1)"),
-           one("more(supervised_home_program,1)")}),
+          {one(g("pt_not_possible", "true")), one("more(pt_by_provider_records,1)"),
+           one("more(supervised_home_program_records,1)")}),
     param(P, "pt_by_provider", drop_records("therapy", kind("physical_therapy")), None),
     param(P, "supervised_home_program", drop_records("therapy", kind("physical_therapy")), None),
     param(P, "pt_exception", drop_records("therapy", kind("physical_therapy")), None),
     param(P, "supervised_home_program",
           home_program(patient_specific=True, instructed_with_redemonstration=True),
           None, label="compliance not documented"),
-    param(P, "complementary", no_complementary_at_all(injections_site_other=False), None),
-    param(P, "complementary_course", no_complementary_at_all(injections_site_other=False), None),
+    param(P, "complementary", no_complementary_at_all(injections_site_other=False),
+          {one("more(therapeutic_ia_injection,1)")}),
+    param(P, "complementary_course", no_complementary_at_all(injections_site_other=False),
+          {one("more(therapeutic_ia_injection,1)")}),
     param(P, "complementary_injection", no_complementary_at_all(injections_site_other=False),
-          None),
+          {one("more(therapeutic_ia_injection,1)")}),
     param(P, "six_months_of_care", drop_records("therapy"), None),
     param(P, "course_completed", drop("conservative_course_completed"),
           {one(g("conservative_course_completed", "true"))}),
@@ -354,7 +373,7 @@ OPEN = [
     param(P, "invasive_considered", drop("more_invasive_therapy_considered"),
           {one(g("more_invasive_therapy_considered", "true"))}),
     param(P, "therapeutic_injection_trial", drop_records("injection", purpose("therapeutic")),
-          {one("more(therapeutic_injection_trial,1)")}),
+          {one("more(therapeutic_ia_injection,1)")}, marks=ATTRIBUTION_BUG),
     param(P, "sij_pain_generator",
           drop("pain_pattern_consistent_with_sij", "sij_palpation_tenderness",
                "similar_tenderness_elsewhere", "other_pain_sources_excluded"),
@@ -375,29 +394,29 @@ OPEN = [
           {one(g("other_pain_sources_excluded", "true"))}),
     param(P, "diagnostic_imaging", drop_records("imaging"), None),
     param(P, "sij_lesions_excluded", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)),
-          {one("more(sij_mri_clear,1)", "more(sij_injury_imaging,1)"),
-           one("more(sij_radiographs,1)", "more(sij_ct_clear,1)",
-               "more(sij_injury_imaging,1)")}),
+          {one("more(sij_mri_clear_records,1)", "more(sij_injury_imaging_records,1)"),
+           one("more(sij_radiographs_records,1)", "more(sij_ct_clear_records,1)",
+               "more(sij_injury_imaging_records,1)")}),
     param(P, "sij_mri_clear", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
     param(P, "sij_xray_and_ct_clear", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
     param(P, "sij_radiographs", drop_records("imaging", SIJ_XRAY),
-          {one("more(sij_radiographs,1)"), one("more(sij_mri_clear,1)")}),
+          {one("more(sij_radiographs_records,1)"), one("more(sij_mri_clear_records,1)")}),
     param(P, "sij_ct_clear", drop_records("imaging", SIJ_CT),
-          {one("more(sij_ct_clear,1)"), one("more(sij_mri_clear,1)")}),
+          {one("more(sij_ct_clear_records,1)"), one("more(sij_mri_clear_records,1)")}),
     param(P, "pelvis_radiograph", drop_records("imaging", PELVIS_XRAY),
-          {one("more(pelvis_radiograph,1)")}),
+          {one("more(pelvis_radiograph_records,1)")}),
     param(P, "lumbar_imaging", drop_records("imaging", LUMBAR_MRI),
-          {one("more(lumbar_imaging,1)")}),
+          {one("more(lumbar_imaging_records,1)")}),
     param(P, "sij_injury_imaging", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
     param(P, "diagnostic_blocks", drop_records("injection", purpose("diagnostic")),
-          {one("more(diagnostic_blocks,1)", "more(diagnostic_blocks,2)")}),
+          {one("more(diagnostic_block_75,1)", "more(diagnostic_block_75,2)")}),
     param(P, "diagnostic_blocks",
           change_records("injection", purpose("diagnostic"), relief_percent=REMOVE),
           {one("fill(r(injection,2),relief_percent,7500)",
                "fill(r(injection,3),relief_percent,7500)"),
-           one("fill(r(injection,2),relief_percent,7500)", "more(diagnostic_blocks,1)"),
-           one("fill(r(injection,3),relief_percent,7500)", "more(diagnostic_blocks,1)"),
-           one("more(diagnostic_blocks,1)", "more(diagnostic_blocks,2)")},
+           one("fill(r(injection,2),relief_percent,7500)", "more(diagnostic_block_75,1)"),
+           one("fill(r(injection,3),relief_percent,7500)", "more(diagnostic_block_75,1)"),
+           one("more(diagnostic_block_75,1)", "more(diagnostic_block_75,2)")},
           label="relief not documented"),
     param(P, "structural_device", lambda: s.with_request(s.base_case(), fixation=REMOVE),
           {one("guess(request(fixation),fda_structural_device)")}),
@@ -412,7 +431,31 @@ REVISION_OPEN = [
 
 @pytest.mark.parametrize("node, build, exact", OPEN)
 def test_percutaneous_criterion_not_documented(node, build, exact):
-    s.check_open(build(), P, node, exact)
+    s.check_open(build(), P, node, exact, named_under=NAMED_UNDER.get(node))
+
+
+@pytest.mark.parametrize("build, complementary", [
+    pytest.param(change_records("injection", purpose("therapeutic"), site="other"), "met",
+                 id="injections at another site"),
+    pytest.param(drop_records("injection", purpose("therapeutic")), "met",
+                 id="no therapeutic injection"),
+    pytest.param(no_complementary_at_all(injections_site_other=True), "not_documented",
+                 id="no complementary therapy, injections at another site"),
+    pytest.param(no_complementary_at_all(injections_site_other=False), "not_documented",
+                 id="no complementary therapy, no therapeutic injection"),
+])
+def test_one_therapeutic_injection_is_the_single_set(build, complementary):
+    """General Information (complementary treatment) and Percutaneous 2 both count therapeutic
+    intra-articular injections: one added injection meets both, whatever else is missing."""
+    result = s.evaluate(build(), P)
+    assert result.missing_complete
+    assert s.set_keys(result) == {one("more(therapeutic_ia_injection,1)")}
+    assert s.status(result, "complementary") == complementary
+    assert s.status(result, "therapeutic_injection_trial") == "not_documented"
+    (item,) = result.missing[0]
+    assert s.loaded(P).compiled.nodes[item.criterion_id].leaf[2] == "therapeutic_ia_injection"
+    assert item.criterion == s.cite(P, item.criterion_id)
+    assert item.fact == "injection"
 
 
 @pytest.mark.parametrize("node, build, exact", REVISION_OPEN)
@@ -435,27 +478,9 @@ def test_the_tables_cover_every_named_criterion():
 
 
 # ------------------------------------------------------------------ self-check on the open rows
-SHARED_RECORDS_BUG = pytest.mark.xfail(strict=True, reason=(
-    "product bug: a record added for one leaf (more(N, I)) is not counted for another leaf "
-    "over the same record set, so a listed minimal set asks for more(complementary_injection,1) "
-    "and more(therapeutic_injection_trial,1) although one therapeutic SIJ injection meets both"))
-
-# With no complementary therapy and no therapeutic injection, every set that adds the
-# injection for "complementary" also adds a second one for Percutaneous 2.
-KNOWN_BUGS = {
-    "AIM SIJF 2022 General Information, conservative management conservative_management, "
-    "records not qualifying": SHARED_RECORDS_BUG,
-    "AIM SIJF 2022 General Information, complementary treatment complementary, "
-    "records not qualifying": SHARED_RECORDS_BUG,
-    "AIM SIJF 2022 General Information, complementary treatment complementary, "
-    "not documented": SHARED_RECORDS_BUG,
-}
-
-
 def _self_check_rows():
     """Each distinct incomplete case of the tables once (rows often share a case)."""
-    return s.distinct_cases({"records not qualifying": NOT_QUALIFYING, "not documented": OPEN},
-                            known_bugs=KNOWN_BUGS)
+    return s.distinct_cases({"records not qualifying": NOT_QUALIFYING, "not documented": OPEN})
 
 
 @pytest.mark.parametrize("build", _self_check_rows())

@@ -45,13 +45,14 @@ def test_vas_removed_gives_the_single_set_vas_at_least_5(policy, criterion):
     assert item.prompt  # the vocabulary's request for the finding
 
 
-@pytest.mark.parametrize("policy, percent, other", [(AIM, "75%", "50%"),
-                                                    (CARESOURCE, "50%", "75%")])
-def test_diagnostic_blocks_removed_asks_for_two_blocks_on_separate_dates(policy, percent, other):
+@pytest.mark.parametrize("policy, block_set, percent, other", [
+    (AIM, "diagnostic_block_75", "75%", "50%"), (CARESOURCE, "diagnostic_block_50", "50%", "75%")])
+def test_diagnostic_blocks_removed_asks_for_two_blocks_on_separate_dates(policy, block_set,
+                                                                         percent, other):
     case = without_diagnostic_blocks()
     result = s.self_check(case, policy)
-    assert s.set_keys(result) == {frozenset({"more(diagnostic_blocks,1)",
-                                             "more(diagnostic_blocks,2)"})}
+    assert s.loaded(policy).compiled.nodes["diagnostic_blocks"].leaf[2] == block_set
+    assert s.set_keys(result) == {frozenset({f"more({block_set},1)", f"more({block_set},2)"})}
     for item in result.missing[0]:
         assert item.fact == "injection"
         assert percent in item.need and other not in item.need, item.need
@@ -129,22 +130,14 @@ def test_missing_sets_are_ordered_by_size_then_cost(build, policy):
     assert order == sorted(order)
 
 
-CAPPED_LISTING_BUG = pytest.mark.xfail(strict=True, reason=(
-    "product issue: with a cap (Options(enumerate=N), the CLI's --enumerate) only the first N "
-    "subset-minimal sets the solver finds are sorted, so smaller or cheaper sets can be left "
-    "out of the listing"))
-
-
 @pytest.mark.parametrize("build, policy, cap", [
     pytest.param(lambda: s.without_records(s.base_case(), "imaging",
                                            lambda r: r["region"] == "sij"), AIM, 1,
-                 id="no SIJ imaging, AIM, 1 set", marks=CAPPED_LISTING_BUG),
+                 id="no SIJ imaging, AIM, 1 set"),
     pytest.param(lambda: s.without_records(s.base_case(), "therapy",
                                            lambda r: r["kind"] == "physical_therapy"),
-                 CARESOURCE, 1, id="no physical therapy, MM-1508, 1 set",
-                 marks=CAPPED_LISTING_BUG),
-    pytest.param(s.request_only, CARESOURCE, 10, id="empty case, MM-1508, 10 sets",
-                 marks=CAPPED_LISTING_BUG),
+                 CARESOURCE, 1, id="no physical therapy, MM-1508, 1 set"),
+    pytest.param(s.request_only, CARESOURCE, 10, id="empty case, MM-1508, 10 sets"),
 ])
 def test_a_capped_listing_starts_with_the_smallest_cheapest_sets(build, policy, cap):
     full = s.evaluate(build(), policy, enumerate=0)
@@ -154,19 +147,9 @@ def test_a_capped_listing_starts_with_the_smallest_cheapest_sets(build, policy, 
 
 
 # ------------------------------------------------------------------ the self-check on examples
-SHARED_RECORDS_BUG = pytest.mark.xfail(strict=True, reason=(
-    "product bug: a record added for one leaf is not counted for another leaf over the same "
-    "record set; AIM's sets ask for more(complementary_injection,1) and "
-    "more(therapeutic_injection_trial,1) although one therapeutic SIJ injection meets both"))
-
-# Examples (by file stem) whose self-check under a policy meets a known product bug.
-KNOWN_EXAMPLE_BUGS = {("empty_request", AIM): SHARED_RECORDS_BUG}
-
-
 def _example_params():
     paths = sorted(s.EXAMPLES_DIR.glob("*.yaml")) + sorted(s.EXAMPLES_DIR.glob("*.json"))
-    return [pytest.param(path, policy, id=f"{path.name}, {policy}",
-                         marks=KNOWN_EXAMPLE_BUGS.get((path.stem, policy), ()))
+    return [pytest.param(path, policy, id=f"{path.name}, {policy}")
             for path in paths for policy in s.POLICY_IDS]
 
 
@@ -202,19 +185,25 @@ def test_example_determinations_match_their_stated_expectations(path):
         assert s.evaluate(case, policy).determination == expected, policy
 
 
-@SHARED_RECORDS_BUG
 def test_one_record_serves_two_leaves_over_the_same_record_set():
     """No complementary therapy and no therapeutic injection: one therapeutic SIJ injection
-    meets both the complementary treatment (General Information) and Percutaneous 2, so no
-    minimal set should ask for two."""
+    meets both the complementary treatment (General Information) and Percutaneous 2, so the
+    single minimal set asks for one."""
+    compiled = s.loaded(AIM).compiled
+    for leaf in ("complementary_injection", "therapeutic_injection_trial"):
+        assert compiled.nodes[leaf].leaf[2] == "therapeutic_ia_injection"
     case = s.base_case()
     case = s.without_records(case, "therapy", lambda r: r["kind"] != "physical_therapy")
     case = s.without_records(case, "injection", lambda r: r["purpose"] == "therapeutic")
-    result = s.evaluate(case, AIM, enumerate=0)
-    assert result.determination == "incomplete"
-    for keys in s.set_keys(result):
-        assert not {"more(complementary_injection,1)",
-                    "more(therapeutic_injection_trial,1)"} <= keys, sorted(keys)
+    result = s.self_check(case, AIM)
+    assert result.missing_complete
+    assert s.set_keys(result) == {frozenset({"more(therapeutic_ia_injection,1)"})}
+    completed = s.apply_missing_set(case, AIM, result.missing[0])
+    (added,) = s.records_of(completed, "injection")[len(s.records_of(case, "injection")):]
+    assert (added["purpose"], added["site"]) == ("therapeutic", "sij_intra_articular")
+    done = s.evaluate(completed, AIM)
+    assert s.status(done, "complementary_injection") == "met"
+    assert s.status(done, "therapeutic_injection_trial") == "met"
 
 
 # ------------------------------------------------------------------ the completion helper itself
@@ -235,9 +224,9 @@ def test_apply_missing_set_documents_guesses_and_fills():
 
 def test_apply_missing_set_adds_records_meeting_the_filter():
     case = s.without_records(s.request_only(side="left"), "imaging")
-    done = s.apply_missing_set(case, CARESOURCE, ["more(ipsilateral_hip,1)",
-                                                  "more(failed_therapeutic_injections,1)",
-                                                  "more(failed_therapeutic_injections,2)"])
+    done = s.apply_missing_set(case, CARESOURCE, ["more(ipsilateral_hip_records,1)",
+                                                  "more(failed_therapeutic_injection,1)",
+                                                  "more(failed_therapeutic_injection,2)"])
     (hip,) = done["records"]["imaging"]
     assert (hip["modality"], hip["region"], hip["side"]) == ("xray", "hip", "left")
     assert hip["findings"] == ["hip_osteoarthritis_excluded"]
@@ -266,7 +255,41 @@ def test_apply_missing_set_adds_days_inside_the_window():
 def test_apply_missing_set_adds_recent_imaging_within_its_window():
     case = s.request_only(s.OPEN)
     done = s.apply_missing_set(case, CARESOURCE, ["guess(post_traumatic_sij_injury,true)",
-                                                  "more(recent_imaging,1)"])
+                                                  "more(recent_imaging_records,1)"])
     (study,) = done["records"]["imaging"]
     assert s.request_date(case) - study["date"] <= dt.timedelta(days=180)
     assert s.determination(done, CARESOURCE) == "approvable"
+
+
+@pytest.mark.parametrize("policy", s.POLICY_IDS)
+def test_an_added_record_belongs_to_its_set_and_every_set_containing_it(policy):
+    """more(S, I) adds a record of set S; it also counts for a broader set (subsumed/2)."""
+    compiled = s.loaded(policy).compiled
+    facts = s.filter_facts(policy)
+    assert set(compiled.record_sets) == facts.all_sets()
+    assert facts.subsumed == compiled.subsumed
+    case = s.request_only(side="left")
+    for set_id in compiled.record_sets:
+        done = s.apply_missing_set(case, policy, [f"more({set_id},1)"])
+        ((kind, (record,)),) = done["records"].items()
+        joined = facts.sets_matching(kind, record, case["request"])
+        assert set_id in joined, (set_id, record)
+        assert {b for a, b in compiled.subsumed if a == set_id} <= joined, (set_id, record)
+
+
+def test_apply_missing_set_takes_a_record_set_not_a_leaf():
+    with pytest.raises(AssertionError, match="not a record set"):
+        s.apply_missing_set(s.request_only(), AIM, ["more(therapeutic_injection_trial,1)"])
+
+
+def test_the_case_id_takes_no_part_in_an_evaluation():
+    """support caches evaluations by case content without the id; that needs this to hold."""
+    from sijfasp.api import Options, evaluate
+    from sijfasp.case import validate_case
+
+    case = s.without_findings(s.base_case(), "odi_score", "vas_score")
+    results = [evaluate(s.loaded(AIM), validate_case(dict(case, id=name), s.vocabulary(), "<t>"),
+                        Options(enumerate=3))
+               for name in ("first", "second")]
+    assert results[0] == results[1]
+    assert results[0].determination == "incomplete" and results[0].missing

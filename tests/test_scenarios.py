@@ -99,7 +99,7 @@ def test_vas_4_reasons_cite_the_pain_criteria():
 
 
 def test_odi_missing_has_the_single_set_odi_at_least_30():
-    result = s.evaluate(odi_missing(), AIM, enumerate=0)
+    result = s.evaluate(odi_missing(), AIM)
     assert len(result.missing) == 1 and len(result.missing[0]) == 1
     item = result.missing[0][0]
     assert (item.key, item.fact, item.need) == ("guess(odi_score,3000)", "odi_score",
@@ -110,9 +110,11 @@ def test_odi_missing_has_the_single_set_odi_at_least_30():
 
 
 def test_relief_60_asks_for_two_qualifying_blocks_under_aim():
-    result = s.evaluate(relief_60(), AIM, enumerate=0)
-    assert s.set_keys(result) == {frozenset({"more(diagnostic_blocks,1)",
-                                             "more(diagnostic_blocks,2)"})}
+    result = s.evaluate(relief_60(), AIM)
+    assert result.missing_complete
+    assert s.set_keys(result) == {frozenset({"more(diagnostic_block_75,1)",
+                                             "more(diagnostic_block_75,2)"})}
+    assert {i.criterion_id for i in result.missing[0]} == {"diagnostic_blocks"}
     assert s.status(result, "diagnostic_blocks") == "not_documented"
     caresource = s.evaluate(relief_60(), CARESOURCE)
     assert s.status(caresource, "diagnostic_blocks") == "met"
@@ -144,7 +146,8 @@ def test_open_fusion_with_old_imaging_is_incomplete():
                             lambda r: "localized_sij_pathology" in r["findings"],
                             date=s.days_before(s.base_case(), 200))
     result = s.self_check(case, CARESOURCE)
-    assert s.set_keys(result) == {frozenset({"more(recent_imaging,1)"})}
+    assert s.set_keys(result) == {frozenset({"more(recent_imaging_records,1)"})}
+    assert result.missing[0][0].criterion_id == "recent_imaging"
 
 
 def test_revision_for_loosening_meets_the_revision_indication():
