@@ -389,7 +389,7 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
     record_set = compiled.record_sets[set_id]
     record_def = vocabulary.record(record_set.kind)
     assert record_def is not None
-    node_id = _leaf_for_set(compiled, scope, set_id)
+    node_id = _leaf_for_set(compiled, scope, set_id, reader.statuses(snapshot))
     info = compiled.nodes[node_id]
     separate = info.leaf is not None and info.leaf[1] == "dates"
     wanted = sum(1 for (m,) in snapshot.atoms("item", 1)
@@ -401,17 +401,23 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
                        record_set.label + (", each on a date of its own" if separate else ""))
 
 
-def _leaf_for_set(compiled: CompiledPolicy, scope: tuple[str, ...], set_id: str) -> str:
-    """The criterion an added record of `set_id` is for: one counting that set, else a broader one."""
-    leaves = [n for n in _subtree(compiled, scope)
-              if compiled.nodes[n].leaf and compiled.nodes[n].leaf[0] == "records"]
-    for node in leaves:
-        if compiled.nodes[node].leaf[2] == set_id:
-            return node
-    for node in leaves:
-        if (set_id, compiled.nodes[node].leaf[2]) in compiled.subsumed:
-            return node
-    return scope[0]
+def _leaf_for_set(compiled: CompiledPolicy, scope: tuple[str, ...], set_id: str,
+                  statuses: dict[str, str]) -> str:
+    """The criterion an added record of `set_id` is for.
+
+    Among the counts the record serves (over its set, or over a broader one), the first that
+    is not met as documented: that is the one the record is needed for.
+    """
+    def serving(nodes: list[str]) -> list[str]:
+        return [n for n in nodes if compiled.nodes[n].leaf
+                and compiled.nodes[n].leaf[0] == "records"
+                and (set_id, compiled.nodes[n].leaf[2]) in compiled.subsumed]
+
+    # First the counts below criteria that are all still open; then any count at all.
+    open_nodes = _subtree(compiled, scope, skip=lambda n: statuses.get(n) == "met")
+    serves = serving(open_nodes) or serving(_subtree(compiled, scope))
+    serves.sort(key=lambda n: compiled.nodes[n].leaf[2] != set_id)
+    return serves[0] if serves else scope[0]
 
 
 def _value_need(classes: tuple[ValueClass, ...] | None, value: clingo.Symbol, value_type) -> str:
@@ -424,12 +430,14 @@ def _value_need(classes: tuple[ValueClass, ...] | None, value: clingo.Symbol, va
     return f"= {value}"
 
 
-def _subtree(compiled: CompiledPolicy, roots: tuple[str, ...]) -> list[str]:
+def _subtree(compiled: CompiledPolicy, roots: tuple[str, ...],
+             skip=lambda node: False) -> list[str]:
+    """The nodes under `roots`, depth first in policy order, leaving out `skip` ones and below."""
     order: list[str] = []
     stack = list(reversed(roots))
     while stack:
         node = stack.pop()
-        if node in order:
+        if node in order or skip(node):
             continue
         order.append(node)
         stack.extend(reversed(compiled.nodes[node].children))

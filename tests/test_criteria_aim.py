@@ -122,16 +122,6 @@ def one(*item_keys):
     return frozenset(item_keys)
 
 
-# A record added for a record set counted by two leaves is attributed (criterion_id, criterion)
-# to the first such leaf in the policy, even when that leaf's group is already met.
-ATTRIBUTION_BUG = pytest.mark.xfail(strict=True, reason=(
-    "product bug (explain._leaf_for_set): with complementary treatment met by a course and no "
-    "qualifying therapeutic injection, the one missing item more(therapeutic_ia_injection,1) "
-    "names complementary_injection (General Information, complementary treatment), a "
-    "criterion already met, instead of therapeutic_injection_trial (Percutaneous 2), the one "
-    "it is missing for"))
-
-
 # ------------------------------------------------------------------ revision cases
 INDICATIONS = {"pseudarthrosis": "symptomatic_pseudarthrosis",
                "malposition": "symptomatic_malposition",
@@ -289,8 +279,7 @@ NOT_QUALIFYING = [
     param(P, "complementary_injection", no_complementary_at_all(injections_site_other=True)),
     param(P, "six_months_of_care", short_therapy),
     param(P, "therapeutic_injection_trial",
-          change_records("injection", purpose("therapeutic"), site="other"),
-          marks=ATTRIBUTION_BUG),
+          change_records("injection", purpose("therapeutic"), site="other")),
     param(P, "diagnostic_imaging", change_records("imaging", LUMBAR_MRI, findings=[])),
     param(P, "sij_lesions_excluded",
           change_records("imaging", SIJ_CT, findings=["destructive_lesion_excluded",
@@ -373,7 +362,7 @@ OPEN = [
     param(P, "invasive_considered", drop("more_invasive_therapy_considered"),
           {one(g("more_invasive_therapy_considered", "true"))}),
     param(P, "therapeutic_injection_trial", drop_records("injection", purpose("therapeutic")),
-          {one("more(therapeutic_ia_injection,1)")}, marks=ATTRIBUTION_BUG),
+          {one("more(therapeutic_ia_injection,1)")}),
     param(P, "sij_pain_generator",
           drop("pain_pattern_consistent_with_sij", "sij_palpation_tenderness",
                "similar_tenderness_elsewhere", "other_pain_sources_excluded"),
