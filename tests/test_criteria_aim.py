@@ -11,24 +11,14 @@ from __future__ import annotations
 import pytest
 
 import support as s
+from case_builders import (all_of, base, change_records, drop, drop_records, findings, g,
+                           home_program, imaging, kind, one, purpose)
 from support import AIM, REMOVE, param
 
 P = AIM
 
 
 # ------------------------------------------------------------------ record selectors
-def kind(name):
-    return lambda r: r.get("kind") == name
-
-
-def purpose(name):
-    return lambda r: r.get("purpose") == name
-
-
-def imaging(modality, region):
-    return lambda r: r.get("modality") == modality and r.get("region") == region
-
-
 SIJ_XRAY, SIJ_CT = imaging("xray", "sij"), imaging("ct", "sij")
 PELVIS_XRAY, LUMBAR_MRI = imaging("xray", "pelvis"), imaging("mri", "lumbar_spine")
 
@@ -38,34 +28,6 @@ def either(*selectors):
 
 
 # ------------------------------------------------------------------ case builders
-def base():
-    return s.base_case()
-
-
-def findings(**values):
-    return lambda: s.with_findings(s.base_case(), **values)
-
-
-def drop(*names):
-    return lambda: s.without_findings(s.base_case(), *names)
-
-
-def drop_records(kind_name, where=None):
-    return lambda: s.without_records(s.base_case(), kind_name, where)
-
-
-def change_records(kind_name, where, **values):
-    return lambda: s.update_records(s.base_case(), kind_name, where, **values)
-
-
-def home_program(**flags):
-    """The physical therapy course replaced by a home exercise program with these flags."""
-    def build():
-        return s.update_records(s.base_case(), "therapy", kind("physical_therapy"),
-                                kind="home_exercise_program", **flags)
-    return build
-
-
 def sij_mri_instead_of_ct(findings_list):
     def build():
         return s.update_records(s.base_case(), "imaging", SIJ_CT, modality="mri",
@@ -101,25 +63,8 @@ def short_therapy():
     return case
 
 
-def all_of(*changes):
-    def build():
-        case = s.base_case()
-        for change in changes:
-            case = change(case)
-        return case
-    return build
-
-
 TESTS = ("long_ligament_test", "faber_patrick_test", "active_straight_leg_raise_test",
          "compression_test", "distraction_test", "thigh_thrust_test", "gaenslen_test")
-
-
-def g(fact, value):
-    return f"guess({fact},{value})"
-
-
-def one(*item_keys):
-    return frozenset(item_keys)
 
 
 # ------------------------------------------------------------------ revision cases

@@ -12,59 +12,20 @@ from __future__ import annotations
 import pytest
 
 import support as s
+from case_builders import (base, change_records, drop, drop_records, findings, g, home_program,
+                           imaging, kind, one, purpose)
 from support import CARESOURCE, REMOVE, param
 
 P = CARESOURCE
 
 
 # ------------------------------------------------------------------ record selectors
-def kind(name):
-    return lambda r: r.get("kind") == name
-
-
-def purpose(name):
-    return lambda r: r.get("purpose") == name
-
-
-def imaging(modality, region):
-    return lambda r: r.get("modality") == modality and r.get("region") == region
-
-
 SIJ_XRAY, SIJ_CT = imaging("xray", "sij"), imaging("ct", "sij")
 HIP_XRAY, LUMBAR_MRI = imaging("xray", "hip"), imaging("mri", "lumbar_spine")
 INACTIVE = lambda r: r.get("kind") in ("nsaid_or_analgesic", "sij_belt_or_brace")  # noqa: E731
 
 
 # ------------------------------------------------------------------ percutaneous cases
-def base():
-    return s.base_case()
-
-
-def findings(**values):
-    return lambda: s.with_findings(s.base_case(), **values)
-
-
-def drop(*names):
-    return lambda: s.without_findings(s.base_case(), *names)
-
-
-def drop_records(kind_name, where=None):
-    return lambda: s.without_records(s.base_case(), kind_name, where)
-
-
-def change_records(kind_name, where, **values):
-    return lambda: s.update_records(s.base_case(), kind_name, where, **values)
-
-
-def all_of(*changes):
-    def build():
-        case = s.base_case()
-        for change in changes:
-            case = change(case)
-        return case
-    return build
-
-
 def active_not_tolerated():
     case = s.without_records(s.base_case(), "therapy", kind("physical_therapy"))
     return s.with_findings(case, active_therapy_not_tolerated=True)
@@ -92,22 +53,6 @@ def tens_instead(usage):
             record["usage_documented"] = usage
         return s.add_records(case, "therapy", record)
     return build
-
-
-def home_program(**flags):
-    """The physical therapy replaced by a home exercise program with these flags."""
-    def build():
-        return s.update_records(s.base_case(), "therapy", kind("physical_therapy"),
-                                kind="home_exercise_program", **flags)
-    return build
-
-
-def g(fact, value):
-    return f"guess({fact},{value})"
-
-
-def one(*item_keys):
-    return frozenset(item_keys)
 
 
 # ------------------------------------------------------------------ open cases
