@@ -714,22 +714,7 @@ def _warn_unused(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast.
 
 def _check_cycles(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast.RecordsDecl],
                   sink: DiagnosticSink) -> None:
-    def references(expr) -> Iterable[str]:
-        if isinstance(expr, ast.Criterion):
-            yield from references(expr.body)
-        elif isinstance(expr, ast.Combinator):
-            for member in expr.members:
-                yield from references(member)
-        elif isinstance(expr, ast.Reference):
-            yield expr.name
-
-    def set_refs(records: ast.RecordSet) -> Iterable[str]:
-        for part in records.parts:
-            if isinstance(part, ast.RecordSetName):
-                yield part.name
-
-    graph = {name: set(references(d.body)) for name, d in defines.items()}
-    graph.update({name: set(set_refs(d.records)) for name, d in record_sets.items()})
+    graph = {name: set(_names_used(decl)) for name, decl in {**defines, **record_sets}.items()}
     spans = {name: d.span for name, d in {**defines, **record_sets}.items()}
     reported: set[frozenset[str]] = set()
 
