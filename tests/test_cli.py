@@ -364,3 +364,13 @@ def test_long_case_id_fits_80_columns(tmp_path):
     path = write_case(tmp_path, case)
     for command in ("check", "missing"):
         _narrow(_ok(command, path, "--format", "text"))
+
+
+@pytest.mark.parametrize("name", ["vas_4", "fibromyalgia", "two_tests_negative", "odi_missing"])
+def test_adverse_wording_never_says_denied(name):
+    """The tool finds criteria unmet; a physician reviewer decides. No output says "denied"."""
+    case = f"examples/cases/{name}.yaml"
+    for command, fmt in (("check", "text"), ("explain", "text"), ("explain", "markdown"),
+                         ("missing", "markdown"), ("check", "json")):
+        output = _ok(command, case, "--format", fmt).lower()
+        assert "denied" not in output and "deny" not in output, (command, fmt)
