@@ -25,7 +25,7 @@ DETERMINATION_WORDS = {
     "not_applicable": "not applicable: the policy does not address this service",
 }
 MAX_SETS_SHOWN = 5
-MAX_OPTIONS_SHOWN = 6
+MAX_OPTIONS_SHOWN = 8
 MAX_ITEMS_LISTED = 8
 
 
@@ -221,9 +221,9 @@ def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
     sets = result.missing
     if not listed and (not result.missing_complete
                        or any(len(s) > MAX_ITEMS_LISTED for s in sets)):
-        count = f"{total}" if total is not None else "More"
-        return _wrap(f"{count} minimal sets of missing documentation in all, combining the "
-                     "options above; list them with --enumerate N", 2, 4)
+        count = f"{total} minimal sets" if total is not None else "Many minimal sets"
+        return _wrap(f"{count} of missing documentation in all, combining the options above; "
+                     "list them with --enumerate N", 2, 4)
     count = f"{total}" if total is not None else f"more than {len(sets)}"
     lines = [f"  minimal sets of missing documentation: {count}"
              + (", fewest items first" if len(sets) > 1 else "")]
@@ -232,8 +232,8 @@ def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
         sections = sorted({_section(result, i.criterion) for i in items})
         lines += _wrap(f"[{'; '.join(sections)}]", 7)
     if not result.missing_complete:
-        more = f"{total - len(sets)}" if total is not None else "more"
-        lines += _wrap(f"... and {more} more sets (a larger --enumerate N lists more)", 4)
+        more = f"{total - len(sets)} more sets" if total is not None else "more sets"
+        lines += _wrap(f"... and {more} (a larger --enumerate N lists more)", 4)
     return lines
 
 
