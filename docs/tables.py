@@ -81,38 +81,52 @@ def records_tables() -> str:
     return "\n\n".join(record_table(k) for k in vocabulary.records)
 
 
-def _criteria_rows(compiled, node_id: str, depth: int, rows: list[str]) -> None:
+def _criteria_rows(compiled, node_id: str, depth: int, rows: list[str], shown: set[str],
+                   services: str | None = None) -> None:
+    """One row per node, members indented under it. A node listed before in the same policy's
+    tables (a `define` used twice) is named again without its members. `services` adds a last
+    column (the exclusions table): filled on the top row, empty on member rows."""
     info = compiled.nodes[node_id]
     indent = "&nbsp;&nbsp;" * depth
+    again = node_id in shown and bool(info.children)
     test = f"`{info.condition}`" if info.condition else {
         "all": "all of", "any": "any of", "none": "none of",
         "at_least": f"at least {info.minimum} of"}.get(info.kind, info.kind)
-    rows.append(f"| {indent}`{node_id}` | {_cell(info.section)} | {_cell(info.label)} "
-                f"| {_cell(test)} |")
+    if again:
+        test += " (members listed above)"
+    row = (f"| {indent}`{node_id}` | {_cell(info.section)} | {_cell(info.label)} "
+           f"| {_cell(test)} |")
+    if services is not None:
+        row += f" {services} |"
+    rows.append(row)
+    shown.add(node_id)
+    if again:
+        return
     for child in info.children:
-        _criteria_rows(compiled, child, depth + 1, rows)
+        _criteria_rows(compiled, child, depth + 1, rows, shown,
+                       None if services is None else "")
 
 
 def policy_tables(policy_id: str) -> str:
     loaded = next(p for p in bundled_policies() if p.policy.id == policy_id)
     policy, compiled = loaded.policy, loaded.compiled
     out: list[str] = []
+    shown: set[str] = set()
     for service in policy.services:
         cpt = f", CPT {service.cpt}" if service.cpt else ""
         out += [f"#### Criteria for `{service.name}` [{service.section}{cpt}]", "",
                 "| Criterion | Section | Label | Test |", "|---|---|---|---|"]
         for top in compiled.top[service.name]:
-            _criteria_rows(compiled, top, 0, out)
+            _criteria_rows(compiled, top, 0, out, shown)
         out.append("")
     exclusions: dict[str, list[str]] = {}
     for service, ids in compiled.exclusions.items():
         for node_id in ids:
             exclusions.setdefault(node_id, []).append(service)
-    out += ["#### Exclusions", "", "| Exclusion | Section | Label | Services |", "|---|---|---|---|"]
+    out += ["#### Exclusions", "", "| Exclusion | Section | Label | Test | Services |",
+            "|---|---|---|---|---|"]
     for node_id, services in exclusions.items():
-        info = compiled.nodes[node_id]
-        out.append(f"| `{node_id}` | {_cell(info.section)} | {_cell(info.label)} | "
-                   + ", ".join(f"`{s}`" for s in services) + " |")
+        _criteria_rows(compiled, node_id, 0, out, shown, ", ".join(f"`{s}`" for s in services))
     advisories: dict[str, tuple[str, list[str]]] = {}
     for service, items in compiled.advisories.items():
         for advisory_id, when_id, _ in items:
