@@ -307,8 +307,18 @@ def _describe_expr(builder: _Builder, expr: ast.Expr) -> str:
     if isinstance(expr, ast.Combinator):
         words = {"all": "All of", "any": "Any of", "none": "None of"}
         head = words.get(expr.kind, f"At least {expr.minimum} of")
-        return f"{head} {len(expr.members)}"
+        parts = [_member_label(builder, m) for m in expr.members]
+        return f"{head}: " + "; ".join(parts)
     return _condition_text(builder, expr)
+
+
+def _member_label(builder: _Builder, member: ast.Member) -> str:
+    if isinstance(member, ast.Criterion):
+        return member.label
+    if isinstance(member, ast.Reference):
+        define = builder.policy.define(member.name)
+        return define.label if define is not None else member.name
+    return _describe_expr(builder, member)
 
 
 def _fact_key(ref: ast.FactRef) -> str:
