@@ -48,6 +48,9 @@ SELF_CHECK_SETS = 10
 # How many leave-one-item-out solver calls it spends per case beyond the first set.
 REMOVAL_BUDGET = 60
 
+# How many choices among equally narrow added records the minimality check tries per item.
+MAX_TIE_CHOICES = 8
+
 # A sentinel for the mutation helpers: the key is removed (left undocumented).
 REMOVE = object()
 
@@ -544,9 +547,10 @@ def _record_for(case: dict, policy_id: str, fl: Filter, days: int | None,
     return None if best is None else best[1]
 
 
-def _add_record_to_set(case: dict, policy_id: str, set_id: str, days: int | None,
-                       window: int | None) -> None:
-    """Append the least far-reaching record meeting a filter of record set `set_id`."""
+def _least_reaching(case: dict, policy_id: str, set_id: str, days: int | None,
+                    window: int | None) -> list[tuple[str, dict]]:
+    """The records (kind, record), one per filter of record set `set_id`, that join the fewest
+    record sets of the policy: usually one, several when filters tie."""
     facts = filter_facts(policy_id)
     assert set_id in facts.all_sets(), f"{set_id} is not a record set of {policy_id}"
     candidates = []
@@ -556,7 +560,16 @@ def _add_record_to_set(case: dict, policy_id: str, set_id: str, days: int | None
             reach = len(facts.sets_matching(fl.kind, record, case["request"]))
             candidates.append((reach, fl.kind, record))
     assert candidates, f"no record can meet the filter of {set_id}"
-    _, kind, record = min(candidates, key=lambda c: c[0])
+    least = min(c[0] for c in candidates)
+    return [(kind, record) for reach, kind, record in candidates if reach == least]
+
+
+def _add_record_to_set(case: dict, policy_id: str, set_id: str, days: int | None,
+                       window: int | None, choice: int = 0) -> None:
+    """Append the least far-reaching record meeting a filter of record set `set_id`; `choice`
+    picks among records that tie (taken modulo their number)."""
+    tied = _least_reaching(case, policy_id, set_id, days, window)
+    kind, record = tied[choice % len(tied)]
     case.setdefault("records", {})
     if case["records"] is None:
         case["records"] = {}
@@ -573,21 +586,39 @@ def _set_window(policy_id: str, set_id: str) -> int | None:
     return min(windows) if windows else None
 
 
-def _add_record_for_set(case: dict, policy_id: str, set_id: str) -> None:
+def _add_record_for_set(case: dict, policy_id: str, set_id: str, choice: int = 0) -> None:
     """more(S, I): one more record of record set S, on a date of its own."""
-    _add_record_to_set(case, policy_id, set_id, None, _set_window(policy_id, set_id))
+    _add_record_to_set(case, policy_id, set_id, None, _set_window(policy_id, set_id), choice)
 
 
-def _add_days_for_leaf(case: dict, policy_id: str, node_id: str) -> None:
-    """more_days(N): a therapy record giving duration leaf N the days it asks for."""
+def _days_leaf(policy_id: str, node_id: str) -> tuple[str, int, int | None]:
     info = loaded(policy_id).compiled.nodes[node_id]
     assert info.leaf is not None and info.leaf[0] == "records", (node_id, info.leaf)
     _, unit, set_id, minimum, window = info.leaf
     assert unit == "days", (node_id, info.leaf)
-    _add_record_to_set(case, policy_id, set_id, minimum, window)
+    return set_id, minimum, window
 
 
-def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | str]) -> dict:
+def _add_days_for_leaf(case: dict, policy_id: str, node_id: str, choice: int = 0) -> None:
+    """more_days(N): a therapy record giving duration leaf N the days it asks for."""
+    set_id, minimum, window = _days_leaf(policy_id, node_id)
+    _add_record_to_set(case, policy_id, set_id, minimum, window, choice)
+
+
+def _ties(case: dict, policy_id: str, key: str) -> int:
+    """How many equally narrow records an added-record item can become (1 for the others)."""
+    term = clingo.parse_term(key)
+    if term.name == "more":
+        set_id = term.arguments[0].name
+        return len(_least_reaching(case, policy_id, set_id, None, _set_window(policy_id, set_id)))
+    if term.name == "more_days":
+        set_id, minimum, window = _days_leaf(policy_id, term.arguments[0].name)
+        return len(_least_reaching(case, policy_id, set_id, minimum, window))
+    return 1
+
+
+def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | str],
+                      choices: dict[str, int] | None = None) -> dict:
     """Turn a set of missing documentation into real documentation, in a copy of the case.
 
     Each item (a MissingItem or its ASP key) becomes what a clinic would add to the record:
@@ -611,6 +642,9 @@ def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | 
 
     Guesses and fills are applied first, so a record filter that matches a request field sees
     the value a guess supplies.
+
+    When records of different filters join equally few record sets (a record set that is the
+    union of others), `choices` (item key -> index) picks one of them; the first by default.
     """
     result = copy.deepcopy(case)
     parsed = [clingo.parse_term(i if isinstance(i, str) else i.key) for i in items]
@@ -631,9 +665,11 @@ def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | 
             kind, index = record.arguments[0].name, record.arguments[1].number
             result["records"][kind][index][field.name] = _python_value(value)
         elif term.name == "more":
-            _add_record_for_set(result, policy_id, args[0].name)
+            _add_record_for_set(result, policy_id, args[0].name,
+                                (choices or {}).get(str(term), 0))
         elif term.name == "more_days":
-            _add_days_for_leaf(result, policy_id, args[0].name)
+            _add_days_for_leaf(result, policy_id, args[0].name,
+                               (choices or {}).get(str(term), 0))
         else:
             raise AssertionError(f"unknown missing item {term}")
     return result
@@ -646,6 +682,12 @@ def self_check(case: dict, policy_id: str, limit: int = SELF_CHECK_SETS,
     Up to `limit` listed sets are each applied with apply_missing_set and must give
     `approvable`; then, set by set, leaving out any single item must not give `approvable`
     (the first set always in full, further sets while `removal_budget` solver calls last).
+
+    An added record stands for any record of its set. When records of several filters of a
+    union set are equally narrow (each joins as many record sets), which one serves least
+    depends on the rest of the set: leaving an item out must then give something other than
+    `approvable` for some choice among them (up to MAX_TIE_CHOICES tried), and the same choice
+    with the item must give `approvable`.
     Returns the evaluated result, so callers can assert more about it.
     """
     result = evaluate(case, policy_id, enumerate=limit)
@@ -664,10 +706,28 @@ def self_check(case: dict, policy_id: str, limit: int = SELF_CHECK_SETS,
         shown = sorted(i.key for i in items)
         for index, item in enumerate(items):
             rest = items[:index] + items[index + 1:]
-            got = determination(apply_missing_set(case, policy_id, rest), policy_id)
-            spent += 1
-            assert got != "approvable", \
+            # Ties are counted where the records are added: after the guesses and fills.
+            documented = apply_missing_set(case, policy_id, [
+                i for i in rest if i.key.startswith(("guess(", "fill("))])
+            tied = [(i.key, n) for i in rest if (n := _ties(documented, policy_id, i.key)) > 1]
+            witness = None
+            for combination in itertools.islice(
+                    itertools.product(*(range(n) for _, n in tied)), MAX_TIE_CHOICES):
+                choices = dict(zip((k for k, _ in tied), combination))
+                got = determination(apply_missing_set(case, policy_id, rest, choices),
+                                    policy_id)
+                spent += 1
+                if got != "approvable":
+                    witness = choices
+                    break
+            assert witness is not None, \
                 f"{policy_id}: {shown} without {item.key} is already approvable"
+            if any(witness.values()):
+                got = determination(apply_missing_set(case, policy_id, items, witness),
+                                    policy_id)
+                spent += 1
+                assert got == "approvable", \
+                    f"{policy_id}: applying {shown} with choices {witness} gives {got}"
     return result
 
 

@@ -67,6 +67,43 @@ TESTS = ("long_ligament_test", "faber_patrick_test", "active_straight_leg_raise_
          "compression_test", "distraction_test", "thigh_thrust_test", "gaenslen_test")
 
 
+def three_positives_with_thigh_thrust(**values):
+    """Exactly three provocative tests positive (long ligament, FABER, thigh thrust), the other
+    four documented negative, with `values` added (e.g. pregnant=True)."""
+    def build():
+        tests = {t: t in ("long_ligament_test", "faber_patrick_test", "thigh_thrust_test")
+                 for t in TESTS}
+        return s.with_findings(s.base_case(), **tests, **values)
+    return build
+
+
+def two_positives_thigh_thrust_open(**values):
+    """FABER and Gaenslen positive, the five other tests not documented, with `values`."""
+    def build():
+        rest = {t: REMOVE for t in TESTS if t not in ("faber_patrick_test", "gaenslen_test")}
+        return s.with_findings(s.base_case(), faber_patrick_test=True, gaenslen_test=True,
+                               **rest, **values)
+    return build
+
+
+def home_program_months(**flags):
+    """Two months of physical therapy and a brace (91 days together), and a home exercise
+    program with these flags running for almost a year: only a home program that meets the
+    supervised definition brings the conservative management to 180 days."""
+    def build():
+        return s.with_records(s.base_case(), "therapy", [
+            {"kind": "physical_therapy", "start": "2026-01-01", "end": "2026-03-01"},
+            {"kind": "sij_belt_or_brace", "start": "2026-02-01", "end": "2026-04-01"},
+            {"kind": "home_exercise_program", "start": "2025-08-01", "end": "2026-07-14",
+             **flags},
+        ])
+    return build
+
+
+SUPERVISED = dict(patient_specific=True, instructed_with_redemonstration=True,
+                  compliance_documented=True)
+
+
 # ------------------------------------------------------------------ revision cases
 INDICATIONS = {"pseudarthrosis": "symptomatic_pseudarthrosis",
                "malposition": "symptomatic_malposition",
@@ -87,7 +124,6 @@ def revision(**values):
 MET = [
     param(P, "pain_and_function", base),
     param(P, "pain_six_months", base),
-    param(P, "pain_limits_function", base),
     param(P, "vas_at_least_5", base),
     param(P, "odi_at_least_30", base),
     param(P, "failed_conservative_management", base),
@@ -104,6 +140,10 @@ MET = [
     param(P, "complementary_course", base),
     param(P, "complementary_injection", base),
     param(P, "six_months_of_care", base),
+    param(P, "six_months_of_care", home_program_months(**SUPERVISED),
+          label="supervised home program fills the months"),
+    param(P, "supervised_home_program", home_program_months(**SUPERVISED),
+          label="alongside physical therapy"),
     param(P, "course_completed", base),
     param(P, "no_improvement", base),
     param(P, "invasive_considered", base),
@@ -115,6 +155,12 @@ MET = [
     param(P, "three_provocative_tests", base),
     param(P, "three_provocative_tests", findings(long_ligament_test=False, distraction_test=False,
                                                   thigh_thrust_test=False), label="exactly 3"),
+    param(P, "three_provocative_tests", three_positives_with_thigh_thrust(),
+          label="exactly 3 with thigh thrust"),
+    param(P, "thigh_thrust_counted", base),
+    param(P, "thigh_thrust_counted",
+          three_positives_with_thigh_thrust(pregnant=False, connective_tissue_disorder=False),
+          label="pregnancy and connective tissue disorder documented absent"),
     param(P, "other_sources_excluded", base),
     param(P, "diagnostic_imaging", base),
     param(P, "sij_lesions_excluded", base),
@@ -153,8 +199,6 @@ def test_revision_criterion_met(node, build):
 CONTRADICTED = [
     param(P, "pain_and_function", findings(pain_duration_months=5), "not_met", "pain_six_months"),
     param(P, "pain_six_months", findings(pain_duration_months=5.99), "not_met", None),
-    param(P, "pain_limits_function", findings(pain_interferes_with_function=False), "not_met",
-          None),
     param(P, "vas_at_least_5", findings(vas_score=4), "not_met", None),
     param(P, "vas_at_least_5", findings(vas_score=4.99), "not_met", None, label="4.99"),
     param(P, "odi_at_least_30", findings(odi_score=29), "not_met", None),
@@ -176,6 +220,16 @@ CONTRADICTED = [
     param(P, "three_provocative_tests",
           findings(long_ligament_test=False, compression_test=False, distraction_test=False,
                    thigh_thrust_test=False), "not_met", None),
+    # Percutaneous 3d: a positive thigh thrust test is not relied on in pregnancy or in a
+    # connective tissue disorder, so it leaves two of three positives.
+    param(P, "thigh_thrust_counted", three_positives_with_thigh_thrust(pregnant=True),
+          "not_met", "three_provocative_tests", label="pregnant, one of three positives"),
+    param(P, "thigh_thrust_counted",
+          three_positives_with_thigh_thrust(connective_tissue_disorder=True), "not_met",
+          "three_provocative_tests", label="connective tissue disorder, one of three positives"),
+    # Negative, while five other tests are positive.
+    param(P, "thigh_thrust_counted", findings(thigh_thrust_test=False), "approvable", None,
+          label="test negative"),
     param(P, "other_sources_excluded", findings(other_pain_sources_excluded=False), "not_met",
           None),
     param(P, "structural_device", lambda: s.with_request(s.base_case(),
@@ -223,6 +277,11 @@ NOT_QUALIFYING = [
     param(P, "complementary_course", no_complementary_at_all(injections_site_other=True)),
     param(P, "complementary_injection", no_complementary_at_all(injections_site_other=True)),
     param(P, "six_months_of_care", short_therapy),
+    # General Information, physical therapy: a home program counts toward the months only when
+    # it meets the supervised definition; here compliance is documented as absent.
+    param(P, "six_months_of_care",
+          home_program_months(**dict(SUPERVISED, compliance_documented=False)),
+          label="unsupervised home program"),
     param(P, "therapeutic_injection_trial",
           change_records("injection", purpose("therapeutic"), site="other")),
     param(P, "diagnostic_imaging", change_records("imaging", LUMBAR_MRI, findings=[])),
@@ -270,12 +329,9 @@ def test_percutaneous_records_that_do_not_qualify(node, build):
 OPEN = [
     param(P, "pain_and_function",
           drop("pain_duration_months", "pain_interferes_with_function", "vas_score", "odi_score"),
-          {one(g("pain_duration_months", 600), g("pain_interferes_with_function", "true"),
-               g("vas_score", 500), g("odi_score", 3000))}),
+          {one(g("pain_duration_months", 600), g("vas_score", 500), g("odi_score", 3000))}),
     param(P, "pain_six_months", drop("pain_duration_months"),
           {one(g("pain_duration_months", 600))}),
-    param(P, "pain_limits_function", drop("pain_interferes_with_function"),
-          {one(g("pain_interferes_with_function", "true"))}),
     param(P, "vas_at_least_5", drop("vas_score"), {one(g("vas_score", 500))}),
     param(P, "odi_at_least_30", drop("odi_score"), {one(g("odi_score", 3000))}),
     param(P, "failed_conservative_management",
@@ -286,7 +342,7 @@ OPEN = [
     param(P, "conservative_management", drop_records("therapy"), None),
     param(P, "physical_therapy_requirement", drop_records("therapy", kind("physical_therapy")),
           {one(g("pt_not_possible", "true")), one("more(pt_by_provider_records,1)"),
-           one("more(supervised_home_program_records,1)")}),
+           one("more(supervised_home_program_course,1)")}),
     param(P, "pt_by_provider", drop_records("therapy", kind("physical_therapy")), None),
     param(P, "supervised_home_program", drop_records("therapy", kind("physical_therapy")), None),
     param(P, "pt_exception", drop_records("therapy", kind("physical_therapy")), None),
@@ -300,6 +356,17 @@ OPEN = [
     param(P, "complementary_injection", no_complementary_at_all(injections_site_other=False),
           {one("more(therapeutic_ia_injection,1)")}),
     param(P, "six_months_of_care", drop_records("therapy"), None),
+    param(P, "six_months_of_care",
+          home_program_months(patient_specific=True, instructed_with_redemonstration=True),
+          {one("fill(r(therapy,2),compliance_documented,true)"),
+           one("more_days(six_months_of_care)")},
+          label="home program compliance not documented"),
+    param(P, "six_months_of_care", home_program_months(),
+          {one("fill(r(therapy,2),compliance_documented,true)",
+               "fill(r(therapy,2),instructed_with_redemonstration,true)",
+               "fill(r(therapy,2),patient_specific,true)"),
+           one("more_days(six_months_of_care)")},
+          label="home program supervision not documented"),
     param(P, "course_completed", drop("conservative_course_completed"),
           {one(g("conservative_course_completed", "true"))}),
     param(P, "no_improvement", drop("no_significant_improvement"),
@@ -324,6 +391,20 @@ OPEN = [
           drop("long_ligament_test", "compression_test", "distraction_test", "thigh_thrust_test"),
           {one(g(t, "true")) for t in ("long_ligament_test", "compression_test",
                                          "distraction_test", "thigh_thrust_test")}),
+    param(P, "thigh_thrust_counted",
+          drop("long_ligament_test", "compression_test", "distraction_test", "thigh_thrust_test"),
+          {one(g(t, "true")) for t in ("long_ligament_test", "compression_test",
+                                         "distraction_test", "thigh_thrust_test")}),
+    # In pregnancy a thigh thrust test is not offered: the other undocumented tests are.
+    param(P, "three_provocative_tests", two_positives_thigh_thrust_open(pregnant=True),
+          {one(g(t, "true")) for t in ("long_ligament_test", "active_straight_leg_raise_test",
+                                         "compression_test", "distraction_test")},
+          label="pregnant, thigh thrust not documented"),
+    param(P, "three_provocative_tests", two_positives_thigh_thrust_open(),
+          {one(g(t, "true")) for t in ("long_ligament_test", "active_straight_leg_raise_test",
+                                         "compression_test", "distraction_test",
+                                         "thigh_thrust_test")},
+          label="thigh thrust not documented"),
     param(P, "other_sources_excluded", drop("other_pain_sources_excluded"),
           {one(g("other_pain_sources_excluded", "true"))}),
     param(P, "diagnostic_imaging", drop_records("imaging"), None),
@@ -434,6 +515,7 @@ EXCLUSIONS = [
     ("excluded_fracture", {"fracture": True}),
     ("excluded_instability", {"acute_traumatic_sij_instability": True}),
     ("excluded_neural_compression", {"neural_compression_correlating": True}),
+    ("revision_neural_compression", {"neural_compression_correlating": True}),
     ("excluded_generalized_pain", {"generalized_pain_disorder": True}),
     ("excluded_arthropathy", {"ankylosing_spondylitis": True}),
     ("excluded_arthropathy", {"rheumatoid_arthritis": True}),
@@ -513,6 +595,69 @@ def test_infection_excludes_percutaneous_but_indicates_revision():
     assert "excluded_infection" not in {e.id for e in revised.exclusions}
 
 
+def test_exclusion_tables_cover_every_exclusion():
+    compiled = s.loaded(P).compiled
+    listed = {x for x, _ in EXCLUSIONS} | {"excluded_graft_only_posterior"}
+    for service in (s.PERCUTANEOUS, s.REVISION):
+        assert set(compiled.exclusions[service]) <= listed, service
+
+
+def test_neural_compression_exclusion_differs_by_service():
+    """Exclusions 3: unconditional for a primary percutaneous fusion; for a revision, not when
+    the revision is for symptomatic malposition (foraminal impingement)."""
+    exclusions = s.loaded(P).compiled.exclusions
+    assert "excluded_neural_compression" in exclusions[s.PERCUTANEOUS]
+    assert "excluded_neural_compression" not in exclusions[s.REVISION]
+    assert "revision_neural_compression" in exclusions[s.REVISION]
+    assert "revision_neural_compression" not in exclusions[s.PERCUTANEOUS]
+    assert s.cite(P, "revision_neural_compression") == "AIM SIJF 2022 Exclusions 3"
+
+
+def _revision_from_example(**values):
+    """The fully documented example, requested as a revision, with these findings."""
+    case = s.with_request(s.base_case(), service=s.REVISION)
+    return s.with_findings(case, **values)
+
+
+def test_revision_for_malposition_with_neural_compression_is_approvable():
+    result = s.evaluate(_revision_from_example(symptomatic_malposition=True,
+                                               neural_compression_correlating=True), P)
+    assert result.determination == "approvable", result.reasons
+    assert s.status(result, "malposition") == "met"
+    assert _exclusion(result, "revision_neural_compression").status == "documented_absent"
+    assert all(e.status != "applies" for e in result.exclusions)
+
+
+@pytest.mark.parametrize("values", [
+    {"implant_failure": True},
+    {"implant_failure": True, "symptomatic_malposition": False},
+    {"symptomatic_pseudarthrosis": True},
+], ids=["implant failure, malposition not documented", "implant failure, no malposition",
+        "pseudarthrosis"])
+def test_revision_for_another_indication_with_neural_compression_is_excluded(values):
+    result = s.evaluate(_revision_from_example(neural_compression_correlating=True, **values), P)
+    assert result.determination == "excluded"
+    assert s.status(result, "revision_indication") == "met"
+    assert _exclusion(result, "revision_neural_compression").status == "applies"
+    assert any(r.startswith("AIM SIJF 2022 Exclusions 3:") for r in result.reasons)
+
+
+def test_malposition_alongside_implant_failure_lifts_the_revision_exclusion():
+    result = s.evaluate(_revision_from_example(implant_failure=True, symptomatic_malposition=True,
+                                               neural_compression_correlating=True), P)
+    assert result.determination == "approvable"
+    assert _exclusion(result, "revision_neural_compression").status != "applies"
+
+
+def test_malposition_does_not_lift_the_percutaneous_exclusion():
+    case = s.with_findings(s.base_case(), symptomatic_malposition=True,
+                           neural_compression_correlating=True)
+    result = s.evaluate(case, P)
+    assert result.determination == "excluded"
+    assert _exclusion(result, "excluded_neural_compression").status == "applies"
+    assert any(r.startswith("AIM SIJF 2022 Exclusions 3:") for r in result.reasons)
+
+
 def test_open_fusion_is_not_applicable():
     case = s.with_request(s.base_case(), service=s.OPEN, approach="open")
     result = s.evaluate(case, P)
@@ -524,6 +669,13 @@ def test_open_fusion_is_not_applicable():
 ADVISORIES = [
     pytest.param("tobacco_abstinence", {"tobacco_use": True, "tobacco_free_weeks": 2}, "not_met",
                  id="General Recommendations, tobacco cessation"),
+    # Not a current user, but quit less than 6 weeks ago.
+    pytest.param("tobacco_abstinence", {"tobacco_use": False, "tobacco_free_weeks": 2}, "not_met",
+                 id="General Recommendations, tobacco cessation, quit 2 weeks ago"),
+    pytest.param("tobacco_abstinence", {"tobacco_free_weeks": 5.99}, "not_met",
+                 id="General Recommendations, tobacco cessation, use not documented"),
+    pytest.param("tobacco_abstinence", {"tobacco_use": True}, "not_documented",
+                 id="General Recommendations, tobacco cessation, weeks not documented"),
     pytest.param("diabetes_control", {"diabetes": True, "hba1c_percent": 9}, "not_met",
                  id="General Recommendations, diabetes"),
     pytest.param("weight_reduction", {"bmi": 42}, None, id="General Recommendations, BMI"),
@@ -555,9 +707,11 @@ def test_advisory_applies_without_changing_the_determination(service, advisory, 
 
 
 @pytest.mark.parametrize("values", [
-    {}, {"tobacco_use": False}, {"diabetes": False, "hba1c_percent": 9}, {"bmi": 39.99},
+    {}, {"tobacco_use": False}, {"tobacco_use": False, "tobacco_free_weeks": 6},
+    {"tobacco_free_weeks": 8}, {"diabetes": False, "hba1c_percent": 9}, {"bmi": 39.99},
     {"pregnant": False},
-], ids=["nothing", "no tobacco", "no diabetes", "BMI 39.99", "not pregnant"])
+], ids=["nothing", "no tobacco", "quit 6 weeks ago", "quit 8 weeks ago, use not documented",
+        "no diabetes", "BMI 39.99", "not pregnant"])
 def test_advisories_that_do_not_apply(values):
     result = s.evaluate(s.with_findings(s.base_case(), **values), P)
     assert result.determination == "approvable"
@@ -572,3 +726,76 @@ def test_advisory_recommendation_met_or_undocumented_still_approvable():
     assert open_.determination == "approvable" and not open_.missing
     assert _advisory(open_, "diabetes_control").applies is True
     assert _advisory(open_, "diabetes_control").recommendation == "not_documented"
+
+
+def test_diabetes_advisory_says_where_the_guideline_states_it():
+    result = s.evaluate(s.with_findings(s.base_case(), diabetes=True, hba1c_percent=9), P)
+    found = _advisory(result, "diabetes_control")
+    assert found.applies and found.recommendation == "not_met"
+    assert "joint replacement" in found.label
+    assert found.cite == "AIM SIJF 2022 General Recommendations, diabetes"
+
+
+# ------------------------------------------------------------------ revised readings
+def test_interference_with_function_is_documented_by_the_scores():
+    """Percutaneous 1: VAS and ODI document the interference; no finding of its own."""
+    nodes = s.loaded(P).compiled.nodes
+    assert nodes["pain_and_function"].children == ("pain_six_months", "vas_at_least_5",
+                                                   "odi_at_least_30")
+    assert not any(info.leaf is not None and "pain_interferes_with_function" in str(info.leaf)
+                   for info in nodes.values())
+    for documented in (False, REMOVE):
+        case = s.with_findings(s.base_case(), pain_interferes_with_function=documented)
+        result = s.evaluate(case, P)
+        assert result.determination == "approvable", documented
+        assert s.status(result, "pain_and_function") == "met"
+
+
+@pytest.mark.parametrize("condition", ["pregnant", "connective_tissue_disorder"])
+def test_thigh_thrust_is_not_counted_in_pregnancy_or_connective_tissue_disorder(condition):
+    """Percutaneous 3d: thigh thrust as one of three positives, the other four negative."""
+    result = s.check_contradicted(three_positives_with_thigh_thrust(**{condition: True})(), P,
+                                  "three_provocative_tests")
+    assert s.status(result, "thigh_thrust_counted") == "not_met"
+    assert _advisory(result, "thigh_thrust_caution").applies is True
+    # Documented absent, the same three positives meet 3d.
+    absent = s.evaluate(three_positives_with_thigh_thrust(**{condition: False})(), P)
+    assert absent.determination == "approvable"
+    assert s.status(absent, "thigh_thrust_counted") == "met"
+    # MM-1508 D.I.B.5 still counts the thigh thrust test.
+    other = s.evaluate(three_positives_with_thigh_thrust(**{condition: True})(), s.CARESOURCE)
+    assert s.status(other, "thigh_thrust_or_compression") == "met"
+
+
+def test_pregnancy_leaves_five_other_positives_enough():
+    result = s.evaluate(s.with_findings(s.base_case(), pregnant=True), P)
+    assert result.determination == "approvable"
+    assert s.status(result, "thigh_thrust_counted") == "not_met"
+    assert s.status(result, "three_provocative_tests") == "met"
+
+
+def test_an_unsupervised_home_program_does_not_fill_the_months():
+    """General Information: only a supervised home program counts toward the 180 days, so
+    an almost year-long unsupervised program leaves 91 days documented."""
+    unsupervised = home_program_months(**dict(SUPERVISED, compliance_documented=False))()
+    result = s.evaluate(unsupervised, P)
+    assert result.determination == "incomplete"
+    assert s.status(result, "six_months_of_care") == "not_documented"
+    assert s.status(result, "supervised_home_program") == "not_documented"
+    assert s.status(result, "pt_by_provider") == "met"
+    assert result.missing_complete
+    assert s.set_keys(result) == {one("more_days(six_months_of_care)")}
+    (item,) = result.missing[0]
+    assert item.criterion == "AIM SIJF 2022 Percutaneous 2"
+    supervised = s.evaluate(home_program_months(**SUPERVISED)(), P)
+    assert supervised.determination == "approvable"
+    assert s.status(supervised, "six_months_of_care") == "met"
+
+
+def test_the_supervised_home_program_is_one_record_set_for_both_uses():
+    compiled = s.loaded(P).compiled
+    assert compiled.nodes["supervised_home_program"].leaf[2] == "supervised_home_program_course"
+    assert ("supervised_home_program_course", "conservative_management_therapy") \
+        in compiled.subsumed
+    assert s.filter_facts(P).includes["conservative_management_therapy"] == (
+        "complementary_therapy", "supervised_home_program_course")
