@@ -77,15 +77,16 @@ def _group(reader: Reader, abducer: Abducer, statuses: dict[str, str],
         groups = tuple(g for c in info.children
                        if (g := _group(reader, abducer, statuses, c)) is not None)
         return MissingGroup(node_id, cite, label, groups, (), True)
-    if info.kind == "at_least" and all(compiled.nodes[c].kind == "leaf" for c in info.children):
+    if info.kind == "at_least":
+        # "K more of these": exact when each open member has a single way to be met.
         met = sum(1 for c in info.children if statuses.get(c) == "met")
-        options = []
-        for child in info.children:
-            if statuses.get(child) == "not_documented":
-                options.extend(_options(reader, abducer, child, 1)[0])
-        assert info.minimum is not None
-        return MissingGroup(node_id, cite, label, (), tuple(options), True,
-                            info.minimum - met)
+        per_member = [_options(reader, abducer, c, 2) for c in info.children
+                      if statuses.get(c) == "not_documented"]
+        if all(len(found) == 1 and complete for found, complete in per_member):
+            assert info.minimum is not None
+            return MissingGroup(node_id, cite, label, (),
+                                tuple(found[0] for found, _ in per_member), True,
+                                info.minimum - met)
     options, complete = _options(reader, abducer, node_id, OPTIONS_PER_GROUP)
     return MissingGroup(node_id, cite, label, (), options, complete)
 
