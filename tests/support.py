@@ -547,6 +547,17 @@ def _record_for(case: dict, policy_id: str, fl: Filter, days: int | None,
     return None if best is None else best[1]
 
 
+def tied_to_unknown_request(case: dict, policy_id: str, set_id: str) -> bool:
+    """Whether every filter of record set `set_id` ties a field to a request value (`matches
+    request.F`) that the case does not document: no record of the set can then be written."""
+    filters = filter_facts(policy_id).filters_of(set_id)
+    return bool(filters) and all(
+        any(c.test.name == "matches"
+            and case["request"].get(c.test.arguments[1].arguments[0].name) is None
+            for c in fl.conditions)
+        for fl in filters)
+
+
 def _least_reaching(case: dict, policy_id: str, set_id: str, days: int | None,
                     window: int | None) -> list[tuple[str, dict]]:
     """The records (kind, record), one per filter of record set `set_id`, that join the fewest
@@ -610,6 +621,8 @@ def _ties(case: dict, policy_id: str, key: str) -> int:
     term = clingo.parse_term(key)
     if term.name == "more":
         set_id = term.arguments[0].name
+        if tied_to_unknown_request(case, policy_id, set_id):
+            return 1
         return len(_least_reaching(case, policy_id, set_id, None, _set_window(policy_id, set_id)))
     if term.name == "more_days":
         set_id, minimum, window = _days_leaf(policy_id, term.arguments[0].name)
@@ -618,7 +631,8 @@ def _ties(case: dict, policy_id: str, key: str) -> int:
 
 
 def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | str],
-                      choices: dict[str, int] | None = None) -> dict:
+                      choices: dict[str, int] | None = None,
+                      skip_unwritable: bool = False) -> dict:
     """Turn a set of missing documentation into real documentation, in a copy of the case.
 
     Each item (a MissingItem or its ASP key) becomes what a clinic would add to the record:
@@ -645,6 +659,10 @@ def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | 
 
     When records of different filters join equally few record sets (a record set that is the
     union of others), `choices` (item key -> index) picks one of them; the first by default.
+
+    A ``more(S, I)`` whose filter ties a field to a request value the case (with the guesses)
+    does not document cannot be written: an error, unless `skip_unwritable` (used when the
+    self-check leaves an item out, e.g. the guess of the requested side) leaves it out.
     """
     result = copy.deepcopy(case)
     parsed = [clingo.parse_term(i if isinstance(i, str) else i.key) for i in items]
@@ -665,6 +683,8 @@ def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | 
             kind, index = record.arguments[0].name, record.arguments[1].number
             result["records"][kind][index][field.name] = _python_value(value)
         elif term.name == "more":
+            if skip_unwritable and tied_to_unknown_request(result, policy_id, args[0].name):
+                continue
             _add_record_for_set(result, policy_id, args[0].name,
                                 (choices or {}).get(str(term), 0))
         elif term.name == "more_days":
@@ -687,7 +707,8 @@ def self_check(case: dict, policy_id: str, limit: int = SELF_CHECK_SETS,
     union set are equally narrow (each joins as many record sets), which one serves least
     depends on the rest of the set: leaving an item out must then give something other than
     `approvable` for some choice among them (up to MAX_TIE_CHOICES tried), and the same choice
-    with the item must give `approvable`.
+    with the item must give `approvable`. Left without the request value its filter is tied to
+    (the guess of the requested side), an added record cannot be written and is left out.
     Returns the evaluated result, so callers can assert more about it.
     """
     result = evaluate(case, policy_id, enumerate=limit)
@@ -714,8 +735,8 @@ def self_check(case: dict, policy_id: str, limit: int = SELF_CHECK_SETS,
             for combination in itertools.islice(
                     itertools.product(*(range(n) for _, n in tied)), MAX_TIE_CHOICES):
                 choices = dict(zip((k for k, _ in tied), combination))
-                got = determination(apply_missing_set(case, policy_id, rest, choices),
-                                    policy_id)
+                got = determination(apply_missing_set(case, policy_id, rest, choices,
+                                                      skip_unwritable=True), policy_id)
                 spent += 1
                 if got != "approvable":
                     witness = choices

@@ -123,7 +123,13 @@ def revision(**values):
 # ------------------------------------------------------------------ (a) met
 MET = [
     param(P, "pain_and_function", base),
+    param(P, "pain_and_function", drop("pain_interferes_with_function"),
+          label="interference with function not documented"),
     param(P, "pain_six_months", base),
+    param(P, "function_not_spared", base),
+    # A none-of: met while its member (interference documented absent) is not documented.
+    param(P, "function_not_spared", drop("pain_interferes_with_function"),
+          label="interference with function not documented"),
     param(P, "vas_at_least_5", base),
     param(P, "odi_at_least_30", base),
     param(P, "failed_conservative_management", base),
@@ -199,6 +205,12 @@ def test_revision_criterion_met(node, build):
 CONTRADICTED = [
     param(P, "pain_and_function", findings(pain_duration_months=5), "not_met", "pain_six_months"),
     param(P, "pain_six_months", findings(pain_duration_months=5.99), "not_met", None),
+    # Percutaneous 1 asks for pain that limits function: a record stating that it does not
+    # contradicts the criterion, whatever the scores.
+    param(P, "pain_and_function", findings(pain_interferes_with_function=False), "not_met",
+          "function_not_spared", label="no interference with function"),
+    param(P, "function_not_spared", findings(pain_interferes_with_function=False), "not_met",
+          None),
     param(P, "vas_at_least_5", findings(vas_score=4), "not_met", None),
     param(P, "vas_at_least_5", findings(vas_score=4.99), "not_met", None, label="4.99"),
     param(P, "odi_at_least_30", findings(odi_score=29), "not_met", None),
@@ -483,13 +495,22 @@ def test_revision_criterion_not_documented(node, build, exact):
         assert singleton[0][0].criterion == "AIM SIJF 2022 Revision"
 
 
+# A none-of criterion is met while its members are not documented: it can be contradicted, but
+# never left open, so the not-documented table has no row for it (see MET for that case).
+NEVER_OPEN = {"function_not_spared"}
+
+
 def test_the_tables_cover_every_named_criterion():
+    nodes = s.loaded(P).compiled.nodes
     for service, tables in ((s.PERCUTANEOUS, (MET, CONTRADICTED + NOT_QUALIFYING, OPEN)),
                             (s.REVISION, (REVISION_MET, REVISION_CONTRADICTED, REVISION_OPEN))):
         named = s.named_criteria(P, service)
-        for table in tables:
+        never_open = {n for n in named if nodes[n].kind == "none"}
+        assert never_open == (NEVER_OPEN if service == s.PERCUTANEOUS else set()), never_open
+        for number, table in enumerate(tables):
             covered = {row.values[0] for row in table}
-            assert named <= covered, sorted(named - covered)
+            wanted = named - never_open if number == 2 else named
+            assert wanted <= covered, sorted(wanted - covered)
 
 
 # ------------------------------------------------------------------ self-check on the open rows
@@ -737,18 +758,54 @@ def test_diabetes_advisory_says_where_the_guideline_states_it():
 
 
 # ------------------------------------------------------------------ revised readings
-def test_interference_with_function_is_documented_by_the_scores():
-    """Percutaneous 1: VAS and ODI document the interference; no finding of its own."""
+def test_pain_documented_as_sparing_function_contradicts_percutaneous_1():
+    """Percutaneous 1: the scores document the interference with function, so it is never
+    asked for; a record stating that the pain does not interfere contradicts the criterion."""
     nodes = s.loaded(P).compiled.nodes
-    assert nodes["pain_and_function"].children == ("pain_six_months", "vas_at_least_5",
-                                                   "odi_at_least_30")
-    assert not any(info.leaf is not None and "pain_interferes_with_function" in str(info.leaf)
-                   for info in nodes.values())
-    for documented in (False, REMOVE):
+    assert nodes["pain_and_function"].children == ("pain_six_months", "function_not_spared",
+                                                   "vas_at_least_5", "odi_at_least_30")
+    assert nodes["function_not_spared"].kind == "none"
+    (member,) = nodes["function_not_spared"].children
+    assert nodes[member].leaf == ("fact", "is_false", "pain_interferes_with_function")
+    # Documented as not interfering: not met, citing Percutaneous 1, nothing to add.
+    spared = s.evaluate(s.with_findings(s.base_case(), pain_interferes_with_function=False), P)
+    assert spared.determination == "not_met"
+    assert s.status(spared, "pain_and_function") == "not_met"
+    assert s.status(spared, "function_not_spared") == "not_met"
+    for node in ("pain_six_months", "vas_at_least_5", "odi_at_least_30"):
+        assert s.status(spared, node) == "met", node
+    assert spared.reasons and all(r.startswith("AIM SIJF 2022 Percutaneous 1:")
+                                  for r in spared.reasons), spared.reasons
+    assert not spared.missing
+    # A documented contradiction decides the case even with a score still to document.
+    both = s.with_findings(s.base_case(), pain_interferes_with_function=False, vas_score=REMOVE)
+    assert s.evaluate(both, P).determination == "not_met"
+    # Documented true or not documented: approvable, and never asked for.
+    for documented in (True, REMOVE):
         case = s.with_findings(s.base_case(), pain_interferes_with_function=documented)
         result = s.evaluate(case, P)
-        assert result.determination == "approvable", documented
+        assert result.determination == "approvable", (documented, result.reasons)
         assert s.status(result, "pain_and_function") == "met"
+        assert s.status(result, "function_not_spared") == "met"
+        assert not result.missing
+    open_ = s.evaluate(s.without_findings(s.base_case(), "pain_interferes_with_function",
+                                          "vas_score"), P, enumerate=0)
+    assert open_.determination == "incomplete"
+    assert open_.missing_complete
+    assert s.set_keys(open_) == {one(g("vas_score", 500))}
+    # MM-1508 has no such criterion.
+    assert s.evaluate(s.with_findings(s.base_case(), pain_interferes_with_function=False),
+                      s.CARESOURCE).determination == "approvable"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the reason for a contradicted none-of uses the any-of wording and lists the members "
+    "that are not met (none), so it quotes no documented fact: 'None of the alternatives can "
+    "be met as documented ().'"))
+def test_the_reason_for_percutaneous_1_quotes_the_documented_fact():
+    spared = s.evaluate(s.with_findings(s.base_case(), pain_interferes_with_function=False), P)
+    (reason,) = spared.reasons
+    assert "pain_interferes_with_function = false" in reason, reason
 
 
 @pytest.mark.parametrize("condition", ["pregnant", "connective_tissue_disorder"])

@@ -130,6 +130,21 @@ def left_film_to_right(case):
     return s.update_records(case, "imaging", HIP_XRAY, side="right")
 
 
+def bilateral_hip_film(case):
+    return s.update_records(case, "imaging", HIP_XRAY, side="bilateral")
+
+
+def right_request(*changes):
+    """The example requested for the right side (its hip film is of the left hip), then
+    changes."""
+    def build():
+        case = s.with_request(s.base_case(), side="right")
+        for change in changes:
+            case = change(case)
+        return case
+    return build
+
+
 def pelvis_film_for_the_hips(*changes):
     """No hip film; the AP pelvis film also rules out hip osteoarthritis."""
     def build():
@@ -142,7 +157,14 @@ def pelvis_film_for_the_hips(*changes):
     return build
 
 
-HIP_SETS = {"same": "more(same_side_hip_film_records,1)",
+SIDE_NOT_DOCUMENTED = {
+    one("guess(request(side),left)"),
+    one("more(both_hips_film_records,1)"),
+    one("guess(request(side),bilateral)", "more(right_hip_film_records,1)"),
+    one("guess(request(side),right)", "more(same_side_film_records,1)"),
+}
+
+HIP_SETS = {"same": "more(same_side_film_records,1)",
             "both": "more(both_hips_film_records,1)",
             "left": "more(left_hip_film_records,1)",
             "right": "more(right_hip_film_records,1)"}
@@ -196,11 +218,15 @@ MET = [
     param(P, "ipsilateral_hip", bilateral(add_right_hip_film),
           label="bilateral request, left and right films"),
     param(P, "same_side_hip_film", base),
-    param(P, "same_side_hip_film", bilateral(lambda c: s.update_records(c, "imaging", HIP_XRAY,
-                                                                       side="bilateral")),
-          label="bilateral request, bilateral film"),
+    param(P, "same_side_hip_film", right_request(left_film_to_right),
+          label="right request, right film"),
+    param(P, "same_side_film", base),
+    param(P, "same_side_film", right_request(left_film_to_right),
+          label="right request, right film"),
     param(P, "both_hips_film", change_records("imaging", HIP_XRAY, side="bilateral"),
           label="bilateral film"),
+    param(P, "both_hips_film", bilateral(bilateral_hip_film),
+          label="bilateral request, bilateral film"),
     param(P, "both_hips_film", pelvis_film_for_the_hips(), label="AP pelvis film"),
     param(P, "both_hips_film", pelvis_film_for_the_hips(lambda c: s.with_request(
         c, side="bilateral")), label="AP pelvis film, bilateral request"),
@@ -261,6 +287,12 @@ CONTRADICTED = [
     param(P, "each_hip_film", base, "approvable", None),
     param(P, "each_hip_film", lambda: add_right_hip_film(s.base_case()), "approvable", None,
           label="left and right films"),
+    # A bilateral request: the same-side film is for a one-sided request (its film of the
+    # requested "side" would be the bilateral film both_hips_film already counts).
+    param(P, "same_side_hip_film", bilateral(bilateral_hip_film), "approvable", None,
+          label="bilateral request, bilateral film"),
+    param(P, "same_side_hip_film", bilateral(add_right_hip_film), "approvable", None,
+          label="bilateral request, left and right films"),
     # Documented true, the disorder is also exclusion D.II.B.2, which takes precedence.
     param(P, "generalized_pain_ruled_out", findings(generalized_pain_disorder=True), "excluded",
           None),
@@ -314,6 +346,9 @@ NOT_QUALIFYING = [
           label="other side"),
     param(P, "same_side_hip_film", change_records("imaging", HIP_XRAY, side="right"),
           label="other side"),
+    param(P, "same_side_film", change_records("imaging", HIP_XRAY, side="right"),
+          label="other side"),
+    param(P, "same_side_film", right_request(), label="right request, left film"),
     param(P, "both_hips_film", change_records("imaging", HIP_XRAY, side="right"),
           label="one hip, other side"),
     # The AP pelvis film of the example rules out hip pathology but not hip osteoarthritis.
@@ -416,27 +451,30 @@ OPEN = [
           {one(HIP_SETS["same"]), one(HIP_SETS["both"])}),
     param(P, "same_side_hip_film", drop_records("imaging", HIP_XRAY),
           {one(HIP_SETS["same"]), one(HIP_SETS["both"])}),
+    param(P, "same_side_film", drop_records("imaging", HIP_XRAY),
+          {one(HIP_SETS["same"]), one(HIP_SETS["both"])}),
     param(P, "both_hips_film", drop_records("imaging", HIP_XRAY),
           {one(HIP_SETS["same"]), one(HIP_SETS["both"])}),
-    # A bilateral request: a film of each hip, or one film of both (a bilateral hip film, which
-    # is also a film of the requested "side", or an AP pelvis film).
-    param(P, "ipsilateral_hip", bilateral(), {one(HIP_SETS["right"]), one(HIP_SETS["same"]),
-                                              one(HIP_SETS["both"])},
+    # A bilateral request: a film of each hip, or one film of both (a bilateral hip film or an
+    # AP pelvis film); a same-side film is for a left or right request only.
+    param(P, "ipsilateral_hip", bilateral(), {one(HIP_SETS["right"]), one(HIP_SETS["both"])},
           label="bilateral request, left film only"),
     param(P, "each_hip_film", bilateral(no_hip_film),
-          {one(HIP_SETS["left"], HIP_SETS["right"]), one(HIP_SETS["same"]),
-           one(HIP_SETS["both"])}, label="bilateral request, no hip film"),
+          {one(HIP_SETS["left"], HIP_SETS["right"]), one(HIP_SETS["both"])},
+          label="bilateral request, no hip film"),
     param(P, "left_hip_film", bilateral(no_hip_film), None, label="bilateral request"),
     param(P, "right_hip_film", bilateral(no_hip_film), None, label="bilateral request"),
     param(P, "left_hip_film", bilateral(left_film_to_right),
-          {one(HIP_SETS["left"]), one(HIP_SETS["same"]), one(HIP_SETS["both"])},
+          {one(HIP_SETS["left"]), one(HIP_SETS["both"])},
           label="bilateral request, right film only"),
     param(P, "ipsilateral_hip", change_records("imaging", HIP_XRAY, side=REMOVE),
           {one("fill(r(imaging,3),side,left)"), one("fill(r(imaging,3),side,bilateral)"),
            one(HIP_SETS["same"]), one(HIP_SETS["both"])}, label="film side not documented"),
-    # The exact sets are left open: see test_an_added_same_side_film_needs_the_requested_side.
-    param(P, "ipsilateral_hip", lambda: s.with_request(s.base_case(), side=REMOVE), None,
-          label="requested side not documented"),
+    # The left hip film of the example with no side requested: the side left; or a film of both
+    # hips; or the side bilateral with a right film; or the side right with a right film (an
+    # added film of the requested side only ever comes with that side).
+    param(P, "ipsilateral_hip", lambda: s.with_request(s.base_case(), side=REMOVE),
+          SIDE_NOT_DOCUMENTED, label="requested side not documented"),
     param(P, "lumbar_imaging", drop_records("imaging", LUMBAR_MRI),
           {one("more(lumbar_imaging_records,1)")}),
     param(P, "failed_therapeutic_injections", drop_records("injection", purpose("therapeutic")),
@@ -492,18 +530,10 @@ def test_the_tables_cover_every_named_criterion():
 
 
 # ------------------------------------------------------------------ self-check on the open rows
-SAME_SIDE_FILM_WITHOUT_SIDE = pytest.mark.xfail(strict=True, reason=(
-    "an added record counts for its record set whatever its filter's `matches request.side` "
-    "needs, so with the requested side not documented a hip film 'of the requested side' is "
-    "offered alone, and no such film can be documented"))
-
-
 def _self_check_rows():
     return s.distinct_cases(
         {"records not qualifying": NOT_QUALIFYING + OPEN_NOT_QUALIFYING,
-         "not documented": OPEN + OPEN_OPEN},
-        known_bugs={"MM-1508 D.I.B.9.b ipsilateral_hip (requested side not documented), "
-                    "not documented": SAME_SIDE_FILM_WITHOUT_SIDE})
+         "not documented": OPEN + OPEN_OPEN})
 
 
 @pytest.mark.parametrize("build", _self_check_rows())
@@ -703,7 +733,8 @@ def test_a_d_i_a_1_indication_does_not_lift_the_percutaneous_exclusion():
 def test_bilateral_request_with_a_film_of_each_hip_is_approvable():
     result = s.check_met(bilateral(add_right_hip_film)(), P, "each_hip_film")
     assert s.status(result, "ipsilateral_hip") == "met"
-    assert s.status(result, "same_side_hip_film") == "not_documented"
+    # D.I.B.9.b's same-side film asks for a left or right request.
+    assert s.status(result, "same_side_hip_film") == "not_met"
     assert s.status(result, "both_hips_film") == "not_documented"
 
 
@@ -712,8 +743,8 @@ def test_bilateral_request_with_only_a_left_film_is_incomplete():
     assert s.status(result, "left_hip_film") == "met"
     assert s.status(result, "right_hip_film") == "not_documented"
     assert result.missing_complete
-    assert s.set_keys(result) == {one(HIP_SETS["right"]), one(HIP_SETS["same"]),
-                                  one(HIP_SETS["both"])}
+    assert s.status(result, "same_side_hip_film") == "not_met"
+    assert s.set_keys(result) == {one(HIP_SETS["right"]), one(HIP_SETS["both"])}
     for (item,) in result.missing:
         assert item.criterion == "MM-1508 D.I.B.9.b"
         assert item.fact == "imaging"
@@ -744,14 +775,18 @@ def test_a_completed_set_for_both_hips_may_be_an_ap_pelvis_film():
     assert regions == {"hip", "pelvis"}
 
 
-@SAME_SIDE_FILM_WITHOUT_SIDE
 def test_an_added_same_side_film_needs_the_requested_side():
     """With request.side not documented, a film "of the requested side" can only be added
     together with the side: every set naming one also documents the side."""
-    result = s.evaluate(s.with_request(s.base_case(), side=REMOVE), P, enumerate=0)
-    assert result.determination == "incomplete"
-    assert {one("guess(request(side),left)"), one(HIP_SETS["both"]),
-            one("guess(request(side),bilateral)", HIP_SETS["right"])} <= s.set_keys(result)
+    case = s.with_request(s.base_case(), side=REMOVE)
+    result = s.self_check(case, P)
+    full = s.evaluate(case, P, enumerate=0)
+    assert full.missing_complete
+    assert s.set_keys(full) == SIDE_NOT_DOCUMENTED
+    assert full.missing_total == len(SIDE_NOT_DOCUMENTED)
     for items in s.set_keys(result):
         if HIP_SETS["same"] in items:
             assert any(k.startswith("guess(request(side),") for k in items), sorted(items)
+    for items in full.missing:
+        for item in items:
+            assert item.criterion == "MM-1508 D.I.B.9.b", item

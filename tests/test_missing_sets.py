@@ -113,18 +113,7 @@ GROUPED_CASES = [
                  id="no provocative test, MM-1508"),
 ]
 
-# Percutaneous 3d is "3 of 7" with one member (thigh_thrust_counted) a group of its own, which
-# the grouped count does not take as a single choice: a capped listing gives no total.
-THREE_OF_SEVEN_COUNT = pytest.mark.xfail(strict=True, reason=(
-    "the grouped count of an at-least-K criterion is exact only when every member is a leaf; "
-    "AIM Percutaneous 3d's thigh_thrust_counted is an all-of, so missing_total is None for a "
-    "capped listing although the full enumeration gives 35 sets"))
-KNOWN_TOTAL_BUGS = {"no provocative test, AIM": THREE_OF_SEVEN_COUNT}
-TOTAL_CASES = [pytest.param(*p.values, id=p.id, marks=KNOWN_TOTAL_BUGS.get(p.id, ()))
-               for p in GROUPED_CASES]
-
-
-@pytest.mark.parametrize("build, policy", TOTAL_CASES)
+@pytest.mark.parametrize("build, policy", GROUPED_CASES)
 def test_missing_total_agrees_with_the_groups_and_the_full_enumeration(build, policy):
     capped = s.evaluate(build(), policy, enumerate=3)
     full = s.evaluate(build(), policy, enumerate=0)
@@ -160,15 +149,9 @@ def test_a_capped_listing_starts_with_the_smallest_cheapest_sets(build, policy, 
 
 
 # ------------------------------------------------------------------ the self-check on examples
-# An empty request documents no side; see test_an_added_same_side_film_needs_the_requested_side.
-KNOWN_EXAMPLE_BUGS = {("empty_request.yaml", CARESOURCE): pytest.mark.xfail(strict=True, reason=(
-    "MM-1508 D.I.B.9.b: a hip film of the requested side is offered without the side"))}
-
-
 def _example_params():
     paths = sorted(s.EXAMPLES_DIR.glob("*.yaml")) + sorted(s.EXAMPLES_DIR.glob("*.json"))
-    return [pytest.param(path, policy, id=f"{path.name}, {policy}",
-                         marks=KNOWN_EXAMPLE_BUGS.get((path.name, policy), ()))
+    return [pytest.param(path, policy, id=f"{path.name}, {policy}")
             for path in paths for policy in s.POLICY_IDS]
 
 
@@ -243,7 +226,7 @@ def test_apply_missing_set_documents_guesses_and_fills():
 
 def test_apply_missing_set_adds_records_meeting_the_filter():
     case = s.without_records(s.request_only(side="left"), "imaging")
-    done = s.apply_missing_set(case, CARESOURCE, ["more(same_side_hip_film_records,1)",
+    done = s.apply_missing_set(case, CARESOURCE, ["more(same_side_film_records,1)",
                                                   "more(failed_therapeutic_injection,1)",
                                                   "more(failed_therapeutic_injection,2)"])
     (hip,) = done["records"]["imaging"]
@@ -255,6 +238,21 @@ def test_apply_missing_set_adds_records_meeting_the_filter():
         assert record["purpose"] == "therapeutic" and record["lasting_relief"] is False
         assert record["site"] == "sij_intra_articular"
         assert record["date"] < s.request_date(case)
+
+
+def test_a_record_of_the_requested_side_needs_the_side():
+    """A film "of the requested side" is written with the side a guess supplies; without
+    one it cannot be written, unless the self-check asks to leave it out."""
+    case = s.request_only()
+    item = "more(same_side_film_records,1)"
+    assert s.tied_to_unknown_request(case, CARESOURCE, "same_side_film_records")
+    assert not s.tied_to_unknown_request(case, CARESOURCE, "both_hips_film_records")
+    done = s.apply_missing_set(case, CARESOURCE, [item, "guess(request(side),right)"])
+    (hip,) = done["records"]["imaging"]
+    assert (hip["region"], hip["side"]) == ("hip", "right")
+    with pytest.raises(AssertionError, match="no record can meet the filter"):
+        s.apply_missing_set(case, CARESOURCE, [item])
+    assert s.apply_missing_set(case, CARESOURCE, [item], skip_unwritable=True) == case
 
 
 def test_apply_missing_set_adds_days_inside_the_window():
