@@ -333,6 +333,10 @@ def _reason_text(node: NodeResult) -> str:
         return (f"{node.cite}: {node.label}. {met} of the required {node.minimum} met; "
                 f"documented as not met: "
                 + ", ".join("; ".join(c.evidence) or c.label for c in negative) + ".")
+    if node.kind == "none":
+        present = [("; ".join(c.evidence) or c.label) for c in node.children
+                   if c.status == "met"]
+        return f"{node.cite}: {node.label}. Not met as documented: {', '.join(present)}."
     parts = [("; ".join(c.evidence) or c.label) for c in node.children if c.status == "not_met"]
     return f"{node.cite}: {node.label}. None of the alternatives can be met as documented " \
            f"({', '.join(parts)})."

@@ -798,10 +798,6 @@ def test_pain_documented_as_sparing_function_contradicts_percutaneous_1():
                       s.CARESOURCE).determination == "approvable"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the reason for a contradicted none-of uses the any-of wording and lists the members "
-    "that are not met (none), so it quotes no documented fact: 'None of the alternatives can "
-    "be met as documented ().'"))
 def test_the_reason_for_percutaneous_1_quotes_the_documented_fact():
     spared = s.evaluate(s.with_findings(s.base_case(), pain_interferes_with_function=False), P)
     (reason,) = spared.reasons
