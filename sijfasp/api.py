@@ -44,11 +44,11 @@ def evaluate(loaded: LoadedPolicy, case: Case, options: Options = Options()) -> 
     if determination == "incomplete":
         abducer = Abducer(compiled, facts)
         found = abducer.minimal_sets(limit=options.enumerate, ranked=options.rank)
-        missing = sort_sets([sort_items([describe_item(reader, model, item, roots)
+        statuses = reader.statuses(snapshot)
+        missing = sort_sets([sort_items([describe_item(reader, model, item, roots, statuses)
                                          for item in items_of(model)])
                              for model in found.models])
         complete = found.complete
-        statuses = reader.statuses(snapshot)
         grouped = tuple(g for r in roots
                         if (g := _group(reader, abducer, statuses, r)) is not None)
         exact = _disjoint(grouped)
@@ -80,20 +80,22 @@ def _group(reader: Reader, abducer: Abducer, statuses: dict[str, str],
     if info.kind == "at_least":
         # "K more of these": exact when each open member has a single way to be met.
         met = sum(1 for c in info.children if statuses.get(c) == "met")
-        per_member = [_options(reader, abducer, c, 2) for c in info.children
+        per_member = [_options(reader, abducer, statuses, c, 2) for c in info.children
                       if statuses.get(c) == "not_documented"]
         if all(len(found) == 1 and complete for found, complete in per_member):
             assert info.minimum is not None
             return MissingGroup(node_id, cite, label, (),
                                 tuple(found[0] for found, _ in per_member), True,
                                 info.minimum - met)
-    options, complete = _options(reader, abducer, node_id, OPTIONS_PER_GROUP)
+    options, complete = _options(reader, abducer, statuses, node_id, OPTIONS_PER_GROUP)
     return MissingGroup(node_id, cite, label, (), options, complete)
 
 
-def _options(reader: Reader, abducer: Abducer, node_id: str, limit: int):
+def _options(reader: Reader, abducer: Abducer, statuses: dict[str, str], node_id: str,
+             limit: int):
     found = abducer.minimal_sets(focus=node_id, limit=limit)
-    sets = sort_sets([sort_items([describe_item(reader, m, i, (node_id,)) for i in items_of(m)])
+    sets = sort_sets([sort_items([describe_item(reader, m, i, (node_id,), statuses)
+                                  for i in items_of(m)])
                       for m in found.models])
     return tuple(sets), found.complete
 

@@ -98,6 +98,10 @@ class CompiledPolicy:
     def cite(self, node_id: str, policy_cite: str) -> str:
         return f"{policy_cite} {self.nodes[node_id].section}".strip()
 
+    def set_conditions(self, set_id: str) -> list[tuple]:
+        """Every field condition of a record set's filters, included sets too."""
+        return [c for f in _filters(self.record_sets, set_id) for c in f]
+
 
 @dataclass
 class _Builder:

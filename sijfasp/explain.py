@@ -126,10 +126,6 @@ class CaseResult:
 
 
 # ------------------------------------------------------------------ reading a snapshot
-def _name(symbol: clingo.Symbol) -> str:
-    return str(symbol)
-
-
 def fact_key(symbol: clingo.Symbol) -> str:
     """`vas_score` or `request(side)` as the user writes it: vas_score, request.side."""
     if symbol.type == clingo.SymbolType.Function and symbol.name == "request" \
@@ -348,20 +344,27 @@ def items_of(snapshot: Snapshot) -> list[clingo.Symbol]:
 
 
 def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
-                  scope: tuple[str, ...]) -> MissingItem:
-    """Name a missing piece of documentation: what to document, the criterion, the prompt."""
+                  scope: tuple[str, ...], statuses: dict[str, str]) -> MissingItem:
+    """Name a missing piece of documentation: what to document, the criterion, the prompt.
+
+    `statuses` are the criteria statuses as documented; the item's cost is the model's.
+    """
     compiled, vocabulary = reader.compiled, reader.policy.vocabulary
     kind = item.name
     args = item.arguments
+    cost = next(c.number for x, c in snapshot.atoms("item_cost", 2) if x == item)
     if kind == "guess":
         key = fact_key(args[0])
         scope_name, _, name = key.rpartition(".")
         fact = vocabulary.fact("request" if scope_name else "finding", name)
         assert fact is not None
         need = _value_need(compiled.fact_classes.get(str(args[0])), args[1], fact.type)
-        leaf = _leaf_for_fact(compiled, scope, key)
+        leaf = _criterion_for(compiled, scope, statuses, lambda info: (
+            info.leaf[0] == "fact" and info.leaf[2] == key
+            or info.leaf[0] == "records"  # a filter matched against a request field
+            and ("matches", key) in {(c[0], c[2]) for c in compiled.set_conditions(info.leaf[2])}))
         return MissingItem(str(item), key, f"{key} {need}", reader.cite(leaf), leaf, fact.ask,
-                           fact.cost)
+                           cost)
     if kind == "fill":
         record, field_name, value = args
         record_kind = record.arguments[0].name
@@ -371,10 +374,12 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
         assert field_def is not None
         need = _value_need(compiled.field_classes.get((record_kind, field_name.name)), value,
                            field_def.type)
-        leaf = _leaf_for_field(compiled, scope, record_kind, field_name.name)
+        leaf = _criterion_for(compiled, scope, statuses, lambda info: (
+            info.leaf[0] == "records" and compiled.record_sets[info.leaf[2]].kind == record_kind
+            and any(c[1] == field_name.name for c in compiled.set_conditions(info.leaf[2]))))
         return MissingItem(str(item), record_kind,
                            f"{field_name.name} {need} on {reader.record_phrase(record)}",
-                           reader.cite(leaf), leaf, field_def.ask, 2)
+                           reader.cite(leaf), leaf, field_def.ask, cost)
     if kind == "more_days":
         node_id = args[0].name
         info = compiled.nodes[node_id]
@@ -388,12 +393,16 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
         days = max(minimum - covered, 1)
         need = f"{days} more days of {record_set.label} {reader.window_text(window)}"
         return MissingItem(str(item), record_set.kind, need, reader.cite(node_id), node_id,
-                           record_def.ask, record_def.cost)
+                           record_def.ask, cost)
     set_id, ordinal = args[0].name, args[1].number
     record_set = compiled.record_sets[set_id]
     record_def = vocabulary.record(record_set.kind)
     assert record_def is not None
-    node_id = _leaf_for_set(compiled, scope, set_id, reader.statuses(snapshot))
+    # Of the counts the record serves (its set or a broader one), one over its own set first.
+    node_id = _criterion_for(
+        compiled, scope, statuses,
+        lambda info: info.leaf[0] == "records" and (set_id, info.leaf[2]) in compiled.subsumed,
+        prefer=lambda info: info.leaf[2] == set_id)
     info = compiled.nodes[node_id]
     separate = info.leaf is not None and info.leaf[1] == "dates"
     wanted = sum(1 for (m,) in snapshot.atoms("item", 1)
@@ -401,27 +410,24 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
     need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}" \
            + (", on a date of its own" if separate else "")
     return MissingItem(str(item), record_set.kind, need, reader.cite(node_id), node_id,
-                       record_def.ask, record_def.cost,
+                       record_def.ask, cost,
                        record_set.label + (", each on a date of its own" if separate else ""))
 
 
-def _leaf_for_set(compiled: CompiledPolicy, scope: tuple[str, ...], set_id: str,
-                  statuses: dict[str, str]) -> str:
-    """The criterion an added record of `set_id` is for.
+def _criterion_for(compiled: CompiledPolicy, scope: tuple[str, ...], statuses: dict[str, str],
+                   wanted, prefer=lambda info: True) -> str:
+    """The leaf a missing item is needed for: the first that `wanted` accepts.
 
-    Among the counts the record serves (over its set, or over a broader one), the first that
-    is not met as documented: that is the one the record is needed for.
+    Leaves under criteria that are all still open come first (a member of a criterion already
+    met is not what the item is for), and among them those `prefer` accepts.
     """
-    def serving(nodes: list[str]) -> list[str]:
-        return [n for n in nodes if compiled.nodes[n].leaf
-                and compiled.nodes[n].leaf[0] == "records"
-                and (set_id, compiled.nodes[n].leaf[2]) in compiled.subsumed]
+    def leaves(nodes: list[str]) -> list[str]:
+        return [n for n in nodes if compiled.nodes[n].leaf and wanted(compiled.nodes[n])]
 
-    # First the counts below criteria that are all still open; then any count at all.
     open_nodes = _subtree(compiled, scope, skip=lambda n: statuses.get(n) == "met")
-    serves = serving(open_nodes) or serving(_subtree(compiled, scope))
-    serves.sort(key=lambda n: compiled.nodes[n].leaf[2] != set_id)
-    return serves[0] if serves else scope[0]
+    found = leaves(open_nodes) or leaves(_subtree(compiled, scope))
+    found.sort(key=lambda n: not prefer(compiled.nodes[n]))
+    return found[0] if found else scope[0]
 
 
 def _value_need(classes: tuple[ValueClass, ...] | None, value: clingo.Symbol, value_type) -> str:
@@ -446,28 +452,6 @@ def _subtree(compiled: CompiledPolicy, roots: tuple[str, ...],
         order.append(node)
         stack.extend(reversed(compiled.nodes[node].children))
     return order
-
-
-def _leaf_for_fact(compiled: CompiledPolicy, scope: tuple[str, ...], key: str) -> str:
-    for node in _subtree(compiled, scope):
-        info = compiled.nodes[node]
-        if info.leaf and info.leaf[0] == "fact" and info.leaf[2] == key:
-            return node
-        if info.leaf and info.leaf[0] == "records" and key.startswith("request.") \
-                and key in compiled.record_sets[info.leaf[2]].description:
-            return node  # a record filter matched against a request field (same side)
-    return scope[0]
-
-
-def _leaf_for_field(compiled: CompiledPolicy, scope: tuple[str, ...], kind: str,
-                    field_name: str) -> str:
-    for node in _subtree(compiled, scope):
-        info = compiled.nodes[node]
-        if info.leaf and info.leaf[0] == "records" \
-                and compiled.record_sets[info.leaf[2]].kind == kind \
-                and field_name in compiled.record_sets[info.leaf[2]].description:
-            return node
-    return scope[0]
 
 
 def sort_sets(sets: list[tuple[MissingItem, ...]]) -> list[tuple[MissingItem, ...]]:

@@ -102,15 +102,6 @@ class Vocabulary:
 
 
 @dataclass(frozen=True)
-class Service:
-    name: str
-    cpt: str | None
-    section: str
-    label: str
-    span: Span
-
-
-@dataclass(frozen=True)
 class Policy:
     """A checked policy: metadata, and its criteria, exclusions and advisories per service."""
 
@@ -123,7 +114,7 @@ class Policy:
     cite: str
     path: str
     vocabulary: Vocabulary
-    services: tuple[Service, ...]
+    services: tuple[ast.ServiceDecl, ...]
     defines: tuple[ast.DefineDecl, ...]
     record_sets: tuple[ast.RecordsDecl, ...]
     criteria: tuple[tuple[str, ast.Criterion], ...]  # (service, criterion)
@@ -320,7 +311,7 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
     """Check a parsed policy against the vocabulary it imports."""
     sink = DiagnosticSink()
     header: ast.PolicyDecl | None = None
-    services: list[Service] = []
+    services: list[ast.ServiceDecl] = []
     defines: dict[str, ast.DefineDecl] = {}
     record_sets: dict[str, ast.RecordsDecl] = {}
     blocks: list[ast.CriteriaBlock] = []
@@ -335,7 +326,7 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
             if any(s.name == decl.name for s in services):
                 sink.error("duplicate-name", f"service '{decl.name}' is declared twice",
                            decl.span)
-            services.append(Service(decl.name, decl.cpt, decl.section, decl.label, decl.span))
+            services.append(decl)
         elif isinstance(decl, ast.DefineDecl):
             _declare_once(decl.name, decl.span, defines, record_sets, sink)
             defines[decl.name] = decl

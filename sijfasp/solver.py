@@ -37,9 +37,6 @@ class Snapshot:
     def atoms(self, name: str, arity: int) -> list[tuple[clingo.Symbol, ...]]:
         return self._index.get((name, arity), [])
 
-    def has(self, name: str, *arguments: clingo.Symbol) -> bool:
-        return tuple(arguments) in self.atoms(name, len(arguments))
-
 
 @dataclass(frozen=True)
 class Enumeration:
@@ -158,8 +155,3 @@ class Abducer:
 def _focus(focus: str | None) -> clingo.Symbol | None:
     return clingo.Function("focus", [clingo.Function(focus)]) if focus else None
 
-
-def minimal_sets(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol],
-                 focus: str | None = None, limit: int = 0) -> Enumeration:
-    """Every subset-minimal set of missing documentation, from a fresh grounding."""
-    return Abducer(compiled, case_facts).minimal_sets(focus, limit)
