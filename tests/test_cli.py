@@ -6,13 +6,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cli_helpers import (APPROVABLE, DETERMINATIONS, POLICY_IDS, approvable_case,  # noqa: E402
+from _cli_helpers import (APPROVABLE, DETERMINATIONS, POLICY_IDS, REPO, approvable_case,  # noqa: E402
                           determinations, run_cli, run_many, write_case)
 
 from sijfasp.cli import main  # noqa: E402
@@ -374,3 +375,53 @@ def test_adverse_wording_never_says_denied(name):
                          ("missing", "markdown"), ("check", "json")):
         output = _ok(command, case, "--format", fmt).lower()
         assert "denied" not in output and "deny" not in output, (command, fmt)
+
+
+# ------------------------------------------------------------------ promises of the CLI help
+def test_compile_check_reports_a_stale_policy_and_write_mends_it(tmp_path):
+    """In a copy of the project: an edited policy makes --check exit 1; --write makes it pass."""
+    for folder in ("sijfasp", "grammar", "policies_asp"):
+        shutil.copytree(REPO / folder, tmp_path / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    policy = tmp_path / "policies_asp" / "aim_sijf_2022.sijp"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(
+        '"ODI of 30 or more"', '"ODI score of 30 or more"'), encoding="utf-8")
+    stale = run_cli("compile", "--check", cwd=tmp_path)
+    assert stale.returncode == 1, stale.stderr
+    assert "aim_sijf_2022.lp" in stale.stderr and "caresource" not in stale.stderr
+    written = run_cli("compile", "--write", cwd=tmp_path)
+    assert written.returncode == 0 and "aim_sijf_2022.lp" in written.stdout
+    assert '"ODI score of 30 or more"' in (tmp_path / "policies_asp" / "aim_sijf_2022.lp"
+                                            ).read_text(encoding="utf-8")
+    assert run_cli("compile", "--check", cwd=tmp_path).returncode == 0
+
+
+def test_explain_json_has_the_criteria_tree_with_evidence():
+    data = json.loads(_ok("explain", "examples/cases/vas_4.yaml", "--format", "json"))
+    aim = next(r for r in data["results"] if r["policy"] == "aim_sijf_2022")
+    assert aim["determination"] == "not_met"
+    (pain,) = [c for c in aim["criteria"] if c["id"] == "pain_and_function"]
+    vas = next(c for c in pain["children"] if c["id"] == "vas_at_least_5")
+    assert (vas["status"], vas["evidence"]) == ("not_met", ["vas_score = 4"])
+    assert vas["cite"] == "AIM SIJF 2022 Percutaneous 1, VAS"
+    assert any("Percutaneous 1, VAS" in reason for reason in aim["reasons"])
+
+
+def test_lint_checks_a_vocabulary_file(tmp_path):
+    assert "1 file: no errors" in _ok("lint", "policies_asp/vocabulary.sijv")
+    bad = tmp_path / "bad.sijv"
+    bad.write_text('vocabulary v "v"\nrequest_field service: choice {a} { required means "m" '
+                   'ask "a" }\nrequest_field date: date { required means "m" ask "a" }\n'
+                   'finding pain: nmber 0..10 { means "m" ask "a" }\n', encoding="utf-8")
+    result = run_cli("lint", bad)
+    assert result.returncode == 2
+    assert "bad.sijv:4:15: error[type]: unknown type 'nmber'" in result.stderr
+    assert "did you mean 'number'?" in result.stderr
+
+
+def test_missing_with_enumerate_lists_that_many_sets_and_counts_the_rest():
+    out = _ok("missing", "examples/cases/empty_request.yaml", "--policy", "caresource_sijf_2026",
+              "--enumerate", "2")
+    assert "minimal sets of missing documentation: 48, fewest items first" in out
+    assert "    1. " in out and "    2. " in out and "    3. " not in out
+    assert "... and 46 more sets" in out
