@@ -39,8 +39,10 @@ def request_table() -> str:
     vocabulary = bundled_policies()[0].policy.vocabulary
     rows = ["| Field | Type | Required | Meaning |", "|---|---|---|---|"]
     for fact in vocabulary.request_fields:
-        rows.append(f"| `{fact.name}` | {_type(fact.type)} | {'yes' if fact.required else 'no'} "
-                    f"| {_cell(fact.means)} |")
+        rows.append(
+            f"| `{fact.name}` | {_type(fact.type)} | {'yes' if fact.required else 'no'} "
+            f"| {_cell(fact.means)} |"
+        )
     return "\n".join(rows)
 
 
@@ -70,8 +72,12 @@ def _field_row(field: FieldDef) -> str:
 
 
 def record_table(kind: RecordKind) -> str:
-    rows = [f"`{kind.name}`: {kind.means}.", "",
-            "| Field | Type | Required | Meaning |", "|---|---|---|---|"]
+    rows = [
+        f"`{kind.name}`: {kind.means}.",
+        "",
+        "| Field | Type | Required | Meaning |",
+        "|---|---|---|---|",
+    ]
     rows += [_field_row(f) for f in kind.fields]
     return "\n".join(rows)
 
@@ -81,21 +87,33 @@ def records_tables() -> str:
     return "\n\n".join(record_table(k) for k in vocabulary.records)
 
 
-def _criteria_rows(compiled, node_id: str, depth: int, rows: list[str], shown: set[str],
-                   services: str | None = None) -> None:
+def _criteria_rows(
+    compiled,
+    node_id: str,
+    depth: int,
+    rows: list[str],
+    shown: set[str],
+    services: str | None = None,
+) -> None:
     """One row per node, members indented under it. A node listed before in the same policy's
     tables (a `define` used twice) is named again without its members. `services` adds a last
     column (the exclusions table): filled on the top row, empty on member rows."""
     info = compiled.nodes[node_id]
     indent = "&nbsp;&nbsp;" * depth
     again = node_id in shown and bool(info.children)
-    test = f"`{info.condition}`" if info.condition else {
-        "all": "all of", "any": "any of", "none": "none of",
-        "at_least": f"at least {info.minimum} of"}.get(info.kind, info.kind)
+    test = (
+        f"`{info.condition}`"
+        if info.condition
+        else {
+            "all": "all of",
+            "any": "any of",
+            "none": "none of",
+            "at_least": f"at least {info.minimum} of",
+        }.get(info.kind, info.kind)
+    )
     if again:
         test += " (members listed above)"
-    row = (f"| {indent}`{node_id}` | {_cell(info.section)} | {_cell(info.label)} "
-           f"| {_cell(test)} |")
+    row = f"| {indent}`{node_id}` | {_cell(info.section)} | {_cell(info.label)} | {_cell(test)} |"
     if services is not None:
         row += f" {services} |"
     rows.append(row)
@@ -103,8 +121,7 @@ def _criteria_rows(compiled, node_id: str, depth: int, rows: list[str], shown: s
     if again:
         return
     for child in info.children:
-        _criteria_rows(compiled, child, depth + 1, rows, shown,
-                       None if services is None else "")
+        _criteria_rows(compiled, child, depth + 1, rows, shown, None if services is None else "")
 
 
 def policy_tables(policy_id: str) -> str:
@@ -114,8 +131,12 @@ def policy_tables(policy_id: str) -> str:
     shown: set[str] = set()
     for service in policy.services:
         cpt = f", CPT {service.cpt}" if service.cpt else ""
-        out += [f"#### Criteria for `{service.name}` [{service.section}{cpt}]", "",
-                "| Criterion | Section | Label | Test |", "|---|---|---|---|"]
+        out += [
+            f"#### Criteria for `{service.name}` [{service.section}{cpt}]",
+            "",
+            "| Criterion | Section | Label | Test |",
+            "|---|---|---|---|",
+        ]
         for top in compiled.top[service.name]:
             _criteria_rows(compiled, top, 0, out, shown)
         out.append("")
@@ -123,8 +144,12 @@ def policy_tables(policy_id: str) -> str:
     for service, ids in compiled.exclusions.items():
         for node_id in ids:
             exclusions.setdefault(node_id, []).append(service)
-    out += ["#### Exclusions", "", "| Exclusion | Section | Label | Test | Services |",
-            "|---|---|---|---|---|"]
+    out += [
+        "#### Exclusions",
+        "",
+        "| Exclusion | Section | Label | Test | Services |",
+        "|---|---|---|---|---|",
+    ]
     for node_id, services in exclusions.items():
         _criteria_rows(compiled, node_id, 0, out, shown, ", ".join(f"`{s}`" for s in services))
     advisories: dict[str, tuple[str, list[str]]] = {}
@@ -132,8 +157,13 @@ def policy_tables(policy_id: str) -> str:
         for advisory_id, when_id, _ in items:
             advisories.setdefault(advisory_id, (when_id, []))[1].append(service)
     if advisories:
-        out += ["", "#### Advisories (never part of the determination)", "",
-                "| Advisory | Section | Label |", "|---|---|---|"]
+        out += [
+            "",
+            "#### Advisories (never part of the determination)",
+            "",
+            "| Advisory | Section | Label |",
+            "|---|---|---|",
+        ]
         for advisory_id, (when_id, _) in advisories.items():
             info = compiled.nodes[when_id]
             out.append(f"| `{advisory_id}` | {_cell(info.section)} | {_cell(info.label)} |")
@@ -155,8 +185,11 @@ GENERATED = {
 
 def refresh(text: str, tables: dict) -> str:
     for name, make in tables.items():
-        pattern = re.compile(rf"(<!-- BEGIN generated: {re.escape(name)} -->\n)(.*?)"
-                             rf"(<!-- END generated: {re.escape(name)} -->)", re.S)
+        pattern = re.compile(
+            rf"(<!-- BEGIN generated: {re.escape(name)} -->\n)(.*?)"
+            rf"(<!-- END generated: {re.escape(name)} -->)",
+            re.S,
+        )
         if not pattern.search(text):
             raise SystemExit(f"no markers for the table '{name}'")
         text = pattern.sub(lambda m: m.group(1) + make() + "\n" + m.group(3), text)

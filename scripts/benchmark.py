@@ -60,10 +60,13 @@ def main() -> None:
     empty = ROOT / "examples" / "cases" / "empty_request.yaml"
     if empty.exists():
         command = [sys.executable, "-m", "sijfasp", "missing", str(empty)]
-        ms = median_ms(lambda: subprocess.run(command, cwd=ROOT, capture_output=True,
-                                              check=True), repeat)
-        print(f"whole command `sijfasp missing {empty.relative_to(ROOT)}` "
-              f"(start-up included): {ms:.1f} ms")
+        ms = median_ms(
+            lambda: subprocess.run(command, cwd=ROOT, capture_output=True, check=True), repeat
+        )
+        print(
+            f"whole command `sijfasp missing {empty.relative_to(ROOT)}` "
+            f"(start-up included): {ms:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -9,9 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .case import Case, case_symbols
-from .explain import (CaseResult, MissingGroup, MissingItem, PolicyResult, Reader,
-                      advisory_results, criteria_tree, describe_item, exclusion_results, items_of,
-                      reasons, sort_items, sort_sets)
+from .explain import (
+    CaseResult,
+    MissingGroup,
+    MissingItem,
+    PolicyResult,
+    Reader,
+    advisory_results,
+    criteria_tree,
+    describe_item,
+    exclusion_results,
+    items_of,
+    reasons,
+    sort_items,
+    sort_sets,
+)
 from .policies import LoadedPolicy
 from .solver import Abducer, determine
 
@@ -45,28 +57,54 @@ def evaluate(loaded: LoadedPolicy, case: Case, options: Options = Options()) -> 
         abducer = Abducer(compiled, facts)
         found = abducer.minimal_sets(limit=options.enumerate, ranked=options.rank)
         statuses = reader.statuses(snapshot)
-        missing = sort_sets([sort_items([describe_item(reader, model, item, roots, statuses)
-                                         for item in items_of(model)])
-                             for model in found.models])
+        missing = sort_sets(
+            [
+                sort_items(
+                    [
+                        describe_item(reader, model, item, roots, statuses)
+                        for item in items_of(model)
+                    ]
+                )
+                for model in found.models
+            ]
+        )
         complete = found.complete
-        grouped = tuple(g for r in roots
-                        if (g := _group(reader, abducer, statuses, r)) is not None)
+        grouped = tuple(g for r in roots if (g := _group(reader, abducer, statuses, r)) is not None)
         exact = _disjoint(grouped)
         total = len(missing) if complete else _product(grouped) if exact else None
-    return PolicyResult(policy.id, policy.payer, policy.title, policy.document, policy.number,
-                        policy.effective, policy.cite, case.service, determination, tree,
-                        exclusions, advisories, reasons(reader, determination, tree, exclusions),
-                        tuple(missing), complete, total, grouped, exact)
+    return PolicyResult(
+        policy.id,
+        policy.payer,
+        policy.title,
+        policy.document,
+        policy.number,
+        policy.effective,
+        policy.cite,
+        case.service,
+        determination,
+        tree,
+        exclusions,
+        advisories,
+        reasons(reader, determination, tree, exclusions),
+        tuple(missing),
+        complete,
+        total,
+        grouped,
+        exact,
+    )
 
 
-def evaluate_case(policies: list[LoadedPolicy], case: Case,
-                  options: Options = Options()) -> CaseResult:
-    return CaseResult(case.id, case.service, case.date,
-                      tuple(evaluate(p, case, options) for p in policies))
+def evaluate_case(
+    policies: list[LoadedPolicy], case: Case, options: Options = Options()
+) -> CaseResult:
+    return CaseResult(
+        case.id, case.service, case.date, tuple(evaluate(p, case, options) for p in policies)
+    )
 
 
-def _group(reader: Reader, abducer: Abducer, statuses: dict[str, str],
-           node_id: str) -> MissingGroup | None:
+def _group(
+    reader: Reader, abducer: Abducer, statuses: dict[str, str], node_id: str
+) -> MissingGroup | None:
     """What a criterion not yet met still needs, split along its all-of structure."""
     if statuses.get(node_id) == "met":
         return None
@@ -74,29 +112,41 @@ def _group(reader: Reader, abducer: Abducer, statuses: dict[str, str],
     info = compiled.nodes[node_id]
     cite, label = reader.cite(node_id), info.label
     if info.kind == "all":
-        groups = tuple(g for c in info.children
-                       if (g := _group(reader, abducer, statuses, c)) is not None)
+        groups = tuple(
+            g for c in info.children if (g := _group(reader, abducer, statuses, c)) is not None
+        )
         return MissingGroup(node_id, cite, label, groups, (), True)
     if info.kind == "at_least":
         # "K more of these": exact when each open member has a single way to be met.
         met = sum(1 for c in info.children if statuses.get(c) == "met")
-        per_member = [_options(reader, abducer, statuses, c, 2) for c in info.children
-                      if statuses.get(c) == "not_documented"]
+        per_member = [
+            _options(reader, abducer, statuses, c, 2)
+            for c in info.children
+            if statuses.get(c) == "not_documented"
+        ]
         if all(len(found) == 1 and complete for found, complete in per_member):
             assert info.minimum is not None
-            return MissingGroup(node_id, cite, label, (),
-                                tuple(found[0] for found, _ in per_member), True,
-                                info.minimum - met)
+            return MissingGroup(
+                node_id,
+                cite,
+                label,
+                (),
+                tuple(found[0] for found, _ in per_member),
+                True,
+                info.minimum - met,
+            )
     options, complete = _options(reader, abducer, statuses, node_id, OPTIONS_PER_GROUP)
     return MissingGroup(node_id, cite, label, (), options, complete)
 
 
-def _options(reader: Reader, abducer: Abducer, statuses: dict[str, str], node_id: str,
-             limit: int):
+def _options(reader: Reader, abducer: Abducer, statuses: dict[str, str], node_id: str, limit: int):
     found = abducer.minimal_sets(focus=node_id, limit=limit)
-    sets = sort_sets([sort_items([describe_item(reader, m, i, (node_id,), statuses)
-                                  for i in items_of(m)])
-                      for m in found.models])
+    sets = sort_sets(
+        [
+            sort_items([describe_item(reader, m, i, (node_id,), statuses) for i in items_of(m)])
+            for m in found.models
+        ]
+    )
     return tuple(sets), found.complete
 
 

@@ -177,7 +177,7 @@ class Combinator:
 
     kind: str  # "all", "any", "none", "at_least"
     minimum: int | None
-    members: tuple["Member", ...]
+    members: tuple[Member, ...]
     span: Span
 
 

@@ -66,8 +66,9 @@ class _Problems:
         self.items: list[Diagnostic] = []
 
     def add(self, field_path: str, message: str, hint: str | None = None) -> None:
-        self.items.append(Diagnostic("case", message, None, "error", hint, field_path or "(top)",
-                                     self.path))
+        self.items.append(
+            Diagnostic("case", message, None, "error", hint, field_path or "(top)", self.path)
+        )
 
 
 # ------------------------------------------------------------------ reading
@@ -89,17 +90,24 @@ def read_case_text(text: str, path: str) -> Any:
     try:
         if path.endswith(".json"):
             return json.loads(text)
-        return yaml.load(text, Loader=_CaseYamlLoader)  # noqa: S506 (a SafeLoader)
+        return yaml.load(text, Loader=_CaseYamlLoader)
     except json.JSONDecodeError as error:
-        raise SijfaspError([Diagnostic("case", f"not valid JSON: {error.msg} at line "
-                                       f"{error.lineno}, column {error.colno}", file=path)]) \
-            from None
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "case",
+                    f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}",
+                    file=path,
+                )
+            ]
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "cannot be read"
-        raise SijfaspError([Diagnostic("case", f"not valid YAML: {problem}{where}",
-                                       file=path)]) from None
+        raise SijfaspError(
+            [Diagnostic("case", f"not valid YAML: {problem}{where}", file=path)]
+        ) from None
     except (ValueError, RecursionError) as error:
         raise SijfaspError([Diagnostic("case", f"cannot be read: {error}", file=path)]) from None
 
@@ -110,22 +118,24 @@ def load_case(path: Path | str, vocabulary: Vocabulary) -> Case:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise SijfaspError([Diagnostic("case", f"cannot read the case: {reason}",
-                                       file=str(path))]) from None
+        raise SijfaspError(
+            [Diagnostic("case", f"cannot read the case: {reason}", file=str(path))]
+        ) from None
     return validate_case(read_case_text(text, str(path)), vocabulary, str(path))
 
 
 def validate_case(data: Any, vocabulary: Vocabulary, path: str = "<case>") -> Case:
     problems = _Problems(path)
     if not isinstance(data, dict):
-        problems.add("", f"a case is a mapping with {', '.join(TOP_LEVEL)}; found "
-                     f"{_kind_of(data)}")
+        problems.add("", f"a case is a mapping with {', '.join(TOP_LEVEL)}; found {_kind_of(data)}")
         raise SijfaspError(problems.items)
     for key in data:
         if key not in TOP_LEVEL:
-            problems.add(str(key), f"unknown field '{key}'",
-                         did_you_mean(str(key), TOP_LEVEL)
-                         or "a case has " + ", ".join(TOP_LEVEL))
+            problems.add(
+                str(key),
+                f"unknown field '{key}'",
+                did_you_mean(str(key), TOP_LEVEL) or "a case has " + ", ".join(TOP_LEVEL),
+            )
     case_id = data.get("id")
     if case_id is None:
         case_id = Path(path).stem
@@ -161,25 +171,32 @@ def _kind_of(value: Any) -> str:
 
 def _validate_request(data: Any, vocabulary: Vocabulary, problems: _Problems) -> dict:
     if not isinstance(data, dict):
-        problems.add("request", "the case needs a 'request' mapping with "
-                     + ", ".join(f.name for f in vocabulary.request_fields if f.required)
-                     + ("" if data is None else f"; found {_kind_of(data)}"))
+        problems.add(
+            "request",
+            "the case needs a 'request' mapping with "
+            + ", ".join(f.name for f in vocabulary.request_fields if f.required)
+            + ("" if data is None else f"; found {_kind_of(data)}"),
+        )
         return {}
     values: dict[str, Any] = {}
     names = [f.name for f in vocabulary.request_fields]
     for key, raw in data.items():
         fact = vocabulary.fact("request", str(key))
         if fact is None:
-            problems.add(f"request.{key}", f"unknown request field '{key}'",
-                         did_you_mean(str(key), names) or "request fields: " + ", ".join(names))
+            problems.add(
+                f"request.{key}",
+                f"unknown request field '{key}'",
+                did_you_mean(str(key), names) or "request fields: " + ", ".join(names),
+            )
             continue
         value = _value(raw, fact.type, f"request.{key}", problems)
         if value is not None:
             values[fact.name] = value
     for fact in vocabulary.request_fields:
         if fact.required and fact.name not in values and fact.name not in data:
-            problems.add(f"request.{fact.name}", f"missing: {fact.means.lower()} "
-                         f"({fact.type.describe()})")
+            problems.add(
+                f"request.{fact.name}", f"missing: {fact.means.lower()} ({fact.type.describe()})"
+            )
     return values
 
 
@@ -187,8 +204,7 @@ def _validate_findings(data: Any, vocabulary: Vocabulary, problems: _Problems) -
     if data is None:
         return {}
     if not isinstance(data, dict):
-        problems.add("findings", f"findings are a mapping of name: value; found "
-                     f"{_kind_of(data)}")
+        problems.add("findings", f"findings are a mapping of name: value; found {_kind_of(data)}")
         return {}
     values: dict[str, Any] = {}
     names = [f.name for f in vocabulary.findings]
@@ -208,8 +224,9 @@ def _validate_findings(data: Any, vocabulary: Vocabulary, problems: _Problems) -
     return values
 
 
-def _validate_records(data: Any, vocabulary: Vocabulary, request_date: dt.date | None,
-                      problems: _Problems) -> list[Record]:
+def _validate_records(
+    data: Any, vocabulary: Vocabulary, request_date: dt.date | None, problems: _Problems
+) -> list[Record]:
     if data is None:
         return []
     if not isinstance(data, dict):
@@ -220,14 +237,18 @@ def _validate_records(data: Any, vocabulary: Vocabulary, request_date: dt.date |
     for key, items in data.items():
         kind = vocabulary.record(str(key))
         if kind is None:
-            problems.add(f"records.{key}", f"unknown record kind '{key}'",
-                         did_you_mean(str(key), names) or "record kinds: " + ", ".join(names))
+            problems.add(
+                f"records.{key}",
+                f"unknown record kind '{key}'",
+                did_you_mean(str(key), names) or "record kinds: " + ", ".join(names),
+            )
             continue
         if items is None:
             continue
         if not isinstance(items, list):
-            problems.add(f"records.{key}", f"a list of {key} records is expected; found "
-                         f"{_kind_of(items)}")
+            problems.add(
+                f"records.{key}", f"a list of {key} records is expected; found {_kind_of(items)}"
+            )
             continue
         for index, item in enumerate(items):
             record = _validate_record(kind, index, item, request_date, problems)
@@ -236,8 +257,9 @@ def _validate_records(data: Any, vocabulary: Vocabulary, request_date: dt.date |
     return records
 
 
-def _validate_record(kind: RecordKind, index: int, item: Any, request_date: dt.date | None,
-                     problems: _Problems) -> Record | None:
+def _validate_record(
+    kind: RecordKind, index: int, item: Any, request_date: dt.date | None, problems: _Problems
+) -> Record | None:
     where = f"records.{kind.name}[{index}]"
     if not isinstance(item, dict):
         problems.add(where, f"a {kind.name} record is a mapping; found {_kind_of(item)}")
@@ -251,8 +273,7 @@ def _validate_record(kind: RecordKind, index: int, item: Any, request_date: dt.d
             hint = did_you_mean(str(key), names) or "fields: " + ", ".join(names)
             if field is not None:
                 hint = f"'{key}' is computed from the record, not written in it"
-            problems.add(f"{where}.{key}", f"unknown field '{key}' of a {kind.name} record",
-                         hint)
+            problems.add(f"{where}.{key}", f"unknown field '{key}' of a {kind.name} record", hint)
             continue
         if raw is None:
             continue
@@ -261,12 +282,14 @@ def _validate_record(kind: RecordKind, index: int, item: Any, request_date: dt.d
             values[field.name] = value
     for field in kind.fields:
         if field.required and field.name not in values and item.get(field.name) is None:
-            problems.add(f"{where}.{field.name}", f"missing: {field.means.lower()} "
-                         f"({field.type.describe()})")
+            problems.add(
+                f"{where}.{field.name}", f"missing: {field.means.lower()} ({field.type.describe()})"
+            )
     for field in kind.fields:
         if field.only_for and field.name in values and values.get("kind") != field.only_for:
-            problems.add(f"{where}.{field.name}", f"'{field.name}' applies only to a "
-                         f"{field.only_for} record")
+            problems.add(
+                f"{where}.{field.name}", f"'{field.name}' applies only to a {field.only_for} record"
+            )
     if len(problems.items) > before:
         return None
     _check_dates(kind, values, where, request_date, problems)
@@ -276,15 +299,19 @@ def _validate_record(kind: RecordKind, index: int, item: Any, request_date: dt.d
     return Record(kind.name, index, values)
 
 
-def _check_dates(kind: RecordKind, values: dict, where: str, request_date: dt.date | None,
-                 problems: _Problems) -> None:
+def _check_dates(
+    kind: RecordKind, values: dict, where: str, request_date: dt.date | None, problems: _Problems
+) -> None:
     if request_date is None:
         return
     for name in ("date", "start"):
         value = values.get(name)
         if isinstance(value, dt.date) and value > request_date:
-            problems.add(f"{where}.{name}", f"{value} is after the request date "
-                         f"{request_date}: only documentation up to the request counts")
+            problems.add(
+                f"{where}.{name}",
+                f"{value} is after the request date "
+                f"{request_date}: only documentation up to the request counts",
+            )
     start, end = values.get("start"), values.get("end")
     if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
         problems.add(f"{where}.end", f"the end {end} is before the start {start}")
@@ -315,8 +342,11 @@ def _value(raw: Any, value_type: ValueType, where: str, problems: _Problems) -> 
             problems.add(where, f"{raw} is out of range: expected {expected}")
             return None
         exponent = value.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -MAX_DECIMALS \
-                and value != value.quantize(Decimal(1).scaleb(-MAX_DECIMALS)):
+        if (
+            isinstance(exponent, int)
+            and exponent < -MAX_DECIMALS
+            and value != value.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
+        ):
             problems.add(where, f"{raw} has more than {MAX_DECIMALS} decimal places")
             return None
         return value
@@ -336,8 +366,11 @@ def _value(raw: Any, value_type: ValueType, where: str, problems: _Problems) -> 
         for position, entry in enumerate(raw):
             if not isinstance(entry, str) or entry not in value_type.values:
                 hint = did_you_mean(entry, value_type.values) if isinstance(entry, str) else None
-                problems.add(f"{where}[{position}]", f"expected one of "
-                             f"{', '.join(value_type.values)}; found {_kind_of(entry)}", hint)
+                problems.add(
+                    f"{where}[{position}]",
+                    f"expected one of {', '.join(value_type.values)}; found {_kind_of(entry)}",
+                    hint,
+                )
                 return None
             if entry not in items:
                 items.append(entry)
@@ -359,15 +392,19 @@ def _date(raw: Any, where: str, problems: _Problems) -> dt.date | None:
         if value is None:
             try:
                 dt.datetime.fromisoformat(raw)
-                problems.add(where, f"expected a date YYYY-MM-DD; found a date and time "
-                             f"'{raw[:40]}': give the date alone")
+                problems.add(
+                    where,
+                    f"expected a date YYYY-MM-DD; found a date and time "
+                    f"'{raw[:40]}': give the date alone",
+                )
             except ValueError:
                 problems.add(where, f"expected a date YYYY-MM-DD; found '{raw[:40]}'")
             return None
     if value is not None:
         if not EARLIEST <= value <= LATEST:
-            problems.add(where, f"{value} is outside the dates sijfasp accepts "
-                         f"({EARLIEST}..{LATEST})")
+            problems.add(
+                where, f"{value} is outside the dates sijfasp accepts ({EARLIEST}..{LATEST})"
+            )
             return None
         return value
     problems.add(where, f"expected a date YYYY-MM-DD; found {_kind_of(raw)}")
@@ -408,14 +445,17 @@ def case_symbols(case: Case) -> list[clingo.Symbol]:
         for name, value in record.values.items():
             if isinstance(value, tuple):
                 for member in value:
-                    facts.append(clingo.Function("rmember", [r, clingo.Function(name),
-                                                             clingo.Function(member)]))
+                    facts.append(
+                        clingo.Function(
+                            "rmember", [r, clingo.Function(name), clingo.Function(member)]
+                        )
+                    )
                 continue
-            facts.append(clingo.Function("rfield", [r, clingo.Function(name),
-                                                    _value_symbol(value, case)]))
+            facts.append(
+                clingo.Function("rfield", [r, clingo.Function(name), _value_symbol(value, case)])
+            )
         if "start" in record.values:
             start = (record.values["start"] - case.date).days
             end = min((record.values.get("end", case.date) - case.date).days, 0)
             facts.append(clingo.Function("span", [r, clingo.Number(start), clingo.Number(end)]))
     return facts
-

@@ -9,15 +9,21 @@ from __future__ import annotations
 import argparse
 import enum
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import __version__, render
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case import Case, load_case
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
-from .policies import (LoadedPolicy, bundled_policies, bundled_policy_paths, is_vocabulary_file,
-                       load_policy, load_vocabulary)
+from .policies import (
+    LoadedPolicy,
+    bundled_policies,
+    bundled_policy_paths,
+    is_vocabulary_file,
+    load_policy,
+    load_vocabulary,
+)
 from .source import SourceText
 
 
@@ -31,7 +37,8 @@ class Exit(enum.IntEnum):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sijfasp",
-        description="Check SI joint fusion prior-authorization cases against payer policies.")
+        description="Check SI joint fusion prior-authorization cases against payer policies.",
+    )
     parser.add_argument("--version", action="version", version=f"sijfasp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -41,36 +48,62 @@ def _parser() -> argparse.ArgumentParser:
     def case_command(name: str, help_text: str, formats: tuple[str, ...]) -> None:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("case", type=Path, help="the case file (YAML or JSON)")
-        sub.add_argument("--policy", action="append", metavar="ID",
-                         help="only this policy (repeatable); default: every bundled policy")
-        sub.add_argument("--policy-file", action="append", type=Path, metavar="FILE",
-                         help="use this policy file instead of the bundled ones (repeatable)")
+        sub.add_argument(
+            "--policy",
+            action="append",
+            metavar="ID",
+            help="only this policy (repeatable); default: every bundled policy",
+        )
+        sub.add_argument(
+            "--policy-file",
+            action="append",
+            type=Path,
+            metavar="FILE",
+            help="use this policy file instead of the bundled ones (repeatable)",
+        )
         sub.add_argument("--format", choices=formats, default="text")
-        sub.add_argument("--enumerate", type=_count, default=None, metavar="N",
-                         help=f"list the N best minimal sets of missing documentation, fewest "
-                              f"items first (0: all; default {DEFAULT_ENUMERATE} in JSON, "
-                              f"{render.MAX_SETS_SHOWN} in text)")
+        sub.add_argument(
+            "--enumerate",
+            type=_count,
+            default=None,
+            metavar="N",
+            help=f"list the N best minimal sets of missing documentation, fewest "
+            f"items first (0: all; default {DEFAULT_ENUMERATE} in JSON, "
+            f"{render.MAX_SETS_SHOWN} in text)",
+        )
 
     case_command("check", "the determination of a case under each policy", ("text", "json"))
-    case_command("explain", "every criterion with its evidence, exclusions and advisories",
-                 ("text", "json", "markdown"))
-    case_command("missing", "the minimal sets of missing documentation",
-                 ("text", "json", "markdown"))
+    case_command(
+        "explain",
+        "every criterion with its evidence, exclusions and advisories",
+        ("text", "json", "markdown"),
+    )
+    case_command(
+        "missing", "the minimal sets of missing documentation", ("text", "json", "markdown")
+    )
 
     compile_ = commands.add_parser("compile", help="compile a policy file to ASP")
     compile_.add_argument("policy", nargs="?", type=Path, help="the policy file (.sijp)")
     compile_.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     mode = compile_.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true",
-                      help="exit 1 if a bundled policy's committed .lp differs from a fresh compile")
-    mode.add_argument("--write", action="store_true",
-                      help="recompile every bundled policy into its committed .lp")
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if a bundled policy's committed .lp differs from a fresh compile",
+    )
+    mode.add_argument(
+        "--write", action="store_true", help="recompile every bundled policy into its committed .lp"
+    )
 
-    lint = commands.add_parser("lint", help="check policy and vocabulary files, report every "
-                                            "problem")
-    lint.add_argument("policies", nargs="*", type=Path,
-                      help="policy (.sijp) or vocabulary (.sijv) files (default: the bundled "
-                           "policies)")
+    lint = commands.add_parser(
+        "lint", help="check policy and vocabulary files, report every problem"
+    )
+    lint.add_argument(
+        "policies",
+        nargs="*",
+        type=Path,
+        help="policy (.sijp) or vocabulary (.sijv) files (default: the bundled policies)",
+    )
     return parser
 
 
@@ -92,10 +125,16 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
         policies = list(bundled_policies())
     if args.policy:
         known = {p.policy.id: p for p in policies}
-        problems = [Diagnostic("unknown-name", f"unknown policy '{name}'",
-                               hint=did_you_mean(name, known) or "known: " + ", ".join(known),
-                               file="--policy")
-                    for name in args.policy if name not in known]
+        problems = [
+            Diagnostic(
+                "unknown-name",
+                f"unknown policy '{name}'",
+                hint=did_you_mean(name, known) or "known: " + ", ".join(known),
+                file="--policy",
+            )
+            for name in args.policy
+            if name not in known
+        ]
         if problems:
             raise SijfaspError(problems)
         policies = [known[name] for name in dict.fromkeys(args.policy)]
@@ -122,12 +161,15 @@ def _cmd_case(args: argparse.Namespace) -> int:
     if args.format == "json":
         output = render.json_case(result)
     elif args.format == "markdown":
-        output = (render.markdown_explain if args.command == "explain"
-                  else render.markdown_missing)(result)
+        output = (
+            render.markdown_explain if args.command == "explain" else render.markdown_missing
+        )(result)
     else:
-        output = {"check": render.text_check, "explain": render.text_explain,
-                  "missing": lambda r: render.text_missing(r, args.enumerate is not None)
-                  }[args.command](result)
+        output = {
+            "check": render.text_check,
+            "explain": render.text_explain,
+            "missing": lambda r: render.text_missing(r, args.enumerate is not None),
+        }[args.command](result)
     sys.stdout.write(output)
     return Exit.OK
 
@@ -136,15 +178,24 @@ def _cmd_policies(args: argparse.Namespace) -> int:
     listing = []
     for loaded in bundled_policies():
         policy = loaded.policy
-        listing.append({
-            "id": policy.id, "payer": policy.payer, "title": policy.title,
-            "document": policy.document, "number": policy.number,
-            "effective": policy.effective.isoformat(), "cite": policy.cite,
-            "services": [{"service": s.name, "cpt": s.cpt, "section": s.section,
-                          "label": s.label} for s in policy.services],
-        })
-    sys.stdout.write(render.json_policies(listing) if args.format == "json"
-                     else render.text_policies(listing))
+        listing.append(
+            {
+                "id": policy.id,
+                "payer": policy.payer,
+                "title": policy.title,
+                "document": policy.document,
+                "number": policy.number,
+                "effective": policy.effective.isoformat(),
+                "cite": policy.cite,
+                "services": [
+                    {"service": s.name, "cpt": s.cpt, "section": s.section, "label": s.label}
+                    for s in policy.services
+                ],
+            }
+        )
+    sys.stdout.write(
+        render.json_policies(listing) if args.format == "json" else render.text_policies(listing)
+    )
     return Exit.OK
 
 
@@ -155,9 +206,15 @@ def compiled_path(policy_path: Path) -> Path:
 def _cmd_compile(args: argparse.Namespace) -> int:
     if args.check or args.write:
         if args.policy is not None or args.output is not None:
-            raise SijfaspError([Diagnostic("property", "--check and --write work on the "
-                                           "bundled policies; give no file or -o",
-                                           file="compile")])
+            raise SijfaspError(
+                [
+                    Diagnostic(
+                        "property",
+                        "--check and --write work on the bundled policies; give no file or -o",
+                        file="compile",
+                    )
+                ]
+            )
         stale = []
         for path in bundled_policy_paths():
             program = load_policy(path, f"policies_asp/{path.name}").compiled.program
@@ -171,22 +228,35 @@ def _cmd_compile(args: argparse.Namespace) -> int:
             else:
                 stale.append(target)
         for target in stale:
-            print(f"stale: {target} differs from a fresh compile "
-                  f"(run: sijfasp compile --write)", file=sys.stderr)
+            print(
+                f"stale: {target} differs from a fresh compile (run: sijfasp compile --write)",
+                file=sys.stderr,
+            )
         if not stale and args.check:
             print("all compiled policies are up to date")
         return Exit.STALE if stale else Exit.OK
     if args.policy is None:
-        raise SijfaspError([Diagnostic("property", "name a policy file, or use --check or "
-                                       "--write", file="compile")])
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "property", "name a policy file, or use --check or --write", file="compile"
+                )
+            ]
+        )
     program = load_policy(args.policy).compiled.program
     if args.output is not None:
         try:
             args.output.write_text(program, encoding="utf-8")
         except OSError as error:
-            raise SijfaspError([Diagnostic("import", f"cannot write {args.output}: "
-                                           f"{error.strerror or error}",
-                                           file=str(args.output))]) from None
+            raise SijfaspError(
+                [
+                    Diagnostic(
+                        "import",
+                        f"cannot write {args.output}: {error.strerror or error}",
+                        file=str(args.output),
+                    )
+                ]
+            ) from None
     else:
         sys.stdout.write(program)
     return Exit.OK
@@ -207,8 +277,10 @@ def _cmd_lint(args: argparse.Namespace) -> int:
             continue
         if loaded.policy.warnings:
             warnings += len(loaded.policy.warnings)
-            print(render_all(loaded.policy.warnings, {s.path: s for s in loaded.sources}),
-                  file=sys.stderr)
+            print(
+                render_all(loaded.policy.warnings, {s.path: s for s in loaded.sources}),
+                file=sys.stderr,
+            )
     if failures:
         error = SijfaspError([d for f in failures for d in f.diagnostics])
         for failure in failures:
@@ -216,15 +288,23 @@ def _cmd_lint(args: argparse.Namespace) -> int:
         raise error
     noun = "file" if any(is_vocabulary_file(p) for p in paths) else "policy file"
     files = f"{len(paths)} {noun}{'s' if len(paths) != 1 else ''}"
-    print(f"{files}: no errors" + (f", {warnings} warning{'s' if warnings != 1 else ''}"
-                                   if warnings else ", no warnings"))
+    print(
+        f"{files}: no errors"
+        + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ", no warnings")
+    )
     return Exit.OK
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"policies": _cmd_policies, "check": _cmd_case, "explain": _cmd_case,
-               "missing": _cmd_case, "compile": _cmd_compile, "lint": _cmd_lint}[args.command]
+    handler = {
+        "policies": _cmd_policies,
+        "check": _cmd_case,
+        "explain": _cmd_case,
+        "missing": _cmd_case,
+        "compile": _cmd_compile,
+        "lint": _cmd_lint,
+    }[args.command]
     return handler(args)
 
 

@@ -7,8 +7,8 @@ together, `file:line:col: error[code]: message`, the source line and a caret und
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .source import SourceText, Span
 
@@ -32,8 +32,7 @@ CODES = {
 class SijfaspError(Exception):
     """Raised by a stage when its input cannot be used; carries every diagnostic found."""
 
-    def __init__(self, diagnostics: Iterable["Diagnostic"],
-                 sources: Iterable[SourceText] = ()):
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: Iterable[SourceText] = ()):
         self.diagnostics = list(diagnostics)
         # The texts the diagnostics point into, so they can be quoted with a caret.
         self.sources = {s.path: s for s in sources}
@@ -70,12 +69,14 @@ class DiagnosticSink:
 
     items: list[Diagnostic] = field(default_factory=list)
 
-    def error(self, code: str, message: str, span: Span | None = None,
-              hint: str | None = None) -> None:
+    def error(
+        self, code: str, message: str, span: Span | None = None, hint: str | None = None
+    ) -> None:
         self.items.append(Diagnostic(code, message, span, "error", hint))
 
-    def warning(self, code: str, message: str, span: Span | None = None,
-                hint: str | None = None) -> None:
+    def warning(
+        self, code: str, message: str, span: Span | None = None, hint: str | None = None
+    ) -> None:
         self.items.append(Diagnostic(code, message, span, "warning", hint))
 
     @property
@@ -89,8 +90,9 @@ class DiagnosticSink:
 
 def render(diagnostic: Diagnostic, sources: dict[str, SourceText] | None = None) -> str:
     """One diagnostic as text: location, severity, code, message, then the line and a caret."""
-    lines = [f"{diagnostic.location()}: {diagnostic.severity}[{diagnostic.code}]: "
-             f"{diagnostic.message}"]
+    lines = [
+        f"{diagnostic.location()}: {diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"
+    ]
     span = diagnostic.span
     source = (sources or {}).get(span.path) if span else None
     if span is not None and source is not None:
@@ -105,12 +107,17 @@ def render(diagnostic: Diagnostic, sources: dict[str, SourceText] | None = None)
     return "\n".join(lines)
 
 
-def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, SourceText] | None = None,
-               limit: int = 50) -> str:
+def render_all(
+    diagnostics: Iterable[Diagnostic], sources: dict[str, SourceText] | None = None, limit: int = 50
+) -> str:
     # Errors first, then warnings; each in the order of the text they point at.
-    items = sorted(diagnostics, key=lambda d: (d.severity != "error",
-                                               (d.span.path, d.span.line, d.span.column)
-                                               if d.span else ("", 0, 0)))
+    items = sorted(
+        diagnostics,
+        key=lambda d: (
+            d.severity != "error",
+            (d.span.path, d.span.line, d.span.column) if d.span else ("", 0, 0),
+        ),
+    )
     shown = [render(d, sources) for d in items[:limit]]
     if len(items) > limit:
         shown.append(f"... and {len(items) - limit} more")

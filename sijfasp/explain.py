@@ -32,7 +32,7 @@ class NodeResult:
     minimum: int | None
     condition: str | None
     evidence: tuple[str, ...]
-    children: tuple["NodeResult", ...]
+    children: tuple[NodeResult, ...]
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class MissingGroup:
     criterion_id: str
     criterion: str
     label: str
-    groups: tuple["MissingGroup", ...]
+    groups: tuple[MissingGroup, ...]
     options: tuple[tuple[MissingItem, ...], ...]
     options_complete: bool
     choose: int = 1  # how many of the options are needed (an "at least K of" criterion)
@@ -128,8 +128,7 @@ class CaseResult:
 # ------------------------------------------------------------------ reading a snapshot
 def fact_key(symbol: clingo.Symbol) -> str:
     """`vas_score` or `request(side)` as the user writes it: vas_score, request.side."""
-    if symbol.type == clingo.SymbolType.Function and symbol.name == "request" \
-            and symbol.arguments:
+    if symbol.type == clingo.SymbolType.Function and symbol.name == "request" and symbol.arguments:
         return f"request.{symbol.arguments[0].name}"
     return str(symbol)
 
@@ -183,8 +182,9 @@ class Reader:
         values = found.values
         if "start" in values:
             return f"the {values.get('kind', kind)} {kind} starting {values['start']}"
-        qualifier = next((str(values[n]) for n in ("purpose", "modality", "procedure")
-                          if n in values), "")
+        qualifier = next(
+            (str(values[n]) for n in ("purpose", "modality", "procedure") if n in values), ""
+        )
         return f"the {qualifier + ' ' if qualifier else ''}{kind} of {values.get('date')}"
 
     def window_text(self, days: int | None) -> str:
@@ -194,8 +194,9 @@ class Reader:
         return f"within {start}..{self.case.date}"
 
 
-def node_evidence(reader: Reader, snapshot: Snapshot, info: NodeInfo,
-                  documented: dict[str, clingo.Symbol]) -> tuple[str, ...]:
+def node_evidence(
+    reader: Reader, snapshot: Snapshot, info: NodeInfo, documented: dict[str, clingo.Symbol]
+) -> tuple[str, ...]:
     """What the model says about one leaf: the documented value, or the records and figures."""
     if info.leaf is None:
         return ()
@@ -208,16 +209,23 @@ def node_evidence(reader: Reader, snapshot: Snapshot, info: NodeInfo,
         return (f"{key} = {reader.fact_value(key, value)}",)
     _, unit, set_id, minimum, window = info.leaf
     doc = clingo.Function("doc")
-    members = sorted({reader.record_text(r) for w, s, r in snapshot.atoms("in_set", 3)
-                      if w == doc and s.name == set_id})
+    members = sorted(
+        {
+            reader.record_text(r)
+            for w, s, r in snapshot.atoms("in_set", 3)
+            if w == doc and s.name == set_id
+        }
+    )
     lines: list[str] = []
     if unit == "days":
-        covered = next((c.number for w, n, c in snapshot.atoms("days_of", 3)
-                        if w == doc and n == node), 0)
+        covered = next(
+            (c.number for w, n, c in snapshot.atoms("days_of", 3) if w == doc and n == node), 0
+        )
         lines.append(f"{covered} of {minimum} days {reader.window_text(window)}")
     else:
-        count = next((c.number for w, n, c in snapshot.atoms("count_of", 3)
-                      if w == doc and n == node), 0)
+        count = next(
+            (c.number for w, n, c in snapshot.atoms("count_of", 3) if w == doc and n == node), 0
+        )
         noun = "separate dates" if unit == "dates" else "qualifying records"
         if count > minimum:
             lines.append(f"{count} {noun} ({minimum} needed)")
@@ -231,30 +239,43 @@ def node_evidence(reader: Reader, snapshot: Snapshot, info: NodeInfo,
     return tuple(lines)
 
 
-def criteria_tree(reader: Reader, snapshot: Snapshot, roots: tuple[str, ...]
-                  ) -> tuple[NodeResult, ...]:
+def criteria_tree(
+    reader: Reader, snapshot: Snapshot, roots: tuple[str, ...]
+) -> tuple[NodeResult, ...]:
     statuses = reader.statuses(snapshot)
     documented = reader.documented(snapshot)
 
     def build(node_id: str) -> NodeResult:
         info = reader.compiled.nodes[node_id]
-        return NodeResult(node_id, info.label, reader.cite(node_id),
-                          statuses.get(node_id, "not_met"), info.kind, info.minimum,
-                          info.condition, node_evidence(reader, snapshot, info, documented),
-                          tuple(build(c) for c in info.children))
+        return NodeResult(
+            node_id,
+            info.label,
+            reader.cite(node_id),
+            statuses.get(node_id, "not_met"),
+            info.kind,
+            info.minimum,
+            info.condition,
+            node_evidence(reader, snapshot, info, documented),
+            tuple(build(c) for c in info.children),
+        )
 
     return tuple(build(r) for r in roots)
 
 
-def exclusion_results(reader: Reader, snapshot: Snapshot, service: str
-                      ) -> tuple[ExclusionResult, ...]:
+def exclusion_results(
+    reader: Reader, snapshot: Snapshot, service: str
+) -> tuple[ExclusionResult, ...]:
     documented = reader.documented(snapshot)
     applied = {str(x) for w, x in snapshot.atoms("excluded", 2) if w.name == "doc"}
     results = []
     for exclusion in reader.compiled.exclusions.get(service, ()):
         keys = sorted(_fact_keys(reader.compiled, exclusion))
-        evidence = tuple(f"{k} = {reader.fact_value(k, documented[k])}" if k in documented
-                         else f"{k} not documented" for k in keys)
+        evidence = tuple(
+            f"{k} = {reader.fact_value(k, documented[k])}"
+            if k in documented
+            else f"{k} not documented"
+            for k in keys
+        )
         if exclusion in applied:
             status = "applies"
         elif any(k in documented for k in keys):
@@ -262,8 +283,9 @@ def exclusion_results(reader: Reader, snapshot: Snapshot, service: str
         else:
             status = "not_documented"
         info = reader.compiled.nodes[exclusion]
-        results.append(ExclusionResult(exclusion, info.label, reader.cite(exclusion), status,
-                                       evidence))
+        results.append(
+            ExclusionResult(exclusion, info.label, reader.cite(exclusion), status, evidence)
+        )
     return tuple(results)
 
 
@@ -275,31 +297,50 @@ def _fact_keys(compiled: CompiledPolicy, node_id: str) -> set[str]:
     return keys
 
 
-def advisory_results(reader: Reader, snapshot: Snapshot, service: str
-                     ) -> tuple[AdvisoryResult, ...]:
+def advisory_results(
+    reader: Reader, snapshot: Snapshot, service: str
+) -> tuple[AdvisoryResult, ...]:
     statuses = reader.statuses(snapshot)
     documented = reader.documented(snapshot)
     applying = {str(a[0]) for a in snapshot.atoms("advisory_applies", 1)}
     results = []
     for advisory, when_id, recommend_id in reader.compiled.advisories.get(service, ()):
         info = reader.compiled.nodes[when_id]
-        keys = sorted(_fact_keys(reader.compiled, when_id)
-                      | (_fact_keys(reader.compiled, recommend_id) if recommend_id else set()))
-        evidence = tuple(f"{k} = {reader.fact_value(k, documented[k])}" for k in keys
-                         if k in documented)
+        keys = sorted(
+            _fact_keys(reader.compiled, when_id)
+            | (_fact_keys(reader.compiled, recommend_id) if recommend_id else set())
+        )
+        evidence = tuple(
+            f"{k} = {reader.fact_value(k, documented[k])}" for k in keys if k in documented
+        )
         recommendation = statuses.get(recommend_id) if recommend_id else None
-        results.append(AdvisoryResult(advisory, info.label, reader.cite(when_id),
-                                      advisory in applying, recommendation, evidence))
+        results.append(
+            AdvisoryResult(
+                advisory,
+                info.label,
+                reader.cite(when_id),
+                advisory in applying,
+                recommendation,
+                evidence,
+            )
+        )
     return tuple(results)
 
 
 # ------------------------------------------------------------------ reasons
-def reasons(reader: Reader, determination: str, tree: tuple[NodeResult, ...],
-            exclusions: tuple[ExclusionResult, ...]) -> tuple[str, ...]:
+def reasons(
+    reader: Reader,
+    determination: str,
+    tree: tuple[NodeResult, ...],
+    exclusions: tuple[ExclusionResult, ...],
+) -> tuple[str, ...]:
     """One specific, quotable reason per documented exclusion or contradicted criterion."""
     if determination == "excluded":
-        return tuple(f"{e.cite}: {e.label}. Documented: {'; '.join(e.evidence)}."
-                     for e in exclusions if e.status == "applies")
+        return tuple(
+            f"{e.cite}: {e.label}. Documented: {'; '.join(e.evidence)}."
+            for e in exclusions
+            if e.status == "applies"
+        )
     if determination != "not_met":
         return ()
     found: list[str] = []
@@ -321,21 +362,27 @@ def reasons(reader: Reader, determination: str, tree: tuple[NodeResult, ...],
 def _reason_text(node: NodeResult) -> str:
     if node.kind == "leaf":
         documented = "; ".join(node.evidence)
-        return (f"{node.cite}: {node.label}. Not met as documented ({documented}); "
-                f"the criterion needs {node.condition}.")
+        return (
+            f"{node.cite}: {node.label}. Not met as documented ({documented}); "
+            f"the criterion needs {node.condition}."
+        )
     if node.kind == "at_least":
         met = sum(1 for c in node.children if c.status == "met")
         negative = [c for c in node.children if c.status == "not_met"]
-        return (f"{node.cite}: {node.label}. {met} of the required {node.minimum} met; "
-                f"documented as not met: "
-                + ", ".join("; ".join(c.evidence) or c.label for c in negative) + ".")
+        return (
+            f"{node.cite}: {node.label}. {met} of the required {node.minimum} met; "
+            f"documented as not met: "
+            + ", ".join("; ".join(c.evidence) or c.label for c in negative)
+            + "."
+        )
     if node.kind == "none":
-        present = [("; ".join(c.evidence) or c.label) for c in node.children
-                   if c.status == "met"]
+        present = [("; ".join(c.evidence) or c.label) for c in node.children if c.status == "met"]
         return f"{node.cite}: {node.label}. Not met as documented: {', '.join(present)}."
     parts = [("; ".join(c.evidence) or c.label) for c in node.children if c.status == "not_met"]
-    return f"{node.cite}: {node.label}. None of the alternatives can be met as documented " \
-           f"({', '.join(parts)})."
+    return (
+        f"{node.cite}: {node.label}. None of the alternatives can be met as documented "
+        f"({', '.join(parts)})."
+    )
 
 
 # ------------------------------------------------------------------ missing documentation
@@ -343,8 +390,13 @@ def items_of(snapshot: Snapshot) -> list[clingo.Symbol]:
     return sorted((a[0] for a in snapshot.atoms("item", 1)), key=str)
 
 
-def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
-                  scope: tuple[str, ...], statuses: dict[str, str]) -> MissingItem:
+def describe_item(
+    reader: Reader,
+    snapshot: Snapshot,
+    item: clingo.Symbol,
+    scope: tuple[str, ...],
+    statuses: dict[str, str],
+) -> MissingItem:
     """Name a missing piece of documentation: what to document, the criterion, the prompt.
 
     `statuses` are the criteria statuses as documented; the item's cost is the model's.
@@ -359,12 +411,20 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
         fact = vocabulary.fact("request" if scope_name else "finding", name)
         assert fact is not None
         need = _value_need(compiled.fact_classes.get(str(args[0])), args[1], fact.type)
-        leaf = _criterion_for(compiled, scope, statuses, lambda info: (
-            info.leaf[0] == "fact" and info.leaf[2] == key
-            or info.leaf[0] == "records"  # a filter matched against a request field
-            and ("matches", key) in {(c[0], c[2]) for c in compiled.set_conditions(info.leaf[2])}))
-        return MissingItem(str(item), key, f"{key} {need}", reader.cite(leaf), leaf, fact.ask,
-                           cost)
+        leaf = _criterion_for(
+            compiled,
+            scope,
+            statuses,
+            lambda info: (
+                (info.leaf[0] == "fact" and info.leaf[2] == key)
+                or (
+                    info.leaf[0] == "records"  # a filter matched against a request field
+                    and ("matches", key)
+                    in {(c[0], c[2]) for c in compiled.set_conditions(info.leaf[2])}
+                )
+            ),
+        )
+        return MissingItem(str(item), key, f"{key} {need}", reader.cite(leaf), leaf, fact.ask, cost)
     if kind == "fill":
         record, field_name, value = args
         record_kind = record.arguments[0].name
@@ -372,14 +432,28 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
         assert record_def is not None
         field_def = record_def.field(field_name.name)
         assert field_def is not None
-        need = _value_need(compiled.field_classes.get((record_kind, field_name.name)), value,
-                           field_def.type)
-        leaf = _criterion_for(compiled, scope, statuses, lambda info: (
-            info.leaf[0] == "records" and compiled.record_sets[info.leaf[2]].kind == record_kind
-            and any(c[1] == field_name.name for c in compiled.set_conditions(info.leaf[2]))))
-        return MissingItem(str(item), record_kind,
-                           f"{field_name.name} {need} on {reader.record_phrase(record)}",
-                           reader.cite(leaf), leaf, field_def.ask, cost)
+        need = _value_need(
+            compiled.field_classes.get((record_kind, field_name.name)), value, field_def.type
+        )
+        leaf = _criterion_for(
+            compiled,
+            scope,
+            statuses,
+            lambda info: (
+                info.leaf[0] == "records"
+                and compiled.record_sets[info.leaf[2]].kind == record_kind
+                and any(c[1] == field_name.name for c in compiled.set_conditions(info.leaf[2]))
+            ),
+        )
+        return MissingItem(
+            str(item),
+            record_kind,
+            f"{field_name.name} {need} on {reader.record_phrase(record)}",
+            reader.cite(leaf),
+            leaf,
+            field_def.ask,
+            cost,
+        )
     if kind == "more_days":
         node_id = args[0].name
         info = compiled.nodes[node_id]
@@ -388,39 +462,66 @@ def describe_item(reader: Reader, snapshot: Snapshot, item: clingo.Symbol,
         record_set = compiled.record_sets[set_id]
         record_def = vocabulary.record(record_set.kind)
         assert record_def is not None
-        covered = next((c.number for w, n, c in snapshot.atoms("days_of", 3)
-                        if w.name == "hyp" and n.name == node_id), 0)
+        covered = next(
+            (
+                c.number
+                for w, n, c in snapshot.atoms("days_of", 3)
+                if w.name == "hyp" and n.name == node_id
+            ),
+            0,
+        )
         days = max(minimum - covered, 1)
         need = f"{days} more days of {record_set.label} {reader.window_text(window)}"
-        return MissingItem(str(item), record_set.kind, need, reader.cite(node_id), node_id,
-                           record_def.ask, cost)
+        return MissingItem(
+            str(item), record_set.kind, need, reader.cite(node_id), node_id, record_def.ask, cost
+        )
     set_id, ordinal = args[0].name, args[1].number
     record_set = compiled.record_sets[set_id]
     record_def = vocabulary.record(record_set.kind)
     assert record_def is not None
     # Of the counts the record serves (its set or a broader one), one over its own set first.
     node_id = _criterion_for(
-        compiled, scope, statuses,
+        compiled,
+        scope,
+        statuses,
         lambda info: info.leaf[0] == "records" and (set_id, info.leaf[2]) in compiled.subsumed,
-        prefer=lambda info: info.leaf[2] == set_id)
+        prefer=lambda info: info.leaf[2] == set_id,
+    )
     info = compiled.nodes[node_id]
     separate = info.leaf is not None and info.leaf[1] == "dates"
-    wanted = sum(1 for (m,) in snapshot.atoms("item", 1)
-                 if m.name == "more" and m.arguments[0].name == set_id)
-    need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}" \
-           + (", on a date of its own" if separate else "")
-    return MissingItem(str(item), record_set.kind, need, reader.cite(node_id), node_id,
-                       record_def.ask, cost,
-                       record_set.label + (", each on a date of its own" if separate else ""))
+    wanted = sum(
+        1
+        for (m,) in snapshot.atoms("item", 1)
+        if m.name == "more" and m.arguments[0].name == set_id
+    )
+    need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}" + (
+        ", on a date of its own" if separate else ""
+    )
+    return MissingItem(
+        str(item),
+        record_set.kind,
+        need,
+        reader.cite(node_id),
+        node_id,
+        record_def.ask,
+        cost,
+        record_set.label + (", each on a date of its own" if separate else ""),
+    )
 
 
-def _criterion_for(compiled: CompiledPolicy, scope: tuple[str, ...], statuses: dict[str, str],
-                   wanted, prefer=lambda info: True) -> str:
+def _criterion_for(
+    compiled: CompiledPolicy,
+    scope: tuple[str, ...],
+    statuses: dict[str, str],
+    wanted,
+    prefer=lambda info: True,
+) -> str:
     """The leaf a missing item is needed for: the first that `wanted` accepts.
 
     Leaves under criteria that are all still open come first (a member of a criterion already
     met is not what the item is for), and among them those `prefer` accepts.
     """
+
     def leaves(nodes: list[str]) -> list[str]:
         return [n for n in nodes if compiled.nodes[n].leaf and wanted(compiled.nodes[n])]
 
@@ -440,8 +541,9 @@ def _value_need(classes: tuple[ValueClass, ...] | None, value: clingo.Symbol, va
     return f"= {value}"
 
 
-def _subtree(compiled: CompiledPolicy, roots: tuple[str, ...],
-             skip=lambda node: False) -> list[str]:
+def _subtree(
+    compiled: CompiledPolicy, roots: tuple[str, ...], skip=lambda node: False
+) -> list[str]:
     """The nodes under `roots`, depth first in policy order, leaving out `skip` ones and below."""
     order: list[str] = []
     stack = list(reversed(roots))
@@ -462,7 +564,22 @@ def sort_items(items: list[MissingItem]) -> tuple[MissingItem, ...]:
     return tuple(sorted(items, key=lambda i: (i.cost, i.criterion_id, i.key)))
 
 
-__all__ = ["Reader", "NodeResult", "MissingItem", "MissingGroup", "ExclusionResult",
-           "AdvisoryResult", "PolicyResult", "CaseResult", "criteria_tree", "exclusion_results",
-           "advisory_results", "reasons", "describe_item", "items_of", "sort_sets",
-           "sort_items", "STATUS_WORDS"]
+__all__ = [
+    "STATUS_WORDS",
+    "AdvisoryResult",
+    "CaseResult",
+    "ExclusionResult",
+    "MissingGroup",
+    "MissingItem",
+    "NodeResult",
+    "PolicyResult",
+    "Reader",
+    "advisory_results",
+    "criteria_tree",
+    "describe_item",
+    "exclusion_results",
+    "items_of",
+    "reasons",
+    "sort_items",
+    "sort_sets",
+]

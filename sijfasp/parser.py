@@ -23,7 +23,7 @@ MAX_SYNTAX_ERRORS = 20
 _TERMINAL_WORDS = {
     "NAME": "a name (lower case letters, digits, _)",
     "SECTION": "a section reference in brackets, like [D.I.B.6]",
-    "STRING": 'a text in double quotes',
+    "STRING": "a text in double quotes",
     "DATE": "a date YYYY-MM-DD",
     "INT": "a whole number",
     "DECIMAL": "a number",
@@ -41,8 +41,12 @@ _TERMINAL_WORDS = {
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr",
-                propagate_positions=True, maybe_placeholders=False)
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
 
 
 def _describe(terminal: str) -> str:
@@ -85,11 +89,13 @@ def _span_of_token(path: str, token: Token) -> Span:
 def _syntax_diagnostic(path: str, error: UnexpectedInput) -> Diagnostic:
     if isinstance(error, UnexpectedCharacters):
         span = Span(path, error.line, error.column, error.line, error.column + 1)
-        return Diagnostic("syntax", f"unexpected character '{error.char}'", span,
-                          hint=_char_hint(error.char))
+        return Diagnostic(
+            "syntax", f"unexpected character '{error.char}'", span, hint=_char_hint(error.char)
+        )
     if isinstance(error, UnexpectedEOF):
-        return Diagnostic("syntax", "the file ends too early; expected "
-                          + _expected(set(error.expected)), None)
+        return Diagnostic(
+            "syntax", "the file ends too early; expected " + _expected(set(error.expected)), None
+        )
     assert isinstance(error, UnexpectedToken)
     token = error.token
     span = _span_of_token(path, token)
@@ -105,8 +111,14 @@ def _char_hint(char: str) -> str | None:
     return None
 
 
-_PLACEHOLDERS = {"INT": "1", "NAME": "missing", "STRING": '""', "SECTION": "[?]",
-                 "DECIMAL": "1.0", "DATE": "2000-01-01"}
+_PLACEHOLDERS = {
+    "INT": "1",
+    "NAME": "missing",
+    "STRING": '""',
+    "SECTION": "[?]",
+    "DECIMAL": "1.0",
+    "DATE": "2000-01-01",
+}
 
 
 def _insert_missing(error: UnexpectedToken) -> bool:
@@ -120,8 +132,7 @@ def _insert_missing(error: UnexpectedToken) -> bool:
     if terminal in _PLACEHOLDERS:
         value = _PLACEHOLDERS[terminal]
     else:
-        pattern = _lark().get_terminal(terminal).pattern if terminal in _terminal_names() \
-            else None
+        pattern = _lark().get_terminal(terminal).pattern if terminal in _terminal_names() else None
         if pattern is None or pattern.type != "str":
             return False
         value = pattern.value
@@ -151,11 +162,18 @@ def parse(source: SourceText) -> ast.SourceFile:
         def recover(error: UnexpectedInput) -> bool:
             diagnostic = _syntax_diagnostic(source.path, error)
             # A skipped token often causes a second error on the same line: keep the first.
-            if not errors or errors[-1].span is None or diagnostic.span is None \
-                    or errors[-1].span.line != diagnostic.span.line:
+            if (
+                not errors
+                or errors[-1].span is None
+                or diagnostic.span is None
+                or errors[-1].span.line != diagnostic.span.line
+            ):
                 errors.append(diagnostic)
-            if len(errors) >= MAX_SYNTAX_ERRORS or not isinstance(error, UnexpectedToken) \
-                    or error.token.type == "$END":
+            if (
+                len(errors) >= MAX_SYNTAX_ERRORS
+                or not isinstance(error, UnexpectedToken)
+                or error.token.type == "$END"
+            ):
                 return False
             _insert_missing(error)
             return True
@@ -164,29 +182,32 @@ def parse(source: SourceText) -> ast.SourceFile:
             tree = _lark().parse(text, on_error=recover)
         except UnexpectedCharacters as error:
             diagnostic = _syntax_diagnostic(source.path, error)
-            if not any(d.span and diagnostic.span and d.span.line == diagnostic.span.line
-                       for d in lexical):
+            if not any(
+                d.span and diagnostic.span and d.span.line == diagnostic.span.line for d in lexical
+            ):
                 lexical.append(diagnostic)
             position = error.pos_in_stream
-            text = text[:position] + " " + text[position + 1:]
+            text = text[:position] + " " + text[position + 1 :]
             continue
         except UnexpectedInput as error:
             diagnostic = _syntax_diagnostic(source.path, error)
-            if diagnostic not in errors and not (
-                    isinstance(error, UnexpectedToken) and errors):
+            if diagnostic not in errors and not (isinstance(error, UnexpectedToken) and errors):
                 errors.append(diagnostic)
         break
     # A blanked character usually leaves a stray token behind on its line: one error is enough.
     lexical_lines = {d.span.line for d in lexical if d.span}
     found = lexical + [e for e in errors if e.span is None or e.span.line not in lexical_lines]
     if found or tree is None:
-        raise SijfaspError(found or [Diagnostic("syntax", "too many errors to go on",
-                                                Span(source.path, 1, 1, 1, 2))])
+        raise SijfaspError(
+            found
+            or [Diagnostic("syntax", "too many errors to go on", Span(source.path, 1, 1, 1, 2))]
+        )
     try:
         return _ToAst(source.path).transform(tree)
     except _RecoveredTreeError:
-        raise SijfaspError([Diagnostic("syntax", "the file could not be read",
-                                       Span(source.path, 1, 1, 1, 2))]) from None
+        raise SijfaspError(
+            [Diagnostic("syntax", "the file could not be read", Span(source.path, 1, 1, 1, 2))]
+        ) from None
 
 
 class _RecoveredTreeError(Exception):
@@ -242,12 +263,12 @@ class _ToAst(Transformer):
         return ast.TypeSpec(str(name), low, high, (), self._span(meta))
 
     def choice_type(self, meta, children):
-        return ast.TypeSpec("choice", None, None, tuple(str(v) for v in children[0]),
-                            self._span(meta))
+        return ast.TypeSpec(
+            "choice", None, None, tuple(str(v) for v in children[0]), self._span(meta)
+        )
 
     def set_type(self, meta, children):
-        return ast.TypeSpec("set", None, None, tuple(str(v) for v in children[0]),
-                            self._span(meta))
+        return ast.TypeSpec("set", None, None, tuple(str(v) for v in children[0]), self._span(meta))
 
     def property(self, meta, children):
         name = children[0]
@@ -270,29 +291,34 @@ class _ToAst(Transformer):
         return ast.VocabularyDecl(str(children[0]), _unquote(children[1]), self._span(meta))
 
     def finding_decl(self, meta, children):
-        return ast.FindingDecl(str(children[0]), children[1],
-                               self._split_properties(children[2:]), self._span(meta))
+        return ast.FindingDecl(
+            str(children[0]), children[1], self._split_properties(children[2:]), self._span(meta)
+        )
 
     def request_decl(self, meta, children):
-        return ast.RequestDecl(str(children[0]), children[1],
-                               self._split_properties(children[2:]), self._span(meta))
+        return ast.RequestDecl(
+            str(children[0]), children[1], self._split_properties(children[2:]), self._span(meta)
+        )
 
     def field_decl(self, meta, children):
-        return ast.FieldDecl(str(children[0]), children[1],
-                             self._split_properties(children[2:]), self._span(meta))
+        return ast.FieldDecl(
+            str(children[0]), children[1], self._split_properties(children[2:]), self._span(meta)
+        )
 
     def record_decl(self, meta, children):
         fields = tuple(c for c in children[1:] if isinstance(c, ast.FieldDecl))
-        return ast.RecordDecl(str(children[0]), self._split_properties(children[1:]), fields,
-                              self._span(meta))
+        return ast.RecordDecl(
+            str(children[0]), self._split_properties(children[1:]), fields, self._span(meta)
+        )
 
     # -------------------------------------------------------------- policy
     def import_decl(self, meta, children):
         return ast.ImportDecl(_unquote(children[0]), self._span(meta))
 
     def policy_decl(self, meta, children):
-        return ast.PolicyDecl(str(children[0]), self._split_properties(children[1:]),
-                              self._span(meta))
+        return ast.PolicyDecl(
+            str(children[0]), self._split_properties(children[1:]), self._span(meta)
+        )
 
     def service_decl(self, meta, children):
         name = str(children[0])
@@ -312,7 +338,7 @@ class _ToAst(Transformer):
             section = _section(children[index])
             index += 1
         label = _unquote(children[index])
-        return name, section, label, children[index + 1:]
+        return name, section, label, children[index + 1 :]
 
     def define_decl(self, meta, children):
         name, section, label, rest = self._labelled(children)
@@ -333,8 +359,13 @@ class _ToAst(Transformer):
 
     def _block(self, role, meta, children):
         services = children[0]
-        return ast.CriteriaBlock(role, tuple(str(s) for s in services), tuple(children[1:]),
-                                 self._span(meta), tuple(self._tok_span(s) for s in services))
+        return ast.CriteriaBlock(
+            role,
+            tuple(str(s) for s in services),
+            tuple(children[1:]),
+            self._span(meta),
+            tuple(self._tok_span(s) for s in services),
+        )
 
     def criteria_block(self, meta, children):
         return self._block("criteria", meta, children)
@@ -377,8 +408,7 @@ class _ToAst(Transformer):
         return ast.IsIn(children[0], tuple(str(v) for v in children[1]), self._span(meta))
 
     def compare(self, meta, children):
-        return ast.Compare(children[0], str(children[1]), _number(children[2]),
-                           self._span(meta))
+        return ast.Compare(children[0], str(children[1]), _number(children[2]), self._span(meta))
 
     def reference(self, meta, children):
         return ast.Reference(str(children[0]), self._span(meta))
@@ -413,8 +443,14 @@ class _ToAst(Transformer):
         return ast.RecordFilter(str(children[0]), tuple(children[1:]), self._span(meta))
 
     def _field(self, meta, field, operator, values=(), comparator=None, number=None):
-        return ast.FieldCondition(str(field), operator, tuple(str(v) for v in values),
-                                  comparator, number, self._span(meta))
+        return ast.FieldCondition(
+            str(field),
+            operator,
+            tuple(str(v) for v in values),
+            comparator,
+            number,
+            self._span(meta),
+        )
 
     def field_is(self, meta, children):
         return self._field(meta, children[0], "is", [children[1]])
@@ -423,8 +459,7 @@ class _ToAst(Transformer):
         return self._field(meta, children[0], "in", children[1])
 
     def field_compare(self, meta, children):
-        return self._field(meta, children[0], "compare", (), str(children[1]),
-                           _number(children[2]))
+        return self._field(meta, children[0], "compare", (), str(children[1]), _number(children[2]))
 
     def field_has(self, meta, children):
         return self._field(meta, children[0], "has", [children[1]])
@@ -447,4 +482,4 @@ def parse_text(text: str, path: str = "<text>") -> ast.SourceFile:
     return parse(SourceText(path, text))
 
 
-__all__ = ["parse", "parse_text", "Tree"]
+__all__ = ["Tree", "parse", "parse_text"]

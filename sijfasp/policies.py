@@ -32,8 +32,15 @@ def read_source(path: Path, shown_as: str | None = None) -> SourceText:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise SijfaspError([Diagnostic("import", f"cannot read {shown_as or path}: {reason}",
-                                       file=str(shown_as or path))]) from None
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "import",
+                    f"cannot read {shown_as or path}: {reason}",
+                    file=str(shown_as or path),
+                )
+            ]
+        ) from None
     return SourceText(shown_as or str(path), text)
 
 
@@ -59,13 +66,27 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
     imports = [d for d in tree.declarations if isinstance(d, ast.ImportDecl)]
     if len(imports) != 1:
         span = imports[1].span if imports else Span(source.path, 1, 1, 1, 2)
-        raise SijfaspError([Diagnostic("import", "a policy imports exactly one vocabulary, "
-                                       'like: import "vocabulary.sijv"', span)])
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "import",
+                    'a policy imports exactly one vocabulary, like: import "vocabulary.sijv"',
+                    span,
+                )
+            ]
+        )
     target = path.parent / imports[0].path
     shown = str(Path(source.path).parent / imports[0].path)
     if not target.is_file():
-        raise SijfaspError([Diagnostic("import", f"cannot find the vocabulary '{imports[0].path}'"
-                                       f" next to {source.path}", imports[0].span)])
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "import",
+                    f"cannot find the vocabulary '{imports[0].path}' next to {source.path}",
+                    imports[0].span,
+                )
+            ]
+        )
     try:
         vocabulary, vocabulary_source = _vocabulary(target.resolve(), shown)
     except SijfaspError as error:

@@ -12,8 +12,7 @@ import json
 import textwrap
 from typing import Any
 
-from .explain import (CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult,
-                      STATUS_WORDS)
+from .explain import STATUS_WORDS, CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
 
 WIDTH = 80
 MARKS = {"met": "✓", "not_met": "✗", "not_documented": "?"}
@@ -31,21 +30,30 @@ MAX_ITEMS_LISTED = 8
 
 def _wrap(text: str, indent: int, hanging: int | None = None) -> list[str]:
     hanging = indent if hanging is None else hanging
-    return textwrap.wrap(text, WIDTH, initial_indent=" " * indent,
-                         subsequent_indent=" " * hanging, break_on_hyphens=False) or [""]
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * hanging,
+        break_on_hyphens=False,
+    ) or [""]
 
 
 def _header(result: PolicyResult) -> list[str]:
     number = f" {result.number}" if result.number else ""
-    lines = [*_wrap(f"{result.policy}: {result.payer}, {result.document}{number}", 0, 2),
-             *_wrap(f"{result.title}, effective {result.effective.isoformat()}", 2)]
+    lines = [
+        *_wrap(f"{result.policy}: {result.payer}, {result.document}{number}", 0, 2),
+        *_wrap(f"{result.title}, effective {result.effective.isoformat()}", 2),
+    ]
     lines.append(f"  determination: {DETERMINATION_WORDS[result.determination]}")
     return lines
 
 
 def _case_header(case: CaseResult) -> list[str]:
-    return [*_wrap(f"case {case.case}: {case.service} requested "
-                   f"{case.request_date.isoformat()}", 0, 2), ""]
+    return [
+        *_wrap(f"case {case.case}: {case.service} requested {case.request_date.isoformat()}", 0, 2),
+        "",
+    ]
 
 
 LEGEND = "  (✓ met, ✗ not met, ? not documented)"
@@ -67,8 +75,9 @@ def text_check(case: CaseResult) -> str:
             lines += _node_line(result, node, 2)
         for exclusion in result.exclusions:
             if exclusion.status == "applies":
-                lines += _wrap(f"! excluded by {_section(result, exclusion.cite)}: "
-                               f"{exclusion.label}", 2, 4)
+                lines += _wrap(
+                    f"! excluded by {_section(result, exclusion.cite)}: {exclusion.label}", 2, 4
+                )
         lines += _reasons_text(result)
         lines += _missing_summary(result)
         lines.append("")
@@ -87,8 +96,10 @@ def _reasons_text(result: PolicyResult) -> list[str]:
 def _missing_summary(result: PolicyResult) -> list[str]:
     if result.determination != "incomplete":
         return []
-    lines = ["  missing documentation: every criterion below; where options are listed,",
-             "  any one of them is enough"]
+    lines = [
+        "  missing documentation: every criterion below; where options are listed,",
+        "  any one of them is enough",
+    ]
     for group in result.grouped:
         lines += _wrap(f"{_section(result, group.criterion)}: {group.label}", 4, 6)
         for leaf in _leaves(group):
@@ -128,7 +139,7 @@ def _plural(number: int, word: str) -> str:
 
 def _section(result: PolicyResult, cite: str) -> str:
     """A criterion's section without the policy's own name, which the header already gives."""
-    return cite[len(result.cite):].strip() if cite.startswith(result.cite) else cite
+    return cite[len(result.cite) :].strip() if cite.startswith(result.cite) else cite
 
 
 def _leaves(group: MissingGroup) -> list[MissingGroup]:
@@ -167,18 +178,30 @@ def text_explain(case: CaseResult) -> str:
             lines += _tree_text(result, node, 4)
         lines.append("  exclusions checked:")
         for exclusion in result.exclusions:
-            word = {"applies": "! documented", "documented_absent": "- absent",
-                    "not_documented": "- not documented"}[exclusion.status]
-            lines += _wrap(f"{word}: {_section(result, exclusion.cite)} {exclusion.label}",
-                           4, 6)
+            word = {
+                "applies": "! documented",
+                "documented_absent": "- absent",
+                "not_documented": "- not documented",
+            }[exclusion.status]
+            lines += _wrap(f"{word}: {_section(result, exclusion.cite)} {exclusion.label}", 4, 6)
         applying = [a for a in result.advisories if a.applies]
-        lines.append("  advisory recommendations (never decide the case):"
-                     if applying else "  advisory recommendations: none apply")
+        lines.append(
+            "  advisory recommendations (never decide the case):"
+            if applying
+            else "  advisory recommendations: none apply"
+        )
         for advisory in applying:
-            state = f" (recommendation {STATUS_WORDS[advisory.recommendation]})" \
-                if advisory.recommendation else ""
-            lines += _wrap(f"- {_section(result, advisory.cite)}: {advisory.label}{state}; "
-                           + "; ".join(advisory.evidence), 4, 6)
+            state = (
+                f" (recommendation {STATUS_WORDS[advisory.recommendation]})"
+                if advisory.recommendation
+                else ""
+            )
+            lines += _wrap(
+                f"- {_section(result, advisory.cite)}: {advisory.label}{state}; "
+                + "; ".join(advisory.evidence),
+                4,
+                6,
+            )
         lines += _reasons_text(result)
         lines += _missing_summary(result)
         lines.append("")
@@ -189,8 +212,9 @@ def _tree_text(result: PolicyResult, node: NodeResult, indent: int) -> list[str]
     lines = _node_line(result, node, indent)
     if node.kind == "at_least":
         met = sum(1 for c in node.children if c.status == "met")
-        lines += _wrap(f"· {met} of {len(node.children)} met, {node.minimum} needed",
-                       indent + 2, indent + 4)
+        lines += _wrap(
+            f"· {met} of {len(node.children)} met, {node.minimum} needed", indent + 2, indent + 4
+        )
     for evidence in node.evidence:
         lines += _wrap(f"· {evidence}", indent + 2, indent + 4)
     for child in node.children:
@@ -204,9 +228,14 @@ def text_missing(case: CaseResult, listed: bool = False) -> str:
     for result in case.results:
         lines += _header(result)
         if result.determination != "incomplete":
-            lines.append("  nothing to add: " + ("the case is already approvable"
-                         if result.determination == "approvable" else
-                         "no added documentation can change this determination"))
+            lines.append(
+                "  nothing to add: "
+                + (
+                    "the case is already approvable"
+                    if result.determination == "approvable"
+                    else "no added documentation can change this determination"
+                )
+            )
             lines.append("")
             continue
         lines += _missing_summary(result)
@@ -219,14 +248,19 @@ def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
     """The full minimal sets: all of them when few and short, or as many as were asked for."""
     total = result.missing_total
     sets = result.missing
-    if not listed and (not result.missing_complete
-                       or any(len(s) > MAX_ITEMS_LISTED for s in sets)):
+    if not listed and (not result.missing_complete or any(len(s) > MAX_ITEMS_LISTED for s in sets)):
         count = f"{total} minimal sets" if total is not None else "Many minimal sets"
-        return _wrap(f"{count} of missing documentation in all, combining the options above; "
-                     "list them with --enumerate N", 2, 4)
+        return _wrap(
+            f"{count} of missing documentation in all, combining the options above; "
+            "list them with --enumerate N",
+            2,
+            4,
+        )
     count = f"{total}" if total is not None else f"more than {len(sets)}"
-    lines = [f"  minimal sets of missing documentation: {count}"
-             + (", fewest items first" if len(sets) > 1 else "")]
+    lines = [
+        f"  minimal sets of missing documentation: {count}"
+        + (", fewest items first" if len(sets) > 1 else "")
+    ]
     for number, items in enumerate(sets, start=1):
         lines += _wrap(f"{number}. {needs_text(items)}", 4, 7)
         sections = sorted({_section(result, i.criterion) for i in items})
@@ -241,8 +275,11 @@ def text_policies(policies: list[dict]) -> str:
     lines = []
     for p in policies:
         lines.append(f"{p['id']}: {p['payer']}")
-        lines += _wrap(f"{p['title']} ({p['document']}{' ' + p['number'] if p['number'] else ''}"
-                       f"), effective {p['effective']}", 2)
+        lines += _wrap(
+            f"{p['title']} ({p['document']}{' ' + p['number'] if p['number'] else ''}"
+            f"), effective {p['effective']}",
+            2,
+        )
         for s in p["services"]:
             cpt = f"CPT {s['cpt']}" if s["cpt"] else "no CPT code listed"
             lines += _wrap(f"- {s['service']} ({cpt}) [{s['section']}]", 2, 4)
@@ -253,16 +290,25 @@ def text_policies(policies: list[dict]) -> str:
 # ------------------------------------------------------------------ markdown
 def markdown_explain(case: CaseResult) -> str:
     """A reviewer's summary: criteria met ✓ / not met ✗ / not documented ?, with reasons."""
-    out = [f"# Criteria review: case {case.case}", "",
-           f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
-           "The criteria below are found met or not met against the policy text; the decision "
-           "rests with the physician reviewer.", ""]
+    out = [
+        f"# Criteria review: case {case.case}",
+        "",
+        f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
+        "The criteria below are found met or not met against the policy text; the decision "
+        "rests with the physician reviewer.",
+        "",
+    ]
     for result in case.results:
         number = f" {result.number}" if result.number else ""
-        out += [f"## {result.payer}: {result.title}", "",
-                f"{result.document}{number}, effective {result.effective.isoformat()} "
-                f"(`{result.policy}`).", "",
-                f"**Finding:** {DETERMINATION_WORDS[result.determination]}.", ""]
+        out += [
+            f"## {result.payer}: {result.title}",
+            "",
+            f"{result.document}{number}, effective {result.effective.isoformat()} "
+            f"(`{result.policy}`).",
+            "",
+            f"**Finding:** {DETERMINATION_WORDS[result.determination]}.",
+            "",
+        ]
         if result.determination == "not_applicable":
             continue
         out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
@@ -274,11 +320,14 @@ def markdown_explain(case: CaseResult) -> str:
         documented = [e for e in result.exclusions if e.status == "applies"]
         unknown = [e for e in result.exclusions if e.status == "not_documented"]
         out += ["### Exclusions", ""]
-        out += [f"- ✗ {e.cite}: {e.label} (documented: {'; '.join(e.evidence)})"
-                for e in documented]
+        out += [
+            f"- ✗ {e.cite}: {e.label} (documented: {'; '.join(e.evidence)})" for e in documented
+        ]
         if unknown:
-            out.append("- Not documented either way: "
-                       + "; ".join(f"{e.cite} ({e.label})" for e in unknown))
+            out.append(
+                "- Not documented either way: "
+                + "; ".join(f"{e.cite} ({e.label})" for e in unknown)
+            )
         if not documented and not unknown:
             out.append("- None documented.")
         out.append("")
@@ -300,19 +349,32 @@ def _markdown_rows(node: NodeResult, depth: int) -> list[str]:
 
 def markdown_missing(case: CaseResult) -> str:
     """A request for additional information a payer could send to the provider office."""
-    out = [f"# Request for additional information: case {case.case}", "",
-           f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
-           ""]
+    out = [
+        f"# Request for additional information: case {case.case}",
+        "",
+        f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
+        "",
+    ]
     for result in case.results:
         number = f" {result.number}" if result.number else ""
-        out += [f"## {result.payer}: {result.title}", "",
-                f"{result.document}{number}, effective {result.effective.isoformat()}.", ""]
+        out += [
+            f"## {result.payer}: {result.title}",
+            "",
+            f"{result.document}{number}, effective {result.effective.isoformat()}.",
+            "",
+        ]
         if result.determination != "incomplete":
-            out += [f"No additional information is requested under this policy "
-                    f"({DETERMINATION_WORDS[result.determination]}).", ""]
+            out += [
+                f"No additional information is requested under this policy "
+                f"({DETERMINATION_WORDS[result.determination]}).",
+                "",
+            ]
             continue
-        out += ["To complete the review, please document each of the following. Where "
-                "options are listed, any one of them is enough.", ""]
+        out += [
+            "To complete the review, please document each of the following. Where "
+            "options are listed, any one of them is enough.",
+            "",
+        ]
         out += _markdown_groups(result.grouped, 0)
         out.append("")
     return "\n".join(out).rstrip() + "\n"
@@ -326,10 +388,12 @@ def _markdown_groups(groups: tuple[MissingGroup, ...], depth: int) -> list[str]:
             out.append(f"{pad}- **{group.label}** ({group.criterion}):")
             out += _markdown_groups(group.groups, depth + 1)
             continue
-        how = f"any {group.choose} of" if group.choose > 1 else \
-            ("one of" if len(group.options) > 1 else "")
-        out.append(f"{pad}- **{group.label}** ({group.criterion})" + (f", {how}:" if how else
-                                                                       ":"))
+        how = (
+            f"any {group.choose} of"
+            if group.choose > 1
+            else ("one of" if len(group.options) > 1 else "")
+        )
+        out.append(f"{pad}- **{group.label}** ({group.criterion})" + (f", {how}:" if how else ":"))
         for option in group.options:
             text = "; and ".join(f"{item.prompt} ({phrase})" for item, phrase in _phrases(option))
             out.append(f"{pad}  - {text}")
@@ -352,14 +416,19 @@ def _plain(value: Any) -> Any:
 
 
 def _item_json(item: MissingItem) -> dict:
-    return {"fact": item.fact, "need": item.need, "criterion": item.criterion,
-            "prompt": item.prompt, "item": item.key, "criterion_id": item.criterion_id,
-            "cost": item.cost}
+    return {
+        "fact": item.fact,
+        "need": item.need,
+        "criterion": item.criterion,
+        "prompt": item.prompt,
+        "item": item.key,
+        "criterion_id": item.criterion_id,
+        "cost": item.cost,
+    }
 
 
 def _group_json(group: MissingGroup) -> dict:
-    data = {"criterion": group.criterion, "criterion_id": group.criterion_id,
-            "label": group.label}
+    data = {"criterion": group.criterion, "criterion_id": group.criterion_id, "label": group.label}
     if group.groups:
         data["all_of"] = [_group_json(g) for g in group.groups]
     else:
@@ -371,9 +440,13 @@ def _group_json(group: MissingGroup) -> dict:
 
 def result_json(result: PolicyResult) -> dict:
     return {
-        "policy": result.policy, "payer": result.payer, "title": result.title,
-        "document": result.document, "number": result.number,
-        "effective": result.effective.isoformat(), "service": result.service,
+        "policy": result.policy,
+        "payer": result.payer,
+        "title": result.title,
+        "document": result.document,
+        "number": result.number,
+        "effective": result.effective.isoformat(),
+        "service": result.service,
         "determination": result.determination,
         "criteria": _plain(result.criteria),
         "exclusions": _plain(result.exclusions),
@@ -388,9 +461,12 @@ def result_json(result: PolicyResult) -> dict:
 
 
 def json_case(case: CaseResult) -> str:
-    data = {"case": case.case, "service": case.service,
-            "request_date": case.request_date.isoformat(),
-            "results": [result_json(r) for r in case.results]}
+    data = {
+        "case": case.case,
+        "service": case.service,
+        "request_date": case.request_date.isoformat(),
+        "results": [result_json(r) for r in case.results],
+    }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

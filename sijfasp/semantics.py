@@ -8,9 +8,9 @@ nothing is raised until the whole file has been looked at.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable
 
 from . import ast
 from .diagnostics import Diagnostic, DiagnosticSink, did_you_mean
@@ -141,14 +141,18 @@ _POLICY_PROPS = {"payer", "title", "document", "number", "effective", "cite", "u
 _POLICY_REQUIRED = ("payer", "title", "document", "effective", "cite")
 
 
-def _properties(props: Iterable[ast.Property], allowed: set[str], where: str,
-                sink: DiagnosticSink) -> dict[str, ast.Property]:
+def _properties(
+    props: Iterable[ast.Property], allowed: set[str], where: str, sink: DiagnosticSink
+) -> dict[str, ast.Property]:
     found: dict[str, ast.Property] = {}
     for prop in props:
         if prop.name not in allowed:
-            sink.error("property", f"unknown property '{prop.name}' on {where}", prop.span,
-                       did_you_mean(prop.name, allowed)
-                       or "allowed here: " + ", ".join(sorted(allowed)))
+            sink.error(
+                "property",
+                f"unknown property '{prop.name}' on {where}",
+                prop.span,
+                did_you_mean(prop.name, allowed) or "allowed here: " + ", ".join(sorted(allowed)),
+            )
             continue
         if prop.name in found:
             sink.error("property", f"property '{prop.name}' given twice", prop.span)
@@ -158,12 +162,23 @@ def _properties(props: Iterable[ast.Property], allowed: set[str], where: str,
         if prop.name not in _FLAGS and prop.value is None:
             sink.error("property", f"'{prop.name}' needs a value", prop.span)
             continue
-        if prop.name == "cost" and not (isinstance(prop.value, Decimal)
-                                        and prop.value == int(prop.value) and prop.value >= 0):
+        if prop.name == "cost" and not (
+            isinstance(prop.value, Decimal) and prop.value == int(prop.value) and prop.value >= 0
+        ):
             sink.error("property", "cost is a whole number of 0 or more", prop.span)
             continue
-        if prop.name in ("means", "ask", "unit", "only_for", "payer", "title", "document",
-                         "number", "cite", "url") and not isinstance(prop.value, str):
+        if prop.name in (
+            "means",
+            "ask",
+            "unit",
+            "only_for",
+            "payer",
+            "title",
+            "document",
+            "number",
+            "cite",
+            "url",
+        ) and not isinstance(prop.value, str):
             sink.error("property", f"'{prop.name}' takes a text in double quotes", prop.span)
             continue
         found[prop.name] = prop
@@ -177,8 +192,12 @@ def _text(props: dict[str, ast.Property], name: str) -> str:
 
 def _check_type(spec: ast.TypeSpec, sink: DiagnosticSink) -> ValueType | None:
     if spec.name not in TYPE_NAMES:
-        sink.error("type", f"unknown type '{spec.name}'", spec.span,
-                   did_you_mean(spec.name, TYPE_NAMES) or "types: " + ", ".join(TYPE_NAMES))
+        sink.error(
+            "type",
+            f"unknown type '{spec.name}'",
+            spec.span,
+            did_you_mean(spec.name, TYPE_NAMES) or "types: " + ", ".join(TYPE_NAMES),
+        )
         return None
     if spec.name in ("choice", "set"):
         if not spec.values:
@@ -215,8 +234,9 @@ def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
 
     def declare(name: str, span: Span) -> None:
         if name in seen:
-            sink.error("duplicate-name", f"'{name}' is declared twice (first at {seen[name]})",
-                       span)
+            sink.error(
+                "duplicate-name", f"'{name}' is declared twice (first at {seen[name]})", span
+            )
         seen[name] = span
 
     for decl in source.declarations:
@@ -227,39 +247,70 @@ def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
         elif isinstance(decl, (ast.FindingDecl, ast.RequestDecl)):
             scope = "finding" if isinstance(decl, ast.FindingDecl) else "request"
             declare(decl.name if scope == "finding" else f"request.{decl.name}", decl.span)
-            props = _properties(decl.properties, _VOCAB_PROPS[scope], f"{scope} '{decl.name}'",
-                                sink)
+            props = _properties(
+                decl.properties, _VOCAB_PROPS[scope], f"{scope} '{decl.name}'", sink
+            )
             value_type = _check_type(decl.type, sink)
-            _require(props, ("means", "ask"), f"{scope} '{decl.name}'", decl.span, sink,
-                     decl.properties)
+            _require(
+                props, ("means", "ask"), f"{scope} '{decl.name}'", decl.span, sink, decl.properties
+            )
             if value_type is None:
                 continue
-            fact = FactDef(decl.name, scope, value_type, _text(props, "means"),
-                           _text(props, "ask"), _text(props, "unit") or None,
-                           int(props["cost"].value) if "cost" in props else 1,
-                           "required" in props, decl.span)
+            fact = FactDef(
+                decl.name,
+                scope,
+                value_type,
+                _text(props, "means"),
+                _text(props, "ask"),
+                _text(props, "unit") or None,
+                int(props["cost"].value) if "cost" in props else 1,
+                "required" in props,
+                decl.span,
+            )
             (findings if scope == "finding" else request_fields).append(fact)
         elif isinstance(decl, ast.RecordDecl):
             declare(decl.name, decl.span)
             records.append(_check_record(decl, sink))
         else:
-            sink.error("syntax", "a vocabulary file holds only vocabulary, finding, "
-                       "request_field and record declarations", decl.span)
+            sink.error(
+                "syntax",
+                "a vocabulary file holds only vocabulary, finding, "
+                "request_field and record declarations",
+                decl.span,
+            )
     if header is None:
-        sink.error("property", "the file does not start with 'vocabulary NAME \"...\"'",
-                   Span(source.path, 1, 1, 1, 2))
+        sink.error(
+            "property",
+            "the file does not start with 'vocabulary NAME \"...\"'",
+            Span(source.path, 1, 1, 1, 2),
+        )
     for name in ("service", "date"):
         if not any(f.name == name for f in request_fields):
-            sink.error("unknown-name", f"the vocabulary must declare request_field {name}",
-                       Span(source.path, 1, 1, 1, 2))
+            sink.error(
+                "unknown-name",
+                f"the vocabulary must declare request_field {name}",
+                Span(source.path, 1, 1, 1, 2),
+            )
     sink.raise_if_errors()
     assert header is not None
-    return Vocabulary(header.name, header.description, tuple(findings), tuple(request_fields),
-                      tuple(records), source.path)
+    return Vocabulary(
+        header.name,
+        header.description,
+        tuple(findings),
+        tuple(request_fields),
+        tuple(records),
+        source.path,
+    )
 
 
-def _require(props: dict, names: Iterable[str], where: str, span: Span,
-             sink: DiagnosticSink, written: Iterable[ast.Property] = ()) -> None:
+def _require(
+    props: dict,
+    names: Iterable[str],
+    where: str,
+    span: Span,
+    sink: DiagnosticSink,
+    written: Iterable[ast.Property] = (),
+) -> None:
     misspelt = {did_you_mean(p.name, names) for p in written if p.name not in props}
     for name in names:
         if name not in props and f"did you mean '{name}'?" not in misspelt:
@@ -275,27 +326,45 @@ def _check_record(decl: ast.RecordDecl, sink: DiagnosticSink) -> RecordKind:
         if field.name in names:
             sink.error("duplicate-name", f"field '{field.name}' is declared twice", field.span)
         names.add(field.name)
-        fprops = _properties(field.properties, _VOCAB_PROPS["field"],
-                             f"field '{decl.name}.{field.name}'", sink)
+        fprops = _properties(
+            field.properties, _VOCAB_PROPS["field"], f"field '{decl.name}.{field.name}'", sink
+        )
         value_type = _check_type(field.type, sink)
         required = "required" in fprops
         derived = "derived" in fprops
         _require(fprops, ("means",), f"field '{decl.name}.{field.name}'", field.span, sink)
         if not required and not derived:
-            _require(fprops, ("ask",), f"optional field '{decl.name}.{field.name}'",
-                     field.span, sink)
+            _require(
+                fprops, ("ask",), f"optional field '{decl.name}.{field.name}'", field.span, sink
+            )
         if value_type is None:
             continue
-        fields.append(FieldDef(field.name, value_type, _text(fprops, "means"),
-                               _text(fprops, "ask"), _text(fprops, "unit") or None, required,
-                               _text(fprops, "only_for") or None, derived, field.span))
+        fields.append(
+            FieldDef(
+                field.name,
+                value_type,
+                _text(fprops, "means"),
+                _text(fprops, "ask"),
+                _text(fprops, "unit") or None,
+                required,
+                _text(fprops, "only_for") or None,
+                derived,
+                field.span,
+            )
+        )
     dates = [f for f in fields if f.type.kind == "date"]
     if not any(f.name in ("date", "start") and f.required for f in dates):
-        sink.error("property", f"record '{decl.name}' needs a required field 'date' or 'start'",
-                   decl.span)
-    return RecordKind(decl.name, _text(props, "means"), _text(props, "ask"),
-                      int(props["cost"].value) if "cost" in props else 1, tuple(fields),
-                      decl.span)
+        sink.error(
+            "property", f"record '{decl.name}' needs a required field 'date' or 'start'", decl.span
+        )
+    return RecordKind(
+        decl.name,
+        _text(props, "means"),
+        _text(props, "ask"),
+        int(props["cost"].value) if "cost" in props else 1,
+        tuple(fields),
+        decl.span,
+    )
 
 
 # ------------------------------------------------------------------ policy
@@ -324,8 +393,7 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
             pass
         elif isinstance(decl, ast.ServiceDecl):
             if any(s.name == decl.name for s in services):
-                sink.error("duplicate-name", f"service '{decl.name}' is declared twice",
-                           decl.span)
+                sink.error("duplicate-name", f"service '{decl.name}' is declared twice", decl.span)
             services.append(decl)
         elif isinstance(decl, ast.DefineDecl):
             _declare_once(decl.name, decl.span, defines, record_sets, sink)
@@ -336,8 +404,7 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
         elif isinstance(decl, ast.CriteriaBlock):
             blocks.append(decl)
         else:
-            sink.error("syntax", "vocabulary declarations belong in the vocabulary file",
-                       decl.span)
+            sink.error("syntax", "vocabulary declarations belong in the vocabulary file", decl.span)
 
     context = _PolicyContext(vocabulary, defines, record_sets, sink)
     meta = _check_policy_header(header, source.path, sink)
@@ -345,8 +412,12 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
     known_services = set(next(iter(requestable), ()))
     for service in services:
         if service.name not in known_services:
-            sink.error("unknown-name", f"'{service.name}' is not a service of the vocabulary",
-                       service.span, did_you_mean(service.name, known_services))
+            sink.error(
+                "unknown-name",
+                f"'{service.name}' is not a service of the vocabulary",
+                service.span,
+                did_you_mean(service.name, known_services),
+            )
 
     declared = {s.name for s in services}
     criteria: list[tuple[str, ast.Criterion]] = []
@@ -357,8 +428,12 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
     for block in blocks:
         for name, span in zip(block.services, block.service_spans):
             if name not in declared:
-                sink.error("scope", f"'{name}' is not a service this policy declares", span,
-                           did_you_mean(name, declared))
+                sink.error(
+                    "scope",
+                    f"'{name}' is not a service this policy declares",
+                    span,
+                    did_you_mean(name, declared),
+                )
         for item in block.items:
             _collect_ids(item, ids, sink)
             if block.role == "advisories":
@@ -380,8 +455,9 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
                 exclusions.append((block.services, item))
     for service in services:
         if service.name not in with_criteria:
-            sink.error("scope", f"service '{service.name}' has no 'criteria for' block",
-                       service.span)
+            sink.error(
+                "scope", f"service '{service.name}' has no 'criteria for' block", service.span
+            )
     for decl in defines.values():
         _check_expr(decl.body, context)
     for decl in record_sets.values():
@@ -393,28 +469,45 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
         sink.error("scope", "the policy declares no service", Span(source.path, 1, 1, 1, 2))
     sink.raise_if_errors()
     assert meta is not None
-    return Policy(meta["id"], meta["payer"], meta["title"], meta["document"], meta.get("number"),
-                  meta["effective"], meta["cite"], source.path, vocabulary, tuple(services),
-                  tuple(defines.values()), tuple(record_sets.values()), tuple(criteria),
-                  tuple(exclusions), tuple(advisories),
-                  tuple(d for d in sink.items if d.severity == "warning"))
+    return Policy(
+        meta["id"],
+        meta["payer"],
+        meta["title"],
+        meta["document"],
+        meta.get("number"),
+        meta["effective"],
+        meta["cite"],
+        source.path,
+        vocabulary,
+        tuple(services),
+        tuple(defines.values()),
+        tuple(record_sets.values()),
+        tuple(criteria),
+        tuple(exclusions),
+        tuple(advisories),
+        tuple(d for d in sink.items if d.severity == "warning"),
+    )
 
 
-def _declare_once(name: str, span: Span, defines: dict, record_sets: dict,
-                  sink: DiagnosticSink) -> None:
+def _declare_once(
+    name: str, span: Span, defines: dict, record_sets: dict, sink: DiagnosticSink
+) -> None:
     if name in defines or name in record_sets:
         sink.error("duplicate-name", f"'{name}' is defined twice", span)
 
 
-def _check_policy_header(header: ast.PolicyDecl | None, path: str,
-                         sink: DiagnosticSink) -> dict | None:
+def _check_policy_header(
+    header: ast.PolicyDecl | None, path: str, sink: DiagnosticSink
+) -> dict | None:
     if header is None:
-        sink.error("property", "the file has no 'policy NAME { ... }' block",
-                   Span(path, 1, 1, 1, 2))
+        sink.error(
+            "property", "the file has no 'policy NAME { ... }' block", Span(path, 1, 1, 1, 2)
+        )
         return None
     props = _properties(header.properties, _POLICY_PROPS, f"policy '{header.name}'", sink)
-    _require(props, _POLICY_REQUIRED, f"policy '{header.name}'", header.span, sink,
-             header.properties)
+    _require(
+        props, _POLICY_REQUIRED, f"policy '{header.name}'", header.span, sink, header.properties
+    )
     meta: dict = {"id": header.name}
     for name, prop in props.items():
         meta[name] = prop.value
@@ -429,16 +522,20 @@ def _check_policy_header(header: ast.PolicyDecl | None, path: str,
 
 def _need_section(item: ast.Criterion | ast.Advisory, sink: DiagnosticSink) -> None:
     if item.section is None:
-        sink.error("property", f"'{item.name}' needs its section of the source document, "
-                   "like [Section 2.1]", item.span)
+        sink.error(
+            "property",
+            f"'{item.name}' needs its section of the source document, like [Section 2.1]",
+            item.span,
+        )
 
 
 def _collect_ids(item, ids: dict[str, Span], sink: DiagnosticSink) -> None:
     """Criterion names identify nodes in the compiled program: each is used once."""
     if isinstance(item, (ast.Criterion, ast.Advisory)):
         if item.name in ids:
-            sink.error("duplicate-name", f"'{item.name}' is already used at {ids[item.name]}",
-                       item.span)
+            sink.error(
+                "duplicate-name", f"'{item.name}' is already used at {ids[item.name]}", item.span
+            )
         ids[item.name] = item.span
     body = item.body if isinstance(item, ast.Criterion) else None
     if isinstance(item, ast.Combinator):
@@ -461,26 +558,30 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
             if expr.minimum < 1:
                 sink.error("count", "'at least' needs a count of 1 or more", expr.span)
             elif expr.minimum > len(expr.members):
-                sink.error("count", f"at least {expr.minimum} of {len(expr.members)} members "
-                           "can never be met", expr.span)
+                sink.error(
+                    "count",
+                    f"at least {expr.minimum} of {len(expr.members)} members can never be met",
+                    expr.span,
+                )
     elif isinstance(expr, ast.Reference):
         if expr.name not in context.defines:
             hint = did_you_mean(expr.name, list(context.defines) + _fact_names(context))
             if expr.name in context.record_sets:
                 hint = f"'{expr.name}' is a set of records: count it, 'at least 1 {expr.name}'"
-            sink.error("unknown-name", f"'{expr.name}' is not a defined condition", expr.span,
-                       hint)
+            sink.error("unknown-name", f"'{expr.name}' is not a defined condition", expr.span, hint)
     elif isinstance(expr, ast.IsValue):
         fact = _fact(expr.fact, context)
         if fact is None:
             return
         if expr.value in BOOL_VALUES:
             if fact.type.kind != "bool":
-                sink.error("type", f"'{fact.key}' is {fact.type.describe()}, not true or false",
-                           expr.span)
+                sink.error(
+                    "type", f"'{fact.key}' is {fact.type.describe()}, not true or false", expr.span
+                )
             elif expr.negated and expr.value == "false":
-                sink.error("type", "write 'is true' or 'is not true' rather than "
-                           "'is not false'", expr.span)
+                sink.error(
+                    "type", "write 'is true' or 'is not true' rather than 'is not false'", expr.span
+                )
             return
         if expr.negated:
             sink.error("type", "only 'is not true' may be negated", expr.span)
@@ -495,8 +596,9 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
         if fact is None:
             return
         if fact.type.kind != "number":
-            sink.error("type", f"'{fact.key}' is {fact.type.describe()}; only numbers compare",
-                       expr.span)
+            sink.error(
+                "type", f"'{fact.key}' is {fact.type.describe()}; only numbers compare", expr.span
+            )
             return
         _check_comparison(fact.type, expr.operator, expr.value, fact.key, expr.span, sink)
     elif isinstance(expr, ast.CountRecords):
@@ -506,14 +608,20 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
         if expr.unit == "days" and kind is not None:
             record = context.vocabulary.record(kind)
             if record is None or record.field("start") is None:
-                sink.error("type", f"days are counted over records with a start and an end; "
-                           f"'{kind}' has none", expr.span)
+                sink.error(
+                    "type",
+                    f"days are counted over records with a start and an end; '{kind}' has none",
+                    expr.span,
+                )
         if expr.window_days is not None:
             if expr.window_days < 1:
                 sink.error("range", "a window needs at least 1 day", expr.span)
             elif expr.unit == "days" and expr.minimum > expr.window_days + 1:
-                sink.error("count", f"{expr.minimum} days cannot fit in a window of "
-                           f"{expr.window_days} days", expr.span)
+                sink.error(
+                    "count",
+                    f"{expr.minimum} days cannot fit in a window of {expr.window_days} days",
+                    expr.span,
+                )
 
 
 def _fact_names(context: _PolicyContext) -> list[str]:
@@ -523,9 +631,13 @@ def _fact_names(context: _PolicyContext) -> list[str]:
 def _fact(ref: ast.FactRef, context: _PolicyContext) -> FactDef | None:
     vocabulary = context.vocabulary
     if ref.scope not in ("finding", "request"):
-        context.sink.error("unknown-name", f"'{ref.scope}.{ref.name}': only request fields are "
-                           "written with a dot, as request.NAME", ref.span,
-                           did_you_mean(ref.scope, ["request"]))
+        context.sink.error(
+            "unknown-name",
+            f"'{ref.scope}.{ref.name}': only request fields are "
+            "written with a dot, as request.NAME",
+            ref.span,
+            did_you_mean(ref.scope, ["request"]),
+        )
         return None
     fact = vocabulary.fact(ref.scope, ref.name)
     if fact is None:
@@ -536,13 +648,15 @@ def _fact(ref: ast.FactRef, context: _PolicyContext) -> FactDef | None:
         if ref.scope == "finding" and ref.name in context.record_sets:
             hint = f"'{ref.name}' is a set of records: count it, 'at least 1 {ref.name}'"
         what = "finding" if ref.scope == "finding" else "request field"
-        context.sink.error("unknown-name", f"'{ref.name}' is not a {what} of the vocabulary",
-                           ref.span, hint)
+        context.sink.error(
+            "unknown-name", f"'{ref.name}' is not a {what} of the vocabulary", ref.span, hint
+        )
     return fact
 
 
-def _check_choice(fact: FactDef | FieldDef, values: Iterable[str], span: Span,
-                  sink: DiagnosticSink) -> None:
+def _check_choice(
+    fact: FactDef | FieldDef, values: Iterable[str], span: Span, sink: DiagnosticSink
+) -> None:
     name = fact.key if isinstance(fact, FactDef) else fact.name
     if fact.type.kind == "bool":
         for value in values:
@@ -550,18 +664,26 @@ def _check_choice(fact: FactDef | FieldDef, values: Iterable[str], span: Span,
                 sink.error("type", f"'{name}' is true or false, not '{value}'", span)
         return
     if fact.type.kind != "choice":
-        sink.error("type", f"'{name}' is {fact.type.describe()}; 'is'/'in' test a choice",
-                   span)
+        sink.error("type", f"'{name}' is {fact.type.describe()}; 'is'/'in' test a choice", span)
         return
     for value in values:
         if value not in fact.type.values:
-            sink.error("unknown-name", f"'{value}' is not a value of '{name}'", span,
-                       did_you_mean(value, fact.type.values)
-                       or "values: " + ", ".join(fact.type.values))
+            sink.error(
+                "unknown-name",
+                f"'{value}' is not a value of '{name}'",
+                span,
+                did_you_mean(value, fact.type.values) or "values: " + ", ".join(fact.type.values),
+            )
 
 
-def _check_comparison(value_type: ValueType, operator: str, value: Decimal, name: str,
-                      span: Span, sink: DiagnosticSink) -> None:
+def _check_comparison(
+    value_type: ValueType,
+    operator: str,
+    value: Decimal,
+    name: str,
+    span: Span,
+    sink: DiagnosticSink,
+) -> None:
     low, high = value_type.low, value_type.high
     assert low is not None and high is not None
     if value < low or value > high:
@@ -569,12 +691,12 @@ def _check_comparison(value_type: ValueType, operator: str, value: Decimal, name
         return
     never = {">": value >= high, "<": value <= low}.get(operator, False)
     if never:
-        sink.error("range", f"'{name} {operator} {value}' can never hold in {low}..{high}",
-                   span)
+        sink.error("range", f"'{name} {operator} {value}' can never hold in {low}..{high}", span)
 
 
-def _record_set_kind(records: ast.RecordSet, context: _PolicyContext,
-                     visiting: frozenset[str] = frozenset()) -> str | None:
+def _record_set_kind(
+    records: ast.RecordSet, context: _PolicyContext, visiting: frozenset[str] = frozenset()
+) -> str | None:
     """The record kind of a set (all parts must agree), checking each filter on the way."""
     kinds: set[str] = set()
     for part in records.parts:
@@ -582,50 +704,67 @@ def _record_set_kind(records: ast.RecordSet, context: _PolicyContext,
         if kind is not None:
             kinds.add(kind)
     if len(kinds) > 1:
-        context.sink.error("type", "a set of records mixes kinds: " + ", ".join(sorted(kinds)),
-                           records.span)
+        context.sink.error(
+            "type", "a set of records mixes kinds: " + ", ".join(sorted(kinds)), records.span
+        )
         return None
     return next(iter(kinds), None)
 
 
-def _record_part_kind(part: ast.RecordPart, context: _PolicyContext,
-                      visiting: frozenset[str]) -> str | None:
+def _record_part_kind(
+    part: ast.RecordPart, context: _PolicyContext, visiting: frozenset[str]
+) -> str | None:
     vocabulary, sink = context.vocabulary, context.sink
     if isinstance(part, ast.RecordSetName):
         if vocabulary.record(part.name) is not None:
             return part.name
         decl = context.record_sets.get(part.name)
         if decl is None:
-            hint = did_you_mean(part.name, [r.name for r in vocabulary.records]
-                                + list(context.record_sets))
+            hint = did_you_mean(
+                part.name, [r.name for r in vocabulary.records] + list(context.record_sets)
+            )
             if vocabulary.fact("finding", part.name) is not None:
-                hint = (f"'{part.name}' is a finding, not records: test it directly, "
-                        f"e.g. '{part.name} is true' or '{part.name} >= N'")
-            sink.error("unknown-name", f"'{part.name}' is neither a record kind nor a defined "
-                       "set of records", part.span, hint)
+                hint = (
+                    f"'{part.name}' is a finding, not records: test it directly, "
+                    f"e.g. '{part.name} is true' or '{part.name} >= N'"
+                )
+            sink.error(
+                "unknown-name",
+                f"'{part.name}' is neither a record kind nor a defined set of records",
+                part.span,
+                hint,
+            )
             return None
         if part.name in visiting:
             return None  # reported by _check_cycles
         return _record_set_kind(decl.records, context, visiting | {part.name})
     record = vocabulary.record(part.kind)
     if record is None:
-        sink.error("unknown-name", f"'{part.kind}' is not a record kind", part.span,
-                   did_you_mean(part.kind, [r.name for r in vocabulary.records]))
+        sink.error(
+            "unknown-name",
+            f"'{part.kind}' is not a record kind",
+            part.span,
+            did_you_mean(part.kind, [r.name for r in vocabulary.records]),
+        )
         return None
     for condition in part.conditions:
         _check_field_condition(record, condition, context)
     return record.name
 
 
-def _check_field_condition(record: RecordKind, condition: ast.FieldCondition,
-                           context: _PolicyContext) -> None:
+def _check_field_condition(
+    record: RecordKind, condition: ast.FieldCondition, context: _PolicyContext
+) -> None:
     sink = context.sink
     field = record.field(condition.field)
     if field is None:
         names = [f.name for f in record.fields]
-        sink.error("unknown-name", f"'{condition.field}' is not a field of {record.name}",
-                   condition.span, did_you_mean(condition.field, names)
-                   or "fields: " + ", ".join(names))
+        sink.error(
+            "unknown-name",
+            f"'{condition.field}' is not a field of {record.name}",
+            condition.span,
+            did_you_mean(condition.field, names) or "fields: " + ", ".join(names),
+        )
         return
     kind = field.type.kind
     op = condition.operator
@@ -633,38 +772,56 @@ def _check_field_condition(record: RecordKind, condition: ast.FieldCondition,
         _check_choice(field, condition.values, condition.span, sink)
     elif op == "compare":
         if kind != "number":
-            sink.error("type", f"'{field.name}' is {field.type.describe()}; only numbers "
-                       "compare", condition.span)
+            sink.error(
+                "type",
+                f"'{field.name}' is {field.type.describe()}; only numbers compare",
+                condition.span,
+            )
             return
         assert condition.comparator is not None and condition.number is not None
-        _check_comparison(field.type, condition.comparator, condition.number, field.name,
-                          condition.span, sink)
+        _check_comparison(
+            field.type, condition.comparator, condition.number, field.name, condition.span, sink
+        )
     elif op == "has":
         if kind != "set":
-            sink.error("type", f"'has' tests a list; '{field.name}' is "
-                       f"{field.type.describe()}", condition.span)
+            sink.error(
+                "type",
+                f"'has' tests a list; '{field.name}' is {field.type.describe()}",
+                condition.span,
+            )
             return
         value = condition.values[0]
         if value not in field.type.values:
-            sink.error("unknown-name", f"'{value}' is not a value of '{field.name}'",
-                       condition.span, did_you_mean(value, field.type.values)
-                       or "values: " + ", ".join(field.type.values))
+            sink.error(
+                "unknown-name",
+                f"'{value}' is not a value of '{field.name}'",
+                condition.span,
+                did_you_mean(value, field.type.values) or "values: " + ", ".join(field.type.values),
+            )
     elif op == "within":
         if kind != "date":
-            sink.error("type", f"'within' tests a date; '{field.name}' is "
-                       f"{field.type.describe()}", condition.span)
+            sink.error(
+                "type",
+                f"'within' tests a date; '{field.name}' is {field.type.describe()}",
+                condition.span,
+            )
     elif op == "matches":
         target = condition.values[0]
         scope, _, name = target.partition(".")
         fact = context.vocabulary.fact("request", name) if scope == "request" else None
         if fact is None:
-            sink.error("unknown-name", f"'{target}' is not a request field; write "
-                       "'matches request.NAME'", condition.span)
+            sink.error(
+                "unknown-name",
+                f"'{target}' is not a request field; write 'matches request.NAME'",
+                condition.span,
+            )
             return
-        if kind != "choice" or fact.type.kind != "choice" \
-                or not set(field.type.values) & set(fact.type.values):
-            sink.error("type", f"'{field.name}' and '{target}' do not share values",
-                       condition.span)
+        if (
+            kind != "choice"
+            or fact.type.kind != "choice"
+            or not set(field.type.values) & set(fact.type.values)
+        ):
+            sink.error("type", f"'{field.name}' and '{target}' do not share values", condition.span)
 
 
 def _names_used(node) -> Iterable[str]:
@@ -689,8 +846,12 @@ def _names_used(node) -> Iterable[str]:
                 yield part.name
 
 
-def _warn_unused(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast.RecordsDecl],
-                 blocks: list[ast.CriteriaBlock], sink: DiagnosticSink) -> None:
+def _warn_unused(
+    defines: dict[str, ast.DefineDecl],
+    record_sets: dict[str, ast.RecordsDecl],
+    blocks: list[ast.CriteriaBlock],
+    sink: DiagnosticSink,
+) -> None:
     """A definition nothing uses is most often a criterion the author forgot to attach."""
     used: set[str] = set()
     for block in blocks:
@@ -703,8 +864,11 @@ def _warn_unused(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast.
             sink.warning("unused", f"'{name}' is defined but no criterion uses it", decl.span)
 
 
-def _check_cycles(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast.RecordsDecl],
-                  sink: DiagnosticSink) -> None:
+def _check_cycles(
+    defines: dict[str, ast.DefineDecl],
+    record_sets: dict[str, ast.RecordsDecl],
+    sink: DiagnosticSink,
+) -> None:
     graph = {name: set(_names_used(decl)) for name, decl in {**defines, **record_sets}.items()}
     spans = {name: d.span for name, d in {**defines, **record_sets}.items()}
     reported: set[frozenset[str]] = set()
@@ -712,7 +876,7 @@ def _check_cycles(defines: dict[str, ast.DefineDecl], record_sets: dict[str, ast
     def visit(name: str, path: tuple[str, ...]) -> None:
         for target in graph.get(name, ()):
             if target in path:
-                members = path[path.index(target):]
+                members = path[path.index(target) :]
                 if frozenset(members) not in reported:
                     cycle = " -> ".join(members + (target,))
                     sink.error("cycle", f"'{target}' refers to itself: {cycle}", spans[target])

@@ -8,8 +8,8 @@ a `Snapshot` that the explain stage can read at leisure.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import clingo
 
@@ -48,8 +48,9 @@ class SolveError(RuntimeError):
     """clingo reported a problem with a program sijfasp generated: a bug, not a user error."""
 
 
-def _control(arguments: Sequence[str], compiled: CompiledPolicy,
-             case_facts: Iterable[clingo.Symbol]) -> clingo.Control:
+def _control(
+    arguments: Sequence[str], compiled: CompiledPolicy, case_facts: Iterable[clingo.Symbol]
+) -> clingo.Control:
     messages: list[str] = []
 
     def logger(code: clingo.MessageCode, message: str) -> None:
@@ -93,12 +94,12 @@ class Abducer:
     def __init__(self, compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]):
         self._compiled = compiled
         self._facts = list(case_facts)
-        self._control = _control(["--heuristic=Domain", "--enum-mode=domRec"], compiled,
-                                 case_facts)
+        self._control = _control(["--heuristic=Domain", "--enum-mode=domRec"], compiled, case_facts)
         self._control.ground([("base", []), ("abduce", [])])
 
-    def minimal_sets(self, focus: str | None = None, limit: int = 0,
-                     ranked: bool = True) -> Enumeration:
+    def minimal_sets(
+        self, focus: str | None = None, limit: int = 0, ranked: bool = True
+    ) -> Enumeration:
         """Minimal sets making the policy (or the `focus` criterion) hold; limit 0: all.
 
         With a limit and `ranked`, the sets returned are the best `limit` ones (fewest items,
@@ -140,8 +141,11 @@ class Abducer:
         found: list[Snapshot] = []
         for _ in range(count):
             best: list[Snapshot] = []
-            control.solve(on_model=lambda m: best.__setitem__(
-                slice(None), [Snapshot(tuple(m.symbols(shown=True)))]))
+            control.solve(
+                on_model=lambda m: best.__setitem__(
+                    slice(None), [Snapshot(tuple(m.symbols(shown=True)))]
+                )
+            )
             if not best:
                 break
             found.append(best[0])
@@ -154,4 +158,3 @@ class Abducer:
 
 def _focus(focus: str | None) -> clingo.Symbol | None:
     return clingo.Function("focus", [clingo.Function(focus)]) if focus else None
-

@@ -42,20 +42,30 @@ def check_golden(path: Path, actual: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual, encoding="utf-8")
         return
-    assert path.is_file(), (f"missing golden file {path.relative_to(REPO)}; "
-                            "run the tests with SIJFASP_UPDATE_GOLDEN=1 to create it")
+    assert path.is_file(), (
+        f"missing golden file {path.relative_to(REPO)}; "
+        "run the tests with SIJFASP_UPDATE_GOLDEN=1 to create it"
+    )
     expected = path.read_text(encoding="utf-8")
-    assert actual == expected, (f"output differs from {path.relative_to(REPO)} "
-                                "(if the change is intended, rerun with SIJFASP_UPDATE_GOLDEN=1 "
-                                "and review the diff)")
+    assert actual == expected, (
+        f"output differs from {path.relative_to(REPO)} "
+        "(if the change is intended, rerun with SIJFASP_UPDATE_GOLDEN=1 "
+        "and review the diff)"
+    )
 
 
 def run_cli(*args: Any, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess:
     """`python -m sijfasp ARGS` from `cwd`; text output, never raises on a non-zero exit."""
     env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="80")
-    return subprocess.run([sys.executable, "-m", "sijfasp", *(str(a) for a in args)],
-                          cwd=cwd, capture_output=True, text=True, encoding="utf-8", env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "sijfasp", *(str(a) for a in args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=timeout,
+    )
 
 
 def run_many(commands: list[tuple], cwd: Path = REPO) -> dict[tuple, subprocess.CompletedProcess]:
@@ -86,8 +96,7 @@ def write_case(directory: Path, data: Any, name: str = "case.yaml") -> Path:
     if name.endswith(".json"):
         path.write_text(json.dumps(data, default=_plain_json, indent=1), encoding="utf-8")
     else:
-        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                        encoding="utf-8")
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 

@@ -49,14 +49,22 @@ def all_of(*changes):
         for change in changes:
             case = change(case)
         return case
+
     return build
 
 
 def home_program(**flags):
     """The physical therapy course replaced by a home exercise program with these flags."""
+
     def build():
-        return s.update_records(s.base_case(), "therapy", kind("physical_therapy"),
-                                kind="home_exercise_program", **flags)
+        return s.update_records(
+            s.base_case(),
+            "therapy",
+            kind("physical_therapy"),
+            kind="home_exercise_program",
+            **flags,
+        )
+
     return build
 
 

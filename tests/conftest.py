@@ -1,17 +1,9 @@
-"""Shared test setup: the helpers in tests/support.py are importable as `support`."""
+"""Shared test setup (tests/ is on the import path through pytest's `pythonpath` setting)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-TESTS_DIR = Path(__file__).resolve().parent
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
-
-import support  # noqa: E402
+import support
 
 
 @pytest.fixture

@@ -13,21 +13,23 @@ import itertools
 import json
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import clingo
 import pytest
 import yaml
 
-from sijfasp.api import Options, evaluate as _evaluate
+from sijfasp import solver
+from sijfasp.api import Options
+from sijfasp.api import evaluate as _evaluate
 from sijfasp.case import case_symbols, validate_case
 from sijfasp.explain import MissingItem, NodeResult, PolicyResult
 from sijfasp.policies import LoadedPolicy, bundled_policies
 from sijfasp.semantics import RecordKind, Vocabulary
-from sijfasp import solver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = REPO_ROOT / "examples" / "cases"
@@ -99,7 +101,7 @@ def with_findings(case: dict, **values: Any) -> dict:
 
 
 def without_findings(case: dict, *names: str) -> dict:
-    return with_findings(case, **{name: REMOVE for name in names})
+    return with_findings(case, **dict.fromkeys(names, REMOVE))
 
 
 def with_request(case: dict, **values: Any) -> dict:
@@ -134,15 +136,13 @@ def add_records(case: dict, kind: str, *records: dict) -> dict:
     return with_records(case, kind, records_of(case, kind) + list(records))
 
 
-def without_records(case: dict, kind: str,
-                    where: Callable[[dict], bool] | None = None) -> dict:
+def without_records(case: dict, kind: str, where: Callable[[dict], bool] | None = None) -> dict:
     """A copy without the `kind` records that `where` selects (all of them without `where`)."""
     kept = [r for r in records_of(case, kind) if where is not None and not where(r)]
     return with_records(case, kind, kept)
 
 
-def update_records(case: dict, kind: str, where: Callable[[dict], bool], /,
-                   **values: Any) -> dict:
+def update_records(case: dict, kind: str, where: Callable[[dict], bool], /, **values: Any) -> dict:
     """A copy where every selected `kind` record gets `values` (REMOVE deletes a field)."""
     updated = []
     for record in records_of(case, kind):
@@ -157,8 +157,9 @@ def update_records(case: dict, kind: str, where: Callable[[dict], bool], /,
     return with_records(case, kind, updated)
 
 
-def request_only(service: str = PERCUTANEOUS, date: dt.date = dt.date(2026, 7, 15),
-                 **request: Any) -> dict:
+def request_only(
+    service: str = PERCUTANEOUS, date: dt.date = dt.date(2026, 7, 15), **request: Any
+) -> dict:
     """A case that documents nothing but the request."""
     return {"id": "request-only", "request": {"service": service, "date": date, **request}}
 
@@ -208,18 +209,23 @@ def _determination_cached(key: str, policy_id: str) -> str:
     checked = validate_case(json.loads(key), vocabulary(), "<test case>")
     compiled = loaded(policy_id).compiled
     if not hasattr(solver, "_control"):  # fall back to the public call
-        return str(solver.determine(compiled, case_symbols(checked))
-                   .atoms("determination", 1)[0][0])
+        return str(
+            solver.determine(compiled, case_symbols(checked)).atoms("determination", 1)[0][0]
+        )
     # The same program, options and optimum as sijfasp.solver.determine; only the
     # determination atom is read off the model instead of copying every atom.
-    control = solver._control(["--opt-mode=opt", "--opt-strategy=usc"], compiled,
-                              case_symbols(checked))
+    control = solver._control(
+        ["--opt-mode=opt", "--opt-strategy=usc"], compiled, case_symbols(checked)
+    )
     control.ground([("base", []), ("decide", [])])
     found: list[str] = []
 
     def on_model(model: clingo.Model) -> None:
-        found[:] = [d for d in DETERMINATIONS
-                    if model.contains(clingo.Function("determination", [clingo.Function(d)]))]
+        found[:] = [
+            d
+            for d in DETERMINATIONS
+            if model.contains(clingo.Function("determination", [clingo.Function(d)]))
+        ]
 
     control.solve(on_model=on_model)
     assert len(found) == 1, found
@@ -310,8 +316,12 @@ class FilterFacts:
 
     def sets_matching(self, kind: str, record: dict, request: dict) -> set[str]:
         """Every record set (includes followed) a record of `kind` would belong to."""
-        direct = {f.set_id for fs in self.filters.values() for f in fs
-                  if f.kind == kind and record_matches(f, record, request)}
+        direct = {
+            f.set_id
+            for fs in self.filters.values()
+            for f in fs
+            if f.kind == kind and record_matches(f, record, request)
+        }
         changed = True
         while changed:
             changed = False
@@ -339,7 +349,8 @@ def filter_facts(policy_id: str) -> FilterFacts:
     conditions: dict[str, list[Condition]] = {}
     for fl, index, test in by("condition", 3):
         conditions.setdefault(fl.name, []).append(
-            Condition(index.number, test, tuple(sorted(values.get((fl.name, index.number), [])))))
+            Condition(index.number, test, tuple(sorted(values.get((fl.name, index.number), []))))
+        )
     filters: dict[str, list[Filter]] = {}
     for set_id, fl, kind in by("filter", 3):
         found = tuple(sorted(conditions.get(fl.name, []), key=lambda c: c.index))
@@ -348,8 +359,11 @@ def filter_facts(policy_id: str) -> FilterFacts:
     for set_id, other in by("set_includes", 2):
         includes.setdefault(set_id.name, []).append(other.name)
     subsumed = frozenset((a.name, b.name) for a, b in by("subsumed", 2))
-    return FilterFacts({k: tuple(sorted(v, key=lambda f: f.id)) for k, v in filters.items()},
-                       {k: tuple(sorted(v)) for k, v in includes.items()}, subsumed)
+    return FilterFacts(
+        {k: tuple(sorted(v, key=lambda f: f.id)) for k, v in filters.items()},
+        {k: tuple(sorted(v)) for k, v in includes.items()},
+        subsumed,
+    )
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -376,8 +390,14 @@ def _field_value(record: dict, field: str, request: dict) -> Any:
     return record.get(field)
 
 
-_COMPARE = {"ge": lambda v, t: v >= t, "gt": lambda v, t: v > t, "le": lambda v, t: v <= t,
-            "lt": lambda v, t: v < t, "eq": lambda v, t: v == t, "ne": lambda v, t: v != t}
+_COMPARE = {
+    "ge": lambda v, t: v >= t,
+    "gt": lambda v, t: v > t,
+    "le": lambda v, t: v <= t,
+    "lt": lambda v, t: v < t,
+    "eq": lambda v, t: v == t,
+    "ne": lambda v, t: v != t,
+}
 
 
 def record_matches(fl: Filter, record: dict, request: dict) -> bool:
@@ -465,14 +485,21 @@ def _accepted(kind: RecordKind, values: tuple[str, ...], name: str) -> list[Any]
 
 
 def _number_meeting(op: str, threshold: int) -> Any:
-    scaled = {"ge": threshold, "le": threshold, "eq": threshold, "gt": threshold + 1,
-              "lt": threshold - 1, "ne": threshold + 100}[op]
+    scaled = {
+        "ge": threshold,
+        "le": threshold,
+        "eq": threshold,
+        "gt": threshold + 1,
+        "lt": threshold - 1,
+        "ne": threshold + 100,
+    }[op]
     value = Decimal(scaled) / 100
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _record_for(case: dict, policy_id: str, fl: Filter, days: int | None,
-                window: int | None) -> dict | None:
+def _record_for(
+    case: dict, policy_id: str, fl: Filter, days: int | None, window: int | None
+) -> dict | None:
     """The least far-reaching record of fl.kind meeting the filter, or None if none can.
 
     Constrained and required choice/bool fields take the accepted values; among the
@@ -536,8 +563,10 @@ def _record_for(case: dict, policy_id: str, fl: Filter, days: int | None,
     for combination in itertools.product(*(options[n] for n in names)):
         record = dict(fixed)
         record.update(zip(names, combination))
-        if any(f.only_for and f.name in record and record.get("kind") != f.only_for
-               for f in kind.fields):
+        if any(
+            f.only_for and f.name in record and record.get("kind") != f.only_for
+            for f in kind.fields
+        ):
             continue
         if not record_matches(fl, record, request):
             continue
@@ -552,14 +581,18 @@ def tied_to_unknown_request(case: dict, policy_id: str, set_id: str) -> bool:
     request.F`) that the case does not document: no record of the set can then be written."""
     filters = filter_facts(policy_id).filters_of(set_id)
     return bool(filters) and all(
-        any(c.test.name == "matches"
+        any(
+            c.test.name == "matches"
             and case["request"].get(c.test.arguments[1].arguments[0].name) is None
-            for c in fl.conditions)
-        for fl in filters)
+            for c in fl.conditions
+        )
+        for fl in filters
+    )
 
 
-def _least_reaching(case: dict, policy_id: str, set_id: str, days: int | None,
-                    window: int | None) -> list[tuple[str, dict]]:
+def _least_reaching(
+    case: dict, policy_id: str, set_id: str, days: int | None, window: int | None
+) -> list[tuple[str, dict]]:
     """The records (kind, record), one per filter of record set `set_id`, that join the fewest
     record sets of the policy: usually one, several when filters tie."""
     facts = filter_facts(policy_id)
@@ -575,8 +608,9 @@ def _least_reaching(case: dict, policy_id: str, set_id: str, days: int | None,
     return [(kind, record) for reach, kind, record in candidates if reach == least]
 
 
-def _add_record_to_set(case: dict, policy_id: str, set_id: str, days: int | None,
-                       window: int | None, choice: int = 0) -> None:
+def _add_record_to_set(
+    case: dict, policy_id: str, set_id: str, days: int | None, window: int | None, choice: int = 0
+) -> None:
     """Append the least far-reaching record meeting a filter of record set `set_id`; `choice`
     picks among records that tie (taken modulo their number)."""
     tied = _least_reaching(case, policy_id, set_id, days, window)
@@ -591,9 +625,14 @@ def _add_record_to_set(case: dict, policy_id: str, set_id: str, days: int | None
 def _set_window(policy_id: str, set_id: str) -> int | None:
     """The narrowest window of a record leaf counting `set_id` or a set containing it."""
     compiled = loaded(policy_id).compiled
-    windows = [info.leaf[4] for info in compiled.nodes.values()
-               if info.leaf is not None and info.leaf[0] == "records" and info.leaf[4]
-               and (info.leaf[2] == set_id or (set_id, info.leaf[2]) in compiled.subsumed)]
+    windows = [
+        info.leaf[4]
+        for info in compiled.nodes.values()
+        if info.leaf is not None
+        and info.leaf[0] == "records"
+        and info.leaf[4]
+        and (info.leaf[2] == set_id or (set_id, info.leaf[2]) in compiled.subsumed)
+    ]
     return min(windows) if windows else None
 
 
@@ -630,9 +669,13 @@ def _ties(case: dict, policy_id: str, key: str) -> int:
     return 1
 
 
-def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | str],
-                      choices: dict[str, int] | None = None,
-                      skip_unwritable: bool = False) -> dict:
+def apply_missing_set(
+    case: dict,
+    policy_id: str,
+    items: Iterable[MissingItem | str],
+    choices: dict[str, int] | None = None,
+    skip_unwritable: bool = False,
+) -> dict:
     """Turn a set of missing documentation into real documentation, in a copy of the case.
 
     Each item (a MissingItem or its ASP key) becomes what a clinic would add to the record:
@@ -685,18 +728,17 @@ def apply_missing_set(case: dict, policy_id: str, items: Iterable[MissingItem | 
         elif term.name == "more":
             if skip_unwritable and tied_to_unknown_request(result, policy_id, args[0].name):
                 continue
-            _add_record_for_set(result, policy_id, args[0].name,
-                                (choices or {}).get(str(term), 0))
+            _add_record_for_set(result, policy_id, args[0].name, (choices or {}).get(str(term), 0))
         elif term.name == "more_days":
-            _add_days_for_leaf(result, policy_id, args[0].name,
-                               (choices or {}).get(str(term), 0))
+            _add_days_for_leaf(result, policy_id, args[0].name, (choices or {}).get(str(term), 0))
         else:
             raise AssertionError(f"unknown missing item {term}")
     return result
 
 
-def self_check(case: dict, policy_id: str, limit: int = SELF_CHECK_SETS,
-               removal_budget: int = REMOVAL_BUDGET) -> PolicyResult:
+def self_check(
+    case: dict, policy_id: str, limit: int = SELF_CHECK_SETS, removal_budget: int = REMOVAL_BUDGET
+) -> PolicyResult:
     """For an incomplete case: every listed minimal set completes it, and is minimal.
 
     Up to `limit` listed sets are each applied with apply_missing_set and must give
@@ -726,29 +768,34 @@ def self_check(case: dict, policy_id: str, limit: int = SELF_CHECK_SETS,
             break
         shown = sorted(i.key for i in items)
         for index, item in enumerate(items):
-            rest = items[:index] + items[index + 1:]
+            rest = items[:index] + items[index + 1 :]
             # Ties are counted where the records are added: after the guesses and fills.
-            documented = apply_missing_set(case, policy_id, [
-                i for i in rest if i.key.startswith(("guess(", "fill("))])
+            documented = apply_missing_set(
+                case, policy_id, [i for i in rest if i.key.startswith(("guess(", "fill("))]
+            )
             tied = [(i.key, n) for i in rest if (n := _ties(documented, policy_id, i.key)) > 1]
             witness = None
             for combination in itertools.islice(
-                    itertools.product(*(range(n) for _, n in tied)), MAX_TIE_CHOICES):
+                itertools.product(*(range(n) for _, n in tied)), MAX_TIE_CHOICES
+            ):
                 choices = dict(zip((k for k, _ in tied), combination))
-                got = determination(apply_missing_set(case, policy_id, rest, choices,
-                                                      skip_unwritable=True), policy_id)
+                got = determination(
+                    apply_missing_set(case, policy_id, rest, choices, skip_unwritable=True),
+                    policy_id,
+                )
                 spent += 1
                 if got != "approvable":
                     witness = choices
                     break
-            assert witness is not None, \
+            assert witness is not None, (
                 f"{policy_id}: {shown} without {item.key} is already approvable"
+            )
             if any(witness.values()):
-                got = determination(apply_missing_set(case, policy_id, items, witness),
-                                    policy_id)
+                got = determination(apply_missing_set(case, policy_id, items, witness), policy_id)
                 spent += 1
-                assert got == "approvable", \
+                assert got == "approvable", (
                     f"{policy_id}: applying {shown} with choices {witness} gives {got}"
+                )
     return result
 
 
@@ -801,16 +848,16 @@ def distinct_cases(tables: dict[str, list], known_bugs: dict[str, Any] | None = 
     return params
 
 
-def check_met(case: dict, policy_id: str, node: str,
-              expected: str = "approvable") -> PolicyResult:
+def check_met(case: dict, policy_id: str, node: str, expected: str = "approvable") -> PolicyResult:
     result = evaluate(case, policy_id)
     assert status(result, node) == "met", find_node(result, node)
     assert result.determination == expected
     return result
 
 
-def check_contradicted(case: dict, policy_id: str, node: str, expected: str = "not_met",
-                       reason_node: str | None = None) -> PolicyResult:
+def check_contradicted(
+    case: dict, policy_id: str, node: str, expected: str = "not_met", reason_node: str | None = None
+) -> PolicyResult:
     """The documented value contradicts the criterion: its status is not_met, and when that
     decides the case, a reason cites the section of the failing criterion."""
     result = evaluate(case, policy_id)
@@ -823,10 +870,14 @@ def check_contradicted(case: dict, policy_id: str, node: str, expected: str = "n
     return result
 
 
-def check_open(case: dict, policy_id: str, node: str,
-               exact: set[frozenset[str]] | None = None,
-               includes: Iterable[frozenset[str]] = (),
-               named_under: str | None = None) -> PolicyResult:
+def check_open(
+    case: dict,
+    policy_id: str,
+    node: str,
+    exact: set[frozenset[str]] | None = None,
+    includes: Iterable[frozenset[str]] = (),
+    named_under: str | None = None,
+) -> PolicyResult:
     """The criterion is not documented: the case is incomplete and a minimal set names it.
 
     Every item naming it carries the section of the criterion it names in `criterion`. An

@@ -7,16 +7,22 @@ import contextlib
 import io
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from _cli_helpers import (
+    APPROVABLE,
+    DETERMINATIONS,
+    POLICY_IDS,
+    REPO,
+    approvable_case,
+    determinations,
+    run_cli,
+    run_many,
+    write_case,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cli_helpers import (APPROVABLE, DETERMINATIONS, POLICY_IDS, REPO, approvable_case,  # noqa: E402
-                          determinations, run_cli, run_many, write_case)
-
-from sijfasp.cli import main  # noqa: E402
+from sijfasp.cli import main
 
 APPROVABLE_REL = APPROVABLE.relative_to(APPROVABLE.parents[2]).as_posix()
 WIDTH = 80
@@ -108,12 +114,17 @@ def case_files(tmp_path_factory) -> dict[str, Path]:
         change(case)
         files[name] = write_case(directory, case, f"{name}.yaml")
     commands = [("policies",), ("policies", "--format", "json")]
-    commands += [("check", APPROVABLE_REL, "--format", "json"),
-                 ("explain", APPROVABLE_REL, "--format", "markdown"),
-                 ("missing", APPROVABLE_REL, "--format", "markdown")]
+    commands += [
+        ("check", APPROVABLE_REL, "--format", "json"),
+        ("explain", APPROVABLE_REL, "--format", "markdown"),
+        ("missing", APPROVABLE_REL, "--format", "markdown"),
+    ]
     commands += [("check", files[name], "--format", "json") for name in SCENARIOS]
-    commands += [(command, files[name], "--format", "text") for name in WIDTH_SCENARIOS
-                 for command in ("check", "explain", "missing")]
+    commands += [
+        (command, files[name], "--format", "text")
+        for name in WIDTH_SCENARIOS
+        for command in ("check", "explain", "missing")
+    ]
     commands += [("missing", files["incomplete"], "--format", "markdown")]
     commands += [tuple(args) for args in USAGE_ERRORS]
     _RUNS.update({tuple(str(a) for a in k): v for k, v in run_many(commands).items()})
@@ -128,9 +139,20 @@ def _prepared(case_files):
 # ------------------------------------------------------------------ policies
 def test_policies_text():
     out = _ok("policies")
-    for word in ("aim_sijf_2022", "caresource_sijf_2026", "AIM Specialty Health",
-                 "CareSource", "2022-09-11", "2026-06-01", "percutaneous_sij_fusion",
-                 "revision_sij_fusion", "open_sij_fusion", "CPT 27279", "CPT 27280", "MM-1508"):
+    for word in (
+        "aim_sijf_2022",
+        "caresource_sijf_2026",
+        "AIM Specialty Health",
+        "CareSource",
+        "2022-09-11",
+        "2026-06-01",
+        "percutaneous_sij_fusion",
+        "revision_sij_fusion",
+        "open_sij_fusion",
+        "CPT 27279",
+        "CPT 27280",
+        "MM-1508",
+    ):
         assert word in out, word
     assert out.index("aim_sijf_2022") < out.index("caresource_sijf_2026")
     _narrow(out)
@@ -143,10 +165,14 @@ def test_policies_json():
     aim, caresource = listing.values()
     assert aim["payer"] == "AIM Specialty Health" and aim["effective"] == "2022-09-11"
     assert caresource["effective"] == "2026-06-01" and caresource["number"] == "MM-1508"
-    assert {s["service"]: s["cpt"] for s in aim["services"]} == \
-        {"percutaneous_sij_fusion": "27279", "revision_sij_fusion": None}
-    assert {s["service"]: s["cpt"] for s in caresource["services"]} == \
-        {"open_sij_fusion": "27280", "percutaneous_sij_fusion": "27279"}
+    assert {s["service"]: s["cpt"] for s in aim["services"]} == {
+        "percutaneous_sij_fusion": "27279",
+        "revision_sij_fusion": None,
+    }
+    assert {s["service"]: s["cpt"] for s in caresource["services"]} == {
+        "open_sij_fusion": "27280",
+        "percutaneous_sij_fusion": "27279",
+    }
     for policy in data["policies"]:
         assert {"id", "payer", "title", "effective", "services"} <= set(policy)
 
@@ -169,12 +195,25 @@ def approvable_json() -> dict:
 def test_check_json_shape(approvable_json):
     data = approvable_json
     assert {"case", "service", "request_date", "results"} <= set(data)
-    assert (data["case"], data["service"], data["request_date"]) == \
-        ("approvable", "percutaneous_sij_fusion", "2026-07-15")
+    assert (data["case"], data["service"], data["request_date"]) == (
+        "approvable",
+        "percutaneous_sij_fusion",
+        "2026-07-15",
+    )
     assert [r["policy"] for r in data["results"]] == list(POLICY_IDS)
     for result in data["results"]:
-        assert {"policy", "service", "determination", "criteria", "exclusions", "advisories",
-                "reasons", "missing", "missing_grouped", "missing_total"} <= set(result)
+        assert {
+            "policy",
+            "service",
+            "determination",
+            "criteria",
+            "exclusions",
+            "advisories",
+            "reasons",
+            "missing",
+            "missing_grouped",
+            "missing_total",
+        } <= set(result)
         assert result["determination"] == "approvable"
         assert result["service"] == "percutaneous_sij_fusion"
         assert isinstance(result["criteria"], list) and result["criteria"]
@@ -191,8 +230,7 @@ def test_check_json_criteria_carry_sections(approvable_json):
 
 
 def test_check_policy_restricts():
-    data = json.loads(_ok("check", APPROVABLE_REL, "--policy", "aim_sijf_2022",
-                          "--format", "json"))
+    data = json.loads(_ok("check", APPROVABLE_REL, "--policy", "aim_sijf_2022", "--format", "json"))
     assert [r["policy"] for r in data["results"]] == ["aim_sijf_2022"]
     text = _ok("check", APPROVABLE_REL, "--policy", "caresource_sijf_2026")
     assert "caresource_sijf_2026" in text and "aim_sijf_2022" not in text
@@ -251,22 +289,38 @@ def test_not_met_json_gives_reasons(case_files):
 
 
 def test_enumerate_limits_the_missing_sets(case_files):
-    data = json.loads(_ok("check", case_files["incomplete"], "--format", "json",
-                          "--enumerate", "1"))
+    data = json.loads(
+        _ok("check", case_files["incomplete"], "--format", "json", "--enumerate", "1")
+    )
     assert all(len(r["missing"]) <= 1 for r in data["results"])
 
 
 def test_policy_file_option():
-    data = json.loads(_ok("check", APPROVABLE_REL, "--policy-file",
-                          "policies_asp/caresource_sijf_2026.sijp", "--format", "json"))
+    data = json.loads(
+        _ok(
+            "check",
+            APPROVABLE_REL,
+            "--policy-file",
+            "policies_asp/caresource_sijf_2026.sijp",
+            "--format",
+            "json",
+        )
+    )
     assert determinations(json.dumps(data)) == {"caresource_sijf_2026": "approvable"}
 
 
 # ------------------------------------------------------------------ explain and missing
 def test_explain_text():
     out = _ok("explain", APPROVABLE_REL, "--format", "text")
-    for word in ("Percutaneous 1", "Percutaneous 5", "D.I.B.4", "D.I.B.10", "of 180 days",
-                 "exclusions checked", "vas_score = 7"):
+    for word in (
+        "Percutaneous 1",
+        "Percutaneous 5",
+        "D.I.B.4",
+        "D.I.B.10",
+        "of 180 days",
+        "exclusions checked",
+        "vas_score = 7",
+    ):
         assert word in out, word
     _narrow(out)
 
@@ -331,7 +385,8 @@ def test_compile_output_file_equals_stdout(tmp_path):
     assert _ok("compile", source, "-o", target) == ""
     assert target.read_text(encoding="utf-8") == stdout
     assert stdout == Path(APPROVABLE.parents[2], "policies_asp/aim_sijf_2022.lp").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
 
 
 def test_lint_default_checks_bundled_policies():
@@ -353,8 +408,9 @@ def test_help_and_version():
 
 
 def test_compile_to_an_unwritable_place_is_an_input_error(tmp_path):
-    result = run_cli("compile", "policies_asp/aim_sijf_2022.sijp",
-                     "-o", tmp_path / "no" / "such" / "out.lp")
+    result = run_cli(
+        "compile", "policies_asp/aim_sijf_2022.sijp", "-o", tmp_path / "no" / "such" / "out.lp"
+    )
     assert result.returncode == 2, result.stderr
     assert "internal error" not in result.stderr
 
@@ -371,8 +427,13 @@ def test_long_case_id_fits_80_columns(tmp_path):
 def test_adverse_wording_never_says_denied(name):
     """The tool finds criteria unmet; a physician reviewer decides. No output says "denied"."""
     case = f"examples/cases/{name}.yaml"
-    for command, fmt in (("check", "text"), ("explain", "text"), ("explain", "markdown"),
-                         ("missing", "markdown"), ("check", "json")):
+    for command, fmt in (
+        ("check", "text"),
+        ("explain", "text"),
+        ("explain", "markdown"),
+        ("missing", "markdown"),
+        ("check", "json"),
+    ):
         output = _ok(command, case, "--format", fmt).lower()
         assert "denied" not in output and "deny" not in output, (command, fmt)
 
@@ -381,18 +442,24 @@ def test_adverse_wording_never_says_denied(name):
 def test_compile_check_reports_a_stale_policy_and_write_mends_it(tmp_path):
     """In a copy of the project: an edited policy makes --check exit 1; --write makes it pass."""
     for folder in ("sijfasp", "grammar", "policies_asp"):
-        shutil.copytree(REPO / folder, tmp_path / folder,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     policy = tmp_path / "policies_asp" / "aim_sijf_2022.sijp"
-    policy.write_text(policy.read_text(encoding="utf-8").replace(
-        '"ODI of 30 or more"', '"ODI score of 30 or more"'), encoding="utf-8")
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace(
+            '"ODI of 30 or more"', '"ODI score of 30 or more"'
+        ),
+        encoding="utf-8",
+    )
     stale = run_cli("compile", "--check", cwd=tmp_path)
     assert stale.returncode == 1, stale.stderr
     assert "aim_sijf_2022.lp" in stale.stderr and "caresource" not in stale.stderr
     written = run_cli("compile", "--write", cwd=tmp_path)
     assert written.returncode == 0 and "aim_sijf_2022.lp" in written.stdout
-    assert '"ODI score of 30 or more"' in (tmp_path / "policies_asp" / "aim_sijf_2022.lp"
-                                            ).read_text(encoding="utf-8")
+    assert '"ODI score of 30 or more"' in (
+        tmp_path / "policies_asp" / "aim_sijf_2022.lp"
+    ).read_text(encoding="utf-8")
     assert run_cli("compile", "--check", cwd=tmp_path).returncode == 0
 
 
@@ -410,9 +477,12 @@ def test_explain_json_has_the_criteria_tree_with_evidence():
 def test_lint_checks_a_vocabulary_file(tmp_path):
     assert "1 file: no errors" in _ok("lint", "policies_asp/vocabulary.sijv")
     bad = tmp_path / "bad.sijv"
-    bad.write_text('vocabulary v "v"\nrequest_field service: choice {a} { required means "m" '
-                   'ask "a" }\nrequest_field date: date { required means "m" ask "a" }\n'
-                   'finding pain: nmber 0..10 { means "m" ask "a" }\n', encoding="utf-8")
+    bad.write_text(
+        'vocabulary v "v"\nrequest_field service: choice {a} { required means "m" '
+        'ask "a" }\nrequest_field date: date { required means "m" ask "a" }\n'
+        'finding pain: nmber 0..10 { means "m" ask "a" }\n',
+        encoding="utf-8",
+    )
     result = run_cli("lint", bad)
     assert result.returncode == 2
     assert "bad.sijv:4:15: error[type]: unknown type 'nmber'" in result.stderr
@@ -420,8 +490,14 @@ def test_lint_checks_a_vocabulary_file(tmp_path):
 
 
 def test_missing_with_enumerate_lists_that_many_sets_and_counts_the_rest():
-    out = _ok("missing", "examples/cases/empty_request.yaml", "--policy", "caresource_sijf_2026",
-              "--enumerate", "2")
+    out = _ok(
+        "missing",
+        "examples/cases/empty_request.yaml",
+        "--policy",
+        "caresource_sijf_2026",
+        "--enumerate",
+        "2",
+    )
     assert "minimal sets of missing documentation: 48, fewest items first" in out
     assert "    1. " in out and "    2. " in out and "    3. " not in out
     assert "... and 46 more sets" in out

@@ -8,18 +8,20 @@ golden programs from the current compiler instead of comparing; review the diff 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from _cli_helpers import (
+    GOLDEN,
+    POLICIES_DIR,
+    REPO,
+    approvable_case,
+    check_golden,
+    determinations,
+    run_cli,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cli_helpers import (GOLDEN, POLICIES_DIR, REPO, approvable_case,  # noqa: E402
-                          check_golden, determinations, run_cli)
-
-from sijfasp.api import evaluate  # noqa: E402
-from sijfasp.case import validate_case  # noqa: E402
-from sijfasp.policies import bundled_policies, load_policy  # noqa: E402
+from sijfasp.api import evaluate
+from sijfasp.case import validate_case
+from sijfasp.policies import bundled_policies, load_policy
 
 COMPILE_DIR = GOLDEN / "compile"
 GOLDEN_SOURCES = sorted(COMPILE_DIR.glob("*.sijp"))
@@ -60,22 +62,30 @@ def test_compile_matches_golden(source):
 @pytest.mark.parametrize("source", GOLDEN_SOURCES, ids=lambda p: p.stem)
 def test_golden_program_covers_every_kind_of_declaration(source):
     program = source.with_suffix(".lp").read_text(encoding="utf-8")
-    for fact in ("policy(tiny_policy).", "service(percutaneous_sij_fusion).",
-                 "filter(relief_block,", "node(pain_requirement, all).",
-                 "top(percutaneous_sij_fusion, pain).", "leaf(blocks, dates(relief_block, 2)).",
-                 "node(provocative, at_least(2)).",
-                 "excludes(percutaneous_sij_fusion, excluded_tumor).",
-                 "advises(percutaneous_sij_fusion, tobacco).",
-                 "advisory_recommend(tobacco, tobacco_recommend)."):
+    for fact in (
+        "policy(tiny_policy).",
+        "service(percutaneous_sij_fusion).",
+        "filter(relief_block,",
+        "node(pain_requirement, all).",
+        "top(percutaneous_sij_fusion, pain).",
+        "leaf(blocks, dates(relief_block, 2)).",
+        "node(provocative, at_least(2)).",
+        "excludes(percutaneous_sij_fusion, excluded_tumor).",
+        "advises(percutaneous_sij_fusion, tobacco).",
+        "advisory_recommend(tobacco, tobacco_recommend).",
+    ):
         assert fact in program, fact
 
 
-@pytest.mark.parametrize("change, expected", [
-    ({}, "approvable"),
-    ({"tumor": True}, "excluded"),
-    ({"vas_score": 2}, "not_met"),
-    ({"vas_score": None}, "incomplete"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({}, "approvable"),
+        ({"tumor": True}, "excluded"),
+        ({"vas_score": 2}, "not_met"),
+        ({"vas_score": None}, "incomplete"),
+    ],
+)
 def test_tiny_policy_decides_cases(change, expected):
     """The golden program, with the encoding, decides cases like the bundled ones."""
     loaded = load_policy(COMPILE_DIR / "tiny_policy.sijp")
@@ -93,7 +103,8 @@ def test_tiny_policy_decides_cases(change, expected):
 
 def test_tiny_policy_through_the_command_line():
     source = (COMPILE_DIR / "tiny_policy.sijp").relative_to(REPO).as_posix()
-    result = run_cli("check", "examples/cases/approvable.yaml", "--policy-file", source,
-                     "--format", "json")
+    result = run_cli(
+        "check", "examples/cases/approvable.yaml", "--policy-file", source, "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     assert determinations(result.stdout) == {"tiny_policy": "approvable"}

@@ -9,10 +9,21 @@ documented example (examples/cases/approvable.yaml) by one documented change.
 from __future__ import annotations
 
 import pytest
-
 import support as s
-from case_builders import (all_of, base, change_records, drop, drop_records, findings, g,
-                           home_program, imaging, kind, one, purpose)
+from case_builders import (
+    all_of,
+    base,
+    change_records,
+    drop,
+    drop_records,
+    findings,
+    g,
+    home_program,
+    imaging,
+    kind,
+    one,
+    purpose,
+)
 from support import AIM, REMOVE, param
 
 P = AIM
@@ -30,8 +41,10 @@ def either(*selectors):
 # ------------------------------------------------------------------ case builders
 def sij_mri_instead_of_ct(findings_list):
     def build():
-        return s.update_records(s.base_case(), "imaging", SIJ_CT, modality="mri",
-                                findings=findings_list)
+        return s.update_records(
+            s.base_case(), "imaging", SIJ_CT, modality="mri", findings=findings_list
+        )
+
     return build
 
 
@@ -47,6 +60,7 @@ def no_complementary_at_all(injections_site_other: bool):
         if injections_site_other:
             return s.update_records(case, "injection", purpose("therapeutic"), site="other")
         return s.without_records(case, "injection", purpose("therapeutic"))
+
     return build
 
 
@@ -54,35 +68,52 @@ def short_therapy():
     """121 days of AIM's conservative therapies, and a year of occupational therapy (not
     one of them)."""
     case = s.base_case()
-    case = s.with_records(case, "therapy", [
-        {"kind": "physical_therapy", "start": "2026-01-01", "end": "2026-03-01"},
-        {"kind": "nsaid_or_analgesic", "start": "2026-01-01", "end": "2026-02-01"},
-        {"kind": "sij_belt_or_brace", "start": "2026-01-01", "end": "2026-05-01"},
-        {"kind": "occupational_therapy", "start": "2025-07-16", "end": "2026-07-14"},
-    ])
+    case = s.with_records(
+        case,
+        "therapy",
+        [
+            {"kind": "physical_therapy", "start": "2026-01-01", "end": "2026-03-01"},
+            {"kind": "nsaid_or_analgesic", "start": "2026-01-01", "end": "2026-02-01"},
+            {"kind": "sij_belt_or_brace", "start": "2026-01-01", "end": "2026-05-01"},
+            {"kind": "occupational_therapy", "start": "2025-07-16", "end": "2026-07-14"},
+        ],
+    )
     return case
 
 
-TESTS = ("long_ligament_test", "faber_patrick_test", "active_straight_leg_raise_test",
-         "compression_test", "distraction_test", "thigh_thrust_test", "gaenslen_test")
+TESTS = (
+    "long_ligament_test",
+    "faber_patrick_test",
+    "active_straight_leg_raise_test",
+    "compression_test",
+    "distraction_test",
+    "thigh_thrust_test",
+    "gaenslen_test",
+)
 
 
 def three_positives_with_thigh_thrust(**values):
     """Exactly three provocative tests positive (long ligament, FABER, thigh thrust), the other
     four documented negative, with `values` added (e.g. pregnant=True)."""
+
     def build():
-        tests = {t: t in ("long_ligament_test", "faber_patrick_test", "thigh_thrust_test")
-                 for t in TESTS}
+        tests = {
+            t: t in ("long_ligament_test", "faber_patrick_test", "thigh_thrust_test") for t in TESTS
+        }
         return s.with_findings(s.base_case(), **tests, **values)
+
     return build
 
 
 def two_positives_thigh_thrust_open(**values):
     """FABER and Gaenslen positive, the five other tests not documented, with `values`."""
+
     def build():
         rest = {t: REMOVE for t in TESTS if t not in ("faber_patrick_test", "gaenslen_test")}
-        return s.with_findings(s.base_case(), faber_patrick_test=True, gaenslen_test=True,
-                               **rest, **values)
+        return s.with_findings(
+            s.base_case(), faber_patrick_test=True, gaenslen_test=True, **rest, **values
+        )
+
     return build
 
 
@@ -90,66 +121,108 @@ def home_program_months(**flags):
     """Two months of physical therapy and a brace (91 days together), and a home exercise
     program with these flags running for almost a year: only a home program that meets the
     supervised definition brings the conservative management to 180 days."""
+
     def build():
-        return s.with_records(s.base_case(), "therapy", [
-            {"kind": "physical_therapy", "start": "2026-01-01", "end": "2026-03-01"},
-            {"kind": "sij_belt_or_brace", "start": "2026-02-01", "end": "2026-04-01"},
-            {"kind": "home_exercise_program", "start": "2025-08-01", "end": "2026-07-14",
-             **flags},
-        ])
+        return s.with_records(
+            s.base_case(),
+            "therapy",
+            [
+                {"kind": "physical_therapy", "start": "2026-01-01", "end": "2026-03-01"},
+                {"kind": "sij_belt_or_brace", "start": "2026-02-01", "end": "2026-04-01"},
+                {
+                    "kind": "home_exercise_program",
+                    "start": "2025-08-01",
+                    "end": "2026-07-14",
+                    **flags,
+                },
+            ],
+        )
+
     return build
 
 
-SUPERVISED = dict(patient_specific=True, instructed_with_redemonstration=True,
-                  compliance_documented=True)
+SUPERVISED = {
+    "patient_specific": True,
+    "instructed_with_redemonstration": True,
+    "compliance_documented": True,
+}
 
 
 # ------------------------------------------------------------------ revision cases
-INDICATIONS = {"pseudarthrosis": "symptomatic_pseudarthrosis",
-               "malposition": "symptomatic_malposition",
-               "revision_infection": "infection",
-               "implant_failure_present": "implant_failure"}
+INDICATIONS = {
+    "pseudarthrosis": "symptomatic_pseudarthrosis",
+    "malposition": "symptomatic_malposition",
+    "revision_infection": "infection",
+    "implant_failure_present": "implant_failure",
+}
 
 
 def revision(**values):
     def build():
-        case = s.request_only(s.REVISION, side="left", approach="lateral",
-                              fixation="fda_structural_device")
+        case = s.request_only(
+            s.REVISION, side="left", approach="lateral", fixation="fda_structural_device"
+        )
         case["findings"] = dict(values)
         return case
+
     return build
 
 
 # ------------------------------------------------------------------ (a) met
 MET = [
     param(P, "pain_and_function", base),
-    param(P, "pain_and_function", drop("pain_interferes_with_function"),
-          label="interference with function not documented"),
+    param(
+        P,
+        "pain_and_function",
+        drop("pain_interferes_with_function"),
+        label="interference with function not documented",
+    ),
     param(P, "pain_six_months", base),
     param(P, "function_not_spared", base),
     # A none-of: met while its member (interference documented absent) is not documented.
-    param(P, "function_not_spared", drop("pain_interferes_with_function"),
-          label="interference with function not documented"),
+    param(
+        P,
+        "function_not_spared",
+        drop("pain_interferes_with_function"),
+        label="interference with function not documented",
+    ),
     param(P, "vas_at_least_5", base),
     param(P, "odi_at_least_30", base),
     param(P, "failed_conservative_management", base),
     param(P, "conservative_management", base),
     param(P, "physical_therapy_requirement", base),
     param(P, "pt_by_provider", base),
-    param(P, "supervised_home_program",
-          home_program(patient_specific=True, instructed_with_redemonstration=True,
-                       compliance_documented=True)),
-    param(P, "pt_exception",
-          all_of(lambda c: s.without_records(c, "therapy", kind("physical_therapy")),
-                 lambda c: s.with_findings(c, pt_not_possible=True))),
+    param(
+        P,
+        "supervised_home_program",
+        home_program(
+            patient_specific=True, instructed_with_redemonstration=True, compliance_documented=True
+        ),
+    ),
+    param(
+        P,
+        "pt_exception",
+        all_of(
+            lambda c: s.without_records(c, "therapy", kind("physical_therapy")),
+            lambda c: s.with_findings(c, pt_not_possible=True),
+        ),
+    ),
     param(P, "complementary", base),
     param(P, "complementary_course", base),
     param(P, "complementary_injection", base),
     param(P, "six_months_of_care", base),
-    param(P, "six_months_of_care", home_program_months(**SUPERVISED),
-          label="supervised home program fills the months"),
-    param(P, "supervised_home_program", home_program_months(**SUPERVISED),
-          label="alongside physical therapy"),
+    param(
+        P,
+        "six_months_of_care",
+        home_program_months(**SUPERVISED),
+        label="supervised home program fills the months",
+    ),
+    param(
+        P,
+        "supervised_home_program",
+        home_program_months(**SUPERVISED),
+        label="alongside physical therapy",
+    ),
     param(P, "course_completed", base),
     param(P, "no_improvement", base),
     param(P, "invasive_considered", base),
@@ -159,20 +232,39 @@ MET = [
     param(P, "fortin_finger_test", base),
     param(P, "no_similar_tenderness", base),
     param(P, "three_provocative_tests", base),
-    param(P, "three_provocative_tests", findings(long_ligament_test=False, distraction_test=False,
-                                                  thigh_thrust_test=False), label="exactly 3"),
-    param(P, "three_provocative_tests", three_positives_with_thigh_thrust(),
-          label="exactly 3 with thigh thrust"),
+    param(
+        P,
+        "three_provocative_tests",
+        findings(long_ligament_test=False, distraction_test=False, thigh_thrust_test=False),
+        label="exactly 3",
+    ),
+    param(
+        P,
+        "three_provocative_tests",
+        three_positives_with_thigh_thrust(),
+        label="exactly 3 with thigh thrust",
+    ),
     param(P, "thigh_thrust_counted", base),
-    param(P, "thigh_thrust_counted",
-          three_positives_with_thigh_thrust(pregnant=False, connective_tissue_disorder=False),
-          label="pregnancy and connective tissue disorder documented absent"),
+    param(
+        P,
+        "thigh_thrust_counted",
+        three_positives_with_thigh_thrust(pregnant=False, connective_tissue_disorder=False),
+        label="pregnancy and connective tissue disorder documented absent",
+    ),
     param(P, "other_sources_excluded", base),
     param(P, "diagnostic_imaging", base),
     param(P, "sij_lesions_excluded", base),
-    param(P, "sij_mri_clear", sij_mri_instead_of_ct(
-        ["destructive_lesion_excluded", "inflammatory_arthropathy_excluded",
-         "sij_injury_or_degeneration"])),
+    param(
+        P,
+        "sij_mri_clear",
+        sij_mri_instead_of_ct(
+            [
+                "destructive_lesion_excluded",
+                "inflammatory_arthropathy_excluded",
+                "sij_injury_or_degeneration",
+            ]
+        ),
+    ),
     param(P, "sij_xray_and_ct_clear", base),
     param(P, "sij_radiographs", base),
     param(P, "sij_ct_clear", base),
@@ -180,8 +272,12 @@ MET = [
     param(P, "lumbar_imaging", base),
     param(P, "sij_injury_imaging", base),
     param(P, "diagnostic_blocks", base),
-    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
-                                                 relief_percent=75), label="75% exactly"),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=75),
+        label="75% exactly",
+    ),
     param(P, "structural_device", base),
 ]
 
@@ -207,56 +303,122 @@ CONTRADICTED = [
     param(P, "pain_six_months", findings(pain_duration_months=5.99), "not_met", None),
     # Percutaneous 1 asks for pain that limits function: a record stating that it does not
     # contradicts the criterion, whatever the scores.
-    param(P, "pain_and_function", findings(pain_interferes_with_function=False), "not_met",
-          "function_not_spared", label="no interference with function"),
-    param(P, "function_not_spared", findings(pain_interferes_with_function=False), "not_met",
-          None),
+    param(
+        P,
+        "pain_and_function",
+        findings(pain_interferes_with_function=False),
+        "not_met",
+        "function_not_spared",
+        label="no interference with function",
+    ),
+    param(P, "function_not_spared", findings(pain_interferes_with_function=False), "not_met", None),
     param(P, "vas_at_least_5", findings(vas_score=4), "not_met", None),
     param(P, "vas_at_least_5", findings(vas_score=4.99), "not_met", None, label="4.99"),
     param(P, "odi_at_least_30", findings(odi_score=29), "not_met", None),
-    param(P, "failed_conservative_management", findings(conservative_course_completed=False),
-          "not_met", "course_completed"),
+    param(
+        P,
+        "failed_conservative_management",
+        findings(conservative_course_completed=False),
+        "not_met",
+        "course_completed",
+    ),
     param(P, "course_completed", findings(conservative_course_completed=False), "not_met", None),
     param(P, "no_improvement", findings(no_significant_improvement=False), "not_met", None),
-    param(P, "invasive_considered", findings(more_invasive_therapy_considered=False), "not_met",
-          None),
+    param(
+        P, "invasive_considered", findings(more_invasive_therapy_considered=False), "not_met", None
+    ),
     # An alternative of an any-of: contradicted, while physical therapy still meets the group.
     param(P, "pt_exception", findings(pt_not_possible=False), "approvable", None),
-    param(P, "sij_pain_generator", findings(pain_pattern_consistent_with_sij=False), "not_met",
-          "consistent_pattern"),
-    param(P, "consistent_pattern", findings(pain_pattern_consistent_with_sij=False), "not_met",
-          None),
+    param(
+        P,
+        "sij_pain_generator",
+        findings(pain_pattern_consistent_with_sij=False),
+        "not_met",
+        "consistent_pattern",
+    ),
+    param(
+        P, "consistent_pattern", findings(pain_pattern_consistent_with_sij=False), "not_met", None
+    ),
     param(P, "fortin_finger_test", findings(sij_palpation_tenderness=False), "not_met", None),
-    param(P, "no_similar_tenderness", findings(similar_tenderness_elsewhere=True), "not_met",
-          None),
-    param(P, "three_provocative_tests",
-          findings(long_ligament_test=False, compression_test=False, distraction_test=False,
-                   thigh_thrust_test=False), "not_met", None),
+    param(P, "no_similar_tenderness", findings(similar_tenderness_elsewhere=True), "not_met", None),
+    param(
+        P,
+        "three_provocative_tests",
+        findings(
+            long_ligament_test=False,
+            compression_test=False,
+            distraction_test=False,
+            thigh_thrust_test=False,
+        ),
+        "not_met",
+        None,
+    ),
     # Percutaneous 3d: a positive thigh thrust test is not relied on in pregnancy or in a
     # connective tissue disorder, so it leaves two of three positives.
-    param(P, "thigh_thrust_counted", three_positives_with_thigh_thrust(pregnant=True),
-          "not_met", "three_provocative_tests", label="pregnant, one of three positives"),
-    param(P, "thigh_thrust_counted",
-          three_positives_with_thigh_thrust(connective_tissue_disorder=True), "not_met",
-          "three_provocative_tests", label="connective tissue disorder, one of three positives"),
+    param(
+        P,
+        "thigh_thrust_counted",
+        three_positives_with_thigh_thrust(pregnant=True),
+        "not_met",
+        "three_provocative_tests",
+        label="pregnant, one of three positives",
+    ),
+    param(
+        P,
+        "thigh_thrust_counted",
+        three_positives_with_thigh_thrust(connective_tissue_disorder=True),
+        "not_met",
+        "three_provocative_tests",
+        label="connective tissue disorder, one of three positives",
+    ),
     # Negative, while five other tests are positive.
-    param(P, "thigh_thrust_counted", findings(thigh_thrust_test=False), "approvable", None,
-          label="test negative"),
-    param(P, "other_sources_excluded", findings(other_pain_sources_excluded=False), "not_met",
-          None),
-    param(P, "structural_device", lambda: s.with_request(s.base_case(),
-                                                         fixation="bone_graft_only"),
-          "not_met", None),
+    param(
+        P,
+        "thigh_thrust_counted",
+        findings(thigh_thrust_test=False),
+        "approvable",
+        None,
+        label="test negative",
+    ),
+    param(
+        P, "other_sources_excluded", findings(other_pain_sources_excluded=False), "not_met", None
+    ),
+    param(
+        P,
+        "structural_device",
+        lambda: s.with_request(s.base_case(), fixation="bone_graft_only"),
+        "not_met",
+        None,
+    ),
 ]
 
 REVISION_CONTRADICTED = [
-    param(P, "revision_indication", revision(**{f: False for f in INDICATIONS.values()}),
-          "not_met", None),
-    *[param(P, node, revision(**{fact: False,
-                                 ("implant_failure" if fact != "implant_failure"
-                                  else "symptomatic_pseudarthrosis"): True}),
-            "approvable", None)
-      for node, fact in INDICATIONS.items()],
+    param(
+        P,
+        "revision_indication",
+        revision(**dict.fromkeys(INDICATIONS.values(), False)),
+        "not_met",
+        None,
+    ),
+    *[
+        param(
+            P,
+            node,
+            revision(
+                **{
+                    fact: False,
+                    (
+                        "implant_failure"
+                        if fact != "implant_failure"
+                        else "symptomatic_pseudarthrosis"
+                    ): True,
+                }
+            ),
+            "approvable",
+            None,
+        )
+        for node, fact in INDICATIONS.items()
+    ],
 ]
 
 
@@ -272,57 +434,117 @@ def test_revision_criterion_contradicted(node, build, expected, reason_node):
 
 # ---------------------------------------------------------------- (b') records that do not qualify
 NOT_QUALIFYING = [
-    param(P, "conservative_management",
-          all_of(lambda c: s.update_records(c, "therapy", kind("physical_therapy"),
-                                            kind="occupational_therapy"),
-                 no_complementary_therapy,
-                 lambda c: s.update_records(c, "injection", purpose("therapeutic"),
-                                            site="other"))),
-    param(P, "physical_therapy_requirement",
-          change_records("therapy", kind("physical_therapy"), kind="occupational_therapy")),
-    param(P, "pt_by_provider",
-          change_records("therapy", kind("physical_therapy"), kind="occupational_therapy")),
-    param(P, "supervised_home_program",
-          home_program(patient_specific=True, instructed_with_redemonstration=True,
-                       compliance_documented=False)),
+    param(
+        P,
+        "conservative_management",
+        all_of(
+            lambda c: s.update_records(
+                c, "therapy", kind("physical_therapy"), kind="occupational_therapy"
+            ),
+            no_complementary_therapy,
+            lambda c: s.update_records(c, "injection", purpose("therapeutic"), site="other"),
+        ),
+    ),
+    param(
+        P,
+        "physical_therapy_requirement",
+        change_records("therapy", kind("physical_therapy"), kind="occupational_therapy"),
+    ),
+    param(
+        P,
+        "pt_by_provider",
+        change_records("therapy", kind("physical_therapy"), kind="occupational_therapy"),
+    ),
+    param(
+        P,
+        "supervised_home_program",
+        home_program(
+            patient_specific=True, instructed_with_redemonstration=True, compliance_documented=False
+        ),
+    ),
     param(P, "complementary", no_complementary_at_all(injections_site_other=True)),
     param(P, "complementary_course", no_complementary_at_all(injections_site_other=True)),
     param(P, "complementary_injection", no_complementary_at_all(injections_site_other=True)),
     param(P, "six_months_of_care", short_therapy),
     # General Information, physical therapy: a home program counts toward the months only when
     # it meets the supervised definition; here compliance is documented as absent.
-    param(P, "six_months_of_care",
-          home_program_months(**dict(SUPERVISED, compliance_documented=False)),
-          label="unsupervised home program"),
-    param(P, "therapeutic_injection_trial",
-          change_records("injection", purpose("therapeutic"), site="other")),
+    param(
+        P,
+        "six_months_of_care",
+        home_program_months(**dict(SUPERVISED, compliance_documented=False)),
+        label="unsupervised home program",
+    ),
+    param(
+        P,
+        "therapeutic_injection_trial",
+        change_records("injection", purpose("therapeutic"), site="other"),
+    ),
     param(P, "diagnostic_imaging", change_records("imaging", LUMBAR_MRI, findings=[])),
-    param(P, "sij_lesions_excluded",
-          change_records("imaging", SIJ_CT, findings=["destructive_lesion_excluded",
-                                                      "sij_injury_or_degeneration"])),
-    param(P, "sij_mri_clear", sij_mri_instead_of_ct(["destructive_lesion_excluded",
-                                                     "sij_injury_or_degeneration"])),
-    param(P, "sij_xray_and_ct_clear",
-          change_records("imaging", SIJ_CT, findings=["destructive_lesion_excluded",
-                                                      "sij_injury_or_degeneration"])),
+    param(
+        P,
+        "sij_lesions_excluded",
+        change_records(
+            "imaging",
+            SIJ_CT,
+            findings=["destructive_lesion_excluded", "sij_injury_or_degeneration"],
+        ),
+    ),
+    param(
+        P,
+        "sij_mri_clear",
+        sij_mri_instead_of_ct(["destructive_lesion_excluded", "sij_injury_or_degeneration"]),
+    ),
+    param(
+        P,
+        "sij_xray_and_ct_clear",
+        change_records(
+            "imaging",
+            SIJ_CT,
+            findings=["destructive_lesion_excluded", "sij_injury_or_degeneration"],
+        ),
+    ),
     param(P, "sij_radiographs", change_records("imaging", SIJ_XRAY, region="lumbar_spine")),
-    param(P, "sij_ct_clear",
-          change_records("imaging", SIJ_CT, findings=["inflammatory_arthropathy_excluded",
-                                                      "sij_injury_or_degeneration"])),
+    param(
+        P,
+        "sij_ct_clear",
+        change_records(
+            "imaging",
+            SIJ_CT,
+            findings=["inflammatory_arthropathy_excluded", "sij_injury_or_degeneration"],
+        ),
+    ),
     param(P, "pelvis_radiograph", change_records("imaging", PELVIS_XRAY, findings=[])),
     param(P, "lumbar_imaging", change_records("imaging", LUMBAR_MRI, modality="xray")),
-    param(P, "sij_injury_imaging",
-          all_of(lambda c: s.update_records(c, "imaging", SIJ_XRAY, findings=[]),
-                 lambda c: s.update_records(c, "imaging", SIJ_CT,
-                                            findings=["destructive_lesion_excluded",
-                                                      "inflammatory_arthropathy_excluded"]))),
-    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
-                                                 relief_percent=74)),
-    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
-                                                 contrast_enhanced=False), label="no contrast"),
-    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
-                                                 date=s.days_before(s.base_case(), 30)),
-          label="same date"),
+    param(
+        P,
+        "sij_injury_imaging",
+        all_of(
+            lambda c: s.update_records(c, "imaging", SIJ_XRAY, findings=[]),
+            lambda c: s.update_records(
+                c,
+                "imaging",
+                SIJ_CT,
+                findings=["destructive_lesion_excluded", "inflammatory_arthropathy_excluded"],
+            ),
+        ),
+    ),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=74),
+    ),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), contrast_enhanced=False),
+        label="no contrast",
+    ),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), date=s.days_before(s.base_case(), 30)),
+        label="same date",
+    ),
 ]
 
 
@@ -339,119 +561,300 @@ def test_percutaneous_records_that_do_not_qualify(node, build):
 
 # ------------------------------------------------------------------ (c) not documented
 OPEN = [
-    param(P, "pain_and_function",
-          drop("pain_duration_months", "pain_interferes_with_function", "vas_score", "odi_score"),
-          {one(g("pain_duration_months", 600), g("vas_score", 500), g("odi_score", 3000))}),
-    param(P, "pain_six_months", drop("pain_duration_months"),
-          {one(g("pain_duration_months", 600))}),
+    param(
+        P,
+        "pain_and_function",
+        drop("pain_duration_months", "pain_interferes_with_function", "vas_score", "odi_score"),
+        {one(g("pain_duration_months", 600), g("vas_score", 500), g("odi_score", 3000))},
+    ),
+    param(
+        P, "pain_six_months", drop("pain_duration_months"), {one(g("pain_duration_months", 600))}
+    ),
     param(P, "vas_at_least_5", drop("vas_score"), {one(g("vas_score", 500))}),
     param(P, "odi_at_least_30", drop("odi_score"), {one(g("odi_score", 3000))}),
-    param(P, "failed_conservative_management",
-          drop("conservative_course_completed", "no_significant_improvement",
-               "more_invasive_therapy_considered"),
-          {one(g("conservative_course_completed", "true"), g("no_significant_improvement", "true"),
-               g("more_invasive_therapy_considered", "true"))}),
+    param(
+        P,
+        "failed_conservative_management",
+        drop(
+            "conservative_course_completed",
+            "no_significant_improvement",
+            "more_invasive_therapy_considered",
+        ),
+        {
+            one(
+                g("conservative_course_completed", "true"),
+                g("no_significant_improvement", "true"),
+                g("more_invasive_therapy_considered", "true"),
+            )
+        },
+    ),
     param(P, "conservative_management", drop_records("therapy"), None),
-    param(P, "physical_therapy_requirement", drop_records("therapy", kind("physical_therapy")),
-          {one(g("pt_not_possible", "true")), one("more(pt_by_provider_records,1)"),
-           one("more(supervised_home_program_course,1)")}),
+    param(
+        P,
+        "physical_therapy_requirement",
+        drop_records("therapy", kind("physical_therapy")),
+        {
+            one(g("pt_not_possible", "true")),
+            one("more(pt_by_provider_records,1)"),
+            one("more(supervised_home_program_course,1)"),
+        },
+    ),
     param(P, "pt_by_provider", drop_records("therapy", kind("physical_therapy")), None),
     param(P, "supervised_home_program", drop_records("therapy", kind("physical_therapy")), None),
     param(P, "pt_exception", drop_records("therapy", kind("physical_therapy")), None),
-    param(P, "supervised_home_program",
-          home_program(patient_specific=True, instructed_with_redemonstration=True),
-          None, label="compliance not documented"),
-    param(P, "complementary", no_complementary_at_all(injections_site_other=False),
-          {one("more(therapeutic_ia_injection,1)")}),
-    param(P, "complementary_course", no_complementary_at_all(injections_site_other=False),
-          {one("more(therapeutic_ia_injection,1)")}),
-    param(P, "complementary_injection", no_complementary_at_all(injections_site_other=False),
-          {one("more(therapeutic_ia_injection,1)")}),
+    param(
+        P,
+        "supervised_home_program",
+        home_program(patient_specific=True, instructed_with_redemonstration=True),
+        None,
+        label="compliance not documented",
+    ),
+    param(
+        P,
+        "complementary",
+        no_complementary_at_all(injections_site_other=False),
+        {one("more(therapeutic_ia_injection,1)")},
+    ),
+    param(
+        P,
+        "complementary_course",
+        no_complementary_at_all(injections_site_other=False),
+        {one("more(therapeutic_ia_injection,1)")},
+    ),
+    param(
+        P,
+        "complementary_injection",
+        no_complementary_at_all(injections_site_other=False),
+        {one("more(therapeutic_ia_injection,1)")},
+    ),
     param(P, "six_months_of_care", drop_records("therapy"), None),
-    param(P, "six_months_of_care",
-          home_program_months(patient_specific=True, instructed_with_redemonstration=True),
-          {one("fill(r(therapy,2),compliance_documented,true)"),
-           one("more_days(six_months_of_care)")},
-          label="home program compliance not documented"),
-    param(P, "six_months_of_care", home_program_months(),
-          {one("fill(r(therapy,2),compliance_documented,true)",
-               "fill(r(therapy,2),instructed_with_redemonstration,true)",
-               "fill(r(therapy,2),patient_specific,true)"),
-           one("more_days(six_months_of_care)")},
-          label="home program supervision not documented"),
-    param(P, "course_completed", drop("conservative_course_completed"),
-          {one(g("conservative_course_completed", "true"))}),
-    param(P, "no_improvement", drop("no_significant_improvement"),
-          {one(g("no_significant_improvement", "true"))}),
-    param(P, "invasive_considered", drop("more_invasive_therapy_considered"),
-          {one(g("more_invasive_therapy_considered", "true"))}),
-    param(P, "therapeutic_injection_trial", drop_records("injection", purpose("therapeutic")),
-          {one("more(therapeutic_ia_injection,1)")}),
-    param(P, "sij_pain_generator",
-          drop("pain_pattern_consistent_with_sij", "sij_palpation_tenderness",
-               "similar_tenderness_elsewhere", "other_pain_sources_excluded"),
-          {one(g("pain_pattern_consistent_with_sij", "true"), g("sij_palpation_tenderness", "true"),
-               g("similar_tenderness_elsewhere", "false"),
-               g("other_pain_sources_excluded", "true"))}),
-    param(P, "consistent_pattern", drop("pain_pattern_consistent_with_sij"),
-          {one(g("pain_pattern_consistent_with_sij", "true"))}),
-    param(P, "fortin_finger_test", drop("sij_palpation_tenderness"),
-          {one(g("sij_palpation_tenderness", "true"))}),
-    param(P, "no_similar_tenderness", drop("similar_tenderness_elsewhere"),
-          {one(g("similar_tenderness_elsewhere", "false"))}),
-    param(P, "three_provocative_tests",
-          drop("long_ligament_test", "compression_test", "distraction_test", "thigh_thrust_test"),
-          {one(g(t, "true")) for t in ("long_ligament_test", "compression_test",
-                                         "distraction_test", "thigh_thrust_test")}),
-    param(P, "thigh_thrust_counted",
-          drop("long_ligament_test", "compression_test", "distraction_test", "thigh_thrust_test"),
-          {one(g(t, "true")) for t in ("long_ligament_test", "compression_test",
-                                         "distraction_test", "thigh_thrust_test")}),
+    param(
+        P,
+        "six_months_of_care",
+        home_program_months(patient_specific=True, instructed_with_redemonstration=True),
+        {
+            one("fill(r(therapy,2),compliance_documented,true)"),
+            one("more_days(six_months_of_care)"),
+        },
+        label="home program compliance not documented",
+    ),
+    param(
+        P,
+        "six_months_of_care",
+        home_program_months(),
+        {
+            one(
+                "fill(r(therapy,2),compliance_documented,true)",
+                "fill(r(therapy,2),instructed_with_redemonstration,true)",
+                "fill(r(therapy,2),patient_specific,true)",
+            ),
+            one("more_days(six_months_of_care)"),
+        },
+        label="home program supervision not documented",
+    ),
+    param(
+        P,
+        "course_completed",
+        drop("conservative_course_completed"),
+        {one(g("conservative_course_completed", "true"))},
+    ),
+    param(
+        P,
+        "no_improvement",
+        drop("no_significant_improvement"),
+        {one(g("no_significant_improvement", "true"))},
+    ),
+    param(
+        P,
+        "invasive_considered",
+        drop("more_invasive_therapy_considered"),
+        {one(g("more_invasive_therapy_considered", "true"))},
+    ),
+    param(
+        P,
+        "therapeutic_injection_trial",
+        drop_records("injection", purpose("therapeutic")),
+        {one("more(therapeutic_ia_injection,1)")},
+    ),
+    param(
+        P,
+        "sij_pain_generator",
+        drop(
+            "pain_pattern_consistent_with_sij",
+            "sij_palpation_tenderness",
+            "similar_tenderness_elsewhere",
+            "other_pain_sources_excluded",
+        ),
+        {
+            one(
+                g("pain_pattern_consistent_with_sij", "true"),
+                g("sij_palpation_tenderness", "true"),
+                g("similar_tenderness_elsewhere", "false"),
+                g("other_pain_sources_excluded", "true"),
+            )
+        },
+    ),
+    param(
+        P,
+        "consistent_pattern",
+        drop("pain_pattern_consistent_with_sij"),
+        {one(g("pain_pattern_consistent_with_sij", "true"))},
+    ),
+    param(
+        P,
+        "fortin_finger_test",
+        drop("sij_palpation_tenderness"),
+        {one(g("sij_palpation_tenderness", "true"))},
+    ),
+    param(
+        P,
+        "no_similar_tenderness",
+        drop("similar_tenderness_elsewhere"),
+        {one(g("similar_tenderness_elsewhere", "false"))},
+    ),
+    param(
+        P,
+        "three_provocative_tests",
+        drop("long_ligament_test", "compression_test", "distraction_test", "thigh_thrust_test"),
+        {
+            one(g(t, "true"))
+            for t in (
+                "long_ligament_test",
+                "compression_test",
+                "distraction_test",
+                "thigh_thrust_test",
+            )
+        },
+    ),
+    param(
+        P,
+        "thigh_thrust_counted",
+        drop("long_ligament_test", "compression_test", "distraction_test", "thigh_thrust_test"),
+        {
+            one(g(t, "true"))
+            for t in (
+                "long_ligament_test",
+                "compression_test",
+                "distraction_test",
+                "thigh_thrust_test",
+            )
+        },
+    ),
     # In pregnancy a thigh thrust test is not offered: the other undocumented tests are.
-    param(P, "three_provocative_tests", two_positives_thigh_thrust_open(pregnant=True),
-          {one(g(t, "true")) for t in ("long_ligament_test", "active_straight_leg_raise_test",
-                                         "compression_test", "distraction_test")},
-          label="pregnant, thigh thrust not documented"),
-    param(P, "three_provocative_tests", two_positives_thigh_thrust_open(),
-          {one(g(t, "true")) for t in ("long_ligament_test", "active_straight_leg_raise_test",
-                                         "compression_test", "distraction_test",
-                                         "thigh_thrust_test")},
-          label="thigh thrust not documented"),
-    param(P, "other_sources_excluded", drop("other_pain_sources_excluded"),
-          {one(g("other_pain_sources_excluded", "true"))}),
+    param(
+        P,
+        "three_provocative_tests",
+        two_positives_thigh_thrust_open(pregnant=True),
+        {
+            one(g(t, "true"))
+            for t in (
+                "long_ligament_test",
+                "active_straight_leg_raise_test",
+                "compression_test",
+                "distraction_test",
+            )
+        },
+        label="pregnant, thigh thrust not documented",
+    ),
+    param(
+        P,
+        "three_provocative_tests",
+        two_positives_thigh_thrust_open(),
+        {
+            one(g(t, "true"))
+            for t in (
+                "long_ligament_test",
+                "active_straight_leg_raise_test",
+                "compression_test",
+                "distraction_test",
+                "thigh_thrust_test",
+            )
+        },
+        label="thigh thrust not documented",
+    ),
+    param(
+        P,
+        "other_sources_excluded",
+        drop("other_pain_sources_excluded"),
+        {one(g("other_pain_sources_excluded", "true"))},
+    ),
     param(P, "diagnostic_imaging", drop_records("imaging"), None),
-    param(P, "sij_lesions_excluded", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)),
-          {one("more(sij_mri_clear_records,1)", "more(sij_injury_imaging_records,1)"),
-           one("more(sij_radiographs_records,1)", "more(sij_ct_clear_records,1)",
-               "more(sij_injury_imaging_records,1)")}),
+    param(
+        P,
+        "sij_lesions_excluded",
+        drop_records("imaging", either(SIJ_XRAY, SIJ_CT)),
+        {
+            one("more(sij_mri_clear_records,1)", "more(sij_injury_imaging_records,1)"),
+            one(
+                "more(sij_radiographs_records,1)",
+                "more(sij_ct_clear_records,1)",
+                "more(sij_injury_imaging_records,1)",
+            ),
+        },
+    ),
     param(P, "sij_mri_clear", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
     param(P, "sij_xray_and_ct_clear", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
-    param(P, "sij_radiographs", drop_records("imaging", SIJ_XRAY),
-          {one("more(sij_radiographs_records,1)"), one("more(sij_mri_clear_records,1)")}),
-    param(P, "sij_ct_clear", drop_records("imaging", SIJ_CT),
-          {one("more(sij_ct_clear_records,1)"), one("more(sij_mri_clear_records,1)")}),
-    param(P, "pelvis_radiograph", drop_records("imaging", PELVIS_XRAY),
-          {one("more(pelvis_radiograph_records,1)")}),
-    param(P, "lumbar_imaging", drop_records("imaging", LUMBAR_MRI),
-          {one("more(lumbar_imaging_records,1)")}),
+    param(
+        P,
+        "sij_radiographs",
+        drop_records("imaging", SIJ_XRAY),
+        {one("more(sij_radiographs_records,1)"), one("more(sij_mri_clear_records,1)")},
+    ),
+    param(
+        P,
+        "sij_ct_clear",
+        drop_records("imaging", SIJ_CT),
+        {one("more(sij_ct_clear_records,1)"), one("more(sij_mri_clear_records,1)")},
+    ),
+    param(
+        P,
+        "pelvis_radiograph",
+        drop_records("imaging", PELVIS_XRAY),
+        {one("more(pelvis_radiograph_records,1)")},
+    ),
+    param(
+        P,
+        "lumbar_imaging",
+        drop_records("imaging", LUMBAR_MRI),
+        {one("more(lumbar_imaging_records,1)")},
+    ),
     param(P, "sij_injury_imaging", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
-    param(P, "diagnostic_blocks", drop_records("injection", purpose("diagnostic")),
-          {one("more(diagnostic_block_75,1)", "more(diagnostic_block_75,2)")}),
-    param(P, "diagnostic_blocks",
-          change_records("injection", purpose("diagnostic"), relief_percent=REMOVE),
-          {one("fill(r(injection,2),relief_percent,7500)",
-               "fill(r(injection,3),relief_percent,7500)"),
-           one("fill(r(injection,2),relief_percent,7500)", "more(diagnostic_block_75,1)"),
-           one("fill(r(injection,3),relief_percent,7500)", "more(diagnostic_block_75,1)"),
-           one("more(diagnostic_block_75,1)", "more(diagnostic_block_75,2)")},
-          label="relief not documented"),
-    param(P, "structural_device", lambda: s.with_request(s.base_case(), fixation=REMOVE),
-          {one("guess(request(fixation),fda_structural_device)")}),
+    param(
+        P,
+        "diagnostic_blocks",
+        drop_records("injection", purpose("diagnostic")),
+        {one("more(diagnostic_block_75,1)", "more(diagnostic_block_75,2)")},
+    ),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=REMOVE),
+        {
+            one(
+                "fill(r(injection,2),relief_percent,7500)",
+                "fill(r(injection,3),relief_percent,7500)",
+            ),
+            one("fill(r(injection,2),relief_percent,7500)", "more(diagnostic_block_75,1)"),
+            one("fill(r(injection,3),relief_percent,7500)", "more(diagnostic_block_75,1)"),
+            one("more(diagnostic_block_75,1)", "more(diagnostic_block_75,2)"),
+        },
+        label="relief not documented",
+    ),
+    param(
+        P,
+        "structural_device",
+        lambda: s.with_request(s.base_case(), fixation=REMOVE),
+        {one("guess(request(fixation),fda_structural_device)")},
+    ),
 ]
 
 REVISION_OPEN = [
-    param(P, "revision_indication", revision(),
-          {one(g(fact, "true")) for fact in INDICATIONS.values()}),
+    param(
+        P,
+        "revision_indication",
+        revision(),
+        {one(g(fact, "true")) for fact in INDICATIONS.values()},
+    ),
     *[param(P, node, revision(), None) for node in INDICATIONS],
 ]
 
@@ -461,16 +864,29 @@ def test_percutaneous_criterion_not_documented(node, build, exact):
     s.check_open(build(), P, node, exact, named_under=NAMED_UNDER.get(node))
 
 
-@pytest.mark.parametrize("build, complementary", [
-    pytest.param(change_records("injection", purpose("therapeutic"), site="other"), "met",
-                 id="injections at another site"),
-    pytest.param(drop_records("injection", purpose("therapeutic")), "met",
-                 id="no therapeutic injection"),
-    pytest.param(no_complementary_at_all(injections_site_other=True), "not_documented",
-                 id="no complementary therapy, injections at another site"),
-    pytest.param(no_complementary_at_all(injections_site_other=False), "not_documented",
-                 id="no complementary therapy, no therapeutic injection"),
-])
+@pytest.mark.parametrize(
+    "build, complementary",
+    [
+        pytest.param(
+            change_records("injection", purpose("therapeutic"), site="other"),
+            "met",
+            id="injections at another site",
+        ),
+        pytest.param(
+            drop_records("injection", purpose("therapeutic")), "met", id="no therapeutic injection"
+        ),
+        pytest.param(
+            no_complementary_at_all(injections_site_other=True),
+            "not_documented",
+            id="no complementary therapy, injections at another site",
+        ),
+        pytest.param(
+            no_complementary_at_all(injections_site_other=False),
+            "not_documented",
+            id="no complementary therapy, no therapeutic injection",
+        ),
+    ],
+)
 def test_one_therapeutic_injection_is_the_single_set(build, complementary):
     """General Information (complementary treatment) and Percutaneous 2 both count therapeutic
     intra-articular injections: one added injection meets both, whatever else is missing."""
@@ -502,8 +918,10 @@ NEVER_OPEN = {"function_not_spared"}
 
 def test_the_tables_cover_every_named_criterion():
     nodes = s.loaded(P).compiled.nodes
-    for service, tables in ((s.PERCUTANEOUS, (MET, CONTRADICTED + NOT_QUALIFYING, OPEN)),
-                            (s.REVISION, (REVISION_MET, REVISION_CONTRADICTED, REVISION_OPEN))):
+    for service, tables in (
+        (s.PERCUTANEOUS, (MET, CONTRADICTED + NOT_QUALIFYING, OPEN)),
+        (s.REVISION, (REVISION_MET, REVISION_CONTRADICTED, REVISION_OPEN)),
+    ):
         named = s.named_criteria(P, service)
         never_open = {n for n in named if nodes[n].kind == "none"}
         assert never_open == (NEVER_OPEN if service == s.PERCUTANEOUS else set()), never_open
@@ -548,8 +966,16 @@ def _exclusion_rows():
     for service in (s.PERCUTANEOUS, s.REVISION):
         for exclusion, values in EXCLUSIONS:
             if exclusion in s.loaded(P).compiled.exclusions[service]:
-                rows.append(pytest.param(service, exclusion, values, id=(
-                    f"{s.cite(P, exclusion)} {exclusion} ({next(iter(values))}), {service}")))
+                rows.append(
+                    pytest.param(
+                        service,
+                        exclusion,
+                        values,
+                        id=(
+                            f"{s.cite(P, exclusion)} {exclusion} ({next(iter(values))}), {service}"
+                        ),
+                    )
+                )
     return rows
 
 
@@ -575,7 +1001,7 @@ def test_exclusion_documented_true_excludes(service, exclusion, values):
 @pytest.mark.parametrize("service, exclusion, values", _exclusion_rows())
 def test_exclusion_documented_false_or_absent_does_not_exclude(service, exclusion, values):
     for documented in (False, REMOVE):
-        case = _service_case(service, **{f: documented for f in values})
+        case = _service_case(service, **dict.fromkeys(values, documented))
         result = s.evaluate(case, P)
         assert result.determination == "approvable", (documented, result.reasons)
         assert _exclusion(result, exclusion).status != "applies"
@@ -593,11 +1019,15 @@ def test_posterior_graft_only_is_excluded(service):
     assert any(r.startswith("AIM SIJF 2022 Exclusions 6:") for r in result.reasons)
 
 
-@pytest.mark.parametrize("request_values", [
-    {"approach": "posterior"},  # with an FDA structural device
-    {"approach": "lateral", "fixation": "bone_graft_only"},
-    {"approach": REMOVE, "fixation": "bone_graft_only"},
-], ids=["posterior with device", "lateral graft only", "approach undocumented graft only"])
+@pytest.mark.parametrize(
+    "request_values",
+    [
+        {"approach": "posterior"},  # with an FDA structural device
+        {"approach": "lateral", "fixation": "bone_graft_only"},
+        {"approach": REMOVE, "fixation": "bone_graft_only"},
+    ],
+    ids=["posterior with device", "lateral graft only", "approach undocumented graft only"],
+)
 def test_posterior_graft_only_needs_both(request_values):
     result = s.evaluate(s.with_request(s.base_case(), **request_values), P)
     assert result.determination != "excluded"
@@ -641,20 +1071,28 @@ def _revision_from_example(**values):
 
 
 def test_revision_for_malposition_with_neural_compression_is_approvable():
-    result = s.evaluate(_revision_from_example(symptomatic_malposition=True,
-                                               neural_compression_correlating=True), P)
+    result = s.evaluate(
+        _revision_from_example(symptomatic_malposition=True, neural_compression_correlating=True), P
+    )
     assert result.determination == "approvable", result.reasons
     assert s.status(result, "malposition") == "met"
     assert _exclusion(result, "revision_neural_compression").status == "documented_absent"
     assert all(e.status != "applies" for e in result.exclusions)
 
 
-@pytest.mark.parametrize("values", [
-    {"implant_failure": True},
-    {"implant_failure": True, "symptomatic_malposition": False},
-    {"symptomatic_pseudarthrosis": True},
-], ids=["implant failure, malposition not documented", "implant failure, no malposition",
-        "pseudarthrosis"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"implant_failure": True},
+        {"implant_failure": True, "symptomatic_malposition": False},
+        {"symptomatic_pseudarthrosis": True},
+    ],
+    ids=[
+        "implant failure, malposition not documented",
+        "implant failure, no malposition",
+        "pseudarthrosis",
+    ],
+)
 def test_revision_for_another_indication_with_neural_compression_is_excluded(values):
     result = s.evaluate(_revision_from_example(neural_compression_correlating=True, **values), P)
     assert result.determination == "excluded"
@@ -664,15 +1102,20 @@ def test_revision_for_another_indication_with_neural_compression_is_excluded(val
 
 
 def test_malposition_alongside_implant_failure_lifts_the_revision_exclusion():
-    result = s.evaluate(_revision_from_example(implant_failure=True, symptomatic_malposition=True,
-                                               neural_compression_correlating=True), P)
+    result = s.evaluate(
+        _revision_from_example(
+            implant_failure=True, symptomatic_malposition=True, neural_compression_correlating=True
+        ),
+        P,
+    )
     assert result.determination == "approvable"
     assert _exclusion(result, "revision_neural_compression").status != "applies"
 
 
 def test_malposition_does_not_lift_the_percutaneous_exclusion():
-    case = s.with_findings(s.base_case(), symptomatic_malposition=True,
-                           neural_compression_correlating=True)
+    case = s.with_findings(
+        s.base_case(), symptomatic_malposition=True, neural_compression_correlating=True
+    )
     result = s.evaluate(case, P)
     assert result.determination == "excluded"
     assert _exclusion(result, "excluded_neural_compression").status == "applies"
@@ -688,23 +1131,50 @@ def test_open_fusion_is_not_applicable():
 
 # ------------------------------------------------------------------ advisories
 ADVISORIES = [
-    pytest.param("tobacco_abstinence", {"tobacco_use": True, "tobacco_free_weeks": 2}, "not_met",
-                 id="General Recommendations, tobacco cessation"),
+    pytest.param(
+        "tobacco_abstinence",
+        {"tobacco_use": True, "tobacco_free_weeks": 2},
+        "not_met",
+        id="General Recommendations, tobacco cessation",
+    ),
     # Not a current user, but quit less than 6 weeks ago.
-    pytest.param("tobacco_abstinence", {"tobacco_use": False, "tobacco_free_weeks": 2}, "not_met",
-                 id="General Recommendations, tobacco cessation, quit 2 weeks ago"),
-    pytest.param("tobacco_abstinence", {"tobacco_free_weeks": 5.99}, "not_met",
-                 id="General Recommendations, tobacco cessation, use not documented"),
-    pytest.param("tobacco_abstinence", {"tobacco_use": True}, "not_documented",
-                 id="General Recommendations, tobacco cessation, weeks not documented"),
-    pytest.param("diabetes_control", {"diabetes": True, "hba1c_percent": 9}, "not_met",
-                 id="General Recommendations, diabetes"),
+    pytest.param(
+        "tobacco_abstinence",
+        {"tobacco_use": False, "tobacco_free_weeks": 2},
+        "not_met",
+        id="General Recommendations, tobacco cessation, quit 2 weeks ago",
+    ),
+    pytest.param(
+        "tobacco_abstinence",
+        {"tobacco_free_weeks": 5.99},
+        "not_met",
+        id="General Recommendations, tobacco cessation, use not documented",
+    ),
+    pytest.param(
+        "tobacco_abstinence",
+        {"tobacco_use": True},
+        "not_documented",
+        id="General Recommendations, tobacco cessation, weeks not documented",
+    ),
+    pytest.param(
+        "diabetes_control",
+        {"diabetes": True, "hba1c_percent": 9},
+        "not_met",
+        id="General Recommendations, diabetes",
+    ),
     pytest.param("weight_reduction", {"bmi": 42}, None, id="General Recommendations, BMI"),
-    pytest.param("thigh_thrust_caution", {"pregnant": True, "thigh_thrust_test": True}, None,
-                 id="Percutaneous 3d pregnant"),
-    pytest.param("thigh_thrust_caution", {"connective_tissue_disorder": True,
-                                          "thigh_thrust_test": False}, None,
-                 id="Percutaneous 3d connective tissue"),
+    pytest.param(
+        "thigh_thrust_caution",
+        {"pregnant": True, "thigh_thrust_test": True},
+        None,
+        id="Percutaneous 3d pregnant",
+    ),
+    pytest.param(
+        "thigh_thrust_caution",
+        {"connective_tissue_disorder": True, "thigh_thrust_test": False},
+        None,
+        id="Percutaneous 3d connective tissue",
+    ),
 ]
 
 
@@ -714,8 +1184,9 @@ def _advisory(result, advisory):
 
 @pytest.mark.parametrize("service", [s.PERCUTANEOUS, s.REVISION])
 @pytest.mark.parametrize("advisory, values, recommendation", ADVISORIES)
-def test_advisory_applies_without_changing_the_determination(service, advisory, values,
-                                                              recommendation):
+def test_advisory_applies_without_changing_the_determination(
+    service, advisory, values, recommendation
+):
     case = _service_case(service, **values)
     result = s.evaluate(case, P)
     assert result.determination == "approvable"
@@ -724,15 +1195,31 @@ def test_advisory_applies_without_changing_the_determination(service, advisory, 
     if recommendation is not None:
         assert found.recommendation == recommendation
     assert s.evaluate(case, s.CARESOURCE).determination == (
-        "approvable" if service == s.PERCUTANEOUS else "not_applicable")
+        "approvable" if service == s.PERCUTANEOUS else "not_applicable"
+    )
 
 
-@pytest.mark.parametrize("values", [
-    {}, {"tobacco_use": False}, {"tobacco_use": False, "tobacco_free_weeks": 6},
-    {"tobacco_free_weeks": 8}, {"diabetes": False, "hba1c_percent": 9}, {"bmi": 39.99},
-    {"pregnant": False},
-], ids=["nothing", "no tobacco", "quit 6 weeks ago", "quit 8 weeks ago, use not documented",
-        "no diabetes", "BMI 39.99", "not pregnant"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"tobacco_use": False},
+        {"tobacco_use": False, "tobacco_free_weeks": 6},
+        {"tobacco_free_weeks": 8},
+        {"diabetes": False, "hba1c_percent": 9},
+        {"bmi": 39.99},
+        {"pregnant": False},
+    ],
+    ids=[
+        "nothing",
+        "no tobacco",
+        "quit 6 weeks ago",
+        "quit 8 weeks ago, use not documented",
+        "no diabetes",
+        "BMI 39.99",
+        "not pregnant",
+    ],
+)
 def test_advisories_that_do_not_apply(values):
     result = s.evaluate(s.with_findings(s.base_case(), **values), P)
     assert result.determination == "approvable"
@@ -762,8 +1249,12 @@ def test_pain_documented_as_sparing_function_contradicts_percutaneous_1():
     """Percutaneous 1: the scores document the interference with function, so it is never
     asked for; a record stating that the pain does not interfere contradicts the criterion."""
     nodes = s.loaded(P).compiled.nodes
-    assert nodes["pain_and_function"].children == ("pain_six_months", "function_not_spared",
-                                                   "vas_at_least_5", "odi_at_least_30")
+    assert nodes["pain_and_function"].children == (
+        "pain_six_months",
+        "function_not_spared",
+        "vas_at_least_5",
+        "odi_at_least_30",
+    )
     assert nodes["function_not_spared"].kind == "none"
     (member,) = nodes["function_not_spared"].children
     assert nodes[member].leaf == ("fact", "is_false", "pain_interferes_with_function")
@@ -774,8 +1265,9 @@ def test_pain_documented_as_sparing_function_contradicts_percutaneous_1():
     assert s.status(spared, "function_not_spared") == "not_met"
     for node in ("pain_six_months", "vas_at_least_5", "odi_at_least_30"):
         assert s.status(spared, node) == "met", node
-    assert spared.reasons and all(r.startswith("AIM SIJF 2022 Percutaneous 1:")
-                                  for r in spared.reasons), spared.reasons
+    assert spared.reasons and all(
+        r.startswith("AIM SIJF 2022 Percutaneous 1:") for r in spared.reasons
+    ), spared.reasons
     assert not spared.missing
     # A documented contradiction decides the case even with a score still to document.
     both = s.with_findings(s.base_case(), pain_interferes_with_function=False, vas_score=REMOVE)
@@ -788,14 +1280,21 @@ def test_pain_documented_as_sparing_function_contradicts_percutaneous_1():
         assert s.status(result, "pain_and_function") == "met"
         assert s.status(result, "function_not_spared") == "met"
         assert not result.missing
-    open_ = s.evaluate(s.without_findings(s.base_case(), "pain_interferes_with_function",
-                                          "vas_score"), P, enumerate=0)
+    open_ = s.evaluate(
+        s.without_findings(s.base_case(), "pain_interferes_with_function", "vas_score"),
+        P,
+        enumerate=0,
+    )
     assert open_.determination == "incomplete"
     assert open_.missing_complete
     assert s.set_keys(open_) == {one(g("vas_score", 500))}
     # MM-1508 has no such criterion.
-    assert s.evaluate(s.with_findings(s.base_case(), pain_interferes_with_function=False),
-                      s.CARESOURCE).determination == "approvable"
+    assert (
+        s.evaluate(
+            s.with_findings(s.base_case(), pain_interferes_with_function=False), s.CARESOURCE
+        ).determination
+        == "approvable"
+    )
 
 
 def test_the_reason_for_percutaneous_1_quotes_the_documented_fact():
@@ -807,8 +1306,9 @@ def test_the_reason_for_percutaneous_1_quotes_the_documented_fact():
 @pytest.mark.parametrize("condition", ["pregnant", "connective_tissue_disorder"])
 def test_thigh_thrust_is_not_counted_in_pregnancy_or_connective_tissue_disorder(condition):
     """Percutaneous 3d: thigh thrust as one of three positives, the other four negative."""
-    result = s.check_contradicted(three_positives_with_thigh_thrust(**{condition: True})(), P,
-                                  "three_provocative_tests")
+    result = s.check_contradicted(
+        three_positives_with_thigh_thrust(**{condition: True})(), P, "three_provocative_tests"
+    )
     assert s.status(result, "thigh_thrust_counted") == "not_met"
     assert _advisory(result, "thigh_thrust_caution").applies is True
     # Documented absent, the same three positives meet 3d.
@@ -848,7 +1348,11 @@ def test_an_unsupervised_home_program_does_not_fill_the_months():
 def test_the_supervised_home_program_is_one_record_set_for_both_uses():
     compiled = s.loaded(P).compiled
     assert compiled.nodes["supervised_home_program"].leaf[2] == "supervised_home_program_course"
-    assert ("supervised_home_program_course", "conservative_management_therapy") \
-        in compiled.subsumed
+    assert (
+        "supervised_home_program_course",
+        "conservative_management_therapy",
+    ) in compiled.subsumed
     assert s.filter_facts(P).includes["conservative_management_therapy"] == (
-        "complementary_therapy", "supervised_home_program_course")
+        "complementary_therapy",
+        "supervised_home_program_course",
+    )

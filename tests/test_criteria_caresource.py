@@ -10,10 +10,20 @@ cases from an open fusion after trauma with a recent pelvis CT.
 from __future__ import annotations
 
 import pytest
-
 import support as s
-from case_builders import (base, change_records, drop, drop_records, findings, g, home_program,
-                           imaging, kind, one, purpose)
+from case_builders import (
+    base,
+    change_records,
+    drop,
+    drop_records,
+    findings,
+    g,
+    home_program,
+    imaging,
+    kind,
+    one,
+    purpose,
+)
 from support import CARESOURCE, REMOVE, param
 
 P = CARESOURCE
@@ -33,88 +43,115 @@ def active_not_tolerated():
 
 def pt_out_of_window():
     """The physical therapy ended 15 days before the 12 months before the request began."""
-    return s.update_records(s.base_case(), "therapy", kind("physical_therapy"),
-                            start="2024-01-01", end="2025-06-30")
+    return s.update_records(
+        s.base_case(), "therapy", kind("physical_therapy"), start="2024-01-01", end="2025-06-30"
+    )
 
 
 def no_inactive_therapy_kinds():
     """Analgesic and brace replaced by chiropractic care and occupational therapy, which
     section C lists as active therapies, not inactive ones."""
-    case = s.update_records(s.base_case(), "therapy", kind("nsaid_or_analgesic"),
-                            kind="chiropractic")
-    return s.update_records(case, "therapy", kind("sij_belt_or_brace"),
-                            kind="occupational_therapy")
+    case = s.update_records(
+        s.base_case(), "therapy", kind("nsaid_or_analgesic"), kind="chiropractic"
+    )
+    return s.update_records(case, "therapy", kind("sij_belt_or_brace"), kind="occupational_therapy")
 
 
 def inactive_instead(*records):
     """The inactive therapies (analgesic and brace) replaced by these therapy records."""
+
     def build():
         case = s.without_records(s.base_case(), "therapy", INACTIVE)
         return s.add_records(case, "therapy", *records)
+
     return build
 
 
 # 7 months (212 days) of massage, then activity modification, as the only inactive therapy.
 MASSAGE_AND_ACTIVITY_MODIFICATION = inactive_instead(
     {"kind": "massage", "start": "2025-12-01", "end": "2026-03-31"},
-    {"kind": "activity_modification", "start": "2026-04-01", "end": "2026-06-30"})
+    {"kind": "activity_modification", "start": "2026-04-01", "end": "2026-06-30"},
+)
 
 
 def tens_instead(usage):
     """The inactive therapies replaced by a year of TENS (its use documented or not)."""
+
     def build():
         case = s.without_records(s.base_case(), "therapy", INACTIVE)
         record = {"kind": "tens", "start": "2025-07-20"}
         if usage is not None:
             record["usage_documented"] = usage
         return s.add_records(case, "therapy", record)
+
     return build
 
 
 # ------------------------------------------------------------------ open cases
-OPEN_INDICATIONS = {"post_traumatic": "post_traumatic_sij_injury", "sij_infection": "infection",
-                    "sacral_tumor": "tumor", "deformity_construct": "deformity_long_fusion"}
-FAILED_PERCUTANEOUS = {"date": "2025-03-10", "procedure": "percutaneous_sij_fusion",
-                       "outcome": "failed"}
+OPEN_INDICATIONS = {
+    "post_traumatic": "post_traumatic_sij_injury",
+    "sij_infection": "infection",
+    "sacral_tumor": "tumor",
+    "deformity_construct": "deformity_long_fusion",
+}
+FAILED_PERCUTANEOUS = {
+    "date": "2025-03-10",
+    "procedure": "percutaneous_sij_fusion",
+    "outcome": "failed",
+}
 
 
 def open_case(findings=None, surgery=(), ct_days_before=30, ct=True, **ct_values):
     """An open fusion request with the given findings, prior surgeries and a pelvis CT
     showing localized SIJ pathology `ct_days_before` days before the request."""
+
     def build():
         case = s.request_only(s.OPEN, side="left", approach="open")
-        case["findings"] = dict({"post_traumatic_sij_injury": True} if findings is None
-                                else findings)
+        case["findings"] = dict(
+            {"post_traumatic_sij_injury": True} if findings is None else findings
+        )
         records = {}
         if surgery:
             records["surgery"] = [dict(r) for r in surgery]
         if ct:
-            study = {"date": s.days_before(case, ct_days_before), "modality": "ct",
-                     "region": "pelvis", "findings": ["localized_sij_pathology"]}
+            study = {
+                "date": s.days_before(case, ct_days_before),
+                "modality": "ct",
+                "region": "pelvis",
+                "findings": ["localized_sij_pathology"],
+            }
             study.update(ct_values)
             records["imaging"] = [study]
         if records:
             case["records"] = records
         return case
+
     return build
 
 
-NO_INDICATION = {fact: False for fact in OPEN_INDICATIONS.values()}
+NO_INDICATION = dict.fromkeys(OPEN_INDICATIONS.values(), False)
 
 
 # ------------------------------------------------------------------ hip films (D.I.B.9.b)
-RIGHT_HIP_FILM = {"date": "2026-01-21", "modality": "xray", "region": "hip", "side": "right",
-                  "findings": ["hip_osteoarthritis_excluded"]}
+RIGHT_HIP_FILM = {
+    "date": "2026-01-21",
+    "modality": "xray",
+    "region": "hip",
+    "side": "right",
+    "findings": ["hip_osteoarthritis_excluded"],
+}
 PELVIS_XRAY = imaging("xray", "pelvis")
 
 
 def bilateral(*changes):
     """The example requested for both sides (its hip film is of the left hip), then changes."""
+
     def build():
         case = s.with_request(s.base_case(), side="bilateral")
         for change in changes:
             case = change(case)
         return case
+
     return build
 
 
@@ -137,23 +174,31 @@ def bilateral_hip_film(case):
 def right_request(*changes):
     """The example requested for the right side (its hip film is of the left hip), then
     changes."""
+
     def build():
         case = s.with_request(s.base_case(), side="right")
         for change in changes:
             case = change(case)
         return case
+
     return build
 
 
 def pelvis_film_for_the_hips(*changes):
     """No hip film; the AP pelvis film also rules out hip osteoarthritis."""
+
     def build():
         case = no_hip_film(s.base_case())
-        case = s.update_records(case, "imaging", PELVIS_XRAY,
-                                findings=["hip_pathology_excluded", "hip_osteoarthritis_excluded"])
+        case = s.update_records(
+            case,
+            "imaging",
+            PELVIS_XRAY,
+            findings=["hip_pathology_excluded", "hip_osteoarthritis_excluded"],
+        )
         for change in changes:
             case = change(case)
         return case
+
     return build
 
 
@@ -164,10 +209,12 @@ SIDE_NOT_DOCUMENTED = {
     one("guess(request(side),right)", "more(same_side_film_records,1)"),
 }
 
-HIP_SETS = {"same": "more(same_side_film_records,1)",
-            "both": "more(both_hips_film_records,1)",
-            "left": "more(left_hip_film_records,1)",
-            "right": "more(right_hip_film_records,1)"}
+HIP_SETS = {
+    "same": "more(same_side_film_records,1)",
+    "both": "more(both_hips_film_records,1)",
+    "left": "more(left_hip_film_records,1)",
+    "right": "more(right_hip_film_records,1)",
+}
 
 
 # ------------------------------------------------------------------ (a) met
@@ -186,50 +233,93 @@ MET = [
     param(P, "failed_conservative_therapy", base),
     param(P, "active_therapy", base),
     param(P, "active_six_months", base),
-    param(P, "active_six_months",
-          home_program(prescription_documented=True, follow_up_documented=True),
-          label="physician-supervised home program"),
+    param(
+        P,
+        "active_six_months",
+        home_program(prescription_documented=True, follow_up_documented=True),
+        label="physician-supervised home program",
+    ),
     param(P, "active_not_tolerated", active_not_tolerated),
     param(P, "inactive_therapy", base),
     param(P, "inactive_therapy", tens_instead(True), label="TENS with documented use"),
-    param(P, "inactive_therapy", MASSAGE_AND_ACTIVITY_MODIFICATION,
-          label="7 months of massage and activity modification"),
-    param(P, "inactive_therapy", inactive_instead({"kind": "acupuncture", "start": "2025-12-01"}),
-          label="acupuncture"),
+    param(
+        P,
+        "inactive_therapy",
+        MASSAGE_AND_ACTIVITY_MODIFICATION,
+        label="7 months of massage and activity modification",
+    ),
+    param(
+        P,
+        "inactive_therapy",
+        inactive_instead({"kind": "acupuncture", "start": "2025-12-01"}),
+        label="acupuncture",
+    ),
     param(P, "thigh_thrust_or_compression", base),
-    param(P, "thigh_thrust_or_compression", findings(thigh_thrust_test=False),
-          label="compression only"),
+    param(
+        P,
+        "thigh_thrust_or_compression",
+        findings(thigh_thrust_test=False),
+        label="compression only",
+    ),
     param(P, "two_provocative_tests", base),
     param(P, "two_provocative_tests", findings(distraction_test=False), label="exactly 2"),
     param(P, "diagnostic_blocks", base),
-    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
-                                                 relief_percent=50), label="50% exactly"),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=50),
+        label="50% exactly",
+    ),
     param(P, "generalized_pain_ruled_out", base),
     param(P, "diagnostic_imaging", base),
     param(P, "sij_lesions_excluded", base),
     param(P, "sij_radiographs", base),
     param(P, "sij_cross_section", base),
-    param(P, "sij_cross_section", change_records("imaging", SIJ_CT, modality="mri"),
-          label="MRI"),
+    param(P, "sij_cross_section", change_records("imaging", SIJ_CT, modality="mri"), label="MRI"),
     param(P, "ipsilateral_hip", base),
-    param(P, "ipsilateral_hip", change_records("imaging", HIP_XRAY, side="bilateral"),
-          label="bilateral film"),
+    param(
+        P,
+        "ipsilateral_hip",
+        change_records("imaging", HIP_XRAY, side="bilateral"),
+        label="bilateral film",
+    ),
     param(P, "ipsilateral_hip", pelvis_film_for_the_hips(), label="AP pelvis film"),
-    param(P, "ipsilateral_hip", bilateral(add_right_hip_film),
-          label="bilateral request, left and right films"),
+    param(
+        P,
+        "ipsilateral_hip",
+        bilateral(add_right_hip_film),
+        label="bilateral request, left and right films",
+    ),
     param(P, "same_side_hip_film", base),
-    param(P, "same_side_hip_film", right_request(left_film_to_right),
-          label="right request, right film"),
+    param(
+        P,
+        "same_side_hip_film",
+        right_request(left_film_to_right),
+        label="right request, right film",
+    ),
     param(P, "same_side_film", base),
-    param(P, "same_side_film", right_request(left_film_to_right),
-          label="right request, right film"),
-    param(P, "both_hips_film", change_records("imaging", HIP_XRAY, side="bilateral"),
-          label="bilateral film"),
-    param(P, "both_hips_film", bilateral(bilateral_hip_film),
-          label="bilateral request, bilateral film"),
+    param(
+        P, "same_side_film", right_request(left_film_to_right), label="right request, right film"
+    ),
+    param(
+        P,
+        "both_hips_film",
+        change_records("imaging", HIP_XRAY, side="bilateral"),
+        label="bilateral film",
+    ),
+    param(
+        P,
+        "both_hips_film",
+        bilateral(bilateral_hip_film),
+        label="bilateral request, bilateral film",
+    ),
     param(P, "both_hips_film", pelvis_film_for_the_hips(), label="AP pelvis film"),
-    param(P, "both_hips_film", pelvis_film_for_the_hips(lambda c: s.with_request(
-        c, side="bilateral")), label="AP pelvis film, bilateral request"),
+    param(
+        P,
+        "both_hips_film",
+        pelvis_film_for_the_hips(lambda c: s.with_request(c, side="bilateral")),
+        label="AP pelvis film, bilateral request",
+    ),
     param(P, "each_hip_film", bilateral(add_right_hip_film)),
     param(P, "left_hip_film", bilateral(add_right_hip_film)),
     param(P, "right_hip_film", bilateral(add_right_hip_film)),
@@ -240,8 +330,12 @@ MET = [
 OPEN_MET = [
     param(P, "open_indication", open_case()),
     param(P, "open_fusion_indication", open_case()),
-    param(P, "open_fusion_indication", open_case({}, surgery=[FAILED_PERCUTANEOUS]),
-          label="failed percutaneous fusion"),
+    param(
+        P,
+        "open_fusion_indication",
+        open_case({}, surgery=[FAILED_PERCUTANEOUS]),
+        label="failed percutaneous fusion",
+    ),
     *[param(P, node, open_case({fact: True})) for node, fact in OPEN_INDICATIONS.items()],
     param(P, "failed_percutaneous", open_case({}, surgery=[FAILED_PERCUTANEOUS])),
     param(P, "recent_imaging", open_case()),
@@ -269,39 +363,81 @@ CONTRADICTED = [
     param(P, "consistent", findings(pain_pattern_consistent_with_sij=False), "not_met", None),
     param(P, "pain_at_least_5", findings(vas_score=4), "not_met", None),
     param(P, "pain_at_least_5", findings(vas_score=4.99), "not_met", None, label="4.99"),
-    param(P, "localized_tenderness", findings(sij_palpation_tenderness=False), "not_met",
-          "palpation"),
+    param(
+        P, "localized_tenderness", findings(sij_palpation_tenderness=False), "not_met", "palpation"
+    ),
     param(P, "palpation", findings(sij_palpation_tenderness=False), "not_met", None),
-    param(P, "no_similar_tenderness", findings(similar_tenderness_elsewhere=True), "not_met",
-          None),
+    param(P, "no_similar_tenderness", findings(similar_tenderness_elsewhere=True), "not_met", None),
     param(P, "no_other_source", findings(other_pain_sources_excluded=False), "not_met", None),
     # An alternative of an any-of: contradicted, while 6 months of therapy meet the group.
-    param(P, "active_not_tolerated", findings(active_therapy_not_tolerated=False), "approvable",
-          None),
-    param(P, "thigh_thrust_or_compression",
-          findings(thigh_thrust_test=False, compression_test=False), "not_met", None),
-    param(P, "two_provocative_tests", findings(gaenslen_test=False, distraction_test=False),
-          "not_met", None),
+    param(
+        P, "active_not_tolerated", findings(active_therapy_not_tolerated=False), "approvable", None
+    ),
+    param(
+        P,
+        "thigh_thrust_or_compression",
+        findings(thigh_thrust_test=False, compression_test=False),
+        "not_met",
+        None,
+    ),
+    param(
+        P,
+        "two_provocative_tests",
+        findings(gaenslen_test=False, distraction_test=False),
+        "not_met",
+        None,
+    ),
     # A unilateral request: a film of each hip is not the way to meet D.I.B.9.b; the
     # same-side film is.
     param(P, "each_hip_film", base, "approvable", None),
-    param(P, "each_hip_film", lambda: add_right_hip_film(s.base_case()), "approvable", None,
-          label="left and right films"),
+    param(
+        P,
+        "each_hip_film",
+        lambda: add_right_hip_film(s.base_case()),
+        "approvable",
+        None,
+        label="left and right films",
+    ),
     # A bilateral request: the same-side film is for a one-sided request (its film of the
     # requested "side" would be the bilateral film both_hips_film already counts).
-    param(P, "same_side_hip_film", bilateral(bilateral_hip_film), "approvable", None,
-          label="bilateral request, bilateral film"),
-    param(P, "same_side_hip_film", bilateral(add_right_hip_film), "approvable", None,
-          label="bilateral request, left and right films"),
+    param(
+        P,
+        "same_side_hip_film",
+        bilateral(bilateral_hip_film),
+        "approvable",
+        None,
+        label="bilateral request, bilateral film",
+    ),
+    param(
+        P,
+        "same_side_hip_film",
+        bilateral(add_right_hip_film),
+        "approvable",
+        None,
+        label="bilateral request, left and right films",
+    ),
     # Documented true, the disorder is also exclusion D.II.B.2, which takes precedence.
-    param(P, "generalized_pain_ruled_out", findings(generalized_pain_disorder=True), "excluded",
-          None),
+    param(
+        P, "generalized_pain_ruled_out", findings(generalized_pain_disorder=True), "excluded", None
+    ),
 ]
 
 OPEN_CONTRADICTED = [
-    *[param(P, node, open_case({fact: False, "deformity_long_fusion" if fact !=
-                                "deformity_long_fusion" else "tumor": True}), "approvable", None)
-      for node, fact in OPEN_INDICATIONS.items()],
+    *[
+        param(
+            P,
+            node,
+            open_case(
+                {
+                    fact: False,
+                    "deformity_long_fusion" if fact != "deformity_long_fusion" else "tumor": True,
+                }
+            ),
+            "approvable",
+            None,
+        )
+        for node, fact in OPEN_INDICATIONS.items()
+    ],
 ]
 
 
@@ -322,57 +458,110 @@ NOT_QUALIFYING = [
     param(P, "failed_conservative_therapy", no_inactive_therapy_kinds),
     param(P, "active_therapy", pt_out_of_window),
     param(P, "active_six_months", pt_out_of_window),
-    param(P, "active_six_months",
-          home_program(prescription_documented=True, follow_up_documented=False),
-          label="home program without follow-up"),
+    param(
+        P,
+        "active_six_months",
+        home_program(prescription_documented=True, follow_up_documented=False),
+        label="home program without follow-up",
+    ),
     param(P, "inactive_therapy", no_inactive_therapy_kinds),
     param(P, "inactive_therapy", tens_instead(False), label="TENS use documented as absent"),
-    param(P, "inactive_therapy",
-          inactive_instead({"kind": "massage", "start": "2024-01-01", "end": "2025-07-01"}),
-          label="massage ended before the 12 months"),
-    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
-                                                 relief_percent=49)),
-    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
-                                                 image_guided=False), label="not image guided"),
-    param(P, "diagnostic_blocks", change_records("injection", purpose("diagnostic"),
-                                                 agent="corticosteroid"), label="no anesthetic"),
+    param(
+        P,
+        "inactive_therapy",
+        inactive_instead({"kind": "massage", "start": "2024-01-01", "end": "2025-07-01"}),
+        label="massage ended before the 12 months",
+    ),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=49),
+    ),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), image_guided=False),
+        label="not image guided",
+    ),
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), agent="corticosteroid"),
+        label="no anesthetic",
+    ),
     param(P, "diagnostic_imaging", change_records("imaging", LUMBAR_MRI, modality="xray")),
     param(P, "sij_lesions_excluded", change_records("imaging", SIJ_XRAY, region="lumbar_spine")),
     param(P, "sij_radiographs", change_records("imaging", SIJ_XRAY, region="lumbar_spine")),
-    param(P, "sij_cross_section",
-          change_records("imaging", SIJ_CT, findings=["destructive_lesion_excluded",
-                                                      "sij_injury_or_degeneration"])),
-    param(P, "ipsilateral_hip", change_records("imaging", HIP_XRAY, side="right"),
-          label="other side"),
-    param(P, "same_side_hip_film", change_records("imaging", HIP_XRAY, side="right"),
-          label="other side"),
-    param(P, "same_side_film", change_records("imaging", HIP_XRAY, side="right"),
-          label="other side"),
+    param(
+        P,
+        "sij_cross_section",
+        change_records(
+            "imaging",
+            SIJ_CT,
+            findings=["destructive_lesion_excluded", "sij_injury_or_degeneration"],
+        ),
+    ),
+    param(
+        P, "ipsilateral_hip", change_records("imaging", HIP_XRAY, side="right"), label="other side"
+    ),
+    param(
+        P,
+        "same_side_hip_film",
+        change_records("imaging", HIP_XRAY, side="right"),
+        label="other side",
+    ),
+    param(
+        P, "same_side_film", change_records("imaging", HIP_XRAY, side="right"), label="other side"
+    ),
     param(P, "same_side_film", right_request(), label="right request, left film"),
-    param(P, "both_hips_film", change_records("imaging", HIP_XRAY, side="right"),
-          label="one hip, other side"),
+    param(
+        P,
+        "both_hips_film",
+        change_records("imaging", HIP_XRAY, side="right"),
+        label="one hip, other side",
+    ),
     # The AP pelvis film of the example rules out hip pathology but not hip osteoarthritis.
-    param(P, "both_hips_film", lambda: no_hip_film(s.base_case()),
-          label="AP pelvis film without the osteoarthritis finding"),
+    param(
+        P,
+        "both_hips_film",
+        lambda: no_hip_film(s.base_case()),
+        label="AP pelvis film without the osteoarthritis finding",
+    ),
     param(P, "each_hip_film", bilateral(), label="left film only"),
     param(P, "right_hip_film", bilateral(), label="left film only"),
     param(P, "left_hip_film", bilateral(left_film_to_right), label="right film only"),
-    param(P, "right_hip_film",
-          bilateral(lambda c: s.add_records(c, "imaging", dict(RIGHT_HIP_FILM, findings=[]))),
-          label="right film without the osteoarthritis finding"),
+    param(
+        P,
+        "right_hip_film",
+        bilateral(lambda c: s.add_records(c, "imaging", dict(RIGHT_HIP_FILM, findings=[]))),
+        label="right film without the osteoarthritis finding",
+    ),
     param(P, "lumbar_imaging", change_records("imaging", LUMBAR_MRI, modality="xray")),
-    param(P, "failed_therapeutic_injections",
-          change_records("injection", lambda r: r["date"] == s.days_before(base(), 155),
-                         lasting_relief=True)),
+    param(
+        P,
+        "failed_therapeutic_injections",
+        change_records(
+            "injection", lambda r: r["date"] == s.days_before(base(), 155), lasting_relief=True
+        ),
+    ),
 ]
 
 OPEN_NOT_QUALIFYING = [
-    param(P, "open_indication",
-          open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, outcome="successful")])),
-    param(P, "open_fusion_indication",
-          open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, outcome="successful")])),
-    param(P, "failed_percutaneous",
-          open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, procedure="lumbar_fusion")])),
+    param(
+        P,
+        "open_indication",
+        open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, outcome="successful")]),
+    ),
+    param(
+        P,
+        "open_fusion_indication",
+        open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, outcome="successful")]),
+    ),
+    param(
+        P,
+        "failed_percutaneous",
+        open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, procedure="lumbar_fusion")]),
+    ),
     param(P, "recent_imaging", open_case(ct_days_before=181), label="181 days old"),
     param(P, "recent_imaging", open_case(region="lumbar_spine"), label="lumbar spine"),
 ]
@@ -390,114 +579,286 @@ def test_open_records_that_do_not_qualify(node, build):
 
 # ------------------------------------------------------------------ (c) not documented
 OPEN = [
-    param(P, "sij_pain_pattern",
-          drop("pain_radiating", "pain_caudal_to_l5", "pain_localized_posterior_sij",
-               "pain_pattern_consistent_with_sij"),
-          {one(g("pain_radiating", "false"), g("pain_caudal_to_l5", "true"),
-               g("pain_localized_posterior_sij", "true"),
-               g("pain_pattern_consistent_with_sij", "true"))}),
+    param(
+        P,
+        "sij_pain_pattern",
+        drop(
+            "pain_radiating",
+            "pain_caudal_to_l5",
+            "pain_localized_posterior_sij",
+            "pain_pattern_consistent_with_sij",
+        ),
+        {
+            one(
+                g("pain_radiating", "false"),
+                g("pain_caudal_to_l5", "true"),
+                g("pain_localized_posterior_sij", "true"),
+                g("pain_pattern_consistent_with_sij", "true"),
+            )
+        },
+    ),
     param(P, "not_radiating", drop("pain_radiating"), {one(g("pain_radiating", "false"))}),
     param(P, "below_l5", drop("pain_caudal_to_l5"), {one(g("pain_caudal_to_l5", "true"))}),
-    param(P, "posterior_sij", drop("pain_localized_posterior_sij"),
-          {one(g("pain_localized_posterior_sij", "true"))}),
-    param(P, "consistent", drop("pain_pattern_consistent_with_sij"),
-          {one(g("pain_pattern_consistent_with_sij", "true"))}),
+    param(
+        P,
+        "posterior_sij",
+        drop("pain_localized_posterior_sij"),
+        {one(g("pain_localized_posterior_sij", "true"))},
+    ),
+    param(
+        P,
+        "consistent",
+        drop("pain_pattern_consistent_with_sij"),
+        {one(g("pain_pattern_consistent_with_sij", "true"))},
+    ),
     param(P, "pain_at_least_5", drop("vas_score"), {one(g("vas_score", 500))}),
-    param(P, "localized_tenderness",
-          drop("sij_palpation_tenderness", "similar_tenderness_elsewhere",
-               "other_pain_sources_excluded"),
-          {one(g("sij_palpation_tenderness", "true"), g("similar_tenderness_elsewhere", "false"),
-               g("other_pain_sources_excluded", "true"))}),
-    param(P, "palpation", drop("sij_palpation_tenderness"),
-          {one(g("sij_palpation_tenderness", "true"))}),
-    param(P, "no_similar_tenderness", drop("similar_tenderness_elsewhere"),
-          {one(g("similar_tenderness_elsewhere", "false"))}),
-    param(P, "no_other_source", drop("other_pain_sources_excluded"),
-          {one(g("other_pain_sources_excluded", "true"))}),
-    param(P, "failed_conservative_therapy", drop_records("therapy"),
-          {one("more_days(active_six_months)", "more_days(inactive_therapy)"),
-           one(g("active_therapy_not_tolerated", "true"), "more_days(inactive_therapy)")}),
-    param(P, "active_therapy", drop_records("therapy", kind("physical_therapy")),
-          {one("more_days(active_six_months)"), one(g("active_therapy_not_tolerated", "true"))}),
+    param(
+        P,
+        "localized_tenderness",
+        drop(
+            "sij_palpation_tenderness",
+            "similar_tenderness_elsewhere",
+            "other_pain_sources_excluded",
+        ),
+        {
+            one(
+                g("sij_palpation_tenderness", "true"),
+                g("similar_tenderness_elsewhere", "false"),
+                g("other_pain_sources_excluded", "true"),
+            )
+        },
+    ),
+    param(
+        P,
+        "palpation",
+        drop("sij_palpation_tenderness"),
+        {one(g("sij_palpation_tenderness", "true"))},
+    ),
+    param(
+        P,
+        "no_similar_tenderness",
+        drop("similar_tenderness_elsewhere"),
+        {one(g("similar_tenderness_elsewhere", "false"))},
+    ),
+    param(
+        P,
+        "no_other_source",
+        drop("other_pain_sources_excluded"),
+        {one(g("other_pain_sources_excluded", "true"))},
+    ),
+    param(
+        P,
+        "failed_conservative_therapy",
+        drop_records("therapy"),
+        {
+            one("more_days(active_six_months)", "more_days(inactive_therapy)"),
+            one(g("active_therapy_not_tolerated", "true"), "more_days(inactive_therapy)"),
+        },
+    ),
+    param(
+        P,
+        "active_therapy",
+        drop_records("therapy", kind("physical_therapy")),
+        {one("more_days(active_six_months)"), one(g("active_therapy_not_tolerated", "true"))},
+    ),
     param(P, "active_six_months", drop_records("therapy", kind("physical_therapy")), None),
     param(P, "active_not_tolerated", drop_records("therapy", kind("physical_therapy")), None),
-    param(P, "active_six_months", home_program(prescription_documented=True), None,
-          label="home program follow-up not documented"),
-    param(P, "inactive_therapy", drop_records("therapy", INACTIVE),
-          {one("more_days(inactive_therapy)")}),
+    param(
+        P,
+        "active_six_months",
+        home_program(prescription_documented=True),
+        None,
+        label="home program follow-up not documented",
+    ),
+    param(
+        P,
+        "inactive_therapy",
+        drop_records("therapy", INACTIVE),
+        {one("more_days(inactive_therapy)")},
+    ),
     param(P, "inactive_therapy", tens_instead(None), None, label="TENS use not documented"),
-    param(P, "inactive_therapy",
-          inactive_instead({"kind": "massage", "start": "2026-03-01", "end": "2026-06-08"}),
-          {one("more_days(inactive_therapy)")}, label="100 days of massage"),
-    param(P, "thigh_thrust_or_compression", drop("thigh_thrust_test", "compression_test"),
-          {one(g("thigh_thrust_test", "true")), one(g("compression_test", "true"))}),
-    param(P, "two_provocative_tests", drop("gaenslen_test", "distraction_test"),
-          {one(g("gaenslen_test", "true")), one(g("distraction_test", "true"))}),
-    param(P, "diagnostic_blocks", drop_records("injection", purpose("diagnostic")),
-          {one("more(diagnostic_block_50,1)", "more(diagnostic_block_50,2)")}),
-    param(P, "generalized_pain_ruled_out", drop("generalized_pain_disorder"),
-          {one(g("generalized_pain_disorder", "false"))}),
-    param(P, "diagnostic_imaging", drop_records("imaging"),
-          {one("more(sij_radiographs_records,1)", "more(sij_cross_section_records,1)",
-               HIP_SETS[hip], "more(lumbar_imaging_records,1)") for hip in ("same", "both")}),
-    param(P, "sij_lesions_excluded",
-          drop_records("imaging", lambda r: SIJ_XRAY(r) or SIJ_CT(r)),
-          {one("more(sij_radiographs_records,1)", "more(sij_cross_section_records,1)")}),
-    param(P, "sij_radiographs", drop_records("imaging", SIJ_XRAY),
-          {one("more(sij_radiographs_records,1)")}),
-    param(P, "sij_cross_section", drop_records("imaging", SIJ_CT),
-          {one("more(sij_cross_section_records,1)")}),
-    param(P, "ipsilateral_hip", drop_records("imaging", HIP_XRAY),
-          {one(HIP_SETS["same"]), one(HIP_SETS["both"])}),
-    param(P, "same_side_hip_film", drop_records("imaging", HIP_XRAY),
-          {one(HIP_SETS["same"]), one(HIP_SETS["both"])}),
-    param(P, "same_side_film", drop_records("imaging", HIP_XRAY),
-          {one(HIP_SETS["same"]), one(HIP_SETS["both"])}),
-    param(P, "both_hips_film", drop_records("imaging", HIP_XRAY),
-          {one(HIP_SETS["same"]), one(HIP_SETS["both"])}),
+    param(
+        P,
+        "inactive_therapy",
+        inactive_instead({"kind": "massage", "start": "2026-03-01", "end": "2026-06-08"}),
+        {one("more_days(inactive_therapy)")},
+        label="100 days of massage",
+    ),
+    param(
+        P,
+        "thigh_thrust_or_compression",
+        drop("thigh_thrust_test", "compression_test"),
+        {one(g("thigh_thrust_test", "true")), one(g("compression_test", "true"))},
+    ),
+    param(
+        P,
+        "two_provocative_tests",
+        drop("gaenslen_test", "distraction_test"),
+        {one(g("gaenslen_test", "true")), one(g("distraction_test", "true"))},
+    ),
+    param(
+        P,
+        "diagnostic_blocks",
+        drop_records("injection", purpose("diagnostic")),
+        {one("more(diagnostic_block_50,1)", "more(diagnostic_block_50,2)")},
+    ),
+    param(
+        P,
+        "generalized_pain_ruled_out",
+        drop("generalized_pain_disorder"),
+        {one(g("generalized_pain_disorder", "false"))},
+    ),
+    param(
+        P,
+        "diagnostic_imaging",
+        drop_records("imaging"),
+        {
+            one(
+                "more(sij_radiographs_records,1)",
+                "more(sij_cross_section_records,1)",
+                HIP_SETS[hip],
+                "more(lumbar_imaging_records,1)",
+            )
+            for hip in ("same", "both")
+        },
+    ),
+    param(
+        P,
+        "sij_lesions_excluded",
+        drop_records("imaging", lambda r: SIJ_XRAY(r) or SIJ_CT(r)),
+        {one("more(sij_radiographs_records,1)", "more(sij_cross_section_records,1)")},
+    ),
+    param(
+        P,
+        "sij_radiographs",
+        drop_records("imaging", SIJ_XRAY),
+        {one("more(sij_radiographs_records,1)")},
+    ),
+    param(
+        P,
+        "sij_cross_section",
+        drop_records("imaging", SIJ_CT),
+        {one("more(sij_cross_section_records,1)")},
+    ),
+    param(
+        P,
+        "ipsilateral_hip",
+        drop_records("imaging", HIP_XRAY),
+        {one(HIP_SETS["same"]), one(HIP_SETS["both"])},
+    ),
+    param(
+        P,
+        "same_side_hip_film",
+        drop_records("imaging", HIP_XRAY),
+        {one(HIP_SETS["same"]), one(HIP_SETS["both"])},
+    ),
+    param(
+        P,
+        "same_side_film",
+        drop_records("imaging", HIP_XRAY),
+        {one(HIP_SETS["same"]), one(HIP_SETS["both"])},
+    ),
+    param(
+        P,
+        "both_hips_film",
+        drop_records("imaging", HIP_XRAY),
+        {one(HIP_SETS["same"]), one(HIP_SETS["both"])},
+    ),
     # A bilateral request: a film of each hip, or one film of both (a bilateral hip film or an
     # AP pelvis film); a same-side film is for a left or right request only.
-    param(P, "ipsilateral_hip", bilateral(), {one(HIP_SETS["right"]), one(HIP_SETS["both"])},
-          label="bilateral request, left film only"),
-    param(P, "each_hip_film", bilateral(no_hip_film),
-          {one(HIP_SETS["left"], HIP_SETS["right"]), one(HIP_SETS["both"])},
-          label="bilateral request, no hip film"),
+    param(
+        P,
+        "ipsilateral_hip",
+        bilateral(),
+        {one(HIP_SETS["right"]), one(HIP_SETS["both"])},
+        label="bilateral request, left film only",
+    ),
+    param(
+        P,
+        "each_hip_film",
+        bilateral(no_hip_film),
+        {one(HIP_SETS["left"], HIP_SETS["right"]), one(HIP_SETS["both"])},
+        label="bilateral request, no hip film",
+    ),
     param(P, "left_hip_film", bilateral(no_hip_film), None, label="bilateral request"),
     param(P, "right_hip_film", bilateral(no_hip_film), None, label="bilateral request"),
-    param(P, "left_hip_film", bilateral(left_film_to_right),
-          {one(HIP_SETS["left"]), one(HIP_SETS["both"])},
-          label="bilateral request, right film only"),
-    param(P, "ipsilateral_hip", change_records("imaging", HIP_XRAY, side=REMOVE),
-          {one("fill(r(imaging,3),side,left)"), one("fill(r(imaging,3),side,bilateral)"),
-           one(HIP_SETS["same"]), one(HIP_SETS["both"])}, label="film side not documented"),
+    param(
+        P,
+        "left_hip_film",
+        bilateral(left_film_to_right),
+        {one(HIP_SETS["left"]), one(HIP_SETS["both"])},
+        label="bilateral request, right film only",
+    ),
+    param(
+        P,
+        "ipsilateral_hip",
+        change_records("imaging", HIP_XRAY, side=REMOVE),
+        {
+            one("fill(r(imaging,3),side,left)"),
+            one("fill(r(imaging,3),side,bilateral)"),
+            one(HIP_SETS["same"]),
+            one(HIP_SETS["both"]),
+        },
+        label="film side not documented",
+    ),
     # The left hip film of the example with no side requested: the side left; or a film of both
     # hips; or the side bilateral with a right film; or the side right with a right film (an
     # added film of the requested side only ever comes with that side).
-    param(P, "ipsilateral_hip", lambda: s.with_request(s.base_case(), side=REMOVE),
-          SIDE_NOT_DOCUMENTED, label="requested side not documented"),
-    param(P, "lumbar_imaging", drop_records("imaging", LUMBAR_MRI),
-          {one("more(lumbar_imaging_records,1)")}),
-    param(P, "failed_therapeutic_injections", drop_records("injection", purpose("therapeutic")),
-          {one("more(failed_therapeutic_injection,1)", "more(failed_therapeutic_injection,2)")}),
-    param(P, "failed_therapeutic_injections",
-          change_records("injection", purpose("therapeutic"), lasting_relief=REMOVE),
-          {one("fill(r(injection,0),lasting_relief,false)",
-               "fill(r(injection,1),lasting_relief,false)"),
-           one("fill(r(injection,0),lasting_relief,false)",
-               "more(failed_therapeutic_injection,1)"),
-           one("fill(r(injection,1),lasting_relief,false)",
-               "more(failed_therapeutic_injection,1)"),
-           one("more(failed_therapeutic_injection,1)", "more(failed_therapeutic_injection,2)")},
-          label="lasting relief not documented"),
+    param(
+        P,
+        "ipsilateral_hip",
+        lambda: s.with_request(s.base_case(), side=REMOVE),
+        SIDE_NOT_DOCUMENTED,
+        label="requested side not documented",
+    ),
+    param(
+        P,
+        "lumbar_imaging",
+        drop_records("imaging", LUMBAR_MRI),
+        {one("more(lumbar_imaging_records,1)")},
+    ),
+    param(
+        P,
+        "failed_therapeutic_injections",
+        drop_records("injection", purpose("therapeutic")),
+        {one("more(failed_therapeutic_injection,1)", "more(failed_therapeutic_injection,2)")},
+    ),
+    param(
+        P,
+        "failed_therapeutic_injections",
+        change_records("injection", purpose("therapeutic"), lasting_relief=REMOVE),
+        {
+            one(
+                "fill(r(injection,0),lasting_relief,false)",
+                "fill(r(injection,1),lasting_relief,false)",
+            ),
+            one(
+                "fill(r(injection,0),lasting_relief,false)", "more(failed_therapeutic_injection,1)"
+            ),
+            one(
+                "fill(r(injection,1),lasting_relief,false)", "more(failed_therapeutic_injection,1)"
+            ),
+            one("more(failed_therapeutic_injection,1)", "more(failed_therapeutic_injection,2)"),
+        },
+        label="lasting relief not documented",
+    ),
 ]
 
 OPEN_OPEN = [
-    param(P, "open_indication", open_case({}),
-          {one(g(fact, "true")) for fact in OPEN_INDICATIONS.values()}
-          | {one("more(failed_percutaneous_records,1)")}),
-    param(P, "open_fusion_indication", open_case({}),
-          {one(g(fact, "true")) for fact in OPEN_INDICATIONS.values()}
-          | {one("more(failed_percutaneous_records,1)")}),
+    param(
+        P,
+        "open_indication",
+        open_case({}),
+        {one(g(fact, "true")) for fact in OPEN_INDICATIONS.values()}
+        | {one("more(failed_percutaneous_records,1)")},
+    ),
+    param(
+        P,
+        "open_fusion_indication",
+        open_case({}),
+        {one(g(fact, "true")) for fact in OPEN_INDICATIONS.values()}
+        | {one("more(failed_percutaneous_records,1)")},
+    ),
     *[param(P, node, open_case({}), None) for node in OPEN_INDICATIONS],
     param(P, "failed_percutaneous", open_case({}), None),
     param(P, "recent_imaging", open_case(ct=False), {one("more(recent_imaging_records,1)")}),
@@ -514,15 +875,17 @@ def test_open_criterion_not_documented(node, build, exact):
     result = s.check_open(build(), P, node, exact)
     info = s.loaded(P).compiled.nodes[node]
     if info.kind == "leaf":
-        naming = [items for items in result.missing
-                  if len(items) == 1 and items[0].criterion_id == node]
+        naming = [
+            items for items in result.missing if len(items) == 1 and items[0].criterion_id == node
+        ]
         assert naming and naming[0][0].criterion == s.cite(P, node)
 
 
 def test_the_tables_cover_every_named_criterion():
     for service, tables in (
-            (s.PERCUTANEOUS, (MET, CONTRADICTED + NOT_QUALIFYING, OPEN)),
-            (s.OPEN, (OPEN_MET, OPEN_CONTRADICTED + OPEN_NOT_QUALIFYING, OPEN_OPEN))):
+        (s.PERCUTANEOUS, (MET, CONTRADICTED + NOT_QUALIFYING, OPEN)),
+        (s.OPEN, (OPEN_MET, OPEN_CONTRADICTED + OPEN_NOT_QUALIFYING, OPEN_OPEN)),
+    ):
         named = s.named_criteria(P, service)
         for table in tables:
             covered = {row.values[0] for row in table}
@@ -532,8 +895,11 @@ def test_the_tables_cover_every_named_criterion():
 # ------------------------------------------------------------------ self-check on the open rows
 def _self_check_rows():
     return s.distinct_cases(
-        {"records not qualifying": NOT_QUALIFYING + OPEN_NOT_QUALIFYING,
-         "not documented": OPEN + OPEN_OPEN})
+        {
+            "records not qualifying": NOT_QUALIFYING + OPEN_NOT_QUALIFYING,
+            "not documented": OPEN + OPEN_OPEN,
+        }
+    )
 
 
 @pytest.mark.parametrize("build", _self_check_rows())
@@ -559,8 +925,14 @@ def _rows():
     rows = []
     for service, table in ((s.PERCUTANEOUS, PERCUTANEOUS_EXCLUSIONS), (s.OPEN, OPEN_EXCLUSIONS)):
         for exclusion, values in table:
-            rows.append(pytest.param(service, exclusion, values, id=(
-                f"{s.cite(P, exclusion)} {exclusion} ({next(iter(values))})")))
+            rows.append(
+                pytest.param(
+                    service,
+                    exclusion,
+                    values,
+                    id=(f"{s.cite(P, exclusion)} {exclusion} ({next(iter(values))})"),
+                )
+            )
     return rows
 
 
@@ -593,7 +965,7 @@ def test_exclusion_documented_true_excludes(service, exclusion, values):
 @pytest.mark.parametrize("service, exclusion, values", _rows())
 def test_exclusion_documented_false_or_absent_does_not_exclude(service, exclusion, values):
     for documented in (False, REMOVE):
-        case = _case(service, **{f: documented for f in values})
+        case = _case(service, **dict.fromkeys(values, documented))
         result = s.evaluate(case, P)
         assert result.determination != "excluded"
         assert _exclusion(result, exclusion).status != "applies"
@@ -643,8 +1015,9 @@ def test_inactive_therapy_counts_massage_acupuncture_and_activity_modification()
         joined = facts.sets_matching("therapy", record, request)
         assert "inactive_conservative_therapy" in joined, therapy
         assert "active_conservative_therapy" not in joined, therapy
-    joined = facts.sets_matching("therapy", {"kind": "chiropractic", "start": "2026-01-01"},
-                                 request)
+    joined = facts.sets_matching(
+        "therapy", {"kind": "chiropractic", "start": "2026-01-01"}, request
+    )
     assert "active_conservative_therapy" in joined
     assert "inactive_conservative_therapy" not in joined
 
@@ -666,8 +1039,12 @@ def test_the_indications_are_one_definition_for_the_criterion_and_the_exclusion(
     compiled = s.loaded(P).compiled
     assert compiled.nodes["open_indication"].children == ("open_fusion_indication",)
     assert compiled.nodes["open_fusion_indication"].children == (
-        "post_traumatic", "sij_infection", "sacral_tumor", "deformity_construct",
-        "failed_percutaneous")
+        "post_traumatic",
+        "sij_infection",
+        "sacral_tumor",
+        "deformity_construct",
+        "failed_percutaneous",
+    )
     assert "open_fusion_indication" in s.subtree_ids(P, "open_neural_compression")
     assert s.cite(P, "open_fusion_indication") == "MM-1508 D.I.A.1"
 
@@ -679,8 +1056,13 @@ def _open_from_example(*imaging_records, **values):
     return s.add_records(s.with_findings(case, **values), "imaging", *imaging_records)
 
 
-RECENT_SIJ_MRI = {"date": "2026-06-01", "modality": "mri", "region": "sij", "side": "left",
-                  "findings": ["localized_sij_pathology"]}
+RECENT_SIJ_MRI = {
+    "date": "2026-06-01",
+    "modality": "mri",
+    "region": "sij",
+    "side": "left",
+    "findings": ["localized_sij_pathology"],
+}
 
 
 def test_open_fusion_for_a_tumor_with_neural_compression_is_approvable():
@@ -696,8 +1078,9 @@ def test_open_fusion_for_a_tumor_with_neural_compression_is_approvable():
 @pytest.mark.parametrize("node", [*OPEN_INDICATIONS, "failed_percutaneous"])
 def test_any_d_i_a_1_indication_lifts_d_ii_a_4(node):
     if node == "failed_percutaneous":
-        build = open_case(dict(NO_INDICATION, neural_compression_correlating=True),
-                          surgery=[FAILED_PERCUTANEOUS])
+        build = open_case(
+            dict(NO_INDICATION, neural_compression_correlating=True), surgery=[FAILED_PERCUTANEOUS]
+        )
     else:
         build = open_case({OPEN_INDICATIONS[node]: True, "neural_compression_correlating": True})
     result = s.evaluate(build(), P)
@@ -706,8 +1089,11 @@ def test_any_d_i_a_1_indication_lifts_d_ii_a_4(node):
     assert _exclusion(result, "open_neural_compression").status != "applies"
 
 
-@pytest.mark.parametrize("values", [NO_INDICATION, {}],
-                         ids=["indications documented absent", "indications not documented"])
+@pytest.mark.parametrize(
+    "values",
+    [NO_INDICATION, {}],
+    ids=["indications documented absent", "indications not documented"],
+)
 def test_open_fusion_with_neural_compression_and_no_indication_is_excluded(values):
     """Exclusions are judged as documented: with no D.I.A.1 indication on record, D.II.A.4
     applies (and takes precedence over the open D.I.A.1)."""
@@ -721,8 +1107,9 @@ def test_open_fusion_with_neural_compression_and_no_indication_is_excluded(value
 
 
 def test_a_d_i_a_1_indication_does_not_lift_the_percutaneous_exclusion():
-    case = s.with_findings(s.base_case(), post_traumatic_sij_injury=True,
-                           neural_compression_correlating=True)
+    case = s.with_findings(
+        s.base_case(), post_traumatic_sij_injury=True, neural_compression_correlating=True
+    )
     result = s.evaluate(case, P)
     assert result.determination == "excluded"
     assert _exclusion(result, "neural_compression").status == "applies"
@@ -763,15 +1150,19 @@ def test_a_completed_set_for_both_hips_may_be_an_ap_pelvis_film():
     the osteoarthritis finding; either completes a case with no hip film."""
     case = no_hip_film(s.base_case())
     for choice in (0, 1):
-        done = s.apply_missing_set(case, P, [HIP_SETS["both"]],
-                                   {HIP_SETS["both"]: choice})
-        (added,) = s.records_of(done, "imaging")[len(s.records_of(case, "imaging")):]
+        done = s.apply_missing_set(case, P, [HIP_SETS["both"]], {HIP_SETS["both"]: choice})
+        (added,) = s.records_of(done, "imaging")[len(s.records_of(case, "imaging")) :]
         assert "hip_osteoarthritis_excluded" in added["findings"]
-        assert (added["region"], added.get("side")) in (("hip", "bilateral"), ("pelvis", None)), \
+        assert (added["region"], added.get("side")) in (("hip", "bilateral"), ("pelvis", None)), (
             added
+        )
         assert s.determination(done, P) == "approvable"
-    regions = {s.apply_missing_set(case, P, [HIP_SETS["both"]], {HIP_SETS["both"]: c})
-               ["records"]["imaging"][-1]["region"] for c in (0, 1)}
+    regions = {
+        s.apply_missing_set(case, P, [HIP_SETS["both"]], {HIP_SETS["both"]: c})["records"][
+            "imaging"
+        ][-1]["region"]
+        for c in (0, 1)
+    }
     assert regions == {"hip", "pelvis"}
 
 

@@ -13,12 +13,16 @@ import math
 import re
 
 import pytest
-
 import support as s
 from support import AIM, CARESOURCE
 
-FIVE_UNDOCUMENTED = ("long_ligament_test", "active_straight_leg_raise_test", "compression_test",
-                     "distraction_test", "thigh_thrust_test")
+FIVE_UNDOCUMENTED = (
+    "long_ligament_test",
+    "active_straight_leg_raise_test",
+    "compression_test",
+    "distraction_test",
+    "thigh_thrust_test",
+)
 
 
 def only_faber_and_gaenslen_documented():
@@ -30,8 +34,10 @@ def without_diagnostic_blocks():
 
 
 # ------------------------------------------------------------------ the cases
-@pytest.mark.parametrize("policy, criterion", [(AIM, "AIM SIJF 2022 Percutaneous 1, VAS"),
-                                               (CARESOURCE, "MM-1508 D.I.B.2")])
+@pytest.mark.parametrize(
+    "policy, criterion",
+    [(AIM, "AIM SIJF 2022 Percutaneous 1, VAS"), (CARESOURCE, "MM-1508 D.I.B.2")],
+)
 def test_vas_removed_gives_the_single_set_vas_at_least_5(policy, criterion):
     case = s.without_findings(s.base_case(), "vas_score")
     result = s.self_check(case, policy)
@@ -45,10 +51,13 @@ def test_vas_removed_gives_the_single_set_vas_at_least_5(policy, criterion):
     assert item.prompt  # the vocabulary's request for the finding
 
 
-@pytest.mark.parametrize("policy, block_set, percent, other", [
-    (AIM, "diagnostic_block_75", "75%", "50%"), (CARESOURCE, "diagnostic_block_50", "50%", "75%")])
-def test_diagnostic_blocks_removed_asks_for_two_blocks_on_separate_dates(policy, block_set,
-                                                                         percent, other):
+@pytest.mark.parametrize(
+    "policy, block_set, percent, other",
+    [(AIM, "diagnostic_block_75", "75%", "50%"), (CARESOURCE, "diagnostic_block_50", "50%", "75%")],
+)
+def test_diagnostic_blocks_removed_asks_for_two_blocks_on_separate_dates(
+    policy, block_set, percent, other
+):
     case = without_diagnostic_blocks()
     result = s.self_check(case, policy)
     assert s.loaded(policy).compiled.nodes["diagnostic_blocks"].leaf[2] == block_set
@@ -58,7 +67,7 @@ def test_diagnostic_blocks_removed_asks_for_two_blocks_on_separate_dates(policy,
         assert percent in item.need and other not in item.need, item.need
         assert item.criterion_id == "diagnostic_blocks"
     completed = s.apply_missing_set(case, policy, result.missing[0])
-    added = s.records_of(completed, "injection")[len(s.records_of(case, "injection")):]
+    added = s.records_of(completed, "injection")[len(s.records_of(case, "injection")) :]
     assert len(added) == 2
     dates = {r["date"] for r in added}
     assert len(dates) == 2 and all(d < s.request_date(case) for d in dates)
@@ -75,10 +84,14 @@ def test_five_undocumented_provocative_tests_under_aim():
 
 def test_five_undocumented_provocative_tests_under_caresource():
     result = s.self_check(only_faber_and_gaenslen_documented(), CARESOURCE)
-    assert s.set_keys(result) == {frozenset({"guess(thigh_thrust_test,true)"}),
-                                  frozenset({"guess(compression_test,true)"})}
-    assert {item.need for (item,) in result.missing} == {"thigh_thrust_test = true",
-                                                          "compression_test = true"}
+    assert s.set_keys(result) == {
+        frozenset({"guess(thigh_thrust_test,true)"}),
+        frozenset({"guess(compression_test,true)"}),
+    }
+    assert {item.need for (item,) in result.missing} == {
+        "thigh_thrust_test = true",
+        "compression_test = true",
+    }
     assert {item.criterion for (item,) in result.missing} == {"MM-1508 D.I.B.5"}
 
 
@@ -98,20 +111,31 @@ def test_grouped_view_of_an_empty_case_lists_every_top_criterion(policy):
 GROUPED_CASES = [
     pytest.param(s.request_only, CARESOURCE, id="empty case, MM-1508"),
     pytest.param(only_faber_and_gaenslen_documented, AIM, id="five tests undocumented, AIM"),
-    pytest.param(lambda: s.without_findings(only_faber_and_gaenslen_documented(), "odi_score",
-                                            "vas_score"), CARESOURCE,
-                 id="tests, ODI and VAS undocumented, MM-1508"),
-    pytest.param(lambda: s.without_records(s.base_case(), "imaging"), AIM,
-                 id="no imaging, AIM"),
-    pytest.param(lambda: s.without_records(s.base_case(), "therapy"), CARESOURCE,
-                 id="no therapy, MM-1508"),
-    pytest.param(lambda: s.without_findings(s.base_case(), *FIVE_UNDOCUMENTED, "gaenslen_test",
-                                            "faber_patrick_test"), AIM,
-                 id="no provocative test, AIM"),
-    pytest.param(lambda: s.without_findings(s.base_case(), *FIVE_UNDOCUMENTED, "gaenslen_test",
-                                            "faber_patrick_test"), CARESOURCE,
-                 id="no provocative test, MM-1508"),
+    pytest.param(
+        lambda: s.without_findings(only_faber_and_gaenslen_documented(), "odi_score", "vas_score"),
+        CARESOURCE,
+        id="tests, ODI and VAS undocumented, MM-1508",
+    ),
+    pytest.param(lambda: s.without_records(s.base_case(), "imaging"), AIM, id="no imaging, AIM"),
+    pytest.param(
+        lambda: s.without_records(s.base_case(), "therapy"), CARESOURCE, id="no therapy, MM-1508"
+    ),
+    pytest.param(
+        lambda: s.without_findings(
+            s.base_case(), *FIVE_UNDOCUMENTED, "gaenslen_test", "faber_patrick_test"
+        ),
+        AIM,
+        id="no provocative test, AIM",
+    ),
+    pytest.param(
+        lambda: s.without_findings(
+            s.base_case(), *FIVE_UNDOCUMENTED, "gaenslen_test", "faber_patrick_test"
+        ),
+        CARESOURCE,
+        id="no provocative test, MM-1508",
+    ),
 ]
+
 
 @pytest.mark.parametrize("build, policy", GROUPED_CASES)
 def test_missing_total_agrees_with_the_groups_and_the_full_enumeration(build, policy):
@@ -124,23 +148,35 @@ def test_missing_total_agrees_with_the_groups_and_the_full_enumeration(build, po
     assert capped.missing_complete == (len(full.missing) <= 3)
 
 
-@pytest.mark.parametrize("build, policy", GROUPED_CASES + [
-    pytest.param(s.request_only, AIM, id="empty case, AIM")])
+@pytest.mark.parametrize(
+    "build, policy", GROUPED_CASES + [pytest.param(s.request_only, AIM, id="empty case, AIM")]
+)
 def test_missing_sets_are_ordered_by_size_then_cost(build, policy):
     result = s.evaluate(build(), policy)
     order = [(len(items), sum(i.cost for i in items)) for items in result.missing]
     assert order == sorted(order)
 
 
-@pytest.mark.parametrize("build, policy, cap", [
-    pytest.param(lambda: s.without_records(s.base_case(), "imaging",
-                                           lambda r: r["region"] == "sij"), AIM, 1,
-                 id="no SIJ imaging, AIM, 1 set"),
-    pytest.param(lambda: s.without_records(s.base_case(), "therapy",
-                                           lambda r: r["kind"] == "physical_therapy"),
-                 CARESOURCE, 1, id="no physical therapy, MM-1508, 1 set"),
-    pytest.param(s.request_only, CARESOURCE, 10, id="empty case, MM-1508, 10 sets"),
-])
+@pytest.mark.parametrize(
+    "build, policy, cap",
+    [
+        pytest.param(
+            lambda: s.without_records(s.base_case(), "imaging", lambda r: r["region"] == "sij"),
+            AIM,
+            1,
+            id="no SIJ imaging, AIM, 1 set",
+        ),
+        pytest.param(
+            lambda: s.without_records(
+                s.base_case(), "therapy", lambda r: r["kind"] == "physical_therapy"
+            ),
+            CARESOURCE,
+            1,
+            id="no physical therapy, MM-1508, 1 set",
+        ),
+        pytest.param(s.request_only, CARESOURCE, 10, id="empty case, MM-1508, 10 sets"),
+    ],
+)
 def test_a_capped_listing_starts_with_the_smallest_cheapest_sets(build, policy, cap):
     full = s.evaluate(build(), policy, enumerate=0)
     capped = s.evaluate(build(), policy, enumerate=cap)
@@ -151,13 +187,17 @@ def test_a_capped_listing_starts_with_the_smallest_cheapest_sets(build, policy, 
 # ------------------------------------------------------------------ the self-check on examples
 def _example_params():
     paths = sorted(s.EXAMPLES_DIR.glob("*.yaml")) + sorted(s.EXAMPLES_DIR.glob("*.json"))
-    return [pytest.param(path, policy, id=f"{path.name}, {policy}")
-            for path in paths for policy in s.POLICY_IDS]
+    return [
+        pytest.param(path, policy, id=f"{path.name}, {policy}")
+        for path in paths
+        for policy in s.POLICY_IDS
+    ]
 
 
 def _load(path):
     if path.suffix == ".json":
         import json
+
         return json.loads(path.read_text(encoding="utf-8"))
     return s.load_yaml(path)
 
@@ -201,7 +241,7 @@ def test_one_record_serves_two_leaves_over_the_same_record_set():
     assert result.missing_complete
     assert s.set_keys(result) == {frozenset({"more(therapeutic_ia_injection,1)"})}
     completed = s.apply_missing_set(case, AIM, result.missing[0])
-    (added,) = s.records_of(completed, "injection")[len(s.records_of(case, "injection")):]
+    (added,) = s.records_of(completed, "injection")[len(s.records_of(case, "injection")) :]
     assert (added["purpose"], added["site"]) == ("therapeutic", "sij_intra_articular")
     done = s.evaluate(completed, AIM)
     assert s.status(done, "complementary_injection") == "met"
@@ -212,11 +252,19 @@ def test_one_record_serves_two_leaves_over_the_same_record_set():
 def test_apply_missing_set_documents_guesses_and_fills():
     case = s.without_findings(s.base_case(), "vas_score", "odi_score")
     case = s.with_request(case, fixation=s.REMOVE)
-    case = s.update_records(case, "injection", lambda r: r["purpose"] == "diagnostic",
-                            relief_percent=s.REMOVE)
-    done = s.apply_missing_set(case, AIM, ["guess(vas_score,500)", "guess(odi_score,3050)",
-                                           "guess(request(fixation),fda_structural_device)",
-                                           "fill(r(injection,2),relief_percent,7500)"])
+    case = s.update_records(
+        case, "injection", lambda r: r["purpose"] == "diagnostic", relief_percent=s.REMOVE
+    )
+    done = s.apply_missing_set(
+        case,
+        AIM,
+        [
+            "guess(vas_score,500)",
+            "guess(odi_score,3050)",
+            "guess(request(fixation),fda_structural_device)",
+            "fill(r(injection,2),relief_percent,7500)",
+        ],
+    )
     assert done["findings"]["vas_score"] == 5 and done["findings"]["odi_score"] == 30.5
     assert done["request"]["fixation"] == "fda_structural_device"
     assert done["records"]["injection"][2]["relief_percent"] == 75
@@ -226,9 +274,15 @@ def test_apply_missing_set_documents_guesses_and_fills():
 
 def test_apply_missing_set_adds_records_meeting_the_filter():
     case = s.without_records(s.request_only(side="left"), "imaging")
-    done = s.apply_missing_set(case, CARESOURCE, ["more(same_side_film_records,1)",
-                                                  "more(failed_therapeutic_injection,1)",
-                                                  "more(failed_therapeutic_injection,2)"])
+    done = s.apply_missing_set(
+        case,
+        CARESOURCE,
+        [
+            "more(same_side_film_records,1)",
+            "more(failed_therapeutic_injection,1)",
+            "more(failed_therapeutic_injection,2)",
+        ],
+    )
     (hip,) = done["records"]["imaging"]
     assert (hip["modality"], hip["region"], hip["side"]) == ("xray", "hip", "left")
     assert hip["findings"] == ["hip_osteoarthritis_excluded"]
@@ -257,8 +311,9 @@ def test_a_record_of_the_requested_side_needs_the_side():
 
 def test_apply_missing_set_adds_days_inside_the_window():
     case = s.request_only()
-    done = s.apply_missing_set(case, CARESOURCE, ["more_days(active_six_months)",
-                                                  "more_days(inactive_therapy)"])
+    done = s.apply_missing_set(
+        case, CARESOURCE, ["more_days(active_six_months)", "more_days(inactive_therapy)"]
+    )
     day0 = s.request_date(case)
     for record in done["records"]["therapy"]:
         start, end = record["start"], record["end"]
@@ -271,8 +326,11 @@ def test_apply_missing_set_adds_days_inside_the_window():
 
 def test_apply_missing_set_adds_recent_imaging_within_its_window():
     case = s.request_only(s.OPEN)
-    done = s.apply_missing_set(case, CARESOURCE, ["guess(post_traumatic_sij_injury,true)",
-                                                  "more(recent_imaging_records,1)"])
+    done = s.apply_missing_set(
+        case,
+        CARESOURCE,
+        ["guess(post_traumatic_sij_injury,true)", "more(recent_imaging_records,1)"],
+    )
     (study,) = done["records"]["imaging"]
     assert s.request_date(case) - study["date"] <= dt.timedelta(days=180)
     assert s.determination(done, CARESOURCE) == "approvable"
@@ -324,8 +382,13 @@ def test_the_case_id_takes_no_part_in_an_evaluation():
     from sijfasp.case import validate_case
 
     case = s.without_findings(s.base_case(), "odi_score", "vas_score")
-    results = [evaluate(s.loaded(AIM), validate_case(dict(case, id=name), s.vocabulary(), "<t>"),
-                        Options(enumerate=3))
-               for name in ("first", "second")]
+    results = [
+        evaluate(
+            s.loaded(AIM),
+            validate_case(dict(case, id=name), s.vocabulary(), "<t>"),
+            Options(enumerate=3),
+        )
+        for name in ("first", "second")
+    ]
     assert results[0] == results[1]
     assert results[0].determination == "incomplete" and results[0].missing

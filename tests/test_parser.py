@@ -4,19 +4,16 @@ and syntax errors are all reported with file:line:col."""
 from __future__ import annotations
 
 import re
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from _cli_helpers import POLICIES_DIR, VOCABULARY
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cli_helpers import POLICIES_DIR, VOCABULARY  # noqa: E402
-
-from sijfasp import ast  # noqa: E402
-from sijfasp.diagnostics import SijfaspError, render  # noqa: E402
-from sijfasp.parser import parse, parse_text  # noqa: E402
-from sijfasp.source import SourceText  # noqa: E402
+from sijfasp import ast
+from sijfasp.diagnostics import SijfaspError, render
+from sijfasp.parser import parse, parse_text
+from sijfasp.source import SourceText
 
 POLICY_FILES = sorted(POLICIES_DIR.glob("*.sijp"))
 
@@ -43,15 +40,18 @@ def _walk(node):
 
 
 def _named(tree: ast.SourceFile, cls, name: str):
-    found = [n for n in _walk(tree.declarations) if isinstance(n, cls)
-             and getattr(n, "name", None) == name]
+    found = [
+        n
+        for n in _walk(tree.declarations)
+        if isinstance(n, cls) and getattr(n, "name", None) == name
+    ]
     assert len(found) == 1, f"{cls.__name__} {name}: found {len(found)}"
     return found[0]
 
 
 def _body(expr_text: str):
     """Parse one criterion body inside a criteria block and return its AST."""
-    tree = parse_text("criteria for s {\n  c [S] \"label\": " + expr_text + "\n}\n", "t.sijp")
+    tree = parse_text('criteria for s {\n  c [S] "label": ' + expr_text + "\n}\n", "t.sijp")
     (block,) = tree.declarations
     (criterion,) = block.items
     return criterion.body
@@ -73,8 +73,13 @@ def test_bundled_policy_files_exist():
 def test_bundled_policy_parses(path):
     tree, _ = _parse_file(path)
     kinds = {type(d) for d in tree.declarations}
-    assert {ast.ImportDecl, ast.PolicyDecl, ast.ServiceDecl, ast.CriteriaBlock,
-            ast.RecordsDecl} <= kinds
+    assert {
+        ast.ImportDecl,
+        ast.PolicyDecl,
+        ast.ServiceDecl,
+        ast.CriteriaBlock,
+        ast.RecordsDecl,
+    } <= kinds
     (policy,) = [d for d in tree.declarations if isinstance(d, ast.PolicyDecl)]
     assert policy.name == path.stem
     assert tree.path == str(path)
@@ -97,8 +102,11 @@ def test_vocabulary_parses():
     assert findings["pain_radiating"].type.name == "bool"
     service = requests["service"].type
     assert service.name == "choice"
-    assert set(service.values) == {"percutaneous_sij_fusion", "open_sij_fusion",
-                                   "revision_sij_fusion"}
+    assert set(service.values) == {
+        "percutaneous_sij_fusion",
+        "open_sij_fusion",
+        "revision_sij_fusion",
+    }
     assert any(p.name == "required" and p.value is None for p in requests["service"].properties)
     imaging = {f.name: f for f in records["imaging"].fields}
     assert imaging["findings"].type.name == "set"
@@ -118,13 +126,16 @@ def _position_of(text: str, pattern: str) -> tuple[int, int]:
     return line, column
 
 
-@pytest.mark.parametrize("policy, criterion", [
-    ("aim_sijf_2022", "vas_at_least_5"),          # nested inside an all of
-    ("aim_sijf_2022", "diagnostic_blocks"),       # a top criterion
-    ("aim_sijf_2022", "excluded_graft_only_posterior"),
-    ("caresource_sijf_2026", "active_six_months"),
-    ("caresource_sijf_2026", "failed_therapeutic_injections"),
-])
+@pytest.mark.parametrize(
+    "policy, criterion",
+    [
+        ("aim_sijf_2022", "vas_at_least_5"),  # nested inside an all of
+        ("aim_sijf_2022", "diagnostic_blocks"),  # a top criterion
+        ("aim_sijf_2022", "excluded_graft_only_posterior"),
+        ("caresource_sijf_2026", "active_six_months"),
+        ("caresource_sijf_2026", "failed_therapeutic_injections"),
+    ],
+)
 def test_criterion_span_points_at_its_name(policy, criterion):
     path = POLICIES_DIR / f"{policy}.sijp"
     tree, text = _parse_file(path)
@@ -133,7 +144,7 @@ def test_criterion_span_points_at_its_name(policy, criterion):
     assert (node.span.path, node.span.line, node.span.column) == (str(path), line, column)
     assert str(node.span) == f"{path}:{line}:{column}"
     source = SourceText(str(path), text)
-    assert source.line(node.span.line)[node.span.column - 1:].startswith(criterion)
+    assert source.line(node.span.line)[node.span.column - 1 :].startswith(criterion)
     assert (node.span.end_line, node.span.end_column) > (node.span.line, node.span.column)
 
 
@@ -141,14 +152,17 @@ def test_declaration_spans_point_at_their_keyword():
     path = POLICIES_DIR / "aim_sijf_2022.sijp"
     tree, text = _parse_file(path)
     define = _named(tree, ast.DefineDecl, "physical_therapy_requirement")
-    assert (define.span.line, define.span.column) == \
-        _position_of(text, r"^(define) physical_therapy_requirement")
+    assert (define.span.line, define.span.column) == _position_of(
+        text, r"^(define) physical_therapy_requirement"
+    )
     records = _named(tree, ast.RecordsDecl, "diagnostic_block_75")
-    assert (records.span.line, records.span.column) == \
-        _position_of(text, r"^(records) diagnostic_block_75")
+    assert (records.span.line, records.span.column) == _position_of(
+        text, r"^(records) diagnostic_block_75"
+    )
     service = _named(tree, ast.ServiceDecl, "revision_sij_fusion")
-    assert (service.span.line, service.span.column) == \
-        _position_of(text, r"^(service) revision_sij_fusion")
+    assert (service.span.line, service.span.column) == _position_of(
+        text, r"^(service) revision_sij_fusion"
+    )
 
 
 def test_fact_reference_span_covers_the_name():
@@ -157,17 +171,21 @@ def test_fact_reference_span_covers_the_name():
     span = body.fact.span
     assert (span.line, span.column) == (2, 18)
     assert span.end_column - span.column == len("request.fixation")
-    assert body.span.end_column - body.span.column == \
-        len("request.fixation is fda_structural_device")
+    assert body.span.end_column - body.span.column == len(
+        "request.fixation is fda_structural_device"
+    )
 
 
 # ------------------------------------------------------------------ combinators
-@pytest.mark.parametrize("text, kind, minimum", [
-    ("all of { a is true  b is true }", "all", None),
-    ("any of { a is true  b is true }", "any", None),
-    ("none of { a is true  b is true }", "none", None),
-    ("at least 1 of { a is true  b is true }", "at_least", 1),
-])
+@pytest.mark.parametrize(
+    "text, kind, minimum",
+    [
+        ("all of { a is true  b is true }", "all", None),
+        ("any of { a is true  b is true }", "any", None),
+        ("none of { a is true  b is true }", "none", None),
+        ("at least 1 of { a is true  b is true }", "at_least", 1),
+    ],
+)
 def test_combinators(text, kind, minimum):
     body = _body(text)
     assert isinstance(body, ast.Combinator)
@@ -177,8 +195,10 @@ def test_combinators(text, kind, minimum):
 
 
 def test_combinator_members_may_be_named_criteria_and_nested():
-    body = _body('all of {\n  sub [S.1] "Sub": any of { x is true  y >= 2 }\n'
-                 '  other "Other, no section": none of { z is true }\n  some_definition\n}')
+    body = _body(
+        'all of {\n  sub [S.1] "Sub": any of { x is true  y >= 2 }\n'
+        '  other "Other, no section": none of { z is true }\n  some_definition\n}'
+    )
     sub, other, reference = body.members
     assert isinstance(sub, ast.Criterion)
     assert (sub.name, sub.section, sub.label) == ("sub", "S.1", "Sub")
@@ -189,12 +209,15 @@ def test_combinator_members_may_be_named_criteria_and_nested():
 
 
 # ------------------------------------------------------------------ conditions
-@pytest.mark.parametrize("text, value, negated", [
-    ("pain_radiating is true", "true", False),
-    ("pain_radiating is false", "false", False),
-    ("pain_radiating is not true", "true", True),
-    ("request.approach is posterior", "posterior", False),
-])
+@pytest.mark.parametrize(
+    "text, value, negated",
+    [
+        ("pain_radiating is true", "true", False),
+        ("pain_radiating is false", "false", False),
+        ("pain_radiating is not true", "true", True),
+        ("request.approach is posterior", "posterior", False),
+    ],
+)
 def test_is_value(text, value, negated):
     body = _body(text)
     assert isinstance(body, ast.IsValue)
@@ -208,11 +231,14 @@ def test_fact_ref_scopes():
     assert (request.scope, request.name) == ("request", "side")
 
 
-@pytest.mark.parametrize("text, values", [
-    ("request.side in {left, right}", ("left", "right")),
-    ("request.side in { bilateral }", ("bilateral",)),
-    ("request.side in {left, right,}", ("left", "right")),
-])
+@pytest.mark.parametrize(
+    "text, values",
+    [
+        ("request.side in {left, right}", ("left", "right")),
+        ("request.side in { bilateral }", ("bilateral",)),
+        ("request.side in {left, right,}", ("left", "right")),
+    ],
+)
 def test_is_in(text, values):
     body = _body(text)
     assert isinstance(body, ast.IsIn)
@@ -256,10 +282,13 @@ def test_count_separate_dates():
     assert part.conditions[0].operator == "is"
 
 
-@pytest.mark.parametrize("text, window", [
-    ("at least 180 days of therapy within last 365 days", 365),
-    ("at least 180 days of therapy", None),
-])
+@pytest.mark.parametrize(
+    "text, window",
+    [
+        ("at least 180 days of therapy within last 365 days", 365),
+        ("at least 180 days of therapy", None),
+    ],
+)
 def test_count_days(text, window):
     body = _body(text)
     assert (body.unit, body.minimum, body.window_days) == ("days", 180, window)
@@ -268,50 +297,76 @@ def test_count_days(text, window):
 def test_record_set_union_is_flattened():
     body = _body("at least 1 therapy where kind is rest or injection or (imaging or my_set)")
     parts = body.records.parts
-    assert [type(p) for p in parts] == [ast.RecordFilter, ast.RecordSetName,
-                                        ast.RecordSetName, ast.RecordSetName]
-    assert [getattr(p, "kind", getattr(p, "name", None)) for p in parts] == \
-        ["therapy", "injection", "imaging", "my_set"]
+    assert [type(p) for p in parts] == [
+        ast.RecordFilter,
+        ast.RecordSetName,
+        ast.RecordSetName,
+        ast.RecordSetName,
+    ]
+    assert [getattr(p, "kind", getattr(p, "name", None)) for p in parts] == [
+        "therapy",
+        "injection",
+        "imaging",
+        "my_set",
+    ]
 
 
 def test_or_binds_looser_than_and():
-    body = _body("at least 1 therapy where kind is rest and end within last 30 days "
-                 "or therapy where kind is tens")
+    body = _body(
+        "at least 1 therapy where kind is rest and end within last 30 days "
+        "or therapy where kind is tens"
+    )
     first, second = body.records.parts
     assert [c.field for c in first.conditions] == ["kind", "end"]
     assert [c.field for c in second.conditions] == ["kind"]
 
 
 # ------------------------------------------------------------------ field conditions
-@pytest.mark.parametrize("text, field, operator, values, comparator, number", [
-    ("kind is rest", "kind", "is", ("rest",), None, None),
-    ("kind in {rest, tens}", "kind", "in", ("rest", "tens"), None, None),
-    ("relief_percent >= 75", "relief_percent", "compare", (), ">=", Decimal(75)),
-    ("relief_percent != 12.5", "relief_percent", "compare", (), "!=", Decimal("12.5")),
-    ("findings has localized_sij_pathology", "findings", "has", ("localized_sij_pathology",),
-     None, None),
-    ("date within last 180 days", "date", "within", (), None, Decimal(180)),
-    ("side matches request.side", "side", "matches", ("request.side",), None, None),
-    ("side matches side", "side", "matches", ("side",), None, None),
-])
+@pytest.mark.parametrize(
+    "text, field, operator, values, comparator, number",
+    [
+        ("kind is rest", "kind", "is", ("rest",), None, None),
+        ("kind in {rest, tens}", "kind", "in", ("rest", "tens"), None, None),
+        ("relief_percent >= 75", "relief_percent", "compare", (), ">=", Decimal(75)),
+        ("relief_percent != 12.5", "relief_percent", "compare", (), "!=", Decimal("12.5")),
+        (
+            "findings has localized_sij_pathology",
+            "findings",
+            "has",
+            ("localized_sij_pathology",),
+            None,
+            None,
+        ),
+        ("date within last 180 days", "date", "within", (), None, Decimal(180)),
+        ("side matches request.side", "side", "matches", ("request.side",), None, None),
+        ("side matches side", "side", "matches", ("side",), None, None),
+    ],
+)
 def test_field_conditions(text, field, operator, values, comparator, number):
     body = _body(f"at least 1 imaging where {text}")
     (part,) = body.records.parts
     (condition,) = part.conditions
     assert isinstance(condition, ast.FieldCondition)
-    assert (condition.field, condition.operator, condition.values, condition.comparator,
-            condition.number) == (field, operator, values, comparator, number)
+    assert (
+        condition.field,
+        condition.operator,
+        condition.values,
+        condition.comparator,
+        condition.number,
+    ) == (field, operator, values, comparator, number)
 
 
 def test_several_field_conditions_keep_their_order():
-    body = _body("at least 1 injection where purpose is diagnostic and image_guided is true "
-                 "and relief_percent >= 50")
+    body = _body(
+        "at least 1 injection where purpose is diagnostic and image_guided is true "
+        "and relief_percent >= 50"
+    )
     (part,) = body.records.parts
     assert [c.field for c in part.conditions] == ["purpose", "image_guided", "relief_percent"]
 
 
 # ------------------------------------------------------------------ declarations
-POLICY_TEXT = '''# a comment
+POLICY_TEXT = """# a comment
 import "vocabulary.sijv"
 policy p {  # trailing comment
   payer "Payer"
@@ -331,7 +386,7 @@ advisories for percutaneous_sij_fusion {
   a1 [C] "With recommend": when tobacco_use is true recommend tobacco_free_weeks >= 6
   a2 "Without recommend": when bmi >= 40
 }
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -348,16 +403,28 @@ def test_import_and_policy(policy_tree):
     assert imp.path == "vocabulary.sijv"
     (policy,) = _decls(policy_tree, ast.PolicyDecl)
     props = {p.name: p.value for p in policy.properties}
-    assert props == {"payer": "Payer", "effective": "2024-01-31", "version": Decimal(3),
-                     "flag": None}
+    assert props == {
+        "payer": "Payer",
+        "effective": "2024-01-31",
+        "version": Decimal(3),
+        "flag": None,
+    }
 
 
 def test_services(policy_tree):
     one, two = _decls(policy_tree, ast.ServiceDecl)
-    assert (one.name, one.cpt, one.section, one.label) == \
-        ("percutaneous_sij_fusion", "27279", "Percutaneous", "Label one")
-    assert (two.name, two.cpt, two.section, two.label) == \
-        ("revision_sij_fusion", None, "Revision", "Label two")
+    assert (one.name, one.cpt, one.section, one.label) == (
+        "percutaneous_sij_fusion",
+        "27279",
+        "Percutaneous",
+        "Label one",
+    )
+    assert (two.name, two.cpt, two.section, two.label) == (
+        "revision_sij_fusion",
+        None,
+        "Revision",
+        "Label two",
+    )
 
 
 def test_define_and_records(policy_tree):
@@ -375,8 +442,10 @@ def test_define_and_records(policy_tree):
 def test_blocks(policy_tree):
     criteria, exclusions, advisories = _decls(policy_tree, ast.CriteriaBlock)
     assert (criteria.role, criteria.services) == ("criteria", ("percutaneous_sij_fusion",))
-    assert (exclusions.role, exclusions.services) == \
-        ("exclusions", ("percutaneous_sij_fusion", "revision_sij_fusion"))
+    assert (exclusions.role, exclusions.services) == (
+        "exclusions",
+        ("percutaneous_sij_fusion", "revision_sij_fusion"),
+    )
     assert len(exclusions.service_spans) == 2
     assert exclusions.service_spans[1].column > exclusions.service_spans[0].column
     assert advisories.role == "advisories"
@@ -397,12 +466,15 @@ def test_advisories_with_and_without_recommend(policy_tree):
 
 
 def test_vocabulary_declarations():
-    tree = parse_text('vocabulary v "Words"\n'
-                      'finding f: number 0.5..9.5 { unit "u" cost 2 }\n'
-                      'finding g: bool { }\n'
-                      'request_field r: choice {a, b} { required }\n'
-                      'record k {\n  means "m"\n  field d: date\n'
-                      '  field s: set {x, y} { required means "s" }\n}\n', "v.sijv")
+    tree = parse_text(
+        'vocabulary v "Words"\n'
+        'finding f: number 0.5..9.5 { unit "u" cost 2 }\n'
+        "finding g: bool { }\n"
+        "request_field r: choice {a, b} { required }\n"
+        'record k {\n  means "m"\n  field d: date\n'
+        '  field s: set {x, y} { required means "s" }\n}\n',
+        "v.sijv",
+    )
     header, f, g, r, k = tree.declarations
     assert (header.name, header.description) == ("v", "Words")
     assert (f.type.name, f.type.low, f.type.high) == ("number", Decimal("0.5"), Decimal("9.5"))
@@ -421,21 +493,24 @@ def test_empty_and_comment_only_files_parse():
 
 
 # ------------------------------------------------------------------ syntax errors
-THREE_ERRORS = '''policy p { payer "x" }
+THREE_ERRORS = """policy p { payer "x" }
 service s [A] "x" extra
 criteria for s {
   a [A] "l": vas_score >> 5
 }
 define d "x": at least of { a is true }
-'''
+"""
 
 
 def test_several_syntax_errors_are_all_reported():
     diagnostics = _errors(THREE_ERRORS, "three.sijp")
     assert [d.span.line for d in diagnostics] == [2, 4, 6]
     assert all(d.code == "syntax" and d.severity == "error" for d in diagnostics)
-    assert [str(d.span) for d in diagnostics] == \
-        ["three.sijp:2:19", "three.sijp:4:25", "three.sijp:6:24"]
+    assert [str(d.span) for d in diagnostics] == [
+        "three.sijp:2:19",
+        "three.sijp:4:25",
+        "three.sijp:6:24",
+    ]
     assert "'extra'" in diagnostics[0].message
     assert "'>'" in diagnostics[1].message and "number" in diagnostics[1].message
     assert "'of'" in diagnostics[2].message and "whole number" in diagnostics[2].message
@@ -453,17 +528,22 @@ def test_rendered_syntax_error_has_location_line_and_caret():
 
 
 def test_errors_in_different_blocks_are_all_reported():
-    text = ('criteria for s {\n  a [A] "l": vas_score >= >= 5\n}\n'
-            'criteria for s {\n  b [A] "l": odi_score <= <= 5\n}\n')
+    text = (
+        'criteria for s {\n  a [A] "l": vas_score >= >= 5\n}\n'
+        'criteria for s {\n  b [A] "l": odi_score <= <= 5\n}\n'
+    )
     diagnostics = _errors(text)
     assert [(d.span.line, d.span.column) for d in diagnostics] == [(2, 27), (5, 27)]
 
 
-@pytest.mark.parametrize("text, where, hint", [
-    ("Policy p {}\n", (1, 1), "lower case"),
-    ("policy p { payer 'x' }\n", (1, 18), "double quotes"),
-    ("policy p { payer \"x\" } @\n", (1, 24), None),
-])
+@pytest.mark.parametrize(
+    "text, where, hint",
+    [
+        ("Policy p {}\n", (1, 1), "lower case"),
+        ("policy p { payer 'x' }\n", (1, 18), "double quotes"),
+        ('policy p { payer "x" } @\n', (1, 24), None),
+    ],
+)
 def test_unexpected_character(text, where, hint):
     (diagnostic,) = _errors(text, "c.sijp")
     assert diagnostic.code == "syntax"
@@ -485,20 +565,24 @@ def test_unterminated_string_is_a_syntax_error():
 
 
 def test_number_of_reported_syntax_errors_is_capped():
-    text = "".join(f"criteria for s {{ a{i} [A] \"l\": x >> 1 }}\n" for i in range(40))
+    text = "".join(f'criteria for s {{ a{i} [A] "l": x >> 1 }}\n' for i in range(40))
     diagnostics = _errors(text)
     assert 2 <= len(diagnostics) <= 20
 
 
 def test_errors_after_an_unexpected_character_are_still_reported():
-    text = ("policy p { payer 'x' }\nservice s [A] \"x\"\n"
-            "criteria for s {\n  a [A] \"l\": vas_score >> 5\n}\n")
+    text = (
+        "policy p { payer 'x' }\nservice s [A] \"x\"\n"
+        'criteria for s {\n  a [A] "l": vas_score >> 5\n}\n'
+    )
     diagnostics = _errors(text, "mixed.sijp")
     assert [d.span.line for d in diagnostics] == [1, 4]
 
 
 def test_one_missing_colon_is_one_error():
-    text = ('criteria for s {\n  a [A] "first" vas_score >= 5\n'
-            '  b [A] "second": odi_score >= 30\n  c [A] "third": tumor is true\n}\n')
+    text = (
+        'criteria for s {\n  a [A] "first" vas_score >= 5\n'
+        '  b [A] "second": odi_score >= 30\n  c [A] "third": tumor is true\n}\n'
+    )
     diagnostics = _errors(text, "colon.sijp")
     assert [str(d.span) for d in diagnostics] == ["colon.sijp:2:17"]

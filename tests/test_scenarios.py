@@ -7,12 +7,18 @@ example files; every incomplete one is also put through the completion self-chec
 from __future__ import annotations
 
 import pytest
-
 import support as s
 from support import AIM, CARESOURCE
 
-PROVOCATIVE = ("long_ligament_test", "faber_patrick_test", "active_straight_leg_raise_test",
-               "compression_test", "distraction_test", "thigh_thrust_test", "gaenslen_test")
+PROVOCATIVE = (
+    "long_ligament_test",
+    "faber_patrick_test",
+    "active_straight_leg_raise_test",
+    "compression_test",
+    "distraction_test",
+    "thigh_thrust_test",
+    "gaenslen_test",
+)
 
 
 def fully_documented():
@@ -28,14 +34,14 @@ def odi_missing():
 
 
 def relief_60():
-    return s.update_records(s.base_case(), "injection", lambda r: r["purpose"] == "diagnostic",
-                            relief_percent=60)
+    return s.update_records(
+        s.base_case(), "injection", lambda r: r["purpose"] == "diagnostic", relief_percent=60
+    )
 
 
 def only_faber_and_gaenslen():
     negative = {t: False for t in PROVOCATIVE if t not in ("faber_patrick_test", "gaenslen_test")}
-    return s.with_findings(s.base_case(), faber_patrick_test=True, gaenslen_test=True,
-                           **negative)
+    return s.with_findings(s.base_case(), faber_patrick_test=True, gaenslen_test=True, **negative)
 
 
 def fibromyalgia():
@@ -45,9 +51,16 @@ def fibromyalgia():
 def open_fusion_after_trauma():
     case = s.with_request(s.base_case(), service=s.OPEN, approach="open")
     case = s.with_findings(case, post_traumatic_sij_injury=True)
-    return s.add_records(case, "imaging", {
-        "date": s.days_before(case, 30), "modality": "ct", "region": "pelvis",
-        "findings": ["localized_sij_pathology"]})
+    return s.add_records(
+        case,
+        "imaging",
+        {
+            "date": s.days_before(case, 30),
+            "modality": "ct",
+            "region": "pelvis",
+            "findings": ["localized_sij_pathology"],
+        },
+    )
 
 
 def revision_for_loosening():
@@ -60,13 +73,19 @@ SCENARIOS = [
     pytest.param(vas_4, "not_met", "not_met", id="VAS 4"),
     pytest.param(odi_missing, "incomplete", "approvable", id="ODI missing"),
     pytest.param(relief_60, "incomplete", "approvable", id="relief 60% on both blocks"),
-    pytest.param(only_faber_and_gaenslen, "not_met", "not_met",
-                 id="only FABER and Gaenslen positive"),
+    pytest.param(
+        only_faber_and_gaenslen, "not_met", "not_met", id="only FABER and Gaenslen positive"
+    ),
     pytest.param(fibromyalgia, "excluded", "excluded", id="fibromyalgia"),
-    pytest.param(open_fusion_after_trauma, "not_applicable", "approvable",
-                 id="open fusion after pelvic trauma"),
-    pytest.param(revision_for_loosening, "approvable", "not_applicable",
-                 id="revision for implant loosening"),
+    pytest.param(
+        open_fusion_after_trauma,
+        "not_applicable",
+        "approvable",
+        id="open fusion after pelvic trauma",
+    ),
+    pytest.param(
+        revision_for_loosening, "approvable", "not_applicable", id="revision for implant loosening"
+    ),
 ]
 
 
@@ -102,8 +121,11 @@ def test_odi_missing_has_the_single_set_odi_at_least_30():
     result = s.evaluate(odi_missing(), AIM)
     assert len(result.missing) == 1 and len(result.missing[0]) == 1
     item = result.missing[0][0]
-    assert (item.key, item.fact, item.need) == ("guess(odi_score,3000)", "odi_score",
-                                                "odi_score >= 30")
+    assert (item.key, item.fact, item.need) == (
+        "guess(odi_score,3000)",
+        "odi_score",
+        "odi_score >= 30",
+    )
     assert item.criterion == "AIM SIJF 2022 Percutaneous 1, ODI"
     assert item.criterion_id == "odi_at_least_30"
     assert result.missing_total == 1 and result.missing_complete
@@ -112,8 +134,9 @@ def test_odi_missing_has_the_single_set_odi_at_least_30():
 def test_relief_60_asks_for_two_qualifying_blocks_under_aim():
     result = s.evaluate(relief_60(), AIM)
     assert result.missing_complete
-    assert s.set_keys(result) == {frozenset({"more(diagnostic_block_75,1)",
-                                             "more(diagnostic_block_75,2)"})}
+    assert s.set_keys(result) == {
+        frozenset({"more(diagnostic_block_75,1)", "more(diagnostic_block_75,2)"})
+    }
     assert {i.criterion_id for i in result.missing[0]} == {"diagnostic_blocks"}
     assert s.status(result, "diagnostic_blocks") == "not_documented"
     caresource = s.evaluate(relief_60(), CARESOURCE)
@@ -142,9 +165,12 @@ def test_open_fusion_after_trauma_meets_d_i_a():
 
 
 def test_open_fusion_with_old_imaging_is_incomplete():
-    case = s.update_records(open_fusion_after_trauma(), "imaging",
-                            lambda r: "localized_sij_pathology" in r["findings"],
-                            date=s.days_before(s.base_case(), 200))
+    case = s.update_records(
+        open_fusion_after_trauma(),
+        "imaging",
+        lambda r: "localized_sij_pathology" in r["findings"],
+        date=s.days_before(s.base_case(), 200),
+    )
     result = s.self_check(case, CARESOURCE)
     assert s.set_keys(result) == {frozenset({"more(recent_imaging_records,1)"})}
     assert result.missing[0][0].criterion_id == "recent_imaging"

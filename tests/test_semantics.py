@@ -14,19 +14,24 @@ comparing, then review the diff before committing:
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from _cli_helpers import (
+    BAD_POLICIES,
+    GOLDEN,
+    POLICIES_DIR,
+    REPO,
+    VOCABULARY,
+    check_golden,
+    run_cli,
+    run_many,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cli_helpers import (BAD_POLICIES, GOLDEN, POLICIES_DIR, REPO, VOCABULARY,  # noqa: E402
-                          check_golden, run_cli, run_many)
-
-from sijfasp.diagnostics import SijfaspError  # noqa: E402
-from sijfasp.parser import parse_text  # noqa: E402
-from sijfasp.policies import bundled_policies, load_policy  # noqa: E402
-from sijfasp.semantics import check_vocabulary  # noqa: E402
+from sijfasp.diagnostics import SijfaspError
+from sijfasp.parser import parse_text
+from sijfasp.policies import bundled_policies, load_policy
+from sijfasp.semantics import check_vocabulary
 
 BAD_FILES = sorted(BAD_POLICIES.glob("*.sijp"))
 GOLDEN_DIAGNOSTICS = GOLDEN / "diagnostics"
@@ -34,19 +39,25 @@ GOLDEN_DIAGNOSTICS = GOLDEN / "diagnostics"
 # What each bad policy must report, independent of the exact wording in the golden file:
 # (code, severity, line, words the message or hint must contain).
 EXPECTED = {
-    "syntax_error": [("syntax", "error", 12, ["'extra'"]),
-                     ("syntax", "error", 15, ["'>'", "number"])],
-    "syntax_error_cascade": [("syntax", "error", 16, ["'vas_score'", "':'"]),
-                             ("syntax", "error", 17, ["character", "double quotes"])],
+    "syntax_error": [
+        ("syntax", "error", 12, ["'extra'"]),
+        ("syntax", "error", 15, ["'>'", "number"]),
+    ],
+    "syntax_error_cascade": [
+        ("syntax", "error", 16, ["'vas_score'", "':'"]),
+        ("syntax", "error", 17, ["character", "double quotes"]),
+    ],
     "unknown_finding": [("unknown-name", "error", 15, ["vas_scor", "did you mean 'vas_score'"])],
     "wrong_type": [("type", "error", 15, ["vas_score", "number", "true or false"])],
     "out_of_range": [("range", "error", 15, ["15", "vas_score", "0..10"])],
     "at_least_too_many": [("count", "error", 15, ["at least 4", "3"])],
-    "undefined_definition": [("unknown-name", "error", 17,
-                              ["pain_requirment", "did you mean 'pain_requirement'"])],
+    "undefined_definition": [
+        ("unknown-name", "error", 17, ["pain_requirment", "did you mean 'pain_requirement'"])
+    ],
     "definition_cycle": [("cycle", "error", 14, ["pain_ok", "function_ok"])],
-    "unknown_record_field": [("unknown-name", "error", 16, ["knd", "therapy",
-                                                            "did you mean 'kind'"])],
+    "unknown_record_field": [
+        ("unknown-name", "error", 16, ["knd", "therapy", "did you mean 'kind'"])
+    ],
     # One typo, one error: the misspelt name is not reported missing as well.
     "unknown_policy_property": [("property", "error", 5, ["payr", "did you mean 'payer'"])],
     "missing_section": [("property", "error", 15, ["pain_score", "section"])],
@@ -93,9 +104,14 @@ def test_bad_policy_diagnostics(path):
     errors = [d for d in raised.value.diagnostics if d.severity == "error"]
     expected = EXPECTED[path.stem]
     for code, severity, line, words in expected:
-        matches = [d for d in raised.value.diagnostics
-                   if (d.code, d.severity) == (code, severity) and d.span is not None
-                   and d.span.line == line and d.span.path == _rel(path)]
+        matches = [
+            d
+            for d in raised.value.diagnostics
+            if (d.code, d.severity) == (code, severity)
+            and d.span is not None
+            and d.span.line == line
+            and d.span.path == _rel(path)
+        ]
         assert matches, f"no {severity}[{code}] on line {line}: {raised.value.diagnostics}"
         texts = [d.message + " " + (d.hint or "") for d in matches]
         assert any(all(word in text for word in words) for text in texts), (words, texts)
@@ -116,12 +132,16 @@ def test_bundled_policies_load_without_problems():
     aim, caresource = (p.policy for p in loaded)
     assert aim.payer == "AIM Specialty Health"
     assert aim.effective.isoformat() == "2022-09-11"
-    assert [(s.name, s.cpt) for s in aim.services] == \
-        [("percutaneous_sij_fusion", "27279"), ("revision_sij_fusion", None)]
+    assert [(s.name, s.cpt) for s in aim.services] == [
+        ("percutaneous_sij_fusion", "27279"),
+        ("revision_sij_fusion", None),
+    ]
     assert caresource.number == "MM-1508"
     assert caresource.effective.isoformat() == "2026-06-01"
-    assert [(s.name, s.cpt) for s in caresource.services] == \
-        [("open_sij_fusion", "27280"), ("percutaneous_sij_fusion", "27279")]
+    assert [(s.name, s.cpt) for s in caresource.services] == [
+        ("open_sij_fusion", "27280"),
+        ("percutaneous_sij_fusion", "27279"),
+    ]
     for policy in (aim, caresource):
         assert not getattr(policy, "warnings", ())
 
@@ -154,10 +174,10 @@ def test_vocabulary_is_complete():
 
 
 # ------------------------------------------------------------------ inline policies
-HEADER = '''import "{vocabulary}"
+HEADER = """import "{vocabulary}"
 policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }
 service percutaneous_sij_fusion [A] "Percutaneous"
-'''
+"""
 
 
 def _problems(tmp_path: Path, body: str, header: str | None = None) -> list:
@@ -185,39 +205,41 @@ def _criteria(expr: str) -> str:
     return f'criteria for percutaneous_sij_fusion {{\n  c [A.1] "Label": {expr}\n}}\n'
 
 
-@pytest.mark.parametrize("expr, code, words", [
-    ("pain_radiating is not false", "type", ["is not true"]),
-    ("request.sid is left", "unknown-name", ["sid", "did you mean 'side'"]),
-    ("request.fixation is fda_device", "unknown-name", ["fda_device",
-                                                        "fda_structural_device"]),
-    ("request.side is not left", "type", ["is not true"]),
-    ("foo.bar is left", "unknown-name", ["request.NAME"]),
-    ("side is left", "unknown-name", ["request.side"]),
-    ("vas_score > 10", "range", ["never"]),
-    ("vas_score < 0", "range", ["never"]),
-    ("odi_score >= 300", "range", ["300", "0..100"]),
-    ("vas_score in {high}", "type", ["vas_score"]),
-    ("pain_radiating >= 1", "type", ["only numbers compare"]),
-    ("tumor is maybe", "type", ["maybe"]),
-    ("request.side in {left, middle}", "unknown-name", ["middle"]),
-    ("at least 0 of { tumor is true }", "count", ["1 or more"]),
-    ("at least 0 therapy", "count", ["1 or more"]),
-    ("at least 1 imaging where findings has bogus", "unknown-name", ["bogus"]),
-    ("at least 1 imaging where modality within last 3 days", "type", ["within", "date"]),
-    ("at least 1 imaging where modality has mri", "type", ["has"]),
-    ("at least 1 imaging where side matches request.approach", "type", ["share"]),
-    ("at least 1 imaging where side matches side", "unknown-name", ["request.NAME"]),
-    ("at least 1 injection where relief_percent >= 500", "range", ["500", "0..100"]),
-    ("at least 1 injection where relief_percent > 100", "range", ["never"]),
-    ("at least 1 therapy where kind is massages", "unknown-name", ["did you mean 'massage'"]),
-    ("at least 5 days of injection", "type", ["start"]),
-    ("at least 200 days of therapy within last 100 days", "count", ["200", "100"]),
-    ("at least 1 therapy where start within last 0 days", None, []),
-    ("at least 1 therapy or injection", "type", ["mixes"]),
-    ("at least 1 therapys", "unknown-name", ["did you mean 'therapy'"]),
-    ("at least 1 vas_score", "unknown-name", ["vas_score"]),
-    ("not_defined_anywhere", "unknown-name", ["not a defined condition"]),
-])
+@pytest.mark.parametrize(
+    "expr, code, words",
+    [
+        ("pain_radiating is not false", "type", ["is not true"]),
+        ("request.sid is left", "unknown-name", ["sid", "did you mean 'side'"]),
+        ("request.fixation is fda_device", "unknown-name", ["fda_device", "fda_structural_device"]),
+        ("request.side is not left", "type", ["is not true"]),
+        ("foo.bar is left", "unknown-name", ["request.NAME"]),
+        ("side is left", "unknown-name", ["request.side"]),
+        ("vas_score > 10", "range", ["never"]),
+        ("vas_score < 0", "range", ["never"]),
+        ("odi_score >= 300", "range", ["300", "0..100"]),
+        ("vas_score in {high}", "type", ["vas_score"]),
+        ("pain_radiating >= 1", "type", ["only numbers compare"]),
+        ("tumor is maybe", "type", ["maybe"]),
+        ("request.side in {left, middle}", "unknown-name", ["middle"]),
+        ("at least 0 of { tumor is true }", "count", ["1 or more"]),
+        ("at least 0 therapy", "count", ["1 or more"]),
+        ("at least 1 imaging where findings has bogus", "unknown-name", ["bogus"]),
+        ("at least 1 imaging where modality within last 3 days", "type", ["within", "date"]),
+        ("at least 1 imaging where modality has mri", "type", ["has"]),
+        ("at least 1 imaging where side matches request.approach", "type", ["share"]),
+        ("at least 1 imaging where side matches side", "unknown-name", ["request.NAME"]),
+        ("at least 1 injection where relief_percent >= 500", "range", ["500", "0..100"]),
+        ("at least 1 injection where relief_percent > 100", "range", ["never"]),
+        ("at least 1 therapy where kind is massages", "unknown-name", ["did you mean 'massage'"]),
+        ("at least 5 days of injection", "type", ["start"]),
+        ("at least 200 days of therapy within last 100 days", "count", ["200", "100"]),
+        ("at least 1 therapy where start within last 0 days", None, []),
+        ("at least 1 therapy or injection", "type", ["mixes"]),
+        ("at least 1 therapys", "unknown-name", ["did you mean 'therapy'"]),
+        ("at least 1 vas_score", "unknown-name", ["vas_score"]),
+        ("not_defined_anywhere", "unknown-name", ["not a defined condition"]),
+    ],
+)
 def test_semantic_errors(tmp_path, expr, code, words):
     if code is None:
         # A zero-day window: either refused as a range error or accepted; never a crash.
@@ -231,8 +253,7 @@ def test_semantic_errors(tmp_path, expr, code, words):
 
 def _write(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "p.sijp"
-    path.write_text(HEADER.replace("{vocabulary}", VOCABULARY.as_posix()) + body,
-                    encoding="utf-8")
+    path.write_text(HEADER.replace("{vocabulary}", VOCABULARY.as_posix()) + body, encoding="utf-8")
     return path
 
 
@@ -242,49 +263,65 @@ def test_records_name_used_as_condition_gets_a_hint(tmp_path):
 
 
 def test_all_semantic_errors_are_reported_together(tmp_path):
-    body = ('criteria for percutaneous_sij_fusion {\n'
-            '  a [A] "l": vas_scor >= 5\n'
-            '  b [A] "m": odi_score >= 300\n'
-            '  c "n": tumor is maybe\n'
-            '}\n')
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  a [A] "l": vas_scor >= 5\n'
+        '  b [A] "m": odi_score >= 300\n'
+        '  c "n": tumor is maybe\n'
+        "}\n"
+    )
     errors = [d for d in _problems(tmp_path, body) if d.severity == "error"]
-    assert sorted((d.code, d.span.line) for d in errors) == \
-        [("property", 7), ("range", 6), ("type", 7), ("unknown-name", 5)]
+    assert sorted((d.code, d.span.line) for d in errors) == [
+        ("property", 7),
+        ("range", 6),
+        ("type", 7),
+        ("unknown-name", 5),
+    ]
 
 
 def test_criteria_for_undeclared_service(tmp_path):
-    body = (_criteria("tumor is true")
-            + 'criteria for open_sij_fusion {\n  o [B] "Open": tumor is true\n}\n')
+    body = (
+        _criteria("tumor is true")
+        + 'criteria for open_sij_fusion {\n  o [B] "Open": tumor is true\n}\n'
+    )
     _one(tmp_path, body, "scope", "open_sij_fusion", "did you mean 'percutaneous_sij_fusion'")
 
 
 def test_duplicate_definition(tmp_path):
-    body = ('define d [A] "x": tumor is true\ndefine d [A] "y": infection is true\n'
-            + _criteria("d"))
+    body = 'define d [A] "x": tumor is true\ndefine d [A] "y": infection is true\n' + _criteria("d")
     _one(tmp_path, body, "duplicate-name", "'d'")
 
 
 def test_criterion_id_shared_with_an_exclusion(tmp_path):
-    body = (_criteria("tumor is true")
-            + 'exclusions for percutaneous_sij_fusion {\n  c [B] "E": tumor is true\n}\n')
+    body = (
+        _criteria("tumor is true")
+        + 'exclusions for percutaneous_sij_fusion {\n  c [B] "E": tumor is true\n}\n'
+    )
     _one(tmp_path, body, "duplicate-name", "'c'")
 
 
 def test_self_referring_definition(tmp_path):
-    _one(tmp_path, 'define d [A] "x": any of { d  tumor is true }\n' + _criteria("d"),
-         "cycle", "d -> d")
+    _one(
+        tmp_path,
+        'define d [A] "x": any of { d  tumor is true }\n' + _criteria("d"),
+        "cycle",
+        "d -> d",
+    )
 
 
 def test_record_set_cycle(tmp_path):
-    body = ('records r1 [A] "x": r2\nrecords r2 [A] "y": r1 or therapy\n'
-            + _criteria("at least 1 r1"))
+    body = 'records r1 [A] "x": r2\nrecords r2 [A] "y": r1 or therapy\n' + _criteria(
+        "at least 1 r1"
+    )
     errors = [d for d in _problems(tmp_path, body) if d.severity == "error"]
     assert errors and {d.code for d in errors} == {"cycle"}
 
 
 def test_advisory_needs_a_section(tmp_path):
-    body = (_criteria("tumor is true")
-            + 'advisories for percutaneous_sij_fusion {\n  adv "l": when bmi >= 40\n}\n')
+    body = (
+        _criteria("tumor is true")
+        + 'advisories for percutaneous_sij_fusion {\n  adv "l": when bmi >= 40\n}\n'
+    )
     _one(tmp_path, body, "property", "adv", "section")
 
 
@@ -306,26 +343,53 @@ def test_unused_definition_is_a_warning_not_an_error(tmp_path):
     assert "warning[unused]" in result.stderr and "spare" in result.stderr
 
 
-@pytest.mark.parametrize("header, code, words", [
-    ('policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }\n'
-     'service percutaneous_sij_fusion [A] "x"\n', "import", ["import"]),
-    ('import "nowhere.sijv"\n'
-     'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }\n'
-     'service percutaneous_sij_fusion [A] "x"\n', "import", ["nowhere.sijv"]),
-    ('import "{vocabulary}"\n'
-     'policy p { payer "P" title "T" document "D" effective 2024-02-30 cite "C" }\n'
-     'service percutaneous_sij_fusion [A] "x"\n', "property", ["effective"]),
-    ('import "{vocabulary}"\n'
-     'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" cite "D" }\n'
-     'service percutaneous_sij_fusion [A] "x"\n', "property", ["twice"]),
-    ('import "{vocabulary}"\n'
-     'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite 5 }\n'
-     'service percutaneous_sij_fusion [A] "x"\n', "property", ["cite"]),
-    ('import "{vocabulary}"\n'
-     'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }\n'
-     'service percutaneous_sij_fusion [A] "x"\n'
-     'service percutaneous_sij_fusion [A] "again"\n', "duplicate-name", []),
-])
+@pytest.mark.parametrize(
+    "header, code, words",
+    [
+        (
+            'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }\n'
+            'service percutaneous_sij_fusion [A] "x"\n',
+            "import",
+            ["import"],
+        ),
+        (
+            'import "nowhere.sijv"\n'
+            'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }\n'
+            'service percutaneous_sij_fusion [A] "x"\n',
+            "import",
+            ["nowhere.sijv"],
+        ),
+        (
+            'import "{vocabulary}"\n'
+            'policy p { payer "P" title "T" document "D" effective 2024-02-30 cite "C" }\n'
+            'service percutaneous_sij_fusion [A] "x"\n',
+            "property",
+            ["effective"],
+        ),
+        (
+            'import "{vocabulary}"\n'
+            'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" cite "D" }\n'
+            'service percutaneous_sij_fusion [A] "x"\n',
+            "property",
+            ["twice"],
+        ),
+        (
+            'import "{vocabulary}"\n'
+            'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite 5 }\n'
+            'service percutaneous_sij_fusion [A] "x"\n',
+            "property",
+            ["cite"],
+        ),
+        (
+            'import "{vocabulary}"\n'
+            'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }\n'
+            'service percutaneous_sij_fusion [A] "x"\n'
+            'service percutaneous_sij_fusion [A] "again"\n',
+            "duplicate-name",
+            [],
+        ),
+    ],
+)
 def test_header_problems(tmp_path, header, code, words):
     diagnostics = _problems(tmp_path, _criteria("tumor is true"), header)
     errors = [d for d in diagnostics if d.severity == "error"]
@@ -336,8 +400,10 @@ def test_header_problems(tmp_path, header, code, words):
 
 
 def test_policy_without_services(tmp_path):
-    header = ('import "{vocabulary}"\n'
-              'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }\n')
+    header = (
+        'import "{vocabulary}"\n'
+        'policy p { payer "P" title "T" document "D" effective 2024-01-01 cite "C" }\n'
+    )
     diagnostics = _problems(tmp_path, "", header)
     assert "scope" in {d.code for d in diagnostics}
 
@@ -349,10 +415,10 @@ def test_missing_policy_file_is_an_input_error(tmp_path):
 
 
 # ------------------------------------------------------------------ vocabulary checks
-VOCABULARY_HEADER = '''vocabulary v "Words"
+VOCABULARY_HEADER = """vocabulary v "Words"
 request_field service: choice {s} { means "m" ask "a" }
 request_field date: date { means "m" ask "a" }
-'''
+"""
 
 
 def _vocabulary_errors(text: str) -> list:
@@ -366,19 +432,25 @@ def test_minimal_vocabulary_is_accepted():
     assert [f.name for f in vocabulary.request_fields] == ["service", "date"]
 
 
-@pytest.mark.parametrize("declaration, code, words", [
-    ('finding f: boo { means "m" ask "a" }', "type", ["boo", "did you mean 'bool'"]),
-    ('finding f: number { means "m" ask "a" }', "range", ["range"]),
-    ('finding f: number 5..1 { means "m" ask "a" }', "range", ["empty"]),
-    ('finding f: bool 0..1 { means "m" ask "a" }', "range", ["no range"]),
-    ('finding f: bool { ask "a" }', "property", ["means"]),
-    ('finding f: bool { means "m" ask "a" cost -1 }', None, []),
-    ('finding f: bool { means "m" ask "a" colour "x" }', "property", ["colour"]),
-    ('finding f: choice {a, a} { means "m" ask "a" }', "duplicate-name", []),
-    ('finding f: bool { means "m" ask "a" }\nfinding f: bool { means "m" ask "a" }',
-     "duplicate-name", ["twice"]),
-    ('record r { means "m" ask "a" field x: bool { only_for } }', "property", ["only_for"]),
-])
+@pytest.mark.parametrize(
+    "declaration, code, words",
+    [
+        ('finding f: boo { means "m" ask "a" }', "type", ["boo", "did you mean 'bool'"]),
+        ('finding f: number { means "m" ask "a" }', "range", ["range"]),
+        ('finding f: number 5..1 { means "m" ask "a" }', "range", ["empty"]),
+        ('finding f: bool 0..1 { means "m" ask "a" }', "range", ["no range"]),
+        ('finding f: bool { ask "a" }', "property", ["means"]),
+        ('finding f: bool { means "m" ask "a" cost -1 }', None, []),
+        ('finding f: bool { means "m" ask "a" colour "x" }', "property", ["colour"]),
+        ('finding f: choice {a, a} { means "m" ask "a" }', "duplicate-name", []),
+        (
+            'finding f: bool { means "m" ask "a" }\nfinding f: bool { means "m" ask "a" }',
+            "duplicate-name",
+            ["twice"],
+        ),
+        ('record r { means "m" ask "a" field x: bool { only_for } }', "property", ["only_for"]),
+    ],
+)
 def test_vocabulary_errors(declaration, code, words):
     diagnostics = _vocabulary_errors(VOCABULARY_HEADER + declaration + "\n")
     if code is None:  # refused one way or another (here: '-1' is not even syntax)
