@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .case import Case, case_symbols
+from .case import Case
+from .case_facts import case_symbols
 from .explain import (
     CaseResult,
     MissingGroup,

@@ -1,8 +1,8 @@
-"""Load a case (YAML or JSON), validate it against the vocabulary, and turn it into symbols.
+"""Load a case (YAML or JSON) and validate it against the vocabulary into a plain `Case`.
 
-Every value is checked against the vocabulary before it goes near the solver, and the solver
-receives clingo symbols built here, never program text: a string in a case can at most be
-refused as an unknown value. Every problem is reported with its field path, together.
+Every value is checked against the vocabulary before it goes near the solver (see
+`case_facts.py` for the symbols the solver receives): a string in a case can at most be refused
+as an unknown value. Every problem is reported with its field path, together.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import clingo
 import yaml
 
-from .compiler import scaled
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
 from .semantics import RecordKind, ValueType, Vocabulary
 
@@ -35,9 +33,6 @@ class Record:
     def date(self) -> dt.date | None:
         value = self.values.get("date", self.values.get("start"))
         return value if isinstance(value, dt.date) else None
-
-    def symbol(self) -> clingo.Symbol:
-        return clingo.Function("r", [clingo.Function(self.kind), clingo.Number(self.index)])
 
 
 @dataclass(frozen=True)
@@ -409,53 +404,3 @@ def _date(raw: Any, where: str, problems: _Problems) -> dt.date | None:
         return value
     problems.add(where, f"expected a date YYYY-MM-DD; found {_kind_of(raw)}")
     return None
-
-
-# ------------------------------------------------------------------ symbols
-def _value_symbol(value: Any, case: Case) -> clingo.Symbol:
-    if isinstance(value, bool):
-        return clingo.Function("true" if value else "false")
-    if isinstance(value, Decimal):
-        return clingo.Number(scaled(value))
-    if isinstance(value, dt.date):
-        return clingo.Number((value - case.date).days)
-    assert isinstance(value, str)
-    return clingo.Function(value)
-
-
-def _fact_symbol(scope: str, name: str) -> clingo.Symbol:
-    if scope == "finding":
-        return clingo.Function(name)
-    return clingo.Function("request", [clingo.Function(name)])
-
-
-def case_symbols(case: Case) -> list[clingo.Symbol]:
-    """The case as ground facts: doc/2, record/2, rfield/3, rmember/3, span/3."""
-    facts: list[clingo.Symbol] = []
-    doc = lambda f, v: facts.append(clingo.Function("doc", [f, v]))  # noqa: E731
-    for name, value in case.request.items():
-        if name == "date":
-            continue  # the request date is day 0: every other date is counted from it
-        doc(_fact_symbol("request", name), _value_symbol(value, case))
-    for name, value in case.findings.items():
-        doc(_fact_symbol("finding", name), _value_symbol(value, case))
-    for record in case.records:
-        r = record.symbol()
-        facts.append(clingo.Function("record", [r, clingo.Function(record.kind)]))
-        for name, value in record.values.items():
-            if isinstance(value, tuple):
-                for member in value:
-                    facts.append(
-                        clingo.Function(
-                            "rmember", [r, clingo.Function(name), clingo.Function(member)]
-                        )
-                    )
-                continue
-            facts.append(
-                clingo.Function("rfield", [r, clingo.Function(name), _value_symbol(value, case)])
-            )
-        if "start" in record.values:
-            start = (record.values["start"] - case.date).days
-            end = min((record.values.get("end", case.date) - case.date).days, 0)
-            facts.append(clingo.Function("span", [r, clingo.Number(start), clingo.Number(end)]))
-    return facts

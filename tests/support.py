@@ -26,7 +26,8 @@ import yaml
 from sijfasp import solver
 from sijfasp.api import Options
 from sijfasp.api import evaluate as _evaluate
-from sijfasp.case import case_symbols, validate_case
+from sijfasp.case import validate_case
+from sijfasp.case_facts import case_symbols
 from sijfasp.explain import MissingItem, NodeResult, PolicyResult
 from sijfasp.policies import LoadedPolicy, bundled_policies
 from sijfasp.semantics import RecordKind, Vocabulary

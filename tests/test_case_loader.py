@@ -17,7 +17,8 @@ from _cli_helpers import (
     write_case,
 )
 
-from sijfasp.case import case_symbols, load_case, read_case_text, validate_case
+from sijfasp.case import load_case, read_case_text, validate_case
+from sijfasp.case_facts import case_symbols
 from sijfasp.cli import main
 from sijfasp.diagnostics import SijfaspError
 from sijfasp.policies import bundled_policies

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sijfasp.api import Options, evaluate
-from sijfasp.case import case_symbols, read_case_text, validate_case
+from sijfasp.case import read_case_text, validate_case
+from sijfasp.case_facts import case_symbols
 from sijfasp.diagnostics import SijfaspError
 from sijfasp.parser import parse_text
 from sijfasp.policies import bundled_policies, load_policy
