@@ -8,16 +8,33 @@ as an unknown value. Every problem is reported with its field path, together.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .case_reader import (
+    STDIN_NAME,
+    Yaml11Scalar,
+    display_name,
+    read_case_file,
+    read_case_text,
+)
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
+from .limits import (
+    DEFAULT_LIMITS,
+    ID_CHARACTERS,
+    MAX_ID_LENGTH,
+    MAX_SUGGEST_LENGTH,
+    Limits,
+    raise_hint,
+)
 from .semantics import RecordKind, ValueType, Vocabulary
+from .textsafe import for_diagnostic, terminal
+
+__all__ = ["Case", "Record", "load_case", "read_case_text", "validate_case"]
 
 TOP_LEVEL = ("id", "request", "findings", "records")
 MAX_DECIMALS = 2
@@ -57,7 +74,7 @@ class Case:
 
 class _Problems:
     def __init__(self, path: str):
-        self.path = path
+        self.path = terminal(path)
         self.items: list[Diagnostic] = []
 
     def add(self, field_path: str, message: str, hint: str | None = None) -> None:
@@ -67,83 +84,130 @@ class _Problems:
 
 
 # ------------------------------------------------------------------ reading
-class _CaseYamlLoader(yaml.SafeLoader):
-    """Safe YAML, but dates stay text, so the case checker reports a bad one with its field."""
-
-
-_CaseYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2199, 12, 31)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:/ -]*[A-Za-z0-9._:/-])?")
 
 
-def read_case_text(text: str, path: str) -> Any:
-    """Parse YAML or JSON text; raise SijfaspError with the parser's position on failure."""
-    try:
-        if path.endswith(".json"):
-            return json.loads(text)
-        return yaml.load(text, Loader=_CaseYamlLoader)
-    except json.JSONDecodeError as error:
-        raise SijfaspError(
-            [
-                Diagnostic(
-                    "case",
-                    f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}",
-                    file=path,
-                )
-            ]
-        ) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "cannot be read"
-        raise SijfaspError(
-            [Diagnostic("case", f"not valid YAML: {problem}{where}", file=path)]
-        ) from None
-    except (ValueError, RecursionError) as error:
-        raise SijfaspError([Diagnostic("case", f"cannot be read: {error}", file=path)]) from None
+def load_case(path: Path | str, vocabulary: Vocabulary, limits: Limits = DEFAULT_LIMITS) -> Case:
+    """Read and validate a case file, or standard input when `path` is `-`."""
+    data = read_case_file(path, limits)
+    return validate_case(data, vocabulary, display_name(path), limits)
 
 
-def load_case(path: Path | str, vocabulary: Vocabulary) -> Case:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise SijfaspError(
-            [Diagnostic("case", f"cannot read the case: {reason}", file=str(path))]
-        ) from None
-    return validate_case(read_case_text(text, str(path)), vocabulary, str(path))
-
-
-def validate_case(data: Any, vocabulary: Vocabulary, path: str = "<case>") -> Case:
+def validate_case(
+    data: Any, vocabulary: Vocabulary, path: str = "<case>", limits: Limits = DEFAULT_LIMITS
+) -> Case:
     problems = _Problems(path)
     if not isinstance(data, dict):
         problems.add("", f"a case is a mapping with {', '.join(TOP_LEVEL)}; found {_kind_of(data)}")
         raise SijfaspError(problems.items)
+    # Duplicate keys and over-long texts first: nothing else is worth checking on such input.
+    _check_raw(data, limits, problems)
+    if problems.items:
+        raise SijfaspError(problems.items)
     for key in data:
         if key not in TOP_LEVEL:
             problems.add(
-                str(key),
-                f"unknown field '{key}'",
-                did_you_mean(str(key), TOP_LEVEL) or "a case has " + ", ".join(TOP_LEVEL),
+                _show(key),
+                f"unknown field '{_show(key)}'",
+                _suggest(key, TOP_LEVEL) or "a case has " + ", ".join(TOP_LEVEL),
             )
-    case_id = data.get("id")
-    if case_id is None:
-        case_id = Path(path).stem
-    elif not isinstance(case_id, (str, int)) or isinstance(case_id, bool):
-        problems.add("id", f"the id is a text; found {_kind_of(case_id)}")
-        case_id = Path(path).stem
+    case_id = _validate_id(data.get("id"), path, problems)
     request = _validate_request(data.get("request"), vocabulary, problems)
     findings = _validate_findings(data.get("findings"), vocabulary, problems)
     request_date = request.get("date") if isinstance(request.get("date"), dt.date) else None
-    records = _validate_records(data.get("records"), vocabulary, request_date, problems)
+    records = _validate_records(data.get("records"), vocabulary, request_date, limits, problems)
     if problems.items:
         raise SijfaspError(problems.items)
-    return Case(str(case_id), path, request, findings, tuple(records))
+    return Case(case_id, path, request, findings, tuple(records))
+
+
+def _show(value: Any) -> str:
+    """A key or value of the case as a message may echo it: escaped, and cut when long."""
+    return for_diagnostic(value)
+
+
+def _suggest(name: Any, candidates: Iterable[str]) -> str | None:
+    # Only short names get a did-you-mean: comparing long ones costs time and says nothing.
+    text = str(name)
+    return did_you_mean(text, candidates) if len(text) <= MAX_SUGGEST_LENGTH else None
+
+
+def _check_raw(data: Any, limits: Limits, problems: _Problems) -> None:
+    """Keys written twice and texts past the length limit, anywhere in the case."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    longest = limits.max_string_length
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if len(value) > longest:
+                problems.add(
+                    where,
+                    f"a text of {len(value):,} characters; at most {longest:,} are read "
+                    f"('{_show(value)}')",
+                    raise_hint("max_string_length"),
+                )
+        elif isinstance(value, dict):
+            for key, line in getattr(value, "duplicates", ()):
+                problems.add(
+                    _join(where, key),
+                    f"'{_show(key)}' is written twice"
+                    + (f" (again at line {line})" if line else "")
+                    + "; a key may appear once in a mapping",
+                )
+            for key, item in value.items():
+                if isinstance(key, str) and len(key) > longest:
+                    problems.add(
+                        where,
+                        f"a key of {len(key):,} characters; at most {longest:,} are read "
+                        f"('{_show(key)}')",
+                        raise_hint("max_string_length"),
+                    )
+                    continue
+                stack.append((_join(where, key), item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+    problems.items.sort(key=lambda d: d.field_path or "")
+
+
+def _join(where: str, key: Any) -> str:
+    return f"{where}.{_show(key)}" if where else _show(key)
+
+
+def _validate_id(raw: Any, path: str, problems: _Problems) -> str:
+    if raw is None:
+        stem = "stdin" if path == STDIN_NAME else Path(path).stem
+        if _is_id(stem):
+            return stem
+        problems.add(
+            "id",
+            f"the case has no id, and its file name '{_show(stem)}' cannot serve as one: "
+            f"an id is {MAX_ID_LENGTH} characters at most, of {ID_CHARACTERS}",
+            "write an id: in the case",
+        )
+        return "case"
+    if (isinstance(raw, Decimal) and raw.is_finite()) or (
+        isinstance(raw, int) and not isinstance(raw, bool)
+    ):
+        raw = str(raw)
+    if not isinstance(raw, str) or isinstance(raw, Yaml11Scalar):
+        problems.add("id", f"the id is a text; found {_kind_of(raw)}")
+        return "case"
+    if not _is_id(raw):
+        problems.add(
+            "id",
+            f"the id '{_show(raw)}' is not a valid id: at most {MAX_ID_LENGTH} characters, "
+            f"of {ID_CHARACTERS}",
+        )
+        return "case"
+    return raw
+
+
+def _is_id(text: str) -> bool:
+    return len(text) <= MAX_ID_LENGTH and _ID.fullmatch(text) is not None
 
 
 def _kind_of(value: Any) -> str:
@@ -151,10 +215,16 @@ def _kind_of(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return f"{str(value).lower()} (true/false)"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
+    if isinstance(value, Yaml11Scalar):
+        return (
+            f"{_show(value)} unquoted, which YAML 1.1 reads as {_show(value.reading)}: "
+            "a case is read as YAML 1.2 (write true or false, a plain decimal number, "
+            "or a quoted text)"
+        )
+    if isinstance(value, (int, float, Decimal)):
+        return f"the number {_show(value)}"
     if isinstance(value, str):
-        return f"the text '{value[:40]}'"
+        return f"the text '{_show(value)}'"
     if isinstance(value, (list, tuple)):
         return "a list"
     if isinstance(value, dict):
@@ -179,9 +249,9 @@ def _validate_request(data: Any, vocabulary: Vocabulary, problems: _Problems) ->
         fact = vocabulary.fact("request", str(key))
         if fact is None:
             problems.add(
-                f"request.{key}",
-                f"unknown request field '{key}'",
-                did_you_mean(str(key), names) or "request fields: " + ", ".join(names),
+                f"request.{_show(key)}",
+                f"unknown request field '{_show(key)}'",
+                _suggest(key, names) or "request fields: " + ", ".join(names),
             )
             continue
         value = _value(raw, fact.type, f"request.{key}", problems)
@@ -206,10 +276,10 @@ def _validate_findings(data: Any, vocabulary: Vocabulary, problems: _Problems) -
     for key, raw in data.items():
         fact = vocabulary.fact("finding", str(key))
         if fact is None:
-            hint = did_you_mean(str(key), names)
+            hint = _suggest(key, names)
             if vocabulary.fact("request", str(key)) is not None:
                 hint = f"'{key}' belongs under request"
-            problems.add(f"findings.{key}", f"unknown finding '{key}'", hint)
+            problems.add(f"findings.{_show(key)}", f"unknown finding '{_show(key)}'", hint)
             continue
         if raw is None:
             continue  # written out but left empty: not documented
@@ -220,12 +290,24 @@ def _validate_findings(data: Any, vocabulary: Vocabulary, problems: _Problems) -
 
 
 def _validate_records(
-    data: Any, vocabulary: Vocabulary, request_date: dt.date | None, problems: _Problems
+    data: Any,
+    vocabulary: Vocabulary,
+    request_date: dt.date | None,
+    limits: Limits,
+    problems: _Problems,
 ) -> list[Record]:
     if data is None:
         return []
     if not isinstance(data, dict):
         problems.add("records", f"records are a mapping of kind: list; found {_kind_of(data)}")
+        return []
+    count = sum(len(items) for items in data.values() if isinstance(items, list))
+    if count > limits.max_records:
+        problems.add(
+            "records",
+            f"{count:,} records; at most {limits.max_records:,} are read in one case",
+            raise_hint("max_records"),
+        )
         return []
     records: list[Record] = []
     names = [r.name for r in vocabulary.records]
@@ -233,9 +315,9 @@ def _validate_records(
         kind = vocabulary.record(str(key))
         if kind is None:
             problems.add(
-                f"records.{key}",
-                f"unknown record kind '{key}'",
-                did_you_mean(str(key), names) or "record kinds: " + ", ".join(names),
+                f"records.{_show(key)}",
+                f"unknown record kind '{_show(key)}'",
+                _suggest(key, names) or "record kinds: " + ", ".join(names),
             )
             continue
         if items is None:
@@ -246,14 +328,19 @@ def _validate_records(
             )
             continue
         for index, item in enumerate(items):
-            record = _validate_record(kind, index, item, request_date, problems)
+            record = _validate_record(kind, index, item, request_date, limits, problems)
             if record is not None:
                 records.append(record)
     return records
 
 
 def _validate_record(
-    kind: RecordKind, index: int, item: Any, request_date: dt.date | None, problems: _Problems
+    kind: RecordKind,
+    index: int,
+    item: Any,
+    request_date: dt.date | None,
+    limits: Limits,
+    problems: _Problems,
 ) -> Record | None:
     where = f"records.{kind.name}[{index}]"
     if not isinstance(item, dict):
@@ -265,10 +352,14 @@ def _validate_record(
     for key, raw in item.items():
         field = kind.field(str(key))
         if field is None or field.derived:
-            hint = did_you_mean(str(key), names) or "fields: " + ", ".join(names)
+            hint = _suggest(key, names) or "fields: " + ", ".join(names)
             if field is not None:
                 hint = f"'{key}' is computed from the record, not written in it"
-            problems.add(f"{where}.{key}", f"unknown field '{key}' of a {kind.name} record", hint)
+            problems.add(
+                f"{where}.{_show(key)}",
+                f"unknown field '{_show(key)}' of a {kind.name} record",
+                hint,
+            )
             continue
         if raw is None:
             continue
@@ -287,7 +378,7 @@ def _validate_record(
             )
     if len(problems.items) > before:
         return None
-    _check_dates(kind, values, where, request_date, problems)
+    _check_dates(values, where, request_date, limits, problems)
     if "start" in values and request_date is not None and kind.field("duration_days"):
         end = min(values.get("end", request_date), request_date)
         values["duration_days"] = Decimal((end - values["start"]).days + 1)
@@ -295,10 +386,15 @@ def _validate_record(
 
 
 def _check_dates(
-    kind: RecordKind, values: dict, where: str, request_date: dt.date | None, problems: _Problems
+    values: dict, where: str, request_date: dt.date | None, limits: Limits, problems: _Problems
 ) -> None:
     if request_date is None:
         return
+    years = limits.max_record_years
+    try:
+        earliest = request_date.replace(year=request_date.year - years)
+    except ValueError:  # 29 February, or before year 1
+        earliest = dt.date(max(1, request_date.year - years), 3, 1)
     for name in ("date", "start"):
         value = values.get(name)
         if isinstance(value, dt.date) and value > request_date:
@@ -306,6 +402,12 @@ def _check_dates(
                 f"{where}.{name}",
                 f"{value} is after the request date "
                 f"{request_date}: only documentation up to the request counts",
+            )
+        elif isinstance(value, dt.date) and value < earliest:
+            problems.add(
+                f"{where}.{name}",
+                f"{value} is more than {years} years before the request date {request_date}",
+                raise_hint("max_record_years"),
             )
     start, end = values.get("start"), values.get("end")
     if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
@@ -315,26 +417,31 @@ def _check_dates(
 def _value(raw: Any, value_type: ValueType, where: str, problems: _Problems) -> Any:
     """A raw YAML/JSON value checked against its type; None (and a problem) when it does not fit."""
     expected = value_type.describe()
+    if isinstance(raw, Yaml11Scalar):
+        problems.add(where, f"expected {expected}; found {_kind_of(raw)}")
+        return None
     if value_type.kind == "bool":
         if isinstance(raw, bool):
             return raw
         problems.add(where, f"expected true or false; found {_kind_of(raw)}")
         return None
     if value_type.kind == "number":
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
             problems.add(where, f"expected {expected}; found {_kind_of(raw)}")
             return None
         try:
-            value = Decimal(str(raw))
+            # Read as written: a Decimal from the file is exact; a float given through the API
+            # is taken by its shortest text.
+            value = raw if isinstance(raw, Decimal) else Decimal(str(raw))
         except InvalidOperation:
             problems.add(where, f"expected {expected}; found {_kind_of(raw)}")
             return None
         if not value.is_finite():
-            problems.add(where, f"expected {expected}; found {raw}")
+            problems.add(where, f"expected {expected}; found {_show(raw)}")
             return None
         assert value_type.low is not None and value_type.high is not None
         if value < value_type.low or value > value_type.high:
-            problems.add(where, f"{raw} is out of range: expected {expected}")
+            problems.add(where, f"{_show(raw)} is out of range: expected {expected}")
             return None
         exponent = value.as_tuple().exponent
         if (
@@ -342,14 +449,14 @@ def _value(raw: Any, value_type: ValueType, where: str, problems: _Problems) -> 
             and exponent < -MAX_DECIMALS
             and value != value.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
         ):
-            problems.add(where, f"{raw} has more than {MAX_DECIMALS} decimal places")
+            problems.add(where, f"{_show(raw)} has more than {MAX_DECIMALS} decimal places")
             return None
         return value
     if value_type.kind == "date":
         return _date(raw, where, problems)
     if value_type.kind == "choice":
         if not isinstance(raw, str) or raw not in value_type.values:
-            hint = did_you_mean(raw, value_type.values) if isinstance(raw, str) else None
+            hint = _suggest(raw, value_type.values) if isinstance(raw, str) else None
             problems.add(where, f"expected {expected}; found {_kind_of(raw)}", hint)
             return None
         return raw
@@ -360,7 +467,7 @@ def _value(raw: Any, value_type: ValueType, where: str, problems: _Problems) -> 
         items: list[str] = []
         for position, entry in enumerate(raw):
             if not isinstance(entry, str) or entry not in value_type.values:
-                hint = did_you_mean(entry, value_type.values) if isinstance(entry, str) else None
+                hint = _suggest(entry, value_type.values) if isinstance(entry, str) else None
                 problems.add(
                     f"{where}[{position}]",
                     f"expected one of {', '.join(value_type.values)}; found {_kind_of(entry)}",
@@ -379,21 +486,21 @@ def _date(raw: Any, where: str, problems: _Problems) -> dt.date | None:
         return None
     value = raw if isinstance(raw, dt.date) else None
     if isinstance(raw, str):
-        try:
-            if len(raw) == 10:
-                value = dt.date.fromisoformat(raw)
-        except ValueError:
-            pass
-        if value is None:
+        # Strictly YYYY-MM-DD: fromisoformat alone would also take 2026-W29-3 or 20260715.
+        if _ISO_DATE.fullmatch(raw):
             try:
-                dt.datetime.fromisoformat(raw)
+                value = dt.date.fromisoformat(raw)
+            except ValueError:
+                value = None
+        if value is None:
+            if _ISO_DATE_TIME.match(raw):
                 problems.add(
                     where,
                     f"expected a date YYYY-MM-DD; found a date and time "
-                    f"'{raw[:40]}': give the date alone",
+                    f"'{_show(raw)}': give the date alone",
                 )
-            except ValueError:
-                problems.add(where, f"expected a date YYYY-MM-DD; found '{raw[:40]}'")
+            else:
+                problems.add(where, f"expected a date YYYY-MM-DD; found '{_show(raw)}'")
             return None
     if value is not None:
         if not EARLIEST <= value <= LATEST:

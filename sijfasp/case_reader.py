@@ -1,0 +1,292 @@
+"""Read a case file's bytes into raw data (mappings, lists, texts, Decimals, booleans, None).
+
+Reading is bounded and literal, so that what `case.py` validates is exactly what was written:
+- only a regular file or standard input is read, and at most the size limit;
+- UTF-8, with or without a byte-order mark (in YAML and JSON alike);
+- numbers are read from their text as Decimal, never through a float (4.9999999999999999 stays
+  itself and is refused for its decimals, not rounded to 5);
+- YAML is read by YAML 1.2 rules: `true`/`false` are the booleans and plain decimals the numbers.
+  A plain value that YAML 1.1 would convert (`yes`, `on`, `0x10`, `1:30`, `1_0`, `.inf`) is kept
+  as a `Yaml11Scalar`, which the validator refuses with what was meant;
+- a key written twice in one mapping is kept on the mapping (`CaseMapping.duplicates`) and
+  refused by the validator with its field path;
+- YAML anchors, aliases and explicit tags are refused: a case has no need of them, and aliases
+  multiply a small file into an unbounded one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, SijfaspError
+from .limits import DEFAULT_LIMITS, Limits, raise_hint
+from .source import Span
+from .textsafe import for_diagnostic, terminal
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+BOM = "\ufeff"
+
+
+class CaseMapping(dict):
+    """A mapping as read, with the keys that were written more than once (key, line or None)."""
+
+    duplicates: list[tuple[Any, int | None]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.duplicates = []
+
+
+class Yaml11Scalar(str):
+    """A plain YAML value that YAML 1.1 reads as something else than text: `yes`, `0x10`."""
+
+    reading: str  # what a YAML 1.1 reader would take it for, e.g. "true", "16"
+
+
+def _fail(name: str, message: str, span: Span | None = None) -> SijfaspError:
+    return SijfaspError([Diagnostic("case", message, span, file=name)])
+
+
+# ------------------------------------------------------------------ bytes
+def display_name(path: Path | str) -> str:
+    return STDIN_NAME if str(path) == STDIN else str(path)
+
+
+def read_case_bytes(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of a regular file or of standard input (`-`), at most the size limit."""
+    name = display_name(path)
+    limit = limits.max_file_bytes
+    if str(path) == STDIN:
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        try:
+            info = os.stat(path)  # follows symbolic links: what counts is what is read
+            if not stat.S_ISREG(info.st_mode):
+                raise _fail(
+                    terminal(name),
+                    f"cannot read the case: {_file_kind(info.st_mode)}, not a regular file",
+                )
+            with open(path, "rb") as file:
+                data = file.read(limit + 1)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise _fail(terminal(name), f"cannot read the case: {reason}") from None
+    if len(data) > limit:
+        raise _fail(
+            terminal(name),
+            f"the case is larger than the limit of {limit:,} bytes; {raise_hint('max_file_bytes')}",
+        )
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 text; a leading byte-order mark is dropped, in YAML and JSON alike."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _fail(
+            terminal(name),
+            f"cannot read the case: not UTF-8 text (byte {error.start + 1} cannot be decoded)",
+        ) from None
+    return text[1:] if text.startswith(BOM) else text
+
+
+def is_json(text: str, name: str) -> bool:
+    """JSON by its file name; standard input is JSON when it starts with `{` or `[`."""
+    if name == STDIN_NAME:
+        return text.lstrip()[:1] in ("{", "[")
+    return name.endswith(".json")
+
+
+# ------------------------------------------------------------------ JSON
+def _json_object(pairs: list[tuple[str, Any]]) -> CaseMapping:
+    mapping = CaseMapping()
+    for key, value in pairs:
+        if key in mapping:
+            mapping.duplicates.append((key, None))
+            continue  # the first one is kept; the validator refuses the mapping anyway
+        mapping[key] = value
+    return mapping
+
+
+def _json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number in JSON")
+
+
+def _read_json(text: str, name: str) -> Any:
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_json_object,
+            parse_float=Decimal,
+            parse_int=Decimal,
+            parse_constant=_json_constant,
+        )
+    except json.JSONDecodeError as error:
+        raise _fail(
+            name, f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+
+
+# ------------------------------------------------------------------ YAML
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_DECIMAL = "tag:sijfasp,2026:decimal"
+_YAML11 = "tag:sijfasp,2026:yaml11"
+_CORE_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+_YAML11_KINDS = {
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:null",
+}
+# YAML 1.1 booleans PyYAML leaves as text but other readers convert.
+_YAML11_LETTERS = {"y": "true", "Y": "true", "n": "false", "N": "false"}
+
+
+def _span(name: str, mark: Any) -> Span | None:
+    if mark is None:
+        return None
+    return Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
+
+
+class _CaseYamlLoader(yaml.SafeLoader):
+    """YAML 1.2-like plain values, no anchors, aliases or tags, duplicate keys recorded."""
+
+    case_name = "<case>"
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        where = _span(self.case_name, event.start_mark)
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _fail(
+                self.case_name,
+                "YAML anchors and aliases (& and *) are not read in a case: write each value out",
+                where,
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None and not (isinstance(event, yaml.ScalarEvent) and tag == "!"):
+            raise _fail(
+                self.case_name,
+                f"the YAML tag {for_diagnostic(tag.replace('tag:yaml.org,2002:', '!!'))} is not read in a case: write the value alone "
+                "(quote a text)",
+                where,
+            )
+        return super().compose_node(parent, index)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or not implicit[0]:
+            return super().resolve(kind, value, implicit)
+        if value in ("true", "false"):
+            return _BOOL
+        if value in ("", "~", "null"):
+            return _NULL
+        if _CORE_NUMBER.fullmatch(value):
+            return _DECIMAL
+        if value in _YAML11_LETTERS or super().resolve(kind, value, implicit) in _YAML11_KINDS:
+            return _YAML11
+        return _STR
+
+
+def _construct_mapping(loader: _CaseYamlLoader, node: yaml.MappingNode) -> CaseMapping:
+    mapping = CaseMapping()
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (dict, list)):
+            raise _fail(
+                loader.case_name,
+                "a key is a mapping or a list; keys in a case are names",
+                _span(loader.case_name, key_node.start_mark),
+            )
+        value = loader.construct_object(value_node, deep=True)
+        if key in mapping:
+            mapping.duplicates.append((key, key_node.start_mark.line + 1))
+            continue
+        mapping[key] = value
+    return mapping
+
+
+def _construct_yaml11(loader: _CaseYamlLoader, node: yaml.ScalarNode) -> Yaml11Scalar:
+    text = str(node.value)
+    scalar = Yaml11Scalar(text)
+    reading = _YAML11_LETTERS.get(text)
+    if reading is None and len(text) <= 40:
+        try:
+            value = yaml.safe_load(text)
+            reading = str(value).lower() if isinstance(value, bool) or value is None else str(value)
+        except (yaml.YAMLError, ValueError, OverflowError):
+            reading = None
+    scalar.reading = reading or "something else than text"
+    return scalar
+
+
+_CaseYamlLoader.add_constructor(_MAP, _construct_mapping)
+
+
+def _construct_sequence(loader: _CaseYamlLoader, node: yaml.SequenceNode) -> list[Any]:
+    return loader.construct_sequence(node, deep=True)
+
+
+_CaseYamlLoader.add_constructor(_SEQ, _construct_sequence)
+_CaseYamlLoader.add_constructor(_DECIMAL, lambda loader, node: Decimal(node.value))
+_CaseYamlLoader.add_constructor(_YAML11, _construct_yaml11)
+
+
+def _read_yaml(text: str, name: str) -> Any:
+    loader = None
+    try:
+        loader = _CaseYamlLoader(text)  # the reader checks the characters here already
+        loader.case_name = name
+        return loader.get_single_data()
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).split("\n")[0]
+        raise _fail(name, f"not valid YAML: {for_diagnostic(problem, 200)}{where}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+# ------------------------------------------------------------------ text
+def read_case_text(text: str, path: str) -> Any:
+    """Parse YAML or JSON text into raw data; raise SijfaspError with the position on failure."""
+    name = terminal(path)
+    if text.startswith(BOM):
+        text = text[1:]
+    try:
+        return _read_json(text, name) if is_json(text, path) else _read_yaml(text, name)
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise _fail(name, f"cannot be read: {for_diagnostic(reason, 200)}") from None
+
+
+def read_case_file(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Raw data of a case file, or of standard input when `path` is `-`."""
+    name = display_name(path)
+    return read_case_text(decode(read_case_bytes(path, limits), name), name)
