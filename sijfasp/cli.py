@@ -2,20 +2,34 @@
 
 `main(argv) -> int` catches every error the user can cause and prints it as diagnostics on
 stderr with exit status 2; results go to stdout. `run()` below it does no error handling.
+
+A run is bounded (see limits.py): a watchdog thread stops it after the time limit, and Ctrl-C
+stops it at once, even while clingo grounds or solves in C++ (the binding releases the GIL, so
+the thread runs; Python's own signal handlers would wait for clingo to return).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
+import errno
+import os
+import select
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__, render
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
-from .case import Case, load_case
+from .case import Case, validate_case
+from .case_reader import display_name, read_case_file
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
+from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint
 from .policies import (
     LoadedPolicy,
     bundled_policies,
@@ -32,6 +46,7 @@ class Exit(enum.IntEnum):
     STALE = 1  # compile --check found a committed .lp that differs from a fresh compile
     BAD_INPUT = 2
     INTERNAL = 3
+    INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a run stopped with Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +62,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def case_command(name: str, help_text: str, formats: tuple[str, ...]) -> None:
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("case", type=Path, help="the case file (YAML or JSON)")
+        sub.add_argument(
+            "case", type=Path, help="the case file (YAML or JSON); - reads standard input"
+        )
         sub.add_argument(
             "--policy",
             action="append",
@@ -71,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
             f"items first (0: all; default {DEFAULT_ENUMERATE} in JSON, "
             f"{render.MAX_SETS_SHOWN} in text)",
         )
+        _case_limit_options(sub)
+        _run_limit_options(sub)
 
     case_command("check", "the determination of a case under each policy", ("text", "json"))
     case_command(
@@ -94,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--write", action="store_true", help="recompile every bundled policy into its committed .lp"
     )
+    _run_limit_options(compile_)
 
     lint = commands.add_parser(
         "lint", help="check policy and vocabulary files, report every problem"
@@ -104,10 +124,102 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="policy (.sijp) or vocabulary (.sijv) files (default: the bundled policies)",
     )
+    _run_limit_options(lint)
     return parser
 
 
-def _count(text: str) -> int:
+def _default(name: str) -> str | None:
+    """The environment variable that sets a limit's default, when it is set."""
+    return os.environ.get(RAISE_WITH[name][1])
+
+
+def _case_limit_options(sub: argparse.ArgumentParser) -> None:
+    d = DEFAULT_LIMITS
+    sub.add_argument(
+        "--max-file-size",
+        type=_size,
+        default=_default("max_file_bytes") or d.max_file_bytes,
+        metavar="BYTES",
+        help=f"largest case file read, e.g. 5M (default {d.max_file_bytes:,} bytes)",
+    )
+    sub.add_argument(
+        "--max-records",
+        type=_count,
+        default=_default("max_records") or d.max_records,
+        metavar="N",
+        help=f"most records in one case (default {d.max_records:,})",
+    )
+    sub.add_argument(
+        "--max-string-length",
+        type=_count,
+        default=_default("max_string_length") or d.max_string_length,
+        metavar="N",
+        help=f"longest text in a case, in characters (default {d.max_string_length:,})",
+    )
+    sub.add_argument(
+        "--max-record-years",
+        type=_count,
+        default=_default("max_record_years") or d.max_record_years,
+        metavar="N",
+        help=f"how many years before the request a record may be dated "
+        f"(default {d.max_record_years})",
+    )
+
+
+def _run_limit_options(sub: argparse.ArgumentParser) -> None:
+    d = DEFAULT_LIMITS
+    sub.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=_default("time_limit") or d.time_limit,
+        metavar="SECONDS",
+        help=f"stop a run that takes longer (0: no limit; default {d.time_limit:g})",
+    )
+    sub.add_argument(
+        "--memory-limit",
+        type=_size,
+        default=_default("memory_limit") or d.memory_limit,
+        metavar="BYTES",
+        help=f"most memory a run may use, e.g. 4G (0: no limit; default "
+        f"{d.memory_limit // GIB} GiB; where the platform allows)",
+    )
+
+
+_UNITS = {"": 1, "K": 1024, "M": MIB, "G": GIB}
+
+
+def _size(text: str | int) -> int:
+    """Bytes: a whole number, optionally followed by K, M or G (KiB, MiB, GiB)."""
+    if isinstance(text, int):
+        return text
+    word = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = word[-1:] if word[-1:] in ("K", "M", "G") else ""
+    try:
+        value = int(word[: len(word) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size in bytes such as 5000000, 5M or 4G, got '{text}'"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("expected 0 or more")
+    return value
+
+
+def _seconds(text: str | float) -> float:
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("expected 0 or more seconds")
+    return value
+
+
+def _count(text: str | int) -> int:
+    if isinstance(text, int):
+        return text
     try:
         value = int(text)
     except ValueError:
@@ -141,15 +253,28 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
     return policies
 
 
-def _load_case(path: Path, policies: list[LoadedPolicy]) -> Case:
+def _case_limits(args: argparse.Namespace) -> Limits:
+    return Limits(
+        max_file_bytes=args.max_file_size,
+        max_records=args.max_records,
+        max_string_length=args.max_string_length,
+        max_record_years=args.max_record_years,
+        time_limit=args.time_limit,
+        memory_limit=args.memory_limit,
+    )
+
+
+def _load_case(path: Path, policies: list[LoadedPolicy], limits: Limits) -> Case:
+    # Read once (standard input can be read only once), validate against each vocabulary.
+    data = read_case_file(path, limits)
     vocabularies = {p.policy.vocabulary.path: p.policy.vocabulary for p in policies}
-    cases = [load_case(path, v) for v in vocabularies.values()]
+    cases = [validate_case(data, v, display_name(path), limits) for v in vocabularies.values()]
     return cases[0]
 
 
 def _cmd_case(args: argparse.Namespace) -> int:
     policies = _select_policies(args)
-    case = _load_case(args.case, policies)
+    case = _load_case(args.case, policies, _case_limits(args))
     if args.enumerate is not None:
         options = Options(enumerate=args.enumerate)
     elif args.format == "json":
@@ -170,7 +295,7 @@ def _cmd_case(args: argparse.Namespace) -> int:
             "explain": render.text_explain,
             "missing": lambda r: render.text_missing(r, args.enumerate is not None),
         }[args.command](result)
-    sys.stdout.write(output)
+    _write_output(output)
     return Exit.OK
 
 
@@ -193,7 +318,7 @@ def _cmd_policies(args: argparse.Namespace) -> int:
                 ],
             }
         )
-    sys.stdout.write(
+    _write_output(
         render.json_policies(listing) if args.format == "json" else render.text_policies(listing)
     )
     return Exit.OK
@@ -223,8 +348,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
             if current == program:
                 continue
             if args.write:
-                target.write_text(program, encoding="utf-8")
-                print(f"wrote {target}")
+                _write_file(target, program)
+                _write_output(f"wrote {target}\n")
             else:
                 stale.append(target)
         for target in stale:
@@ -233,7 +358,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         if not stale and args.check:
-            print("all compiled policies are up to date")
+            _write_output("all compiled policies are up to date\n")
         return Exit.STALE if stale else Exit.OK
     if args.policy is None:
         raise SijfaspError(
@@ -245,21 +370,25 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         )
     program = load_policy(args.policy).compiled.program
     if args.output is not None:
-        try:
-            args.output.write_text(program, encoding="utf-8")
-        except OSError as error:
-            raise SijfaspError(
-                [
-                    Diagnostic(
-                        "import",
-                        f"cannot write {args.output}: {error.strerror or error}",
-                        file=str(args.output),
-                    )
-                ]
-            ) from None
+        _write_file(args.output, program)
     else:
-        sys.stdout.write(program)
+        _write_output(program)
     return Exit.OK
+
+
+def _write_file(target: Path, text: str) -> None:
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "import",
+                    f"cannot write {target}: {error.strerror or error}",
+                    file=str(target),
+                )
+            ]
+        ) from None
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
@@ -282,15 +411,16 @@ def _cmd_lint(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     if failures:
-        error = SijfaspError([d for f in failures for d in f.diagnostics])
+        combined = SijfaspError([d for f in failures for d in f.diagnostics])
         for failure in failures:
-            error.sources.update(failure.sources)
-        raise error
+            combined.sources.update(failure.sources)
+        raise combined
     noun = "file" if any(is_vocabulary_file(p) for p in paths) else "policy file"
     files = f"{len(paths)} {noun}{'s' if len(paths) != 1 else ''}"
-    print(
+    _write_output(
         f"{files}: no errors"
         + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ", no warnings")
+        + "\n"
     )
     return Exit.OK
 
@@ -324,19 +454,243 @@ def _sources(error: SijfaspError) -> dict[str, SourceText]:
     return sources
 
 
+# ------------------------------------------------------------------ output
+class OutputError(Exception):
+    """Standard output cannot be written (a full disk, an I/O error); not a closed pipe."""
+
+
+# Marks for a console whose encoding has no ✓ ✗ (PYTHONIOENCODING=ascii, LANG=C).
+ASCII_MARKS = str.maketrans({"✓": "+", "✗": "x", "·": "-", "…": "...", "—": "-", "\u2013": "-"})
+
+
+def fit_encoding(text: str, encoding: str | None) -> str:
+    """`text` as the console can show it: ASCII marks, then escapes for anything else."""
+    try:
+        text.encode(encoding or "utf-8")
+        return text
+    except (UnicodeEncodeError, LookupError):
+        pass
+    text = text.translate(ASCII_MARKS)
+    try:
+        return text.encode(encoding or "ascii", "backslashreplace").decode(encoding or "ascii")
+    except LookupError:
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _write_output(text: str) -> None:
+    try:
+        sys.stdout.write(fit_encoding(text, getattr(sys.stdout, "encoding", None)))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(error.strerror or str(error)) from None
+
+
+# ------------------------------------------------------------------ bounds of a run
+class _Watchdog:
+    """Ends the process after the time limit (exit 2) or on Ctrl-C (exit 130), from a thread.
+
+    A signal handler in Python runs only when the main thread returns from C; the C-level
+    handler still writes the signal number to the wake-up pipe, which this thread reads.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._stopped = False
+        self._closed = False
+        self._previous_fd: int | None = None
+        self._previous_handler: Any = None
+        self._thread = threading.Thread(target=self._watch, name="sijfasp-watchdog", daemon=True)
+
+    def start(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+            # A Python handler that does nothing: the thread decides, not a KeyboardInterrupt.
+            self._previous_handler = signal.signal(signal.SIGINT, lambda number, frame: None)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """The run is done (or is writing its output): no more deadline; Ctrl-C still stops."""
+        self._stopped = True
+        self.seconds = 0
+        self._wake()
+
+    def close(self) -> None:
+        """Back to how things were (main() may run again in the same process)."""
+        if self._previous_handler is not None:
+            signal.set_wakeup_fd(self._previous_fd if self._previous_fd is not None else -1)
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+        self._closed = True
+        self.stop()
+        self._thread.join(timeout=1)
+        if not self._thread.is_alive():
+            os.close(self._read)
+            os.close(self._write)
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._write, b"\0")
+
+    def _watch(self) -> None:
+        deadline = time.monotonic() + self.seconds if self.seconds else None
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            readable, _, _ = select.select([self._read], [], [], timeout)
+            if readable:
+                data = os.read(self._read, 64)
+                if self._closed:
+                    return
+                if signal.SIGINT in data:
+                    _exit_now(Exit.INTERRUPTED, "sijfasp: interrupted\n")
+                if self._stopped:
+                    deadline = None
+                continue
+            if deadline is not None and not self._stopped:
+                _exit_now(
+                    Exit.BAD_INPUT,
+                    f"sijfasp: the case is too complex to finish within the time limit "
+                    f"({self.seconds:g} s); no determination was made ("
+                    f"{raise_hint('time_limit')})\n",
+                )
+
+
+def _exit_now(status: int, message: str) -> None:
+    # os.write, not print: the main thread may hold the lock of sys.stderr.
+    with contextlib.suppress(OSError):
+        os.write(2, fit_encoding(message, sys.stderr.encoding).encode("utf-8", "replace"))
+    os._exit(status)
+
+
+def _limit_memory(limit: int) -> Any:
+    """Bound the address space where the platform can; returns the limits to restore."""
+    if not limit:
+        return None
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return None
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY and limit > hard:
+            limit = hard
+        if soft != resource.RLIM_INFINITY and soft <= limit:
+            return None  # already bounded at least as tightly
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        return (soft, hard)
+    except (ValueError, OSError):
+        return None
+
+
+def _restore_memory(previous: Any) -> None:
+    if previous is not None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, previous)
+
+
+def _bounds(argv: Sequence[str] | None) -> tuple[float, int]:
+    """The time and memory limits of a run, from the command line or the environment."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    time_limit: Any = _default("time_limit") or DEFAULT_LIMITS.time_limit
+    memory: Any = _default("memory_limit") or DEFAULT_LIMITS.memory_limit
+    for index, word in enumerate(args):
+        for option in ("--time-limit", "--memory-limit"):
+            value = None
+            if word == option and index + 1 < len(args):
+                value = args[index + 1]
+            elif word.startswith(option + "="):
+                value = word.split("=", 1)[1]
+            if value is None:
+                continue
+            if option == "--time-limit":
+                time_limit = value
+            else:
+                memory = value
+    try:
+        return _seconds(time_limit), _size(memory)
+    except argparse.ArgumentTypeError:
+        return DEFAULT_LIMITS.time_limit, DEFAULT_LIMITS.memory_limit  # argparse reports it
+
+
+def _quiet_stdout() -> None:
+    # The reader went away (`| head`): send what is left to /dev/null so the exit is quiet.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    time_limit, memory_limit = _bounds(argv)
+    watchdog = _Watchdog(time_limit)
+    watchdog.start()
+    previous_memory = _limit_memory(memory_limit)
     try:
         return int(run(argv))
     except SijfaspError as error:
         print(render_all(error.diagnostics, _sources(error)), file=sys.stderr)
         return Exit.BAD_INPUT
     except KeyboardInterrupt:
-        return Exit.BAD_INPUT
+        print("sijfasp: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
     except BrokenPipeError:
+        _quiet_stdout()
         return Exit.OK
+    except OutputError as error:
+        print(f"sijfasp: cannot write the output: {error}", file=sys.stderr)
+        return Exit.BAD_INPUT
+    except (MemoryError, RecursionError) as error:
+        _restore_memory(previous_memory)  # room to report it
+        previous_memory = None
+        print(_memory_message(error, memory_limit), file=sys.stderr)
+        return Exit.BAD_INPUT
+    except (RuntimeError, SystemError) as error:
+        # Out of memory inside clingo (std::bad_alloc), or inside CPython's C code, which can
+        # then fail without setting an exception.
+        if (
+            "bad_alloc" in str(error)
+            or "memory" in str(error).lower()
+            or (isinstance(error, SystemError) and previous_memory is not None)
+        ):
+            _restore_memory(previous_memory)
+            previous_memory = None
+            print(_memory_message(error, memory_limit), file=sys.stderr)
+            return Exit.BAD_INPUT
+        print(f"sijfasp: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return Exit.INTERNAL
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+            print(f"sijfasp: {error.strerror or error}", file=sys.stderr)
+            return Exit.BAD_INPUT
+        print(f"sijfasp: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return Exit.INTERNAL
     except Exception as error:  # a bug in sijfasp, not in the input: say so in one line
         print(f"sijfasp: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return Exit.INTERNAL
+    finally:
+        _restore_memory(previous_memory)
+        watchdog.close()
+
+
+def _bytes_text(size: int) -> str:
+    if size >= GIB and size % GIB == 0:
+        return f"{size // GIB} GiB"
+    return f"{size / MIB:.0f} MiB" if size >= MIB else f"{size:,} bytes"
+
+
+def _memory_message(error: BaseException, limit: int) -> str:
+    if isinstance(error, RecursionError):
+        return "sijfasp: the input is nested too deeply to be processed"
+    bound = f" ({_bytes_text(limit)})" if limit else ""
+    return (
+        f"sijfasp: the case is too complex to finish within the memory limit{bound}; "
+        f"no determination was made ({raise_hint('memory_limit')})"
+    )
 
 
 if __name__ == "__main__":

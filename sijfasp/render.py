@@ -12,6 +12,7 @@ import json
 import textwrap
 from typing import Any
 
+from . import textsafe
 from .explain import STATUS_WORDS, CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
 
 WIDTH = 80
@@ -50,8 +51,9 @@ def _header(result: PolicyResult) -> list[str]:
 
 
 def _case_header(case: CaseResult) -> list[str]:
+    case_id = textsafe.terminal(case.case)
     return [
-        *_wrap(f"case {case.case}: {case.service} requested {case.request_date.isoformat()}", 0, 2),
+        *_wrap(f"case {case_id}: {case.service} requested {case.request_date.isoformat()}", 0, 2),
         "",
     ]
 
@@ -291,7 +293,7 @@ def text_policies(policies: list[dict]) -> str:
 def markdown_explain(case: CaseResult) -> str:
     """A reviewer's summary: criteria met ✓ / not met ✗ / not documented ?, with reasons."""
     out = [
-        f"# Criteria review: case {case.case}",
+        f"# Criteria review: case {textsafe.markdown(case.case)}",
         "",
         f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
         "The criteria below are found met or not met against the policy text; the decision "
@@ -350,7 +352,7 @@ def _markdown_rows(node: NodeResult, depth: int) -> list[str]:
 def markdown_missing(case: CaseResult) -> str:
     """A request for additional information a payer could send to the provider office."""
     out = [
-        f"# Request for additional information: case {case.case}",
+        f"# Request for additional information: case {textsafe.markdown(case.case)}",
         "",
         f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
         "",
