@@ -54,17 +54,33 @@ def check_golden(path: Path, actual: str) -> None:
     )
 
 
-def run_cli(*args: Any, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess:
+def cli_command(*args: Any) -> list[str]:
+    """The command line of `python -m sijfasp ARGS`."""
+    return [sys.executable, "-m", "sijfasp", *(str(a) for a in args)]
+
+
+def cli_env(**overrides: str) -> dict[str, str]:
+    """The environment the CLI tests run in: UTF-8 output, 80 columns, plus `overrides`."""
+    return {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "80", **overrides}
+
+
+def run_cli(
+    *args: Any,
+    cwd: Path = REPO,
+    timeout: float = 120,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """`python -m sijfasp ARGS` from `cwd`; text output, never raises on a non-zero exit."""
-    env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="80")
     return subprocess.run(
-        [sys.executable, "-m", "sijfasp", *(str(a) for a in args)],
+        cli_command(*args),
         cwd=cwd,
         capture_output=True,
         text=True,
         encoding="utf-8",
-        env=env,
+        env=env or cli_env(),
         timeout=timeout,
+        input=input,
     )
 
 
