@@ -238,7 +238,13 @@ def _construct_yaml11(loader: _CaseYamlLoader, node: yaml.ScalarNode) -> Yaml11S
     if reading is None and len(text) <= 40:
         try:
             value = yaml.safe_load(text)
-            reading = str(value).lower() if isinstance(value, bool) or value is None else str(value)
+            reading = (
+                "null"
+                if value is None
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
         except (yaml.YAMLError, ValueError, OverflowError):
             reading = None
     scalar.reading = reading or "something else than text"
