@@ -179,9 +179,20 @@ class _CaseYamlLoader(yaml.SafeLoader):
     """YAML 1.2-like plain values, no anchors, aliases or tags, duplicate keys recorded."""
 
     case_name = "<case>"
+    max_values = DEFAULT_LIMITS.max_values
+    max_records = DEFAULT_LIMITS.max_records
+    values = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
+        self.values += 1
+        if self.values > self.max_values:
+            raise _fail(
+                self.case_name,
+                f"the case holds more than {self.max_values:,} values, more than "
+                f"{self.max_records:,} records can need; {raise_hint('max_records')}",
+                _span(self.case_name, event.start_mark),
+            )
         where = _span(self.case_name, event.start_mark)
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _fail(
@@ -263,11 +274,13 @@ _CaseYamlLoader.add_constructor(_DECIMAL, lambda loader, node: Decimal(node.valu
 _CaseYamlLoader.add_constructor(_YAML11, _construct_yaml11)
 
 
-def _read_yaml(text: str, name: str) -> Any:
+def _read_yaml(text: str, name: str, limits: Limits) -> Any:
     loader = None
     try:
         loader = _CaseYamlLoader(text)  # the reader checks the characters here already
         loader.case_name = name
+        loader.max_values = limits.max_values
+        loader.max_records = limits.max_records
         return loader.get_single_data()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -280,13 +293,15 @@ def _read_yaml(text: str, name: str) -> Any:
 
 
 # ------------------------------------------------------------------ text
-def read_case_text(text: str, path: str) -> Any:
+def read_case_text(text: str, path: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse YAML or JSON text into raw data; raise SijfaspError with the position on failure."""
     name = terminal(path)
     if text.startswith(BOM):
         text = text[1:]
     try:
-        return _read_json(text, name) if is_json(text, path) else _read_yaml(text, name)
+        if is_json(text, path):
+            return _read_json(text, name)
+        return _read_yaml(text, name, limits)
     except (ValueError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise _fail(name, f"cannot be read: {for_diagnostic(reason, 200)}") from None
@@ -295,4 +310,4 @@ def read_case_text(text: str, path: str) -> Any:
 def read_case_file(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Raw data of a case file, or of standard input when `path` is `-`."""
     name = display_name(path)
-    return read_case_text(decode(read_case_bytes(path, limits), name), name)
+    return read_case_text(decode(read_case_bytes(path, limits), name), name, limits)

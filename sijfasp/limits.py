@@ -28,6 +28,12 @@ class Limits:
     # Bytes of address space the process may use, where the platform can bound it (0: no limit).
     memory_limit: int = 4 * GIB
 
+    @property
+    def max_values(self) -> int:
+        """Values (mappings, lists, scalars) read from a YAML case before it is refused: a
+        generous allowance per record, so that reading stops early on a flood of values."""
+        return self.max_records * 30 + 10_000
+
 
 DEFAULT_LIMITS = Limits()
 

@@ -216,6 +216,18 @@ def test_records_over_the_limit(tmp_path):
     assert "at most 3 are read in one case" in stderr and "--max-records" in stderr
 
 
+def test_flood_of_yaml_values_is_refused_early(tmp_path):
+    path = tmp_path / "flood.yaml"
+    path.write_text(
+        "request: {service: percutaneous_sij_fusion, date: 2026-07-15}\n"
+        "records:\n  therapy:\n" + "  - {}\n" * 20_000,
+        encoding="utf-8",
+    )
+    code, _, stderr = _in_process("check", str(path), "--max-records", "10")
+    assert code == 2
+    assert "the case holds more than 10,300 values, more than 10 records can need" in stderr
+
+
 def test_a_raised_limit_accepts_the_case(tmp_path):
     data = approvable_case()
     data["records"]["therapy"][0]["start"] = "1960-01-01"
