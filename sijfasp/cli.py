@@ -295,7 +295,7 @@ def _cmd_case(args: argparse.Namespace) -> int:
             "explain": render.text_explain,
             "missing": lambda r: render.text_missing(r, args.enumerate is not None),
         }[args.command](result)
-    _write_output(output)
+    _write_output(output, final=True)
     return Exit.OK
 
 
@@ -477,7 +477,10 @@ def fit_encoding(text: str, encoding: str | None) -> str:
         return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def _write_output(text: str) -> None:
+def _write_output(text: str, final: bool = False) -> None:
+    # After the final result, the deadline no longer applies: no result is cut short by it.
+    if final and _ACTIVE_WATCHDOG:
+        _ACTIVE_WATCHDOG[-1].stop()
     try:
         sys.stdout.write(fit_encoding(text, getattr(sys.stdout, "encoding", None)))
         sys.stdout.flush()
@@ -488,6 +491,9 @@ def _write_output(text: str) -> None:
 
 
 # ------------------------------------------------------------------ bounds of a run
+_ACTIVE_WATCHDOG: list[_Watchdog] = []
+
+
 class _Watchdog:
     """Ends the process after the time limit (exit 2) or on Ctrl-C (exit 130), from a thread.
 
@@ -495,8 +501,9 @@ class _Watchdog:
     handler still writes the signal number to the wake-up pipe, which this thread reads.
     """
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, subject: str = "case"):
         self.seconds = seconds
+        self.subject = subject
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
         self._stopped = False
@@ -552,8 +559,8 @@ class _Watchdog:
             if deadline is not None and not self._stopped:
                 _exit_now(
                     Exit.BAD_INPUT,
-                    f"sijfasp: the case is too complex to finish within the time limit "
-                    f"({self.seconds:g} s); no determination was made ("
+                    f"sijfasp: the {self.subject} is too complex to finish within the time limit "
+                    f"({self.seconds:g} s); {OUTCOME[self.subject]} ("
                     f"{raise_hint('time_limit')})\n",
                 )
 
@@ -616,6 +623,17 @@ def _bounds(argv: Sequence[str] | None) -> tuple[float, int]:
         return DEFAULT_LIMITS.time_limit, DEFAULT_LIMITS.memory_limit  # argparse reports it
 
 
+# What did not happen when a run was stopped, by what it worked on.
+OUTCOME = {"case": "no determination was made", "policy": "nothing was compiled or checked"}
+
+
+def _subject(argv: Sequence[str] | None) -> str:
+    """What a run works on, for the message when it runs out of time or memory."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args if not a.startswith("-")), "")
+    return "policy" if command in ("compile", "lint") else "case"
+
+
 def _quiet_stdout() -> None:
     # The reader went away (`| head`): send what is left to /dev/null so the exit is quiet.
     try:
@@ -627,8 +645,10 @@ def _quiet_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     time_limit, memory_limit = _bounds(argv)
-    watchdog = _Watchdog(time_limit)
+    subject = _subject(argv)
+    watchdog = _Watchdog(time_limit, subject)
     watchdog.start()
+    _ACTIVE_WATCHDOG.append(watchdog)
     previous_memory = _limit_memory(memory_limit)
     try:
         return int(run(argv))
@@ -647,7 +667,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MemoryError, RecursionError) as error:
         _restore_memory(previous_memory)  # room to report it
         previous_memory = None
-        print(_memory_message(error, memory_limit), file=sys.stderr)
+        print(_memory_message(error, memory_limit, subject), file=sys.stderr)
         return Exit.BAD_INPUT
     except (RuntimeError, SystemError) as error:
         # Out of memory inside clingo (std::bad_alloc), or inside CPython's C code, which can
@@ -659,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             _restore_memory(previous_memory)
             previous_memory = None
-            print(_memory_message(error, memory_limit), file=sys.stderr)
+            print(_memory_message(error, memory_limit, subject), file=sys.stderr)
             return Exit.BAD_INPUT
         print(f"sijfasp: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return Exit.INTERNAL
@@ -674,6 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.INTERNAL
     finally:
         _restore_memory(previous_memory)
+        _ACTIVE_WATCHDOG.remove(watchdog)
         watchdog.close()
 
 
@@ -683,13 +704,13 @@ def _bytes_text(size: int) -> str:
     return f"{size / MIB:.0f} MiB" if size >= MIB else f"{size:,} bytes"
 
 
-def _memory_message(error: BaseException, limit: int) -> str:
+def _memory_message(error: BaseException, limit: int, subject: str) -> str:
     if isinstance(error, RecursionError):
         return "sijfasp: the input is nested too deeply to be processed"
     bound = f" ({_bytes_text(limit)})" if limit else ""
     return (
-        f"sijfasp: the case is too complex to finish within the memory limit{bound}; "
-        f"no determination was made ({raise_hint('memory_limit')})"
+        f"sijfasp: the {subject} is too complex to finish within the memory limit{bound}; "
+        f"{OUTCOME[subject]} ({raise_hint('memory_limit')})"
     )
 
 
