@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, render
+from . import __version__, render, textsafe
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case import Case, validate_case
 from .case_reader import display_name, read_case_file
@@ -450,8 +450,21 @@ def _sources(error: SijfaspError) -> dict[str, SourceText]:
                 source = SourceText(span.path, Path(span.path).read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError):
                 continue
-        sources[span.path] = source
+        sources[span.path] = _displayable(source)
     return sources
+
+
+QUOTED_LINE_WIDTH = 300
+
+
+def _displayable(source: SourceText) -> SourceText:
+    """The text as its lines are quoted under a diagnostic: control characters escaped (tabs
+    kept, for the caret), and a very long line cut."""
+    lines = [
+        textsafe.shorten(textsafe.terminal(line, keep_tabs=True), QUOTED_LINE_WIDTH)
+        for line in source.text.splitlines()
+    ]
+    return SourceText(source.path, "\n".join(lines))
 
 
 # ------------------------------------------------------------------ output

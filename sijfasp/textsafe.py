@@ -25,8 +25,10 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def terminal(text: str) -> str:
+def terminal(text: str, keep_tabs: bool = False) -> str:
     """One line of plain text: control characters shown as escapes (ESC becomes `\\x1b`)."""
+    if keep_tabs:
+        return "\t".join(_UNSAFE.sub(_escape, part) for part in text.split("\t"))
     return _UNSAFE.sub(_escape, text)
 
 
