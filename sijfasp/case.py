@@ -179,16 +179,7 @@ def _join(where: str, key: Any) -> str:
 
 def _validate_id(raw: Any, path: str, problems: _Problems) -> str:
     if raw is None:
-        stem = "stdin" if path == STDIN_NAME else Path(path).stem
-        if _is_id(stem):
-            return stem
-        problems.add(
-            "id",
-            f"the case has no id, and its file name '{_show(stem)}' cannot serve as one: "
-            f"an id is {MAX_ID_LENGTH} characters at most, of {ID_CHARACTERS}",
-            "write an id: in the case",
-        )
-        return "case"
+        return _id_from_file_name("stdin" if path == STDIN_NAME else Path(path).stem)
     if (isinstance(raw, Decimal) and raw.is_finite()) or (
         isinstance(raw, int) and not isinstance(raw, bool)
     ):
@@ -204,6 +195,14 @@ def _validate_id(raw: Any, path: str, problems: _Problems) -> str:
         )
         return "case"
     return raw
+
+
+def _id_from_file_name(stem: str) -> str:
+    """The file name as an id: characters an id cannot have become `_` ("case (1)" gives
+    "case _1_"); what is left at the ends that is not a letter or a digit is dropped."""
+    text = re.sub(r"[^A-Za-z0-9._:/ -]", "_", stem[:MAX_ID_LENGTH])
+    text = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9._:/-]+$", "", text)
+    return text if _is_id(text) else "case"
 
 
 def _is_id(text: str) -> bool:

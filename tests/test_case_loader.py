@@ -500,3 +500,24 @@ def test_request_dated_in_year_one_is_not_an_internal_error(tmp_path):
     code, _, stderr = _run_check(write_case(tmp_path, data))
     assert code in (0, 2), stderr
     assert "internal error" not in stderr and "Traceback" not in stderr
+
+
+def test_id_from_a_file_name_with_other_characters(tmp_path):
+    data = approvable_case()
+    del data["id"]
+    case = load_case(write_case(tmp_path, data, "case (1).yaml"), VOCABULARY)
+    assert case.id == "case _1_"
+
+
+@pytest.mark.parametrize("case_id", ["odi_missing", "2026-0715/A", "member 1234", "a.b:c", 42])
+def test_valid_ids(case_id):
+    data = approvable_case()
+    data["id"] = case_id
+    assert validate_case(data, VOCABULARY, "case.yaml").id == str(case_id)
+
+
+@pytest.mark.parametrize("case_id", ["-x", "x ", "a\tb", "a#b", "x" * 129, True, ["a"]])
+def test_invalid_ids(tmp_path, case_id):
+    data = approvable_case()
+    data["id"] = case_id
+    _one_error(write_case(tmp_path, data), "id", "id", in_process=True)
