@@ -490,6 +490,12 @@ def fit_encoding(text: str, encoding: str | None) -> str:
         return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
+def _error_output(text: str) -> None:
+    """A message on standard error, in what the console can show."""
+    with contextlib.suppress(OSError, ValueError):
+        print(fit_encoding(text, getattr(sys.stderr, "encoding", None)), file=sys.stderr)
+
+
 def _write_output(text: str, final: bool = False) -> None:
     # After the final result, the deadline no longer applies: no result is cut short by it.
     if final and _ACTIVE_WATCHDOG:
@@ -666,7 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(run(argv))
     except SijfaspError as error:
-        print(render_all(error.diagnostics, _sources(error)), file=sys.stderr)
+        _error_output(render_all(error.diagnostics, _sources(error)))
         return Exit.BAD_INPUT
     except KeyboardInterrupt:
         print("sijfasp: interrupted", file=sys.stderr)

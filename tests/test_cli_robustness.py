@@ -284,3 +284,14 @@ def test_markdown_header_carries_the_escaped_id(tmp_path):
     code, stdout, stderr = _in_process("explain", str(path), "--format", "markdown")
     assert code == 0, stderr
     assert stdout.startswith("# Criteria review: case x \\_forged\\_ id\n")
+
+
+def test_therapies_since_1900_within_raised_date_limit_stop_at_the_time_limit():
+    # Refused by the date rule by default; with it raised, the time limit catches the run.
+    case = REPO / "tests/hostile/cases/therapies_since_1900.yaml"
+    started = time.monotonic()
+    result = run_cli("check", case, "--max-record-years", "200", "--time-limit", "2")
+    assert result.returncode == 2, result.stderr
+    assert "too complex to finish within the time limit (2 s)" in result.stderr
+    assert result.stdout == ""
+    assert time.monotonic() - started < 5
