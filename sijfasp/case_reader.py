@@ -74,7 +74,7 @@ def read_case_bytes(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> bytes:
             if not stat.S_ISREG(info.st_mode):
                 raise _fail(
                     terminal(name),
-                    f"cannot read the case: {_file_kind(info.st_mode)}, not a regular file",
+                    f"cannot read the case: {file_kind(info.st_mode)}, not a regular file",
                 )
             with open(path, "rb") as file:
                 data = file.read(limit + 1)
@@ -89,7 +89,7 @@ def read_case_bytes(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> bytes:
     return data
 
 
-def _file_kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):

@@ -17,6 +17,7 @@ import errno
 import os
 import select
 import signal
+import stat
 import sys
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any
 from . import __version__, render, textsafe
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case import Case, validate_case
-from .case_reader import display_name, read_case_file
+from .case_reader import display_name, file_kind, read_case_file
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
 from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint
 from .policies import (
@@ -232,6 +233,7 @@ def _count(text: str | int) -> int:
 # ------------------------------------------------------------------ commands
 def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
     if args.policy_file:
+        _regular_files(args.policy_file)
         policies = [load_policy(p) for p in args.policy_file]
     else:
         policies = list(bundled_policies())
@@ -251,6 +253,28 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
             raise SijfaspError(problems)
         policies = [known[name] for name in dict.fromkeys(args.policy)]
     return policies
+
+
+def _regular_files(paths: Sequence[Path]) -> None:
+    """Policy and vocabulary files are read only when they are regular files: a named pipe
+    would block and a device would never end."""
+    problems = []
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue  # the loader reports a missing or unreadable file in its own words
+        if not stat.S_ISREG(mode):
+            problems.append(
+                Diagnostic(
+                    "import",
+                    f"cannot read {textsafe.terminal(str(path))}: {file_kind(mode)}, "
+                    "not a regular file",
+                    file=textsafe.terminal(str(path)),
+                )
+            )
+    if problems:
+        raise SijfaspError(problems)
 
 
 def _case_limits(args: argparse.Namespace) -> Limits:
@@ -368,6 +392,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
                 )
             ]
         )
+    _regular_files([args.policy])
     program = load_policy(args.policy).compiled.program
     if args.output is not None:
         _write_file(args.output, program)
@@ -392,6 +417,7 @@ def _write_file(target: Path, text: str) -> None:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
+    _regular_files(args.policies)
     paths = args.policies or bundled_policy_paths()
     failures: list[SijfaspError] = []
     warnings = 0

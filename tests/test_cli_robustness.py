@@ -295,3 +295,23 @@ def test_therapies_since_1900_within_raised_date_limit_stop_at_the_time_limit():
     assert "too complex to finish within the time limit (2 s)" in result.stderr
     assert result.stdout == ""
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("lint", "{special}"),
+        ("compile", "{special}"),
+        ("check", "{case}", "--policy-file", "{special}"),
+    ],
+)
+def test_policy_files_must_be_regular_files(tmp_path, command):
+    fifo = tmp_path / "policy.sijp"
+    os.mkfifo(fifo)
+    args = [a.format(special=fifo, case=APPROVABLE) for a in command]
+    code, stdout, stderr = _in_process(*args)
+    assert code == 2 and stdout == ""
+    assert (
+        f"{fifo}: error[import]: cannot read {fifo}: a named pipe (FIFO), not a regular file"
+        in stderr
+    )
