@@ -5,30 +5,20 @@ for missing documentation); their meaning is the hand-written `encodings/policy.
 criterion's facts are preceded by a comment naming its section, label and source line, so the
 committed `.lp` can be read by an auditor beside the policy text.
 
-Numbers are fixed point: every number is multiplied by `SCALE` so that ASP compares integers.
+Numbers are fixed point: every number is multiplied by `units.SCALE` so that ASP compares integers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from typing import Literal, NamedTuple
 
 from . import ast
+from .kinds import CountUnit, LeafTest, NodeKind, Operator
 from .semantics import FactDef, FieldDef, Policy, ValueType
+from .units import scaled, unscaled
 
-SCALE = 100
-OPERATORS = {">=": "ge", "<=": "le", ">": "gt", "<": "lt", "=": "eq", "!=": "ne"}
-
-
-def scaled(value: Decimal) -> int:
-    """A decimal as the integer the ASP program compares (two decimal places kept)."""
-    return int((value * SCALE).to_integral_value())
-
-
-def unscaled(value: int) -> str:
-    """The decimal text of a scaled integer: 3000 -> "30", 750 -> "7.5"."""
-    text = format((Decimal(value) / SCALE).normalize(), "f")
-    return text
+OPERATORS = {text: Operator.of_symbol(text).value for text in (">=", "<=", ">", "<", "=", "!=")}
 
 
 def fact_term(scope: str, name: str) -> str:
@@ -55,21 +45,56 @@ class ValueClass:
         return f"{low} to {high}"
 
 
+class FactLeaf(NamedTuple):
+    """A leaf testing a finding or request field (`key` as a case writes it: request.side)."""
+
+    source: Literal["fact"]
+    test: LeafTest
+    key: str
+    operator: Operator | None = None  # a comparison's
+    threshold: int | None = None  # a comparison's, scaled
+    values: tuple[str, ...] = ()  # the values a value_in test accepts
+
+
+class RecordsLeaf(NamedTuple):
+    """A leaf counting records, distinct dates or days of therapy in a record set."""
+
+    source: Literal["records"]
+    unit: CountUnit
+    set_id: str
+    minimum: int
+    window: int | None  # days back from the request date, for a days leaf
+
+
 @dataclass(frozen=True)
 class NodeInfo:
     """One node of the criteria tree as an explanation shows it."""
 
     id: str
-    kind: str  # all, any, none, at_least, leaf
+    kind: NodeKind
     minimum: int | None
     label: str
     section: str
     children: tuple[str, ...]
     condition: str | None  # the leaf's test in policy words, e.g. "vas_score >= 5"
-    leaf: (
-        tuple | None
-    )  # structured leaf: ("fact", test, key, ...) or ("records", unit, set, n, window)
+    leaf: FactLeaf | RecordsLeaf | None
     line: int
+
+    def fact_key(self) -> str | None:
+        """The finding or request field a fact leaf tests."""
+        return self.leaf.key if isinstance(self.leaf, FactLeaf) else None
+
+    def set_id(self) -> str | None:
+        """The record set a records leaf counts."""
+        return self.leaf.set_id if isinstance(self.leaf, RecordsLeaf) else None
+
+    def records_leaf(self) -> RecordsLeaf:
+        if not isinstance(self.leaf, RecordsLeaf):
+            raise ValueError(f"{self.id} is not a records leaf")
+        return self.leaf
+
+    def counts_dates(self) -> bool:
+        return isinstance(self.leaf, RecordsLeaf) and self.leaf.unit == CountUnit.DATES
 
 
 @dataclass(frozen=True)
@@ -103,6 +128,14 @@ class CompiledPolicy:
     def set_conditions(self, set_id: str) -> list[tuple]:
         """Every field condition of a record set's filters, included sets too."""
         return [c for f in _filters(self.record_sets, set_id) for c in f]
+
+    def condition_fields(self, set_id: str) -> set[str]:
+        """The record fields a set's filters test."""
+        return {c[1] for c in self.set_conditions(set_id)}
+
+    def matched_request_fields(self, set_id: str) -> set[str]:
+        """The request fields (`request.side`) a set's filters match a record field against."""
+        return {c[2] for c in self.set_conditions(set_id) if c[0] == "matches"}
 
 
 @dataclass
@@ -290,7 +323,15 @@ def _compile_node(
             children.append(child_id)
             emit(f"child({node_id}, {child_id}).")
         builder.nodes[node_id] = NodeInfo(
-            node_id, body.kind, body.minimum, label, section, tuple(children), None, None, span.line
+            node_id,
+            NodeKind(body.kind),
+            body.minimum,
+            label,
+            section,
+            tuple(children),
+            None,
+            None,
+            span.line,
         )
         return
     if isinstance(body, ast.Reference):
@@ -298,14 +339,14 @@ def _compile_node(
         emit(f"node({node_id}, all).")
         emit(f"child({node_id}, {body.name}).")
         builder.nodes[node_id] = NodeInfo(
-            node_id, "all", None, label, section, (body.name,), None, None, span.line
+            node_id, NodeKind.ALL, None, label, section, (body.name,), None, None, span.line
         )
         return
     leaf, text, structured = _compile_leaf(builder, node_id, body, label)
     emit(f"node({node_id}, leaf).")
     emit(f"leaf({node_id}, {leaf}).")
     builder.nodes[node_id] = NodeInfo(
-        node_id, "leaf", None, label, section, (), text, structured, span.line
+        node_id, NodeKind.LEAF, None, label, section, (), text, structured, span.line
     )
 
 
@@ -410,7 +451,7 @@ def _filter_text(part: ast.RecordFilter) -> str:
 
 def _compile_leaf(
     builder: _Builder, node_id: str, expr: ast.Expr, label: str
-) -> tuple[str, str, tuple]:
+) -> tuple[str, str, FactLeaf | RecordsLeaf]:
     vocabulary = builder.policy.vocabulary
     text = _condition_text(builder, expr)
     if isinstance(expr, (ast.IsValue, ast.IsIn, ast.Compare)):
@@ -427,15 +468,19 @@ def _compile_leaf(
             return (
                 f"compare({term}, {op}, {threshold})",
                 text,
-                ("fact", "compare", fact.key, op, threshold),
+                FactLeaf("fact", LeafTest.COMPARE, fact.key, Operator(op), threshold),
             )
         if isinstance(expr, ast.IsValue) and expr.value in ("true", "false"):
             test = "not_true" if expr.negated else f"is_{expr.value}"
-            return f"{test}({term})", text, ("fact", test, fact.key)
+            return f"{test}({term})", text, FactLeaf("fact", LeafTest(test), fact.key)
         values = (expr.value,) if isinstance(expr, ast.IsValue) else expr.values
         for value in values:
             builder.emit(f"allowed({node_id}, {value}).")
-        return f"value_in({term})", text, ("fact", "value_in", fact.key, tuple(values))
+        return (
+            f"value_in({term})",
+            text,
+            FactLeaf("fact", LeafTest.VALUE_IN, fact.key, values=tuple(values)),
+        )
     assert isinstance(expr, ast.CountRecords)
     set_id = _compile_set_reference(builder, f"{node_id}_records", expr.records, label)
     if expr.unit == "records":
@@ -445,7 +490,11 @@ def _compile_leaf(
     else:
         window = f"window({-expr.window_days}, 0)" if expr.window_days else "unbounded"
         leaf = f"days({set_id}, {expr.minimum}, {window})"
-    return leaf, text, ("records", expr.unit, set_id, expr.minimum, expr.window_days)
+    return (
+        leaf,
+        text,
+        RecordsLeaf("records", CountUnit(expr.unit), set_id, expr.minimum, expr.window_days),
+    )
 
 
 # ------------------------------------------------------------------ record sets

@@ -12,7 +12,7 @@ import json
 import textwrap
 from typing import Any
 
-from .explain import STATUS_WORDS, CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
+from .results import STATUS_WORDS, CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
 
 WIDTH = 80
 MARKS = {"met": "✓", "not_met": "✗", "not_documented": "?"}
@@ -102,7 +102,7 @@ def _missing_summary(result: PolicyResult) -> list[str]:
     ]
     for group in result.grouped:
         lines += _wrap(f"{_section(result, group.criterion)}: {group.label}", 4, 6)
-        for leaf in _leaves(group):
+        for leaf in group.leaves():
             lines += _leaf_group_text(result, group, leaf)
     return lines
 
@@ -140,12 +140,6 @@ def _plural(number: int, word: str) -> str:
 def _section(result: PolicyResult, cite: str) -> str:
     """A criterion's section without the policy's own name, which the header already gives."""
     return cite[len(result.cite) :].strip() if cite.startswith(result.cite) else cite
-
-
-def _leaves(group: MissingGroup) -> list[MissingGroup]:
-    if not group.groups:
-        return [group]
-    return [leaf for child in group.groups for leaf in _leaves(child)]
 
 
 def _leaf_group_text(result: PolicyResult, top: MissingGroup, group: MissingGroup) -> list[str]:
@@ -211,9 +205,10 @@ def text_explain(case: CaseResult) -> str:
 def _tree_text(result: PolicyResult, node: NodeResult, indent: int) -> list[str]:
     lines = _node_line(result, node, indent)
     if node.kind == "at_least":
-        met = sum(1 for c in node.children if c.status == "met")
         lines += _wrap(
-            f"· {met} of {len(node.children)} met, {node.minimum} needed", indent + 2, indent + 4
+            f"· {node.met_count} of {len(node.children)} met, {node.minimum} needed",
+            indent + 2,
+            indent + 4,
         )
     for evidence in node.evidence:
         lines += _wrap(f"· {evidence}", indent + 2, indent + 4)
@@ -428,7 +423,11 @@ def _item_json(item: MissingItem) -> dict:
 
 
 def _group_json(group: MissingGroup) -> dict:
-    data = {"criterion": group.criterion, "criterion_id": group.criterion_id, "label": group.label}
+    data: dict[str, Any] = {
+        "criterion": group.criterion,
+        "criterion_id": group.criterion_id,
+        "label": group.label,
+    }
     if group.groups:
         data["all_of"] = [_group_json(g) for g in group.groups]
     else:

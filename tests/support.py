@@ -28,8 +28,8 @@ from sijfasp.api import Options
 from sijfasp.api import evaluate as _evaluate
 from sijfasp.case import validate_case
 from sijfasp.case_facts import case_symbols
-from sijfasp.explain import MissingItem, NodeResult, PolicyResult
 from sijfasp.policies import LoadedPolicy, bundled_policies
+from sijfasp.results import MissingItem, NodeResult, PolicyResult
 from sijfasp.semantics import RecordKind, Vocabulary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -210,9 +210,7 @@ def _determination_cached(key: str, policy_id: str) -> str:
     checked = validate_case(json.loads(key), vocabulary(), "<test case>")
     compiled = loaded(policy_id).compiled
     if not hasattr(solver, "_control"):  # fall back to the public call
-        return str(
-            solver.determine(compiled, case_symbols(checked)).atoms("determination", 1)[0][0]
-        )
+        return str(solver.determine(compiled, case_symbols(checked)).determination)
     # The same program, options and optimum as sijfasp.solver.determine; only the
     # determination atom is read off the model instead of copying every atom.
     control = solver._control(
