@@ -434,25 +434,23 @@ class Snapshot:
             if isinstance(a, InSet) and a.world == world and a.set_id == set_id
         ]
 
-    def count(self, world: World, node: str) -> int | None:
-        return next(
-            (
-                a.count
-                for a in self.atoms
-                if isinstance(a, CountOf) and (a.world, a.node) == (world, node)
-            ),
-            None,
-        )
+    def count(self, world: World, node: str) -> int:
+        """count_of/3 of a count leaf: the solver derives one for every count leaf."""
+        found = [
+            a.count
+            for a in self.atoms
+            if isinstance(a, CountOf) and a.world == world and a.node == node
+        ]
+        return _one(found, f"count_of({world},{node},_)")
 
-    def days(self, world: World, node: str) -> int | None:
-        return next(
-            (
-                a.days
-                for a in self.atoms
-                if isinstance(a, DaysOf) and (a.world, a.node) == (world, node)
-            ),
-            None,
-        )
+    def days(self, world: World, node: str) -> int:
+        """days_of/3 of a duration leaf: the solver derives one for every duration leaf."""
+        found = [
+            a.days
+            for a in self.atoms
+            if isinstance(a, DaysOf) and a.world == world and a.node == node
+        ]
+        return _one(found, f"days_of({world},{node},_)")
 
     def excluded(self, world: World) -> set[str]:
         return {a.node for a in self.atoms if isinstance(a, Excluded) and a.world == world}
@@ -466,9 +464,13 @@ class Snapshot:
 
     def item_cost(self, item: Item) -> int:
         found = [a.cost for a in self.atoms if isinstance(a, ItemCost) and a.item == item]
-        if len(found) != 1:
-            raise AtomError(f"expected one item_cost/2 for {item_key(item)}, found {len(found)}")
-        return found[0]
+        return _one(found, f"item_cost({item_key(item)},_)")
+
+
+def _one(found: list[int], atom: str) -> int:
+    if len(found) != 1:
+        raise AtomError(f"expected one {atom} in the model, found {len(found)}")
+    return found[0]
 
 
 __all__ = [

@@ -101,10 +101,10 @@ def _records_evidence(
     lines: list[str] = []
     match leaf.unit:
         case CountUnit.DAYS:
-            covered = snapshot.days(World.DOC, node_id) or 0
+            covered = snapshot.days(World.DOC, node_id)
             lines.append(f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window)}")
         case CountUnit.RECORDS | CountUnit.DATES:
-            count = snapshot.count(World.DOC, node_id) or 0
+            count = snapshot.count(World.DOC, node_id)
             noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
             if count > leaf.minimum:
                 lines.append(f"{count} {noun} ({leaf.minimum} needed)")

@@ -227,7 +227,7 @@ def describe_item(
             record_set = compiled.record_sets[records.set_id]
             record_def = vocabulary.record(record_set.kind)
             assert record_def is not None
-            covered = snapshot.days(World.HYP, node_id) or 0
+            covered = snapshot.days(World.HYP, node_id)
             days = max(records.minimum - covered, 1)
             need = f"{days} more days of {record_set.label} {reader.window_text(records.window)}"
             return MissingItem(
