@@ -9,18 +9,16 @@ added, how many members an at-least criterion still needs) is the model's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import assert_never
-
-import clingo
 
 from .atoms import Fill, Guess, Item, More, MoreDays, Snapshot, Value, item_key
 from .compiler import NodeInfo, ValueClass
 from .explain import Reader
 from .kinds import NodeKind, Status, World
 from .results import MissingGroup, MissingItem, NodeResult
-from .solver import Abducer
+from .solver import Abducer, Facts
 from .units import scaled, unscaled
 
 DEFAULT_ENUMERATE = 10
@@ -54,7 +52,7 @@ NOTHING_MISSING = Missing((), True, None, (), True)
 
 def missing_documentation(
     reader: Reader,
-    facts: Sequence[clingo.Symbol],
+    facts: Facts,
     snapshot: Snapshot,
     tree: tuple[NodeResult, ...],
     options: Options,

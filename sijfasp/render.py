@@ -12,16 +12,17 @@ import json
 import textwrap
 from typing import Any
 
+from .kinds import Determination, ExclusionStatus, NodeKind, Status
 from .results import STATUS_WORDS, CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
 
 WIDTH = 80
-MARKS = {"met": "✓", "not_met": "✗", "not_documented": "?"}
+MARKS = {Status.MET: "✓", Status.NOT_MET: "✗", Status.NOT_DOCUMENTED: "?"}
 DETERMINATION_WORDS = {
-    "approvable": "approvable: every criterion is met as documented",
-    "excluded": "excluded: an exclusion of the policy is documented",
-    "not_met": "not met: documented facts contradict a criterion",
-    "incomplete": "incomplete: criteria are not documented yet",
-    "not_applicable": "not applicable: the policy does not address this service",
+    Determination.APPROVABLE: "approvable: every criterion is met as documented",
+    Determination.EXCLUDED: "excluded: an exclusion of the policy is documented",
+    Determination.NOT_MET: "not met: documented facts contradict a criterion",
+    Determination.INCOMPLETE: "incomplete: criteria are not documented yet",
+    Determination.NOT_APPLICABLE: "not applicable: the policy does not address this service",
 }
 MAX_SETS_SHOWN = 5
 MAX_OPTIONS_SHOWN = 8
@@ -74,7 +75,7 @@ def text_check(case: CaseResult) -> str:
         for node in result.criteria:
             lines += _node_line(result, node, 2)
         for exclusion in result.exclusions:
-            if exclusion.status == "applies":
+            if exclusion.status == ExclusionStatus.APPLIES:
                 lines += _wrap(
                     f"! excluded by {_section(result, exclusion.cite)}: {exclusion.label}", 2, 4
                 )
@@ -94,7 +95,7 @@ def _reasons_text(result: PolicyResult) -> list[str]:
 
 
 def _missing_summary(result: PolicyResult) -> list[str]:
-    if result.determination != "incomplete":
+    if result.determination != Determination.INCOMPLETE:
         return []
     lines = [
         "  missing documentation: every criterion below; where options are listed,",
@@ -164,7 +165,7 @@ def text_explain(case: CaseResult) -> str:
     lines = _case_header(case)
     for result in case.results:
         lines += _header(result)
-        if result.determination == "not_applicable":
+        if result.determination == Determination.NOT_APPLICABLE:
             lines.append("")
             continue
         lines.append("  criteria " + LEGEND.strip() + ":")
@@ -173,9 +174,9 @@ def text_explain(case: CaseResult) -> str:
         lines.append("  exclusions checked:")
         for exclusion in result.exclusions:
             word = {
-                "applies": "! documented",
-                "documented_absent": "- absent",
-                "not_documented": "- not documented",
+                ExclusionStatus.APPLIES: "! documented",
+                ExclusionStatus.DOCUMENTED_ABSENT: "- absent",
+                ExclusionStatus.NOT_DOCUMENTED: "- not documented",
             }[exclusion.status]
             lines += _wrap(f"{word}: {_section(result, exclusion.cite)} {exclusion.label}", 4, 6)
         applying = [a for a in result.advisories if a.applies]
@@ -204,7 +205,7 @@ def text_explain(case: CaseResult) -> str:
 
 def _tree_text(result: PolicyResult, node: NodeResult, indent: int) -> list[str]:
     lines = _node_line(result, node, indent)
-    if node.kind == "at_least":
+    if node.kind == NodeKind.AT_LEAST:
         lines += _wrap(
             f"· {node.met_count} of {len(node.children)} met, {node.minimum} needed",
             indent + 2,
@@ -222,12 +223,12 @@ def text_missing(case: CaseResult, listed: bool = False) -> str:
     lines = _case_header(case)
     for result in case.results:
         lines += _header(result)
-        if result.determination != "incomplete":
+        if result.determination != Determination.INCOMPLETE:
             lines.append(
                 "  nothing to add: "
                 + (
                     "the case is already approvable"
-                    if result.determination == "approvable"
+                    if result.determination == Determination.APPROVABLE
                     else "no added documentation can change this determination"
                 )
             )
@@ -304,7 +305,7 @@ def markdown_explain(case: CaseResult) -> str:
             f"**Finding:** {DETERMINATION_WORDS[result.determination]}.",
             "",
         ]
-        if result.determination == "not_applicable":
+        if result.determination == Determination.NOT_APPLICABLE:
             continue
         out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
         for node in result.criteria:
@@ -312,8 +313,8 @@ def markdown_explain(case: CaseResult) -> str:
         out.append("")
         if result.reasons:
             out += ["### Reasons", ""] + [f"- {r}" for r in result.reasons] + [""]
-        documented = [e for e in result.exclusions if e.status == "applies"]
-        unknown = [e for e in result.exclusions if e.status == "not_documented"]
+        documented = [e for e in result.exclusions if e.status == ExclusionStatus.APPLIES]
+        unknown = [e for e in result.exclusions if e.status == ExclusionStatus.NOT_DOCUMENTED]
         out += ["### Exclusions", ""]
         out += [
             f"- ✗ {e.cite}: {e.label} (documented: {'; '.join(e.evidence)})" for e in documented
@@ -358,7 +359,7 @@ def markdown_missing(case: CaseResult) -> str:
             f"{result.document}{number}, effective {result.effective.isoformat()}.",
             "",
         ]
-        if result.determination != "incomplete":
+        if result.determination != Determination.INCOMPLETE:
             out += [
                 f"No additional information is requested under this policy "
                 f"({DETERMINATION_WORDS[result.determination]}).",

@@ -18,6 +18,8 @@ from .resources import encodings_dir
 
 ENCODING = "policy.lp"
 
+Facts = Sequence[clingo.Symbol]  # a case as `case_facts` builds it
+
 
 @dataclass(frozen=True)
 class Enumeration:
