@@ -11,10 +11,10 @@ Numbers are fixed point: every number is multiplied by `units.SCALE` so that ASP
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, assert_never
 
 from . import ast
-from .kinds import CountUnit, LeafTest, NodeKind, Operator
+from .kinds import CountUnit, FieldOperator, LeafTest, NodeKind, Operator
 from .semantics import FactDef, FieldDef, Policy, ValueType
 from .units import scaled, unscaled
 
@@ -97,15 +97,59 @@ class NodeInfo:
         return isinstance(self.leaf, RecordsLeaf) and self.leaf.unit == CountUnit.DATES
 
 
+class InCondition(NamedTuple):
+    """The field's value is one of `values`."""
+
+    test: Literal["in"]
+    field: str
+    values: frozenset[str]
+
+
+class CmpCondition(NamedTuple):
+    """The field's number compares with a scaled threshold."""
+
+    test: Literal["cmp"]
+    field: str
+    operator: Operator
+    threshold: int
+
+
+class HasCondition(NamedTuple):
+    """The list field has `value` among its members."""
+
+    test: Literal["has"]
+    field: str
+    value: str
+
+
+class WithinCondition(NamedTuple):
+    """The date field is between `low` and `high` days from the request date."""
+
+    test: Literal["within"]
+    field: str
+    low: int
+    high: int
+
+
+class MatchesCondition(NamedTuple):
+    """The field has the same value as a request field (`target`, e.g. request.side)."""
+
+    test: Literal["matches"]
+    field: str
+    target: str
+
+
+# A field condition in the normal form subsumption compares; the tag comes first.
+Condition = InCondition | CmpCondition | HasCondition | WithinCondition | MatchesCondition
+
+
 @dataclass(frozen=True)
 class RecordSetInfo:
     id: str
     kind: str
     label: str
     description: str
-    # Each filter as its conditions, ("in", field, values), ("cmp", field, op, threshold),
-    # ("has", field, value), ("within", field, low, high) or ("matches", field, target).
-    filters: tuple[tuple[tuple, ...], ...] = ()
+    filters: tuple[tuple[Condition, ...], ...] = ()  # each filter as its conditions
     includes: tuple[str, ...] = ()
 
 
@@ -125,17 +169,17 @@ class CompiledPolicy:
     def cite(self, node_id: str, policy_cite: str) -> str:
         return f"{policy_cite} {self.nodes[node_id].section}".strip()
 
-    def set_conditions(self, set_id: str) -> list[tuple]:
+    def set_conditions(self, set_id: str) -> list[Condition]:
         """Every field condition of a record set's filters, included sets too."""
         return [c for f in _filters(self.record_sets, set_id) for c in f]
 
     def condition_fields(self, set_id: str) -> set[str]:
         """The record fields a set's filters test."""
-        return {c[1] for c in self.set_conditions(set_id)}
+        return {c.field for c in self.set_conditions(set_id)}
 
     def matched_request_fields(self, set_id: str) -> set[str]:
         """The request fields (`request.side`) a set's filters match a record field against."""
-        return {c[2] for c in self.set_conditions(set_id) if c[0] == "matches"}
+        return {c.target for c in self.set_conditions(set_id) if isinstance(c, MatchesCondition)}
 
 
 @dataclass
@@ -522,7 +566,7 @@ def _compile_set_reference(builder: _Builder, base: str, records: ast.RecordSet,
 def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.RecordSet) -> None:
     emit = builder.emit
     kind = None
-    filters: list[tuple[tuple, ...]] = []
+    filters: list[tuple[Condition, ...]] = []
     includes: list[str] = []
     for index, part in enumerate(records.parts, start=1):
         if isinstance(part, ast.RecordSetName):
@@ -552,42 +596,51 @@ def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.Record
     )
 
 
-def _condition_key(condition: ast.FieldCondition) -> tuple:
+def _condition_key(condition: ast.FieldCondition) -> Condition:
     """A field condition in the normal form subsumption compares."""
-    if condition.operator in ("is", "in"):
-        return ("in", condition.field, frozenset(condition.values))
-    if condition.operator == "compare":
-        assert condition.comparator is not None and condition.number is not None
-        return ("cmp", condition.field, OPERATORS[condition.comparator], scaled(condition.number))
-    if condition.operator == "has":
-        return ("has", condition.field, condition.values[0])
-    if condition.operator == "within":
-        assert condition.number is not None
-        return ("within", condition.field, -int(condition.number), 0)
-    return ("matches", condition.field, condition.values[0])
+    operator = FieldOperator(condition.operator)
+    match operator:
+        case FieldOperator.IS | FieldOperator.IN:
+            return InCondition("in", condition.field, frozenset(condition.values))
+        case FieldOperator.COMPARE:
+            assert condition.comparator is not None and condition.number is not None
+            return CmpCondition(
+                "cmp",
+                condition.field,
+                Operator.of_symbol(condition.comparator),
+                scaled(condition.number),
+            )
+        case FieldOperator.HAS:
+            return HasCondition("has", condition.field, condition.values[0])
+        case FieldOperator.WITHIN:
+            assert condition.number is not None
+            return WithinCondition("within", condition.field, -int(condition.number), 0)
+        case FieldOperator.MATCHES:
+            return MatchesCondition("matches", condition.field, condition.values[0])
+    assert_never(operator)
 
 
-def _implies(narrow: tuple, broad: tuple) -> bool:
+def _implies(narrow: Condition, broad: Condition) -> bool:
     """Whether every value meeting condition `narrow` meets condition `broad`."""
-    if narrow[:2] != broad[:2] and not (narrow[0] == broad[0] == "cmp" and narrow[1] == broad[1]):
+    if narrow.test != broad.test or narrow.field != broad.field:
         return False
-    if narrow[0] == "in":
-        return narrow[2] <= broad[2]
-    if narrow[0] == "cmp":
-        (_, _, op1, t1), (_, _, op2, t2) = narrow, broad
-        lower = {"ge": 0, "gt": 1}
-        upper = {"le": 0, "lt": -1}
+    if isinstance(narrow, InCondition) and isinstance(broad, InCondition):
+        return narrow.values <= broad.values
+    if isinstance(narrow, CmpCondition) and isinstance(broad, CmpCondition):
+        op1, t1, op2, t2 = narrow.operator, narrow.threshold, broad.operator, broad.threshold
+        lower = {Operator.GE: 0, Operator.GT: 1}
+        upper = {Operator.LE: 0, Operator.LT: -1}
         if op1 in lower and op2 in lower:
             return t1 + lower[op1] >= t2 + lower[op2]
         if op1 in upper and op2 in upper:
             return t1 + upper[op1] <= t2 + upper[op2]
         return narrow == broad
-    if narrow[0] == "within":
-        return narrow[2] >= broad[2] and narrow[3] <= broad[3]
+    if isinstance(narrow, WithinCondition) and isinstance(broad, WithinCondition):
+        return narrow.low >= broad.low and narrow.high <= broad.high
     return narrow == broad
 
 
-def _filters(sets: dict[str, RecordSetInfo], set_id: str) -> list[tuple[tuple, ...]]:
+def _filters(sets: dict[str, RecordSetInfo], set_id: str) -> list[tuple[Condition, ...]]:
     info = sets[set_id]
     found = list(info.filters)
     for included in info.includes:

@@ -106,6 +106,17 @@ _OPERATOR_SYMBOLS = {
 }
 
 
+class FieldOperator(StrEnum):
+    """How a record filter tests a field, as the DSL writes it."""
+
+    IS = "is"
+    IN = "in"
+    COMPARE = "compare"
+    HAS = "has"
+    WITHIN = "within"
+    MATCHES = "matches"
+
+
 class LeafTest(StrEnum):
     """How a leaf tests a finding or request field."""
 
