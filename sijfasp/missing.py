@@ -18,7 +18,7 @@ from .compiler import NodeInfo, ValueClass
 from .explain import Reader
 from .kinds import NodeKind, Status, World
 from .results import MissingGroup, MissingItem, NodeResult
-from .solver import Abducer, Facts
+from .solver import DEFAULT_BUDGET, Abducer, Facts
 from .units import scaled, unscaled
 
 DEFAULT_ENUMERATE = 10
@@ -33,6 +33,7 @@ class Options:
     # With more sets than `enumerate`: find the best ones (fewest items, then cheapest) rather
     # than any; costs a few optimizations, so a summary that does not list them can skip it.
     rank: bool = True
+    budget: float = DEFAULT_BUDGET  # seconds to enumerate every minimal set (enumerate 0)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def missing_documentation(
     options: Options,
 ) -> Missing:
     """The minimal sets and their grouping, for a case whose determination is incomplete."""
-    abducer = Abducer(reader.compiled, facts)
+    abducer = Abducer(reader.compiled, facts, options.budget)
     roots = tuple(node.id for node in tree)
     found = abducer.minimal_sets(limit=options.enumerate, ranked=options.rank)
     sets = sort_sets(

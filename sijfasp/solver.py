@@ -17,6 +17,7 @@ from .compiler import CompiledPolicy
 from .resources import encodings_dir
 
 ENCODING = "policy.lp"
+DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
 
 Facts = Sequence[clingo.Symbol]  # a case as `case_facts` builds it
 
@@ -74,7 +75,13 @@ class Abducer:
     there are more than asked for, a ranking program finds the best ones in order instead.
     """
 
-    def __init__(self, compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]):
+    def __init__(
+        self,
+        compiled: CompiledPolicy,
+        case_facts: Sequence[clingo.Symbol],
+        budget: float = DEFAULT_BUDGET,
+    ):
+        self._budget = budget
         self._compiled = compiled
         self._facts = list(case_facts)
         self._control = _control(["--heuristic=Domain", "--enum-mode=domRec"], compiled, case_facts)
@@ -86,16 +93,21 @@ class Abducer:
         """Minimal sets making the policy (or the `focus` criterion) hold; limit 0: all.
 
         With a limit and `ranked`, the sets returned are the best `limit` ones (fewest items,
-        then cheapest); without `ranked`, whichever `limit` the solver met first.
+        then cheapest); without `ranked`, whichever `limit` the solver met first. Without a
+        limit, the enumeration stops after the time budget with the sets found so far, marked
+        incomplete.
         """
-        models = self._enumerate(focus, limit + 1 if limit else 0)
-        if not limit or len(models) <= limit:
+        models, finished = self._enumerate(focus, limit + 1 if limit else 0)
+        if not limit:
+            return Enumeration(tuple(models), finished)
+        if len(models) <= limit:
             return Enumeration(tuple(models), True)
         if not ranked:
             return Enumeration(tuple(models[:limit]), False)
         return Enumeration(tuple(self._ranked(focus, limit)), False)
 
-    def _enumerate(self, focus: str | None, models_wanted: int) -> list[Snapshot]:
+    def _enumerate(self, focus: str | None, models_wanted: int) -> tuple[list[Snapshot], bool]:
+        """The models the solver meets first, and whether it finished (0 wanted: every one)."""
         control = self._control
         solve_config = control.configuration.solve
         assert isinstance(solve_config, clingo.Configuration)
@@ -104,12 +116,21 @@ class Abducer:
         if focus_atom is not None:
             control.assign_external(focus_atom, True)
         models: list[Snapshot] = []
+        finished = True
         try:
-            control.solve(on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))))
+            with control.solve(
+                on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))),
+                async_=True,
+            ) as handle:
+                # Only an unbounded enumeration can run long: a bounded one stops at its count.
+                if models_wanted == 0 and not handle.wait(self._budget):
+                    handle.cancel()
+                    finished = False
+                handle.get()
         finally:
             if focus_atom is not None:
                 control.assign_external(focus_atom, False)
-        return models
+        return models, finished
 
     def _ranked(self, focus: str | None, count: int) -> list[Snapshot]:
         """The `count` best minimal sets, by repeated optimization.
