@@ -144,15 +144,55 @@ def _check_text_marks(text: str, result: dict, atoms: Atoms) -> None:
     ]
 
 
-@pytest.mark.parametrize("case_path", EXAMPLES, ids=lambda p: p.name)
-def test_output_agrees_with_solver_atoms(case_path, capsys):
+def _check_check_text(text: str, result: dict, atoms: Atoms) -> None:
+    """`check` marks each top criterion and names each exclusion that applies."""
+    section = text.split(f"{result['policy']}:", 1)[1]
+    shown = [m for line in section.splitlines() if (m := line.strip()[:1]) in MARKS.values()]
+    assert shown == [MARKS[atoms.status[n["id"]]] for n in result["criteria"]]
+    assert section.count("! excluded by ") == len(atoms.excluded)
+
+
+def _check_markdown_marks(text: str, result: dict, atoms: Atoms) -> None:
+    shown = [row.split("|")[1].strip() for row in text.splitlines() if row.startswith("| ")]
+    wanted = [MARKS[atoms.status[n["id"]]] for n in _nodes(result["criteria"])]
+    assert shown[1:] == wanted  # after the header row
+
+
+# An exclusion of two alternatives with one documented false and the other not documented:
+# the case that once read as documented absent.
+ONE_ALTERNATIVE_FALSE = (
+    "approvable.yaml",
+    "findings:\n",
+    "findings:\n  ankylosing_spondylitis: false\n",
+)
+
+
+def _cases():
+    yield from ((p.name, p, None) for p in EXAMPLES)
+    yield (
+        "approvable.yaml, ankylosing_spondylitis false",
+        REPO / "examples" / "cases" / ONE_ALTERNATIVE_FALSE[0],
+        ONE_ALTERNATIVE_FALSE[1:],
+    )
+
+
+@pytest.mark.parametrize("name, case_path, edit", list(_cases()), ids=[c[0] for c in _cases()])
+def test_output_agrees_with_solver_atoms(name, case_path, edit, capsys, tmp_path):
+    if edit is not None:
+        text = case_path.read_text(encoding="utf-8")
+        assert edit[0] in text
+        case_path = tmp_path / "case.yaml"
+        case_path.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
     for policy_id, loaded in POLICIES.items():
         atoms = Atoms(loaded, case_path)
         args = ["--policy", policy_id, "--enumerate", "1", str(case_path)]
         (result,) = json.loads(_explain(capsys, "--format", "json", *args))["results"]
         _check_policy_json(result, atoms, loaded)
+        assert main(["check", "--policy", policy_id, str(case_path)]) == 0
+        _check_check_text(capsys.readouterr().out, result, atoms)
         if result["determination"] != "not_applicable":
             _check_text_marks(_explain(capsys, *args), result, atoms)
+            _check_markdown_marks(_explain(capsys, "--format", "markdown", *args), result, atoms)
 
 
 def test_shown_predicates_are_the_declared_ones():
