@@ -153,6 +153,14 @@ class RecordSetInfo:
     includes: tuple[str, ...] = ()
 
 
+class AdvisoryInfo(NamedTuple):
+    """An advisory: its condition node, and the criterion it recommends (if any)."""
+
+    id: str
+    when: str
+    recommend: str | None
+
+
 @dataclass(frozen=True)
 class CompiledPolicy:
     id: str
@@ -160,7 +168,7 @@ class CompiledPolicy:
     nodes: dict[str, NodeInfo]
     top: dict[str, tuple[str, ...]]  # service -> its top criteria
     exclusions: dict[str, tuple[str, ...]]  # service -> exclusion nodes
-    advisories: dict[str, tuple[tuple[str, str, str | None], ...]]  # service -> (id, when, rec.)
+    advisories: dict[str, tuple[AdvisoryInfo, ...]]  # service -> its advisories
     record_sets: dict[str, RecordSetInfo]
     fact_classes: dict[str, tuple[ValueClass, ...]]  # fact term -> classes of a number
     field_classes: dict[tuple[str, str], tuple[ValueClass, ...]]  # (kind, field) -> classes
@@ -271,7 +279,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
 
     emit("% ================================================================ advisories")
     emit("% Advisory recommendations are shown to the reviewer and never decide a case.")
-    advisories: dict[str, list[tuple[str, str, str | None]]] = {s.name: [] for s in policy.services}
+    advisories: dict[str, list[AdvisoryInfo]] = {s.name: [] for s in policy.services}
     builder.deciding = False
     for services, advisory in policy.advisories:
         when_id = builder.fresh_id(f"{advisory.name}_when")
@@ -283,7 +291,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         emit(f"% {policy.cite} [{advisory.section}] {advisory.label}  ({_where(advisory.span)})")
         for service_name in services:
             emit(f"advises({service_name}, {advisory.name}).")
-            advisories[service_name].append((advisory.name, when_id, recommend_id))
+            advisories[service_name].append(AdvisoryInfo(advisory.name, when_id, recommend_id))
         emit(f"advisory_when({advisory.name}, {when_id}).")
         _compile_node(
             builder, when_id, advisory.label, advisory.section or "", advisory.when, advisory.span

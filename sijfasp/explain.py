@@ -177,7 +177,8 @@ def advisory_results(
     documented = documented_values(snapshot)
     applying = snapshot.advisories()
     results = []
-    for advisory, when_id, recommend_id in reader.compiled.advisories.get(service, ()):
+    for advisory in reader.compiled.advisories.get(service, ()):
+        when_id, recommend_id = advisory.when, advisory.recommend
         info = reader.compiled.nodes[when_id]
         keys = sorted(
             _fact_keys(reader.compiled, when_id)
@@ -187,10 +188,10 @@ def advisory_results(
         recommendation = snapshot.status(recommend_id) if recommend_id else None
         results.append(
             AdvisoryResult(
-                advisory,
+                advisory.id,
                 info.label,
                 reader.cite(when_id),
-                advisory in applying,
+                advisory.id in applying,
                 recommendation,
                 evidence,
             )

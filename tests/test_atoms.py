@@ -122,3 +122,31 @@ def test_exclusion_status_is_the_node_status_in_exclusion_words():
     ]
     with pytest.raises(ValueError):
         ExclusionStatus.of("maybe")  # type: ignore[arg-type]
+
+
+def test_compiled_filter_conditions_are_typed_and_an_unknown_operator_is_an_error():
+    from sijfasp import ast
+    from sijfasp.compiler import CmpCondition, MatchesCondition, _condition_key
+    from sijfasp.kinds import Operator
+    from sijfasp.source import Span
+
+    span = Span("policy.sijp", 1, 1, 1, 2)  # where the condition was written: any place will do
+
+    def condition(operator, values=(), comparator=None, number=None):
+        return ast.FieldCondition(
+            field="side",
+            operator=operator,
+            values=values,
+            comparator=comparator,
+            number=number,
+            span=span,
+        )
+
+    assert _condition_key(condition("compare", (), ">=", Decimal("75"))) == CmpCondition(
+        "cmp", "side", Operator.GE, 7500
+    )
+    assert _condition_key(condition("matches", ("request.side",))) == MatchesCondition(
+        "matches", "side", "request.side"
+    )
+    with pytest.raises(ValueError):
+        _condition_key(condition("resembles", ("request.side",)))  # never read as `matches`

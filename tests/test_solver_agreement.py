@@ -97,8 +97,10 @@ def _check_policy_json(result: dict, atoms: Atoms, loaded: LoadedPolicy) -> None
         assert (exclusion["status"] == "applies") == (exclusion["id"] in atoms.excluded)
     for advisory in result["advisories"]:
         assert advisory["applies"] == (advisory["id"] in atoms.advisories)
-        _, _, recommend = next(
-            a for a in loaded.compiled.advisories[result["service"]] if a[0] == advisory["id"]
+        recommend = next(
+            a.recommend
+            for a in loaded.compiled.advisories[result["service"]]
+            if a.id == advisory["id"]
         )
         if recommend:
             assert advisory["recommendation"] == atoms.status[recommend]
