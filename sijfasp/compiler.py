@@ -45,7 +45,8 @@ class ValueClass:
         return f"{low} to {high}"
 
 
-class FactLeaf(NamedTuple):
+@dataclass(frozen=True)
+class FactLeaf:
     """A leaf testing a finding or request field (`key` as a case writes it: request.side)."""
 
     source: Literal["fact"]
@@ -56,7 +57,8 @@ class FactLeaf(NamedTuple):
     values: tuple[str, ...] = ()  # the values a value_in test accepts
 
 
-class RecordsLeaf(NamedTuple):
+@dataclass(frozen=True)
+class RecordsLeaf:
     """A leaf counting records, distinct dates or days of therapy in a record set."""
 
     source: Literal["records"]

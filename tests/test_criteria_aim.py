@@ -896,7 +896,7 @@ def test_one_therapeutic_injection_is_the_single_set(build, complementary):
     assert s.status(result, "complementary") == complementary
     assert s.status(result, "therapeutic_injection_trial") == "not_documented"
     (item,) = result.missing[0]
-    assert s.loaded(P).compiled.nodes[item.criterion_id].leaf[2] == "therapeutic_ia_injection"
+    assert s.loaded(P).compiled.nodes[item.criterion_id].set_id() == "therapeutic_ia_injection"
     assert item.criterion == s.cite(P, item.criterion_id)
     assert item.fact == "injection"
 
@@ -1356,7 +1356,7 @@ def test_an_unsupervised_home_program_does_not_fill_the_months():
 
 def test_the_supervised_home_program_is_one_record_set_for_both_uses():
     compiled = s.loaded(P).compiled
-    assert compiled.nodes["supervised_home_program"].leaf[2] == "supervised_home_program_course"
+    assert compiled.nodes["supervised_home_program"].set_id() == "supervised_home_program_course"
     assert (
         "supervised_home_program_course",
         "conservative_management_therapy",
