@@ -5,30 +5,20 @@ for missing documentation); their meaning is the hand-written `encodings/policy.
 criterion's facts are preceded by a comment naming its section, label and source line, so the
 committed `.lp` can be read by an auditor beside the policy text.
 
-Numbers are fixed point: every number is multiplied by `SCALE` so that ASP compares integers.
+Numbers are fixed point: every number is multiplied by `units.SCALE` so that ASP compares integers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from typing import Literal, NamedTuple, assert_never
 
 from . import ast
+from .kinds import CountUnit, FieldOperator, LeafTest, NodeKind, Operator
 from .semantics import FactDef, FieldDef, Policy, ValueType
+from .units import scaled, unscaled
 
-SCALE = 100
-OPERATORS = {">=": "ge", "<=": "le", ">": "gt", "<": "lt", "=": "eq", "!=": "ne"}
-
-
-def scaled(value: Decimal) -> int:
-    """A decimal as the integer the ASP program compares (two decimal places kept)."""
-    return int((value * SCALE).to_integral_value())
-
-
-def unscaled(value: int) -> str:
-    """The decimal text of a scaled integer: 3000 -> "30", 750 -> "7.5"."""
-    text = format((Decimal(value) / SCALE).normalize(), "f")
-    return text
+OPERATORS = {text: Operator.of_symbol(text).value for text in (">=", "<=", ">", "<", "=", "!=")}
 
 
 def fact_term(scope: str, name: str) -> str:
@@ -56,20 +46,103 @@ class ValueClass:
 
 
 @dataclass(frozen=True)
+class FactLeaf:
+    """A leaf testing a finding or request field (`key` as a case writes it: request.side)."""
+
+    source: Literal["fact"]
+    test: LeafTest
+    key: str
+    operator: Operator | None = None  # a comparison's
+    threshold: int | None = None  # a comparison's, scaled
+    values: tuple[str, ...] = ()  # the values a value_in test accepts
+
+
+@dataclass(frozen=True)
+class RecordsLeaf:
+    """A leaf counting records, distinct dates or days of therapy in a record set."""
+
+    source: Literal["records"]
+    unit: CountUnit
+    set_id: str
+    minimum: int
+    window: int | None  # days back from the request date, for a days leaf
+
+
+@dataclass(frozen=True)
 class NodeInfo:
     """One node of the criteria tree as an explanation shows it."""
 
     id: str
-    kind: str  # all, any, none, at_least, leaf
+    kind: NodeKind
     minimum: int | None
     label: str
     section: str
     children: tuple[str, ...]
     condition: str | None  # the leaf's test in policy words, e.g. "vas_score >= 5"
-    leaf: (
-        tuple | None
-    )  # structured leaf: ("fact", test, key, ...) or ("records", unit, set, n, window)
+    leaf: FactLeaf | RecordsLeaf | None
     line: int
+
+    def fact_key(self) -> str | None:
+        """The finding or request field a fact leaf tests."""
+        return self.leaf.key if isinstance(self.leaf, FactLeaf) else None
+
+    def set_id(self) -> str | None:
+        """The record set a records leaf counts."""
+        return self.leaf.set_id if isinstance(self.leaf, RecordsLeaf) else None
+
+    def records_leaf(self) -> RecordsLeaf:
+        if not isinstance(self.leaf, RecordsLeaf):
+            raise ValueError(f"{self.id} is not a records leaf")
+        return self.leaf
+
+    def counts_dates(self) -> bool:
+        return isinstance(self.leaf, RecordsLeaf) and self.leaf.unit == CountUnit.DATES
+
+
+class InCondition(NamedTuple):
+    """The field's value is one of `values`."""
+
+    test: Literal["in"]
+    field: str
+    values: frozenset[str]
+
+
+class CmpCondition(NamedTuple):
+    """The field's number compares with a scaled threshold."""
+
+    test: Literal["cmp"]
+    field: str
+    operator: Operator
+    threshold: int
+
+
+class HasCondition(NamedTuple):
+    """The list field has `value` among its members."""
+
+    test: Literal["has"]
+    field: str
+    value: str
+
+
+class WithinCondition(NamedTuple):
+    """The date field is between `low` and `high` days from the request date."""
+
+    test: Literal["within"]
+    field: str
+    low: int
+    high: int
+
+
+class MatchesCondition(NamedTuple):
+    """The field has the same value as a request field (`target`, e.g. request.side)."""
+
+    test: Literal["matches"]
+    field: str
+    target: str
+
+
+# A field condition in the normal form subsumption compares; the tag comes first.
+Condition = InCondition | CmpCondition | HasCondition | WithinCondition | MatchesCondition
 
 
 @dataclass(frozen=True)
@@ -78,10 +151,16 @@ class RecordSetInfo:
     kind: str
     label: str
     description: str
-    # Each filter as its conditions, ("in", field, values), ("cmp", field, op, threshold),
-    # ("has", field, value), ("within", field, low, high) or ("matches", field, target).
-    filters: tuple[tuple[tuple, ...], ...] = ()
+    filters: tuple[tuple[Condition, ...], ...] = ()  # each filter as its conditions
     includes: tuple[str, ...] = ()
+
+
+class AdvisoryInfo(NamedTuple):
+    """An advisory: its condition node, and the criterion it recommends (if any)."""
+
+    id: str
+    when: str
+    recommend: str | None
 
 
 @dataclass(frozen=True)
@@ -91,7 +170,7 @@ class CompiledPolicy:
     nodes: dict[str, NodeInfo]
     top: dict[str, tuple[str, ...]]  # service -> its top criteria
     exclusions: dict[str, tuple[str, ...]]  # service -> exclusion nodes
-    advisories: dict[str, tuple[tuple[str, str, str | None], ...]]  # service -> (id, when, rec.)
+    advisories: dict[str, tuple[AdvisoryInfo, ...]]  # service -> its advisories
     record_sets: dict[str, RecordSetInfo]
     fact_classes: dict[str, tuple[ValueClass, ...]]  # fact term -> classes of a number
     field_classes: dict[tuple[str, str], tuple[ValueClass, ...]]  # (kind, field) -> classes
@@ -100,9 +179,17 @@ class CompiledPolicy:
     def cite(self, node_id: str, policy_cite: str) -> str:
         return f"{policy_cite} {self.nodes[node_id].section}".strip()
 
-    def set_conditions(self, set_id: str) -> list[tuple]:
+    def set_conditions(self, set_id: str) -> list[Condition]:
         """Every field condition of a record set's filters, included sets too."""
         return [c for f in _filters(self.record_sets, set_id) for c in f]
+
+    def condition_fields(self, set_id: str) -> set[str]:
+        """The record fields a set's filters test."""
+        return {c.field for c in self.set_conditions(set_id)}
+
+    def matched_request_fields(self, set_id: str) -> set[str]:
+        """The request fields (`request.side`) a set's filters match a record field against."""
+        return {c.target for c in self.set_conditions(set_id) if isinstance(c, MatchesCondition)}
 
 
 @dataclass
@@ -194,7 +281,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
 
     emit("% ================================================================ advisories")
     emit("% Advisory recommendations are shown to the reviewer and never decide a case.")
-    advisories: dict[str, list[tuple[str, str, str | None]]] = {s.name: [] for s in policy.services}
+    advisories: dict[str, list[AdvisoryInfo]] = {s.name: [] for s in policy.services}
     builder.deciding = False
     for services, advisory in policy.advisories:
         when_id = builder.fresh_id(f"{advisory.name}_when")
@@ -206,7 +293,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         emit(f"% {policy.cite} [{advisory.section}] {advisory.label}  ({_where(advisory.span)})")
         for service_name in services:
             emit(f"advises({service_name}, {advisory.name}).")
-            advisories[service_name].append((advisory.name, when_id, recommend_id))
+            advisories[service_name].append(AdvisoryInfo(advisory.name, when_id, recommend_id))
         emit(f"advisory_when({advisory.name}, {when_id}).")
         _compile_node(
             builder, when_id, advisory.label, advisory.section or "", advisory.when, advisory.span
@@ -290,7 +377,15 @@ def _compile_node(
             children.append(child_id)
             emit(f"child({node_id}, {child_id}).")
         builder.nodes[node_id] = NodeInfo(
-            node_id, body.kind, body.minimum, label, section, tuple(children), None, None, span.line
+            node_id,
+            NodeKind(body.kind),
+            body.minimum,
+            label,
+            section,
+            tuple(children),
+            None,
+            None,
+            span.line,
         )
         return
     if isinstance(body, ast.Reference):
@@ -298,14 +393,14 @@ def _compile_node(
         emit(f"node({node_id}, all).")
         emit(f"child({node_id}, {body.name}).")
         builder.nodes[node_id] = NodeInfo(
-            node_id, "all", None, label, section, (body.name,), None, None, span.line
+            node_id, NodeKind.ALL, None, label, section, (body.name,), None, None, span.line
         )
         return
     leaf, text, structured = _compile_leaf(builder, node_id, body, label)
     emit(f"node({node_id}, leaf).")
     emit(f"leaf({node_id}, {leaf}).")
     builder.nodes[node_id] = NodeInfo(
-        node_id, "leaf", None, label, section, (), text, structured, span.line
+        node_id, NodeKind.LEAF, None, label, section, (), text, structured, span.line
     )
 
 
@@ -410,7 +505,7 @@ def _filter_text(part: ast.RecordFilter) -> str:
 
 def _compile_leaf(
     builder: _Builder, node_id: str, expr: ast.Expr, label: str
-) -> tuple[str, str, tuple]:
+) -> tuple[str, str, FactLeaf | RecordsLeaf]:
     vocabulary = builder.policy.vocabulary
     text = _condition_text(builder, expr)
     if isinstance(expr, (ast.IsValue, ast.IsIn, ast.Compare)):
@@ -427,15 +522,19 @@ def _compile_leaf(
             return (
                 f"compare({term}, {op}, {threshold})",
                 text,
-                ("fact", "compare", fact.key, op, threshold),
+                FactLeaf("fact", LeafTest.COMPARE, fact.key, Operator(op), threshold),
             )
         if isinstance(expr, ast.IsValue) and expr.value in ("true", "false"):
             test = "not_true" if expr.negated else f"is_{expr.value}"
-            return f"{test}({term})", text, ("fact", test, fact.key)
+            return f"{test}({term})", text, FactLeaf("fact", LeafTest(test), fact.key)
         values = (expr.value,) if isinstance(expr, ast.IsValue) else expr.values
         for value in values:
             builder.emit(f"allowed({node_id}, {value}).")
-        return f"value_in({term})", text, ("fact", "value_in", fact.key, tuple(values))
+        return (
+            f"value_in({term})",
+            text,
+            FactLeaf("fact", LeafTest.VALUE_IN, fact.key, values=tuple(values)),
+        )
     assert isinstance(expr, ast.CountRecords)
     set_id = _compile_set_reference(builder, f"{node_id}_records", expr.records, label)
     if expr.unit == "records":
@@ -445,7 +544,11 @@ def _compile_leaf(
     else:
         window = f"window({-expr.window_days}, 0)" if expr.window_days else "unbounded"
         leaf = f"days({set_id}, {expr.minimum}, {window})"
-    return leaf, text, ("records", expr.unit, set_id, expr.minimum, expr.window_days)
+    return (
+        leaf,
+        text,
+        RecordsLeaf("records", CountUnit(expr.unit), set_id, expr.minimum, expr.window_days),
+    )
 
 
 # ------------------------------------------------------------------ record sets
@@ -473,7 +576,7 @@ def _compile_set_reference(builder: _Builder, base: str, records: ast.RecordSet,
 def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.RecordSet) -> None:
     emit = builder.emit
     kind = None
-    filters: list[tuple[tuple, ...]] = []
+    filters: list[tuple[Condition, ...]] = []
     includes: list[str] = []
     for index, part in enumerate(records.parts, start=1):
         if isinstance(part, ast.RecordSetName):
@@ -503,42 +606,51 @@ def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.Record
     )
 
 
-def _condition_key(condition: ast.FieldCondition) -> tuple:
+def _condition_key(condition: ast.FieldCondition) -> Condition:
     """A field condition in the normal form subsumption compares."""
-    if condition.operator in ("is", "in"):
-        return ("in", condition.field, frozenset(condition.values))
-    if condition.operator == "compare":
-        assert condition.comparator is not None and condition.number is not None
-        return ("cmp", condition.field, OPERATORS[condition.comparator], scaled(condition.number))
-    if condition.operator == "has":
-        return ("has", condition.field, condition.values[0])
-    if condition.operator == "within":
-        assert condition.number is not None
-        return ("within", condition.field, -int(condition.number), 0)
-    return ("matches", condition.field, condition.values[0])
+    operator = FieldOperator(condition.operator)
+    match operator:
+        case FieldOperator.IS | FieldOperator.IN:
+            return InCondition("in", condition.field, frozenset(condition.values))
+        case FieldOperator.COMPARE:
+            assert condition.comparator is not None and condition.number is not None
+            return CmpCondition(
+                "cmp",
+                condition.field,
+                Operator.of_symbol(condition.comparator),
+                scaled(condition.number),
+            )
+        case FieldOperator.HAS:
+            return HasCondition("has", condition.field, condition.values[0])
+        case FieldOperator.WITHIN:
+            assert condition.number is not None
+            return WithinCondition("within", condition.field, -int(condition.number), 0)
+        case FieldOperator.MATCHES:
+            return MatchesCondition("matches", condition.field, condition.values[0])
+    assert_never(operator)
 
 
-def _implies(narrow: tuple, broad: tuple) -> bool:
+def _implies(narrow: Condition, broad: Condition) -> bool:
     """Whether every value meeting condition `narrow` meets condition `broad`."""
-    if narrow[:2] != broad[:2] and not (narrow[0] == broad[0] == "cmp" and narrow[1] == broad[1]):
+    if narrow.test != broad.test or narrow.field != broad.field:
         return False
-    if narrow[0] == "in":
-        return narrow[2] <= broad[2]
-    if narrow[0] == "cmp":
-        (_, _, op1, t1), (_, _, op2, t2) = narrow, broad
-        lower = {"ge": 0, "gt": 1}
-        upper = {"le": 0, "lt": -1}
+    if isinstance(narrow, InCondition) and isinstance(broad, InCondition):
+        return narrow.values <= broad.values
+    if isinstance(narrow, CmpCondition) and isinstance(broad, CmpCondition):
+        op1, t1, op2, t2 = narrow.operator, narrow.threshold, broad.operator, broad.threshold
+        lower = {Operator.GE: 0, Operator.GT: 1}
+        upper = {Operator.LE: 0, Operator.LT: -1}
         if op1 in lower and op2 in lower:
             return t1 + lower[op1] >= t2 + lower[op2]
         if op1 in upper and op2 in upper:
             return t1 + upper[op1] <= t2 + upper[op2]
         return narrow == broad
-    if narrow[0] == "within":
-        return narrow[2] >= broad[2] and narrow[3] <= broad[3]
+    if isinstance(narrow, WithinCondition) and isinstance(broad, WithinCondition):
+        return narrow.low >= broad.low and narrow.high <= broad.high
     return narrow == broad
 
 
-def _filters(sets: dict[str, RecordSetInfo], set_id: str) -> list[tuple[tuple, ...]]:
+def _filters(sets: dict[str, RecordSetInfo], set_id: str) -> list[tuple[Condition, ...]]:
     info = sets[set_id]
     found = list(info.filters)
     for included in info.includes:

@@ -1,138 +1,26 @@
-"""Models to results: determinations, the criteria tree with evidence, reasons, missing items.
+"""Models to results: the criteria tree with evidence, exclusions, advisories and reasons.
 
-Everything said about the case is read off the clingo snapshots (statuses, counts, days,
-matching records, abduced items); this module only names and arranges it, using the compiled
-policy's metadata for labels, sections and prompts.
+Everything said about the case is read off the solver's typed snapshot (statuses, counts, days,
+matching records); this module only names and arranges it, using the compiled policy's metadata
+for labels, sections and conditions. Missing documentation is `missing`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
+from typing import assert_never
 
-import clingo
-
+from .atoms import RecordRef, Snapshot, Value
 from .case import Case
-from .compiler import CompiledPolicy, NodeInfo, ValueClass, scaled, unscaled
+from .compiler import CompiledPolicy, FactLeaf, NodeInfo, RecordsLeaf
+from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Status, World
+from .results import AdvisoryResult, ExclusionResult, NodeResult
 from .semantics import Policy
-from .solver import Snapshot
-
-STATUS_WORDS = {"met": "met", "not_met": "not met", "not_documented": "not documented"}
-
-
-# ------------------------------------------------------------------ results
-@dataclass(frozen=True)
-class NodeResult:
-    id: str
-    label: str
-    cite: str
-    status: str  # met, not_met, not_documented
-    kind: str
-    minimum: int | None
-    condition: str | None
-    evidence: tuple[str, ...]
-    children: tuple[NodeResult, ...]
-
-
-@dataclass(frozen=True)
-class MissingItem:
-    """One piece of documentation that is missing, with what it must show."""
-
-    key: str  # the ASP item, stable across runs
-    fact: str  # finding or request field name, or the record kind
-    need: str
-    criterion: str  # section reference
-    criterion_id: str
-    prompt: str
-    cost: int
-    records: str | None = None  # for an added record: what the record set is, in words
-
-
-@dataclass(frozen=True)
-class MissingGroup:
-    """A criterion that still needs documentation: all of its groups, or any one option."""
-
-    criterion_id: str
-    criterion: str
-    label: str
-    groups: tuple[MissingGroup, ...]
-    options: tuple[tuple[MissingItem, ...], ...]
-    options_complete: bool
-    choose: int = 1  # how many of the options are needed (an "at least K of" criterion)
-
-    def count(self) -> int | None:
-        """How many minimal sets this group stands for (None when not known exactly)."""
-        if self.groups:
-            total = 1
-            for group in self.groups:
-                part = group.count()
-                if part is None:
-                    return None
-                total *= part
-            return total
-        if not self.options_complete:
-            return None
-        return math.comb(len(self.options), self.choose)
-
-
-@dataclass(frozen=True)
-class ExclusionResult:
-    id: str
-    label: str
-    cite: str
-    status: str  # applies, documented_absent, not_documented
-    evidence: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AdvisoryResult:
-    id: str
-    label: str
-    cite: str
-    applies: bool
-    recommendation: str | None  # met / not_met / not_documented, when it has one
-    evidence: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PolicyResult:
-    policy: str
-    payer: str
-    title: str
-    document: str
-    number: str | None
-    effective: dt.date
-    cite: str
-    service: str
-    determination: str
-    criteria: tuple[NodeResult, ...]
-    exclusions: tuple[ExclusionResult, ...]
-    advisories: tuple[AdvisoryResult, ...]
-    reasons: tuple[str, ...]
-    missing: tuple[tuple[MissingItem, ...], ...]
-    missing_complete: bool
-    missing_total: int | None
-    grouped: tuple[MissingGroup, ...]
-    grouped_exact: bool
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    case: str
-    service: str
-    request_date: dt.date
-    results: tuple[PolicyResult, ...]
+from .units import unscaled
 
 
 # ------------------------------------------------------------------ reading a snapshot
-def fact_key(symbol: clingo.Symbol) -> str:
-    """`vas_score` or `request(side)` as the user writes it: vas_score, request.side."""
-    if symbol.type == clingo.SymbolType.Function and symbol.name == "request" and symbol.arguments:
-        return f"request.{symbol.arguments[0].name}"
-    return str(symbol)
-
-
 @dataclass
 class Reader:
     """Turns snapshot atoms about one case into words."""
@@ -144,24 +32,19 @@ class Reader:
     def cite(self, node_id: str) -> str:
         return self.compiled.cite(node_id, self.policy.cite)
 
-    def statuses(self, snapshot: Snapshot) -> dict[str, str]:
-        return {str(n): str(s) for n, s in snapshot.atoms("status", 2)}
+    def fact_value(self, value: Value) -> str:
+        return unscaled(value) if isinstance(value, int) else value
 
-    def documented(self, snapshot: Snapshot) -> dict[str, clingo.Symbol]:
-        return {fact_key(f): v for f, v in snapshot.atoms("doc", 2)}
+    def fact_evidence(self, key: str, documented: dict[str, Value]) -> str:
+        value = documented.get(key)
+        return f"{key} not documented" if value is None else f"{key} = {self.fact_value(value)}"
 
-    def fact_value(self, key: str, value: clingo.Symbol) -> str:
-        if value.type == clingo.SymbolType.Number:
-            return str(unscaled(value.number))
-        return str(value)
-
-    def record_text(self, record: clingo.Symbol) -> str:
-        kind, index = record.arguments[0].name, record.arguments[1].number
-        found = self.case.record(kind, index)
+    def record_text(self, record: RecordRef) -> str:
+        found = self.case.record(record.kind, record.index)
         if found is None:
-            return str(record)
+            return str(record.symbol())
         values = found.values
-        if kind == "therapy":
+        if record.kind == "therapy":
             end = values.get("end")
             span = f"{values['start']}..{end}" if end else f"{values['start']}..ongoing"
             return f"{values.get('kind', 'therapy')} {span}"
@@ -171,14 +54,14 @@ class Reader:
                 parts.append(str(values[name]))
         if "relief_percent" in values:
             parts.append(f"relief {values['relief_percent']}%")
-        return f"{kind} " + " ".join(p for p in parts if p)
+        return f"{record.kind} " + " ".join(p for p in parts if p)
 
-    def record_phrase(self, record: clingo.Symbol) -> str:
+    def record_phrase(self, record: RecordRef) -> str:
         """A documented record as a sentence names it: "the diagnostic injection of 2026-04-01"."""
-        kind, index = record.arguments[0].name, record.arguments[1].number
-        found = self.case.record(kind, index)
+        kind = record.kind
+        found = self.case.record(kind, record.index)
         if found is None:
-            return f"the {kind} record {index + 1}"
+            return f"the {kind} record {record.index + 1}"
         values = found.values
         if "start" in values:
             return f"the {values.get('kind', kind)} {kind} starting {values['start']}"
@@ -194,43 +77,41 @@ class Reader:
         return f"within {start}..{self.case.date}"
 
 
+def documented_values(snapshot: Snapshot) -> dict[str, Value]:
+    """The documented findings and request fields, by their key as a case writes it."""
+    return {fact.key: value for fact, value in snapshot.documented().items()}
+
+
 def node_evidence(
-    reader: Reader, snapshot: Snapshot, info: NodeInfo, documented: dict[str, clingo.Symbol]
+    reader: Reader, snapshot: Snapshot, info: NodeInfo, documented: dict[str, Value]
 ) -> tuple[str, ...]:
     """What the model says about one leaf: the documented value, or the records and figures."""
-    if info.leaf is None:
+    leaf = info.leaf
+    if leaf is None:
         return ()
-    node = clingo.Function(info.id)
-    if info.leaf[0] == "fact":
-        key = info.leaf[2]
-        value = documented.get(key)
-        if value is None:
-            return (f"{key} not documented",)
-        return (f"{key} = {reader.fact_value(key, value)}",)
-    _, unit, set_id, minimum, window = info.leaf
-    doc = clingo.Function("doc")
-    members = sorted(
-        {
-            reader.record_text(r)
-            for w, s, r in snapshot.atoms("in_set", 3)
-            if w == doc and s.name == set_id
-        }
-    )
+    if isinstance(leaf, FactLeaf):
+        return (reader.fact_evidence(leaf.key, documented),)
+    return _records_evidence(reader, snapshot, info.id, leaf)
+
+
+def _records_evidence(
+    reader: Reader, snapshot: Snapshot, node_id: str, leaf: RecordsLeaf
+) -> tuple[str, ...]:
+    members = sorted({reader.record_text(r) for r in snapshot.members(World.DOC, leaf.set_id)})
     lines: list[str] = []
-    if unit == "days":
-        covered = next(
-            (c.number for w, n, c in snapshot.atoms("days_of", 3) if w == doc and n == node), 0
-        )
-        lines.append(f"{covered} of {minimum} days {reader.window_text(window)}")
-    else:
-        count = next(
-            (c.number for w, n, c in snapshot.atoms("count_of", 3) if w == doc and n == node), 0
-        )
-        noun = "separate dates" if unit == "dates" else "qualifying records"
-        if count > minimum:
-            lines.append(f"{count} {noun} ({minimum} needed)")
-        else:
-            lines.append(f"{count} of {minimum} {noun}")
+    match leaf.unit:
+        case CountUnit.DAYS:
+            covered = snapshot.days(World.DOC, node_id)
+            lines.append(f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window)}")
+        case CountUnit.RECORDS | CountUnit.DATES:
+            count = snapshot.count(World.DOC, node_id)
+            noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
+            if count > leaf.minimum:
+                lines.append(f"{count} {noun} ({leaf.minimum} needed)")
+            else:
+                lines.append(f"{count} of {leaf.minimum} {noun}")
+        case _:
+            assert_never(leaf.unit)
     if members:
         shown = members[:4]
         lines.extend(shown)
@@ -242,8 +123,7 @@ def node_evidence(
 def criteria_tree(
     reader: Reader, snapshot: Snapshot, roots: tuple[str, ...]
 ) -> tuple[NodeResult, ...]:
-    statuses = reader.statuses(snapshot)
-    documented = reader.documented(snapshot)
+    documented = documented_values(snapshot)
 
     def build(node_id: str) -> NodeResult:
         info = reader.compiled.nodes[node_id]
@@ -251,7 +131,7 @@ def criteria_tree(
             node_id,
             info.label,
             reader.cite(node_id),
-            statuses.get(node_id, "not_met"),
+            snapshot.status(node_id),
             info.kind,
             info.minimum,
             info.condition,
@@ -265,23 +145,16 @@ def criteria_tree(
 def exclusion_results(
     reader: Reader, snapshot: Snapshot, service: str
 ) -> tuple[ExclusionResult, ...]:
-    documented = reader.documented(snapshot)
-    applied = {str(x) for w, x in snapshot.atoms("excluded", 2) if w.name == "doc"}
+    """Each exclusion of the service with the solver's status of its node."""
+    documented = documented_values(snapshot)
+    applied = snapshot.excluded(World.DOC)
     results = []
     for exclusion in reader.compiled.exclusions.get(service, ()):
         keys = sorted(_fact_keys(reader.compiled, exclusion))
-        evidence = tuple(
-            f"{k} = {reader.fact_value(k, documented[k])}"
-            if k in documented
-            else f"{k} not documented"
-            for k in keys
-        )
-        if exclusion in applied:
-            status = "applies"
-        elif any(k in documented for k in keys):
-            status = "documented_absent"
-        else:
-            status = "not_documented"
+        evidence = tuple(reader.fact_evidence(k, documented) for k in keys)
+        status = ExclusionStatus.of(snapshot.status(exclusion))
+        if (status == ExclusionStatus.APPLIES) != (exclusion in applied):
+            raise AssertionError(f"status/2 and excluded/2 disagree on {exclusion}")
         info = reader.compiled.nodes[exclusion]
         results.append(
             ExclusionResult(exclusion, info.label, reader.cite(exclusion), status, evidence)
@@ -291,7 +164,8 @@ def exclusion_results(
 
 def _fact_keys(compiled: CompiledPolicy, node_id: str) -> set[str]:
     info = compiled.nodes[node_id]
-    keys = {info.leaf[2]} if info.leaf and info.leaf[0] == "fact" else set()
+    key = info.fact_key()
+    keys = {key} if key is not None else set()
     for child in info.children:
         keys |= _fact_keys(compiled, child)
     return keys
@@ -300,26 +174,24 @@ def _fact_keys(compiled: CompiledPolicy, node_id: str) -> set[str]:
 def advisory_results(
     reader: Reader, snapshot: Snapshot, service: str
 ) -> tuple[AdvisoryResult, ...]:
-    statuses = reader.statuses(snapshot)
-    documented = reader.documented(snapshot)
-    applying = {str(a[0]) for a in snapshot.atoms("advisory_applies", 1)}
+    documented = documented_values(snapshot)
+    applying = snapshot.advisories()
     results = []
-    for advisory, when_id, recommend_id in reader.compiled.advisories.get(service, ()):
+    for advisory in reader.compiled.advisories.get(service, ()):
+        when_id, recommend_id = advisory.when, advisory.recommend
         info = reader.compiled.nodes[when_id]
         keys = sorted(
             _fact_keys(reader.compiled, when_id)
             | (_fact_keys(reader.compiled, recommend_id) if recommend_id else set())
         )
-        evidence = tuple(
-            f"{k} = {reader.fact_value(k, documented[k])}" for k in keys if k in documented
-        )
-        recommendation = statuses.get(recommend_id) if recommend_id else None
+        evidence = tuple(reader.fact_evidence(k, documented) for k in keys if k in documented)
+        recommendation = snapshot.status(recommend_id) if recommend_id else None
         results.append(
             AdvisoryResult(
-                advisory,
+                advisory.id,
                 info.label,
                 reader.cite(when_id),
-                advisory in applying,
+                advisory.id in applying,
                 recommendation,
                 evidence,
             )
@@ -329,30 +201,29 @@ def advisory_results(
 
 # ------------------------------------------------------------------ reasons
 def reasons(
-    reader: Reader,
-    determination: str,
+    determination: Determination,
     tree: tuple[NodeResult, ...],
     exclusions: tuple[ExclusionResult, ...],
 ) -> tuple[str, ...]:
     """One specific, quotable reason per documented exclusion or contradicted criterion."""
-    if determination == "excluded":
+    if determination == Determination.EXCLUDED:
         return tuple(
             f"{e.cite}: {e.label}. Documented: {'; '.join(e.evidence)}."
             for e in exclusions
-            if e.status == "applies"
+            if e.status == ExclusionStatus.APPLIES
         )
-    if determination != "not_met":
+    if determination != Determination.NOT_MET:
         return ()
     found: list[str] = []
 
     def deepest_failures(node: NodeResult) -> list[NodeResult]:
-        failing = [c for c in node.children if c.status == "not_met"]
-        if not failing or node.kind in ("any", "at_least", "none"):
+        failing = [c for c in node.children if c.status == Status.NOT_MET]
+        if not failing or node.kind in (NodeKind.ANY, NodeKind.AT_LEAST, NodeKind.NONE):
             return [node]
         return [leaf for child in failing for leaf in deepest_failures(child)]
 
     for top in tree:
-        if top.status != "not_met":
+        if top.status != Status.NOT_MET:
             continue
         for node in deepest_failures(top):
             found.append(_reason_text(node))
@@ -360,226 +231,45 @@ def reasons(
 
 
 def _reason_text(node: NodeResult) -> str:
-    if node.kind == "leaf":
-        documented = "; ".join(node.evidence)
-        return (
-            f"{node.cite}: {node.label}. Not met as documented ({documented}); "
-            f"the criterion needs {node.condition}."
-        )
-    if node.kind == "at_least":
-        met = sum(1 for c in node.children if c.status == "met")
-        negative = [c for c in node.children if c.status == "not_met"]
-        return (
-            f"{node.cite}: {node.label}. {met} of the required {node.minimum} met; "
-            f"documented as not met: "
-            + ", ".join("; ".join(c.evidence) or c.label for c in negative)
-            + "."
-        )
-    if node.kind == "none":
-        present = [("; ".join(c.evidence) or c.label) for c in node.children if c.status == "met"]
-        return f"{node.cite}: {node.label}. Not met as documented: {', '.join(present)}."
-    parts = [("; ".join(c.evidence) or c.label) for c in node.children if c.status == "not_met"]
-    return (
-        f"{node.cite}: {node.label}. None of the alternatives can be met as documented "
-        f"({', '.join(parts)})."
-    )
-
-
-# ------------------------------------------------------------------ missing documentation
-def items_of(snapshot: Snapshot) -> list[clingo.Symbol]:
-    return sorted((a[0] for a in snapshot.atoms("item", 1)), key=str)
-
-
-def describe_item(
-    reader: Reader,
-    snapshot: Snapshot,
-    item: clingo.Symbol,
-    scope: tuple[str, ...],
-    statuses: dict[str, str],
-) -> MissingItem:
-    """Name a missing piece of documentation: what to document, the criterion, the prompt.
-
-    `statuses` are the criteria statuses as documented; the item's cost is the model's.
-    """
-    compiled, vocabulary = reader.compiled, reader.policy.vocabulary
-    kind = item.name
-    args = item.arguments
-    cost = next(c.number for x, c in snapshot.atoms("item_cost", 2) if x == item)
-    if kind == "guess":
-        key = fact_key(args[0])
-        scope_name, _, name = key.rpartition(".")
-        fact = vocabulary.fact("request" if scope_name else "finding", name)
-        assert fact is not None
-        need = _value_need(compiled.fact_classes.get(str(args[0])), args[1], fact.type)
-        leaf = _criterion_for(
-            compiled,
-            scope,
-            statuses,
-            lambda info: (
-                (info.leaf[0] == "fact" and info.leaf[2] == key)
-                or (
-                    info.leaf[0] == "records"  # a filter matched against a request field
-                    and ("matches", key)
-                    in {(c[0], c[2]) for c in compiled.set_conditions(info.leaf[2])}
-                )
-            ),
-        )
-        return MissingItem(str(item), key, f"{key} {need}", reader.cite(leaf), leaf, fact.ask, cost)
-    if kind == "fill":
-        record, field_name, value = args
-        record_kind = record.arguments[0].name
-        record_def = vocabulary.record(record_kind)
-        assert record_def is not None
-        field_def = record_def.field(field_name.name)
-        assert field_def is not None
-        need = _value_need(
-            compiled.field_classes.get((record_kind, field_name.name)), value, field_def.type
-        )
-        leaf = _criterion_for(
-            compiled,
-            scope,
-            statuses,
-            lambda info: (
-                info.leaf[0] == "records"
-                and compiled.record_sets[info.leaf[2]].kind == record_kind
-                and any(c[1] == field_name.name for c in compiled.set_conditions(info.leaf[2]))
-            ),
-        )
-        return MissingItem(
-            str(item),
-            record_kind,
-            f"{field_name.name} {need} on {reader.record_phrase(record)}",
-            reader.cite(leaf),
-            leaf,
-            field_def.ask,
-            cost,
-        )
-    if kind == "more_days":
-        node_id = args[0].name
-        info = compiled.nodes[node_id]
-        assert info.leaf is not None
-        _, _, set_id, minimum, window = info.leaf
-        record_set = compiled.record_sets[set_id]
-        record_def = vocabulary.record(record_set.kind)
-        assert record_def is not None
-        covered = next(
-            (
-                c.number
-                for w, n, c in snapshot.atoms("days_of", 3)
-                if w.name == "hyp" and n.name == node_id
-            ),
-            0,
-        )
-        days = max(minimum - covered, 1)
-        need = f"{days} more days of {record_set.label} {reader.window_text(window)}"
-        return MissingItem(
-            str(item), record_set.kind, need, reader.cite(node_id), node_id, record_def.ask, cost
-        )
-    set_id, ordinal = args[0].name, args[1].number
-    record_set = compiled.record_sets[set_id]
-    record_def = vocabulary.record(record_set.kind)
-    assert record_def is not None
-    # Of the counts the record serves (its set or a broader one), one over its own set first.
-    node_id = _criterion_for(
-        compiled,
-        scope,
-        statuses,
-        lambda info: info.leaf[0] == "records" and (set_id, info.leaf[2]) in compiled.subsumed,
-        prefer=lambda info: info.leaf[2] == set_id,
-    )
-    info = compiled.nodes[node_id]
-    separate = info.leaf is not None and info.leaf[1] == "dates"
-    wanted = sum(
-        1
-        for (m,) in snapshot.atoms("item", 1)
-        if m.name == "more" and m.arguments[0].name == set_id
-    )
-    need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}" + (
-        ", on a date of its own" if separate else ""
-    )
-    return MissingItem(
-        str(item),
-        record_set.kind,
-        need,
-        reader.cite(node_id),
-        node_id,
-        record_def.ask,
-        cost,
-        record_set.label + (", each on a date of its own" if separate else ""),
-    )
-
-
-def _criterion_for(
-    compiled: CompiledPolicy,
-    scope: tuple[str, ...],
-    statuses: dict[str, str],
-    wanted,
-    prefer=lambda info: True,
-) -> str:
-    """The leaf a missing item is needed for: the first that `wanted` accepts.
-
-    Leaves under criteria that are all still open come first (a member of a criterion already
-    met is not what the item is for), and among them those `prefer` accepts.
-    """
-
-    def leaves(nodes: list[str]) -> list[str]:
-        return [n for n in nodes if compiled.nodes[n].leaf and wanted(compiled.nodes[n])]
-
-    open_nodes = _subtree(compiled, scope, skip=lambda n: statuses.get(n) == "met")
-    found = leaves(open_nodes) or leaves(_subtree(compiled, scope))
-    found.sort(key=lambda n: not prefer(compiled.nodes[n]))
-    return found[0] if found else scope[0]
-
-
-def _value_need(classes: tuple[ValueClass, ...] | None, value: clingo.Symbol, value_type) -> str:
-    if value.type == clingo.SymbolType.Number and classes:
-        chosen = next((c for c in classes if c.representative == value.number), None)
-        if chosen is not None:
-            assert value_type.low is not None and value_type.high is not None
-            return chosen.describe(scaled(value_type.low), scaled(value_type.high))
-        return f"= {unscaled(value.number)}"
-    return f"= {value}"
-
-
-def _subtree(
-    compiled: CompiledPolicy, roots: tuple[str, ...], skip=lambda node: False
-) -> list[str]:
-    """The nodes under `roots`, depth first in policy order, leaving out `skip` ones and below."""
-    order: list[str] = []
-    stack = list(reversed(roots))
-    while stack:
-        node = stack.pop()
-        if node in order or skip(node):
-            continue
-        order.append(node)
-        stack.extend(reversed(compiled.nodes[node].children))
-    return order
-
-
-def sort_sets(sets: list[tuple[MissingItem, ...]]) -> list[tuple[MissingItem, ...]]:
-    return sorted(sets, key=lambda s: (len(s), sum(i.cost for i in s), [i.key for i in s]))
-
-
-def sort_items(items: list[MissingItem]) -> tuple[MissingItem, ...]:
-    return tuple(sorted(items, key=lambda i: (i.cost, i.criterion_id, i.key)))
+    match node.kind:
+        case NodeKind.LEAF:
+            documented = "; ".join(node.evidence)
+            return (
+                f"{node.cite}: {node.label}. Not met as documented ({documented}); "
+                f"the criterion needs {node.condition}."
+            )
+        case NodeKind.AT_LEAST:
+            negative = [c for c in node.children if c.status == Status.NOT_MET]
+            return (
+                f"{node.cite}: {node.label}. {node.met_count} of the required {node.minimum} "
+                "met; documented as not met: "
+                + ", ".join("; ".join(c.evidence) or c.label for c in negative)
+                + "."
+            )
+        case NodeKind.NONE:
+            present = [
+                ("; ".join(c.evidence) or c.label) for c in node.children if c.status == Status.MET
+            ]
+            return f"{node.cite}: {node.label}. Not met as documented: {', '.join(present)}."
+        case NodeKind.ANY | NodeKind.ALL:
+            parts = [
+                ("; ".join(c.evidence) or c.label)
+                for c in node.children
+                if c.status == Status.NOT_MET
+            ]
+            return (
+                f"{node.cite}: {node.label}. None of the alternatives can be met as documented "
+                f"({', '.join(parts)})."
+            )
+    assert_never(node.kind)
 
 
 __all__ = [
-    "STATUS_WORDS",
-    "AdvisoryResult",
-    "CaseResult",
-    "ExclusionResult",
-    "MissingGroup",
-    "MissingItem",
-    "NodeResult",
-    "PolicyResult",
     "Reader",
     "advisory_results",
     "criteria_tree",
-    "describe_item",
+    "documented_values",
     "exclusion_results",
-    "items_of",
+    "node_evidence",
     "reasons",
-    "sort_items",
-    "sort_sets",
 ]

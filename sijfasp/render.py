@@ -13,16 +13,17 @@ import textwrap
 from typing import Any
 
 from . import textsafe
-from .explain import STATUS_WORDS, CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
+from .kinds import Determination, ExclusionStatus, NodeKind, Status
+from .results import STATUS_WORDS, CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
 
 WIDTH = 80
-MARKS = {"met": "✓", "not_met": "✗", "not_documented": "?"}
+MARKS = {Status.MET: "✓", Status.NOT_MET: "✗", Status.NOT_DOCUMENTED: "?"}
 DETERMINATION_WORDS = {
-    "approvable": "approvable: every criterion is met as documented",
-    "excluded": "excluded: an exclusion of the policy is documented",
-    "not_met": "not met: documented facts contradict a criterion",
-    "incomplete": "incomplete: criteria are not documented yet",
-    "not_applicable": "not applicable: the policy does not address this service",
+    Determination.APPROVABLE: "approvable: every criterion is met as documented",
+    Determination.EXCLUDED: "excluded: an exclusion of the policy is documented",
+    Determination.NOT_MET: "not met: documented facts contradict a criterion",
+    Determination.INCOMPLETE: "incomplete: criteria are not documented yet",
+    Determination.NOT_APPLICABLE: "not applicable: the policy does not address this service",
 }
 MAX_SETS_SHOWN = 5
 MAX_OPTIONS_SHOWN = 8
@@ -76,7 +77,7 @@ def text_check(case: CaseResult) -> str:
         for node in result.criteria:
             lines += _node_line(result, node, 2)
         for exclusion in result.exclusions:
-            if exclusion.status == "applies":
+            if exclusion.status == ExclusionStatus.APPLIES:
                 lines += _wrap(
                     f"! excluded by {_section(result, exclusion.cite)}: {exclusion.label}", 2, 4
                 )
@@ -96,7 +97,7 @@ def _reasons_text(result: PolicyResult) -> list[str]:
 
 
 def _missing_summary(result: PolicyResult) -> list[str]:
-    if result.determination != "incomplete":
+    if result.determination != Determination.INCOMPLETE:
         return []
     lines = [
         "  missing documentation: every criterion below; where options are listed,",
@@ -104,7 +105,7 @@ def _missing_summary(result: PolicyResult) -> list[str]:
     ]
     for group in result.grouped:
         lines += _wrap(f"{_section(result, group.criterion)}: {group.label}", 4, 6)
-        for leaf in _leaves(group):
+        for leaf in group.leaves():
             lines += _leaf_group_text(result, group, leaf)
     return lines
 
@@ -144,12 +145,6 @@ def _section(result: PolicyResult, cite: str) -> str:
     return cite[len(result.cite) :].strip() if cite.startswith(result.cite) else cite
 
 
-def _leaves(group: MissingGroup) -> list[MissingGroup]:
-    if not group.groups:
-        return [group]
-    return [leaf for child in group.groups for leaf in _leaves(child)]
-
-
 def _leaf_group_text(result: PolicyResult, top: MissingGroup, group: MissingGroup) -> list[str]:
     where = "" if group.criterion == top.criterion else f" [{_section(result, group.criterion)}]"
     if len(group.options) == 1 and group.options_complete and group.choose == 1:
@@ -172,7 +167,7 @@ def text_explain(case: CaseResult) -> str:
     lines = _case_header(case)
     for result in case.results:
         lines += _header(result)
-        if result.determination == "not_applicable":
+        if result.determination == Determination.NOT_APPLICABLE:
             lines.append("")
             continue
         lines.append("  criteria " + LEGEND.strip() + ":")
@@ -181,9 +176,9 @@ def text_explain(case: CaseResult) -> str:
         lines.append("  exclusions checked:")
         for exclusion in result.exclusions:
             word = {
-                "applies": "! documented",
-                "documented_absent": "- absent",
-                "not_documented": "- not documented",
+                ExclusionStatus.APPLIES: "! documented",
+                ExclusionStatus.DOCUMENTED_ABSENT: "- absent",
+                ExclusionStatus.NOT_DOCUMENTED: "- not documented",
             }[exclusion.status]
             lines += _wrap(f"{word}: {_section(result, exclusion.cite)} {exclusion.label}", 4, 6)
         applying = [a for a in result.advisories if a.applies]
@@ -212,10 +207,11 @@ def text_explain(case: CaseResult) -> str:
 
 def _tree_text(result: PolicyResult, node: NodeResult, indent: int) -> list[str]:
     lines = _node_line(result, node, indent)
-    if node.kind == "at_least":
-        met = sum(1 for c in node.children if c.status == "met")
+    if node.kind == NodeKind.AT_LEAST:
         lines += _wrap(
-            f"· {met} of {len(node.children)} met, {node.minimum} needed", indent + 2, indent + 4
+            f"· {node.met_count} of {len(node.children)} met, {node.minimum} needed",
+            indent + 2,
+            indent + 4,
         )
     for evidence in node.evidence:
         lines += _wrap(f"· {evidence}", indent + 2, indent + 4)
@@ -229,12 +225,12 @@ def text_missing(case: CaseResult, listed: bool = False) -> str:
     lines = _case_header(case)
     for result in case.results:
         lines += _header(result)
-        if result.determination != "incomplete":
+        if result.determination != Determination.INCOMPLETE:
             lines.append(
                 "  nothing to add: "
                 + (
                     "the case is already approvable"
-                    if result.determination == "approvable"
+                    if result.determination == Determination.APPROVABLE
                     else "no added documentation can change this determination"
                 )
             )
@@ -311,7 +307,7 @@ def markdown_explain(case: CaseResult) -> str:
             f"**Finding:** {DETERMINATION_WORDS[result.determination]}.",
             "",
         ]
-        if result.determination == "not_applicable":
+        if result.determination == Determination.NOT_APPLICABLE:
             continue
         out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
         for node in result.criteria:
@@ -319,8 +315,8 @@ def markdown_explain(case: CaseResult) -> str:
         out.append("")
         if result.reasons:
             out += ["### Reasons", ""] + [f"- {r}" for r in result.reasons] + [""]
-        documented = [e for e in result.exclusions if e.status == "applies"]
-        unknown = [e for e in result.exclusions if e.status == "not_documented"]
+        documented = [e for e in result.exclusions if e.status == ExclusionStatus.APPLIES]
+        unknown = [e for e in result.exclusions if e.status == ExclusionStatus.NOT_DOCUMENTED]
         out += ["### Exclusions", ""]
         out += [
             f"- ✗ {e.cite}: {e.label} (documented: {'; '.join(e.evidence)})" for e in documented
@@ -365,7 +361,7 @@ def markdown_missing(case: CaseResult) -> str:
             f"{result.document}{number}, effective {result.effective.isoformat()}.",
             "",
         ]
-        if result.determination != "incomplete":
+        if result.determination != Determination.INCOMPLETE:
             out += [
                 f"No additional information is requested under this policy "
                 f"({DETERMINATION_WORDS[result.determination]}).",
@@ -430,7 +426,11 @@ def _item_json(item: MissingItem) -> dict:
 
 
 def _group_json(group: MissingGroup) -> dict:
-    data = {"criterion": group.criterion, "criterion_id": group.criterion_id, "label": group.label}
+    data: dict[str, Any] = {
+        "criterion": group.criterion,
+        "criterion_id": group.criterion_id,
+        "label": group.label,
+    }
     if group.groups:
         data["all_of"] = [_group_json(g) for g in group.groups]
     else:

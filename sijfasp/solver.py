@@ -2,40 +2,24 @@
 
 The compiled policy text comes from the compiler; the case reaches clingo only as symbols
 through the backend. A clingo `Model` lives only inside its callback, so each one is copied into
-a `Snapshot` that the explain stage can read at leisure.
+a typed `atoms.Snapshot` that the explain stage can read at leisure.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import clingo
 
+from .atoms import ItemAtom, Snapshot
 from .compiler import CompiledPolicy
 from .resources import encodings_dir
 
 ENCODING = "policy.lp"
+DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
 
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The atoms of one model, indexed by predicate name and arity."""
-
-    symbols: tuple[clingo.Symbol, ...]
-    cost: tuple[int, ...] = ()
-    _index: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        index: dict[tuple[str, int], list[tuple[clingo.Symbol, ...]]] = defaultdict(list)
-        for symbol in self.symbols:
-            if symbol.type == clingo.SymbolType.Function:
-                index[(symbol.name, len(symbol.arguments))].append(tuple(symbol.arguments))
-        self._index.update(index)
-
-    def atoms(self, name: str, arity: int) -> list[tuple[clingo.Symbol, ...]]:
-        return self._index.get((name, arity), [])
+Facts = Sequence[clingo.Symbol]  # a case as `case_facts` builds it
 
 
 @dataclass(frozen=True)
@@ -76,7 +60,7 @@ def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> 
     best: list[Snapshot] = []
 
     def on_model(model: clingo.Model) -> None:
-        best[:] = [Snapshot(tuple(model.symbols(shown=True)), tuple(model.cost))]
+        best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
 
     result = control.solve(on_model=on_model)
     if not result.satisfiable or not best:
@@ -91,7 +75,13 @@ class Abducer:
     there are more than asked for, a ranking program finds the best ones in order instead.
     """
 
-    def __init__(self, compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]):
+    def __init__(
+        self,
+        compiled: CompiledPolicy,
+        case_facts: Sequence[clingo.Symbol],
+        budget: float = DEFAULT_BUDGET,
+    ):
+        self._budget = budget
         self._compiled = compiled
         self._facts = list(case_facts)
         self._control = _control(["--heuristic=Domain", "--enum-mode=domRec"], compiled, case_facts)
@@ -103,28 +93,44 @@ class Abducer:
         """Minimal sets making the policy (or the `focus` criterion) hold; limit 0: all.
 
         With a limit and `ranked`, the sets returned are the best `limit` ones (fewest items,
-        then cheapest); without `ranked`, whichever `limit` the solver met first.
+        then cheapest); without `ranked`, whichever `limit` the solver met first. Without a
+        limit, the enumeration stops after the time budget with the sets found so far, marked
+        incomplete.
         """
-        models = self._enumerate(focus, limit + 1 if limit else 0)
-        if not limit or len(models) <= limit:
+        models, finished = self._enumerate(focus, limit + 1 if limit else 0)
+        if not limit:
+            return Enumeration(tuple(models), finished)
+        if len(models) <= limit:
             return Enumeration(tuple(models), True)
         if not ranked:
             return Enumeration(tuple(models[:limit]), False)
         return Enumeration(tuple(self._ranked(focus, limit)), False)
 
-    def _enumerate(self, focus: str | None, models_wanted: int) -> list[Snapshot]:
+    def _enumerate(self, focus: str | None, models_wanted: int) -> tuple[list[Snapshot], bool]:
+        """The models the solver meets first, and whether it finished (0 wanted: every one)."""
         control = self._control
-        control.configuration.solve.models = str(models_wanted)
+        solve_config = control.configuration.solve
+        assert isinstance(solve_config, clingo.Configuration)
+        solve_config.models = str(models_wanted)
         focus_atom = _focus(focus)
         if focus_atom is not None:
             control.assign_external(focus_atom, True)
         models: list[Snapshot] = []
+        finished = True
         try:
-            control.solve(on_model=lambda m: models.append(Snapshot(tuple(m.symbols(shown=True)))))
+            with control.solve(
+                on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))),
+                async_=True,
+            ) as handle:
+                # Only an unbounded enumeration can run long: a bounded one stops at its count.
+                if models_wanted == 0 and not handle.wait(self._budget):
+                    handle.cancel()
+                    finished = False
+                handle.get()
         finally:
             if focus_atom is not None:
                 control.assign_external(focus_atom, False)
-        return models
+        return models, finished
 
     def _ranked(self, focus: str | None, count: int) -> list[Snapshot]:
         """The `count` best minimal sets, by repeated optimization.
@@ -143,17 +149,23 @@ class Abducer:
             best: list[Snapshot] = []
             control.solve(
                 on_model=lambda m: best.__setitem__(
-                    slice(None), [Snapshot(tuple(m.symbols(shown=True)))]
+                    slice(None), [Snapshot.of(m.symbols(shown=True))]
                 )
             )
             if not best:
                 break
             found.append(best[0])
-            items = [clingo.Function("item", [x]) for (x,) in best[0].atoms("item", 1)]
-            literals = [control.symbolic_atoms[atom].literal for atom in items]
+            items = [ItemAtom(x).symbol() for x in best[0].items()]
+            literals = [_literal(control, atom) for atom in items]
             with control.backend() as backend:
                 backend.add_rule([], literals)
         return found
+
+
+def _literal(control: clingo.Control, atom: clingo.Symbol) -> int:
+    found = control.symbolic_atoms[atom]
+    assert found is not None, atom
+    return found.literal
 
 
 def _focus(focus: str | None) -> clingo.Symbol | None:

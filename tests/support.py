@@ -28,8 +28,9 @@ from sijfasp.api import Options
 from sijfasp.api import evaluate as _evaluate
 from sijfasp.case import validate_case
 from sijfasp.case_facts import case_symbols
-from sijfasp.explain import MissingItem, NodeResult, PolicyResult
+from sijfasp.compiler import RecordsLeaf
 from sijfasp.policies import LoadedPolicy, bundled_policies
+from sijfasp.results import MissingItem, NodeResult, PolicyResult
 from sijfasp.semantics import RecordKind, Vocabulary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -210,9 +211,7 @@ def _determination_cached(key: str, policy_id: str) -> str:
     checked = validate_case(json.loads(key), vocabulary(), "<test case>")
     compiled = loaded(policy_id).compiled
     if not hasattr(solver, "_control"):  # fall back to the public call
-        return str(
-            solver.determine(compiled, case_symbols(checked)).atoms("determination", 1)[0][0]
-        )
+        return str(solver.determine(compiled, case_symbols(checked)).determination)
     # The same program, options and optimum as sijfasp.solver.determine; only the
     # determination atom is read off the model instead of copying every atom.
     control = solver._control(
@@ -627,12 +626,11 @@ def _set_window(policy_id: str, set_id: str) -> int | None:
     """The narrowest window of a record leaf counting `set_id` or a set containing it."""
     compiled = loaded(policy_id).compiled
     windows = [
-        info.leaf[4]
+        leaf.window
         for info in compiled.nodes.values()
-        if info.leaf is not None
-        and info.leaf[0] == "records"
-        and info.leaf[4]
-        and (info.leaf[2] == set_id or (set_id, info.leaf[2]) in compiled.subsumed)
+        if isinstance(leaf := info.leaf, RecordsLeaf)
+        and leaf.window
+        and (leaf.set_id == set_id or (set_id, leaf.set_id) in compiled.subsumed)
     ]
     return min(windows) if windows else None
 
@@ -643,11 +641,9 @@ def _add_record_for_set(case: dict, policy_id: str, set_id: str, choice: int = 0
 
 
 def _days_leaf(policy_id: str, node_id: str) -> tuple[str, int, int | None]:
-    info = loaded(policy_id).compiled.nodes[node_id]
-    assert info.leaf is not None and info.leaf[0] == "records", (node_id, info.leaf)
-    _, unit, set_id, minimum, window = info.leaf
-    assert unit == "days", (node_id, info.leaf)
-    return set_id, minimum, window
+    leaf = loaded(policy_id).compiled.nodes[node_id].records_leaf()
+    assert leaf.unit == "days", (node_id, leaf)
+    return leaf.set_id, leaf.minimum, leaf.window
 
 
 def _add_days_for_leaf(case: dict, policy_id: str, node_id: str, choice: int = 0) -> None:

@@ -60,7 +60,7 @@ def test_diagnostic_blocks_removed_asks_for_two_blocks_on_separate_dates(
 ):
     case = without_diagnostic_blocks()
     result = s.self_check(case, policy)
-    assert s.loaded(policy).compiled.nodes["diagnostic_blocks"].leaf[2] == block_set
+    assert s.loaded(policy).compiled.nodes["diagnostic_blocks"].set_id() == block_set
     assert s.set_keys(result) == {frozenset({f"more({block_set},1)", f"more({block_set},2)"})}
     for item in result.missing[0]:
         assert item.fact == "injection"
@@ -233,7 +233,7 @@ def test_one_record_serves_two_leaves_over_the_same_record_set():
     single minimal set asks for one."""
     compiled = s.loaded(AIM).compiled
     for leaf in ("complementary_injection", "therapeutic_injection_trial"):
-        assert compiled.nodes[leaf].leaf[2] == "therapeutic_ia_injection"
+        assert compiled.nodes[leaf].set_id() == "therapeutic_ia_injection"
     case = s.base_case()
     case = s.without_records(case, "therapy", lambda r: r["kind"] != "physical_therapy")
     case = s.without_records(case, "injection", lambda r: r["purpose"] == "therapeutic")

@@ -1,0 +1,506 @@
+"""Every predicate that crosses the boundary between Python and the ASP program, declared once.
+
+In, the case (`case_facts`): doc/2, record/2, rfield/3, rmember/3, span/3. Out, a model's shown
+atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, days_of/3,
+excluded/2, advisory_applies/1, item/1, item_cost/2, determination/1, doc/2.
+
+Each predicate is a frozen dataclass with its conversion both ways: `symbol()` builds the clingo
+term and a `decode` reads one back; numbers are scaled and dates are day offsets (`units`).
+`Snapshot.of` turns a model's symbols into these, and fails on any atom it does not know, so a
+predicate renamed in `policy.lp` fails here rather than reading as "nothing found". Nothing
+outside this module takes a symbol apart by position.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar, TypeVar, assert_never
+
+from clingo import Function, Number, Symbol, SymbolType
+
+from .kinds import Determination, FactScope, ItemKind, Status, World
+from .units import day_offset, scaled
+
+# A value as the model holds it: a scaled number or day offset, or a constant (true, false, a
+# value of an enumerated type).
+Value = int | str
+
+
+class AtomError(RuntimeError):
+    """A model atom that does not fit its declaration: a bug in `policy.lp` or in this module."""
+
+
+# ------------------------------------------------------------------ terms
+def _const(symbol: Symbol) -> str:
+    if symbol.type != SymbolType.Function or symbol.arguments:
+        raise AtomError(f"expected a constant, got {symbol}")
+    return symbol.name
+
+
+def _int(symbol: Symbol) -> int:
+    if symbol.type != SymbolType.Number:
+        raise AtomError(f"expected a number, got {symbol}")
+    return symbol.number
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _enum(kind: type[E], symbol: Symbol) -> E:
+    name = _const(symbol)
+    try:
+        return kind(name)
+    except ValueError:
+        raise AtomError(f"{name} is not a {kind.__name__}") from None
+
+
+def _args(symbol: Symbol, name: str, arity: int) -> Sequence[Symbol]:
+    if symbol.type != SymbolType.Function or symbol.name != name or len(symbol.arguments) != arity:
+        raise AtomError(f"expected {name}/{arity}, got {symbol}")
+    return symbol.arguments
+
+
+def case_value(value: bool | Decimal | dt.date | str, request_date: dt.date) -> Value:
+    """A case value as the program compares it: a number scaled, a date as a day offset."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return scaled(value)
+    if isinstance(value, dt.date):
+        return day_offset(value, request_date)
+    if isinstance(value, str):
+        return value
+    assert_never(value)
+
+
+def _value(symbol: Symbol) -> Value:
+    return symbol.number if symbol.type == SymbolType.Number else _const(symbol)
+
+
+@dataclass(frozen=True)
+class FactRef:
+    """A finding (`vas_score`) or request field (`request(side)`)."""
+
+    scope: FactScope
+    name: str
+
+    def symbol(self) -> Symbol:
+        match self.scope:
+            case FactScope.FINDING:
+                return Function(self.name)
+            case FactScope.REQUEST:
+                return Function("request", [Function(self.name)])
+        assert_never(self.scope)
+
+    @classmethod
+    def decode(cls, symbol: Symbol) -> FactRef:
+        if symbol.type == SymbolType.Function and symbol.name == "request":
+            return cls(FactScope.REQUEST, _const(_args(symbol, "request", 1)[0]))
+        return cls(FactScope.FINDING, _const(symbol))
+
+    @property
+    def key(self) -> str:
+        """As a case file writes it: `vas_score`, `request.side`."""
+        return self.name if self.scope == FactScope.FINDING else f"request.{self.name}"
+
+    @property
+    def term(self) -> str:
+        """As the compiled program writes it: `vas_score`, `request(side)`."""
+        return str(self.symbol())
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """A documented record, r(Kind, Index), stable across runs."""
+
+    kind: str
+    index: int
+
+    def symbol(self) -> Symbol:
+        return Function("r", [Function(self.kind), Number(self.index)])
+
+    @classmethod
+    def decode(cls, symbol: Symbol) -> RecordRef:
+        kind, index = _args(symbol, "r", 2)
+        return cls(_const(kind), _int(index))
+
+
+# ------------------------------------------------------------------ case facts (in)
+@dataclass(frozen=True)
+class Doc:
+    """doc(Fact, Value): a documented finding or request field (in, and shown back out)."""
+
+    fact: FactRef
+    value: Value
+
+    def symbol(self) -> Symbol:
+        return Function("doc", [self.fact.symbol(), _value_term(self.value)])
+
+    @classmethod
+    def decode(cls, args: Sequence[Symbol]) -> Doc:
+        return cls(FactRef.decode(args[0]), _value(args[1]))
+
+
+@dataclass(frozen=True)
+class RecordFact:
+    """record(R, Kind)."""
+
+    record: RecordRef
+
+    def symbol(self) -> Symbol:
+        return Function("record", [self.record.symbol(), Function(self.record.kind)])
+
+
+@dataclass(frozen=True)
+class RField:
+    """rfield(R, Field, Value): one scalar field of a record."""
+
+    record: RecordRef
+    field: str
+    value: Value
+
+    def symbol(self) -> Symbol:
+        return Function(
+            "rfield", [self.record.symbol(), Function(self.field), _value_term(self.value)]
+        )
+
+
+@dataclass(frozen=True)
+class RMember:
+    """rmember(R, Field, Member): one member of a record's list field."""
+
+    record: RecordRef
+    field: str
+    member: str
+
+    def symbol(self) -> Symbol:
+        return Function(
+            "rmember", [self.record.symbol(), Function(self.field), Function(self.member)]
+        )
+
+
+@dataclass(frozen=True)
+class Span:
+    """span(R, Start, End): a therapy's days as offsets from the request date, inclusive."""
+
+    record: RecordRef
+    start: int
+    end: int
+
+    def symbol(self) -> Symbol:
+        return Function("span", [self.record.symbol(), Number(self.start), Number(self.end)])
+
+
+# ------------------------------------------------------------------ missing documentation
+@dataclass(frozen=True)
+class Guess:
+    """guess(Fact, Value): an undocumented fact documented with one candidate value."""
+
+    fact: FactRef
+    value: Value
+    kind: ClassVar[ItemKind] = ItemKind.GUESS
+
+    def symbol(self) -> Symbol:
+        return Function("guess", [self.fact.symbol(), _value_term(self.value)])
+
+
+@dataclass(frozen=True)
+class Fill:
+    """fill(R, Field, Value): a documented record's missing optional field."""
+
+    record: RecordRef
+    field: str
+    value: Value
+    kind: ClassVar[ItemKind] = ItemKind.FILL
+
+    def symbol(self) -> Symbol:
+        return Function(
+            "fill", [self.record.symbol(), Function(self.field), _value_term(self.value)]
+        )
+
+
+@dataclass(frozen=True)
+class More:
+    """more(Set, I): the I-th record added to a record set."""
+
+    set_id: str
+    ordinal: int
+    kind: ClassVar[ItemKind] = ItemKind.MORE
+
+    def symbol(self) -> Symbol:
+        return Function("more", [Function(self.set_id), Number(self.ordinal)])
+
+
+@dataclass(frozen=True)
+class MoreDays:
+    """more_days(Node): the days of therapy a duration leaf lacks."""
+
+    node: str
+    kind: ClassVar[ItemKind] = ItemKind.MORE_DAYS
+
+    def symbol(self) -> Symbol:
+        return Function("more_days", [Function(self.node)])
+
+
+Item = Guess | Fill | More | MoreDays
+
+
+def item_key(item: Item) -> str:
+    """The item as the solver names it, stable across runs: `guess(vas_score,500)`."""
+    return str(item.symbol())
+
+
+def _value_term(value: Value) -> Symbol:
+    return Number(value) if isinstance(value, int) else Function(value)
+
+
+def decode_item(symbol: Symbol) -> Item:
+    if symbol.type != SymbolType.Function:
+        raise AtomError(f"expected an item, got {symbol}")
+    kind = _enum(ItemKind, Function(symbol.name))
+    match kind:
+        case ItemKind.GUESS:
+            fact, value = _args(symbol, "guess", 2)
+            return Guess(FactRef.decode(fact), _value(value))
+        case ItemKind.FILL:
+            record, field_name, value = _args(symbol, "fill", 3)
+            return Fill(RecordRef.decode(record), _const(field_name), _value(value))
+        case ItemKind.MORE:
+            set_id, ordinal = _args(symbol, "more", 2)
+            return More(_const(set_id), _int(ordinal))
+        case ItemKind.MORE_DAYS:
+            (node,) = _args(symbol, "more_days", 1)
+            return MoreDays(_const(node))
+    assert_never(kind)
+
+
+# ------------------------------------------------------------------ model atoms (out)
+@dataclass(frozen=True)
+class NodeStatus:
+    """status(Node, Status): a node of the criteria tree, three-valued, as documented."""
+
+    node: str
+    status: Status
+
+
+@dataclass(frozen=True)
+class InSet:
+    """in_set(World, Set, R): a record belongs to a record set."""
+
+    world: World
+    set_id: str
+    record: RecordRef
+
+
+@dataclass(frozen=True)
+class CountOf:
+    """count_of(World, Node, C): records (or distinct dates) a count leaf counts."""
+
+    world: World
+    node: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DaysOf:
+    """days_of(World, Node, C): distinct days of therapy a duration leaf counts."""
+
+    world: World
+    node: str
+    days: int
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """excluded(World, Node): an exclusion of the requested service holds."""
+
+    world: World
+    node: str
+
+
+@dataclass(frozen=True)
+class AdvisoryApplies:
+    """advisory_applies(A): an advisory's condition holds as documented."""
+
+    advisory: str
+
+
+@dataclass(frozen=True)
+class ItemAtom:
+    """item(X): one piece of missing documentation in this model."""
+
+    item: Item
+
+    def symbol(self) -> Symbol:
+        return Function("item", [self.item.symbol()])
+
+
+@dataclass(frozen=True)
+class ItemCost:
+    """item_cost(X, C): what an item costs to obtain."""
+
+    item: Item
+    cost: int
+
+
+@dataclass(frozen=True)
+class DeterminationAtom:
+    """determination(D)."""
+
+    determination: Determination
+
+
+Shown = (
+    NodeStatus
+    | InSet
+    | CountOf
+    | DaysOf
+    | Excluded
+    | AdvisoryApplies
+    | ItemAtom
+    | ItemCost
+    | DeterminationAtom
+    | Doc
+)
+
+# The shown predicates, each with how to read its arguments. A test checks that these are
+# exactly the `#show` lines of policy.lp.
+SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
+    ("status", 2): lambda a: NodeStatus(_const(a[0]), _enum(Status, a[1])),
+    ("in_set", 3): lambda a: InSet(_enum(World, a[0]), _const(a[1]), RecordRef.decode(a[2])),
+    ("count_of", 3): lambda a: CountOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
+    ("days_of", 3): lambda a: DaysOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
+    ("excluded", 2): lambda a: Excluded(_enum(World, a[0]), _const(a[1])),
+    ("advisory_applies", 1): lambda a: AdvisoryApplies(_const(a[0])),
+    ("item", 1): lambda a: ItemAtom(decode_item(a[0])),
+    ("item_cost", 2): lambda a: ItemCost(decode_item(a[0]), _int(a[1])),
+    ("determination", 1): lambda a: DeterminationAtom(_enum(Determination, a[0])),
+    ("doc", 2): Doc.decode,
+}
+
+
+def decode(symbol: Symbol) -> Shown:
+    """One shown atom of a model, typed; an AtomError for one no declaration covers."""
+    if symbol.type != SymbolType.Function:
+        raise AtomError(f"unexpected atom {symbol}")
+    reader = SHOWN.get((symbol.name, len(symbol.arguments)))
+    if reader is None:
+        raise AtomError(
+            f"unexpected atom {symbol}: no predicate {symbol.name}/"
+            f"{len(symbol.arguments)} is declared in sijfasp.atoms"
+        )
+    return reader(symbol.arguments)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One model, copied out of clingo and typed: it outlives the solve call that found it."""
+
+    atoms: tuple[Shown, ...]
+    cost: tuple[int, ...] = ()
+    statuses: dict[str, Status] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, symbols: Iterable[Symbol], cost: Sequence[int] = ()) -> Snapshot:
+        atoms = tuple(decode(s) for s in symbols)
+        statuses = {a.node: a.status for a in atoms if isinstance(a, NodeStatus)}
+        return cls(atoms, tuple(cost), statuses)
+
+    @property
+    def determination(self) -> Determination:
+        found = [a.determination for a in self.atoms if isinstance(a, DeterminationAtom)]
+        if len(found) != 1:
+            raise AtomError(f"expected one determination, found {len(found)}")
+        return found[0]
+
+    def status(self, node: str) -> Status:
+        """The solver's status of a node; every node has exactly one."""
+        try:
+            return self.statuses[node]
+        except KeyError:
+            raise AtomError(f"no status/2 for node {node}") from None
+
+    def documented(self) -> dict[FactRef, Value]:
+        return {a.fact: a.value for a in self.atoms if isinstance(a, Doc)}
+
+    def members(self, world: World, set_id: str) -> list[RecordRef]:
+        return [
+            a.record
+            for a in self.atoms
+            if isinstance(a, InSet) and a.world == world and a.set_id == set_id
+        ]
+
+    def count(self, world: World, node: str) -> int:
+        """count_of/3 of a count leaf: the solver derives one for every count leaf."""
+        found = [
+            a.count
+            for a in self.atoms
+            if isinstance(a, CountOf) and a.world == world and a.node == node
+        ]
+        return _one(found, f"count_of({world},{node},_)")
+
+    def days(self, world: World, node: str) -> int:
+        """days_of/3 of a duration leaf: the solver derives one for every duration leaf."""
+        found = [
+            a.days
+            for a in self.atoms
+            if isinstance(a, DaysOf) and a.world == world and a.node == node
+        ]
+        return _one(found, f"days_of({world},{node},_)")
+
+    def excluded(self, world: World) -> set[str]:
+        return {a.node for a in self.atoms if isinstance(a, Excluded) and a.world == world}
+
+    def advisories(self) -> set[str]:
+        return {a.advisory for a in self.atoms if isinstance(a, AdvisoryApplies)}
+
+    def items(self) -> list[Item]:
+        """The model's items, in the order of their solver names."""
+        return sorted((a.item for a in self.atoms if isinstance(a, ItemAtom)), key=item_key)
+
+    def item_cost(self, item: Item) -> int:
+        found = [a.cost for a in self.atoms if isinstance(a, ItemCost) and a.item == item]
+        return _one(found, f"item_cost({item_key(item)},_)")
+
+
+def _one(found: list[int], atom: str) -> int:
+    if len(found) != 1:
+        raise AtomError(f"expected one {atom} in the model, found {len(found)}")
+    return found[0]
+
+
+__all__ = [
+    "SHOWN",
+    "AdvisoryApplies",
+    "AtomError",
+    "CountOf",
+    "DaysOf",
+    "DeterminationAtom",
+    "Doc",
+    "Excluded",
+    "FactRef",
+    "Fill",
+    "Guess",
+    "InSet",
+    "Item",
+    "ItemAtom",
+    "ItemCost",
+    "More",
+    "MoreDays",
+    "NodeStatus",
+    "RField",
+    "RMember",
+    "RecordFact",
+    "RecordRef",
+    "Snapshot",
+    "Span",
+    "Value",
+    "case_value",
+    "decode",
+    "decode_item",
+    "item_key",
+]

@@ -1,0 +1,319 @@
+"""Minimal missing documentation: enumeration, ranking, grouping and the words for each item.
+
+The solver's abduction finds the sets (`solver.Abducer`); this module drives it for a case,
+names each item (what to document, for which criterion, with which prompt), orders the sets
+(fewest items, then cheapest) and groups them along the all-of structure of the criteria not
+yet met. Every figure shown (an item's cost, the days still lacking, how many records are
+added, how many members an at-least criterion still needs) is the model's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import assert_never
+
+from .atoms import Fill, Guess, Item, More, MoreDays, Snapshot, Value, item_key
+from .compiler import NodeInfo, ValueClass
+from .explain import Reader
+from .kinds import NodeKind, Status, World
+from .results import MissingGroup, MissingItem, NodeResult
+from .solver import DEFAULT_BUDGET, Abducer, Facts
+from .units import scaled, unscaled
+
+DEFAULT_ENUMERATE = 10
+OPTIONS_PER_GROUP = 12
+
+
+@dataclass(frozen=True)
+class Options:
+    """How much missing documentation to work out."""
+
+    enumerate: int = DEFAULT_ENUMERATE  # full minimal sets to list (0: every one)
+    # With more sets than `enumerate`: find the best ones (fewest items, then cheapest) rather
+    # than any; costs a few optimizations, so a summary that does not list them can skip it.
+    rank: bool = True
+    budget: float = DEFAULT_BUDGET  # seconds to enumerate every minimal set (enumerate 0)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """The missing documentation of one case under one policy."""
+
+    sets: tuple[tuple[MissingItem, ...], ...]
+    complete: bool  # every minimal set is in `sets`
+    total: int | None  # how many minimal sets there are, when known
+    grouped: tuple[MissingGroup, ...]
+    grouped_exact: bool  # the groups' options combine into exactly the minimal sets
+
+
+DEFAULT_OPTIONS = Options()
+NOTHING_MISSING = Missing((), True, None, (), True)
+
+
+def missing_documentation(
+    reader: Reader,
+    facts: Facts,
+    snapshot: Snapshot,
+    tree: tuple[NodeResult, ...],
+    options: Options,
+) -> Missing:
+    """The minimal sets and their grouping, for a case whose determination is incomplete."""
+    abducer = Abducer(reader.compiled, facts, options.budget)
+    roots = tuple(node.id for node in tree)
+    found = abducer.minimal_sets(limit=options.enumerate, ranked=options.rank)
+    sets = sort_sets(
+        [
+            sort_items(
+                [
+                    describe_item(reader, model, item, roots, snapshot.statuses)
+                    for item in model.items()
+                ]
+            )
+            for model in found.models
+        ]
+    )
+    grouped = tuple(
+        g for node in tree if (g := _group(reader, abducer, snapshot.statuses, node)) is not None
+    )
+    exact = _disjoint(grouped)
+    total = len(sets) if found.complete else _product(grouped) if exact else None
+    return Missing(tuple(sets), found.complete, total, grouped, exact)
+
+
+# ------------------------------------------------------------------ grouping
+def _group(
+    reader: Reader, abducer: Abducer, statuses: dict[str, Status], node: NodeResult
+) -> MissingGroup | None:
+    """What a criterion not yet met still needs, split along its all-of structure."""
+    if node.status == Status.MET:
+        return None
+    if node.kind == NodeKind.ALL:
+        groups = tuple(
+            g for c in node.children if (g := _group(reader, abducer, statuses, c)) is not None
+        )
+        return MissingGroup(node.id, node.cite, node.label, groups, (), True)
+    if node.kind == NodeKind.AT_LEAST:
+        # "K more of these": exact when each open member has a single way to be met.
+        per_member = [
+            _options(reader, abducer, statuses, c.id, 2)
+            for c in node.children
+            if c.status == Status.NOT_DOCUMENTED
+        ]
+        if all(len(found) == 1 and complete for found, complete in per_member):
+            assert node.minimum is not None
+            return MissingGroup(
+                node.id,
+                node.cite,
+                node.label,
+                (),
+                tuple(found[0] for found, _ in per_member),
+                True,
+                node.minimum - node.met_count,
+            )
+    options, complete = _options(reader, abducer, statuses, node.id, OPTIONS_PER_GROUP)
+    return MissingGroup(node.id, node.cite, node.label, (), options, complete)
+
+
+def _options(
+    reader: Reader, abducer: Abducer, statuses: dict[str, Status], node_id: str, limit: int
+) -> tuple[tuple[tuple[MissingItem, ...], ...], bool]:
+    found = abducer.minimal_sets(focus=node_id, limit=limit)
+    sets = sort_sets(
+        [
+            sort_items([describe_item(reader, m, i, (node_id,), statuses) for i in m.items()])
+            for m in found.models
+        ]
+    )
+    return tuple(sets), found.complete
+
+
+def _disjoint(groups: tuple[MissingGroup, ...]) -> bool:
+    """True when no item serves two groups, so the sets are exactly their product."""
+    seen: set[str] = set()
+    for top in groups:
+        for group in top.leaves():
+            keys = {item.key for option in group.options for item in option}
+            if keys & seen:
+                return False
+            seen |= keys
+    return True
+
+
+def _product(groups: tuple[MissingGroup, ...]) -> int | None:
+    total = 1
+    for group in groups:
+        count = group.count()
+        if count is None:
+            return None
+        total *= count
+    return total
+
+
+# ------------------------------------------------------------------ ranking
+def sort_sets(sets: list[tuple[MissingItem, ...]]) -> list[tuple[MissingItem, ...]]:
+    return sorted(sets, key=lambda s: (len(s), sum(i.cost for i in s), [i.key for i in s]))
+
+
+def sort_items(items: list[MissingItem]) -> tuple[MissingItem, ...]:
+    return tuple(sorted(items, key=lambda i: (i.cost, i.criterion_id, i.key)))
+
+
+# ------------------------------------------------------------------ describing an item
+def describe_item(
+    reader: Reader,
+    snapshot: Snapshot,
+    item: Item,
+    scope: tuple[str, ...],
+    statuses: dict[str, Status],
+) -> MissingItem:
+    """Name a missing piece of documentation: what to document, the criterion, the prompt.
+
+    `statuses` are the criteria statuses as documented; the item's cost is the model's.
+    """
+    compiled, vocabulary = reader.compiled, reader.policy.vocabulary
+    key, cost = item_key(item), snapshot.item_cost(item)
+    match item:
+        case Guess(fact=ref, value=value):
+            fact_key = ref.key
+            fact = vocabulary.fact(ref.scope.value, ref.name)
+            assert fact is not None
+            need = _value_need(compiled.fact_classes.get(ref.term), value, fact.type)
+            leaf = _criterion_for(
+                reader,
+                scope,
+                statuses,
+                lambda info: (
+                    info.fact_key() == fact_key
+                    or (  # a filter that matches a record field against the request field
+                        (set_id := info.set_id()) is not None
+                        and fact_key in compiled.matched_request_fields(set_id)
+                    )
+                ),
+            )
+            return MissingItem(
+                key, fact_key, f"{fact_key} {need}", reader.cite(leaf), leaf, fact.ask, cost
+            )
+        case Fill(record=record, field=field_name, value=value):
+            record_def = vocabulary.record(record.kind)
+            assert record_def is not None
+            field_def = record_def.field(field_name)
+            assert field_def is not None
+            need = _value_need(
+                compiled.field_classes.get((record.kind, field_name)), value, field_def.type
+            )
+            leaf = _criterion_for(
+                reader,
+                scope,
+                statuses,
+                lambda info: (
+                    (set_id := info.set_id()) is not None
+                    and compiled.record_sets[set_id].kind == record.kind
+                    and field_name in compiled.condition_fields(set_id)
+                ),
+            )
+            return MissingItem(
+                key,
+                record.kind,
+                f"{field_name} {need} on {reader.record_phrase(record)}",
+                reader.cite(leaf),
+                leaf,
+                field_def.ask,
+                cost,
+            )
+        case MoreDays(node=node_id):
+            records = compiled.nodes[node_id].records_leaf()
+            record_set = compiled.record_sets[records.set_id]
+            record_def = vocabulary.record(record_set.kind)
+            assert record_def is not None
+            covered = snapshot.days(World.HYP, node_id)
+            days = max(records.minimum - covered, 1)
+            need = f"{days} more days of {record_set.label} {reader.window_text(records.window)}"
+            return MissingItem(
+                key, record_set.kind, need, reader.cite(node_id), node_id, record_def.ask, cost
+            )
+        case More(set_id=set_id, ordinal=ordinal):
+            record_set = compiled.record_sets[set_id]
+            record_def = vocabulary.record(record_set.kind)
+            assert record_def is not None
+            # Of the counts the record serves (its set or a broader one), one over its own set
+            # first.
+            node_id = _criterion_for(
+                reader,
+                scope,
+                statuses,
+                lambda info: (
+                    (leaf_set := info.set_id()) is not None
+                    and (set_id, leaf_set) in compiled.subsumed
+                ),
+                prefer=lambda info: info.set_id() == set_id,
+            )
+            info = compiled.nodes[node_id]
+            separate = info.counts_dates()
+            wanted = sum(
+                1
+                for other in snapshot.items()
+                if isinstance(other, More) and other.set_id == set_id
+            )
+            need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}" + (
+                ", on a date of its own" if separate else ""
+            )
+            return MissingItem(
+                key,
+                record_set.kind,
+                need,
+                reader.cite(node_id),
+                node_id,
+                record_def.ask,
+                cost,
+                record_set.label + (", each on a date of its own" if separate else ""),
+            )
+    assert_never(item)
+
+
+def _criterion_for(
+    reader: Reader,
+    scope: tuple[str, ...],
+    statuses: dict[str, Status],
+    wanted: Callable[[NodeInfo], bool],
+    prefer: Callable[[NodeInfo], bool] = lambda info: True,
+) -> str:
+    """The leaf a missing item is needed for: the first that `wanted` accepts.
+
+    Leaves under criteria that are all still open come first (a member of a criterion already
+    met is not what the item is for), and among them those `prefer` accepts.
+    """
+    compiled = reader.compiled
+
+    def leaves(nodes: list[str]) -> list[str]:
+        return [n for n in nodes if compiled.nodes[n].leaf and wanted(compiled.nodes[n])]
+
+    open_nodes = _subtree(reader, scope, skip=lambda n: statuses.get(n) == Status.MET)
+    found = leaves(open_nodes) or leaves(_subtree(reader, scope))
+    found.sort(key=lambda n: not prefer(compiled.nodes[n]))
+    return found[0] if found else scope[0]
+
+
+def _value_need(classes: tuple[ValueClass, ...] | None, value: Value, value_type) -> str:
+    if isinstance(value, int) and classes:
+        chosen = next((c for c in classes if c.representative == value), None)
+        if chosen is not None:
+            assert value_type.low is not None and value_type.high is not None
+            return chosen.describe(scaled(value_type.low), scaled(value_type.high))
+        return f"= {unscaled(value)}"
+    return f"= {value}"
+
+
+def _subtree(
+    reader: Reader, roots: tuple[str, ...], skip: Callable[[str], bool] = lambda node: False
+) -> list[str]:
+    """The nodes under `roots`, depth first in policy order, leaving out `skip` ones and below."""
+    order: list[str] = []
+    stack = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        if node in order or skip(node):
+            continue
+        order.append(node)
+        stack.extend(reversed(reader.compiled.nodes[node].children))
+    return order

@@ -1,0 +1,145 @@
+"""What a case's evaluation found, as plain typed data: the hand-off from explain to render.
+
+Every status, count and reason here was read off the solver's model by `explain` and `missing`;
+nothing in this module or after it decides anything about the case. No clingo in here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from .kinds import Determination, ExclusionStatus, NodeKind, Status
+
+STATUS_WORDS = {
+    Status.MET: "met",
+    Status.NOT_MET: "not met",
+    Status.NOT_DOCUMENTED: "not documented",
+}
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    id: str
+    label: str
+    cite: str
+    status: Status
+    kind: NodeKind
+    minimum: int | None
+    condition: str | None
+    evidence: tuple[str, ...]
+    children: tuple[NodeResult, ...]
+
+    @property
+    def met_count(self) -> int:
+        """How many members the solver found met (the figure an at-least criterion shows)."""
+        return sum(1 for c in self.children if c.status == Status.MET)
+
+
+@dataclass(frozen=True)
+class MissingItem:
+    """One piece of documentation that is missing, with what it must show."""
+
+    key: str  # the ASP item, stable across runs
+    fact: str  # finding or request field name, or the record kind
+    need: str
+    criterion: str  # section reference
+    criterion_id: str
+    prompt: str
+    cost: int
+    records: str | None = None  # for an added record: what the record set is, in words
+
+
+@dataclass(frozen=True)
+class MissingGroup:
+    """A criterion that still needs documentation: all of its groups, or any one option."""
+
+    criterion_id: str
+    criterion: str
+    label: str
+    groups: tuple[MissingGroup, ...]
+    options: tuple[tuple[MissingItem, ...], ...]
+    options_complete: bool
+    choose: int = 1  # how many of the options are needed (an "at least K of" criterion)
+
+    def count(self) -> int | None:
+        """How many minimal sets this group stands for (None when not known exactly)."""
+        if self.groups:
+            total = 1
+            for group in self.groups:
+                part = group.count()
+                if part is None:
+                    return None
+                total *= part
+            return total
+        if not self.options_complete:
+            return None
+        return math.comb(len(self.options), self.choose)
+
+    def leaves(self) -> list[MissingGroup]:
+        """The groups with options under this one, in order (itself when it has options)."""
+        if not self.groups:
+            return [self]
+        return [leaf for child in self.groups for leaf in child.leaves()]
+
+
+@dataclass(frozen=True)
+class ExclusionResult:
+    id: str
+    label: str
+    cite: str
+    status: ExclusionStatus
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AdvisoryResult:
+    id: str
+    label: str
+    cite: str
+    applies: bool
+    recommendation: Status | None  # the recommended criterion's status, when it has one
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    policy: str
+    payer: str
+    title: str
+    document: str
+    number: str | None
+    effective: dt.date
+    cite: str
+    service: str
+    determination: Determination
+    criteria: tuple[NodeResult, ...]
+    exclusions: tuple[ExclusionResult, ...]
+    advisories: tuple[AdvisoryResult, ...]
+    reasons: tuple[str, ...]
+    missing: tuple[tuple[MissingItem, ...], ...]
+    missing_complete: bool
+    missing_total: int | None
+    grouped: tuple[MissingGroup, ...]
+    grouped_exact: bool
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: str
+    service: str
+    request_date: dt.date
+    results: tuple[PolicyResult, ...]
+
+
+__all__ = [
+    "STATUS_WORDS",
+    "AdvisoryResult",
+    "CaseResult",
+    "ExclusionResult",
+    "MissingGroup",
+    "MissingItem",
+    "NodeResult",
+    "PolicyResult",
+]

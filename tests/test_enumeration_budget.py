@@ -1,0 +1,36 @@
+"""Enumerating every minimal set stops at its time budget with what it found, marked incomplete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sijfasp.api import Options, evaluate
+from sijfasp.case import load_case
+from sijfasp.case_facts import case_symbols
+from sijfasp.policies import bundled_policies
+from sijfasp.solver import Abducer
+
+EMPTY = Path(__file__).resolve().parent.parent / "examples" / "cases" / "empty_request.yaml"
+CARESOURCE = next(p for p in bundled_policies() if p.policy.id == "caresource_sijf_2026")
+
+
+def test_unbounded_enumeration_within_budget_is_complete():
+    case = load_case(EMPTY, CARESOURCE.policy.vocabulary)
+    found = Abducer(CARESOURCE.compiled, case_symbols(case)).minimal_sets(limit=0)
+    assert found.complete
+    assert len(found.models) == 48  # docs/cli.md: 48 minimal sets under MM-1508
+
+
+def test_unbounded_enumeration_past_budget_is_marked_incomplete():
+    case = load_case(EMPTY, CARESOURCE.policy.vocabulary)
+    found = Abducer(CARESOURCE.compiled, case_symbols(case), budget=0).minimal_sets(limit=0)
+    assert not found.complete
+    assert len(found.models) < 48
+
+
+def test_result_of_a_cut_enumeration_says_so():
+    case = load_case(EMPTY, CARESOURCE.policy.vocabulary)
+    result = evaluate(CARESOURCE, case, Options(enumerate=0, budget=0))
+    assert result.determination == "incomplete"
+    assert not result.missing_complete
+    assert len(result.missing) < 48
