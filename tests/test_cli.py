@@ -254,6 +254,7 @@ def test_check_policy_nope():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_each_determination_through_the_cli(case_files, scenario):
     result = _run("check", case_files[scenario], "--format", "json")
@@ -356,6 +357,7 @@ def test_missing_for_approvable_case_asks_nothing():
     assert "No additional information is requested" in markdown
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", WIDTH_SCENARIOS)
 @pytest.mark.parametrize("command", ["check", "explain", "missing"])
 def test_text_output_fits_80_columns(case_files, command, scenario):
@@ -393,6 +395,7 @@ def test_lint_default_checks_bundled_policies():
     assert "2 policy files" in _ok("lint")
 
 
+@pytest.mark.slow
 # ------------------------------------------------------------------ usage errors
 @pytest.mark.parametrize("args", USAGE_ERRORS, ids=lambda a: " ".join(a) or "(none)")
 def test_usage_errors_exit_2(args):
@@ -423,6 +426,7 @@ def test_long_case_id_fits_80_columns(tmp_path):
         _narrow(_ok(command, path, "--format", "text"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vas_4", "fibromyalgia", "two_tests_negative", "odi_missing"])
 def test_adverse_wording_never_says_denied(name):
     """The tool finds criteria unmet; a physician reviewer decides. No output says "denied"."""

@@ -31,6 +31,9 @@ from _cli_helpers import (
 from sijfasp import cli, textsafe
 from sijfasp.cli import fit_encoding, main
 
+# Each test starts the command in a subprocess, some wait on limits: the full tier only.
+pytestmark = pytest.mark.slow
+
 BOTH_APPROVABLE = {"aim_sijf_2022": "approvable", "caresource_sijf_2026": "approvable"}
 THERAPY_KINDS = ("physical_therapy", "chiropractic", "nsaid_or_analgesic", "rest", "tens")
 

@@ -24,6 +24,9 @@ from sijfasp.policies import bundled_policies, load_policy
 from sijfasp.semantics import check_vocabulary
 from sijfasp.solver import determine
 
+# Hundreds of generated inputs, many of them solved: the full tier only.
+pytestmark = pytest.mark.slow
+
 SETTINGS = settings(
     max_examples=200,
     deadline=None,
