@@ -6,6 +6,7 @@ it and goes on, so an author sees every place the grammar was not followed in on
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 
@@ -13,8 +14,9 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from .diagnostics import Diagnostic, SijfaspError
+from .diagnostics import Code, Diagnostic, SijfaspError
 from .resources import grammar_path
+from .semantics import MAX_DEPTH
 from .source import SourceText, Span
 
 MAX_SYNTAX_ERRORS = 20
@@ -202,16 +204,47 @@ def parse(source: SourceText) -> ast.SourceFile:
             found
             or [Diagnostic("syntax", "too many errors to go on", Span(source.path, 1, 1, 1, 2))]
         )
+    too_deep = _too_deep(tree, source.path)
+    if too_deep is not None:
+        raise SijfaspError([too_deep])
+    transformer = _ToAst(source.path)
     try:
-        return _ToAst(source.path).transform(tree)
+        result = transformer.transform(tree)
     except _RecoveredTreeError:
         raise SijfaspError(
             [Diagnostic("syntax", "the file could not be read", Span(source.path, 1, 1, 1, 2))]
         ) from None
+    if transformer.problems:
+        raise SijfaspError(transformer.problems)
+    return result
+
+
+# Nesting that counts against MAX_DEPTH: combinators, and record sets in parentheses.
+_NESTING = frozenset({"all_of", "any_of", "none_of", "at_least_of", "record_set"})
+
+
+def _too_deep(tree: Tree, path: str) -> Diagnostic | None:
+    """A diagnostic at the first condition nested more than MAX_DEPTH deep, found without
+    recursion, so that no later stage ever recurses deeper than the limit."""
+    pending: list[tuple[Tree, int]] = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if node.data in _NESTING:
+            depth += 1
+            if depth > MAX_DEPTH:
+                meta = node.meta
+                span = Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+                return Diagnostic(Code.LIMIT, f"conditions nest more than {MAX_DEPTH} deep", span)
+        pending.extend((c, depth) for c in node.children if isinstance(c, Tree))
+    return None
 
 
 class _RecoveredTreeError(Exception):
     pass
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 def _unquote(token: Token) -> str:
@@ -233,6 +266,21 @@ class _ToAst(Transformer):
     def __init__(self, path: str):
         super().__init__()
         self.path = path
+        self.problems: list[Diagnostic] = []
+
+    def __default_token__(self, token: Token) -> Token:
+        # A text or section reaches terminals and the compiled program: no control characters.
+        if token.type in ("STRING", "SECTION"):
+            bad = next((c for c in str(token) if _is_control(c)), None)
+            if bad is not None:
+                self.problems.append(
+                    Diagnostic(
+                        Code.SYNTAX,
+                        f"a text contains the control character U+{ord(bad):04X}",
+                        _span_of_token(self.path, token),
+                    )
+                )
+        return token
 
     def _span(self, meta) -> Span:
         if getattr(meta, "empty", True):
