@@ -52,7 +52,7 @@ EXPECTED: dict[str, list[tuple[Code, int, list[str]]]] = {
     "import_sijv_not_vocabulary.sijp": [(Code.IMPORT, 2, ["not a vocabulary", "vocabulary NAME"])],
     "label_control_character.sijp": [(Code.SYNTAX, 6, ["control character", "U+001B"])],
     "nesting_1000.sijp": [(Code.LIMIT, 6, ["nest more than 64"])],
-    "definition_chain_1000.sijp": [(Code.LIMIT, 37, ["'d32'", "65 deep", "64"])],
+    "definition_chain_1000.sijp": [(Code.LIMIT, 38, ["'d33'", "66 deep", "64"])],
     "record_set_chain_1000.sijp": [(Code.LIMIT, 69, ["'s64'", "65 deep", "64"])],
     "definition_diamond_20.sijp": [(Code.LIMIT, 16, ["'d11'", "10236 conditions", "10000"])],
     "bmi_with_huge_range.sijp": [(Code.LIMIT, 310, ["10..100000000", "1000000"])],
