@@ -186,9 +186,12 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
 
     emit()
     emit("% ================================================================ definitions")
-    for decl in policy.defines:
-        builder.comment(f"{policy.cite} [{decl.section or ''}] {decl.label}  ({_where(decl.span)})")
-        _compile_node(builder, decl.name, decl.label, decl.section or "", decl.body, decl.span)
+    for define in policy.defines:
+        where = _where(define.span)
+        builder.comment(f"{policy.cite} [{define.section or ''}] {define.label}  ({where})")
+        _compile_node(
+            builder, define.name, define.label, define.section or "", define.body, define.span
+        )
         emit()
 
     top: dict[str, list[str]] = {s.name: [] for s in policy.services}
@@ -241,6 +244,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
             builder, when_id, advisory.label, advisory.section or "", advisory.when, advisory.span
         )
         if advisory.recommend is not None:
+            assert recommend_id is not None
             emit(f"advisory_recommend({advisory.name}, {recommend_id}).")
             _compile_node(
                 builder,

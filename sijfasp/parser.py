@@ -189,6 +189,7 @@ def parse(source: SourceText) -> ast.SourceFile:
             ):
                 lexical.append(diagnostic)
             position = error.pos_in_stream
+            assert position is not None  # a lexer error knows where it is
             text = text[:position] + " " + text[position + 1 :]
             continue
         except UnexpectedInput as error:
@@ -320,7 +321,7 @@ class _ToAst(Transformer):
 
     def property(self, meta, children):
         name = children[0]
-        value = None
+        value: str | Decimal | None = None
         if len(children) > 1:
             token = children[1]
             if token.type == "STRING":

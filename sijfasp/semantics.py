@@ -26,7 +26,7 @@ COMPARATORS = (">=", "<=", ">", "<", "=", "!=")
 # it adds, a day count) far inside that range; docs/dsl.md lists them.
 MAX_NUMBER = Decimal(1_000_000)  # a vocabulary range bound, hence every threshold and case value
 MAX_DECIMALS = 2  # the same precision the case loader accepts
-MAX_COUNT = 1_000  # at least N records / separate dates
+MAX_COUNT = 100  # at least N records / separate dates: the search for missing records grows with N
 MAX_DAYS = 110_000  # a window or day count: the dates accepted (1900..2199) span 109,572 days
 MAX_COST = 1_000
 # How deep conditions nest (combinators inside combinators, with definitions expanded in place)
@@ -206,6 +206,11 @@ def _properties(
     return found
 
 
+def _cost(props: dict[str, ast.Property]) -> int:
+    value = props["cost"].value if "cost" in props else None
+    return int(value) if isinstance(value, Decimal) else 1
+
+
 def _text(props: dict[str, ast.Property], name: str) -> str:
     prop = props.get(name)
     return prop.value if prop is not None and isinstance(prop.value, str) else ""
@@ -327,7 +332,7 @@ def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
                 _text(props, "means"),
                 _text(props, "ask"),
                 _text(props, "unit") or None,
-                int(props["cost"].value) if "cost" in props else 1,
+                _cost(props),
                 "required" in props,
                 decl.span,
             )
@@ -427,7 +432,7 @@ def _check_record(decl: ast.RecordDecl, sink: DiagnosticSink) -> RecordKind:
         decl.name,
         _text(props, "means"),
         _text(props, "ask"),
-        int(props["cost"].value) if "cost" in props else 1,
+        _cost(props),
         tuple(fields),
         decl.span,
     )
@@ -470,6 +475,14 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
         elif isinstance(decl, ast.RecordsDecl):
             _declare_once(decl.name, decl.span, defines, record_sets, sink)
             _reserved(decl.name, "a record set", decl.span, sink)
+            if vocabulary.record(decl.name) is not None:
+                # A count of NAME would mean the kind to one stage and the set to another.
+                sink.error(
+                    Code.DUPLICATE_NAME,
+                    f"'{decl.name}' is a record kind of the vocabulary; a set of records needs "
+                    "a name of its own",
+                    decl.span,
+                )
             record_sets[decl.name] = decl
         elif isinstance(decl, ast.CriteriaBlock):
             blocks.append(decl)
@@ -500,7 +513,8 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
     exclusions: list[tuple[tuple[str, ...], ast.Criterion]] = []
     advisories: list[tuple[tuple[str, ...], ast.Advisory]] = []
     with_criteria: set[str] = set()
-    ids: dict[str, Span] = {name: d.span for name, d in {**defines, **record_sets}.items()}
+    declared_names: dict[str, ast.DefineDecl | ast.RecordsDecl] = {**defines, **record_sets}
+    ids: dict[str, Span] = {name: d.span for name, d in declared_names.items()}
     for define in defines.values():
         _collect_ids(define.body, ids, sink, define.name)
     for block in blocks:
@@ -526,9 +540,9 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
             _need_section(item, sink)
             _check_expr(item.body, context)
             if block.role == "criteria":
-                for service in block.services:
-                    criteria.append((service, item))
-                    with_criteria.add(service)
+                for service_name in block.services:
+                    criteria.append((service_name, item))
+                    with_criteria.add(service_name)
             else:
                 exclusions.append((block.services, item))
     for service in services:
@@ -988,9 +1002,10 @@ def _warn_unused(
     for block in blocks:
         for item in block.items:
             used |= set(_names_used(item))
-    for decl in [*defines.values(), *record_sets.values()]:
+    decls: dict[str, ast.DefineDecl | ast.RecordsDecl] = {**defines, **record_sets}
+    for decl in decls.values():
         used |= set(_names_used(decl)) - {decl.name}
-    for name, decl in {**defines, **record_sets}.items():
+    for name, decl in decls.items():
         if name not in used:
             sink.warning("unused", f"'{name}' is defined but no criterion uses it", decl.span)
 
@@ -1004,7 +1019,7 @@ def _check_cycles(
 
     An iterative depth-first search: linear in the definitions, whatever their shape.
     """
-    decls = {**defines, **record_sets}
+    decls: dict[str, ast.DefineDecl | ast.RecordsDecl] = {**defines, **record_sets}
     graph = {name: sorted(set(_names_used(decl)) & decls.keys()) for name, decl in decls.items()}
     done: set[str] = set()
     reported: set[frozenset[str]] = set()
@@ -1050,7 +1065,7 @@ def _check_depth(
 
     Each definition is measured once, so a definition used many times costs nothing more.
     """
-    decls = {**defines, **record_sets}
+    decls: dict[str, ast.DefineDecl | ast.RecordsDecl] = {**defines, **record_sets}
     shape: dict[str, tuple[int, int]] = {}  # name -> (depth, nodes)
     for root in decls:
         # Definitions in dependency order, without recursion: a chain may be long.

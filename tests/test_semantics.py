@@ -489,10 +489,10 @@ def _accepted(tmp_path: Path, body: str) -> None:
 @pytest.mark.parametrize(
     "accepted, refused, code",
     [
-        ("at least 1000 injection", "at least 1001 injection", "limit"),
+        ("at least 100 injection", "at least 101 injection", "limit"),
         (
-            "at least 1000 separate dates of injection",
-            "at least 1001 separate dates of injection",
+            "at least 100 separate dates of injection",
+            "at least 101 separate dates of injection",
             "limit",
         ),
         ("at least 110000 days of therapy", "at least 110001 days of therapy", "limit"),
