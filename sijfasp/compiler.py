@@ -370,8 +370,13 @@ def _describe_expr(builder: _Builder, expr: ast.Expr) -> str:
             return f"{meaning}: not documented as present"
         return f"{meaning}: {expr.value}"
     if isinstance(expr, ast.Combinator):
-        words = {"all": "All of", "any": "Any of", "none": "None of"}
-        head = words.get(expr.kind, f"At least {expr.minimum} of")
+        words = {
+            ast.CombinatorKind.ALL: "All of",
+            ast.CombinatorKind.ANY: "Any of",
+            ast.CombinatorKind.NONE: "None of",
+            ast.CombinatorKind.AT_LEAST: f"At least {expr.minimum} of",
+        }
+        head = words[expr.kind]
         parts = [_member_label(builder, m) for m in expr.members]
         return f"{head}: " + "; ".join(parts)
     return _condition_text(builder, expr)
@@ -407,10 +412,11 @@ def _condition_text(builder: _Builder, expr: ast.Expr) -> str:
             return f"at least {expr.minimum} {what}"
         if expr.unit == "dates":
             return f"at least {expr.minimum} separate dates of {what}"
+        assert expr.unit == "days", expr.unit
         return f"at least {expr.minimum} days of {what}{window}"
     if isinstance(expr, ast.Reference):
         return expr.name
-    return "condition"
+    raise AssertionError(f"not a condition: {type(expr).__name__}")
 
 
 def _set_text(builder: _Builder, records: ast.RecordSet) -> str:
@@ -440,6 +446,8 @@ def _filter_text(part: ast.RecordFilter) -> str:
             tests.append(f"{c.field} within the last {c.number} days")
         elif c.operator == "matches":
             tests.append(f"{c.field} same as {c.values[0]}")
+        else:
+            raise AssertionError(f"unknown field operator {c.operator}")
     return f"{part.kind} where " + " and ".join(tests)
 
 
@@ -478,6 +486,7 @@ def _compile_leaf(
     elif expr.unit == "dates":
         leaf = f"dates({set_id}, {expr.minimum})"
     else:
+        assert expr.unit == "days", expr.unit
         window = f"window({-expr.window_days}, 0)" if expr.window_days else "unbounded"
         leaf = f"days({set_id}, {expr.minimum}, {window})"
     return leaf, text, ("records", expr.unit, set_id, expr.minimum, expr.window_days)
@@ -550,6 +559,7 @@ def _condition_key(condition: ast.FieldCondition) -> tuple:
     if condition.operator == "within":
         assert condition.number is not None
         return ("within", condition.field, -int(condition.number), 0)
+    assert condition.operator == "matches", condition.operator
     return ("matches", condition.field, condition.values[0])
 
 
@@ -636,10 +646,12 @@ def _compile_field_condition(
     if op == "compare":
         assert condition.comparator is not None and condition.number is not None
         threshold = scaled(condition.number)
-        op = OPERATORS[condition.comparator]
+        test = OPERATORS[condition.comparator]
         if ask:
-            builder.field_thresholds.setdefault((kind, field_def.name), set()).add((op, threshold))
-        return f"compare({field_def.name}, {op}, {threshold})"
+            builder.field_thresholds.setdefault((kind, field_def.name), set()).add(
+                (test, threshold)
+            )
+        return f"compare({field_def.name}, {test}, {threshold})"
     if op == "has":
         return f"has({field_def.name}, {condition.values[0]})"
     if op == "within":

@@ -417,29 +417,29 @@ class _ToAst(Transformer):
         )
 
     def criteria_block(self, meta, children):
-        return self._block("criteria", meta, children)
+        return self._block(ast.BlockRole.CRITERIA, meta, children)
 
     def exclusions_block(self, meta, children):
-        return self._block("exclusions", meta, children)
+        return self._block(ast.BlockRole.EXCLUSIONS, meta, children)
 
     def advisories_block(self, meta, children):
-        return self._block("advisories", meta, children)
+        return self._block(ast.BlockRole.ADVISORIES, meta, children)
 
     # -------------------------------------------------------------- conditions
     def _combinator(self, kind, minimum, meta, members):
         return ast.Combinator(kind, minimum, tuple(members), self._span(meta))
 
     def all_of(self, meta, children):
-        return self._combinator("all", None, meta, children)
+        return self._combinator(ast.CombinatorKind.ALL, None, meta, children)
 
     def any_of(self, meta, children):
-        return self._combinator("any", None, meta, children)
+        return self._combinator(ast.CombinatorKind.ANY, None, meta, children)
 
     def none_of(self, meta, children):
-        return self._combinator("none", None, meta, children)
+        return self._combinator(ast.CombinatorKind.NONE, None, meta, children)
 
     def at_least_of(self, meta, children):
-        return self._combinator("at_least", int(children[0]), meta, children[1:])
+        return self._combinator(ast.CombinatorKind.AT_LEAST, int(children[0]), meta, children[1:])
 
     def fact_ref(self, meta, children):
         if len(children) == 2:
@@ -463,14 +463,20 @@ class _ToAst(Transformer):
         return ast.Reference(str(children[0]), self._span(meta))
 
     def count_records(self, meta, children):
-        return ast.CountRecords("records", int(children[0]), children[1], None, self._span(meta))
+        return ast.CountRecords(
+            ast.CountUnit.RECORDS, int(children[0]), children[1], None, self._span(meta)
+        )
 
     def count_dates(self, meta, children):
-        return ast.CountRecords("dates", int(children[0]), children[1], None, self._span(meta))
+        return ast.CountRecords(
+            ast.CountUnit.DATES, int(children[0]), children[1], None, self._span(meta)
+        )
 
     def count_days(self, meta, children):
         window = children[2] if len(children) > 2 else None
-        return ast.CountRecords("days", int(children[0]), children[1], window, self._span(meta))
+        return ast.CountRecords(
+            ast.CountUnit.DAYS, int(children[0]), children[1], window, self._span(meta)
+        )
 
     def window(self, meta, children):
         return int(children[0])
@@ -502,25 +508,29 @@ class _ToAst(Transformer):
         )
 
     def field_is(self, meta, children):
-        return self._field(meta, children[0], "is", [children[1]])
+        return self._field(meta, children[0], ast.FieldOperator.IS, [children[1]])
 
     def field_in(self, meta, children):
-        return self._field(meta, children[0], "in", children[1])
+        return self._field(meta, children[0], ast.FieldOperator.IN, children[1])
 
     def field_compare(self, meta, children):
-        return self._field(meta, children[0], "compare", (), str(children[1]), _number(children[2]))
+        return self._field(
+            meta, children[0], ast.FieldOperator.COMPARE, (), str(children[1]), _number(children[2])
+        )
 
     def field_has(self, meta, children):
-        return self._field(meta, children[0], "has", [children[1]])
+        return self._field(meta, children[0], ast.FieldOperator.HAS, [children[1]])
 
     def field_within(self, meta, children):
-        return self._field(meta, children[0], "within", (), None, Decimal(int(children[1])))
+        return self._field(
+            meta, children[0], ast.FieldOperator.WITHIN, (), None, Decimal(int(children[1]))
+        )
 
     def field_matches(self, meta, children):
         fact = children[1]
         # Kept as "scope.name" so the semantic stage can insist on a request field.
         target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
-        return self._field(meta, children[0], "matches", [target])
+        return self._field(meta, children[0], ast.FieldOperator.MATCHES, [target])
 
     def __default__(self, data, children, meta):
         # Only reached for a tree shape the grammar should not produce after error recovery.

@@ -749,6 +749,8 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                     f"{expr.minimum} days cannot fit in a window of {expr.window_days} days",
                     expr.span,
                 )
+    else:
+        raise AssertionError(f"not a condition: {type(expr).__name__}")
 
 
 def _fact_names(context: _PolicyContext) -> list[str]:
@@ -967,6 +969,8 @@ def _check_field_condition(
             or not set(field.type.values) & set(fact.type.values)
         ):
             sink.error("type", f"'{field.name}' and '{target}' do not share values", condition.span)
+    else:
+        raise AssertionError(f"unknown field operator {op}")
 
 
 def _names_used(node) -> Iterable[str]:
