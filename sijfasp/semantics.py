@@ -664,8 +664,18 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
     if isinstance(expr, ast.Criterion):
         _check_expr(expr.body, context)
     elif isinstance(expr, ast.Combinator):
+        listed: set[str] = set()
         for member in expr.members:
             _check_expr(member, context)
+            if isinstance(member, ast.Reference):
+                # Listed twice it is still one member: 'at least 2 of { d d }' could never hold.
+                if member.name in listed:
+                    sink.error(
+                        Code.DUPLICATE_NAME,
+                        f"'{member.name}' is listed twice among the same members",
+                        member.span,
+                    )
+                listed.add(member.name)
         if expr.kind == "at_least":
             assert expr.minimum is not None
             if expr.minimum < 1:

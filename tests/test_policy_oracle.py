@@ -52,7 +52,7 @@ OPERATORS = {
 PURPOSES = ("diagnostic", "therapeutic")
 
 SETTINGS = settings(
-    max_examples=80,
+    max_examples=100,
     deadline=None,
     # CI must not fail at random: a fixed sequence of examples there; a fresh one locally.
     derandomize=bool(os.environ.get("CI")),
@@ -88,17 +88,42 @@ class Count:
 
 
 @dataclass(frozen=True)
+class Ref:
+    """A use of definition d{index}."""
+
+    index: int
+
+    def text(self) -> str:
+        return f"d{self.index}"
+
+
+@dataclass(frozen=True)
+class Named:
+    """A member written as a named criterion; its name is given once the policy is built."""
+
+    expr: Expr
+    name: str = ""
+
+    def text(self) -> str:
+        return f'{self.name} "{self.name}": {self.expr.text()}'
+
+
+@dataclass(frozen=True)
 class Node:
     kind: str  # all, any, none, at_least
     minimum: int | None
-    members: tuple[Fact | Count | Node, ...]
+    members: tuple[Expr, ...]
 
     def text(self) -> str:
         head = f"at least {self.minimum}" if self.kind == "at_least" else self.kind
         return f"{head} of {{ " + "  ".join(m.text() for m in self.members) + " }"
 
 
-Expr = Fact | Count | Node
+Expr = Fact | Count | Node | Ref | Named
+# Names of members chosen among the ids the compiler derives for members written without one
+# (criterion c1's second member is c1_2, its count's set c1_records): a name and a derived id
+# that collided used to merge two conditions into one node.
+MEMBER_NAMES = ("c1_1", "c1_2", "c2_1", "c1_1_1", "c1_records", "d1_1", "d2_1", "x1_1")
 
 
 def _never_holds(finding: str, operator: str, threshold: Decimal) -> bool:
@@ -123,7 +148,9 @@ number_facts = (
 )
 counts = st.builds(Count, st.integers(1, 2), st.booleans(), st.sampled_from(("records", "dates")))
 # Comparisons twice as often: a wrong operator or a rounded threshold shows only at its edge.
-leaves = st.one_of(bool_facts, number_facts, number_facts, counts)
+leaves = st.one_of(
+    bool_facts, number_facts, number_facts, counts, st.builds(Ref, st.integers(1, 3))
+)
 
 
 def _node(members: st.SearchStrategy) -> st.SearchStrategy:
@@ -132,9 +159,10 @@ def _node(members: st.SearchStrategy) -> st.SearchStrategy:
             return st.integers(1, len(items)).map(lambda k: Node(kind, k, tuple(items)))
         return st.just(Node(kind, None, tuple(items)))
 
+    member = st.one_of(members, members.map(Named))
     return st.tuples(
         st.sampled_from(("all", "any", "none", "at_least")),
-        st.lists(members, min_size=1, max_size=3),
+        st.lists(member, min_size=1, max_size=3),
     ).flatmap(lambda pair: build(*pair))
 
 
@@ -145,14 +173,16 @@ exprs = st.recursive(leaves, _node, max_leaves=5)
 class GeneratedPolicy:
     criteria: tuple[Expr, ...]
     exclusions: tuple[Expr, ...]
+    defines: tuple[Expr, ...] = ()  # d1, d2, ...: each may use the ones before it
 
     def text(self) -> str:
         lines = [
             'import "vocabulary.sijv"',
             'policy generated { payer "P" title "T" document "D" effective 2026-01-01 cite "G" }',
             f'service {SERVICE} [1] "Fusion"',
-            f"criteria for {SERVICE} {{",
         ]
+        lines += [f'define d{i} "D{i}": {e.text()}' for i, e in enumerate(self.defines, 1)]
+        lines.append(f"criteria for {SERVICE} {{")
         lines += [f'  c{i} [{i}] "C{i}": {e.text()}' for i, e in enumerate(self.criteria, 1)]
         lines.append("}")
         if self.exclusions:
@@ -162,10 +192,39 @@ class GeneratedPolicy:
         return "\n".join(lines) + "\n"
 
 
+def _finish(expr: Expr, usable: int, names: list[str]) -> Expr:
+    """Point each use at a definition written before (or drop it), and name named members."""
+    if isinstance(expr, Ref):
+        return Ref((expr.index - 1) % usable + 1) if usable else Fact("tumor", "not_true")
+    if isinstance(expr, Named):
+        inner = _finish(expr.expr, usable, names)
+        return Named(inner, names.pop()) if names else inner
+    if isinstance(expr, Node):
+        members = [_finish(m, usable, names) for m in expr.members]
+        # A definition is listed once among the same members (semantics refuses a repeat).
+        members = [
+            Fact("fracture", "not_true") if isinstance(m, Ref) and m in members[:i] else m
+            for i, m in enumerate(members)
+        ]
+        return Node(expr.kind, expr.minimum, tuple(members))
+    return expr
+
+
+def _build(criteria: list, exclusions: list, defines: list, names: list[str]) -> GeneratedPolicy:
+    names = list(names)
+    return GeneratedPolicy(
+        tuple(_finish(e, len(defines), names) for e in criteria),
+        tuple(_finish(e, len(defines), names) for e in exclusions),
+        tuple(_finish(e, i, names) for i, e in enumerate(defines)),
+    )
+
+
 policies = st.builds(
-    GeneratedPolicy,
-    st.lists(exprs, min_size=1, max_size=3).map(tuple),
-    st.lists(exprs, max_size=1).map(tuple),
+    _build,
+    st.lists(exprs, min_size=1, max_size=3),
+    st.lists(exprs, max_size=1),
+    st.lists(exprs, min_size=1, max_size=2),
+    st.permutations(MEMBER_NAMES),
 )
 
 
@@ -213,15 +272,25 @@ def _finding_values(finding: str) -> list:
     return [True, False] if finding in BOOL_FINDINGS else _number_values(finding)
 
 
-def _thresholds(policy: GeneratedPolicy) -> dict[str, set[Decimal]]:
-    found: dict[str, set[Decimal]] = {}
-    pending: list[Expr] = [*policy.criteria, *policy.exclusions]
+def _facts(policy: GeneratedPolicy) -> list[Fact]:
+    found: list[Fact] = []
+    pending: list[Expr] = [*policy.criteria, *policy.exclusions, *policy.defines]
     while pending:
         expr = pending.pop()
-        if isinstance(expr, Fact) and expr.threshold is not None:
-            found.setdefault(expr.finding, set()).add(expr.threshold)
+        if isinstance(expr, Fact):
+            found.append(expr)
+        elif isinstance(expr, Named):
+            pending.append(expr.expr)
         elif isinstance(expr, Node):
             pending.extend(expr.members)
+    return found
+
+
+def _thresholds(policy: GeneratedPolicy) -> dict[str, set[Decimal]]:
+    found: dict[str, set[Decimal]] = {}
+    for fact in _facts(policy):
+        if fact.threshold is not None:
+            found.setdefault(fact.finding, set()).add(fact.threshold)
     return found
 
 
@@ -262,7 +331,7 @@ class World:
     diagnostic_dates: int
 
 
-def holds(expr: Expr, world: World) -> bool:
+def holds(expr: Expr, world: World, defines: tuple[Expr, ...] = ()) -> bool:
     """Whether a condition holds on what the world documents (absent facts never hold a test,
     except 'is not true', which silence meets)."""
     if isinstance(expr, Fact):
@@ -280,7 +349,11 @@ def holds(expr: Expr, world: World) -> bool:
         else:
             found = world.diagnostic_dates if expr.diagnostic_only else world.record_dates
         return found >= expr.minimum
-    met = sum(holds(m, world) for m in expr.members)
+    if isinstance(expr, Ref):
+        return holds(defines[expr.index - 1], world, defines)
+    if isinstance(expr, Named):
+        return holds(expr.expr, world, defines)
+    met = sum(holds(m, world, defines) for m in expr.members)
     return {
         "all": met == len(expr.members),
         "any": met >= 1,
@@ -290,15 +363,7 @@ def holds(expr: Expr, world: World) -> bool:
 
 
 def _findings_used(policy: GeneratedPolicy) -> set[str]:
-    found: set[str] = set()
-    pending: list[Expr] = [*policy.criteria, *policy.exclusions]
-    while pending:
-        expr = pending.pop()
-        if isinstance(expr, Fact):
-            found.add(expr.finding)
-        elif isinstance(expr, Node):
-            pending.extend(expr.members)
-    return found
+    return {fact.finding for fact in _facts(policy)}
 
 
 def documented_world(case: GeneratedCase) -> World:
@@ -335,13 +400,13 @@ def reference_determination(policy: GeneratedPolicy, case: GeneratedCase) -> str
     if case.service != SERVICE:
         return "not_applicable"
     doc = documented_world(case)
-    if any(holds(x, doc) for x in policy.exclusions):
+    if any(holds(x, doc, policy.defines) for x in policy.exclusions):
         return "excluded"
-    if all(holds(c, doc) for c in policy.criteria):
+    if all(holds(c, doc, policy.defines) for c in policy.criteria):
         return "approvable"
     for world in completions(policy, case):
-        if all(holds(c, world) for c in policy.criteria) and not any(
-            holds(x, world) for x in policy.exclusions
+        if all(holds(c, world, policy.defines) for c in policy.criteria) and not any(
+            holds(x, world, policy.defines) for x in policy.exclusions
         ):
             return "incomplete"
     return "not_met"
