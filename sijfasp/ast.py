@@ -8,9 +8,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Union
 
 from .source import Span
+
+
+# ------------------------------------------------------------------ closed sets
+# Each is also its own text, so code comparing with the plain word keeps working; code that
+# dispatches over one ends with an error, never a silent default.
+class CombinatorKind(StrEnum):
+    ALL = "all"
+    ANY = "any"
+    NONE = "none"
+    AT_LEAST = "at_least"
+
+
+class CountUnit(StrEnum):
+    RECORDS = "records"
+    DATES = "dates"
+    DAYS = "days"
+
+
+class FieldOperator(StrEnum):
+    IS = "is"
+    IN = "in"
+    COMPARE = "compare"
+    HAS = "has"
+    WITHIN = "within"
+    MATCHES = "matches"
+
+
+class BlockRole(StrEnum):
+    CRITERIA = "criteria"
+    EXCLUSIONS = "exclusions"
+    ADVISORIES = "advisories"
 
 
 # ------------------------------------------------------------------ shared pieces
@@ -125,7 +157,7 @@ class FieldCondition:
     """
 
     field: str
-    operator: str
+    operator: FieldOperator
     values: tuple[str, ...]
     comparator: str | None
     number: Decimal | None
@@ -164,7 +196,7 @@ class RecordSet:
 class CountRecords:
     """`at least N <records>` (unit "records"), `... separate dates of` ("dates"), `... days of`."""
 
-    unit: str
+    unit: CountUnit
     minimum: int
     records: RecordSet
     window_days: int | None
@@ -175,7 +207,7 @@ class CountRecords:
 class Combinator:
     """`all of`, `any of`, `none of`, `at least K of` over members."""
 
-    kind: str  # "all", "any", "none", "at_least"
+    kind: CombinatorKind
     minimum: int | None
     members: tuple[Member, ...]
     span: Span
@@ -254,7 +286,7 @@ class Advisory:
 class CriteriaBlock:
     """`criteria for`, `exclusions for` (role "exclusions") or `advisories for`."""
 
-    role: str  # "criteria", "exclusions", "advisories"
+    role: BlockRole
     services: tuple[str, ...]
     items: tuple[Criterion | Advisory, ...]
     span: Span

@@ -9,24 +9,53 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .source import SourceText, Span
 
-# Stable codes a user can look up in docs/diagnostics.md.
+
+class Code(StrEnum):
+    """Stable codes a user can look up in docs/diagnostics.md; each is also its own text."""
+
+    SYNTAX = "syntax"
+    UNKNOWN_NAME = "unknown-name"
+    DUPLICATE_NAME = "duplicate-name"
+    RESERVED = "reserved"
+    TYPE = "type"
+    RANGE = "range"
+    PRECISION = "precision"
+    COUNT = "count"
+    LIMIT = "limit"
+    CYCLE = "cycle"
+    PROPERTY = "property"
+    IMPORT = "import"
+    SCOPE = "scope"
+    CASE = "case"
+    UNUSED = "unused"
+
+
 CODES = {
-    "syntax": "the text does not follow the grammar",
-    "unknown-name": "a name that is not declared",
-    "duplicate-name": "a name declared twice",
-    "type": "a test that does not fit the type of what it tests",
-    "range": "a number outside the declared range, or a range that cannot be met",
-    "count": "a count larger than the list or set it counts",
-    "cycle": "a definition that refers to itself",
-    "property": "a missing, unknown or malformed property",
-    "import": "an import that cannot be read",
-    "scope": "a service without criteria, or criteria for an undeclared service",
-    "case": "a case file that does not match the vocabulary",
-    "unused": "a definition that no criterion uses (a warning)",
+    Code.SYNTAX: "the text does not follow the grammar",
+    Code.UNKNOWN_NAME: "a name that is not declared",
+    Code.DUPLICATE_NAME: "a name declared twice",
+    Code.RESERVED: "a name the solver reserves",
+    Code.TYPE: "a test that does not fit the type of what it tests",
+    Code.RANGE: "a number outside the declared range, or a range that cannot be met",
+    Code.PRECISION: "a number with more than two decimal places",
+    Code.COUNT: "a count larger than the list or set it counts",
+    Code.LIMIT: "a number, nesting or chain past a documented limit",
+    Code.CYCLE: "a definition that refers to itself",
+    Code.PROPERTY: "a missing, unknown or malformed property",
+    Code.IMPORT: "an import that cannot be read",
+    Code.SCOPE: "a service without criteria, or criteria for an undeclared service",
+    Code.CASE: "a case file that does not match the vocabulary",
+    Code.UNUSED: "a definition that no criterion uses (a warning)",
 }
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
 
 
 class SijfaspError(Exception):
@@ -41,14 +70,19 @@ class SijfaspError(Exception):
 
 @dataclass(frozen=True)
 class Diagnostic:
-    code: str
+    code: Code | str
     message: str
     span: Span | None = None
-    severity: str = "error"
+    severity: Severity | str = Severity.ERROR
     hint: str | None = None
     # For case files: the path of the field, e.g. "records.injection[0].date".
     field_path: str | None = None
     file: str | None = None
+
+    def __post_init__(self) -> None:
+        # A code or severity given as text must be one of the enum's: an unknown one is a bug.
+        object.__setattr__(self, "code", Code(self.code))
+        object.__setattr__(self, "severity", Severity(self.severity))
 
     def location(self) -> str:
         if self.span is not None:
@@ -70,14 +104,14 @@ class DiagnosticSink:
     items: list[Diagnostic] = field(default_factory=list)
 
     def error(
-        self, code: str, message: str, span: Span | None = None, hint: str | None = None
+        self, code: Code | str, message: str, span: Span | None = None, hint: str | None = None
     ) -> None:
-        self.items.append(Diagnostic(code, message, span, "error", hint))
+        self.items.append(Diagnostic(code, message, span, Severity.ERROR, hint))
 
     def warning(
-        self, code: str, message: str, span: Span | None = None, hint: str | None = None
+        self, code: Code | str, message: str, span: Span | None = None, hint: str | None = None
     ) -> None:
-        self.items.append(Diagnostic(code, message, span, "warning", hint))
+        self.items.append(Diagnostic(code, message, span, Severity.WARNING, hint))
 
     @property
     def errors(self) -> list[Diagnostic]:

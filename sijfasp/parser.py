@@ -6,6 +6,7 @@ it and goes on, so an author sees every place the grammar was not followed in on
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 
@@ -13,8 +14,9 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from .diagnostics import Diagnostic, SijfaspError
+from .diagnostics import Code, Diagnostic, SijfaspError
 from .resources import grammar_path
+from .semantics import MAX_DEPTH
 from .source import SourceText, Span
 
 MAX_SYNTAX_ERRORS = 20
@@ -187,6 +189,7 @@ def parse(source: SourceText) -> ast.SourceFile:
             ):
                 lexical.append(diagnostic)
             position = error.pos_in_stream
+            assert position is not None  # a lexer error knows where it is
             text = text[:position] + " " + text[position + 1 :]
             continue
         except UnexpectedInput as error:
@@ -202,16 +205,47 @@ def parse(source: SourceText) -> ast.SourceFile:
             found
             or [Diagnostic("syntax", "too many errors to go on", Span(source.path, 1, 1, 1, 2))]
         )
+    too_deep = _too_deep(tree, source.path)
+    if too_deep is not None:
+        raise SijfaspError([too_deep])
+    transformer = _ToAst(source.path)
     try:
-        return _ToAst(source.path).transform(tree)
+        result = transformer.transform(tree)
     except _RecoveredTreeError:
         raise SijfaspError(
             [Diagnostic("syntax", "the file could not be read", Span(source.path, 1, 1, 1, 2))]
         ) from None
+    if transformer.problems:
+        raise SijfaspError(transformer.problems)
+    return result
+
+
+# Nesting that counts against MAX_DEPTH: combinators, and record sets in parentheses.
+_NESTING = frozenset({"all_of", "any_of", "none_of", "at_least_of", "record_set"})
+
+
+def _too_deep(tree: Tree, path: str) -> Diagnostic | None:
+    """A diagnostic at the first condition nested more than MAX_DEPTH deep, found without
+    recursion, so that no later stage ever recurses deeper than the limit."""
+    pending: list[tuple[Tree, int]] = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if node.data in _NESTING:
+            depth += 1
+            if depth > MAX_DEPTH:
+                meta = node.meta
+                span = Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+                return Diagnostic(Code.LIMIT, f"conditions nest more than {MAX_DEPTH} deep", span)
+        pending.extend((c, depth) for c in node.children if isinstance(c, Tree))
+    return None
 
 
 class _RecoveredTreeError(Exception):
     pass
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 def _unquote(token: Token) -> str:
@@ -233,6 +267,21 @@ class _ToAst(Transformer):
     def __init__(self, path: str):
         super().__init__()
         self.path = path
+        self.problems: list[Diagnostic] = []
+
+    def __default_token__(self, token: Token) -> Token:
+        # A text or section reaches terminals and the compiled program: no control characters.
+        if token.type in ("STRING", "SECTION"):
+            bad = next((c for c in str(token) if _is_control(c)), None)
+            if bad is not None:
+                self.problems.append(
+                    Diagnostic(
+                        Code.SYNTAX,
+                        f"a text contains the control character U+{ord(bad):04X}",
+                        _span_of_token(self.path, token),
+                    )
+                )
+        return token
 
     def _span(self, meta) -> Span:
         if getattr(meta, "empty", True):
@@ -272,7 +321,7 @@ class _ToAst(Transformer):
 
     def property(self, meta, children):
         name = children[0]
-        value = None
+        value: str | Decimal | None = None
         if len(children) > 1:
             token = children[1]
             if token.type == "STRING":
@@ -368,29 +417,29 @@ class _ToAst(Transformer):
         )
 
     def criteria_block(self, meta, children):
-        return self._block("criteria", meta, children)
+        return self._block(ast.BlockRole.CRITERIA, meta, children)
 
     def exclusions_block(self, meta, children):
-        return self._block("exclusions", meta, children)
+        return self._block(ast.BlockRole.EXCLUSIONS, meta, children)
 
     def advisories_block(self, meta, children):
-        return self._block("advisories", meta, children)
+        return self._block(ast.BlockRole.ADVISORIES, meta, children)
 
     # -------------------------------------------------------------- conditions
     def _combinator(self, kind, minimum, meta, members):
         return ast.Combinator(kind, minimum, tuple(members), self._span(meta))
 
     def all_of(self, meta, children):
-        return self._combinator("all", None, meta, children)
+        return self._combinator(ast.CombinatorKind.ALL, None, meta, children)
 
     def any_of(self, meta, children):
-        return self._combinator("any", None, meta, children)
+        return self._combinator(ast.CombinatorKind.ANY, None, meta, children)
 
     def none_of(self, meta, children):
-        return self._combinator("none", None, meta, children)
+        return self._combinator(ast.CombinatorKind.NONE, None, meta, children)
 
     def at_least_of(self, meta, children):
-        return self._combinator("at_least", int(children[0]), meta, children[1:])
+        return self._combinator(ast.CombinatorKind.AT_LEAST, int(children[0]), meta, children[1:])
 
     def fact_ref(self, meta, children):
         if len(children) == 2:
@@ -414,14 +463,20 @@ class _ToAst(Transformer):
         return ast.Reference(str(children[0]), self._span(meta))
 
     def count_records(self, meta, children):
-        return ast.CountRecords("records", int(children[0]), children[1], None, self._span(meta))
+        return ast.CountRecords(
+            ast.CountUnit.RECORDS, int(children[0]), children[1], None, self._span(meta)
+        )
 
     def count_dates(self, meta, children):
-        return ast.CountRecords("dates", int(children[0]), children[1], None, self._span(meta))
+        return ast.CountRecords(
+            ast.CountUnit.DATES, int(children[0]), children[1], None, self._span(meta)
+        )
 
     def count_days(self, meta, children):
         window = children[2] if len(children) > 2 else None
-        return ast.CountRecords("days", int(children[0]), children[1], window, self._span(meta))
+        return ast.CountRecords(
+            ast.CountUnit.DAYS, int(children[0]), children[1], window, self._span(meta)
+        )
 
     def window(self, meta, children):
         return int(children[0])
@@ -453,25 +508,29 @@ class _ToAst(Transformer):
         )
 
     def field_is(self, meta, children):
-        return self._field(meta, children[0], "is", [children[1]])
+        return self._field(meta, children[0], ast.FieldOperator.IS, [children[1]])
 
     def field_in(self, meta, children):
-        return self._field(meta, children[0], "in", children[1])
+        return self._field(meta, children[0], ast.FieldOperator.IN, children[1])
 
     def field_compare(self, meta, children):
-        return self._field(meta, children[0], "compare", (), str(children[1]), _number(children[2]))
+        return self._field(
+            meta, children[0], ast.FieldOperator.COMPARE, (), str(children[1]), _number(children[2])
+        )
 
     def field_has(self, meta, children):
-        return self._field(meta, children[0], "has", [children[1]])
+        return self._field(meta, children[0], ast.FieldOperator.HAS, [children[1]])
 
     def field_within(self, meta, children):
-        return self._field(meta, children[0], "within", (), None, Decimal(int(children[1])))
+        return self._field(
+            meta, children[0], ast.FieldOperator.WITHIN, (), None, Decimal(int(children[1]))
+        )
 
     def field_matches(self, meta, children):
         fact = children[1]
         # Kept as "scope.name" so the semantic stage can insist on a request field.
         target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
-        return self._field(meta, children[0], "matches", [target])
+        return self._field(meta, children[0], ast.FieldOperator.MATCHES, [target])
 
     def __default__(self, data, children, meta):
         # Only reached for a tree shape the grammar should not produce after error recovery.

@@ -5,19 +5,23 @@ This module only composes the stages (parser, semantics, compiler); it adds no m
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from . import ast
 from .compiler import CompiledPolicy, compile_policy
-from .diagnostics import Diagnostic, SijfaspError
+from .diagnostics import Code, Diagnostic, SijfaspError
 from .parser import parse
 from .resources import policies_dir
 from .semantics import Policy, Vocabulary, check_policy, check_vocabulary
 from .source import SourceText, Span
 
 POLICY_SUFFIX = ".sijp"
+VOCABULARY_SUFFIX = ".sijv"
+# A vocabulary file's first declaration, after blank lines and comments.
+_VOCABULARY_START = re.compile(r"(?:\s|#[^\n]*)*vocabulary\s")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,17 @@ def load_policy(path: Path | str, shown_as: str | None = None) -> LoadedPolicy:
         raise
 
 
+def _import_problem(imported: str) -> str | None:
+    """Why an import path is refused before anything is read, or None."""
+    if not imported.endswith(VOCABULARY_SUFFIX):
+        return f"'{imported}' is not a vocabulary file: its name must end in {VOCABULARY_SUFFIX}"
+    return None
+
+
+def _looks_like_vocabulary(text: str) -> bool:
+    return _VOCABULARY_START.match(text) is not None
+
+
 def _load(path: Path, source: SourceText) -> LoadedPolicy:
     tree = parse(source)
     imports = [d for d in tree.declarations if isinstance(d, ast.ImportDecl)]
@@ -75,8 +90,13 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
                 )
             ]
         )
-    target = path.parent / imports[0].path
-    shown = str(Path(source.path).parent / imports[0].path)
+    imported = imports[0]
+    problem = _import_problem(imported.path)
+    if problem is not None:
+        raise SijfaspError([Diagnostic(Code.IMPORT, problem, imported.span)])
+    # Relative to the policy's own folder, wherever sijfasp is run from.
+    target = path.parent / imported.path
+    shown = str(Path(source.path).parent / imported.path)
     if not target.is_file():
         raise SijfaspError(
             [
@@ -87,6 +107,18 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
                 )
             ]
         )
+    if not _looks_like_vocabulary(read_source(target, shown).text):
+        # Not quoted: the file may be anything, and its lines are none of the author's business.
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    Code.IMPORT,
+                    f"'{imported.path}' is not a vocabulary: it does not begin with "
+                    "'vocabulary NAME \"...\"'",
+                    imported.span,
+                )
+            ]
+        )
     try:
         vocabulary, vocabulary_source = _vocabulary(target.resolve(), shown)
     except SijfaspError as error:
@@ -94,9 +126,6 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
         raise
     policy = check_policy(tree, vocabulary)
     return LoadedPolicy(policy, compile_policy(policy), (source, vocabulary_source))
-
-
-VOCABULARY_SUFFIX = ".sijv"
 
 
 def is_vocabulary_file(path: Path) -> bool:

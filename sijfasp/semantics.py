@@ -7,18 +7,36 @@ nothing is raised until the whole file has been looked at.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from . import ast
-from .diagnostics import Diagnostic, DiagnosticSink, did_you_mean
+from .diagnostics import Code, Diagnostic, DiagnosticSink, did_you_mean
 from .source import Span
 
 TYPE_NAMES = ("bool", "number", "date", "choice", "set")
 BOOL_VALUES = ("true", "false")
 COMPARATORS = (">=", "<=", ">", "<", "=", "!=")
+
+# Every number reaches the solver as a 32-bit signed integer (numbers scaled by 100, dates as
+# days). These limits keep every value and every sum the encoding forms (a count plus the records
+# it adds, a day count) far inside that range; docs/dsl.md lists them.
+MAX_NUMBER = Decimal(1_000_000)  # a vocabulary range bound, hence every threshold and case value
+MAX_DECIMALS = 2  # the same precision the case loader accepts
+MAX_COUNT = 100  # at least N records / separate dates: the search for missing records grows with N
+MAX_DAYS = 110_000  # a window or day count: the dates accepted (1900..2199) span 109,572 days
+MAX_COST = 1_000
+# How deep conditions nest (combinators inside combinators, with definitions expanded in place)
+# and how long a chain of record sets including record sets may be.
+MAX_DEPTH = 64
+# How many conditions one criterion may hold with its definitions written out, as an explanation
+# shows it: definitions shared many times over would otherwise multiply without bound.
+MAX_TREE_NODES = 10_000
+# Words the solver reads as its own: a name spelt so would break the compiled program.
+SOLVER_RESERVED = frozenset({"not"})
 
 
 # ------------------------------------------------------------------ checked models
@@ -167,6 +185,9 @@ def _properties(
         ):
             sink.error("property", "cost is a whole number of 0 or more", prop.span)
             continue
+        if prop.name == "cost" and isinstance(prop.value, Decimal) and prop.value > MAX_COST:
+            sink.error(Code.LIMIT, f"cost is at most {MAX_COST}", prop.span)
+            continue
         if prop.name in (
             "means",
             "ask",
@@ -185,9 +206,42 @@ def _properties(
     return found
 
 
+def _cost(props: dict[str, ast.Property]) -> int:
+    value = props["cost"].value if "cost" in props else None
+    return int(value) if isinstance(value, Decimal) else 1
+
+
 def _text(props: dict[str, ast.Property], name: str) -> str:
     prop = props.get(name)
     return prop.value if prop is not None and isinstance(prop.value, str) else ""
+
+
+def _reserved(name: str, what: str, span: Span, sink: DiagnosticSink) -> None:
+    if name in SOLVER_RESERVED:
+        sink.error(
+            Code.RESERVED,
+            f"'{name}' cannot name {what}: the solver reserves the word",
+            span,
+            f"choose another name, like '{name}_{what.split()[-1]}'",
+        )
+
+
+def decimals(value: Decimal) -> int:
+    """How many decimal places a number is written with (7.50 has 2, 7 has 0)."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _check_precision(value: Decimal, span: Span, sink: DiagnosticSink) -> bool:
+    if decimals(value.normalize()) > MAX_DECIMALS:
+        sink.error(
+            Code.PRECISION,
+            f"{value} has more than {MAX_DECIMALS} decimal places: numbers are compared "
+            f"to hundredths, as cases give them",
+            span,
+        )
+        return False
+    return True
 
 
 def _check_type(spec: ast.TypeSpec, sink: DiagnosticSink) -> ValueType | None:
@@ -205,6 +259,8 @@ def _check_type(spec: ast.TypeSpec, sink: DiagnosticSink) -> ValueType | None:
             return None
         if len(set(spec.values)) != len(spec.values):
             sink.error("duplicate-name", f"a value is listed twice in {spec.name}", spec.span)
+        for value in spec.values:
+            _reserved(value, "a value", spec.span, sink)
         return ValueType(spec.name, values=spec.values)
     if spec.values:
         sink.error("type", f"'{spec.name}' takes no list of values", spec.span)
@@ -215,6 +271,16 @@ def _check_type(spec: ast.TypeSpec, sink: DiagnosticSink) -> ValueType | None:
             return None
         if spec.low > spec.high:
             sink.error("range", f"the range {spec.low}..{spec.high} is empty", spec.span)
+            return None
+        if max(abs(spec.low), abs(spec.high)) > MAX_NUMBER:
+            sink.error(
+                Code.LIMIT,
+                f"the range {spec.low}..{spec.high} goes past the largest number sijfasp "
+                f"compares, {MAX_NUMBER}",
+                spec.span,
+            )
+            return None
+        if not all(_check_precision(bound, spec.span, sink) for bound in (spec.low, spec.high)):
             return None
         return ValueType("number", spec.low, spec.high)
     if spec.low is not None:
@@ -247,6 +313,9 @@ def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
         elif isinstance(decl, (ast.FindingDecl, ast.RequestDecl)):
             scope = "finding" if isinstance(decl, ast.FindingDecl) else "request"
             declare(decl.name if scope == "finding" else f"request.{decl.name}", decl.span)
+            _reserved(
+                decl.name, f"a {scope if scope == 'finding' else 'request field'}", decl.span, sink
+            )
             props = _properties(
                 decl.properties, _VOCAB_PROPS[scope], f"{scope} '{decl.name}'", sink
             )
@@ -263,13 +332,14 @@ def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
                 _text(props, "means"),
                 _text(props, "ask"),
                 _text(props, "unit") or None,
-                int(props["cost"].value) if "cost" in props else 1,
+                _cost(props),
                 "required" in props,
                 decl.span,
             )
             (findings if scope == "finding" else request_fields).append(fact)
         elif isinstance(decl, ast.RecordDecl):
             declare(decl.name, decl.span)
+            _reserved(decl.name, "a record kind", decl.span, sink)
             records.append(_check_record(decl, sink))
         else:
             sink.error(
@@ -326,6 +396,7 @@ def _check_record(decl: ast.RecordDecl, sink: DiagnosticSink) -> RecordKind:
         if field.name in names:
             sink.error("duplicate-name", f"field '{field.name}' is declared twice", field.span)
         names.add(field.name)
+        _reserved(field.name, "a field", field.span, sink)
         fprops = _properties(
             field.properties, _VOCAB_PROPS["field"], f"field '{decl.name}.{field.name}'", sink
         )
@@ -361,7 +432,7 @@ def _check_record(decl: ast.RecordDecl, sink: DiagnosticSink) -> RecordKind:
         decl.name,
         _text(props, "means"),
         _text(props, "ask"),
-        int(props["cost"].value) if "cost" in props else 1,
+        _cost(props),
         tuple(fields),
         decl.span,
     )
@@ -374,6 +445,8 @@ class _PolicyContext:
     defines: dict[str, ast.DefineDecl]
     record_sets: dict[str, ast.RecordsDecl]
     sink: DiagnosticSink
+    # The record kind of each named set, worked out once however often the set is used.
+    set_kinds: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
 
 def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
@@ -397,9 +470,19 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
             services.append(decl)
         elif isinstance(decl, ast.DefineDecl):
             _declare_once(decl.name, decl.span, defines, record_sets, sink)
+            _reserved(decl.name, "a definition", decl.span, sink)
             defines[decl.name] = decl
         elif isinstance(decl, ast.RecordsDecl):
             _declare_once(decl.name, decl.span, defines, record_sets, sink)
+            _reserved(decl.name, "a record set", decl.span, sink)
+            if vocabulary.record(decl.name) is not None:
+                # A count of NAME would mean the kind to one stage and the set to another.
+                sink.error(
+                    Code.DUPLICATE_NAME,
+                    f"'{decl.name}' is a record kind of the vocabulary; a set of records needs "
+                    "a name of its own",
+                    decl.span,
+                )
             record_sets[decl.name] = decl
         elif isinstance(decl, ast.CriteriaBlock):
             blocks.append(decl)
@@ -408,6 +491,12 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
 
     context = _PolicyContext(vocabulary, defines, record_sets, sink)
     meta = _check_policy_header(header, source.path, sink)
+    if header is not None:
+        _reserved(header.name, "a policy", header.span, sink)
+    # Cycles and depth first: the checks below follow references only once both are known safe.
+    acyclic = _check_cycles(defines, record_sets, sink)
+    if acyclic:
+        _check_depth(defines, record_sets, [i for b in blocks for i in b.items], sink)
     requestable = {f.type.values for f in vocabulary.request_fields if f.name == "service"}
     known_services = set(next(iter(requestable), ()))
     for service in services:
@@ -424,7 +513,10 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
     exclusions: list[tuple[tuple[str, ...], ast.Criterion]] = []
     advisories: list[tuple[tuple[str, ...], ast.Advisory]] = []
     with_criteria: set[str] = set()
-    ids: dict[str, Span] = {name: d.span for name, d in {**defines, **record_sets}.items()}
+    declared_names: dict[str, ast.DefineDecl | ast.RecordsDecl] = {**defines, **record_sets}
+    ids: dict[str, Span] = {name: d.span for name, d in declared_names.items()}
+    for define in defines.values():
+        _collect_ids(define.body, ids, sink, define.name)
     for block in blocks:
         for name, span in zip(block.services, block.service_spans):
             if name not in declared:
@@ -448,9 +540,9 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
             _need_section(item, sink)
             _check_expr(item.body, context)
             if block.role == "criteria":
-                for service in block.services:
-                    criteria.append((service, item))
-                    with_criteria.add(service)
+                for service_name in block.services:
+                    criteria.append((service_name, item))
+                    with_criteria.add(service_name)
             else:
                 exclusions.append((block.services, item))
     for service in services:
@@ -460,9 +552,8 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
             )
     for decl in defines.values():
         _check_expr(decl.body, context)
-    for decl in record_sets.values():
-        _record_set_kind(decl.records, context)
-    _check_cycles(defines, record_sets, sink)
+    for name in record_sets:
+        _named_set_kind(name, context, frozenset())
     if not sink.errors:  # a misspelt reference would also make its target look unused
         _warn_unused(defines, record_sets, blocks, sink)
     if not services:
@@ -529,20 +620,42 @@ def _need_section(item: ast.Criterion | ast.Advisory, sink: DiagnosticSink) -> N
         )
 
 
-def _collect_ids(item, ids: dict[str, Span], sink: DiagnosticSink) -> None:
-    """Criterion names identify nodes in the compiled program: each is used once."""
-    if isinstance(item, (ast.Criterion, ast.Advisory)):
-        if item.name in ids:
-            sink.error(
-                "duplicate-name", f"'{item.name}' is already used at {ids[item.name]}", item.span
-            )
-        ids[item.name] = item.span
-    body = item.body if isinstance(item, ast.Criterion) else None
-    if isinstance(item, ast.Combinator):
-        body = item
-    if isinstance(body, ast.Combinator):
-        for member in body.members:
-            _collect_ids(member, ids, sink)
+def _collect_ids(
+    item: ast.Member | ast.Advisory, ids: dict[str, Span], sink: DiagnosticSink, owner: str = ""
+) -> None:
+    """Criterion names identify nodes in the compiled program: each is used once in a policy,
+    wherever it is written (a block, a definition's body, an advisory's condition).
+
+    `owner` is the definition whose body is walked: a criterion named after it would make the
+    definition its own member.
+    """
+    pending: list[ast.Member | ast.Advisory] = [item]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Criterion, ast.Advisory)):
+            _reserved(node.name, "a criterion", node.span, sink)
+            if node.name == owner:
+                sink.error(
+                    Code.CYCLE,
+                    f"'{owner}' refers to itself: a criterion inside it has its name: "
+                    f"{owner} -> {owner}",
+                    node.span,
+                )
+            elif node.name in ids:
+                sink.error(
+                    Code.DUPLICATE_NAME,
+                    f"'{node.name}' is already used at {ids[node.name]}",
+                    node.span,
+                )
+            ids.setdefault(node.name, node.span)
+        if isinstance(node, ast.Criterion):
+            pending.append(node.body)
+        elif isinstance(node, ast.Advisory):
+            pending.append(node.when)
+            if node.recommend is not None:
+                pending.append(node.recommend)
+        elif isinstance(node, ast.Combinator):
+            pending.extend(reversed(node.members))
 
 
 # ------------------------------------------------------------------ expressions
@@ -551,8 +664,18 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
     if isinstance(expr, ast.Criterion):
         _check_expr(expr.body, context)
     elif isinstance(expr, ast.Combinator):
+        listed: set[str] = set()
         for member in expr.members:
             _check_expr(member, context)
+            if isinstance(member, ast.Reference):
+                # Listed twice it is still one member: 'at least 2 of { d d }' could never hold.
+                if member.name in listed:
+                    sink.error(
+                        Code.DUPLICATE_NAME,
+                        f"'{member.name}' is listed twice among the same members",
+                        member.span,
+                    )
+                listed.add(member.name)
         if expr.kind == "at_least":
             assert expr.minimum is not None
             if expr.minimum < 1:
@@ -605,6 +728,20 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
         kind = _record_set_kind(expr.records, context)
         if expr.minimum < 1:
             sink.error("count", "'at least' needs a count of 1 or more", expr.span)
+        limit = MAX_DAYS if expr.unit == "days" else MAX_COUNT
+        if expr.minimum > limit:
+            sink.error(
+                Code.LIMIT,
+                f"at least {expr.minimum} {expr.unit} is past the limit of {limit}",
+                expr.span,
+            )
+        if expr.window_days is not None and expr.window_days > MAX_DAYS:
+            sink.error(
+                Code.LIMIT,
+                f"a window of {expr.window_days} days is past the limit of {MAX_DAYS} "
+                "(the dates sijfasp accepts span fewer days)",
+                expr.span,
+            )
         if expr.unit == "days" and kind is not None:
             record = context.vocabulary.record(kind)
             if record is None or record.field("start") is None:
@@ -622,6 +759,8 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                     f"{expr.minimum} days cannot fit in a window of {expr.window_days} days",
                     expr.span,
                 )
+    else:
+        raise AssertionError(f"not a condition: {type(expr).__name__}")
 
 
 def _fact_names(context: _PolicyContext) -> list[str]:
@@ -686,6 +825,8 @@ def _check_comparison(
 ) -> None:
     low, high = value_type.low, value_type.high
     assert low is not None and high is not None
+    if not _check_precision(value, span, sink):
+        return
     if value < low or value > high:
         sink.error("range", f"{value} is outside the range of '{name}' ({low}..{high})", span)
         return
@@ -709,6 +850,17 @@ def _record_set_kind(
         )
         return None
     return next(iter(kinds), None)
+
+
+def _named_set_kind(name: str, context: _PolicyContext, visiting: frozenset[str]) -> str | None:
+    """A named set's kind, checked once; a cycle or too long a chain is reported elsewhere."""
+    if name in context.set_kinds:
+        return context.set_kinds[name]
+    if name in visiting or len(visiting) > MAX_DEPTH:
+        return None
+    kind = _record_set_kind(context.record_sets[name].records, context, visiting | {name})
+    context.set_kinds[name] = kind
+    return kind
 
 
 def _record_part_kind(
@@ -735,9 +887,7 @@ def _record_part_kind(
                 hint,
             )
             return None
-        if part.name in visiting:
-            return None  # reported by _check_cycles
-        return _record_set_kind(decl.records, context, visiting | {part.name})
+        return _named_set_kind(part.name, context, visiting)
     record = vocabulary.record(part.kind)
     if record is None:
         sink.error(
@@ -805,6 +955,13 @@ def _check_field_condition(
                 f"'within' tests a date; '{field.name}' is {field.type.describe()}",
                 condition.span,
             )
+        elif condition.number is not None and condition.number > MAX_DAYS:
+            sink.error(
+                Code.LIMIT,
+                f"a window of {condition.number} days is past the limit of {MAX_DAYS} "
+                "(the dates sijfasp accepts span fewer days)",
+                condition.span,
+            )
     elif op == "matches":
         target = condition.values[0]
         scope, _, name = target.partition(".")
@@ -822,6 +979,8 @@ def _check_field_condition(
             or not set(field.type.values) & set(fact.type.values)
         ):
             sink.error("type", f"'{field.name}' and '{target}' do not share values", condition.span)
+    else:
+        raise AssertionError(f"unknown field operator {op}")
 
 
 def _names_used(node) -> Iterable[str]:
@@ -857,9 +1016,10 @@ def _warn_unused(
     for block in blocks:
         for item in block.items:
             used |= set(_names_used(item))
-    for decl in [*defines.values(), *record_sets.values()]:
+    decls: dict[str, ast.DefineDecl | ast.RecordsDecl] = {**defines, **record_sets}
+    for decl in decls.values():
         used |= set(_names_used(decl)) - {decl.name}
-    for name, decl in {**defines, **record_sets}.items():
+    for name, decl in decls.items():
         if name not in used:
             sink.warning("unused", f"'{name}' is defined but no criterion uses it", decl.span)
 
@@ -868,21 +1028,121 @@ def _check_cycles(
     defines: dict[str, ast.DefineDecl],
     record_sets: dict[str, ast.RecordsDecl],
     sink: DiagnosticSink,
-) -> None:
-    graph = {name: set(_names_used(decl)) for name, decl in {**defines, **record_sets}.items()}
-    spans = {name: d.span for name, d in {**defines, **record_sets}.items()}
-    reported: set[frozenset[str]] = set()
+) -> bool:
+    """Report each cycle of definitions or record sets once; True when there is none.
 
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        for target in graph.get(name, ()):
-            if target in path:
+    An iterative depth-first search: linear in the definitions, whatever their shape.
+    """
+    decls: dict[str, ast.DefineDecl | ast.RecordsDecl] = {**defines, **record_sets}
+    graph = {name: sorted(set(_names_used(decl)) & decls.keys()) for name, decl in decls.items()}
+    done: set[str] = set()
+    reported: set[frozenset[str]] = set()
+    for root in graph:
+        if root in done:
+            continue
+        path: list[str] = [root]
+        on_path = {root}
+        iterators = [iter(graph[root])]
+        while iterators:
+            target = next(iterators[-1], None)
+            if target is None:
+                iterators.pop()
+                done.add(path[-1])
+                on_path.discard(path.pop())
+                continue
+            if target in on_path:
                 members = path[path.index(target) :]
                 if frozenset(members) not in reported:
-                    cycle = " -> ".join(members + (target,))
-                    sink.error("cycle", f"'{target}' refers to itself: {cycle}", spans[target])
+                    cycle = " -> ".join([*members, target])
+                    sink.error(
+                        Code.CYCLE, f"'{target}' refers to itself: {cycle}", decls[target].span
+                    )
                     reported.add(frozenset(members))
                 continue
-            visit(target, path + (target,))
+            if target in done:
+                continue
+            path.append(target)
+            on_path.add(target)
+            iterators.append(iter(graph[target]))
+    return not reported
 
-    for name in graph:
-        visit(name, (name,))
+
+def _check_depth(
+    defines: dict[str, ast.DefineDecl],
+    record_sets: dict[str, ast.RecordsDecl],
+    items: list[ast.Criterion | ast.Advisory],
+    sink: DiagnosticSink,
+) -> None:
+    """With every definition expanded in place (as an explanation shows a criterion),
+    conditions nest at most MAX_DEPTH deep and a criterion has at most MAX_TREE_NODES nodes;
+    record sets include one another at most MAX_DEPTH deep. Needs acyclic definitions.
+
+    Each definition is measured once, so a definition used many times costs nothing more.
+    """
+    decls: dict[str, ast.DefineDecl | ast.RecordsDecl] = {**defines, **record_sets}
+    shape: dict[str, tuple[int, int]] = {}  # name -> (depth, nodes)
+    for root in decls:
+        # Definitions in dependency order, without recursion: a chain may be long.
+        pending = [root]
+        while pending:
+            current = pending[-1]
+            if current in shape:
+                pending.pop()
+                continue
+            decl = decls[current]
+            missing = [n for n in _names_used(decl) if n in decls and n not in shape]
+            if missing:
+                pending.extend(missing)
+                continue
+            pending.pop()
+            if isinstance(decl, ast.RecordsDecl):
+                depth = 1 + max(
+                    (shape[n][0] for n in _names_used(decl) if n in record_sets), default=0
+                )
+                shape[current] = (depth, 1)
+            else:
+                assert isinstance(decl, ast.DefineDecl)
+                shape[current] = _expr_shape(decl.body, shape)
+        depth, nodes = shape[root]
+        if depth > MAX_DEPTH:
+            what = "record sets include one another" if root in record_sets else "conditions nest"
+            sink.error(
+                Code.LIMIT,
+                f"'{root}': {what} {depth} deep through definitions; the limit is {MAX_DEPTH}",
+                decls[root].span,
+            )
+            return
+        if nodes > MAX_TREE_NODES:
+            sink.error(
+                Code.LIMIT,
+                f"'{root}' expands to {nodes} conditions with its definitions written out; "
+                f"the limit is {MAX_TREE_NODES}",
+                decls[root].span,
+            )
+            return
+    for item in items:
+        bodies = [item.when, item.recommend] if isinstance(item, ast.Advisory) else [item.body]
+        for body in bodies:
+            if body is None:
+                continue
+            depth, nodes = _expr_shape(body, shape)
+            if depth > MAX_DEPTH or nodes > MAX_TREE_NODES:
+                sink.error(
+                    Code.LIMIT,
+                    f"'{item.name}' with its definitions written out nests {depth} deep and "
+                    f"holds {nodes} conditions; the limits are {MAX_DEPTH} and {MAX_TREE_NODES}",
+                    item.span,
+                )
+
+
+def _expr_shape(expr: ast.Member, shape: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """(depth, nodes) of a condition with the definitions it uses written out in place."""
+    if isinstance(expr, ast.Criterion):
+        return _expr_shape(expr.body, shape)
+    if isinstance(expr, ast.Combinator):
+        parts = [_expr_shape(m, shape) for m in expr.members]
+        return 1 + max(d for d, _ in parts), 1 + sum(n for _, n in parts)
+    if isinstance(expr, ast.Reference):
+        depth, nodes = shape.get(expr.name, (0, 0))
+        return 1 + depth, 1 + nodes
+    return 0, 1  # a test nests nothing: depth counts combinators and references, as parsing does

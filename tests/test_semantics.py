@@ -477,3 +477,145 @@ def test_policy_files_and_vocabulary_share_the_bundled_directory():
     assert (POLICIES_DIR / "vocabulary.sijv").is_file()
     for path in POLICIES_DIR.glob("*.sijp"):
         assert 'import "vocabulary.sijv"' in path.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ limits, precision, names
+def _accepted(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "ok.sijp"
+    path.write_text(HEADER.replace("{vocabulary}", VOCABULARY.as_posix()) + body, encoding="utf-8")
+    load_policy(path)
+
+
+@pytest.mark.parametrize(
+    "accepted, refused, code",
+    [
+        ("at least 100 injection", "at least 101 injection", "limit"),
+        (
+            "at least 100 separate dates of injection",
+            "at least 101 separate dates of injection",
+            "limit",
+        ),
+        ("at least 110000 days of therapy", "at least 110001 days of therapy", "limit"),
+        (
+            "at least 1 days of therapy within last 110000 days",
+            "at least 1 days of therapy within last 110001 days",
+            "limit",
+        ),
+        (
+            "at least 1 injection where date within last 110000 days",
+            "at least 1 injection where date within last 110001 days",
+            "limit",
+        ),
+        ("vas_score > 4.99", "vas_score > 4.995", "precision"),
+        ("vas_score >= 5.000", "vas_score >= 5.001", "precision"),
+        (
+            "at least 1 injection where relief_percent >= 49.5",
+            "at least 1 injection where relief_percent >= 49.125",
+            "precision",
+        ),
+    ],
+)
+def test_a_limit_is_met_exactly_and_refused_one_past(tmp_path, accepted, refused, code):
+    _accepted(tmp_path, _criteria(accepted))
+    _one(tmp_path, _criteria(refused), code)
+
+
+def _vocabulary_problems(text: str) -> list:
+    with pytest.raises(SijfaspError) as raised:
+        check_vocabulary(parse_text(text, "v.sijv"))
+    return raised.value.diagnostics
+
+
+VOCABULARY_TEXT = VOCABULARY.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "bmi_range, code",
+    [("10..1000000.01", "limit"), ("10..2147483648", "limit"), ("10..100.001", "precision")],
+)
+def test_a_vocabulary_range_is_bounded_and_two_decimal(bmi_range, code):
+    assert "finding bmi: number 10..100 {" in VOCABULARY_TEXT
+    text = VOCABULARY_TEXT.replace("bmi: number 10..100 {", f"bmi: number {bmi_range} {{")
+    assert [d.code for d in _vocabulary_problems(text)] == [code]
+    # The largest range accepted:
+    check_vocabulary(parse_text(VOCABULARY_TEXT.replace("10..100 {", "0..1000000 {"), "v.sijv"))
+
+
+def test_a_vocabulary_cost_is_bounded():
+    assert "  cost 40\n" in VOCABULARY_TEXT
+    text = VOCABULARY_TEXT.replace("  cost 40\n", "  cost 2147483648\n", 1)
+    assert [d.code for d in _vocabulary_problems(text)] == ["limit"]
+
+
+def _nested(depth: int) -> str:
+    return "all of { " * depth + "vas_score >= 5" + " }" * depth
+
+
+def test_conditions_nest_64_deep_and_no_deeper(tmp_path):
+    _accepted(tmp_path, _criteria(_nested(64)))
+    error = _one(tmp_path, _criteria(_nested(65)), "limit", "nest more than 64")
+    # At the 65th "all of": the first starts in column 20, each takes 9 columns.
+    assert (error.span.line, error.span.column) == (5, 20 + 64 * 9)
+
+
+def test_a_definition_chain_counts_towards_the_depth(tmp_path):
+    # Each definition adds its combinator and one level for the reference to it: d32 nests 64.
+    def chain(top: int) -> str:
+        return 'define d0 "D0": vas_score >= 5\n' + "".join(
+            f'define d{i} "D{i}": all of {{ d{i - 1} }}\n' for i in range(1, top + 1)
+        )
+
+    _accepted(tmp_path, chain(32) + _criteria("d31"))
+    errors = [d for d in _problems(tmp_path, chain(33) + _criteria("d33")) if d.severity == "error"]
+    assert [d.code for d in errors] == ["limit"]
+    assert "'d33'" in errors[0].message and "66 deep" in errors[0].message
+
+
+def test_a_shared_definition_is_compiled_once(tmp_path):
+    body = (
+        'define pain "Pain": vas_score >= 5\n'
+        'define both "Both": all of { pain  any of { pain  odi_score >= 30 } }\n'
+        + _criteria("all of { both  pain }")
+    )
+    path = tmp_path / "shared.sijp"
+    path.write_text(HEADER.replace("{vocabulary}", VOCABULARY.as_posix()) + body, encoding="utf-8")
+    program = load_policy(path).compiled.program
+    assert program.count("node(pain, ") == 1
+    assert program.count("leaf(pain, ") == 1
+    assert program.count("child(both, pain).") == 1
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        (
+            'define inner "I": all of { c "Again": vas_score >= 5 }\n' + _criteria("inner"),
+            "duplicate-name",
+        ),
+        (
+            'define inner "I": all of { inner "Self": vas_score >= 5 }\n' + _criteria("inner"),
+            "cycle",
+        ),
+        (
+            'define inner "I": all of { x "X": vas_score >= 5  x "X2": odi_score >= 3 }\n'
+            + _criteria("inner"),
+            "duplicate-name",
+        ),
+        ('define not "N": vas_score >= 5\n' + _criteria("not"), "reserved"),
+        ('records not "N": injection\n' + _criteria("at least 1 not"), "reserved"),
+    ],
+)
+def test_names_inside_definitions_are_checked(tmp_path, body, code):
+    codes = {d.code for d in _problems(tmp_path, body) if d.severity == "error"}
+    assert code in codes, codes
+
+
+def test_every_diagnostic_code_is_documented():
+    from sijfasp.diagnostics import CODES, Code, Diagnostic
+
+    table = (REPO / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    for code in Code:
+        assert f"| `{code}` |" in table, code
+        assert code in CODES
+    with pytest.raises(ValueError):
+        Diagnostic("no-such-code", "message")
