@@ -33,11 +33,12 @@ from .limits import (
 )
 from .semantics import RecordKind, ValueType, Vocabulary
 from .textsafe import for_diagnostic, terminal
+from .units import DECIMALS
 
 __all__ = ["Case", "Record", "load_case", "read_case_text", "validate_case"]
 
 TOP_LEVEL = ("id", "request", "findings", "records")
-MAX_DECIMALS = 2
+MAX_DECIMALS = DECIMALS  # the precision policies are held to as well (units.py)
 
 
 @dataclass(frozen=True)

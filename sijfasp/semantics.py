@@ -16,6 +16,7 @@ from decimal import Decimal
 from . import ast
 from .diagnostics import Code, Diagnostic, DiagnosticSink, did_you_mean
 from .source import Span
+from .units import DECIMALS
 
 TYPE_NAMES = ("bool", "number", "date", "choice", "set")
 BOOL_VALUES = ("true", "false")
@@ -25,7 +26,7 @@ COMPARATORS = (">=", "<=", ">", "<", "=", "!=")
 # days). These limits keep every value and every sum the encoding forms (a count plus the records
 # it adds, a day count) far inside that range; docs/dsl.md lists them.
 MAX_NUMBER = Decimal(1_000_000)  # a vocabulary range bound, hence every threshold and case value
-MAX_DECIMALS = 2  # the same precision the case loader accepts
+MAX_DECIMALS = DECIMALS  # the same precision the case loader accepts (units.py)
 MAX_COUNT = 100  # at least N records / separate dates: the search for missing records grows with N
 MAX_DAYS = 110_000  # a window or day count: the dates accepted (1900..2199) span 109,572 days
 MAX_COST = 1_000

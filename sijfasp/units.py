@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-SCALE = 100
+DECIMALS = 2  # the one precision rule: policies and cases alike
+SCALE = 10**DECIMALS
 
 
 def scaled(value: Decimal) -> int:
