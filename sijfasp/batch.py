@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -109,6 +109,11 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
         help=f"minimal sets of missing documentation listed per policy, as in check --format "
         f"json (0: all; default {DEFAULT_ENUMERATE})",
     )
+
+
+def is_batch(argv: Sequence[str]) -> bool:
+    """The command line runs a batch (whose time limit is per case, not for the run)."""
+    return next((a for a in argv if not a.startswith("-")), "") == "batch"
 
 
 def _workers(text: str) -> int:
@@ -585,25 +590,28 @@ def run(args: argparse.Namespace, policies: list[LoadedPolicy], limits: Limits) 
     )
     items = read_items(args.inputs, limits)
     done = prepare_resume(args.out, items) if args.resume else Done()
-    output = Output(args.out, resume=args.resume)
     tally = Tally()
     progress = _Progress(sys.stderr, done.lines)
     started = time.monotonic()
     engine: Any = None
+    output: Output | None = None
     try:
+        # The engine first: when it cannot start, an earlier output is left as it was.
         if args.engine == "dask":
             engine = _Dask(config, args.workers, args.scheduler)
         elif args.workers > 1:
             engine = _Processes(config, args.workers)
         else:
             engine = _InProcess(config)
+        output = Output(args.out, resume=args.resume)
         for outcome in in_order(engine, items, engine.capacity * AHEAD_PER_WORKER):
             output.write(outcome.line)
             tally.add(outcome)
             progress.show(tally.cases)
     finally:
         progress.clear()
-        output.close()
+        if output is not None:
+            output.close()
         if engine is not None:
             engine.close()
     elapsed = time.monotonic() - started

@@ -457,9 +457,6 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    # In a batch the time limit is per case (batch.py): the run itself has none; Ctrl-C stops.
-    if _ACTIVE_WATCHDOG:
-        _ACTIVE_WATCHDOG[-1].stop()
     return batch.run(args, _select_policies(args), _case_limits(args))
 
 
@@ -704,6 +701,8 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     time_limit, memory_limit = _bounds(argv)
     subject = _subject(argv)
+    if batch.is_batch(sys.argv[1:] if argv is None else argv):
+        time_limit = 0  # in a batch the limit is per case (batch.py); Ctrl-C still stops it
     watchdog = _Watchdog(time_limit, subject)
     watchdog.start()
     _ACTIVE_WATCHDOG.append(watchdog)
