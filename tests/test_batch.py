@@ -291,3 +291,13 @@ def test_a_case_past_the_time_limit_stops_the_batch_naming_it(tmp_path):
     assert f"the case {source}:1 is too complex" in result.stderr
     assert "--resume" in result.stderr
     assert out.read_bytes() == b""
+
+
+def test_the_dask_engine_without_dask_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(1))
+    out = tmp_path / "out.jsonl"
+    out.write_text("an earlier output\n")
+    assert cli.main(["batch", str(source), "--out", str(out), "--engine", "dask"]) == 2
+    assert "pip install 'sijfasp[cluster]'" in capsys.readouterr().err
+    assert out.read_text() == "an earlier output\n"  # left alone
