@@ -301,3 +301,48 @@ def test_the_dask_engine_without_dask_says_how_to_install_it(tmp_path, capsys, m
     assert cli.main(["batch", str(source), "--out", str(out), "--engine", "dask"]) == 2
     assert "pip install 'sijfasp[cluster]'" in capsys.readouterr().err
     assert out.read_text() == "an earlier output\n"  # left alone
+
+
+# ------------------------------------------------------------------ the benchmark's generator
+def _generator():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import generate
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return generate
+
+
+def test_the_generator_is_seeded_and_its_cases_are_valid():
+    from sijfasp.case import validate_case
+    from sijfasp.case_reader import read_json_case_text
+    from sijfasp.policies import bundled_policies
+
+    generate = _generator()
+    first = [generate.json_line(c) for c in generate.generate(60, seed=3)]
+    assert first == [generate.json_line(c) for c in generate.generate(60, seed=3)]
+    assert first != [generate.json_line(c) for c in generate.generate(60, seed=4)]
+    vocabulary = bundled_policies()[0].policy.vocabulary
+    for line in first:
+        validate_case(read_json_case_text(line, "generated"), vocabulary, "generated")
+    assert len({json.loads(line)["id"] for line in first}) == 60
+    counts = [generate.record_count(json.loads(line)) for line in first]
+    assert min(counts) < 15 and max(counts) >= 60  # short and long charts
+    base = generate._examples()[0]
+    for count in (3, 10, 250):
+        assert generate.record_count(generate.with_records(base, count, seed=1)) == count
+
+
+@pytest.mark.slow
+def test_the_generated_mix_has_every_determination(tmp_path):
+    generate = _generator()
+    source = tmp_path / "mix.jsonl"
+    source.write_text("".join(generate.json_line(c) for c in generate.generate(40, seed=1)))
+    out = tmp_path / "out.jsonl"
+    assert _subprocess("batch", str(source), "--out", str(out)).returncode == 0
+    found: dict[str, set[str]] = {}
+    for line in _lines(out):
+        for result in line["results"]:
+            found.setdefault(result["policy"], set()).add(result["determination"])
+    everything = {"approvable", "excluded", "incomplete", "not_met", "not_applicable"}
+    assert found == {"aim_sijf_2022": everything, "caresource_sijf_2026": everything}
