@@ -307,6 +307,16 @@ def read_case_text(text: str, path: str, limits: Limits = DEFAULT_LIMITS) -> Any
         raise _fail(name, f"cannot be read: {for_diagnostic(reason, 200)}") from None
 
 
+def read_json_case_text(text: str, name: str) -> Any:
+    """Raw data of a case written as JSON whatever its name: one line of a JSON Lines file."""
+    name = terminal(name)
+    try:
+        return _read_json(text[1:] if text.startswith(BOM) else text, name)
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise _fail(name, f"cannot be read: {for_diagnostic(reason, 200)}") from None
+
+
 def read_case_file(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Raw data of a case file, or of standard input when `path` is `-`."""
     name = display_name(path)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, render, textsafe
+from . import __version__, batch, render, textsafe
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case import Case, validate_case
 from .case_reader import display_name, file_kind, read_case_file
@@ -126,6 +126,11 @@ def _parser() -> argparse.ArgumentParser:
         help="policy (.sijp) or vocabulary (.sijv) files (default: the bundled policies)",
     )
     _run_limit_options(lint)
+
+    batch_ = commands.add_parser("batch", help="check many cases, one JSON line per case")
+    batch.add_arguments(batch_)
+    _case_limit_options(batch_)
+    _run_limit_options(batch_)
     return parser
 
 
@@ -451,9 +456,14 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    return batch.run(args, _select_policies(args), _case_limits(args))
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
+        "batch": _cmd_batch,
         "policies": _cmd_policies,
         "check": _cmd_case,
         "explain": _cmd_case,
@@ -691,6 +701,8 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     time_limit, memory_limit = _bounds(argv)
     subject = _subject(argv)
+    if batch.is_batch(sys.argv[1:] if argv is None else argv):
+        time_limit = 0  # in a batch the limit is per case (batch.py); Ctrl-C still stops it
     watchdog = _Watchdog(time_limit, subject)
     watchdog.start()
     _ACTIVE_WATCHDOG.append(watchdog)

@@ -1,0 +1,289 @@
+"""How fast sijfasp decides cases, in one run on the same generated cases.
+
+    python benchmarks/run.py                      # the default run, a few minutes on 2 cores
+    python benchmarks/run.py --mix 1000 --batch 2000
+
+Prints a table:
+- cases per second on the generated mix (one core): the determination alone (the solver's
+  decide step per policy), `check` with the cheapest missing-documentation settings
+  (one set, unranked), `check --format json` as it runs (the ranked minimal sets), and clingo
+  alone on the compiled programs with the case facts built beforehand (the floor: ground
+  policy.lp + compiled policy + facts, solve the decide part; only that is timed);
+- per-case time against the number of records (10 to 5,000), each point in its own process
+  under a time cap, so the run always ends;
+- peak memory (resident set, from getrusage) of the mix and of the record series;
+- a cold `sijfasp check` against `python -c "import clingo, lark, yaml"`;
+- `sijfasp batch --workers 2` on generated cases, with the output counted (no case lost or
+  duplicated, in input order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+REPO = HERE.parent
+RECORD_POINTS = (10, 100, 1000, 5000)
+RECORD_BASE = "odi_missing"  # incomplete under one policy: both phases have work to do
+
+
+# ------------------------------------------------------------------ the pieces timed
+def _policies() -> list[Any]:
+    from sijfasp.policies import bundled_policies
+
+    return list(bundled_policies())
+
+
+def _cases(raw: list[dict], policies: list[Any]) -> list[Any]:
+    from sijfasp.case import validate_case
+    from sijfasp.case_reader import read_json_case_text
+
+    vocabulary = policies[0].policy.vocabulary
+    return [
+        validate_case(read_json_case_text(generate.json_line(r), r["id"]), vocabulary, r["id"])
+        for r in raw
+    ]
+
+
+def _determine_all(policies: list[Any], cases: list[Any]) -> float:
+    from sijfasp.case_facts import case_symbols
+    from sijfasp.solver import determine
+
+    started = time.perf_counter()
+    for case in cases:
+        facts = case_symbols(case)
+        for loaded in policies:
+            determine(loaded.compiled, facts)
+    return time.perf_counter() - started
+
+
+def _evaluate_all(policies: list[Any], cases: list[Any], options: Any) -> float:
+    from sijfasp.api import evaluate_case
+
+    started = time.perf_counter()
+    for case in cases:
+        evaluate_case(policies, case, options)
+    return time.perf_counter() - started
+
+
+def _quiet(code: Any, message: str) -> None:
+    """clingo's informational messages (atoms a policy does not use) are not for this table."""
+
+
+def _floor(policies: list[Any], cases: list[Any]) -> float:
+    """clingo alone: the programs as text and the facts as symbols are ready beforehand."""
+    import clingo
+
+    from sijfasp.case_facts import case_symbols
+    from sijfasp.resources import encodings_dir
+
+    encoding = (encodings_dir() / "policy.lp").read_text(encoding="utf-8")
+    programs = [p.compiled.program for p in policies]
+    facts = [case_symbols(c) for c in cases]
+    elapsed = 0.0
+    for case_facts in facts:
+        for program in programs:
+            started = time.perf_counter()
+            control = clingo.Control(["--opt-mode=opt", "--opt-strategy=usc"], logger=_quiet)
+            control.add("base", [], encoding)
+            control.add("base", [], program)
+            with control.backend() as backend:
+                for symbol in case_facts:
+                    backend.add_rule([backend.add_atom(symbol)])
+            control.ground([("base", []), ("decide", [])])
+            control.solve()
+            elapsed += time.perf_counter() - started
+    return elapsed
+
+
+def _record_point(count: int, mode: str, queue: Any) -> None:
+    from sijfasp.api import Options
+
+    policies = _policies()
+    base = next(c for c in generate._examples() if c["id"] == RECORD_BASE)
+    case = _cases([generate.with_records(base, count, seed=1)], policies)[0]
+    if mode == "determination":
+        elapsed = _determine_all(policies, [case])
+    else:
+        elapsed = _evaluate_all(policies, [case], Options())
+    queue.put(elapsed)
+
+
+def record_series(cap: float) -> list[tuple[int, str, float | None]]:
+    """Seconds per case against records; None past the cap (the process is stopped)."""
+    context = multiprocessing.get_context("spawn")
+    points = []
+    for mode in ("determination", "minimal sets"):
+        capped = False
+        for count in RECORD_POINTS:
+            if capped:  # a longer chart cannot be faster
+                points.append((count, mode, None))
+                continue
+            queue = context.Queue()
+            process = context.Process(target=_record_point, args=(count, mode, queue))
+            process.start()
+            process.join(cap + 15)  # the cap on the case, plus the start of the process
+            if process.is_alive():
+                process.kill()
+                process.join()
+                points.append((count, mode, None))
+                capped = True
+                continue
+            elapsed = queue.get(timeout=5)
+            capped = elapsed > cap
+            points.append((count, mode, None if capped else elapsed))
+    return points
+
+
+# ------------------------------------------------------------------ processes
+def _command(name: str) -> list[str]:
+    script = Path(sys.executable).parent / name
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sijfasp"]
+
+
+def _median_seconds(command: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=REPO)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def cold_start(runs: int) -> tuple[float, float]:
+    case = str(REPO / "examples" / "cases" / "approvable.yaml")
+    check = _median_seconds([*_command("sijfasp"), "check", case], runs)
+    imports = _median_seconds([sys.executable, "-c", "import clingo, lark, yaml"], runs)
+    return check, imports
+
+
+def batch_run(count: int, workers: int, seed: int) -> tuple[float, int, bool]:
+    """Seconds for `sijfasp batch` on `count` generated cases; lines out; ids all in order."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "cases.jsonl"
+        out = Path(folder) / "out.jsonl"
+        ids = []
+        with source.open("w", encoding="utf-8") as file:
+            for case in generate.generate(count, seed + 1):
+                ids.append(case["id"])
+                file.write(generate.json_line(case))
+        command = [*_command("sijfasp"), "batch", str(source), "--out", str(out)]
+        started = time.perf_counter()
+        result = subprocess.run(
+            [*command, "--workers", str(workers)], capture_output=True, text=True, cwd=REPO
+        )
+        elapsed = time.perf_counter() - started
+        if result.returncode not in (0, 1):
+            raise SystemExit(f"batch failed: {result.stderr}")
+        written = [json.loads(line).get("case") for line in out.read_text().splitlines()]
+        return elapsed, len(written), written == ids
+
+
+# ------------------------------------------------------------------ report
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+    )
+
+
+def _rss_mib(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="sijfasp throughput and scaling")
+    parser.add_argument("--mix", type=int, default=200, help="cases in the mix (default 200)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=500, help="cases for batch (default 500)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--cap", type=float, default=20.0, help="seconds per record-series point (default 20)"
+    )
+    parser.add_argument("--cold-runs", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    from sijfasp.api import Options
+
+    started = time.perf_counter()
+    print(f"machine: {machine()}")
+    policies = _policies()
+    raw = list(generate.generate(args.mix, args.seed))
+    cases = _cases(raw, policies)
+    records = [len(c.records) for c in cases]
+    print(
+        f"mix: {len(cases)} cases, seed {args.seed}, {len(policies)} policies, records per case "
+        f"median {statistics.median(records):g}, max {max(records)}"
+    )
+    rows: list[tuple[str, str]] = []
+
+    def rate(label: str, seconds: float) -> None:
+        rows.append((label, f"{len(cases) / seconds:,.1f} cases/s ({seconds:.1f} s)"))
+        print(f"  {rows[-1][0]}: {rows[-1][1]}", flush=True)
+
+    floor = _floor(policies, cases)
+    rate("clingo alone, decide (floor)", floor)
+    rate("determination only", _determine_all(policies, cases))
+    rate("check, 1 unranked set", _evaluate_all(policies, cases, Options(enumerate=1, rank=False)))
+    full = _evaluate_all(policies, cases, Options())
+    rate("check --format json (minimal sets)", full)
+    rows.append(("  json check vs floor", f"{full / floor:.1f}x"))
+    rows.append(("peak memory, mix", f"{_rss_mib(resource.RUSAGE_SELF):,.0f} MiB"))
+
+    for count, mode, seconds in record_series(args.cap):
+        shown = f"> {args.cap:g} s (capped)" if seconds is None else f"{seconds:.3f} s"
+        rows.append((f"{count:>5} records, {mode}", shown))
+        print(f"  {rows[-1][0]}: {rows[-1][1]}", flush=True)
+    rows.append(("peak memory, record series", f"{_rss_mib(resource.RUSAGE_CHILDREN):,.0f} MiB"))
+
+    check, imports = cold_start(args.cold_runs)
+    rows.append(("cold sijfasp check", f"{check:.3f} s"))
+    rows.append(("python -c 'import clingo, lark, yaml'", f"{imports:.3f} s"))
+    rows.append(("  cold check vs imports", f"{check / imports:.1f}x"))
+    print(f"  cold check {check:.3f} s, imports {imports:.3f} s", flush=True)
+
+    seconds, lines, in_order = batch_run(args.batch, args.workers, args.seed)
+    rows.append(
+        (
+            f"batch --workers {args.workers}, {args.batch} cases",
+            f"{args.batch / seconds:,.1f} cases/s ({seconds:.1f} s, with start-up)",
+        )
+    )
+    verdict = "ok" if lines == args.batch and in_order else "LOST, DUPLICATED OR OUT OF ORDER"
+    rows.append(("  batch lines out", f"{lines} of {args.batch}, in input order: {verdict}"))
+
+    width = max(len(label) for label, _ in rows)
+    print()
+    print(f"{'measure':<{width}}  figure")
+    print(f"{'-' * width}  {'-' * 40}")
+    for label, figure in rows:
+        print(f"{label:<{width}}  {figure}")
+    print(f"\n(whole run {time.perf_counter() - started:.0f} s)")
+    return 0 if verdict == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""`sijfasp batch`: one line per case in input order, error lines, resume, workers, Dask."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sijfasp import cli
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples" / "cases"
+EXAMPLE_YAML = sorted(EXAMPLES.glob("*.yaml"))
+
+
+def _example(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _json_line(case: dict) -> str:
+    return json.dumps(case, default=str) + "\n"
+
+
+def _cases(count: int) -> list[dict]:
+    """`count` cases cycling through the examples (every determination), each with its id."""
+    examples = [_example(p) for p in EXAMPLE_YAML]
+    cases = []
+    for index in range(count):
+        case = dict(examples[index % len(examples)])
+        case["id"] = f"case-{index:05d}-{case.get('id', 'x')}"
+        cases.append(case)
+    return cases
+
+
+def _write_jsonl(path: Path, cases: list[dict]) -> Path:
+    path.write_text("".join(_json_line(c) for c in cases), encoding="utf-8")
+    return path
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _check_json(case_path: Path, capsys) -> dict:
+    assert cli.main(["check", str(case_path), "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _subprocess(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sijfasp", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        **kwargs,
+    )
+
+
+# ------------------------------------------------------------------ one process
+def test_lines_are_the_check_json_of_each_case(tmp_path, capsys):
+    sample = EXAMPLE_YAML[:4]
+    source = _write_jsonl(tmp_path / "cases.jsonl", [_example(p) for p in sample])
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["batch", str(source), "--out", str(out)]) == 0
+    capsys.readouterr()
+    written = _lines(out)
+    assert len(written) == len(sample)
+    for path, line in zip(sample, written):
+        assert line == _check_json(path, capsys), path.name
+    # One compact line per case.
+    assert all(len(text) > 100 for text in out.read_text(encoding="utf-8").splitlines())
+
+
+def test_an_invalid_case_gives_an_error_line_and_exit_1(tmp_path, capsys):
+    good = _cases(3)
+    bad = dict(good[1], id="broken")
+    bad["findings"] = dict(bad.get("findings") or {}, vas_score="high")
+    source = tmp_path / "cases.jsonl"
+    source.write_text(
+        _json_line(good[0]) + _json_line(bad) + "{not json\n" + "\n" + _json_line(good[2]),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["batch", str(source), "--out", str(out)]) == 1
+    summary = capsys.readouterr().err
+    assert "2 invalid" in summary and "4 cases" in summary
+    written = _lines(out)
+    assert [w.get("case") for w in written] == [good[0]["id"], "broken", None, good[2]["id"]]
+    assert written[1]["source"] == f"{source}:2"
+    assert written[1]["errors"][0]["field"] == "findings.vas_score"
+    assert written[2]["source"] == f"{source}:3"
+    assert "not valid JSON" in written[2]["errors"][0]["message"]
+    assert "results" in written[3]  # the blank line is no case; the batch went on
+
+
+def test_a_line_over_the_size_limit_is_an_error_line(tmp_path, capsys):
+    cases = _cases(2)
+    cases[0]["padding_note"] = "x" * 5000  # unknown field, but the size is checked first
+    source = _write_jsonl(tmp_path / "cases.jsonl", cases)
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["batch", str(source), "--out", str(out), "--max-file-size", "4K"]) == 1
+    written = _lines(out)
+    assert "longer than the limit" in written[0]["errors"][0]["message"]
+    assert written[1]["case"] == cases[1]["id"]
+
+
+def test_a_directory_of_case_files_in_name_order(tmp_path, capsys):
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["batch", str(EXAMPLES), "--out", str(out)]) == 0
+    names = sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".json"))
+    written = _lines(out)
+    assert len(written) == len(names)
+    ids = [w["case"] for w in written]
+    assert ids[names.index("vas_4.yaml")] == "vas_4"
+    assert ids[names.index("approvable.json")] == _example(EXAMPLES / "approvable.yaml")["id"]
+    assert "12 cases" in capsys.readouterr().err
+
+
+def test_standard_input(tmp_path, capsys, monkeypatch):
+    cases = _cases(3)
+    data = "".join(_json_line(c) for c in cases).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["batch", "-", "--out", str(out)]) == 0
+    assert [w["case"] for w in _lines(out)] == [c["id"] for c in cases]
+
+
+def test_summary_counts_per_policy_and_determination(tmp_path, capsys):
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(len(EXAMPLE_YAML)))
+    assert cli.main(["batch", str(source), "--out", str(tmp_path / "o.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "cases/s" in err
+    for policy in ("aim_sijf_2022", "caresource_sijf_2026"):
+        assert f"  {policy}: approvable " in err
+    assert "\r" not in err  # no progress bar when standard error is not a terminal
+
+
+def test_resume_after_a_partial_last_line(tmp_path, capsys):
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(8))
+    full = tmp_path / "full.jsonl"
+    assert cli.main(["batch", str(source), "--out", str(full)]) == 0
+    whole = full.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    partial = tmp_path / "partial.jsonl"
+    partial.write_bytes(b"".join(lines[:3]) + lines[3][:40])  # killed while writing line 4
+    capsys.readouterr()
+    assert cli.main(["batch", str(source), "--out", str(partial), "--resume"]) == 0
+    assert "3 already done" in capsys.readouterr().err
+    assert partial.read_bytes() == whole
+    # Resuming a finished run does nothing.
+    assert cli.main(["batch", str(source), "--out", str(partial), "--resume"]) == 0
+    assert partial.read_bytes() == whole
+
+
+def test_resume_refuses_an_output_of_other_cases(tmp_path, capsys):
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(4))
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["batch", str(source), "--out", str(out)]) == 0
+    other = _write_jsonl(tmp_path / "other.jsonl", list(reversed(_cases(4))))
+    before = out.read_bytes()
+    assert cli.main(["batch", str(other), "--out", str(out), "--resume"]) == 2
+    assert "not a run of this input" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("args", [["--workers", "0"], ["--engine", "spark"], []])
+def test_option_errors_exit_2(tmp_path, capsys, args):
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(1))
+    out = [] if not args else ["--out", str(tmp_path / "o.jsonl")]
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["batch", str(source), *out, *args])
+    assert stopped.value.code == 2
+
+
+def test_a_scheduler_needs_the_dask_engine(tmp_path, capsys):
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(1))
+    args = ["--out", str(tmp_path / "o.jsonl"), "--scheduler", "tcp://127.0.0.1:1"]
+    assert cli.main(["batch", str(source), *args]) == 2
+    assert "--engine dask" in capsys.readouterr().err
+
+
+def test_a_missing_input_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "o.jsonl"
+    assert cli.main(["batch", str(tmp_path / "nope.jsonl"), "--out", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------ worker processes
+@pytest.mark.slow
+def test_workers_lose_and_duplicate_nothing(tmp_path):
+    cases = _cases(300)
+    source = _write_jsonl(tmp_path / "cases.jsonl", cases)
+    out = tmp_path / "out.jsonl"
+    result = _subprocess("batch", str(source), "--out", str(out), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    written = _lines(out)
+    assert [w["case"] for w in written] == [c["id"] for c in cases]
+    assert "300 cases" in result.stderr
+    # The same lines as one process gives (spot check on the first examples' cycle).
+    single = tmp_path / "single.jsonl"
+    subset = _write_jsonl(tmp_path / "subset.jsonl", cases[:12])
+    assert _subprocess("batch", str(subset), "--out", str(single)).returncode == 0
+    assert single.read_text().splitlines() == out.read_text().splitlines()[:12]
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_same_output(tmp_path):
+    cases = _cases(60)
+    source = _write_jsonl(tmp_path / "cases.jsonl", cases)
+    reference = tmp_path / "reference.jsonl"
+    assert _subprocess("batch", str(source), "--out", str(reference)).returncode == 0
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sijfasp", "batch", str(source), "--out", str(out)]
+        + ["--workers", "2"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if out.exists() and out.read_bytes().count(b"\n") >= 15:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    stopped = out.read_bytes()
+    assert 15 <= stopped.count(b"\n") < len(cases)
+    result = _subprocess("batch", str(source), "--out", str(out), "--resume", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() == reference.read_bytes()
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_whole_lines(tmp_path):
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(200))
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sijfasp", "batch", str(source), "--out", str(out)]
+        + ["--workers", "2"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if out.exists() and out.read_bytes().count(b"\n") >= 10:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    data = out.read_bytes()
+    assert data.endswith(b"\n")
+    assert all(json.loads(line)["case"] for line in data.splitlines())
+
+
+# ------------------------------------------------------------------ Dask
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_output(tmp_path):
+    pytest.importorskip("distributed")
+    cases = _cases(30)
+    source = _write_jsonl(tmp_path / "cases.jsonl", cases)
+    local = tmp_path / "local.jsonl"
+    assert _subprocess("batch", str(source), "--out", str(local)).returncode == 0
+    out = tmp_path / "dask.jsonl"
+    result = _subprocess(
+        "batch", str(source), "--out", str(out), "--engine", "dask", "--workers", "2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() == local.read_bytes()
+
+
+def test_a_case_past_the_time_limit_stops_the_batch_naming_it(tmp_path):
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(2))
+    out = tmp_path / "out.jsonl"
+    result = _subprocess("batch", str(source), "--out", str(out), "--time-limit", "0.001")
+    assert result.returncode == 2
+    assert f"the case {source}:1 is too complex" in result.stderr
+    assert "--resume" in result.stderr
+    assert out.read_bytes() == b""
+
+
+def test_the_dask_engine_without_dask_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(1))
+    out = tmp_path / "out.jsonl"
+    out.write_text("an earlier output\n")
+    assert cli.main(["batch", str(source), "--out", str(out), "--engine", "dask"]) == 2
+    assert "pip install 'sijfasp[cluster]'" in capsys.readouterr().err
+    assert out.read_text() == "an earlier output\n"  # left alone
+
+
+# ------------------------------------------------------------------ the benchmark's generator
+def _generator():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import generate
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return generate
+
+
+def test_the_generator_is_seeded_and_its_cases_are_valid():
+    from sijfasp.case import validate_case
+    from sijfasp.case_reader import read_json_case_text
+    from sijfasp.policies import bundled_policies
+
+    generate = _generator()
+    first = [generate.json_line(c) for c in generate.generate(60, seed=3)]
+    assert first == [generate.json_line(c) for c in generate.generate(60, seed=3)]
+    assert first != [generate.json_line(c) for c in generate.generate(60, seed=4)]
+    vocabulary = bundled_policies()[0].policy.vocabulary
+    for line in first:
+        validate_case(read_json_case_text(line, "generated"), vocabulary, "generated")
+    assert len({json.loads(line)["id"] for line in first}) == 60
+    counts = [generate.record_count(json.loads(line)) for line in first]
+    assert min(counts) < 15 and max(counts) >= 60  # short and long charts
+    base = generate._examples()[0]
+    for count in (3, 10, 250):
+        assert generate.record_count(generate.with_records(base, count, seed=1)) == count
+
+
+@pytest.mark.slow
+def test_the_generated_mix_has_every_determination(tmp_path):
+    generate = _generator()
+    source = tmp_path / "mix.jsonl"
+    source.write_text("".join(generate.json_line(c) for c in generate.generate(40, seed=1)))
+    out = tmp_path / "out.jsonl"
+    assert _subprocess("batch", str(source), "--out", str(out)).returncode == 0
+    found: dict[str, set[str]] = {}
+    for line in _lines(out):
+        for result in line["results"]:
+            found.setdefault(result["policy"], set()).add(result["determination"])
+    everything = {"approvable", "excluded", "incomplete", "not_met", "not_applicable"}
+    assert found == {"aim_sijf_2022": everything, "caresource_sijf_2026": everything}
