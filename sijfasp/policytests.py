@@ -496,7 +496,7 @@ def update_text(test_file: TestFile, outcomes: Sequence[Outcome]) -> str:
     raw = dict(test_file.raw)
     raw["tests"] = [updated_entry(o) for o in outcomes]
     header = "# Policy tests (format: docs/authoring.md). Rewritten by `sijfasp test --update`.\n"
-    body = yaml.dump(_plain(raw), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(_plain(raw), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
     return header + body
 
 
