@@ -397,7 +397,7 @@ def run_test(test: TestCase, loaded: LoadedPolicy) -> Outcome:
             outcome.problems.append(label)
 
     compare("determination", test.expect, result.determination)
-    if test.missing is not None or result.determination == Determination.INCOMPLETE:
+    if test.missing is not None:
         compare("missing", test.missing, missing_needs(result))
     reasons = " ".join(result.reasons).lower()
     for words in test.reason:
