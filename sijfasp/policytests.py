@@ -613,11 +613,14 @@ def coverage_text(report: Coverage) -> str:
         ("criteria", report.nodes, STATUS_ORDER),
         ("exclusions", report.exclusions, EXCLUSION_ORDER),
     ):
-        lines.append(f"  {title}: " + " | ".join(_MARKS[s] for s in order))
+        width = max([len(title) - 2, *map(len, table)])
+        heads = [_MARKS[s] for s in order]
+        lines.append(f"  {title:<{width + 2}}  " + "  ".join(heads))
         for node_id, statuses in table.items():
             skip = report.not_applicable.get(node_id, set())
             marks = ["n/a" if s in skip else ("yes" if s in statuses else "NO") for s in order]
-            lines.append(f"    {node_id}: " + " ".join(f"{m:>3}" for m in marks))
+            cells = "  ".join(f"{m:<{len(h)}}" for m, h in zip(marks, heads))
+            lines.append(f"    {node_id:<{width}}  {cells}".rstrip())
     gaps = report.gaps()
     if gaps:
         lines.append("  never exercised:")

@@ -273,3 +273,14 @@ def test_a_test_file_needs_its_policy_beside_it(tmp_path):
     with pytest.raises(SijfaspError) as raised:
         pt.load_test_file(path)
     assert "unknown policy 'aim_sijf_2022'" in str(raised.value)
+
+
+def test_the_example_in_the_authoring_guide_is_valid_and_passes(workspace):
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "authoring.md").read_text(
+        encoding="utf-8"
+    )
+    example = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded = pt.load_test_file(_write(workspace, example))
+    outcomes = pt.run_file(loaded)
+    assert len(outcomes) == 4
+    assert all(o.passed for o in outcomes), [pt.failure_text(loaded, o) for o in outcomes]
