@@ -126,7 +126,13 @@ def load_test_file(path: Path) -> TestFile:
             shown,
             "policy",
             f"unknown policy '{policy_id}'",
-            did_you_mean(policy_id, known) or "known: " + ", ".join(known),
+            did_you_mean(policy_id, known)
+            or (
+                "known: " + ", ".join(known)
+                if known
+                else f"no policy files ({POLICY_SUFFIX}) in {path.resolve().parent.parent}: "
+                f"a test file goes in the tests/ folder beside its policy"
+            ),
         )
     loaded = known[policy_id]
     not_applicable = _not_applicable(raw.get("not_applicable"), shown, loaded)

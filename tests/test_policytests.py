@@ -273,6 +273,7 @@ def test_a_test_file_needs_its_policy_beside_it(tmp_path):
     with pytest.raises(SijfaspError) as raised:
         pt.load_test_file(path)
     assert "unknown policy 'aim_sijf_2022'" in str(raised.value)
+    assert "no policy files (.sijp)" in raised.value.diagnostics[0].hint
 
 
 def test_the_example_in_the_authoring_guide_is_valid_and_passes(workspace):
