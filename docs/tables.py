@@ -170,28 +170,46 @@ def policy_tables(policy_id: str) -> str:
     return "\n".join(out).rstrip()
 
 
+def _policy_tables() -> dict:
+    """One table per bundled policy, found rather than named: a new policy gets its own."""
+    return {
+        loaded.policy.id: (lambda policy_id=loaded.policy.id: policy_tables(policy_id))
+        for loaded in bundled_policies()
+    }
+
+
 GENERATED = {
     "case-format.md": {
         "request": request_table,
         "findings": findings_table,
         "records": records_tables,
     },
-    "policies.md": {
-        "aim_sijf_2022": lambda: policy_tables("aim_sijf_2022"),
-        "caresource_sijf_2026": lambda: policy_tables("caresource_sijf_2026"),
-    },
+    "policies.md": _policy_tables(),
 }
+# Tables whose markers may be missing: a policy added since the file was written gets a new
+# section at the end (its prose is the author's to write).
+APPENDED = {"policies.md"}
 
 
-def refresh(text: str, tables: dict) -> str:
+def _markers(name: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(<!-- BEGIN generated: {re.escape(name)} -->\n)(.*?)"
+        rf"(<!-- END generated: {re.escape(name)} -->)",
+        re.S,
+    )
+
+
+def refresh(text: str, tables: dict, append: bool = False) -> str:
     for name, make in tables.items():
-        pattern = re.compile(
-            rf"(<!-- BEGIN generated: {re.escape(name)} -->\n)(.*?)"
-            rf"(<!-- END generated: {re.escape(name)} -->)",
-            re.S,
-        )
+        pattern = _markers(name)
         if not pattern.search(text):
-            raise SystemExit(f"no markers for the table '{name}'")
+            if not append:
+                raise SystemExit(f"no markers for the table '{name}'")
+            text = (
+                text.rstrip("\n")
+                + f"\n\n### `{name}`\n\n<!-- BEGIN generated: {name} -->\n"
+                + f"<!-- END generated: {name} -->\n"
+            )
         text = pattern.sub(lambda m: m.group(1) + make() + "\n" + m.group(3), text)
     return text
 
@@ -202,7 +220,7 @@ def main(argv: list[str]) -> int:
     for file_name, tables in GENERATED.items():
         path = DOCS / file_name
         text = path.read_text(encoding="utf-8")
-        new = refresh(text, tables)
+        new = refresh(text, tables, append=file_name in APPENDED)
         if new != text:
             stale.append(path)
             if not check:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, batch, render, textsafe
+from . import __version__, batch, policytests, render, textsafe
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case import Case, validate_case
 from .case_reader import display_name, file_kind, read_case_file
@@ -131,6 +131,20 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_arguments(batch_)
     _case_limit_options(batch_)
     _run_limit_options(batch_)
+    test = commands.add_parser("test", help="run the policy tests; --coverage shows what they saw")
+    test.add_argument(
+        "paths", nargs="*", type=Path, help="test files (default: every bundled policy's tests)"
+    )
+    test.add_argument(
+        "--update", action="store_true", help="write the actual results into the test files"
+    )
+    test.add_argument(
+        "--coverage", action="store_true", help="which statuses the tests saw, per criterion"
+    )
+    test.add_argument(
+        "--fail-under-full", action="store_true", help="exit 1 unless coverage is full"
+    )
+    _run_limit_options(test)
     return parser
 
 
@@ -460,6 +474,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return batch.run(args, _select_policies(args), _case_limits(args))
 
 
+def _cmd_test(args: argparse.Namespace) -> int:
+    text, status = policytests.command(args.paths, args.update, args.coverage, args.fail_under_full)
+    _write_output(text, final=True)
+    return status
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -470,6 +490,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         "missing": _cmd_case,
         "compile": _cmd_compile,
         "lint": _cmd_lint,
+        "test": _cmd_test,
     }[args.command]
     return handler(args)
 

@@ -28,7 +28,16 @@ VOCABULARY = POLICIES_DIR / "vocabulary.sijv"
 APPROVABLE = REPO / "examples" / "cases" / "approvable.yaml"
 
 DETERMINATIONS = ("approvable", "excluded", "not_met", "incomplete", "not_applicable")
+# The bundled policies these tests state expectations for. Others found in policies_asp/ are
+# judged too, and only checked where a test speaks of every policy (bundled_ids()).
 POLICY_IDS = ("aim_sijf_2022", "caresource_sijf_2026")
+
+
+def bundled_ids() -> list[str]:
+    """Every bundled policy's id, in the order the CLI lists them."""
+    from sijfasp.policies import bundled_policies
+
+    return [p.policy.id for p in bundled_policies()]
 
 
 def update_golden() -> bool:
@@ -120,3 +129,11 @@ def determinations(json_text: str) -> dict[str, str]:
     """policy id -> determination, from `check --format json` output."""
     data = json.loads(json_text)
     return {r["policy"]: r["determination"] for r in data["results"]}
+
+
+def known_determinations(json_text: str) -> dict[str, str]:
+    """determinations() of the policies in POLICY_IDS only, after checking every bundled policy
+    got one."""
+    found = determinations(json_text)
+    assert set(found) <= set(bundled_ids())
+    return {policy: d for policy, d in found.items() if policy in POLICY_IDS}

@@ -1,0 +1,287 @@
+"""Policy tests: every bundled policy's test files pass and cover it fully; the `sijfasp test`
+command reports failures, bad test files, updates and coverage as documented."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from _cli_helpers import POLICIES_DIR, POLICY_IDS
+
+from sijfasp import policytests as pt
+from sijfasp.cli import main
+from sijfasp.diagnostics import SijfaspError
+from sijfasp.policies import bundled_policies
+
+TEST_FILES = pt.default_test_files()
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[Path, tuple[pt.TestFile, list[pt.Outcome]]]:
+    loaded = {path: pt.load_test_file(path) for path in TEST_FILES}
+    return {path: (f, pt.run_file(f)) for path, f in loaded.items()}
+
+
+def test_the_policies_with_expectations_have_test_files():
+    policies = {pt.load_test_file(p).policy.policy.id for p in TEST_FILES}
+    assert set(POLICY_IDS) <= policies
+
+
+@pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
+def test_every_policy_test_passes(runs, path):
+    test_file, outcomes = runs[path]
+    failures = [pt.failure_text(test_file, o) for o in outcomes if not o.passed]
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    "policy", sorted({p.policy.id for p in bundled_policies()}), ids=lambda p: p
+)
+def test_every_tested_policy_is_fully_covered(runs, policy):
+    files = [f for f, _ in runs.values() if f.policy.policy.id == policy]
+    if not files:
+        pytest.skip(f"{policy} has no test file yet")
+    outcomes = [o for f, os_ in runs.values() if f.policy.policy.id == policy for o in os_]
+    report = pt.coverage(files[0].policy, files, outcomes)
+    assert report.full, pt.coverage_text(report)
+    seen, total = report.counts()
+    assert seen == total > 0
+
+
+def test_coverage_counts_every_node_and_exclusion():
+    aim = next(p for p in bundled_policies() if p.policy.id == POLICY_IDS[0])
+    nodes, exclusions = pt.coverage_universe(aim)
+    # Members of compound criteria count as nodes of their own.
+    assert {"pain_and_function", "vas_at_least_5", "function_not_spared_1"} <= set(nodes)
+    assert "excluded_infection" in exclusions and "excluded_infection" not in nodes
+
+
+# ------------------------------------------------------------------ the command
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    """A copy of the bundled policies with their tests, to edit freely."""
+    target = tmp_path / "policies_asp"
+    shutil.copytree(POLICIES_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def _write(workspace: Path, text: str) -> Path:
+    path = workspace / "tests" / "scratch.tests.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _run(capsys, *args) -> tuple[int, str, str]:
+    status = main(["test", *map(str, args)])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+SMALL = """\
+policy: aim_sijf_2022
+tests:
+- name: as written
+  case: cases/approvable.yaml
+  expect: approvable
+- name: no odi
+  case: cases/approvable.yaml
+  remove: [findings.odi_score]
+  expect: {expect}
+  missing: [[{need}]]
+  criteria:
+    odi_at_least_30: {odi}
+"""
+
+
+def test_a_passing_file_prints_dots_and_a_summary(workspace, capsys):
+    path = _write(
+        workspace, SMALL.format(expect="incomplete", odi="not_documented", need="odi_score >= 30")
+    )
+    status, out, _ = _run(capsys, path)
+    assert status == 0
+    assert out.splitlines()[0].endswith("scratch.tests.yaml ..")
+    assert out.rstrip().endswith("2 passed, 0 failed")
+
+
+def test_a_failure_shows_a_diff_and_exits_1(workspace, capsys):
+    path = _write(workspace, SMALL.format(expect="approvable", odi="met", need="vas_score >= 5"))
+    status, out, _ = _run(capsys, path)
+    assert status == 1
+    assert "scratch.tests.yaml .F" in out
+    assert "FAILED" in out and "::no odi" in out
+    assert "-determination: approvable" in out and "+determination: incomplete" in out
+    assert "-  - vas_score >= 5" in out and "+  - odi_score >= 30" in out
+    assert "-criteria.odi_at_least_30: met" in out
+    assert "+criteria.odi_at_least_30: not_documented" in out
+    assert out.rstrip().endswith("1 passed, 1 failed")
+
+
+def test_update_writes_the_actual_results_and_then_passes(workspace, capsys):
+    path = _write(workspace, SMALL.format(expect="approvable", odi="met", need="vas_score >= 5"))
+    status, out, _ = _run(capsys, path, "--update")
+    assert status == 0 and "updated" in out
+    written = path.read_text(encoding="utf-8")
+    assert "expect: incomplete" in written and "odi_at_least_30: not_documented" in written
+    assert "- [odi_score >= 30]" in written
+    assert "remove: [findings.odi_score]" in written  # the case itself is kept as written
+    status, out, _ = _run(capsys, path)
+    assert status == 0 and out.rstrip().endswith("2 passed, 0 failed")
+
+
+def test_reason_words_are_checked(workspace, capsys):
+    text = """\
+policy: aim_sijf_2022
+tests:
+- name: low vas
+  case: cases/approvable.yaml
+  set: {findings.vas_score: 4}
+  expect: not_met
+  reason: [VAS, nowhere in the reason]
+"""
+    status, out, _ = _run(capsys, _write(workspace, text))
+    assert status == 1
+    assert "+reason contains 'nowhere in the reason': False" in out
+    assert "reason contains 'VAS'" not in out.split("FAILED", 1)[1].replace(
+        "reason contains 'VAS': True", ""
+    )
+
+
+def test_set_remove_and_add_change_a_copy_of_the_case(workspace):
+    text = """\
+policy: caresource_sijf_2026
+tests:
+- name: bilateral with a film of each hip
+  case: cases/approvable.yaml
+  set: {request.side: bilateral}
+  add:
+    records.imaging:
+    - {date: 2026-01-20, modality: xray, region: hip, side: left, findings: [hip_osteoarthritis_excluded]}
+    - {date: 2026-01-20, modality: xray, region: hip, side: right, findings: [hip_osteoarthritis_excluded]}
+  expect: approvable
+- name: as written
+  case: cases/approvable.yaml
+  expect: approvable
+"""
+    loaded = pt.load_test_file(_write(workspace, text))
+    changed, plain = (t.case for t in loaded.tests)
+    assert changed.request["side"] == "bilateral" and plain.request["side"] == "left"
+    assert len(changed.records) == len(plain.records) + 2
+    assert all(o.passed for o in pt.run_file(loaded))
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("policy: aim_sijf_2022\ntests: []\n", ["tests", "expected a list of tests"]),
+        ("polcy: aim_sijf_2022\ntests: []\n", ["unknown field 'polcy'", "did you mean 'policy'?"]),
+        (
+            "policy: aim_sijf_2O22\ntests: [{name: a, case: cases/approvable.yaml}]\n",
+            ["unknown policy", "did you mean 'aim_sijf_2022'?"],
+        ),
+        (
+            "policy: aim_sijf_2022\ntests: [{name: a, case: cases/nope.yaml, expect: approvable}]\n",
+            ["tests[0] (a).case", "cannot find the case file 'cases/nope.yaml'"],
+        ),
+        (
+            "policy: aim_sijf_2022\ntests: [{name: a, case: cases/approvable.yaml, expect: aproved}]\n",
+            ["tests[0] (a).expect", "expected one of"],
+        ),
+        (
+            "policy: aim_sijf_2022\ntests:\n- {name: a, case: cases/approvable.yaml, expect: approvable,"
+            " criteria: {vas_at_least5: met}}\n",
+            ["tests[0] (a).criteria.vas_at_least5", "did you mean 'vas_at_least_5'?"],
+        ),
+        (
+            "policy: aim_sijf_2022\ntests:\n- {name: a, case: cases/approvable.yaml, expect: approvable,"
+            " remove: [findings.nothing_here]}\n",
+            ["tests[0] (a).remove", "nothing to remove"],
+        ),
+        (
+            "policy: aim_sijf_2022\ntests:\n- {name: a, case: cases/approvable.yaml, expect: approvable,"
+            " set: {findings.vas_score: 11}}\n",
+            ["scratch.tests.yaml::a", "vas_score"],
+        ),
+        (
+            "policy: aim_sijf_2022\nnot_applicable: {vas_at_least_5: [never]}\n"
+            "tests: [{name: a, case: cases/approvable.yaml}]\n",
+            ["not_applicable.vas_at_least_5", "expected a list of"],
+        ),
+    ],
+    ids=[
+        "no tests",
+        "unknown top field",
+        "unknown policy",
+        "missing case file",
+        "bad determination",
+        "unknown criterion",
+        "nothing to remove",
+        "case out of range",
+        "bad not-applicable status",
+    ],
+)
+def test_a_bad_test_file_is_one_clear_message_and_exit_2(workspace, capsys, text, words):
+    status, out, err = _run(capsys, _write(workspace, text))
+    assert status == 2 and out == ""
+    assert "scratch.tests.yaml" in err and "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def test_coverage_lists_what_was_never_exercised(workspace, capsys):
+    path = _write(
+        workspace, SMALL.format(expect="incomplete", odi="not_documented", need="odi_score >= 30")
+    )
+    status, out, _ = _run(capsys, path, "--coverage")
+    assert status == 0  # gaps alone do not fail the run
+    assert "coverage of aim_sijf_2022:" in out and "never exercised:" in out
+    assert "criterion vas_at_least_5: not met, not documented" in out
+    assert "exclusion excluded_infection: applies" in out
+    status, _, _ = _run(capsys, path, "--fail-under-full")
+    assert status == 1
+
+
+def test_a_status_declared_not_applicable_but_seen_is_reported(workspace):
+    text = """\
+policy: aim_sijf_2022
+not_applicable: {vas_at_least_5: [met]}
+tests:
+- name: as written
+  case: cases/approvable.yaml
+  expect: approvable
+"""
+    loaded = pt.load_test_file(_write(workspace, text))
+    report = pt.coverage(loaded.policy, [loaded], pt.run_file(loaded))
+    assert ("vas_at_least_5", ["met"]) in report.contradicted()
+    assert not report.full
+    assert "declared not applicable but seen: vas_at_least_5: met" in pt.coverage_text(report)
+
+
+def test_default_runs_every_bundled_test_file(capsys):
+    status, out, _ = _run(capsys)
+    assert status == 0
+    for path in TEST_FILES:
+        assert path.name in out
+    assert out.rstrip().endswith(" passed, 0 failed")
+
+
+def test_a_test_file_needs_its_policy_beside_it(tmp_path):
+    folder = tmp_path / "tests"
+    folder.mkdir()
+    path = folder / "x.tests.yaml"
+    path.write_text("policy: aim_sijf_2022\ntests: [{name: a, case: {}}]\n", encoding="utf-8")
+    with pytest.raises(SijfaspError) as raised:
+        pt.load_test_file(path)
+    assert "unknown policy 'aim_sijf_2022'" in str(raised.value)
+    assert "no policy files (.sijp)" in raised.value.diagnostics[0].hint
+
+
+def test_the_example_in_the_authoring_guide_is_valid_and_passes(workspace):
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "authoring.md").read_text(
+        encoding="utf-8"
+    )
+    example = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded = pt.load_test_file(_write(workspace, example))
+    outcomes = pt.run_file(loaded)
+    assert len(outcomes) == 4
+    assert all(o.passed for o in outcomes), [pt.failure_text(loaded, o) for o in outcomes]
