@@ -140,10 +140,13 @@ def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
         raw = data.get(name)
         if raw is None:
             continue
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            raw = str(raw)  # a member id written as a bare number
         if not isinstance(raw, str) or isinstance(raw, Yaml11Scalar):
-            problems.add(name, f"'{name}' is a text; found {_kind_of(raw)}")
+            # A bare number is refused rather than read: it would lose leading zeros (00123).
+            problems.add(
+                name,
+                f"'{name}' is a text; found {_kind_of(raw)}",
+                "write it in quotes" if isinstance(raw, (int, Decimal)) else None,
+            )
             continue
         text = raw.strip()
         if len(text) > MAX_DETAIL_LENGTH or _DETAIL.fullmatch(text) is None:

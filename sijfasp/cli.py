@@ -272,7 +272,7 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
             Diagnostic(
                 "unknown-name",
                 f"unknown policy '{name}'",
-                hint=did_you_mean(name, known) or "known: " + ", ".join(known),
+                hint=_policy_hint(name, list(known)),
                 file="--policy",
             )
             for name in args.policy
@@ -282,6 +282,15 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
             raise SijfaspError(problems)
         policies = [known[name] for name in dict.fromkeys(args.policy)]
     return policies
+
+
+def _policy_hint(name: str, known: list[str]) -> str:
+    """A did-you-mean for a policy id, whatever its letter case or when it names the payer."""
+    folded = name.lower()
+    close = [k for k in known if k.lower() == folded] or [k for k in known if payer_id(k) == folded]
+    if len(close) == 1:
+        return f"did you mean '{close[0]}'?"
+    return did_you_mean(folded, known) or "known: " + ", ".join(known)
 
 
 def _regular_files(paths: Sequence[Path]) -> None:
@@ -322,6 +331,10 @@ CASE_SUFFIXES = (".yaml", ".yml", ".json")
 
 def _case_paths(paths: Sequence[Path]) -> list[Path]:
     """The case files named, a directory standing for its case files (not its subdirectories)."""
+    if sum(1 for p in paths if str(p) == "-") > 1:
+        raise SijfaspError(
+            [Diagnostic("import", "standard input (-) can be read only once", file="-")]
+        )
     found: list[Path] = []
     for path in paths:
         if str(path) != "-" and path.is_dir():

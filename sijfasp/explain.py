@@ -370,6 +370,16 @@ def reasons(
     return tuple(found)
 
 
+def _quoted(node: NodeResult) -> str:
+    """A criterion as a reason quotes it: its documented values, or for a criterion with no
+    evidence of its own, its label with the values of the members that decided it."""
+    if node.evidence:
+        return "; ".join(node.evidence)
+    deciding = Status.MET if node.kind == NodeKind.NONE else Status.NOT_MET
+    parts = [_quoted(c) for c in node.children if c.status == deciding]
+    return f"{node.label} ({', '.join(parts)})" if parts else node.label
+
+
 def _reason_text(node: NodeResult) -> str:
     match node.kind:
         case NodeKind.LEAF:
@@ -382,21 +392,13 @@ def _reason_text(node: NodeResult) -> str:
             negative = [c for c in node.children if c.status == Status.NOT_MET]
             return (
                 f"{node.cite}: {node.label}. {node.met_count} of the required {node.minimum} "
-                "met; documented as not met: "
-                + ", ".join("; ".join(c.evidence) or c.label for c in negative)
-                + "."
+                "met; documented as not met: " + ", ".join(_quoted(c) for c in negative) + "."
             )
         case NodeKind.NONE:
-            present = [
-                ("; ".join(c.evidence) or c.label) for c in node.children if c.status == Status.MET
-            ]
+            present = [_quoted(c) for c in node.children if c.status == Status.MET]
             return f"{node.cite}: {node.label}. Not met as documented: {', '.join(present)}."
         case NodeKind.ANY | NodeKind.ALL:
-            parts = [
-                ("; ".join(c.evidence) or c.label)
-                for c in node.children
-                if c.status == Status.NOT_MET
-            ]
+            parts = [_quoted(c) for c in node.children if c.status == Status.NOT_MET]
             return (
                 f"{node.cite}: {node.label}. None of the alternatives can be met as documented "
                 f"({', '.join(parts)})."

@@ -232,8 +232,8 @@ def describe_item(
                 leaf,
                 field_def.ask,
                 cost,
-                words=f"{field_words or lower_first(field_def.means)}, "
-                f"on {reader.record_phrase(record)}",
+                words=f"on {reader.record_phrase(record)}"
+                + (f" ({field_words})" if field_words.startswith("needed:") else ""),
             )
         case MoreDays(node=node_id):
             records = compiled.nodes[node_id].records_leaf()
@@ -308,17 +308,24 @@ def _fact_words(means: str, kind: str, unit: str | None, need: str, value: Value
     if kind == "bool":
         return ""
     if kind == "number":
-        return "needed: " + _range_words(need) + (f" {unit}" if unit else "")
+        return "needed: " + _range_words(need, unit)
     return plain_words(str(value))
 
 
-def _range_words(need: str) -> str:
-    """`>= 5`, `<= 3`, `= 2`, `1 to 4` (a value class) in words."""
+def _range_words(need: str, unit: str | None) -> str:
+    """`>= 5`, `<= 3`, `= 2`, `1 to 4` (a value class) in words, with the unit: "6 months or
+    more", "75% or more"."""
+
+    def amount(number: str) -> str:
+        if not unit:
+            return number
+        return f"{number}{unit}" if unit == "%" else f"{number} {unit}"
+
     for sign, words in ((">= ", "{} or more"), ("<= ", "{} or less"), ("= ", "{}")):
         if need.startswith(sign):
-            return words.format(need[len(sign) :])
+            return words.format(amount(need[len(sign) :]))
     low, _, high = need.partition(" to ")
-    return f"from {low} to {high}" if high else need
+    return f"from {low} to {amount(high)}" if high else need
 
 
 def _side_of(reader: Reader, model: Snapshot) -> str | None:

@@ -354,6 +354,7 @@ def markdown_explain(case: CaseResult) -> str:
             f"**Finding:** {DETERMINATION_WORDS[result.determination]}.",
             "",
         ]
+        out += _markdown_notices(result)
         if result.determination == Determination.NOT_APPLICABLE:
             continue
         out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
@@ -381,6 +382,12 @@ def markdown_explain(case: CaseResult) -> str:
             out += ["### Advisory recommendations", ""]
             out += [f"- {a.cite}: {a.label}" for a in applying] + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _markdown_notices(result: PolicyResult) -> list[str]:
+    if not result.notices:
+        return []
+    return [f"> **Notice:** {textsafe.markdown(n)}" for n in result.notices] + [""]
 
 
 def _markdown_rows(node: NodeResult, depth: int, ruled_out: bool = False) -> list[str]:
@@ -438,9 +445,7 @@ def markdown_missing(
             f"{result.source_sha256 or 'unknown'}).",
             "",
         ]
-        out += [f"> **Notice:** {textsafe.markdown(n)}" for n in result.notices]
-        if result.notices:
-            out.append("")
+        out += _markdown_notices(result)
         if result.determination != Determination.INCOMPLETE:
             out += [
                 "No additional information is requested under this policy "
@@ -503,8 +508,12 @@ def _letter_items(option: tuple[MissingItem, ...]) -> list[str]:
     for item in option:
         if not item.send:
             words = item.words
-            if words:
-                words = f" ({words})" if words.startswith("needed:") else f": {words}"
+            if words.startswith("needed:"):
+                words = f" ({words})"
+            elif words.startswith("on "):
+                words = f", {words}"
+            elif words:
+                words = f": {words}"
             texts.append(_sentence(item.prompt) + words)
             continue
         run = runs[(item.criterion_id, item.words)]
@@ -531,10 +540,16 @@ def _with_article(phrase: str) -> str:
     head = phrase
     for end in _HEAD_ENDS:
         head = head.split(end, 1)[0]
-    last = head.rsplit(" ", 1)[-1]
+    last = head.rsplit(" ", 1)[-1].lower()
     if last.endswith("s") and not last.endswith(("ss", "sis", "us")):
         return phrase
+    if last in _UNCOUNTED:
+        return phrase
     return article(phrase)
+
+
+# Head nouns a record set is described by that take no article ("physical therapy by ...").
+_UNCOUNTED = {"therapy", "imaging", "management", "medication", "care", "pharmacotherapy"}
 
 
 def _capital(text: str) -> str:
@@ -567,6 +582,8 @@ def _item_json(item: MissingItem) -> dict:
         "item": item.key,
         "criterion_id": item.criterion_id,
         "cost": item.cost,
+        "words": item.words,
+        "send": item.send,
     }
 
 

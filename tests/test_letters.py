@@ -12,7 +12,7 @@ import pytest
 
 from sijfasp.cli import main
 from sijfasp.policies import bundled_policies
-from sijfasp.wording import article, section_key
+from sijfasp.wording import article, plain_words, section_key
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "examples" / "cases"
@@ -63,6 +63,10 @@ def test_letter_with_a_payer_covers_one_policy_in_plain_words(tmp_path, capsys):
     identifiers = {n for n in _vocabulary_names() if "_" in n}
     assert identifiers, "the vocabulary has identifiers to look for"
     assert not tokens & identifiers, sorted(tokens & identifiers)
+    # A single-word name that is not written so in words (mri, ct, xray, sij) never appears.
+    spelled = {n for n in _vocabulary_names() if "_" not in n and plain_words(n) != n}
+    assert {"mri", "ct", "xray", "sij"} <= spelled
+    assert not tokens & spelled, sorted(tokens & spelled)
     assert not re.search(r"\b\w+ (=|>=|<=) \w+", out)
     assert "request." not in out and " AND " not in out and "`" not in out
     # the header
@@ -79,6 +83,19 @@ def test_letter_with_a_payer_covers_one_policy_in_plain_words(tmp_path, capsys):
     assert "Send the record of" in out
     assert "was not done, this criterion is not met without it" in out
     assert "Document whether the pain radiates" in out
+
+
+def test_letter_asks_for_a_missing_field_of_a_documented_record(tmp_path, capsys):
+    text = (CASES / "approvable.yaml").read_text(encoding="utf-8")
+    assert ", relief_percent: 80}" in text
+    case = _case(tmp_path, text.replace(", relief_percent: 80}", "}", 1))
+    code, out, _ = _run(
+        capsys, "missing", case, "--policy", "aim_sijf_2022", "--format", "markdown"
+    )
+    assert code == 0
+    assert "Document the percentage of pain relief" in out
+    assert ", on the diagnostic injection of 2026-04-01 (needed: 75% or more)" in out
+    assert "relief_percent" not in out
 
 
 def test_letter_reply_days_and_today(tmp_path, capsys):
@@ -122,6 +139,9 @@ def test_an_unknown_payer_is_an_error_with_a_suggestion(tmp_path, capsys):
         ("patient: " + "x" * 81, "at most 80"),
         ('member_id: "M<script>"', "is not accepted"),
         ("plan: [a, b]", "is a text"),
+        ('patient: "A\\u202eB"', "is not accepted"),
+        ('reference_id: "a\\nb"', "is not accepted"),
+        ("payer: '**bold**'", "is not accepted"),
     ],
 )
 def test_case_details_are_validated(tmp_path, capsys, line, problem):
@@ -129,6 +149,14 @@ def test_case_details_are_validated(tmp_path, capsys, line, problem):
     code, _, err = _run(capsys, "check", case)
     assert code == 2
     assert problem in err
+
+
+def test_a_bare_number_member_id_is_refused_rather_than_read(tmp_path, capsys):
+    # 00123 would be read as 123: an id that is a number is written in quotes.
+    case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + "member_id: 12345\n")
+    code, _, err = _run(capsys, "check", case)
+    assert code == 2
+    assert "'member_id' is a text; found the number" in err and "write it in quotes" in err
 
 
 def test_every_error_of_a_case_is_reported_at_once_with_suggestions(tmp_path, capsys):
@@ -148,7 +176,7 @@ def test_every_error_of_a_case_is_reported_at_once_with_suggestions(tmp_path, ca
 
 # ------------------------------------------------------------------ JSON provenance
 def test_json_carries_schema_tool_and_policy_versions(capsys):
-    code, out, _ = _run(capsys, "check", "--format", "json", EMPTY)
+    code, out, _ = _run(capsys, "check", "--format", "json", CASES / "vas_4.yaml")
     assert code == 0
     data = json.loads(out)
     assert data["schema"] == 2
@@ -176,6 +204,19 @@ def test_several_cases_in_one_run(capsys, tmp_path):
     assert sorted(shown) == expected
 
 
+@pytest.mark.parametrize("name", ["aim", "AIM_SIJF_2022", "aim_sijf_202"])
+def test_an_unknown_policy_gets_a_suggestion(capsys, name):
+    code, _, err = _run(capsys, "check", CASES / "vas_4.yaml", "--policy", name)
+    assert code == 2
+    assert "did you mean 'aim_sijf_2022'?" in err
+
+
+def test_standard_input_is_read_once(capsys):
+    code, out, err = _run(capsys, "check", "-", "-")
+    assert code == 2 and out == ""
+    assert "standard input (-) can be read only once" in err
+
+
 def test_an_error_in_any_of_several_cases_is_reported_with_the_others(tmp_path, capsys):
     bad1 = _case(tmp_path, "request: {service: nope, date: 2026-07-15}\n", "a.yaml")
     bad2 = _case(tmp_path, "request: {service: percutaneous_sij_fusion}\n", "b.yaml")
@@ -186,17 +227,20 @@ def test_an_error_in_any_of_several_cases_is_reported_with_the_others(tmp_path, 
 
 # ------------------------------------------------------------------ notices
 def test_a_request_before_the_effective_date_says_so(tmp_path, capsys):
-    text = EMPTY.read_text(encoding="utf-8").replace("2026-07-15", "2026-05-01")
-    case = _case(tmp_path, text)
+    text = (CASES / "approvable.yaml").read_text(encoding="utf-8")
+    assert "  date: 2026-07-15\n" in text
+    case = _case(tmp_path, text.replace("  date: 2026-07-15\n", "  date: 2026-05-20\n", 1))
     args = ("--policy", "caresource_sijf_2026", case)
+    notice = "the request date 2026-05-20 is before this policy's effective date 2026-06-01"
     _, out, _ = _run(capsys, "check", *args)
-    assert "notice: the request date 2026-05-01 is before this policy's effective date" in out
-    _, out, _ = _run(capsys, "check", "--format", "json", *args)
+    assert f"notice: {notice}" in " ".join(out.split())
+    _, out, _ = _run(capsys, "explain", "--format", "json", *args)
     (result,) = json.loads(out)["results"]
-    assert result["notices"] and "2026-06-01" in result["notices"][0]
-    assert result["determination"] == "incomplete"  # a notice, not a change of determination
-    _, out, _ = _run(capsys, "missing", "--format", "markdown", *args)
-    assert "**Notice:** the request date 2026-05-01" in out
+    assert [n for n in result["notices"] if notice in n]
+    assert result["determination"] == "approvable"  # a notice, not a change of determination
+    for command in ("explain", "missing"):
+        _, out, _ = _run(capsys, command, "--format", "markdown", *args)
+        assert f"**Notice:** {notice}" in out
     _, out, _ = _run(capsys, "check", "--format", "json", "--policy", "aim_sijf_2022", case)
     assert json.loads(out)["results"][0]["notices"] == []
 
@@ -262,6 +306,17 @@ def test_sections_sort_in_document_order():
         "MM-1508 D.I.B.9.a",
         "MM-1508 D.I.B.10",
     ]
+
+
+def test_the_sections_of_a_set_are_listed_in_document_order(capsys):
+    args = ("missing", EMPTY, "--policy", "caresource_sijf_2026", "--enumerate", "1")
+    code, out, _ = _run(capsys, *args)
+    assert code == 0
+    flat = " ".join(out.split())
+    listed = flat.split("[D.I.B.1;", 1)[1].split("]", 1)[0]
+    sections = ["D.I.B.1"] + [s.strip() for s in listed.split(";") if s.strip()]
+    assert sections == sorted(sections, key=section_key)
+    assert sections.index("D.I.B.2") < sections.index("D.I.B.10")
 
 
 @pytest.mark.parametrize(
