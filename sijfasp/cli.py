@@ -414,7 +414,9 @@ def _cmd_case(args: argparse.Namespace) -> int:
     if args.format == "json":
         output = render.json_cases(results)
     else:
-        output = "\n".join(_formatted(args, result) for result in results)
+        # One section per case; Markdown documents are parted by a rule.
+        separator = "\n---\n\n" if args.format == "markdown" else "\n"
+        output = separator.join(_formatted(args, result) for result in results)
     _write_output(output, final=True)
     return Exit.OK
 

@@ -234,9 +234,10 @@ def _miss_text(reader: Reader, condition: Condition, value: object) -> str:
     if isinstance(condition, WithinCondition):
         start = reader.case.date + dt.timedelta(days=condition.low)
         end = reader.case.date + dt.timedelta(days=condition.high)
+        # The record's own text gives the date; the window is named by its first day.
         if isinstance(value, dt.date) and value < start:
-            return f"{name} {shown} is before the window that starts {start}"
-        return f"{name} {shown} is after the window that ends {end}"
+            return f"dated before the window that starts {start}"
+        return f"dated after the window that ends {end}"
     request = reader.case.request.get(condition.target.removeprefix("request."))
     wanted = _value_text(request) if request is not None else "not documented"
     return f"{name} {shown} does not match {condition.target} {wanted}"

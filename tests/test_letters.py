@@ -217,6 +217,23 @@ def test_standard_input_is_read_once(capsys):
     assert "standard input (-) can be read only once" in err
 
 
+def test_several_letters_are_parted_by_a_rule(capsys):
+    code, out, _ = _run(
+        capsys,
+        "missing",
+        "--format",
+        "markdown",
+        "--today",
+        "2026-07-16",
+        CASES / "odi_missing.yaml",
+        CASES / "vas_4.yaml",
+    )
+    assert code == 0
+    first, second = out.split("\n---\n\n")
+    assert "| Case | odi_missing |" in first and "| Case | vas_4 |" in second
+    assert second.startswith("# Request for additional information")
+
+
 def test_an_error_in_any_of_several_cases_is_reported_with_the_others(tmp_path, capsys):
     bad1 = _case(tmp_path, "request: {service: nope, date: 2026-07-15}\n", "a.yaml")
     bad2 = _case(tmp_path, "request: {service: percutaneous_sij_fusion}\n", "b.yaml")
@@ -278,7 +295,9 @@ def test_a_record_outside_a_window_names_the_window_start(tmp_path, capsys):
     )
     _, out, _ = _run(capsys, "explain", "--policy", "caresource_sijf_2026", case)
     flat = " ".join(out.split())
-    assert "date 2026-01-01 is before the window that starts 2026-01-16" in flat
+    assert (
+        "nearly: imaging 2026-01-01 ct sij: dated before the window that starts 2026-01-16" in flat
+    )
 
 
 def test_none_of_members_never_show_a_favourable_fact_next_to_a_cross(capsys):
