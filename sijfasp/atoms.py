@@ -348,6 +348,16 @@ class ItemCost:
 
 
 @dataclass(frozen=True)
+class NearMiss:
+    """near_miss(Set, R, Field): a documented record nearly in a record set fails a condition
+    of one of the set's filters on this field."""
+
+    set_id: str
+    record: RecordRef
+    field: str
+
+
+@dataclass(frozen=True)
 class DeterminationAtom:
     """determination(D)."""
 
@@ -365,6 +375,7 @@ Shown = (
     | ItemCost
     | DeterminationAtom
     | Doc
+    | NearMiss
 )
 
 # The shown predicates, each with how to read its arguments. A test checks that these are
@@ -380,6 +391,7 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
     ("item_cost", 2): lambda a: ItemCost(decode_item(a[0]), _int(a[1])),
     ("determination", 1): lambda a: DeterminationAtom(_enum(Determination, a[0])),
     ("doc", 2): Doc.decode,
+    ("near_miss", 3): lambda a: NearMiss(_const(a[0]), RecordRef.decode(a[1]), _const(a[2])),
 }
 
 
@@ -426,6 +438,14 @@ class Snapshot:
 
     def documented(self) -> dict[FactRef, Value]:
         return {a.fact: a.value for a in self.atoms if isinstance(a, Doc)}
+
+    def near_misses(self, set_id: str) -> dict[RecordRef, list[str]]:
+        """The documented records nearly in a record set, each with the fields it fails on."""
+        found: dict[RecordRef, list[str]] = {}
+        for a in self.atoms:
+            if isinstance(a, NearMiss) and a.set_id == set_id:
+                found.setdefault(a.record, []).append(a.field)
+        return {r: sorted(set(f)) for r, f in found.items()}
 
     def members(self, world: World, set_id: str) -> list[RecordRef]:
         return [
@@ -491,6 +511,7 @@ __all__ = [
     "ItemCost",
     "More",
     "MoreDays",
+    "NearMiss",
     "NodeStatus",
     "RField",
     "RMember",

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import render
-from .api import DEFAULT_ENUMERATE, Options, evaluate_case
+from .api import DEFAULT_ENUMERATE, Options, evaluate_case, policies_for_case
 from .case import validate_case
 from .case_reader import (
     STDIN,
@@ -196,16 +196,16 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
         vocabularies = {p.policy.vocabulary.path: p.policy.vocabulary for p in policies}
         cases = [validate_case(data, v, item.source, config.limits) for v in vocabularies.values()]
         options = Options(enumerate=config.enumerate)
+        chosen = policies_for_case(cases[0], policies)
         result = _within_time(
-            config.limits.time_limit, item, lambda: evaluate_case(policies, cases[0], options)
+            config.limits.time_limit, item, lambda: evaluate_case(chosen, cases[0], options)
         )
     except SijfaspError as error:
         return _error(item, raw_id, _diagnostics(error))
     except (MemoryError, RecursionError):
         return _error(item, raw_id, [{"message": _TOO_COMPLEX_MEMORY}])
     # The same object as `check --format json`, on one line.
-    data = json.loads(render.json_case(result))
-    line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    line = json.dumps(render.case_json(result), ensure_ascii=False, separators=(",", ":")) + "\n"
     return Outcome(
         item.index,
         line,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,17 @@ from .limits import (
 from .semantics import RecordKind, ValueType, Vocabulary
 from .textsafe import for_diagnostic, terminal
 from .units import DECIMALS
+from .wording import article
 
 __all__ = ["Case", "Record", "load_case", "read_case_text", "validate_case"]
 
-TOP_LEVEL = ("id", "request", "findings", "records")
+# Who and what the case is about, for a letter's header; each optional, never read by the solver.
+DETAILS = ("patient", "member_id", "payer", "plan", "reference_id")
+TOP_LEVEL = ("id", "request", "findings", "records", *DETAILS)
+MAX_DETAIL_LENGTH = 80
+# Letters (any script), digits, space and the punctuation of names and ids: nothing that a
+# terminal or Markdown reads as markup is needed, and what is refused cannot be echoed wrongly.
+_DETAIL = re.compile(r"[^\W_](?:[\w .,'/:#()&+-]*[\w.)])?")
 MAX_DECIMALS = DECIMALS  # the precision policies are held to as well (units.py)
 
 
@@ -60,6 +67,7 @@ class Case:
     request: dict[str, Any]
     findings: dict[str, Any]
     records: tuple[Record, ...]
+    details: dict[str, str] = field(default_factory=dict)  # DETAILS given, by name
 
     @property
     def service(self) -> str:
@@ -121,9 +129,36 @@ def validate_case(
     findings = _validate_findings(data.get("findings"), vocabulary, problems)
     request_date = request.get("date") if isinstance(request.get("date"), dt.date) else None
     records = _validate_records(data.get("records"), vocabulary, request_date, limits, problems)
+    details = _validate_details(data, problems)
     if problems.items:
         raise SijfaspError(problems.items)
-    return Case(case_id, path, request, findings, tuple(records))
+    return Case(case_id, path, request, findings, tuple(records), details)
+
+
+def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
+    details: dict[str, str] = {}
+    for name in DETAILS:
+        raw = data.get(name)
+        if raw is None:
+            continue
+        if not isinstance(raw, str) or isinstance(raw, Yaml11Scalar):
+            # A bare number is refused rather than read: it would lose leading zeros (00123).
+            problems.add(
+                name,
+                f"'{name}' is a text; found {_kind_of(raw)}",
+                "write it in quotes" if isinstance(raw, (int, Decimal)) else None,
+            )
+            continue
+        text = raw.strip()
+        if len(text) > MAX_DETAIL_LENGTH or _DETAIL.fullmatch(text) is None:
+            problems.add(
+                name,
+                f"'{name}' '{_show(raw)}' is not accepted: at most {MAX_DETAIL_LENGTH} "
+                "characters, of letters, digits, space and . , ' / : # ( ) & + - _",
+            )
+            continue
+        details[name] = text
+    return details
 
 
 def _show(value: Any) -> str:
@@ -134,7 +169,17 @@ def _show(value: Any) -> str:
 def _suggest(name: Any, candidates: Iterable[str]) -> str | None:
     # Only short names get a did-you-mean: comparing long ones costs time and says nothing.
     text = str(name)
-    return did_you_mean(text, candidates) if len(text) <= MAX_SUGGEST_LENGTH else None
+    if len(text) > MAX_SUGGEST_LENGTH:
+        return None
+    names = sorted(set(candidates))
+    folded = text.strip().lower()
+    # The same name in other letters (MRI for mri), then a name it begins (vas for vas_score).
+    same = next((c for c in names if c.lower() == folded), None)
+    if same is None and folded:
+        same = next((c for c in names if c.lower().startswith(folded + "_")), None)
+    if same is not None:
+        return f"did you mean '{same}'?"
+    return did_you_mean(folded, names) or did_you_mean(text, names)
 
 
 def _check_raw(data: Any, limits: Limits, problems: _Problems) -> None:
@@ -344,7 +389,7 @@ def _validate_record(
 ) -> Record | None:
     where = f"records.{kind.name}[{index}]"
     if not isinstance(item, dict):
-        problems.add(where, f"a {kind.name} record is a mapping; found {_kind_of(item)}")
+        problems.add(where, f"{article(kind.name)} record is a mapping; found {_kind_of(item)}")
         return None
     before = len(problems.items)
     values: dict[str, Any] = {}
@@ -357,7 +402,7 @@ def _validate_record(
                 hint = f"'{key}' is computed from the record, not written in it"
             problems.add(
                 f"{where}.{_show(key)}",
-                f"unknown field '{_show(key)}' of a {kind.name} record",
+                f"unknown field '{_show(key)}' of {article(kind.name)} record",
                 hint,
             )
             continue
@@ -374,7 +419,8 @@ def _validate_record(
     for field in kind.fields:
         if field.only_for and field.name in values and values.get("kind") != field.only_for:
             problems.add(
-                f"{where}.{field.name}", f"'{field.name}' applies only to a {field.only_for} record"
+                f"{where}.{field.name}",
+                f"'{field.name}' applies only to {article(str(field.only_for))} record",
             )
     if len(problems.items) > before:
         return None

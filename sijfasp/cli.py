@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import enum
 import errno
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, batch, policytests, render, textsafe
-from .api import DEFAULT_ENUMERATE, Options, evaluate_case
+from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id, policies_for_case
 from .case import Case, validate_case
 from .case_reader import display_name, file_kind, read_case_file
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
@@ -39,6 +40,7 @@ from .policies import (
     load_policy,
     load_vocabulary,
 )
+from .results import CaseResult
 from .source import SourceText
 
 
@@ -64,7 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     def case_command(name: str, help_text: str, formats: tuple[str, ...]) -> None:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument(
-            "case", type=Path, help="the case file (YAML or JSON); - reads standard input"
+            "cases",
+            nargs="+",
+            type=Path,
+            metavar="case",
+            help="case files (YAML or JSON) or directories of them; - reads standard input",
         )
         sub.add_argument(
             "--policy",
@@ -100,6 +106,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     case_command(
         "missing", "the minimal sets of missing documentation", ("text", "json", "markdown")
+    )
+    missing = commands.choices["missing"]
+    missing.add_argument(
+        "--reply-days",
+        type=_count,
+        default=render.DEFAULT_REPLY_DAYS,
+        metavar="N",
+        help=f"the letter (--format markdown) asks for a reply within N days "
+        f"(default {render.DEFAULT_REPLY_DAYS}, the standard decision window)",
+    )
+    missing.add_argument(
+        "--today",
+        type=_date,
+        default=None,
+        metavar="DATE",
+        help="the letter's date, YYYY-MM-DD (default: today)",
     )
 
     compile_ = commands.add_parser("compile", help="compile a policy file to ASP")
@@ -237,6 +259,13 @@ def _seconds(text: str | float) -> float:
     return value
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got '{text}'") from None
+
+
 def _count(text: str | int) -> int:
     if isinstance(text, int):
         return text
@@ -262,7 +291,7 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
             Diagnostic(
                 "unknown-name",
                 f"unknown policy '{name}'",
-                hint=did_you_mean(name, known) or "known: " + ", ".join(known),
+                hint=_policy_hint(name, list(known)),
                 file="--policy",
             )
             for name in args.policy
@@ -272,6 +301,15 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
             raise SijfaspError(problems)
         policies = [known[name] for name in dict.fromkeys(args.policy)]
     return policies
+
+
+def _policy_hint(name: str, known: list[str]) -> str:
+    """A did-you-mean for a policy id, whatever its letter case or when it names the payer."""
+    folded = name.lower()
+    close = [k for k in known if k.lower() == folded] or [k for k in known if payer_id(k) == folded]
+    if len(close) == 1:
+        return f"did you mean '{close[0]}'?"
+    return did_you_mean(folded, known) or "known: " + ", ".join(known)
 
 
 def _regular_files(paths: Sequence[Path]) -> None:
@@ -307,6 +345,37 @@ def _case_limits(args: argparse.Namespace) -> Limits:
     )
 
 
+CASE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _case_paths(paths: Sequence[Path]) -> list[Path]:
+    """The case files named, a directory standing for its case files (not its subdirectories)."""
+    if sum(1 for p in paths if str(p) == "-") > 1:
+        raise SijfaspError(
+            [Diagnostic("import", "standard input (-) can be read only once", file="-")]
+        )
+    found: list[Path] = []
+    for path in paths:
+        if str(path) != "-" and path.is_dir():
+            found += sorted(
+                p for p in path.iterdir() if p.suffix.lower() in CASE_SUFFIXES and p.is_file()
+            )
+        else:
+            found.append(path)
+    if not found:
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "import",
+                    "no case file (.yaml, .yml or .json) in "
+                    + ", ".join(textsafe.terminal(str(p)) for p in paths),
+                    file=textsafe.terminal(str(paths[0])),
+                )
+            ]
+        )
+    return found
+
+
 def _load_case(path: Path, policies: list[LoadedPolicy], limits: Limits) -> Case:
     # Read once (standard input can be read only once), validate against each vocabulary.
     data = read_case_file(path, limits)
@@ -317,7 +386,20 @@ def _load_case(path: Path, policies: list[LoadedPolicy], limits: Limits) -> Case
 
 def _cmd_case(args: argparse.Namespace) -> int:
     policies = _select_policies(args)
-    case = _load_case(args.case, policies, _case_limits(args))
+    limits = _case_limits(args)
+    cases: list[tuple[Case, list[LoadedPolicy]]] = []
+    problems: list[SijfaspError] = []
+    for path in _case_paths(args.cases):
+        try:
+            case = _load_case(path, policies, limits)
+            cases.append((case, policies_for_case(case, policies)))
+        except SijfaspError as error:
+            problems.append(error)
+    if problems:  # every problem of every case at once
+        combined = SijfaspError([d for p in problems for d in p.diagnostics])
+        for problem in problems:
+            combined.sources.update(problem.sources)
+        raise combined
     if args.enumerate is not None:
         options = Options(enumerate=args.enumerate)
     elif args.format == "json":
@@ -325,21 +407,27 @@ def _cmd_case(args: argparse.Namespace) -> int:
     else:
         # Text and Markdown list sets only when there are few; the grouped view covers the rest.
         options = Options(enumerate=render.MAX_SETS_SHOWN, rank=False)
-    result = evaluate_case(policies, case, options)
+    results = [evaluate_case(chosen, case, options) for case, chosen in cases]
     if args.format == "json":
-        output = render.json_case(result)
-    elif args.format == "markdown":
-        output = (
-            render.markdown_explain if args.command == "explain" else render.markdown_missing
-        )(result)
+        output = render.json_cases(results)
     else:
-        output = {
-            "check": render.text_check,
-            "explain": render.text_explain,
-            "missing": lambda r: render.text_missing(r, args.enumerate is not None),
-        }[args.command](result)
+        # One section per case; Markdown documents are parted by a rule.
+        separator = "\n---\n\n" if args.format == "markdown" else "\n"
+        output = separator.join(_formatted(args, result) for result in results)
     _write_output(output, final=True)
     return Exit.OK
+
+
+def _formatted(args: argparse.Namespace, result: CaseResult) -> str:
+    if args.format == "markdown":
+        if args.command == "explain":
+            return render.markdown_explain(result)
+        return render.markdown_missing(result, args.today, args.reply_days)
+    if args.command == "check":
+        return render.text_check(result)
+    if args.command == "explain":
+        return render.text_explain(result)
+    return render.text_missing(result, args.enumerate is not None)
 
 
 def _cmd_policies(args: argparse.Namespace) -> int:

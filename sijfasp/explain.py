@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import assert_never
 
 from .atoms import RecordRef, Snapshot, Value
 from .case import Case
-from .compiler import CompiledPolicy, FactLeaf, NodeInfo, RecordsLeaf
-from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Status, World
+from .compiler import (
+    CmpCondition,
+    CompiledPolicy,
+    Condition,
+    FactLeaf,
+    HasCondition,
+    InCondition,
+    NodeInfo,
+    RecordsLeaf,
+    WithinCondition,
+)
+from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Operator, Status, World
 from .results import AdvisoryResult, ExclusionResult, NodeResult
 from .semantics import Policy
-from .units import unscaled
+from .units import scaled, unscaled
 
 
 # ------------------------------------------------------------------ reading a snapshot
@@ -117,7 +128,137 @@ def _records_evidence(
         lines.extend(shown)
         if len(members) > len(shown):
             lines.append(f"... and {len(members) - len(shown)} more")
+    lines.extend(near_miss_lines(reader, snapshot, leaf.set_id))
     return tuple(lines)
+
+
+MAX_NEAR_MISSES = 3
+
+
+def near_miss_lines(reader: Reader, snapshot: Snapshot, set_id: str) -> list[str]:
+    """The documented records of the right kind that nearly belong to a record set, each with
+    the conditions they miss and their documented values, as the solver found them."""
+    inside = set(snapshot.members(World.DOC, set_id))
+    found: dict[RecordRef, list[str]] = {}
+    for each in _set_and_included(reader.compiled, set_id):
+        for record, fields in snapshot.near_misses(each).items():
+            if record in inside:
+                continue
+            misses = found.setdefault(record, [])
+            for text in _miss_texts(reader, each, record, fields):
+                if text not in misses:
+                    misses.append(text)
+    ordered = sorted(found.items(), key=lambda pair: (pair[0].kind, pair[0].index))
+    lines = [
+        f"nearly: {reader.record_text(record)}: {'; '.join(misses)}"
+        for record, misses in ordered[:MAX_NEAR_MISSES]
+    ]
+    if len(ordered) > MAX_NEAR_MISSES:
+        lines.append(f"... and {len(ordered) - MAX_NEAR_MISSES} more records that nearly qualify")
+    return lines
+
+
+def _set_and_included(compiled: CompiledPolicy, set_id: str) -> list[str]:
+    order: list[str] = []
+    stack = [set_id]
+    while stack:
+        current = stack.pop()
+        if current in order or current not in compiled.record_sets:
+            continue
+        order.append(current)
+        stack.extend(reversed(compiled.record_sets[current].includes))
+    return order
+
+
+def _miss_texts(reader: Reader, set_id: str, record: RecordRef, fields: list[str]) -> list[str]:
+    """What a record misses, in words, on the fields the solver found failing.
+
+    The solver names the fields; the words need the condition itself. A set may have several
+    filters (and a filter several conditions on one field), so the conditions worded are those
+    of the filters whose failing conditions are all on those fields; only the wording is
+    chosen here.
+    """
+    found = reader.case.record(record.kind, record.index)
+    values = found.values if found is not None else {}
+    wanted = set(fields)
+    texts: list[str] = []
+    for conditions in reader.compiled.record_sets[set_id].filters:
+        failing = [c for c in conditions if not _condition_holds(reader, c, values)]
+        if failing and {c.field for c in failing} <= wanted:
+            texts += [_miss_text(reader, c, values.get(c.field)) for c in failing]
+    return texts or [f"{name} does not qualify" for name in fields]
+
+
+def _condition_holds(reader: Reader, condition: Condition, values: dict) -> bool:
+    value = values.get(condition.field)
+    if value is None:
+        return False
+    if isinstance(condition, InCondition):
+        return _value_text(value) in condition.values
+    if isinstance(condition, CmpCondition):
+        if not isinstance(value, Decimal):
+            return False
+        number, threshold = scaled(value), condition.threshold
+        return {
+            Operator.GE: number >= threshold,
+            Operator.GT: number > threshold,
+            Operator.LE: number <= threshold,
+            Operator.LT: number < threshold,
+            Operator.EQ: number == threshold,
+            Operator.NE: number != threshold,
+        }[condition.operator]
+    if isinstance(condition, HasCondition):
+        return isinstance(value, tuple) and condition.value in value
+    if isinstance(condition, WithinCondition):
+        if not isinstance(value, dt.date):
+            return False
+        offset = (value - reader.case.date).days
+        return condition.low <= offset <= condition.high
+    request = reader.case.request.get(condition.target.removeprefix("request."))
+    return request is not None and _value_text(request) == _value_text(value)
+
+
+def _miss_text(reader: Reader, condition: Condition, value: object) -> str:
+    """What a record misses on one condition: its documented value against what is needed."""
+    name = condition.field
+    if value is None:
+        return f"{name} not documented"
+    shown = _value_text(value)
+    if isinstance(condition, InCondition):
+        return f"{name} {shown}, needs {' or '.join(sorted(condition.values))}"
+    if isinstance(condition, CmpCondition):
+        wanted = f"{_OPERATOR_WORDS[condition.operator]} {unscaled(condition.threshold)}"
+        return f"{name} {shown}, needs {wanted}"
+    if isinstance(condition, HasCondition):
+        return f"{name} without {condition.value}"
+    if isinstance(condition, WithinCondition):
+        start = reader.case.date + dt.timedelta(days=condition.low)
+        end = reader.case.date + dt.timedelta(days=condition.high)
+        # The record's own text gives the date; the window is named by its first day.
+        if isinstance(value, dt.date) and value < start:
+            return f"dated before the window that starts {start}"
+        return f"dated after the window that ends {end}"
+    request = reader.case.request.get(condition.target.removeprefix("request."))
+    wanted = _value_text(request) if request is not None else "not documented"
+    return f"{name} {shown} does not match {condition.target} {wanted}"
+
+
+_OPERATOR_WORDS = {
+    Operator.GE: ">=",
+    Operator.GT: ">",
+    Operator.LE: "<=",
+    Operator.LT: "<",
+    Operator.EQ: "=",
+    Operator.NE: "!=",
+}
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def criteria_tree(
@@ -230,6 +371,16 @@ def reasons(
     return tuple(found)
 
 
+def _quoted(node: NodeResult) -> str:
+    """A criterion as a reason quotes it: its documented values, or for a criterion with no
+    evidence of its own, its label with the values of the members that decided it."""
+    if node.evidence:
+        return "; ".join(node.evidence)
+    deciding = Status.MET if node.kind == NodeKind.NONE else Status.NOT_MET
+    parts = [_quoted(c) for c in node.children if c.status == deciding]
+    return f"{node.label} ({', '.join(parts)})" if parts else node.label
+
+
 def _reason_text(node: NodeResult) -> str:
     match node.kind:
         case NodeKind.LEAF:
@@ -242,21 +393,13 @@ def _reason_text(node: NodeResult) -> str:
             negative = [c for c in node.children if c.status == Status.NOT_MET]
             return (
                 f"{node.cite}: {node.label}. {node.met_count} of the required {node.minimum} "
-                "met; documented as not met: "
-                + ", ".join("; ".join(c.evidence) or c.label for c in negative)
-                + "."
+                "met; documented as not met: " + ", ".join(_quoted(c) for c in negative) + "."
             )
         case NodeKind.NONE:
-            present = [
-                ("; ".join(c.evidence) or c.label) for c in node.children if c.status == Status.MET
-            ]
+            present = [_quoted(c) for c in node.children if c.status == Status.MET]
             return f"{node.cite}: {node.label}. Not met as documented: {', '.join(present)}."
         case NodeKind.ANY | NodeKind.ALL:
-            parts = [
-                ("; ".join(c.evidence) or c.label)
-                for c in node.children
-                if c.status == Status.NOT_MET
-            ]
+            parts = [_quoted(c) for c in node.children if c.status == Status.NOT_MET]
             return (
                 f"{node.cite}: {node.label}. None of the alternatives can be met as documented "
                 f"({', '.join(parts)})."
@@ -270,6 +413,7 @@ __all__ = [
     "criteria_tree",
     "documented_values",
     "exclusion_results",
+    "near_miss_lines",
     "node_evidence",
     "reasons",
 ]

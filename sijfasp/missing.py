@@ -9,6 +9,7 @@ added, how many members an at-least criterion still needs) is the model's.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import assert_never
@@ -20,6 +21,7 @@ from .kinds import NodeKind, Status, World
 from .results import MissingGroup, MissingItem, NodeResult
 from .solver import DEFAULT_BUDGET, Abducer, Facts
 from .units import scaled, unscaled
+from .wording import lower_first, plain_words, section_key
 
 DEFAULT_ENUMERATE = 10
 OPTIONS_PER_GROUP = 12
@@ -156,7 +158,7 @@ def sort_sets(sets: list[tuple[MissingItem, ...]]) -> list[tuple[MissingItem, ..
 
 
 def sort_items(items: list[MissingItem]) -> tuple[MissingItem, ...]:
-    return tuple(sorted(items, key=lambda i: (i.cost, i.criterion_id, i.key)))
+    return tuple(sorted(items, key=lambda i: (i.cost, section_key(i.criterion_id), i.key)))
 
 
 # ------------------------------------------------------------------ describing an item
@@ -192,7 +194,14 @@ def describe_item(
                 ),
             )
             return MissingItem(
-                key, fact_key, f"{fact_key} {need}", reader.cite(leaf), leaf, fact.ask, cost
+                key,
+                fact_key,
+                f"{fact_key} {need}",
+                reader.cite(leaf),
+                leaf,
+                fact.ask,
+                cost,
+                words=_fact_words(fact.means, fact.type.kind, fact.unit, need, value),
             )
         case Fill(record=record, field=field_name, value=value):
             record_def = vocabulary.record(record.kind)
@@ -212,6 +221,9 @@ def describe_item(
                     and field_name in compiled.condition_fields(set_id)
                 ),
             )
+            field_words = _fact_words(
+                field_def.means, field_def.type.kind, field_def.unit, need, value
+            )
             return MissingItem(
                 key,
                 record.kind,
@@ -220,6 +232,8 @@ def describe_item(
                 leaf,
                 field_def.ask,
                 cost,
+                words=f"on {reader.record_phrase(record)}"
+                + (f" ({field_words})" if field_words.startswith("needed:") else ""),
             )
         case MoreDays(node=node_id):
             records = compiled.nodes[node_id].records_leaf()
@@ -229,8 +243,22 @@ def describe_item(
             covered = snapshot.days(World.HYP, node_id)
             days = max(records.minimum - covered, 1)
             need = f"{days} more days of {record_set.label} {reader.window_text(records.window)}"
+            start = reader.case.date - dt.timedelta(days=records.window or 0)
+            period = (
+                f"between {start.isoformat()} and {reader.case.date.isoformat()}"
+                if records.window
+                else f"up to {reader.case.date.isoformat()}"
+            )
             return MissingItem(
-                key, record_set.kind, need, reader.cite(node_id), node_id, record_def.ask, cost
+                key,
+                record_set.kind,
+                need,
+                reader.cite(node_id),
+                node_id,
+                record_def.ask,
+                cost,
+                words=f"{days} more days of {lower_first(record_set.label)}, {period}",
+                send=True,
             )
         case More(set_id=set_id, ordinal=ordinal):
             record_set = compiled.record_sets[set_id]
@@ -267,8 +295,56 @@ def describe_item(
                 record_def.ask,
                 cost,
                 record_set.label + (", each on a date of its own" if separate else ""),
+                words=_sided(lower_first(record_set.label), _side_of(reader, snapshot)),
+                send=True,
             )
     assert_never(item)
+
+
+def _fact_words(means: str, kind: str, unit: str | None, need: str, value: Value) -> str:
+    """What a criterion asks of a fact, in words: "" for a yes/no finding (its question says
+    it), "pain intensity on a 0-10 scale: 5 or more points", "side of the SI joint to be fused:
+    left"."""
+    if kind == "bool":
+        return ""
+    if kind == "number":
+        return "needed: " + _range_words(need, unit)
+    return plain_words(str(value))
+
+
+def _range_words(need: str, unit: str | None) -> str:
+    """`>= 5`, `<= 3`, `= 2`, `1 to 4` (a value class) in words, with the unit: "6 months or
+    more", "75% or more"."""
+
+    def amount(number: str) -> str:
+        if not unit:
+            return number
+        return f"{number}{unit}" if unit == "%" else f"{number} {unit}"
+
+    for sign, words in ((">= ", "{} or more"), ("<= ", "{} or less"), ("= ", "{}")):
+        if need.startswith(sign):
+            return words.format(amount(need[len(sign) :]))
+    low, _, high = need.partition(" to ")
+    return f"from {low} to {amount(high)}" if high else need
+
+
+def _side_of(reader: Reader, model: Snapshot) -> str | None:
+    """The requested side: as documented, or as the missing set supposes it."""
+    for other in model.items():
+        if isinstance(other, Guess) and other.fact.key == "request.side":
+            return str(other.value)
+    side = reader.case.request.get("side")
+    return str(side) if side is not None else None
+
+
+def _sided(label: str, side: str | None) -> str:
+    """A record set "of that side" names the side: "left hip radiograph"."""
+    marker = " of that side"
+    if marker not in label or side is None:
+        return label
+    if side == "bilateral":
+        return label.replace(marker, " of each side")
+    return f"{side} " + label.replace(marker, "")
 
 
 def _criterion_for(

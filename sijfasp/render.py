@@ -14,7 +14,16 @@ from typing import Any
 
 from . import textsafe
 from .kinds import Determination, ExclusionStatus, NodeKind, Status
-from .results import STATUS_WORDS, CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
+from .results import (
+    STATUS_WORDS,
+    AdvisoryResult,
+    CaseResult,
+    MissingGroup,
+    MissingItem,
+    NodeResult,
+    PolicyResult,
+)
+from .wording import article, section_key
 
 WIDTH = 80
 MARKS = {Status.MET: "✓", Status.NOT_MET: "✗", Status.NOT_DOCUMENTED: "?"}
@@ -28,6 +37,7 @@ DETERMINATION_WORDS = {
 MAX_SETS_SHOWN = 5
 MAX_OPTIONS_SHOWN = 8
 MAX_ITEMS_LISTED = 8
+DEFAULT_REPLY_DAYS = 7  # the standard decision window for a non-urgent prior authorization
 
 
 def _wrap(text: str, indent: int, hanging: int | None = None) -> list[str]:
@@ -48,6 +58,8 @@ def _header(result: PolicyResult) -> list[str]:
         *_wrap(f"{result.title}, effective {result.effective.isoformat()}", 2),
     ]
     lines.append(f"  determination: {DETERMINATION_WORDS[result.determination]}")
+    for notice in result.notices:
+        lines += _wrap(f"notice: {notice}", 2, 4)
     return lines
 
 
@@ -62,8 +74,25 @@ def _case_header(case: CaseResult) -> list[str]:
 LEGEND = "  (✓ met, ✗ not met, ? not documented)"
 
 
-def _node_line(result: PolicyResult, node: NodeResult, indent: int) -> list[str]:
-    head = f"{MARKS[node.status]} {_section(result, node.cite)}: {node.label}"
+# Under a none-of criterion a member is what must not hold: met is against the request, not met
+# in its favour. The mark follows what is favourable, and the words say which way it went, so a
+# favourable fact never stands next to ✗.
+RULED_OUT = {
+    Status.MET: ("✗", "applies: "),
+    Status.NOT_MET: ("✓", "does not apply: "),
+    Status.NOT_DOCUMENTED: ("?", ""),
+}
+
+
+def _mark(node: NodeResult, ruled_out: bool) -> tuple[str, str]:
+    return RULED_OUT[node.status] if ruled_out else (MARKS[node.status], "")
+
+
+def _node_line(
+    result: PolicyResult, node: NodeResult, indent: int, ruled_out: bool = False
+) -> list[str]:
+    mark, words = _mark(node, ruled_out)
+    head = f"{mark} {_section(result, node.cite)}: {words}{node.label}"
     return _wrap(head, indent, indent + 2)
 
 
@@ -81,10 +110,36 @@ def text_check(case: CaseResult) -> str:
                 lines += _wrap(
                     f"! excluded by {_section(result, exclusion.cite)}: {exclusion.label}", 2, 4
                 )
+        for advisory in result.advisories:
+            if advisory.applies:
+                lines += _wrap(_advisory_short(result, advisory), 2, 4)
         lines += _reasons_text(result)
         lines += _missing_summary(result)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _advisory_line(result: PolicyResult, advisory: AdvisoryResult) -> str:
+    """One advisory on one line: its section, what it is about, and the documented values."""
+    state = (
+        f" (recommendation {STATUS_WORDS[advisory.recommendation]})"
+        if advisory.recommendation
+        else ""
+    )
+    evidence = "; ".join(advisory.evidence)
+    return f"{_section(result, advisory.cite)}: {advisory.label}{state}" + (
+        f"; {evidence}" if evidence else ""
+    )
+
+
+def _advisory_short(result: PolicyResult, advisory: AdvisoryResult) -> str:
+    """An advisory in `check`: one line with its topic, the documented values and, when it
+    recommends a criterion, that criterion's status; `explain` gives its full label."""
+    topic = _section(result, advisory.cite).rsplit(", ", 1)[-1]
+    parts = list(advisory.evidence)
+    if advisory.recommendation:
+        parts.append(f"recommendation {STATUS_WORDS[advisory.recommendation]}")
+    return f"advisory, {topic}: " + ("; ".join(parts) or advisory.label)
 
 
 def _reasons_text(result: PolicyResult) -> list[str]:
@@ -188,25 +243,17 @@ def text_explain(case: CaseResult) -> str:
             else "  advisory recommendations: none apply"
         )
         for advisory in applying:
-            state = (
-                f" (recommendation {STATUS_WORDS[advisory.recommendation]})"
-                if advisory.recommendation
-                else ""
-            )
-            lines += _wrap(
-                f"- {_section(result, advisory.cite)}: {advisory.label}{state}; "
-                + "; ".join(advisory.evidence),
-                4,
-                6,
-            )
+            lines += _wrap(f"- {_advisory_line(result, advisory)}", 4, 6)
         lines += _reasons_text(result)
         lines += _missing_summary(result)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _tree_text(result: PolicyResult, node: NodeResult, indent: int) -> list[str]:
-    lines = _node_line(result, node, indent)
+def _tree_text(
+    result: PolicyResult, node: NodeResult, indent: int, ruled_out: bool = False
+) -> list[str]:
+    lines = _node_line(result, node, indent, ruled_out)
     if node.kind == NodeKind.AT_LEAST:
         lines += _wrap(
             f"· {node.met_count} of {len(node.children)} met, {node.minimum} needed",
@@ -216,7 +263,7 @@ def _tree_text(result: PolicyResult, node: NodeResult, indent: int) -> list[str]
     for evidence in node.evidence:
         lines += _wrap(f"· {evidence}", indent + 2, indent + 4)
     for child in node.children:
-        lines += _tree_text(result, child, indent + 2)
+        lines += _tree_text(result, child, indent + 2, node.kind == NodeKind.NONE)
     return lines
 
 
@@ -261,7 +308,7 @@ def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
     ]
     for number, items in enumerate(sets, start=1):
         lines += _wrap(f"{number}. {needs_text(items)}", 4, 7)
-        sections = sorted({_section(result, i.criterion) for i in items})
+        sections = sorted({_section(result, i.criterion) for i in items}, key=section_key)
         lines += _wrap(f"[{'; '.join(sections)}]", 7)
     if not result.missing_complete:
         more = f"{total - len(sets)} more sets" if total is not None else "more sets"
@@ -307,6 +354,7 @@ def markdown_explain(case: CaseResult) -> str:
             f"**Finding:** {DETERMINATION_WORDS[result.determination]}.",
             "",
         ]
+        out += _markdown_notices(result)
         if result.determination == Determination.NOT_APPLICABLE:
             continue
         out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
@@ -336,68 +384,180 @@ def markdown_explain(case: CaseResult) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _markdown_rows(node: NodeResult, depth: int) -> list[str]:
-    label = ("&nbsp;" * 4 * depth) + node.label
+def _markdown_notices(result: PolicyResult) -> list[str]:
+    if not result.notices:
+        return []
+    return [f"> **Notice:** {textsafe.markdown(n)}" for n in result.notices] + [""]
+
+
+def _markdown_rows(node: NodeResult, depth: int, ruled_out: bool = False) -> list[str]:
+    mark, words = _mark(node, ruled_out)
+    label = ("&nbsp;" * 4 * depth) + words + node.label
     evidence = "; ".join(node.evidence).replace("|", "/")
-    rows = [f"| {MARKS[node.status]} | {label} | {node.cite} | {evidence} |"]
+    rows = [f"| {mark} | {label} | {node.cite} | {evidence} |"]
     for child in node.children:
-        rows += _markdown_rows(child, depth + 1)
+        rows += _markdown_rows(child, depth + 1, node.kind == NodeKind.NONE)
     return rows
 
 
-def markdown_missing(case: CaseResult) -> str:
-    """A request for additional information a payer could send to the provider office."""
+def markdown_missing(
+    case: CaseResult, today: dt.date | None = None, reply_days: int = DEFAULT_REPLY_DAYS
+) -> str:
+    """A request for additional information a payer can send to the provider's office as it is:
+    a header naming the patient, member and reference, a reply-by date, and per policy the
+    version it was judged under and what to send, in plain clinical words."""
+    today = today or dt.date.today()
+    details = case.details
+    service = case.results[0].service_label if case.results else case.service
+    rows = [
+        ("Patient", details.patient),
+        ("Member ID", details.member_id),
+        ("Payer", details.payer),
+        ("Plan", details.plan),
+        ("Reference", details.reference_id),
+        ("Case", case.case),
+        ("Requested procedure", service),
+        ("Request date", case.request_date.isoformat()),
+        ("Date of this letter", today.isoformat()),
+        ("Please reply by", (today + dt.timedelta(days=reply_days)).isoformat()),
+    ]
     out = [
-        f"# Request for additional information: case {textsafe.markdown(case.case)}",
+        "# Request for additional information",
         "",
-        f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
+        "| | |",
+        "|---|---|",
+        *(f"| {name} | {_cell(value)} |" for name, value in rows if value),
+        "",
+        "To complete the review of this prior authorization request, please send the "
+        "documentation listed below. Where options are listed, any one of them is enough. "
+        "The criteria are found met or not met against the policy text; the decision rests "
+        "with the physician reviewer.",
         "",
     ]
+    asked: dict[str, str] = {}  # a criterion's request as written, and where it was first asked
     for result in case.results:
         number = f" {result.number}" if result.number else ""
         out += [
-            f"## {result.payer}: {result.title}",
+            f"## {textsafe.markdown(result.payer)}: {textsafe.markdown(result.title)}",
             "",
-            f"{result.document}{number}, effective {result.effective.isoformat()}.",
+            f"Reviewed under {textsafe.markdown(result.document)}{number}, effective "
+            f"{result.effective.isoformat()} (policy {result.policy}; policy text sha256 "
+            f"{result.source_sha256 or 'unknown'}).",
             "",
         ]
+        out += _markdown_notices(result)
         if result.determination != Determination.INCOMPLETE:
             out += [
-                f"No additional information is requested under this policy "
+                "No additional information is requested under this policy "
                 f"({DETERMINATION_WORDS[result.determination]}).",
                 "",
             ]
             continue
-        out += [
-            "To complete the review, please document each of the following. Where "
-            "options are listed, any one of them is enough.",
-            "",
-        ]
-        out += _markdown_groups(result.grouped, 0)
-        out.append("")
+        for top in result.grouped:
+            for leaf in top.leaves():
+                body = _letter_group(leaf)
+                key = "\n".join(body)
+                where = f"{_section(result, leaf.criterion)}: {leaf.label}"
+                out.append(f"### {textsafe.markdown(where)}")
+                out.append("")
+                if key in asked:
+                    out += [f"As requested above under {asked[key]}.", ""]
+                    continue
+                asked[key] = textsafe.markdown(f"{result.payer}, {leaf.criterion}")
+                out += body + [""]
     return "\n".join(out).rstrip() + "\n"
 
 
-def _markdown_groups(groups: tuple[MissingGroup, ...], depth: int) -> list[str]:
-    out: list[str] = []
-    pad = "  " * depth
-    for group in groups:
-        if group.groups:
-            out.append(f"{pad}- **{group.label}** ({group.criterion}):")
-            out += _markdown_groups(group.groups, depth + 1)
-            continue
-        how = (
-            f"any {group.choose} of"
-            if group.choose > 1
-            else ("one of" if len(group.options) > 1 else "")
-        )
-        out.append(f"{pad}- **{group.label}** ({group.criterion})" + (f", {how}:" if how else ":"))
-        for option in group.options:
-            text = "; and ".join(f"{item.prompt} ({phrase})" for item, phrase in _phrases(option))
-            out.append(f"{pad}  - {text}")
+def _cell(value: str) -> str:
+    return textsafe.markdown(value).replace("|", "/")
+
+
+def _letter_group(group: MissingGroup) -> list[str]:
+    """What one criterion needs, in the letter's words."""
+    lines: list[str] = []
+    options = group.options
+    if len(options) == 1 and group.choose == 1 and group.options_complete:
+        lines += [f"- {_capital(text)}" for text in _letter_items(options[0])]
+    else:
+        how = f"Any {group.choose} of the following:" if group.choose > 1 else "One of:"
+        lines += [how, ""]
+        for option in options:
+            texts = _letter_items(option)
+            lines.append(f"- {_capital(texts[0])}" + ("" if len(texts) == 1 else ","))
+            lines += [f"  and {text}" for text in texts[1:]]
         if not group.options_complete:
-            out.append(f"{pad}  - ... or another option")
-    return out
+            lines.append("- or other documentation that meets this criterion")
+    asks = dict.fromkeys(item.prompt for option in options for item in option if item.send)
+    if asks:
+        lines += [
+            "",
+            " ".join(textsafe.markdown(_sentence(ask)) + "." for ask in asks)
+            + " Send the records of what was done; if a study, injection or therapy named "
+            "here was not done, this criterion is not met without it.",
+        ]
+    return lines
+
+
+def _letter_items(option: tuple[MissingItem, ...]) -> list[str]:
+    """Each item of an option as a sentence; the records added for one criterion read as one."""
+    texts: list[str] = []
+    runs: dict[tuple[str, str], list[MissingItem]] = {}
+    for item in option:
+        if item.send:
+            runs.setdefault((item.criterion_id, item.words), []).append(item)
+    for item in option:
+        if not item.send:
+            words = item.words
+            if words.startswith("needed:"):
+                words = f" ({words})"
+            elif words.startswith("on "):
+                words = f", {words}"
+            elif words:
+                words = f": {words}"
+            texts.append(_sentence(item.prompt) + words)
+            continue
+        run = runs[(item.criterion_id, item.words)]
+        if run[0] is not item:
+            continue
+        separate = item.records is not None and item.records.endswith("a date of its own")
+        if item.records is None:  # days of therapy
+            texts.append(f"send the therapy records of {item.words}")
+        elif len(run) == 1:
+            texts.append(f"send the record of {_with_article(item.words)}")
+        else:
+            texts.append(
+                f"send the records of {_count_word(len(run))} more, each "
+                f"{_with_article(item.words)}" + (", on separate dates" if separate else "")
+            )
+    return [textsafe.markdown(t) for t in texts]
+
+
+_HEAD_ENDS = (" excluding", " with", " ruling", " showing", ",", " by", " of", " or", ":")
+
+
+def _with_article(phrase: str) -> str:
+    """A record set's description with "a" or "an", unless its head noun is plural."""
+    head = phrase
+    for end in _HEAD_ENDS:
+        head = head.split(end, 1)[0]
+    last = head.rsplit(" ", 1)[-1].lower()
+    if last.endswith("s") and not last.endswith(("ss", "sis", "us")):
+        return phrase
+    if last in _UNCOUNTED:
+        return phrase
+    return article(phrase)
+
+
+# Head nouns a record set is described by that take no article ("physical therapy by ...").
+_UNCOUNTED = {"therapy", "imaging", "management", "medication", "care", "pharmacotherapy"}
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _sentence(prompt: str) -> str:
+    return prompt.rstrip(". ")
 
 
 # ------------------------------------------------------------------ json
@@ -422,6 +582,8 @@ def _item_json(item: MissingItem) -> dict:
         "item": item.key,
         "criterion_id": item.criterion_id,
         "cost": item.cost,
+        "words": item.words,
+        "send": item.send,
     }
 
 
@@ -459,16 +621,40 @@ def result_json(result: PolicyResult) -> dict:
         "missing_total": result.missing_total,
         "missing_grouped": [_group_json(g) for g in result.grouped],
         "missing_grouped_exact": result.grouped_exact,
+        "payer_id": result.payer_id,
+        "policy_version": {
+            "id": result.policy,
+            "effective": result.effective.isoformat(),
+            "source_sha256": result.source_sha256,
+            "vocabulary_sha256": result.vocabulary_sha256,
+        },
+        "notices": list(result.notices),
+    }
+
+
+JSON_SCHEMA = 2  # docs/cli.md: what each version of the JSON output holds
+
+
+def case_json(case: CaseResult) -> dict:
+    details = {k: v for k, v in dataclasses.asdict(case.details).items() if v is not None}
+    return {
+        "schema": JSON_SCHEMA,
+        "tool": {"name": "sijfasp", "version": case.tool_version},
+        "case": case.case,
+        "service": case.service,
+        "request_date": case.request_date.isoformat(),
+        "details": details,
+        "results": [result_json(r) for r in case.results],
     }
 
 
 def json_case(case: CaseResult) -> str:
-    data = {
-        "case": case.case,
-        "service": case.service,
-        "request_date": case.request_date.isoformat(),
-        "results": [result_json(r) for r in case.results],
-    }
+    return json.dumps(case_json(case), indent=2, ensure_ascii=False) + "\n"
+
+
+def json_cases(cases: list[CaseResult]) -> str:
+    """One case: its object. Several: a list of them, in the order given."""
+    data: Any = case_json(cases[0]) if len(cases) == 1 else [case_json(c) for c in cases]
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

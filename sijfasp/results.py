@@ -49,6 +49,10 @@ class MissingItem:
     prompt: str
     cost: int
     records: str | None = None  # for an added record: what the record set is, in words
+    # The item in plain clinical words, for a letter to a provider's office: no field names,
+    # no operators ("the pain score (VAS): 5 or more", "a left hip radiograph").
+    words: str = ""
+    send: bool = False  # a record to send (documentation that may exist), not a finding
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,22 @@ class PolicyResult:
     missing_total: int | None
     grouped: tuple[MissingGroup, ...]
     grouped_exact: bool
+    payer_id: str = ""  # the policy id's first word ("aim", "caresource"): what a case names
+    service_label: str = ""  # the requested service as the policy names it
+    source_sha256: str = ""  # of the policy source file as read
+    vocabulary_sha256: str = ""  # of the vocabulary file as read
+    notices: tuple[str, ...] = ()  # said alongside the determination, never changing it
+
+
+@dataclass(frozen=True)
+class CaseDetails:
+    """Who and what a case is about, for a letter's header: optional, validated plain text."""
+
+    patient: str | None = None
+    member_id: str | None = None
+    payer: str | None = None
+    plan: str | None = None
+    reference_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,11 +151,14 @@ class CaseResult:
     service: str
     request_date: dt.date
     results: tuple[PolicyResult, ...]
+    details: CaseDetails = CaseDetails()
+    tool_version: str = ""
 
 
 __all__ = [
     "STATUS_WORDS",
     "AdvisoryResult",
+    "CaseDetails",
     "CaseResult",
     "ExclusionResult",
     "MissingGroup",

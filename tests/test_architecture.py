@@ -15,7 +15,8 @@ MAY_IMPORT = {
 # A stage imports no later one; render reads only the results model (and escapes user text).
 ONLY_FROM = {
     "results": {"kinds"},
-    "render": {"kinds", "results", "textsafe"},
+    "render": {"kinds", "results", "textsafe", "wording"},
+    "wording": set(),
     "textsafe": set(),
     "kinds": set(),
     "units": set(),

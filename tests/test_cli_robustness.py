@@ -199,9 +199,12 @@ def test_fifo_is_refused_without_blocking(tmp_path):
     assert "a named pipe (FIFO), not a regular file" in stderr
 
 
-def test_directory_is_refused(tmp_path):
-    code, _, stderr = _in_process("check", str(tmp_path))
-    assert code == 2 and "a directory, not a regular file" in stderr
+def test_directory_without_case_files_is_refused(tmp_path):
+    # A directory stands for its case files; one with none is an error, not an empty run.
+    (tmp_path / "notes.txt").write_text("not a case", encoding="utf-8")
+    code, out, stderr = _in_process("check", str(tmp_path))
+    assert code == 2 and out == ""
+    assert "no case file (.yaml, .yml or .json) in" in stderr
 
 
 def test_file_over_the_size_limit(tmp_path):

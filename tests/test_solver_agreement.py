@@ -60,6 +60,14 @@ class Atoms:
             if s.name == "excluded" and str(s.arguments[0]) == "doc"
         }
         self.advisories = {str(s.arguments[0]) for s in symbols if s.name == "advisory_applies"}
+        self.near_miss = {
+            (str(s.arguments[0]), str(s.arguments[1])) for s in symbols if s.name == "near_miss"
+        }
+        self.in_set = {
+            (str(s.arguments[1]), str(s.arguments[2]))
+            for s in symbols
+            if s.name == "in_set" and str(s.arguments[0]) == "doc"
+        }
         self.figures = {
             str(s.arguments[1]): s.arguments[2].number
             for s in symbols
@@ -78,11 +86,50 @@ def _nodes(nodes):
         yield from _nodes(node["children"])
 
 
+# Under a none-of criterion a member is what must not hold: its mark follows what is
+# favourable to the request (met there is against it), so a favourable fact never shows ✗.
+RULED_OUT_MARKS = {"met": "✗", "not_met": "✓", "not_documented": "?"}
+
+
+def _wanted_marks(nodes, atoms: Atoms, ruled_out: bool = False) -> list[str]:
+    marks = []
+    for node in nodes:
+        status = atoms.status[node["id"]]
+        marks.append((RULED_OUT_MARKS if ruled_out else MARKS)[status])
+        marks += _wanted_marks(node["children"], atoms, node["kind"] == "none")
+    return marks
+
+
+def _included(loaded: LoadedPolicy, set_id: str) -> set[str]:
+    found = {set_id}
+    for included in loaded.compiled.record_sets[set_id].includes:
+        found |= _included(loaded, included)
+    return found
+
+
+def _check_near_misses(node: dict, atoms: Atoms, loaded: LoadedPolicy) -> None:
+    """The records listed as nearly qualifying are those of the solver's near_miss/3 atoms
+    for the leaf's record set (and the sets it includes) that are not in the set itself."""
+    info = loaded.compiled.nodes[node["id"]]
+    set_id = info.set_id()
+    shown = [e for e in node["evidence"] if e.startswith("nearly: ")]
+    if set_id is None:
+        assert not shown
+        return
+    sets = _included(loaded, set_id)
+    members = {r for s, r in atoms.in_set if s == set_id}
+    records = {r for s, r in atoms.near_miss if s in sets and r not in members}
+    assert len(shown) == min(len(records), 3), node["id"]
+    more = [e for e in node["evidence"] if e.endswith("more records that nearly qualify")]
+    assert bool(more) == (len(records) > 3)
+
+
 def _check_policy_json(result: dict, atoms: Atoms, loaded: LoadedPolicy) -> None:
     assert result["determination"] == atoms.determination
     for node in _nodes(result["criteria"]):
         status = atoms.status[node["id"]]
         assert node["status"] == status, node["id"]
+        _check_near_misses(node, atoms, loaded)
         if node["kind"] == "at_least":
             met = sum(1 for c in node["children"] if atoms.status[c["id"]] == "met")
             assert sum(1 for c in node["children"] if c["status"] == "met") == met
@@ -137,8 +184,7 @@ def _check_text_marks(text: str, result: dict, atoms: Atoms) -> None:
     """The marks of the criteria tree, in order, are the solver's statuses in policy order."""
     section = text.split(f"{result['policy']}:", 1)[1].split("exclusions checked:", 1)[0]
     shown = [m for line in section.splitlines() if (m := line.strip()[:1]) in MARKS.values()]
-    wanted = [MARKS[atoms.status[n["id"]]] for n in _nodes(result["criteria"])]
-    assert shown == wanted
+    assert shown == _wanted_marks(result["criteria"], atoms)
     met_lines = re.findall(r"· (\d+) of (\d+) met, (\d+) needed", section)
     at_least = [n for n in _nodes(result["criteria"]) if n["kind"] == "at_least"]
     assert [int(m) for m, _, _ in met_lines] == [
@@ -156,8 +202,7 @@ def _check_check_text(text: str, result: dict, atoms: Atoms) -> None:
 
 def _check_markdown_marks(text: str, result: dict, atoms: Atoms) -> None:
     shown = [row.split("|")[1].strip() for row in text.splitlines() if row.startswith("| ")]
-    wanted = [MARKS[atoms.status[n["id"]]] for n in _nodes(result["criteria"])]
-    assert shown[1:] == wanted  # after the header row
+    assert shown[1:] == _wanted_marks(result["criteria"], atoms)  # after the header row
 
 
 # An exclusion of two alternatives with one documented false and the other not documented:
@@ -169,8 +214,20 @@ ONE_ALTERNATIVE_FALSE = (
 )
 
 
+# Two diagnostic blocks with 60 % relief and an imaging study outside a window: records that
+# nearly qualify, which the explanation lists from near_miss/3.
+NEARLY = (
+    "relief_60.yaml",
+    "  imaging:\n",
+    "  imaging:\n"
+    "    - {date: 2024-01-01, modality: ct, region: sij, side: left,\n"
+    "       findings: [destructive_lesion_excluded]}\n",
+)
+
+
 def _cases():
     yield from ((p.name, p, None) for p in EXAMPLES)
+    yield ("relief_60.yaml, an old CT", REPO / "examples" / "cases" / NEARLY[0], NEARLY[1:])
     yield (
         "approvable.yaml, ankylosing_spondylitis false",
         REPO / "examples" / "cases" / ONE_ALTERNATIVE_FALSE[0],

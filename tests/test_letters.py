@@ -1,0 +1,353 @@
+"""Reviewer-grade output: the request-for-information letter, provenance in the JSON, notices,
+near misses of record criteria, marks under none-of criteria, and the case conventions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sijfasp.cli import main
+from sijfasp.policies import bundled_policies
+from sijfasp.wording import article, plain_words, section_key
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = REPO / "examples" / "cases"
+EMPTY = CASES / "empty_request.yaml"
+VOCABULARY = next(iter(bundled_policies())).policy.vocabulary
+DETAILS = (
+    'payer: CareSource\nmember_id: "M-0042"\npatient: "J. D."\n'
+    'plan: Medicaid PASSE\nreference_id: "PA-2026-77"\n'
+)
+
+
+def _run(capsys, *args: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _case(tmp_path: Path, text: str, name: str = "case.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _vocabulary_names() -> set[str]:
+    """Every name the vocabulary declares: findings, request fields, record kinds, their
+    fields and every enumerated value."""
+    names: set[str] = set()
+    for fact in (*VOCABULARY.findings, *VOCABULARY.request_fields):
+        names.add(fact.name)
+        names.update(fact.type.values)
+    for record in VOCABULARY.records:
+        names.add(record.name)
+        for field_def in record.fields:
+            names.add(field_def.name)
+            names.update(field_def.type.values)
+    return names
+
+
+# ------------------------------------------------------------------ the letter
+def test_letter_with_a_payer_covers_one_policy_in_plain_words(tmp_path, capsys):
+    case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + DETAILS)
+    code, out, err = _run(capsys, "missing", case, "--format", "markdown", "--today", "2026-07-16")
+    assert code == 0, err
+    assert "## CareSource" in out and "AIM Specialty Health" not in out
+    tokens = set(re.findall(r"[A-Za-z0-9_.]+", out))
+    # A name with `_` is an identifier in any text; none may appear. Single words (left,
+    # imaging, date) are also English and may, but never as `name = value` or `request.x`.
+    identifiers = {n for n in _vocabulary_names() if "_" in n}
+    assert identifiers, "the vocabulary has identifiers to look for"
+    assert not tokens & identifiers, sorted(tokens & identifiers)
+    # A single-word name that is not written so in words (mri, ct, xray, sij) never appears.
+    spelled = {n for n in _vocabulary_names() if "_" not in n and plain_words(n) != n}
+    assert {"mri", "ct", "xray", "sij"} <= spelled
+    assert not tokens & spelled, sorted(tokens & spelled)
+    assert not re.search(r"\b\w+ (=|>=|<=) \w+", out)
+    assert "request." not in out and " AND " not in out and "`" not in out
+    # the header
+    for field in ("| Patient | J. D. |", "| Member ID | M-0042 |", "| Plan | Medicaid PASSE |"):
+        assert field in out
+    assert "| Reference | PA-2026-77 |" in out
+    assert "| Please reply by | 2026-07-23 |" in out  # 7 days by default
+    # the policy version it was judged under
+    source = (REPO / "policies_asp" / "caresource_sijf_2026.sijp").read_bytes()
+    assert hashlib.sha256(source).hexdigest() in out
+    assert "effective 2026-06-01" in out and "caresource_sijf_2026" in out
+    # the side is named, records are asked for as records, and absence is explained
+    assert "a left hip radiograph" in out
+    assert "Send the record of" in out
+    assert "was not done, this criterion is not met without it" in out
+    assert "Document whether the pain radiates" in out
+
+
+def test_letter_asks_for_a_missing_field_of_a_documented_record(tmp_path, capsys):
+    text = (CASES / "approvable.yaml").read_text(encoding="utf-8")
+    assert ", relief_percent: 80}" in text
+    case = _case(tmp_path, text.replace(", relief_percent: 80}", "}", 1))
+    code, out, _ = _run(
+        capsys, "missing", case, "--policy", "aim_sijf_2022", "--format", "markdown"
+    )
+    assert code == 0
+    assert "Document the percentage of pain relief" in out
+    assert ", on the diagnostic injection of 2026-04-01 (needed: 75% or more)" in out
+    assert "relief_percent" not in out
+
+
+def test_letter_reply_days_and_today(tmp_path, capsys):
+    case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + "payer: aim\n")
+    code, out, _ = _run(
+        capsys,
+        "missing",
+        case,
+        "--format",
+        "markdown",
+        "--today",
+        "2026-07-20",
+        "--reply-days",
+        "14",
+    )
+    assert code == 0
+    assert "| Date of this letter | 2026-07-20 |" in out
+    assert "| Please reply by | 2026-08-03 |" in out
+    assert "## AIM Specialty Health" in out and "CareSource" not in out
+
+
+def test_letter_without_a_payer_does_not_repeat_a_shared_item(capsys):
+    code, out, _ = _run(capsys, "missing", EMPTY, "--format", "markdown", "--today", "2026-07-16")
+    assert code == 0
+    assert "## AIM Specialty Health" in out and "## CareSource" in out
+    # The VAS request is the same under both policies: written once, referred to once.
+    assert out.count("Document the pain score (VAS or 0-10 numeric rating scale)") == 1
+    assert "As requested above under AIM Specialty Health" in out
+
+
+def test_an_unknown_payer_is_an_error_with_a_suggestion(tmp_path, capsys):
+    case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + "payer: caresorce\n")
+    code, out, err = _run(capsys, "missing", case, "--format", "markdown")
+    assert code == 2 and out == ""
+    assert "payer" in err and "did you mean 'caresource'?" in err
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("patient: " + "x" * 81, "at most 80"),
+        ('member_id: "M<script>"', "is not accepted"),
+        ("plan: [a, b]", "is a text"),
+        ('patient: "A\\u202eB"', "is not accepted"),
+        ('reference_id: "a\\nb"', "is not accepted"),
+        ("payer: '**bold**'", "is not accepted"),
+    ],
+)
+def test_case_details_are_validated(tmp_path, capsys, line, problem):
+    case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + line + "\n")
+    code, _, err = _run(capsys, "check", case)
+    assert code == 2
+    assert problem in err
+
+
+def test_a_bare_number_member_id_is_refused_rather_than_read(tmp_path, capsys):
+    # 00123 would be read as 123: an id that is a number is written in quotes.
+    case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + "member_id: 12345\n")
+    code, _, err = _run(capsys, "check", case)
+    assert code == 2
+    assert "'member_id' is a text; found the number" in err and "write it in quotes" in err
+
+
+def test_every_error_of_a_case_is_reported_at_once_with_suggestions(tmp_path, capsys):
+    case = _case(
+        tmp_path,
+        "request:\n  service: percutaneous_sij_fusion\n  date: 2026-07-15\n"
+        "findings:\n  vas: 7\nrecords:\n  imaging:\n"
+        "    - {date: 2026-01-01, modality: MRI, region: sij, findings: []}\n"
+        'member_id: "bad|id"\n',
+    )
+    code, _, err = _run(capsys, "check", case)
+    assert code == 2
+    assert "did you mean 'vas_score'?" in err
+    assert "did you mean 'mri'?" in err
+    assert "member_id" in err
+
+
+# ------------------------------------------------------------------ JSON provenance
+def test_json_carries_schema_tool_and_policy_versions(capsys):
+    code, out, _ = _run(capsys, "check", "--format", "json", CASES / "vas_4.yaml")
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema"] == 2
+    assert data["tool"]["name"] == "sijfasp" and data["tool"]["version"]
+    vocabulary = hashlib.sha256((REPO / "policies_asp" / "vocabulary.sijv").read_bytes())
+    for result in data["results"]:
+        version = result["policy_version"]
+        source = (REPO / "policies_asp" / f"{result['policy']}.sijp").read_bytes()
+        assert version["source_sha256"] == hashlib.sha256(source).hexdigest()
+        assert version["vocabulary_sha256"] == vocabulary.hexdigest()
+        assert version["effective"] == result["effective"]
+
+
+def test_several_cases_in_one_run(capsys, tmp_path):
+    code, out, _ = _run(
+        capsys, "check", "--format", "json", CASES / "vas_4.yaml", CASES / "relief_60.yaml"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert [d["case"] for d in data] == ["vas_4", "relief_60"]
+    code, out, _ = _run(capsys, "check", "--policy", "aim_sijf_2022", CASES)
+    assert code == 0
+    shown = re.findall(r"^case (\S+):", out, flags=re.MULTILINE)
+    expected = sorted(p.stem for p in CASES.iterdir() if p.suffix in (".yaml", ".json"))
+    assert sorted(shown) == expected
+
+
+@pytest.mark.parametrize("name", ["aim", "AIM_SIJF_2022", "aim_sijf_202"])
+def test_an_unknown_policy_gets_a_suggestion(capsys, name):
+    code, _, err = _run(capsys, "check", CASES / "vas_4.yaml", "--policy", name)
+    assert code == 2
+    assert "did you mean 'aim_sijf_2022'?" in err
+
+
+def test_standard_input_is_read_once(capsys):
+    code, out, err = _run(capsys, "check", "-", "-")
+    assert code == 2 and out == ""
+    assert "standard input (-) can be read only once" in err
+
+
+def test_several_letters_are_parted_by_a_rule(capsys):
+    code, out, _ = _run(
+        capsys,
+        "missing",
+        "--format",
+        "markdown",
+        "--today",
+        "2026-07-16",
+        CASES / "odi_missing.yaml",
+        CASES / "vas_4.yaml",
+    )
+    assert code == 0
+    first, second = out.split("\n---\n\n")
+    assert "| Case | odi_missing |" in first and "| Case | vas_4 |" in second
+    assert second.startswith("# Request for additional information")
+
+
+def test_an_error_in_any_of_several_cases_is_reported_with_the_others(tmp_path, capsys):
+    bad1 = _case(tmp_path, "request: {service: nope, date: 2026-07-15}\n", "a.yaml")
+    bad2 = _case(tmp_path, "request: {service: percutaneous_sij_fusion}\n", "b.yaml")
+    code, out, err = _run(capsys, "check", bad1, CASES / "vas_4.yaml", bad2)
+    assert code == 2 and out == ""
+    assert "a.yaml" in err and "b.yaml" in err
+
+
+# ------------------------------------------------------------------ notices
+def test_a_request_before_the_effective_date_says_so(tmp_path, capsys):
+    text = (CASES / "approvable.yaml").read_text(encoding="utf-8")
+    assert "  date: 2026-07-15\n" in text
+    case = _case(tmp_path, text.replace("  date: 2026-07-15\n", "  date: 2026-05-20\n", 1))
+    args = ("--policy", "caresource_sijf_2026", case)
+    notice = "the request date 2026-05-20 is before this policy's effective date 2026-06-01"
+    _, out, _ = _run(capsys, "check", *args)
+    assert f"notice: {notice}" in " ".join(out.split())
+    _, out, _ = _run(capsys, "explain", "--format", "json", *args)
+    (result,) = json.loads(out)["results"]
+    assert [n for n in result["notices"] if notice in n]
+    assert result["determination"] == "approvable"  # a notice, not a change of determination
+    for command in ("explain", "missing"):
+        _, out, _ = _run(capsys, command, "--format", "markdown", *args)
+        assert f"**Notice:** {notice}" in out
+    _, out, _ = _run(capsys, "check", "--format", "json", "--policy", "aim_sijf_2022", case)
+    assert json.loads(out)["results"][0]["notices"] == []
+
+
+# ------------------------------------------------------------------ reasons and marks
+NEAR = """id: near
+request:
+  service: percutaneous_sij_fusion
+  date: 2026-07-15
+records:
+  injection:
+    - {date: 2026-02-05, purpose: diagnostic, site: sij_intra_articular, image_guided: true,
+       contrast_enhanced: true, agent: local_anesthetic, relief_percent: 60}
+    - {date: 2026-03-10, purpose: diagnostic, site: sij_intra_articular, image_guided: true,
+       contrast_enhanced: true, agent: local_anesthetic, relief_percent: 60}
+"""
+
+
+def test_records_that_nearly_qualify_are_listed_with_what_they_miss(tmp_path, capsys):
+    case = _case(tmp_path, NEAR)
+    _, out, _ = _run(capsys, "explain", "--policy", "aim_sijf_2022", "--format", "json", case)
+    (result,) = json.loads(out)["results"]
+    (blocks,) = [n for n in result["criteria"] if n["cite"].endswith("Percutaneous 5")]
+    nearly = [e for e in blocks["evidence"] if e.startswith("nearly:")]
+    assert len(nearly) == 2
+    assert all("relief_percent 60, needs >= 75" in e for e in nearly)
+    assert any("2026-02-05" in e for e in nearly) and any("2026-03-10" in e for e in nearly)
+
+
+def test_a_record_outside_a_window_names_the_window_start(tmp_path, capsys):
+    case = _case(
+        tmp_path,
+        "request: {service: open_sij_fusion, date: 2026-07-15}\nrecords:\n  imaging:\n"
+        "    - {date: 2026-01-01, modality: ct, region: sij, findings: [localized_sij_pathology]}\n",
+    )
+    _, out, _ = _run(capsys, "explain", "--policy", "caresource_sijf_2026", case)
+    flat = " ".join(out.split())
+    assert (
+        "nearly: imaging 2026-01-01 ct sij: dated before the window that starts 2026-01-16" in flat
+    )
+
+
+def test_none_of_members_never_show_a_favourable_fact_next_to_a_cross(capsys):
+    _, out, _ = _run(capsys, "explain", "--policy", "aim_sijf_2022", CASES / "fibromyalgia.yaml")
+    assert "✓ Percutaneous 1: does not apply: The pain limits functional activities" in out
+    assert "✗ Percutaneous 1: The pain limits functional activities" not in out
+
+
+def test_check_shows_each_advisory_on_one_line(tmp_path, capsys):
+    text = (CASES / "approvable.yaml").read_text(encoding="utf-8")
+    case = _case(tmp_path, text.replace("findings:\n", "findings:\n  tobacco_use: true\n", 1))
+    _, out, _ = _run(capsys, "check", "--policy", "aim_sijf_2022", case)
+    lines = [line for line in out.splitlines() if line.strip().startswith("advisory, ")]
+    assert lines == [
+        "  advisory, tobacco cessation: tobacco_use = true; recommendation not documented"
+    ]
+
+
+# ------------------------------------------------------------------ small conventions
+def test_sections_sort_in_document_order():
+    cites = ["MM-1508 D.I.B.10", "MM-1508 D.I.B.3", "MM-1508 D.I.B.9.a", "MM-1508 D.I.B.1"]
+    assert sorted(cites, key=section_key) == [
+        "MM-1508 D.I.B.1",
+        "MM-1508 D.I.B.3",
+        "MM-1508 D.I.B.9.a",
+        "MM-1508 D.I.B.10",
+    ]
+
+
+def test_the_sections_of_a_set_are_listed_in_document_order(capsys):
+    args = ("missing", EMPTY, "--policy", "caresource_sijf_2026", "--enumerate", "1")
+    code, out, _ = _run(capsys, *args)
+    assert code == 0
+    flat = " ".join(out.split())
+    listed = flat.split("[D.I.B.1;", 1)[1].split("]", 1)[0]
+    sections = ["D.I.B.1"] + [s.strip() for s in listed.split(";") if s.strip()]
+    assert sections == sorted(sections, key=section_key)
+    assert sections.index("D.I.B.2") < sections.index("D.I.B.10")
+
+
+@pytest.mark.parametrize(
+    "phrase, expected",
+    [
+        ("injection record", "an injection record"),
+        ("MRI of the SIJ", "an MRI of the SIJ"),
+        ("SIJ CT", "an SIJ CT"),
+        ("CT of the lumbar spine", "a CT of the lumbar spine"),
+        ("X-ray", "an X-ray"),
+        ("left hip radiograph", "a left hip radiograph"),
+    ],
+)
+def test_article(phrase, expected):
+    assert article(phrase) == expected
