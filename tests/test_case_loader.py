@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _cli_helpers import (
+from support import (
     APPROVABLE,
     approvable_case,
     known_determinations,

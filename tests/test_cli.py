@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _cli_helpers import (
+from support import (
     APPROVABLE,
     DETERMINATIONS,
     POLICY_IDS,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _cli_helpers import (
+from support import (
     APPROVABLE,
     REPO,
     approvable_case,

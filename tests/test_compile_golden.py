@@ -9,7 +9,7 @@ golden programs from the current compiler instead of comparing; review the diff 
 from __future__ import annotations
 
 import pytest
-from _cli_helpers import (
+from support import (
     GOLDEN,
     POLICIES_DIR,
     REPO,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import clingo
 import pytest
-from _cli_helpers import REPO, VOCABULARY, run_cli
+from support import REPO, VOCABULARY, run_cli
 
 from sijfasp.api import evaluate
 from sijfasp.case import validate_case

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from _cli_helpers import POLICIES_DIR, VOCABULARY
+from support import POLICIES_DIR, VOCABULARY
 
 from sijfasp import ast
 from sijfasp.diagnostics import SijfaspError, render

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from _cli_helpers import VOCABULARY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import VOCABULARY
 
 from sijfasp.case import read_case_text, validate_case
 from sijfasp.case_facts import case_symbols

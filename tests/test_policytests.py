@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _cli_helpers import POLICIES_DIR, POLICY_IDS
+from support import POLICIES_DIR, POLICY_IDS
 
 from sijfasp import policytests as pt
 from sijfasp.cli import main

@@ -11,9 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from _cli_helpers import DETERMINATIONS, POLICIES_DIR, VOCABULARY, approvable_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import DETERMINATIONS, POLICIES_DIR, VOCABULARY, approvable_case
 
 from sijfasp.api import Options, evaluate
 from sijfasp.case import read_case_text, validate_case

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _cli_helpers import (
+from support import (
     BAD_POLICIES,
     GOLDEN,
     POLICIES_DIR,
