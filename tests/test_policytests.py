@@ -257,6 +257,7 @@ tests:
     assert "declared not applicable but seen: vas_at_least_5: met" in pt.coverage_text(report)
 
 
+@pytest.mark.slow
 def test_default_runs_every_bundled_test_file(capsys):
     status, out, _ = _run(capsys)
     assert status == 0
