@@ -271,7 +271,7 @@ def _missing(value: Any, shown: str, where: str) -> list[list[str]] | None:
         isinstance(s, list) and all(isinstance(i, str) for i in s) for s in value
     ):
         raise _problem(shown, where, "expected a list of sets, each a list of needs (texts)")
-    return [sorted(s) for s in value]
+    return sorted(sorted(s) for s in value)  # sets of needs: order does not matter
 
 
 def _statuses(

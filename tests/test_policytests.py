@@ -312,3 +312,21 @@ tests:
     assert "vas_at_least_5: met" in written
     status, out, _ = _run(capsys, path)
     assert status == 0 and out.rstrip().endswith("1 passed, 0 failed")
+
+
+def test_missing_sets_compare_in_any_order(workspace):
+    text = """\
+policy: aim_sijf_2022
+tests:
+- name: three revision indications undocumented
+  case: cases/revision_loosening.yaml
+  set: {findings.implant_failure: false}
+  expect: incomplete
+  missing:
+  - [symptomatic_pseudarthrosis = true]
+  - [infection = true]
+  - [symptomatic_malposition = true]
+"""
+    loaded = pt.load_test_file(_write(workspace, text))
+    (outcome,) = pt.run_file(loaded)
+    assert outcome.passed, pt.failure_text(loaded, outcome)
