@@ -74,6 +74,7 @@ class TestFile:
     tests: list[TestCase]
     not_applicable: dict[str, set[str]]  # node or exclusion id -> statuses it cannot take
     raw: dict[str, Any]
+    dropped: list[str] = field(default_factory=list)  # ids the policy no longer has (--update)
 
 
 def _problem(shown: str, where: str, message: str, hint: str | None = None) -> SijfaspError:
@@ -106,8 +107,12 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def load_test_file(path: Path) -> TestFile:
-    """Read and check a test file and every case it names; SijfaspError on the first problem."""
+def load_test_file(path: Path, lenient: bool = False) -> TestFile:
+    """Read and check a test file and every case it names; SijfaspError on the first problem.
+
+    `lenient` (for --update): a criterion or exclusion id the policy no longer has is dropped
+    from the test rather than refused, so that renaming a criterion does not block the update."""
+    dropped: list[str] | None = [] if lenient else None
     shown = _shown(path)
     raw = read_case_file(path)
     if not isinstance(raw, dict):
@@ -135,22 +140,24 @@ def load_test_file(path: Path) -> TestFile:
             ),
         )
     loaded = known[policy_id]
-    not_applicable = _not_applicable(raw.get("not_applicable"), shown, loaded)
+    not_applicable = _not_applicable(raw.get("not_applicable"), shown, loaded, dropped)
     entries = raw.get("tests")
     if not isinstance(entries, list) or not entries:
         raise _problem(shown, "tests", "expected a list of tests")
     tests = []
     names: set[str] = set()
     for index, entry in enumerate(entries):
-        test = _load_entry(entry, index, path, shown, loaded)
+        test = _load_entry(entry, index, path, shown, loaded, dropped)
         if test.name in names:
             raise _problem(shown, f"tests[{index}].name", f"a second test named '{test.name}'")
         names.add(test.name)
         tests.append(test)
-    return TestFile(path, shown, loaded, tests, not_applicable, raw)
+    return TestFile(path, shown, loaded, tests, not_applicable, raw, dropped or [])
 
 
-def _not_applicable(value: Any, shown: str, loaded: LoadedPolicy) -> dict[str, set[str]]:
+def _not_applicable(
+    value: Any, shown: str, loaded: LoadedPolicy, dropped: list[str] | None
+) -> dict[str, set[str]]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -163,6 +170,9 @@ def _not_applicable(value: Any, shown: str, loaded: LoadedPolicy) -> dict[str, s
             allowed: tuple[str, ...] = tuple(STATUS_ORDER)
         elif node_id in exclusions:
             allowed = tuple(EXCLUSION_ORDER)
+        elif dropped is not None:
+            dropped.append(where)
+            continue
         else:
             raise _problem(
                 shown,
@@ -176,7 +186,14 @@ def _not_applicable(value: Any, shown: str, loaded: LoadedPolicy) -> dict[str, s
     return result
 
 
-def _load_entry(entry: Any, index: int, path: Path, shown: str, loaded: LoadedPolicy) -> TestCase:
+def _load_entry(
+    entry: Any,
+    index: int,
+    path: Path,
+    shown: str,
+    loaded: LoadedPolicy,
+    dropped: list[str] | None = None,
+) -> TestCase:
     where = f"tests[{index}]"
     if not isinstance(entry, dict):
         raise _problem(shown, where, "a test is a mapping with 'name', 'case' and 'expect'")
@@ -206,13 +223,18 @@ def _load_entry(entry: Any, index: int, path: Path, shown: str, loaded: LoadedPo
     criteria = {
         node: Status(status)
         for node, status in _statuses(
-            entry.get("criteria"), Status, nodes, shown, f"{where}.criteria"
+            entry.get("criteria"), Status, nodes, shown, f"{where}.criteria", dropped
         ).items()
     }
     excluded = {
         node: ExclusionStatus(status)
         for node, status in _statuses(
-            entry.get("exclusions"), ExclusionStatus, exclusions, shown, f"{where}.exclusions"
+            entry.get("exclusions"),
+            ExclusionStatus,
+            exclusions,
+            shown,
+            f"{where}.exclusions",
+            dropped,
         ).items()
     }
     return TestCase(
@@ -249,11 +271,16 @@ def _missing(value: Any, shown: str, where: str) -> list[list[str]] | None:
         isinstance(s, list) and all(isinstance(i, str) for i in s) for s in value
     ):
         raise _problem(shown, where, "expected a list of sets, each a list of needs (texts)")
-    return [sorted(s) for s in value]
+    return sorted(sorted(s) for s in value)  # sets of needs: order does not matter
 
 
 def _statuses(
-    value: Any, enum: Any, known: Iterable[str], shown: str, where: str
+    value: Any,
+    enum: Any,
+    known: Iterable[str],
+    shown: str,
+    where: str,
+    dropped: list[str] | None = None,
 ) -> dict[str, str]:
     if value is None:
         return {}
@@ -262,6 +289,9 @@ def _statuses(
     known = list(known)
     result = {}
     for node_id, status in value.items():
+        if node_id not in known and dropped is not None:
+            dropped.append(f"{where}.{node_id}")
+            continue
         if node_id not in known:
             raise _problem(
                 shown,
@@ -457,12 +487,12 @@ def updated_entry(outcome: Outcome) -> dict[str, Any]:
     else:
         entry.pop("reason", None)
     statuses = {n.id: n.status for n in walk(result.criteria)}
-    if outcome.test.criteria:
+    if "criteria" in entry:
         entry["criteria"] = {
             k: str(statuses[k]) for k in outcome.test.criteria if statuses.get(k) is not None
         }
     excluded = {e.id: e.status for e in result.exclusions}
-    if outcome.test.exclusions:
+    if "exclusions" in entry:
         entry["exclusions"] = {
             k: str(excluded[k]) for k in outcome.test.exclusions if excluded.get(k) is not None
         }
@@ -500,6 +530,11 @@ _Dumper.add_representer(list, _represent_list)
 
 def update_text(test_file: TestFile, outcomes: Sequence[Outcome]) -> str:
     raw = dict(test_file.raw)
+    if "not_applicable" in raw:
+        raw["not_applicable"] = {
+            node_id: [s for s in raw["not_applicable"][node_id] if s in statuses]
+            for node_id, statuses in test_file.not_applicable.items()
+        }
     raw["tests"] = [updated_entry(o) for o in outcomes]
     header = "# Policy tests (format: docs/authoring.md). Rewritten by `sijfasp test --update`.\n"
     body = yaml.dump(_plain(raw), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
@@ -657,7 +692,7 @@ class Report:
 
 def run_tests(paths: Sequence[Path], update: bool = False, with_coverage: bool = False) -> Report:
     """Load every test file first (a bad one stops the run), then run them all."""
-    files = [load_test_file(p) for p in (list(paths) or default_test_files())]
+    files = [load_test_file(p, lenient=update) for p in (list(paths) or default_test_files())]
     if not files:
         raise SijfaspError(
             [Diagnostic(Code.PROPERTY, "no test files found", file=str(policies_dir()))]
@@ -679,9 +714,10 @@ def run_tests(paths: Sequence[Path], update: bool = False, with_coverage: bool =
         entry = by_policy.setdefault(test_file.policy.policy.id, (test_file.policy, [], []))
         entry[1].append(test_file)
         entry[2].extend(outcomes)
-        if update and any(not o.passed for o in outcomes):
+        if update and (test_file.dropped or any(not o.passed for o in outcomes)):
             test_file.path.write_text(update_text(test_file, outcomes), encoding="utf-8")
             lines.append(f"  updated {test_file.shown}")
+            lines += [f"  dropped {where}: no such id in the policy" for where in test_file.dropped]
     coverages = [coverage(p, fs, os_) for p, fs, os_ in by_policy.values()]
     text = "\n".join(lines)
     if failures:

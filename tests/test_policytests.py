@@ -257,6 +257,7 @@ tests:
     assert "declared not applicable but seen: vas_at_least_5: met" in pt.coverage_text(report)
 
 
+@pytest.mark.slow
 def test_default_runs_every_bundled_test_file(capsys):
     status, out, _ = _run(capsys)
     assert status == 0
@@ -285,3 +286,47 @@ def test_the_example_in_the_authoring_guide_is_valid_and_passes(workspace):
     outcomes = pt.run_file(loaded)
     assert len(outcomes) == 4
     assert all(o.passed for o in outcomes), [pt.failure_text(loaded, o) for o in outcomes]
+
+
+def test_update_drops_ids_the_policy_no_longer_has(workspace, capsys):
+    text = """\
+policy: aim_sijf_2022
+not_applicable: {renamed_node: [not_met], diagnostic_blocks: [not_met]}
+tests:
+- name: as written
+  case: cases/approvable.yaml
+  expect: approvable
+  criteria: {vas_at_least_5: met, old_name: met}
+  exclusions: {old_exclusion: not_documented}
+"""
+    path = _write(workspace, text)
+    status, _, err = _run(capsys, path)
+    assert status == 2 and "renamed_node" in err  # a plain run refuses the stale id
+    status, out, _ = _run(capsys, path, "--update")
+    assert status == 0
+    assert "dropped tests[0] (as written).criteria.old_name" in out
+    assert "dropped not_applicable.renamed_node" in out
+    written = path.read_text(encoding="utf-8")
+    assert "old_name" not in written and "old_exclusion" not in written
+    assert "renamed_node" not in written and "diagnostic_blocks: [not_met]" in written
+    assert "vas_at_least_5: met" in written
+    status, out, _ = _run(capsys, path)
+    assert status == 0 and out.rstrip().endswith("1 passed, 0 failed")
+
+
+def test_missing_sets_compare_in_any_order(workspace):
+    text = """\
+policy: aim_sijf_2022
+tests:
+- name: three revision indications undocumented
+  case: cases/revision_loosening.yaml
+  set: {findings.implant_failure: false}
+  expect: incomplete
+  missing:
+  - [symptomatic_pseudarthrosis = true]
+  - [infection = true]
+  - [symptomatic_malposition = true]
+"""
+    loaded = pt.load_test_file(_write(workspace, text))
+    (outcome,) = pt.run_file(loaded)
+    assert outcome.passed, pt.failure_text(loaded, outcome)
