@@ -16,6 +16,9 @@ import yaml
 
 from sijfasp import cli
 
+# Batches run the command in subprocesses, with worker processes: the full tier only.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "cases"
 EXAMPLE_YAML = sorted(EXAMPLES.glob("*.yaml"))
@@ -196,7 +199,6 @@ def test_a_missing_input_is_a_usage_error(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ worker processes
-@pytest.mark.slow
 def test_workers_lose_and_duplicate_nothing(tmp_path):
     cases = _cases(300)
     source = _write_jsonl(tmp_path / "cases.jsonl", cases)
@@ -213,7 +215,6 @@ def test_workers_lose_and_duplicate_nothing(tmp_path):
     assert single.read_text().splitlines() == out.read_text().splitlines()[:12]
 
 
-@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_output(tmp_path):
     cases = _cases(60)
     source = _write_jsonl(tmp_path / "cases.jsonl", cases)
@@ -242,7 +243,6 @@ def test_a_killed_run_resumes_to_the_same_output(tmp_path):
     assert out.read_bytes() == reference.read_bytes()
 
 
-@pytest.mark.slow
 def test_ctrl_c_leaves_whole_lines(tmp_path):
     source = _write_jsonl(tmp_path / "cases.jsonl", _cases(200))
     out = tmp_path / "out.jsonl"
@@ -268,7 +268,6 @@ def test_ctrl_c_leaves_whole_lines(tmp_path):
 
 
 # ------------------------------------------------------------------ Dask
-@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_output(tmp_path):
     pytest.importorskip("distributed")
     cases = _cases(30)
@@ -333,7 +332,6 @@ def test_the_generator_is_seeded_and_its_cases_are_valid():
         assert generate.record_count(generate.with_records(base, count, seed=1)) == count
 
 
-@pytest.mark.slow
 def test_the_generated_mix_has_every_determination(tmp_path):
     generate = _generator()
     source = tmp_path / "mix.jsonl"

@@ -34,8 +34,8 @@ def _minimal(**request) -> dict:
     }
 
 
-def _run_check(path: Path, in_process: bool = False) -> tuple[int, str, str]:
-    """`sijfasp check PATH`: through a subprocess, or through cli.main in this process."""
+def _run_check(path: Path, in_process: bool = True) -> tuple[int, str, str]:
+    """`sijfasp check PATH` through cli.main in this process, or through a subprocess."""
     if not in_process:
         result = run_cli("check", path)
         return result.returncode, result.stdout, result.stderr
@@ -45,7 +45,7 @@ def _run_check(path: Path, in_process: bool = False) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def _check_bad(path: Path, in_process: bool = False) -> tuple[list[str], str]:
+def _check_bad(path: Path, in_process: bool = True) -> tuple[list[str], str]:
     """Run `check` on a bad case: exit 2, nothing on stdout, no traceback.
 
     Returns the error lines (hints and quoted lines left out) and the whole stderr.
@@ -58,7 +58,7 @@ def _check_bad(path: Path, in_process: bool = False) -> tuple[list[str], str]:
     return [line for line in stderr.splitlines() if not line.startswith("  ")], stderr
 
 
-def _one_error(path: Path, field_path: str | None, *words: str, in_process: bool = False) -> str:
+def _one_error(path: Path, field_path: str | None, *words: str, in_process: bool = True) -> str:
     """Exactly one error line: `FILE: FIELD: error[case]: message`, and `words` in stderr."""
     lines, stderr = _check_bad(path, in_process)
     assert len(lines) == 1, lines

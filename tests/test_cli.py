@@ -26,6 +26,10 @@ from support import (
 
 from sijfasp.cli import main
 
+# Every test here reads outputs of the command run in subprocesses: the full tier only (the quick
+# tier reaches the command through the letter, hostile-case and policy-test modules).
+pytestmark = pytest.mark.slow
+
 APPROVABLE_REL = APPROVABLE.relative_to(APPROVABLE.parents[2]).as_posix()
 WIDTH = 80
 
@@ -257,7 +261,6 @@ def test_check_policy_nope():
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_each_determination_through_the_cli(case_files, scenario):
     result = _run("check", case_files[scenario], "--format", "json")
@@ -360,7 +363,6 @@ def test_missing_for_approvable_case_asks_nothing():
     assert "No additional information is requested" in markdown
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("scenario", WIDTH_SCENARIOS)
 @pytest.mark.parametrize("command", ["check", "explain", "missing"])
 def test_text_output_fits_80_columns(case_files, command, scenario):
@@ -398,7 +400,6 @@ def test_lint_default_checks_bundled_policies():
     assert "2 policy files" in _ok("lint")
 
 
-@pytest.mark.slow
 # ------------------------------------------------------------------ usage errors
 @pytest.mark.parametrize("args", USAGE_ERRORS, ids=lambda a: " ".join(a) or "(none)")
 def test_usage_errors_exit_2(args):
@@ -429,7 +430,6 @@ def test_long_case_id_fits_80_columns(tmp_path):
         _narrow(_ok(command, path, "--format", "text"))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vas_4", "fibromyalgia", "two_tests_negative", "odi_missing"])
 def test_adverse_wording_never_says_denied(name):
     """The tool finds criteria unmet; a physician reviewer decides. No output says "denied"."""

@@ -202,6 +202,7 @@ def _load(path):
     return s.load_yaml(path)
 
 
+@pytest.mark.slow  # every example, every set turned into documentation and solved again
 @pytest.mark.parametrize("path, policy", _example_params())
 def test_self_check_on_every_example(path, policy):
     case = _load(path)

@@ -87,6 +87,7 @@ def lint_runs() -> dict:
     return {args[1]: result for args, result in runs.items()}
 
 
+@pytest.mark.slow  # one `sijfasp lint` subprocess per bad policy
 @pytest.mark.parametrize("path", BAD_FILES, ids=lambda p: p.stem)
 def test_lint_output_matches_golden(lint_runs, path):
     result = lint_runs[_rel(path)]
