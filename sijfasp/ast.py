@@ -171,6 +171,12 @@ class RecordFilter:
     kind: str
     conditions: tuple[FieldCondition, ...]
     span: Span
+    # `with ...`: the outcome an attempt (a record meeting `conditions`) must show to count.
+    outcome: tuple[FieldCondition, ...] = ()
+
+    @property
+    def all_conditions(self) -> tuple[FieldCondition, ...]:
+        return self.conditions + self.outcome
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,7 @@ class RecordSetInfo:
     description: str
     filters: tuple[tuple[Condition, ...], ...] = ()  # each filter as its conditions
     includes: tuple[str, ...] = ()
+    outcome_fields: tuple[str, ...] = ()  # fields the filters' `with` outcome tests
 
 
 class AdvisoryInfo(NamedTuple):
@@ -188,6 +189,19 @@ class CompiledPolicy:
     def condition_fields(self, set_id: str) -> set[str]:
         """The record fields a set's filters test."""
         return {c.field for c in self.set_conditions(set_id)}
+
+    def outcome_fields(self, set_id: str) -> list[str]:
+        """The fields a set's outcome (`with ...`) tests, included sets too, in order."""
+        found: list[str] = []
+        seen, pending = {set_id}, [set_id]
+        while pending:
+            info = self.record_sets[pending.pop(0)]
+            found += [f for f in info.outcome_fields if f not in found]
+            for included in info.includes:
+                if included not in seen:
+                    seen.add(included)
+                    pending.append(included)
+        return found
 
     def matched_request_fields(self, set_id: str) -> set[str]:
         """The request fields (`request.side`) a set's filters match a record field against."""
@@ -527,8 +541,15 @@ def _set_text(builder: _Builder, records: ast.RecordSet) -> str:
 def _filter_text(part: ast.RecordFilter) -> str:
     if not part.conditions:
         return part.kind
+    text = f"{part.kind} where " + _conditions_text(part.conditions)
+    if part.outcome:
+        text += " with " + _conditions_text(part.outcome)
+    return text
+
+
+def _conditions_text(conditions: tuple[ast.FieldCondition, ...]) -> str:
     tests = []
-    for c in part.conditions:
+    for c in conditions:
         if c.operator == "is":
             tests.append(f"{c.field} = {c.values[0]}")
         elif c.operator == "in":
@@ -543,7 +564,7 @@ def _filter_text(part: ast.RecordFilter) -> str:
             tests.append(f"{c.field} same as {c.values[0]}")
         else:
             raise AssertionError(f"unknown field operator {c.operator}")
-    return f"{part.kind} where " + " and ".join(tests)
+    return " and ".join(tests)
 
 
 def _compile_leaf(
@@ -636,17 +657,33 @@ def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.Record
             filters.append(())
             kind = part.name
             continue
-        filters.append(tuple(_condition_key(c) for c in part.conditions))
+        filters.append(tuple(_condition_key(c) for c in part.all_conditions))
         filter_id = f"{set_id}_f{index}"
         kind = part.kind
         emit(f"filter({set_id}, {filter_id}, {part.kind}).")
-        for number, condition in enumerate(part.conditions, start=1):
+        for number, condition in enumerate(part.all_conditions, start=1):
             # The condition reads first, then the values it accepts (emitted while compiling it).
             position = len(builder.lines)
             test = _compile_field_condition(builder, filter_id, number, part.kind, condition)
             builder.lines.insert(position, f"condition({filter_id}, {number}, {test}).")
+            if number > len(part.conditions):
+                emit(f"outcome({filter_id}, {number}).")
+    outcome_fields = tuple(
+        dict.fromkeys(
+            c.field
+            for part in records.parts
+            if isinstance(part, ast.RecordFilter)
+            for c in part.outcome
+        )
+    )
     builder.record_sets[set_id] = RecordSetInfo(
-        set_id, kind or "", label, _set_text(builder, records), tuple(filters), tuple(includes)
+        set_id,
+        kind or "",
+        label,
+        _set_text(builder, records),
+        tuple(filters),
+        tuple(includes),
+        outcome_fields,
     )
 
 

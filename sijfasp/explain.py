@@ -52,9 +52,21 @@ class Reader:
         for name in ("purpose", "modality", "region", "procedure", "outcome"):
             if name in values:
                 parts.append(str(values[name]))
+        if "side" in values:
+            parts.append(str(values["side"]))
         if "relief_percent" in values:
             parts.append(f"relief {values['relief_percent']}%")
+        if "lasting_relief" in values:
+            parts.append("lasting relief" if values["lasting_relief"] else "no lasting relief")
         return f"{record.kind} " + " ".join(p for p in parts if p)
+
+    def attempt_text(self, record: RecordRef, fields: list[str]) -> str:
+        """A failed attempt with the values of its outcome: "injection 2026-04-01 diagnostic
+        relief 60%: relief_percent 60"."""
+        found = self.case.record(record.kind, record.index)
+        values = found.values if found is not None else {}
+        shown = ", ".join(f"{name} {_plain(values[name])}" for name in fields if name in values)
+        return f"{self.record_text(record)}: {shown}" if shown else self.record_text(record)
 
     def record_phrase(self, record: RecordRef) -> str:
         """A documented record as a sentence names it: "the diagnostic injection of 2026-04-01"."""
@@ -75,6 +87,14 @@ class Reader:
             return f"up to {self.case.date}"
         start = self.case.date - dt.timedelta(days=days)
         return f"within {start}..{self.case.date}"
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(value) + "]"
+    return str(value)
 
 
 def documented_values(snapshot: Snapshot) -> dict[str, Value]:
@@ -112,6 +132,12 @@ def _records_evidence(
                 lines.append(f"{count} of {leaf.minimum} {noun}")
         case _:
             assert_never(leaf.unit)
+    # Attempts documented as failing the outcome the count needs: the reason quotes them.
+    outcome = reader.compiled.outcome_fields(leaf.set_id)
+    for record in snapshot.failed_attempts(node_id):
+        lines.append(
+            f"attempt without the required outcome: {reader.attempt_text(record, outcome)}"
+        )
     if members:
         shown = members[:4]
         lines.extend(shown)

@@ -7,6 +7,7 @@ it and goes on, so an author sees every place the grammar was not followed in on
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
@@ -252,6 +253,13 @@ def _unquote(token: Token) -> str:
     return str(token)[1:-1]
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """The `with ...` part of a filter, until `filtered` takes it in."""
+
+    conditions: tuple[ast.FieldCondition, ...]
+
+
 def _number(token: Token) -> Decimal:
     return Decimal(str(token))
 
@@ -495,7 +503,14 @@ class _ToAst(Transformer):
         return ast.RecordSetName(str(children[0]), self._span(meta))
 
     def filtered(self, meta, children):
-        return ast.RecordFilter(str(children[0]), tuple(children[1:]), self._span(meta))
+        outcome: tuple[ast.FieldCondition, ...] = ()
+        if children and isinstance(children[-1], _Outcome):
+            outcome = children[-1].conditions
+            children = children[:-1]
+        return ast.RecordFilter(str(children[0]), tuple(children[1:]), self._span(meta), outcome)
+
+    def outcome(self, meta, children):
+        return _Outcome(tuple(children))
 
     def _field(self, meta, field, operator, values=(), comparator=None, number=None):
         return ast.FieldCondition(

@@ -897,7 +897,7 @@ def _record_part_kind(
             did_you_mean(part.kind, [r.name for r in vocabulary.records]),
         )
         return None
-    for condition in part.conditions:
+    for condition in part.all_conditions:
         _check_field_condition(record, condition, context)
     return record.name
 

@@ -416,6 +416,26 @@ CONTRADICTED = [
         None,
         label="bilateral request, left and right films",
     ),
+    # A documented block with too little relief, and a therapeutic injection that gave lasting
+    # relief, are attempts without the outcome the criterion needs: not met.
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=49),
+        "not_met",
+        None,
+        label="relief 49",
+    ),
+    param(
+        P,
+        "failed_therapeutic_injections",
+        change_records(
+            "injection", lambda r: r["date"] == s.days_before(base(), 155), lasting_relief=True
+        ),
+        "not_met",
+        None,
+        label="one injection gave lasting relief",
+    ),
     # Documented true, the disorder is also exclusion D.II.B.2, which takes precedence.
     param(
         P, "generalized_pain_ruled_out", findings(generalized_pain_disorder=True), "excluded", None
@@ -471,11 +491,6 @@ NOT_QUALIFYING = [
         "inactive_therapy",
         inactive_instead({"kind": "massage", "start": "2024-01-01", "end": "2025-07-01"}),
         label="massage ended before the 12 months",
-    ),
-    param(
-        P,
-        "diagnostic_blocks",
-        change_records("injection", purpose("diagnostic"), relief_percent=49),
     ),
     param(
         P,
@@ -537,13 +552,6 @@ NOT_QUALIFYING = [
         label="right film without the osteoarthritis finding",
     ),
     param(P, "lumbar_imaging", change_records("imaging", LUMBAR_MRI, modality="xray")),
-    param(
-        P,
-        "failed_therapeutic_injections",
-        change_records(
-            "injection", lambda r: r["date"] == s.days_before(base(), 155), lasting_relief=True
-        ),
-    ),
 ]
 
 OPEN_NOT_QUALIFYING = [
