@@ -37,6 +37,7 @@ class FieldOperator(StrEnum):
     HAS = "has"
     WITHIN = "within"
     MATCHES = "matches"
+    COVERS = "covers"
 
 
 class BlockRole(StrEnum):

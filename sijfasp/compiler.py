@@ -136,9 +136,10 @@ class WithinCondition(NamedTuple):
 
 
 class MatchesCondition(NamedTuple):
-    """The field has the same value as a request field (`target`, e.g. request.side)."""
+    """The field has the same value as a request field (`target`, e.g. request.side); with
+    `covers`, or the value bilateral."""
 
-    test: Literal["matches"]
+    test: Literal["matches", "covers"]
     field: str
     target: str
 
@@ -562,6 +563,8 @@ def _conditions_text(conditions: tuple[ast.FieldCondition, ...]) -> str:
             tests.append(f"{c.field} within the last {c.number} days")
         elif c.operator == "matches":
             tests.append(f"{c.field} same as {c.values[0]}")
+        elif c.operator == "covers":
+            tests.append(f"{c.field} same as {c.values[0]} or bilateral")
         else:
             raise AssertionError(f"unknown field operator {c.operator}")
     return " and ".join(tests)
@@ -708,6 +711,8 @@ def _condition_key(condition: ast.FieldCondition) -> Condition:
             return WithinCondition("within", condition.field, -int(condition.number), 0)
         case FieldOperator.MATCHES:
             return MatchesCondition("matches", condition.field, condition.values[0])
+        case FieldOperator.COVERS:
+            return MatchesCondition("covers", condition.field, condition.values[0])
     assert_never(operator)
 
 
@@ -805,13 +810,13 @@ def _compile_field_condition(
     if op == "within":
         assert condition.number is not None
         return f"within({field_def.name}, {-int(condition.number)}, 0)"
-    assert op == "matches"
+    assert op in ("matches", "covers")
     request_field = condition.values[0].partition(".")[2]
     fact = builder.policy.vocabulary.fact("request", request_field)
     assert fact is not None
     if builder.deciding:
         builder.asked_facts[fact_term("request", request_field)] = fact
-    return f"matches({field_def.name}, {fact_term('request', request_field)})"
+    return f"{op}({field_def.name}, {fact_term('request', request_field)})"
 
 
 # ------------------------------------------------------------------ candidate values

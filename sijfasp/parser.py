@@ -547,6 +547,11 @@ class _ToAst(Transformer):
         target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
         return self._field(meta, children[0], ast.FieldOperator.MATCHES, [target])
 
+    def field_covers(self, meta, children):
+        fact = children[1]
+        target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
+        return self._field(meta, children[0], ast.FieldOperator.COVERS, [target])
+
     def __default__(self, data, children, meta):
         # Only reached for a tree shape the grammar should not produce after error recovery.
         raise _RecoveredTreeError(data)

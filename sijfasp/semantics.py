@@ -962,14 +962,14 @@ def _check_field_condition(
                 "(the dates sijfasp accepts span fewer days)",
                 condition.span,
             )
-    elif op == "matches":
+    elif op in ("matches", "covers"):
         target = condition.values[0]
         scope, _, name = target.partition(".")
         fact = context.vocabulary.fact("request", name) if scope == "request" else None
         if fact is None:
             sink.error(
                 "unknown-name",
-                f"'{target}' is not a request field; write 'matches request.NAME'",
+                f"'{target}' is not a request field; write '{op} request.NAME'",
                 condition.span,
             )
             return
@@ -979,6 +979,13 @@ def _check_field_condition(
             or not set(field.type.values) & set(fact.type.values)
         ):
             sink.error("type", f"'{field.name}' and '{target}' do not share values", condition.span)
+        elif op == "covers" and "bilateral" not in field.type.values:
+            sink.error(
+                "type",
+                f"'covers' needs a side field with the value bilateral; '{field.name}' is "
+                f"{field.type.describe()}",
+                condition.span,
+            )
     else:
         raise AssertionError(f"unknown field operator {op}")
 

@@ -159,6 +159,16 @@ def update_records(case: dict, kind: str, where: Callable[[dict], bool], /, **va
     return with_records(case, kind, updated)
 
 
+def with_side(case: dict, side: str) -> dict:
+    """A copy requested for `side`, with its SIJ imaging and joint injections of that side (the
+    records the criteria tie to the joint to be fused); other records keep theirs."""
+    case = with_request(case, side=side)
+    case = update_records(case, "imaging", lambda r: r.get("region") == "sij", side=side)
+    return update_records(
+        case, "injection", lambda r: r.get("site") == "sij_intra_articular", side=side
+    )
+
+
 def request_only(
     service: str = PERCUTANEOUS, date: dt.date = dt.date(2026, 7, 15), **request: Any
 ) -> dict:
@@ -428,6 +438,12 @@ def record_matches(fl: Filter, record: dict, request: dict) -> bool:
             wanted = request.get(test.arguments[1].arguments[0].name)
             if value is None or wanted is None or _symbol_text(value) != _symbol_text(wanted):
                 return False
+        elif test.name == "covers":
+            wanted = request.get(test.arguments[1].arguments[0].name)
+            if value is None or wanted is None:
+                return False
+            if value != "bilateral" and _symbol_text(value) != _symbol_text(wanted):
+                return False
         else:
             raise AssertionError(f"unknown condition {test}")
     return True
@@ -529,7 +545,7 @@ def _record_for(
         elif test.name == "within":
             low, high = test.arguments[1].number, test.arguments[2].number
             date_range[name] = [max(date_range[name][0], low), min(date_range[name][1], high)]
-        elif test.name == "matches":
+        elif test.name in ("matches", "covers"):
             wanted = request.get(test.arguments[1].arguments[0].name)
             if wanted is None:
                 return None
@@ -582,7 +598,7 @@ def tied_to_unknown_request(case: dict, policy_id: str, set_id: str) -> bool:
     filters = filter_facts(policy_id).filters_of(set_id)
     return bool(filters) and all(
         any(
-            c.test.name == "matches"
+            c.test.name in ("matches", "covers")
             and case["request"].get(c.test.arguments[1].arguments[0].name) is None
             for c in fl.conditions
         )

@@ -1375,6 +1375,7 @@ def test_the_supervised_home_program_is_one_record_set_for_both_uses():
 BLOCK = {
     "purpose": "diagnostic",
     "site": "sij_intra_articular",
+    "side": "left",
     "image_guided": True,
     "contrast_enhanced": True,
     "agent": "local_anesthetic",
@@ -1406,7 +1407,7 @@ def test_two_blocks_with_60_percent_relief_are_not_met_under_aim_and_met_under_m
     # The reason quotes each failed block with its date and relief.
     for index in range(2):
         date = s.days_before(case, 20 + 30 * index)
-        assert f"injection {date} diagnostic relief 60%: relief_percent 60" in reason
+        assert f"injection {date} diagnostic left relief 60%: relief_percent 60" in reason
     assert s.determination(case, s.CARESOURCE) == "approvable"
 
 

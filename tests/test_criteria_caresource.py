@@ -147,7 +147,7 @@ def bilateral(*changes):
     """The example requested for both sides (its hip film is of the left hip), then changes."""
 
     def build():
-        case = s.with_request(s.base_case(), side="bilateral")
+        case = s.with_side(s.base_case(), "bilateral")
         for change in changes:
             case = change(case)
         return case
@@ -176,7 +176,7 @@ def right_request(*changes):
     changes."""
 
     def build():
-        case = s.with_request(s.base_case(), side="right")
+        case = s.with_side(s.base_case(), "right")
         for change in changes:
             case = change(case)
         return case
@@ -202,11 +202,22 @@ def pelvis_film_for_the_hips(*changes):
     return build
 
 
+# The example's SIJ imaging and joint injections are of the left joint: with the side not
+# documented, every set documents it, and another side needs records of that joint too.
+OTHER_JOINT = (
+    "more(sij_radiographs_records,1)",
+    "more(sij_cross_section_records,1)",
+    "more(diagnostic_block_50,1)",
+    "more(diagnostic_block_50,2)",
+    "more(failed_therapeutic_injection,1)",
+    "more(failed_therapeutic_injection,2)",
+)
 SIDE_NOT_DOCUMENTED = {
     one("guess(request(side),left)"),
-    one("more(both_hips_film_records,1)"),
-    one("guess(request(side),bilateral)", "more(right_hip_film_records,1)"),
-    one("guess(request(side),right)", "more(same_side_film_records,1)"),
+    one("guess(request(side),right)", "more(both_hips_film_records,1)", *OTHER_JOINT),
+    one("guess(request(side),right)", "more(same_side_film_records,1)", *OTHER_JOINT),
+    one("guess(request(side),bilateral)", "more(both_hips_film_records,1)", *OTHER_JOINT),
+    one("guess(request(side),bilateral)", "more(right_hip_film_records,1)", *OTHER_JOINT),
 }
 
 HIP_SETS = {
@@ -317,7 +328,7 @@ MET = [
     param(
         P,
         "both_hips_film",
-        pelvis_film_for_the_hips(lambda c: s.with_request(c, side="bilateral")),
+        pelvis_film_for_the_hips(lambda c: s.with_side(c, "bilateral")),
         label="AP pelvis film, bilateral request",
     ),
     param(P, "each_hip_film", bilateral(add_right_hip_film)),
@@ -1152,7 +1163,7 @@ def test_bilateral_request_with_only_a_left_film_is_incomplete():
 
 @pytest.mark.parametrize("side", ["left", "right", "bilateral"])
 def test_an_ap_pelvis_film_ruling_out_hip_osteoarthritis_counts_for_d_i_b_9_b(side):
-    result = s.evaluate(pelvis_film_for_the_hips(lambda c: s.with_request(c, side=side))(), P)
+    result = s.evaluate(pelvis_film_for_the_hips(lambda c: s.with_side(c, side))(), P)
     assert result.determination == "approvable", result.reasons
     assert s.status(result, "both_hips_film") == "met"
     assert s.status(result, "ipsilateral_hip") == "met"
@@ -1191,6 +1202,39 @@ def test_an_added_same_side_film_needs_the_requested_side():
     for items in s.set_keys(result):
         if HIP_SETS["same"] in items:
             assert any(k.startswith("guess(request(side),") for k in items), sorted(items)
+    # The side is asked for by the first criterion that ties records to it.
     for items in full.missing:
         for item in items:
-            assert item.criterion == "MM-1508 D.I.B.9.b", item
+            if item.key.startswith("guess(request(side),"):
+                assert item.criterion in ("MM-1508 D.I.B.7", "MM-1508 D.I.B.9.b"), item
+
+
+# ------------------------------------------------------------------ laterality
+@pytest.mark.parametrize("policy", [P, s.AIM])
+def test_a_right_sij_ct_does_not_serve_a_left_fusion(policy):
+    sij_ct = lambda r: r.get("modality") == "ct" and r.get("region") == "sij"  # noqa: E731
+    right_ct = s.update_records(s.base_case(), "imaging", sij_ct, side="right")
+    result = s.evaluate(right_ct, policy)
+    assert result.determination == "incomplete"
+    node = "sij_cross_section" if policy == P else "sij_ct_clear"
+    assert s.status(result, node) == "not_documented"
+    # Of both joints, it serves the left fusion.
+    both = s.update_records(s.base_case(), "imaging", sij_ct, side="bilateral")
+    assert s.determination(both, policy) == "approvable"
+
+
+@pytest.mark.parametrize("policy", [P, s.AIM])
+def test_blocks_and_injections_must_be_of_the_requested_joint(policy):
+    joint = lambda r: r.get("site") == "sij_intra_articular"  # noqa: E731
+    right = s.update_records(s.base_case(), "injection", joint, side="right")
+    result = s.evaluate(right, policy)
+    assert s.status(result, "diagnostic_blocks") == "not_documented"
+    # A side not documented on the block is asked for, not a new block.
+    unknown = s.update_records(s.base_case(), "injection", joint, side=REMOVE)
+    found = s.set_keys(s.evaluate(unknown, policy))
+    assert all(any(k.startswith("fill(r(injection,") for k in items) for items in found), found
+    # For a bilateral request, blocks of one joint do not serve; blocks of both joints do.
+    both = s.evaluate(s.with_side(s.base_case(), "bilateral"), policy)
+    assert s.status(both, "diagnostic_blocks") == "met"
+    one_side = s.with_request(s.base_case(), side="bilateral")
+    assert s.status(s.evaluate(one_side, policy), "diagnostic_blocks") == "not_documented"
