@@ -163,6 +163,7 @@ class FieldCondition:
     comparator: str | None
     number: Decimal | None
     span: Span
+    months: bool = False  # `within last N months` rather than days
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,8 @@ class CountRecords:
     records: RecordSet
     window_days: int | None
     span: Span
+    # `within last N months`: calendar months back from the request date, inclusive.
+    window_months: int | None = None
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,17 @@ class Span:
         return Function("span", [self.record.symbol(), Number(self.start), Number(self.end)])
 
 
+@dataclass(frozen=True)
+class MonthStart:
+    """month_start(N, Day): the first day of a window of N calendar months, as a day offset."""
+
+    months: int
+    day: int
+
+    def symbol(self) -> Symbol:
+        return Function("month_start", [Number(self.months), Number(self.day)])
+
+
 # ------------------------------------------------------------------ missing documentation
 @dataclass(frozen=True)
 class Guess:
@@ -507,6 +518,7 @@ __all__ = [
     "Item",
     "ItemAtom",
     "ItemCost",
+    "MonthStart",
     "More",
     "MoreDays",
     "NodeStatus",

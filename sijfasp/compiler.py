@@ -68,6 +68,7 @@ class RecordsLeaf:
     set_id: str
     minimum: int
     window: int | None  # days back from the request date, for a days leaf
+    window_months: int | None = None  # calendar months back from the request date, inclusive
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,14 @@ class WithinCondition(NamedTuple):
     high: int
 
 
+class WithinMonthsCondition(NamedTuple):
+    """The date field is no earlier than `months` calendar months before the request date."""
+
+    test: Literal["within_months"]
+    field: str
+    months: int
+
+
 class MatchesCondition(NamedTuple):
     """The field has the same value as a request field (`target`, e.g. request.side); with
     `covers`, or the value bilateral."""
@@ -145,7 +154,14 @@ class MatchesCondition(NamedTuple):
 
 
 # A field condition in the normal form subsumption compares; the tag comes first.
-Condition = InCondition | CmpCondition | HasCondition | WithinCondition | MatchesCondition
+Condition = (
+    InCondition
+    | CmpCondition
+    | HasCondition
+    | WithinCondition
+    | WithinMonthsCondition
+    | MatchesCondition
+)
 
 
 @dataclass(frozen=True)
@@ -518,6 +534,8 @@ def _condition_text(builder: _Builder, expr: ast.Expr) -> str:
     if isinstance(expr, ast.CountRecords):
         what = _set_text(builder, expr.records)
         window = f" within the last {expr.window_days} days" if expr.window_days else ""
+        if expr.window_months:
+            window = f" within the last {expr.window_months} months"
         if expr.unit == "records":
             return f"at least {expr.minimum} {what}"
         if expr.unit == "dates":
@@ -560,7 +578,8 @@ def _conditions_text(conditions: tuple[ast.FieldCondition, ...]) -> str:
         elif c.operator == "has":
             tests.append(f"{c.field} has {c.values[0]}")
         elif c.operator == "within":
-            tests.append(f"{c.field} within the last {c.number} days")
+            unit = "months" if c.months else "days"
+            tests.append(f"{c.field} within the last {c.number} {unit}")
         elif c.operator == "matches":
             tests.append(f"{c.field} same as {c.values[0]}")
         elif c.operator == "covers":
@@ -611,11 +630,20 @@ def _compile_leaf(
     else:
         assert expr.unit == "days", expr.unit
         window = f"window({-expr.window_days}, 0)" if expr.window_days else "unbounded"
+        if expr.window_months:
+            window = f"months({expr.window_months})"
         leaf = f"days({set_id}, {expr.minimum}, {window})"
     return (
         leaf,
         text,
-        RecordsLeaf("records", CountUnit(expr.unit), set_id, expr.minimum, expr.window_days),
+        RecordsLeaf(
+            "records",
+            CountUnit(expr.unit),
+            set_id,
+            expr.minimum,
+            expr.window_days,
+            expr.window_months,
+        ),
     )
 
 
@@ -706,6 +734,9 @@ def _condition_key(condition: ast.FieldCondition) -> Condition:
             )
         case FieldOperator.HAS:
             return HasCondition("has", condition.field, condition.values[0])
+        case FieldOperator.WITHIN if condition.months:
+            assert condition.number is not None
+            return WithinMonthsCondition("within_months", condition.field, int(condition.number))
         case FieldOperator.WITHIN:
             assert condition.number is not None
             return WithinCondition("within", condition.field, -int(condition.number), 0)
@@ -731,6 +762,8 @@ def _implies(narrow: Condition, broad: Condition) -> bool:
         if op1 in upper and op2 in upper:
             return t1 + upper[op1] <= t2 + upper[op2]
         return narrow == broad
+    if isinstance(narrow, WithinMonthsCondition) and isinstance(broad, WithinMonthsCondition):
+        return narrow.months <= broad.months
     if isinstance(narrow, WithinCondition) and isinstance(broad, WithinCondition):
         return narrow.low >= broad.low and narrow.high <= broad.high
     return narrow == broad
@@ -807,6 +840,9 @@ def _compile_field_condition(
         return f"compare({field_def.name}, {test}, {threshold})"
     if op == "has":
         return f"has({field_def.name}, {condition.values[0]})"
+    if op == "within" and condition.months:
+        assert condition.number is not None
+        return f"within_months({field_def.name}, {int(condition.number)})"
     if op == "within":
         assert condition.number is not None
         return f"within({field_def.name}, {-int(condition.number)}, 0)"

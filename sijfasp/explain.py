@@ -13,6 +13,7 @@ from typing import assert_never
 
 from .atoms import RecordRef, Snapshot, Value
 from .case import Case
+from .case_facts import months_before
 from .compiler import CompiledPolicy, FactLeaf, NodeInfo, RecordsLeaf
 from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Status, World
 from .results import AdvisoryResult, ExclusionResult, NodeResult
@@ -82,7 +83,11 @@ class Reader:
         )
         return f"the {qualifier + ' ' if qualifier else ''}{kind} of {values.get('date')}"
 
-    def window_text(self, days: int | None) -> str:
+    def window_text(self, days: int | None, months: int | None = None) -> str:
+        """The window's first and last dates: a window in months starts the same day of the
+        month, that many months before the request."""
+        if months:
+            return f"within {months_before(self.case.date, months)}..{self.case.date}"
         if not days:
             return f"up to {self.case.date}"
         start = self.case.date - dt.timedelta(days=days)
@@ -122,7 +127,9 @@ def _records_evidence(
     match leaf.unit:
         case CountUnit.DAYS:
             covered = snapshot.days(World.DOC, node_id)
-            lines.append(f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window)}")
+            lines.append(
+                f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window, leaf.window_months)}"
+            )
         case CountUnit.RECORDS | CountUnit.DATES:
             count = snapshot.count(World.DOC, node_id)
             noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"

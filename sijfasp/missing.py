@@ -228,7 +228,7 @@ def describe_item(
             assert record_def is not None
             covered = snapshot.days(World.HYP, node_id)
             days = max(records.minimum - covered, 1)
-            need = f"{days} more days of {record_set.label} {reader.window_text(records.window)}"
+            need = f"{days} more days of {record_set.label} {reader.window_text(records.window, records.window_months)}"
             return MissingItem(
                 key, record_set.kind, need, reader.cite(node_id), node_id, record_def.ask, cost
             )

@@ -6,6 +6,7 @@ it and goes on, so an author sees every place the grammar was not followed in on
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
@@ -254,6 +255,13 @@ def _unquote(token: Token) -> str:
 
 
 @dataclass(frozen=True)
+class _Months:
+    """`within last N months`, until `count_days` takes it in."""
+
+    count: int
+
+
+@dataclass(frozen=True)
 class _Outcome:
     """The `with ...` part of a filter, until `filtered` takes it in."""
 
@@ -482,12 +490,17 @@ class _ToAst(Transformer):
 
     def count_days(self, meta, children):
         window = children[2] if len(children) > 2 else None
+        days = window if isinstance(window, int) else None
+        months = window.count if isinstance(window, _Months) else None
         return ast.CountRecords(
-            ast.CountUnit.DAYS, int(children[0]), children[1], window, self._span(meta)
+            ast.CountUnit.DAYS, int(children[0]), children[1], days, self._span(meta), months
         )
 
     def window(self, meta, children):
         return int(children[0])
+
+    def window_months(self, meta, children):
+        return _Months(int(children[0]))
 
     # -------------------------------------------------------------- record sets
     def record_set(self, meta, children):
@@ -540,6 +553,12 @@ class _ToAst(Transformer):
         return self._field(
             meta, children[0], ast.FieldOperator.WITHIN, (), None, Decimal(int(children[1]))
         )
+
+    def field_within_months(self, meta, children):
+        condition = self._field(
+            meta, children[0], ast.FieldOperator.WITHIN, (), None, Decimal(int(children[1]))
+        )
+        return dataclasses.replace(condition, months=True)
 
     def field_matches(self, meta, children):
         fact = children[1]

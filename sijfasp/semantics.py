@@ -29,6 +29,8 @@ MAX_DECIMALS = 2  # the same precision the case loader accepts
 MAX_COUNT = 100  # at least N records / separate dates: the search for missing records grows with N
 MAX_DAYS = 110_000  # a window or day count: the dates accepted (1900..2199) span 109,572 days
 MAX_COST = 1_000
+# A window in months: the request-date facts give each month start up to this many months back.
+MAX_MONTHS = 240  # as case_facts.MAX_WINDOW_MONTHS
 # How deep conditions nest (combinators inside combinators, with definitions expanded in place)
 # and how long a chain of record sets including record sets may be.
 MAX_DEPTH = 64
@@ -750,6 +752,17 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                     f"days are counted over records with a start and an end; '{kind}' has none",
                     expr.span,
                 )
+        if expr.window_months is not None:
+            if not 1 <= expr.window_months <= MAX_MONTHS:
+                sink.error(
+                    "range", f"a window in months runs from 1 to {MAX_MONTHS} months", expr.span
+                )
+            elif expr.minimum > 31 * expr.window_months + 1:
+                sink.error(
+                    "count",
+                    f"{expr.minimum} days cannot fit in a window of {expr.window_months} months",
+                    expr.span,
+                )
         if expr.window_days is not None:
             if expr.window_days < 1:
                 sink.error("range", "a window needs at least 1 day", expr.span)
@@ -955,6 +968,13 @@ def _check_field_condition(
                 f"'within' tests a date; '{field.name}' is {field.type.describe()}",
                 condition.span,
             )
+        elif condition.months and condition.number is not None:
+            if not 1 <= condition.number <= MAX_MONTHS:
+                sink.error(
+                    "range",
+                    f"a window in months runs from 1 to {MAX_MONTHS} months",
+                    condition.span,
+                )
         elif condition.number is not None and condition.number > MAX_DAYS:
             sink.error(
                 Code.LIMIT,

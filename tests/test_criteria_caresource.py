@@ -9,6 +9,8 @@ cases from an open fusion after trauma with a recent pelvis CT.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import support as s
 from case_builders import (
@@ -351,6 +353,8 @@ OPEN_MET = [
     param(P, "failed_percutaneous", open_case({}, surgery=[FAILED_PERCUTANEOUS])),
     param(P, "recent_imaging", open_case()),
     param(P, "recent_imaging", open_case(ct_days_before=180), label="180 days exactly"),
+    # 6 calendar months before 2026-07-15 is 2026-01-15, 181 days back: inside, inclusive.
+    param(P, "recent_imaging", open_case(ct_days_before=181), label="6 calendar months exactly"),
     param(P, "recent_imaging", open_case(region="sij", modality="xray"), label="SIJ radiograph"),
 ]
 
@@ -581,7 +585,8 @@ OPEN_NOT_QUALIFYING = [
         "failed_percutaneous",
         open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, procedure="lumbar_fusion")]),
     ),
-    param(P, "recent_imaging", open_case(ct_days_before=181), label="181 days old"),
+    # 182 days before 2026-07-15 is 2026-01-14, the day before the 6-month window.
+    param(P, "recent_imaging", open_case(ct_days_before=182), label="182 days old"),
     param(P, "recent_imaging", open_case(region="lumbar_spine"), label="lumbar spine"),
 ]
 
@@ -1238,3 +1243,42 @@ def test_blocks_and_injections_must_be_of_the_requested_joint(policy):
     assert s.status(both, "diagnostic_blocks") == "met"
     one_side = s.with_request(s.base_case(), side="bilateral")
     assert s.status(s.evaluate(one_side, policy), "diagnostic_blocks") == "not_documented"
+
+
+# ------------------------------------------------------------------ windows in months
+def test_months_before_counts_calendar_months_inclusive():
+    from sijfasp.case_facts import months_before
+
+    assert str(months_before(dt.date(2026, 7, 15), 6)) == "2026-01-15"
+    assert str(months_before(dt.date(2026, 8, 31), 6)) == "2026-02-28"
+    assert str(months_before(dt.date(2026, 3, 15), 12)) == "2025-03-15"
+
+
+@pytest.mark.parametrize(
+    "imaged, expected",
+    [("2026-01-15", "approvable"), ("2026-01-14", "incomplete"), ("2026-07-15", "approvable")],
+)
+def test_imaging_exactly_six_calendar_months_before_is_within_six_months(imaged, expected):
+    # Request of 2026-07-15: the 6-month window of D.I.A.2 starts 2026-01-15 (181 days back).
+    case = {
+        "id": "open",
+        "request": {"service": "open_sij_fusion", "date": "2026-07-15", "side": "left"},
+        "findings": {"post_traumatic_sij_injury": True},
+        "records": {
+            "imaging": [
+                {
+                    "date": imaged,
+                    "modality": "ct",
+                    "region": "pelvis",
+                    "findings": ["localized_sij_pathology"],
+                }
+            ]
+        },
+    }
+    assert s.determination(case, P) == expected
+
+
+def test_a_window_in_months_shows_its_first_date():
+    result = s.evaluate(s.base_case(), P)
+    (days,) = [e for e in s.find_node(result, "active_six_months").evidence if " days " in e]
+    assert days.endswith("within 2025-07-15..2026-07-15"), days
