@@ -92,8 +92,8 @@ def tens_instead(usage):
 # ------------------------------------------------------------------ open cases
 OPEN_INDICATIONS = {
     "post_traumatic": "post_traumatic_sij_injury",
-    "sij_infection": "infection",
-    "sacral_tumor": "tumor",
+    "sij_infection": "sij_infection_or_sepsis",
+    "sacral_tumor": "sacral_tumor_present",
     "deformity_construct": "deformity_long_fusion",
 }
 FAILED_PERCUTANEOUS = {
@@ -465,7 +465,9 @@ OPEN_CONTRADICTED = [
             open_case(
                 {
                     fact: False,
-                    "deformity_long_fusion" if fact != "deformity_long_fusion" else "tumor": True,
+                    "deformity_long_fusion"
+                    if fact != "deformity_long_fusion"
+                    else "sacral_tumor_present": True,
                 }
             ),
             "approvable",
@@ -1016,9 +1018,16 @@ def test_infection_excludes_percutaneous_but_indicates_open_fusion():
     percutaneous = s.evaluate(s.with_findings(s.base_case(), infection=True), P)
     assert percutaneous.determination == "excluded"
     assert any(r.startswith("MM-1508 D.II.B.3:") for r in percutaneous.reasons)
-    open_ = s.evaluate(open_case({"infection": True})(), P)
+    open_ = s.evaluate(open_case({"sij_infection_or_sepsis": True})(), P)
     assert open_.determination == "approvable"
     assert s.status(open_, "sij_infection") == "met"
+    # An infection not documented as of the SI joint, or a pelvic tumor, is no indication.
+    for finding in ("infection", "tumor"):
+        other = s.evaluate(open_case({finding: True})(), P)
+        assert s.status(other, "open_indication") != "met", finding
+    assert s.determination(s.with_findings(s.base_case(), sacral_tumor_present=True), P) == (
+        "excluded"
+    )
 
 
 def test_revision_is_not_applicable():
@@ -1095,7 +1104,9 @@ RECENT_SIJ_MRI = {
 
 
 def test_open_fusion_for_a_tumor_with_neural_compression_is_approvable():
-    case = _open_from_example(RECENT_SIJ_MRI, tumor=True, neural_compression_correlating=True)
+    case = _open_from_example(
+        RECENT_SIJ_MRI, sacral_tumor_present=True, neural_compression_correlating=True
+    )
     result = s.evaluate(case, P)
     assert result.determination == "approvable", result.reasons
     assert s.status(result, "sacral_tumor") == "met"
