@@ -37,6 +37,7 @@ class FieldOperator(StrEnum):
     HAS = "has"
     WITHIN = "within"
     MATCHES = "matches"
+    COVERS = "covers"
 
 
 class BlockRole(StrEnum):
@@ -162,6 +163,7 @@ class FieldCondition:
     comparator: str | None
     number: Decimal | None
     span: Span
+    months: bool = False  # `within last N months` rather than days
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,12 @@ class RecordFilter:
     kind: str
     conditions: tuple[FieldCondition, ...]
     span: Span
+    # `with ...`: the outcome an attempt (a record meeting `conditions`) must show to count.
+    outcome: tuple[FieldCondition, ...] = ()
+
+    @property
+    def all_conditions(self) -> tuple[FieldCondition, ...]:
+        return self.conditions + self.outcome
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,8 @@ class CountRecords:
     records: RecordSet
     window_days: int | None
     span: Span
+    # `within last N months`: calendar months back from the request date, inclusive.
+    window_months: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Every predicate that crosses the boundary between Python and the ASP program, declared once.
 
 In, the case (`case_facts`): doc/2, record/2, rfield/3, rmember/3, span/3. Out, a model's shown
-atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, days_of/3,
+atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, failed_attempt/2, days_of/3,
 excluded/2, advisory_applies/1, item/1, item_cost/2, determination/1, doc/2.
 
 Each predicate is a frozen dataclass with its conversion both ways: `symbol()` builds the clingo
@@ -195,6 +195,17 @@ class Span:
         return Function("span", [self.record.symbol(), Number(self.start), Number(self.end)])
 
 
+@dataclass(frozen=True)
+class MonthStart:
+    """month_start(N, Day): the first day of a window of N calendar months, as a day offset."""
+
+    months: int
+    day: int
+
+    def symbol(self) -> Symbol:
+        return Function("month_start", [Number(self.months), Number(self.day)])
+
+
 # ------------------------------------------------------------------ missing documentation
 @dataclass(frozen=True)
 class Guess:
@@ -306,6 +317,14 @@ class CountOf:
 
 
 @dataclass(frozen=True)
+class FailedAttempt:
+    """failed_attempt(Node, R): a documented attempt of a count leaf that failed its outcome."""
+
+    node: str
+    record: RecordRef
+
+
+@dataclass(frozen=True)
 class DaysOf:
     """days_of(World, Node, C): distinct days of therapy a duration leaf counts."""
 
@@ -368,6 +387,7 @@ Shown = (
     NodeStatus
     | InSet
     | CountOf
+    | FailedAttempt
     | DaysOf
     | Excluded
     | AdvisoryApplies
@@ -384,6 +404,7 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
     ("status", 2): lambda a: NodeStatus(_const(a[0]), _enum(Status, a[1])),
     ("in_set", 3): lambda a: InSet(_enum(World, a[0]), _const(a[1]), RecordRef.decode(a[2])),
     ("count_of", 3): lambda a: CountOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
+    ("failed_attempt", 2): lambda a: FailedAttempt(_const(a[0]), RecordRef.decode(a[1])),
     ("days_of", 3): lambda a: DaysOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
     ("excluded", 2): lambda a: Excluded(_enum(World, a[0]), _const(a[1])),
     ("advisory_applies", 1): lambda a: AdvisoryApplies(_const(a[0])),
@@ -463,6 +484,13 @@ class Snapshot:
         ]
         return _one(found, f"count_of({world},{node},_)")
 
+    def failed_attempts(self, node: str) -> list[RecordRef]:
+        """The documented attempts of a count leaf that failed its outcome."""
+        return sorted(
+            (a.record for a in self.atoms if isinstance(a, FailedAttempt) and a.node == node),
+            key=lambda r: (r.kind, r.index),
+        )
+
     def days(self, world: World, node: str) -> int:
         """days_of/3 of a duration leaf: the solver derives one for every duration leaf."""
         found = [
@@ -503,12 +531,14 @@ __all__ = [
     "Doc",
     "Excluded",
     "FactRef",
+    "FailedAttempt",
     "Fill",
     "Guess",
     "InSet",
     "Item",
     "ItemAtom",
     "ItemCost",
+    "MonthStart",
     "More",
     "MoreDays",
     "NearMiss",

@@ -7,9 +7,22 @@ the request date (day 0).
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+
 import clingo
 
-from .atoms import Doc, FactRef, RecordFact, RecordRef, RField, RMember, Span, case_value
+from .atoms import (
+    Doc,
+    FactRef,
+    MonthStart,
+    RecordFact,
+    RecordRef,
+    RField,
+    RMember,
+    Span,
+    case_value,
+)
 from .case import Case, Record
 from .kinds import FactScope
 from .units import day_offset
@@ -24,9 +37,25 @@ def record_symbol(record: Record) -> clingo.Symbol:
     return record_ref(record).symbol()
 
 
-def case_atoms(case: Case) -> list[Doc | RecordFact | RField | RMember | Span]:
+# A window `within last N months` may reach this far back (the language's limit).
+MAX_WINDOW_MONTHS = 240
+
+
+def months_before(date: dt.date, months: int) -> dt.date:
+    """The first day of a window of `months` calendar months ending on `date`, inclusive: the
+    same day of the month, `months` months back (the month's last day when it is shorter)."""
+    index = date.year * 12 + date.month - 1 - months
+    year, month = divmod(index, 12)
+    day = min(date.day, calendar.monthrange(year, month + 1)[1])
+    return dt.date(year, month + 1, day)
+
+
+def case_atoms(case: Case) -> list[Doc | RecordFact | RField | RMember | Span | MonthStart]:
     """The case as typed input atoms."""
-    atoms: list[Doc | RecordFact | RField | RMember | Span] = []
+    atoms: list[Doc | RecordFact | RField | RMember | Span | MonthStart] = []
+    for months in range(1, MAX_WINDOW_MONTHS + 1):
+        first = months_before(case.date, months)
+        atoms.append(MonthStart(months, day_offset(first, case.date)))
     for name, value in case.request.items():
         if name == "date":
             continue  # the request date is day 0: every other date is counted from it

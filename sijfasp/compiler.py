@@ -68,6 +68,7 @@ class RecordsLeaf:
     set_id: str
     minimum: int
     window: int | None  # days back from the request date, for a days leaf
+    window_months: int | None = None  # calendar months back from the request date, inclusive
 
 
 @dataclass(frozen=True)
@@ -135,16 +136,32 @@ class WithinCondition(NamedTuple):
     high: int
 
 
-class MatchesCondition(NamedTuple):
-    """The field has the same value as a request field (`target`, e.g. request.side)."""
+class WithinMonthsCondition(NamedTuple):
+    """The date field is no earlier than `months` calendar months before the request date."""
 
-    test: Literal["matches"]
+    test: Literal["within_months"]
+    field: str
+    months: int
+
+
+class MatchesCondition(NamedTuple):
+    """The field has the same value as a request field (`target`, e.g. request.side); with
+    `covers`, or the value bilateral."""
+
+    test: Literal["matches", "covers"]
     field: str
     target: str
 
 
 # A field condition in the normal form subsumption compares; the tag comes first.
-Condition = InCondition | CmpCondition | HasCondition | WithinCondition | MatchesCondition
+Condition = (
+    InCondition
+    | CmpCondition
+    | HasCondition
+    | WithinCondition
+    | WithinMonthsCondition
+    | MatchesCondition
+)
 
 
 @dataclass(frozen=True)
@@ -155,6 +172,7 @@ class RecordSetInfo:
     description: str
     filters: tuple[tuple[Condition, ...], ...] = ()  # each filter as its conditions
     includes: tuple[str, ...] = ()
+    outcome_fields: tuple[str, ...] = ()  # fields the filters' `with` outcome tests
 
 
 class AdvisoryInfo(NamedTuple):
@@ -188,6 +206,19 @@ class CompiledPolicy:
     def condition_fields(self, set_id: str) -> set[str]:
         """The record fields a set's filters test."""
         return {c.field for c in self.set_conditions(set_id)}
+
+    def outcome_fields(self, set_id: str) -> list[str]:
+        """The fields a set's outcome (`with ...`) tests, included sets too, in order."""
+        found: list[str] = []
+        seen, pending = {set_id}, [set_id]
+        while pending:
+            info = self.record_sets[pending.pop(0)]
+            found += [f for f in info.outcome_fields if f not in found]
+            for included in info.includes:
+                if included not in seen:
+                    seen.add(included)
+                    pending.append(included)
+        return found
 
     def matched_request_fields(self, set_id: str) -> set[str]:
         """The request fields (`request.side`) a set's filters match a record field against."""
@@ -503,6 +534,8 @@ def _condition_text(builder: _Builder, expr: ast.Expr) -> str:
     if isinstance(expr, ast.CountRecords):
         what = _set_text(builder, expr.records)
         window = f" within the last {expr.window_days} days" if expr.window_days else ""
+        if expr.window_months:
+            window = f" within the last {expr.window_months} months"
         if expr.unit == "records":
             return f"at least {expr.minimum} {what}"
         if expr.unit == "dates":
@@ -527,8 +560,15 @@ def _set_text(builder: _Builder, records: ast.RecordSet) -> str:
 def _filter_text(part: ast.RecordFilter) -> str:
     if not part.conditions:
         return part.kind
+    text = f"{part.kind} where " + _conditions_text(part.conditions)
+    if part.outcome:
+        text += " with " + _conditions_text(part.outcome)
+    return text
+
+
+def _conditions_text(conditions: tuple[ast.FieldCondition, ...]) -> str:
     tests = []
-    for c in part.conditions:
+    for c in conditions:
         if c.operator == "is":
             tests.append(f"{c.field} = {c.values[0]}")
         elif c.operator == "in":
@@ -538,12 +578,15 @@ def _filter_text(part: ast.RecordFilter) -> str:
         elif c.operator == "has":
             tests.append(f"{c.field} has {c.values[0]}")
         elif c.operator == "within":
-            tests.append(f"{c.field} within the last {c.number} days")
+            unit = "months" if c.months else "days"
+            tests.append(f"{c.field} within the last {c.number} {unit}")
         elif c.operator == "matches":
             tests.append(f"{c.field} same as {c.values[0]}")
+        elif c.operator == "covers":
+            tests.append(f"{c.field} same as {c.values[0]} or bilateral")
         else:
             raise AssertionError(f"unknown field operator {c.operator}")
-    return f"{part.kind} where " + " and ".join(tests)
+    return " and ".join(tests)
 
 
 def _compile_leaf(
@@ -587,11 +630,20 @@ def _compile_leaf(
     else:
         assert expr.unit == "days", expr.unit
         window = f"window({-expr.window_days}, 0)" if expr.window_days else "unbounded"
+        if expr.window_months:
+            window = f"months({expr.window_months})"
         leaf = f"days({set_id}, {expr.minimum}, {window})"
     return (
         leaf,
         text,
-        RecordsLeaf("records", CountUnit(expr.unit), set_id, expr.minimum, expr.window_days),
+        RecordsLeaf(
+            "records",
+            CountUnit(expr.unit),
+            set_id,
+            expr.minimum,
+            expr.window_days,
+            expr.window_months,
+        ),
     )
 
 
@@ -636,17 +688,33 @@ def _compile_set(builder: _Builder, set_id: str, label: str, records: ast.Record
             filters.append(())
             kind = part.name
             continue
-        filters.append(tuple(_condition_key(c) for c in part.conditions))
+        filters.append(tuple(_condition_key(c) for c in part.all_conditions))
         filter_id = f"{set_id}_f{index}"
         kind = part.kind
         emit(f"filter({set_id}, {filter_id}, {part.kind}).")
-        for number, condition in enumerate(part.conditions, start=1):
+        for number, condition in enumerate(part.all_conditions, start=1):
             # The condition reads first, then the values it accepts (emitted while compiling it).
             position = len(builder.lines)
             test = _compile_field_condition(builder, filter_id, number, part.kind, condition)
             builder.lines.insert(position, f"condition({filter_id}, {number}, {test}).")
+            if number > len(part.conditions):
+                emit(f"outcome({filter_id}, {number}).")
+    outcome_fields = tuple(
+        dict.fromkeys(
+            c.field
+            for part in records.parts
+            if isinstance(part, ast.RecordFilter)
+            for c in part.outcome
+        )
+    )
     builder.record_sets[set_id] = RecordSetInfo(
-        set_id, kind or "", label, _set_text(builder, records), tuple(filters), tuple(includes)
+        set_id,
+        kind or "",
+        label,
+        _set_text(builder, records),
+        tuple(filters),
+        tuple(includes),
+        outcome_fields,
     )
 
 
@@ -666,11 +734,16 @@ def _condition_key(condition: ast.FieldCondition) -> Condition:
             )
         case FieldOperator.HAS:
             return HasCondition("has", condition.field, condition.values[0])
+        case FieldOperator.WITHIN if condition.months:
+            assert condition.number is not None
+            return WithinMonthsCondition("within_months", condition.field, int(condition.number))
         case FieldOperator.WITHIN:
             assert condition.number is not None
             return WithinCondition("within", condition.field, -int(condition.number), 0)
         case FieldOperator.MATCHES:
             return MatchesCondition("matches", condition.field, condition.values[0])
+        case FieldOperator.COVERS:
+            return MatchesCondition("covers", condition.field, condition.values[0])
     assert_never(operator)
 
 
@@ -689,6 +762,8 @@ def _implies(narrow: Condition, broad: Condition) -> bool:
         if op1 in upper and op2 in upper:
             return t1 + upper[op1] <= t2 + upper[op2]
         return narrow == broad
+    if isinstance(narrow, WithinMonthsCondition) and isinstance(broad, WithinMonthsCondition):
+        return narrow.months <= broad.months
     if isinstance(narrow, WithinCondition) and isinstance(broad, WithinCondition):
         return narrow.low >= broad.low and narrow.high <= broad.high
     return narrow == broad
@@ -765,16 +840,19 @@ def _compile_field_condition(
         return f"compare({field_def.name}, {test}, {threshold})"
     if op == "has":
         return f"has({field_def.name}, {condition.values[0]})"
+    if op == "within" and condition.months:
+        assert condition.number is not None
+        return f"within_months({field_def.name}, {int(condition.number)})"
     if op == "within":
         assert condition.number is not None
         return f"within({field_def.name}, {-int(condition.number)}, 0)"
-    assert op == "matches"
+    assert op in ("matches", "covers")
     request_field = condition.values[0].partition(".")[2]
     fact = builder.policy.vocabulary.fact("request", request_field)
     assert fact is not None
     if builder.deciding:
         builder.asked_facts[fact_term("request", request_field)] = fact
-    return f"matches({field_def.name}, {fact_term('request', request_field)})"
+    return f"{op}({field_def.name}, {fact_term('request', request_field)})"
 
 
 # ------------------------------------------------------------------ candidate values

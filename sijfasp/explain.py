@@ -14,6 +14,7 @@ from typing import assert_never
 
 from .atoms import RecordRef, Snapshot, Value
 from .case import Case
+from .case_facts import months_before
 from .compiler import (
     CmpCondition,
     CompiledPolicy,
@@ -24,6 +25,7 @@ from .compiler import (
     NodeInfo,
     RecordsLeaf,
     WithinCondition,
+    WithinMonthsCondition,
 )
 from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Operator, Status, World
 from .results import AdvisoryResult, ExclusionResult, NodeResult
@@ -63,9 +65,21 @@ class Reader:
         for name in ("purpose", "modality", "region", "procedure", "outcome"):
             if name in values:
                 parts.append(str(values[name]))
+        if "side" in values:
+            parts.append(str(values["side"]))
         if "relief_percent" in values:
             parts.append(f"relief {values['relief_percent']}%")
+        if "lasting_relief" in values:
+            parts.append("lasting relief" if values["lasting_relief"] else "no lasting relief")
         return f"{record.kind} " + " ".join(p for p in parts if p)
+
+    def attempt_text(self, record: RecordRef, fields: list[str]) -> str:
+        """A failed attempt with the values of its outcome: "injection 2026-04-01 diagnostic
+        relief 60%: relief_percent 60"."""
+        found = self.case.record(record.kind, record.index)
+        values = found.values if found is not None else {}
+        shown = ", ".join(f"{name} {_plain(values[name])}" for name in fields if name in values)
+        return f"{self.record_text(record)}: {shown}" if shown else self.record_text(record)
 
     def record_phrase(self, record: RecordRef) -> str:
         """A documented record as a sentence names it: "the diagnostic injection of 2026-04-01"."""
@@ -81,11 +95,28 @@ class Reader:
         )
         return f"the {qualifier + ' ' if qualifier else ''}{kind} of {values.get('date')}"
 
-    def window_text(self, days: int | None) -> str:
+    def window_start(self, days: int | None, months: int | None = None) -> dt.date | None:
+        """The window's first date (None without a window): a window in months starts the same
+        day of the month, that many months before the request."""
+        if months:
+            return months_before(self.case.date, months)
         if not days:
+            return None
+        return self.case.date - dt.timedelta(days=days)
+
+    def window_text(self, days: int | None, months: int | None = None) -> str:
+        start = self.window_start(days, months)
+        if start is None:
             return f"up to {self.case.date}"
-        start = self.case.date - dt.timedelta(days=days)
         return f"within {start}..{self.case.date}"
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(value) + "]"
+    return str(value)
 
 
 def documented_values(snapshot: Snapshot) -> dict[str, Value]:
@@ -113,7 +144,9 @@ def _records_evidence(
     match leaf.unit:
         case CountUnit.DAYS:
             covered = snapshot.days(World.DOC, node_id)
-            lines.append(f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window)}")
+            lines.append(
+                f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window, leaf.window_months)}"
+            )
         case CountUnit.RECORDS | CountUnit.DATES:
             count = snapshot.count(World.DOC, node_id)
             noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
@@ -123,22 +156,32 @@ def _records_evidence(
                 lines.append(f"{count} of {leaf.minimum} {noun}")
         case _:
             assert_never(leaf.unit)
+    # Attempts documented as failing the outcome the count needs: the reason quotes them.
+    outcome = reader.compiled.outcome_fields(leaf.set_id)
+    for record in snapshot.failed_attempts(node_id):
+        lines.append(
+            f"attempt without the required outcome: {reader.attempt_text(record, outcome)}"
+        )
     if members:
         shown = members[:4]
         lines.extend(shown)
         if len(members) > len(shown):
             lines.append(f"... and {len(members) - len(shown)} more")
-    lines.extend(near_miss_lines(reader, snapshot, leaf.set_id))
+    failed = set(snapshot.failed_attempts(node_id))
+    lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed))
     return tuple(lines)
 
 
 MAX_NEAR_MISSES = 3
 
 
-def near_miss_lines(reader: Reader, snapshot: Snapshot, set_id: str) -> list[str]:
+def near_miss_lines(
+    reader: Reader, snapshot: Snapshot, set_id: str, skip: set[RecordRef] | None = None
+) -> list[str]:
     """The documented records of the right kind that nearly belong to a record set, each with
-    the conditions they miss and their documented values, as the solver found them."""
-    inside = set(snapshot.members(World.DOC, set_id))
+    the conditions they miss and their documented values, as the solver found them. Records in
+    `skip` (attempts already quoted as failed) are not listed again."""
+    inside = set(snapshot.members(World.DOC, set_id)) | (skip or set())
     found: dict[RecordRef, list[str]] = {}
     for each in _set_and_included(reader.compiled, set_id):
         for record, fields in snapshot.near_misses(each).items():
@@ -186,6 +229,20 @@ def _miss_texts(reader: Reader, set_id: str, record: RecordRef, fields: list[str
         failing = [c for c in conditions if not _condition_holds(reader, c, values)]
         if failing and {c.field for c in failing} <= wanted:
             texts += [_miss_text(reader, c, values.get(c.field)) for c in failing]
+    if not texts:
+        # Other conditions fail too, on fields the solver leaves open (a request field not yet
+        # documented): word the named fields' conditions alone.
+        for conditions in reader.compiled.record_sets[set_id].filters:
+            failing = [
+                c
+                for c in conditions
+                if c.field in wanted and not _condition_holds(reader, c, values)
+            ]
+            texts += [
+                text
+                for c in failing
+                if (text := _miss_text(reader, c, values.get(c.field))) not in texts
+            ]
     return texts or [f"{name} does not qualify" for name in fields]
 
 
@@ -214,8 +271,15 @@ def _condition_holds(reader: Reader, condition: Condition, values: dict) -> bool
             return False
         offset = (value - reader.case.date).days
         return condition.low <= offset <= condition.high
+    if isinstance(condition, WithinMonthsCondition):
+        start = months_before(reader.case.date, condition.months)
+        return isinstance(value, dt.date) and start <= value <= reader.case.date
     request = reader.case.request.get(condition.target.removeprefix("request."))
-    return request is not None and _value_text(request) == _value_text(value)
+    if request is None:
+        return False
+    if condition.test == "covers" and _value_text(value) == "bilateral":
+        return True  # a record of both sides serves either (policy.lp, covers)
+    return _value_text(request) == _value_text(value)
 
 
 def _miss_text(reader: Reader, condition: Condition, value: object) -> str:
@@ -238,6 +302,11 @@ def _miss_text(reader: Reader, condition: Condition, value: object) -> str:
         if isinstance(value, dt.date) and value < start:
             return f"dated before the window that starts {start}"
         return f"dated after the window that ends {end}"
+    if isinstance(condition, WithinMonthsCondition):
+        start = months_before(reader.case.date, condition.months)
+        if isinstance(value, dt.date) and value < start:
+            return f"dated before the window that starts {start}"
+        return f"dated after the request date {reader.case.date}"
     request = reader.case.request.get(condition.target.removeprefix("request."))
     wanted = _value_text(request) if request is not None else "not documented"
     return f"{name} {shown} does not match {condition.target} {wanted}"
@@ -384,7 +453,8 @@ def _quoted(node: NodeResult) -> str:
 def _reason_text(node: NodeResult) -> str:
     match node.kind:
         case NodeKind.LEAF:
-            documented = "; ".join(node.evidence)
+            # Records that nearly qualify explain the tree; the reason quotes what decided it.
+            documented = "; ".join(e for e in node.evidence if not e.startswith("nearly:"))
             return (
                 f"{node.cite}: {node.label}. Not met as documented ({documented}); "
                 f"the criterion needs {node.condition}."

@@ -115,6 +115,7 @@ class FieldOperator(StrEnum):
     HAS = "has"
     WITHIN = "within"
     MATCHES = "matches"
+    COVERS = "covers"
 
 
 class LeafTest(StrEnum):

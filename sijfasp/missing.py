@@ -9,7 +9,6 @@ added, how many members an at-least criterion still needs) is the model's.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import assert_never
@@ -242,11 +241,11 @@ def describe_item(
             assert record_def is not None
             covered = snapshot.days(World.HYP, node_id)
             days = max(records.minimum - covered, 1)
-            need = f"{days} more days of {record_set.label} {reader.window_text(records.window)}"
-            start = reader.case.date - dt.timedelta(days=records.window or 0)
+            need = f"{days} more days of {record_set.label} {reader.window_text(records.window, records.window_months)}"
+            start = reader.window_start(records.window, records.window_months)
             period = (
                 f"between {start.isoformat()} and {reader.case.date.isoformat()}"
-                if records.window
+                if start is not None
                 else f"up to {reader.case.date.isoformat()}"
             )
             return MissingItem(

@@ -6,7 +6,9 @@ it and goes on, so an author sees every place the grammar was not followed in on
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
@@ -252,6 +254,20 @@ def _unquote(token: Token) -> str:
     return str(token)[1:-1]
 
 
+@dataclass(frozen=True)
+class _Months:
+    """`within last N months`, until `count_days` takes it in."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The `with ...` part of a filter, until `filtered` takes it in."""
+
+    conditions: tuple[ast.FieldCondition, ...]
+
+
 def _number(token: Token) -> Decimal:
     return Decimal(str(token))
 
@@ -474,12 +490,17 @@ class _ToAst(Transformer):
 
     def count_days(self, meta, children):
         window = children[2] if len(children) > 2 else None
+        days = window if isinstance(window, int) else None
+        months = window.count if isinstance(window, _Months) else None
         return ast.CountRecords(
-            ast.CountUnit.DAYS, int(children[0]), children[1], window, self._span(meta)
+            ast.CountUnit.DAYS, int(children[0]), children[1], days, self._span(meta), months
         )
 
     def window(self, meta, children):
         return int(children[0])
+
+    def window_months(self, meta, children):
+        return _Months(int(children[0]))
 
     # -------------------------------------------------------------- record sets
     def record_set(self, meta, children):
@@ -495,7 +516,14 @@ class _ToAst(Transformer):
         return ast.RecordSetName(str(children[0]), self._span(meta))
 
     def filtered(self, meta, children):
-        return ast.RecordFilter(str(children[0]), tuple(children[1:]), self._span(meta))
+        outcome: tuple[ast.FieldCondition, ...] = ()
+        if children and isinstance(children[-1], _Outcome):
+            outcome = children[-1].conditions
+            children = children[:-1]
+        return ast.RecordFilter(str(children[0]), tuple(children[1:]), self._span(meta), outcome)
+
+    def outcome(self, meta, children):
+        return _Outcome(tuple(children))
 
     def _field(self, meta, field, operator, values=(), comparator=None, number=None):
         return ast.FieldCondition(
@@ -526,11 +554,22 @@ class _ToAst(Transformer):
             meta, children[0], ast.FieldOperator.WITHIN, (), None, Decimal(int(children[1]))
         )
 
+    def field_within_months(self, meta, children):
+        condition = self._field(
+            meta, children[0], ast.FieldOperator.WITHIN, (), None, Decimal(int(children[1]))
+        )
+        return dataclasses.replace(condition, months=True)
+
     def field_matches(self, meta, children):
         fact = children[1]
         # Kept as "scope.name" so the semantic stage can insist on a request field.
         target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
         return self._field(meta, children[0], ast.FieldOperator.MATCHES, [target])
+
+    def field_covers(self, meta, children):
+        fact = children[1]
+        target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
+        return self._field(meta, children[0], ast.FieldOperator.COVERS, [target])
 
     def __default__(self, data, children, meta):
         # Only reached for a tree shape the grammar should not produce after error recovery.

@@ -30,6 +30,8 @@ MAX_DECIMALS = DECIMALS  # the same precision the case loader accepts (units.py)
 MAX_COUNT = 100  # at least N records / separate dates: the search for missing records grows with N
 MAX_DAYS = 110_000  # a window or day count: the dates accepted (1900..2199) span 109,572 days
 MAX_COST = 1_000
+# A window in months: the request-date facts give each month start up to this many months back.
+MAX_MONTHS = 240  # as case_facts.MAX_WINDOW_MONTHS
 # How deep conditions nest (combinators inside combinators, with definitions expanded in place)
 # and how long a chain of record sets including record sets may be.
 MAX_DEPTH = 64
@@ -751,6 +753,17 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                     f"days are counted over records with a start and an end; '{kind}' has none",
                     expr.span,
                 )
+        if expr.window_months is not None:
+            if not 1 <= expr.window_months <= MAX_MONTHS:
+                sink.error(
+                    "range", f"a window in months runs from 1 to {MAX_MONTHS} months", expr.span
+                )
+            elif expr.minimum > 31 * expr.window_months + 1:
+                sink.error(
+                    "count",
+                    f"{expr.minimum} days cannot fit in a window of {expr.window_months} months",
+                    expr.span,
+                )
         if expr.window_days is not None:
             if expr.window_days < 1:
                 sink.error("range", "a window needs at least 1 day", expr.span)
@@ -898,7 +911,7 @@ def _record_part_kind(
             did_you_mean(part.kind, [r.name for r in vocabulary.records]),
         )
         return None
-    for condition in part.conditions:
+    for condition in part.all_conditions:
         _check_field_condition(record, condition, context)
     return record.name
 
@@ -956,6 +969,13 @@ def _check_field_condition(
                 f"'within' tests a date; '{field.name}' is {field.type.describe()}",
                 condition.span,
             )
+        elif condition.months and condition.number is not None:
+            if not 1 <= condition.number <= MAX_MONTHS:
+                sink.error(
+                    "range",
+                    f"a window in months runs from 1 to {MAX_MONTHS} months",
+                    condition.span,
+                )
         elif condition.number is not None and condition.number > MAX_DAYS:
             sink.error(
                 Code.LIMIT,
@@ -963,14 +983,14 @@ def _check_field_condition(
                 "(the dates sijfasp accepts span fewer days)",
                 condition.span,
             )
-    elif op == "matches":
+    elif op in ("matches", "covers"):
         target = condition.values[0]
         scope, _, name = target.partition(".")
         fact = context.vocabulary.fact("request", name) if scope == "request" else None
         if fact is None:
             sink.error(
                 "unknown-name",
-                f"'{target}' is not a request field; write 'matches request.NAME'",
+                f"'{target}' is not a request field; write '{op} request.NAME'",
                 condition.span,
             )
             return
@@ -980,6 +1000,13 @@ def _check_field_condition(
             or not set(field.type.values) & set(fact.type.values)
         ):
             sink.error("type", f"'{field.name}' and '{target}' do not share values", condition.span)
+        elif op == "covers" and "bilateral" not in field.type.values:
+            sink.error(
+                "type",
+                f"'covers' needs a side field with the value bilateral; '{field.name}' is "
+                f"{field.type.describe()}",
+                condition.span,
+            )
     else:
         raise AssertionError(f"unknown field operator {op}")
 

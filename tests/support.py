@@ -31,7 +31,7 @@ from sijfasp import solver
 from sijfasp.api import Options
 from sijfasp.api import evaluate as _evaluate
 from sijfasp.case import validate_case
-from sijfasp.case_facts import case_symbols
+from sijfasp.case_facts import case_symbols, months_before
 from sijfasp.compiler import RecordsLeaf
 from sijfasp.policies import LoadedPolicy, bundled_policies
 from sijfasp.results import MissingItem, NodeResult, PolicyResult
@@ -161,6 +161,16 @@ def update_records(case: dict, kind: str, where: Callable[[dict], bool], /, **va
                     record[name] = value
         updated.append(record)
     return with_records(case, kind, updated)
+
+
+def with_side(case: dict, side: str) -> dict:
+    """A copy requested for `side`, with its SIJ imaging and joint injections of that side (the
+    records the criteria tie to the joint to be fused); other records keep theirs."""
+    case = with_request(case, side=side)
+    case = update_records(case, "imaging", lambda r: r.get("region") == "sij", side=side)
+    return update_records(
+        case, "injection", lambda r: r.get("site") == "sij_intra_articular", side=side
+    )
 
 
 def request_only(
@@ -428,9 +438,20 @@ def record_matches(fl: Filter, record: dict, request: dict) -> bool:
             day = (date - _as_date(request["date"])).days
             if not test.arguments[1].number <= day <= test.arguments[2].number:
                 return False
+        elif test.name == "within_months":
+            date = _as_date(value)
+            first = months_before(_as_date(request["date"]), test.arguments[1].number)
+            if date is None or not first <= date <= _as_date(request["date"]):
+                return False
         elif test.name == "matches":
             wanted = request.get(test.arguments[1].arguments[0].name)
             if value is None or wanted is None or _symbol_text(value) != _symbol_text(wanted):
+                return False
+        elif test.name == "covers":
+            wanted = request.get(test.arguments[1].arguments[0].name)
+            if value is None or wanted is None:
+                return False
+            if value != "bilateral" and _symbol_text(value) != _symbol_text(wanted):
                 return False
         else:
             raise AssertionError(f"unknown condition {test}")
@@ -533,7 +554,10 @@ def _record_for(
         elif test.name == "within":
             low, high = test.arguments[1].number, test.arguments[2].number
             date_range[name] = [max(date_range[name][0], low), min(date_range[name][1], high)]
-        elif test.name == "matches":
+        elif test.name == "within_months":
+            low = -28 * test.arguments[1].number
+            date_range[name] = [max(date_range[name][0], low), date_range[name][1]]
+        elif test.name in ("matches", "covers"):
             wanted = request.get(test.arguments[1].arguments[0].name)
             if wanted is None:
                 return None
@@ -586,7 +610,7 @@ def tied_to_unknown_request(case: dict, policy_id: str, set_id: str) -> bool:
     filters = filter_facts(policy_id).filters_of(set_id)
     return bool(filters) and all(
         any(
-            c.test.name == "matches"
+            c.test.name in ("matches", "covers")
             and case["request"].get(c.test.arguments[1].arguments[0].name) is None
             for c in fl.conditions
         )
@@ -626,14 +650,20 @@ def _add_record_to_set(
     case["records"][kind].append(record)
 
 
+def _leaf_days(leaf: RecordsLeaf) -> int | None:
+    """A leaf's window in days; one in months as the fewest days it can span (28 a month), so
+    that a record placed inside it is inside the calendar window too."""
+    return leaf.window or (28 * leaf.window_months if leaf.window_months else None)
+
+
 def _set_window(policy_id: str, set_id: str) -> int | None:
     """The narrowest window of a record leaf counting `set_id` or a set containing it."""
     compiled = loaded(policy_id).compiled
     windows = [
-        leaf.window
+        _leaf_days(leaf)
         for info in compiled.nodes.values()
         if isinstance(leaf := info.leaf, RecordsLeaf)
-        and leaf.window
+        and _leaf_days(leaf)
         and (leaf.set_id == set_id or (set_id, leaf.set_id) in compiled.subsumed)
     ]
     return min(windows) if windows else None
@@ -647,7 +677,7 @@ def _add_record_for_set(case: dict, policy_id: str, set_id: str, choice: int = 0
 def _days_leaf(policy_id: str, node_id: str) -> tuple[str, int, int | None]:
     leaf = loaded(policy_id).compiled.nodes[node_id].records_leaf()
     assert leaf.unit == "days", (node_id, leaf)
-    return leaf.set_id, leaf.minimum, leaf.window
+    return leaf.set_id, leaf.minimum, _leaf_days(leaf)
 
 
 def _add_days_for_leaf(case: dict, policy_id: str, node_id: str, choice: int = 0) -> None:

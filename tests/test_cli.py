@@ -505,6 +505,6 @@ def test_missing_with_enumerate_lists_that_many_sets_and_counts_the_rest():
         "--enumerate",
         "2",
     )
-    assert "minimal sets of missing documentation: 48, fewest items first" in out
+    assert "minimal sets of missing documentation: more than 2, fewest items first" in out
     assert "    1. " in out and "    2. " in out and "    3. " not in out
-    assert "... and 46 more sets" in out
+    assert "... and more sets (a larger --enumerate N lists more)" in out

@@ -390,6 +390,15 @@ CONTRADICTED = [
         "not_met",
         None,
     ),
+    # Blocks done with too little relief failed: not met, not missing documentation.
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=74),
+        "not_met",
+        None,
+        label="relief 74",
+    ),
 ]
 
 REVISION_CONTRADICTED = [
@@ -527,11 +536,6 @@ NOT_QUALIFYING = [
                 findings=["destructive_lesion_excluded", "inflammatory_arthropathy_excluded"],
             ),
         ),
-    ),
-    param(
-        P,
-        "diagnostic_blocks",
-        change_records("injection", purpose("diagnostic"), relief_percent=74),
     ),
     param(
         P,
@@ -1365,3 +1369,126 @@ def test_the_supervised_home_program_is_one_record_set_for_both_uses():
         "complementary_therapy",
         "supervised_home_program_course",
     )
+
+
+# ------------------------------------------------------------------ attempts and their outcome
+BLOCK = {
+    "purpose": "diagnostic",
+    "site": "sij_intra_articular",
+    "side": "left",
+    "image_guided": True,
+    "contrast_enhanced": True,
+    "agent": "local_anesthetic",
+}
+
+
+def _blocks(*reliefs):
+    """The example case with its diagnostic blocks replaced: one per relief (REMOVE: not
+    documented), 30 days apart."""
+    case = s.base_case()
+    others = [r for r in s.records_of(case, "injection") if r["purpose"] != "diagnostic"]
+    blocks = []
+    for index, relief in enumerate(reliefs):
+        block = dict(BLOCK, date=s.days_before(case, 20 + 30 * index))
+        if relief is not REMOVE:
+            block["relief_percent"] = relief
+        blocks.append(block)
+    return s.with_records(case, "injection", others + blocks)
+
+
+def test_two_blocks_with_60_percent_relief_are_not_met_under_aim_and_met_under_mm1508():
+    case = _blocks(60, 60)
+    result = s.evaluate(case, P)
+    assert result.determination == "not_met"
+    assert s.status(result, "diagnostic_blocks") == "not_met"
+    assert not result.missing
+    (reason,) = result.reasons
+    assert reason.startswith(s.cite(P, "diagnostic_blocks") + ":")
+    # The reason quotes each failed block with its date and relief.
+    for index in range(2):
+        date = s.days_before(case, 20 + 30 * index)
+        assert f"injection {date} diagnostic left relief 60%: relief_percent 60" in reason
+    assert s.determination(case, s.CARESOURCE) == "approvable"
+
+
+def test_some_blocks_succeed_some_fail():
+    # Two that succeed meet the count whatever else failed.
+    assert s.status(s.evaluate(_blocks(80, 60, 85), P), "diagnostic_blocks") == "met"
+    # One success and one failure: a new block is not asked for, the criterion is not met.
+    result = s.evaluate(_blocks(80, 60), P)
+    assert s.status(result, "diagnostic_blocks") == "not_met"
+    assert result.determination == "not_met"
+
+
+def test_a_block_whose_relief_is_not_documented_stays_open():
+    # 80 and an undocumented block can still make two: the relief is asked for, not a new block.
+    result = s.evaluate(_blocks(80, 60, REMOVE), P)
+    assert s.status(result, "diagnostic_blocks") == "not_documented"
+    assert result.determination == "incomplete"
+    assert s.set_keys(result) == {frozenset({"fill(r(injection,4),relief_percent,7500)"})}
+    # With the failure, one open block is not enough for two.
+    assert s.status(s.evaluate(_blocks(60, REMOVE), P), "diagnostic_blocks") == "not_met"
+
+
+def test_a_block_that_is_not_an_attempt_does_not_close_the_criterion():
+    # Without contrast the block is not an attempt of Percutaneous 5: new blocks are asked for.
+    case = s.update_records(
+        s.base_case(), "injection", purpose("diagnostic"), contrast_enhanced=False
+    )
+    result = s.evaluate(case, P)
+    assert s.status(result, "diagnostic_blocks") == "not_documented"
+    assert result.determination == "incomplete"
+
+
+LAB_VOCABULARY = """
+vocabulary labs "A test vocabulary with a lab record"
+request_field service: choice {percutaneous_sij_fusion} { required means "Service" ask "State it" }
+request_field date: date { required means "Request date" ask "State it" }
+record lab {
+  means "A laboratory result"
+  ask "Document the lab result"
+  cost 5
+  field date: date { required means "Day of the test" }
+  field test: choice {cotinine, hba1c} { required means "Which test" }
+  field value: number 0..1000 { unit "ng/mL" means "The result" ask "Document the result" }
+}
+"""
+
+LAB_POLICY = """
+import "labs.sijv"
+policy lab_demo { payer "Example" title "Demo" document "Demo" effective 2026-01-01 cite "DEMO" }
+service percutaneous_sij_fusion [1] "Percutaneous fusion"
+criteria for percutaneous_sij_fusion {
+  nicotine_free [2] "Cotinine of 10 ng/mL or less": at least 1 lab where test is cotinine with value <= 10
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "labs, expected",
+    [
+        ([{"date": "2026-06-01", "test": "cotinine", "value": 45}], "not_met"),
+        ([{"date": "2026-06-01", "test": "cotinine", "value": 8}], "approvable"),
+        ([{"date": "2026-06-01", "test": "cotinine"}], "incomplete"),
+        ([{"date": "2026-06-01", "test": "hba1c", "value": 45}], "incomplete"),
+        ([], "incomplete"),
+    ],
+)
+def test_a_documented_lab_result_that_fails_is_not_met(tmp_path, labs, expected):
+    from sijfasp.api import evaluate
+    from sijfasp.case import validate_case
+    from sijfasp.policies import load_policy
+
+    (tmp_path / "labs.sijv").write_text(LAB_VOCABULARY, encoding="utf-8")
+    (tmp_path / "lab.sijp").write_text(LAB_POLICY, encoding="utf-8")
+    loaded = load_policy(tmp_path / "lab.sijp")
+    data = {
+        "id": "lab",
+        "request": {"service": "percutaneous_sij_fusion", "date": "2026-07-15"},
+        "records": {"lab": labs},
+    }
+    result = evaluate(loaded, validate_case(data, loaded.policy.vocabulary, "lab.yaml"))
+    assert result.determination == expected
+    if expected == "not_met":
+        (reason,) = result.reasons
+        assert "lab 2026-06-01: value 45" in reason, reason

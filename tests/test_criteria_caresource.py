@@ -9,6 +9,8 @@ cases from an open fusion after trauma with a recent pelvis CT.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import support as s
 from case_builders import (
@@ -90,8 +92,8 @@ def tens_instead(usage):
 # ------------------------------------------------------------------ open cases
 OPEN_INDICATIONS = {
     "post_traumatic": "post_traumatic_sij_injury",
-    "sij_infection": "infection",
-    "sacral_tumor": "tumor",
+    "sij_infection": "sij_infection_or_sepsis",
+    "sacral_tumor": "sacral_tumor_present",
     "deformity_construct": "deformity_long_fusion",
 }
 FAILED_PERCUTANEOUS = {
@@ -147,7 +149,7 @@ def bilateral(*changes):
     """The example requested for both sides (its hip film is of the left hip), then changes."""
 
     def build():
-        case = s.with_request(s.base_case(), side="bilateral")
+        case = s.with_side(s.base_case(), "bilateral")
         for change in changes:
             case = change(case)
         return case
@@ -176,7 +178,7 @@ def right_request(*changes):
     changes."""
 
     def build():
-        case = s.with_request(s.base_case(), side="right")
+        case = s.with_side(s.base_case(), "right")
         for change in changes:
             case = change(case)
         return case
@@ -202,11 +204,22 @@ def pelvis_film_for_the_hips(*changes):
     return build
 
 
+# The example's SIJ imaging and joint injections are of the left joint: with the side not
+# documented, every set documents it, and another side needs records of that joint too.
+OTHER_JOINT = (
+    "more(sij_radiographs_records,1)",
+    "more(sij_cross_section_records,1)",
+    "more(diagnostic_block_50,1)",
+    "more(diagnostic_block_50,2)",
+    "more(failed_therapeutic_injection,1)",
+    "more(failed_therapeutic_injection,2)",
+)
 SIDE_NOT_DOCUMENTED = {
     one("guess(request(side),left)"),
-    one("more(both_hips_film_records,1)"),
-    one("guess(request(side),bilateral)", "more(right_hip_film_records,1)"),
-    one("guess(request(side),right)", "more(same_side_film_records,1)"),
+    one("guess(request(side),right)", "more(both_hips_film_records,1)", *OTHER_JOINT),
+    one("guess(request(side),right)", "more(same_side_film_records,1)", *OTHER_JOINT),
+    one("guess(request(side),bilateral)", "more(both_hips_film_records,1)", *OTHER_JOINT),
+    one("guess(request(side),bilateral)", "more(right_hip_film_records,1)", *OTHER_JOINT),
 }
 
 HIP_SETS = {
@@ -317,7 +330,7 @@ MET = [
     param(
         P,
         "both_hips_film",
-        pelvis_film_for_the_hips(lambda c: s.with_request(c, side="bilateral")),
+        pelvis_film_for_the_hips(lambda c: s.with_side(c, "bilateral")),
         label="AP pelvis film, bilateral request",
     ),
     param(P, "each_hip_film", bilateral(add_right_hip_film)),
@@ -340,6 +353,8 @@ OPEN_MET = [
     param(P, "failed_percutaneous", open_case({}, surgery=[FAILED_PERCUTANEOUS])),
     param(P, "recent_imaging", open_case()),
     param(P, "recent_imaging", open_case(ct_days_before=180), label="180 days exactly"),
+    # 6 calendar months before 2026-07-15 is 2026-01-15, 181 days back: inside, inclusive.
+    param(P, "recent_imaging", open_case(ct_days_before=181), label="6 calendar months exactly"),
     param(P, "recent_imaging", open_case(region="sij", modality="xray"), label="SIJ radiograph"),
 ]
 
@@ -416,6 +431,26 @@ CONTRADICTED = [
         None,
         label="bilateral request, left and right films",
     ),
+    # A documented block with too little relief, and a therapeutic injection that gave lasting
+    # relief, are attempts without the outcome the criterion needs: not met.
+    param(
+        P,
+        "diagnostic_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=49),
+        "not_met",
+        None,
+        label="relief 49",
+    ),
+    param(
+        P,
+        "failed_therapeutic_injections",
+        change_records(
+            "injection", lambda r: r["date"] == s.days_before(base(), 155), lasting_relief=True
+        ),
+        "not_met",
+        None,
+        label="one injection gave lasting relief",
+    ),
     # Documented true, the disorder is also exclusion D.II.B.2, which takes precedence.
     param(
         P, "generalized_pain_ruled_out", findings(generalized_pain_disorder=True), "excluded", None
@@ -430,7 +465,9 @@ OPEN_CONTRADICTED = [
             open_case(
                 {
                     fact: False,
-                    "deformity_long_fusion" if fact != "deformity_long_fusion" else "tumor": True,
+                    "deformity_long_fusion"
+                    if fact != "deformity_long_fusion"
+                    else "sacral_tumor_present": True,
                 }
             ),
             "approvable",
@@ -471,11 +508,6 @@ NOT_QUALIFYING = [
         "inactive_therapy",
         inactive_instead({"kind": "massage", "start": "2024-01-01", "end": "2025-07-01"}),
         label="massage ended before the 12 months",
-    ),
-    param(
-        P,
-        "diagnostic_blocks",
-        change_records("injection", purpose("diagnostic"), relief_percent=49),
     ),
     param(
         P,
@@ -537,13 +569,6 @@ NOT_QUALIFYING = [
         label="right film without the osteoarthritis finding",
     ),
     param(P, "lumbar_imaging", change_records("imaging", LUMBAR_MRI, modality="xray")),
-    param(
-        P,
-        "failed_therapeutic_injections",
-        change_records(
-            "injection", lambda r: r["date"] == s.days_before(base(), 155), lasting_relief=True
-        ),
-    ),
 ]
 
 OPEN_NOT_QUALIFYING = [
@@ -562,7 +587,8 @@ OPEN_NOT_QUALIFYING = [
         "failed_percutaneous",
         open_case(NO_INDICATION, surgery=[dict(FAILED_PERCUTANEOUS, procedure="lumbar_fusion")]),
     ),
-    param(P, "recent_imaging", open_case(ct_days_before=181), label="181 days old"),
+    # 182 days before 2026-07-15 is 2026-01-14, the day before the 6-month window.
+    param(P, "recent_imaging", open_case(ct_days_before=182), label="182 days old"),
     param(P, "recent_imaging", open_case(region="lumbar_spine"), label="lumbar spine"),
 ]
 
@@ -992,9 +1018,16 @@ def test_infection_excludes_percutaneous_but_indicates_open_fusion():
     percutaneous = s.evaluate(s.with_findings(s.base_case(), infection=True), P)
     assert percutaneous.determination == "excluded"
     assert any(r.startswith("MM-1508 D.II.B.3:") for r in percutaneous.reasons)
-    open_ = s.evaluate(open_case({"infection": True})(), P)
+    open_ = s.evaluate(open_case({"sij_infection_or_sepsis": True})(), P)
     assert open_.determination == "approvable"
     assert s.status(open_, "sij_infection") == "met"
+    # An infection not documented as of the SI joint, or a pelvic tumor, is no indication.
+    for finding in ("infection", "tumor"):
+        other = s.evaluate(open_case({finding: True})(), P)
+        assert s.status(other, "open_indication") != "met", finding
+    assert s.determination(s.with_findings(s.base_case(), sacral_tumor_present=True), P) == (
+        "excluded"
+    )
 
 
 def test_revision_is_not_applicable():
@@ -1071,7 +1104,9 @@ RECENT_SIJ_MRI = {
 
 
 def test_open_fusion_for_a_tumor_with_neural_compression_is_approvable():
-    case = _open_from_example(RECENT_SIJ_MRI, tumor=True, neural_compression_correlating=True)
+    case = _open_from_example(
+        RECENT_SIJ_MRI, sacral_tumor_present=True, neural_compression_correlating=True
+    )
     result = s.evaluate(case, P)
     assert result.determination == "approvable", result.reasons
     assert s.status(result, "sacral_tumor") == "met"
@@ -1144,7 +1179,7 @@ def test_bilateral_request_with_only_a_left_film_is_incomplete():
 
 @pytest.mark.parametrize("side", ["left", "right", "bilateral"])
 def test_an_ap_pelvis_film_ruling_out_hip_osteoarthritis_counts_for_d_i_b_9_b(side):
-    result = s.evaluate(pelvis_film_for_the_hips(lambda c: s.with_request(c, side=side))(), P)
+    result = s.evaluate(pelvis_film_for_the_hips(lambda c: s.with_side(c, side))(), P)
     assert result.determination == "approvable", result.reasons
     assert s.status(result, "both_hips_film") == "met"
     assert s.status(result, "ipsilateral_hip") == "met"
@@ -1183,6 +1218,78 @@ def test_an_added_same_side_film_needs_the_requested_side():
     for items in s.set_keys(result):
         if HIP_SETS["same"] in items:
             assert any(k.startswith("guess(request(side),") for k in items), sorted(items)
+    # The side is asked for by the first criterion that ties records to it.
     for items in full.missing:
         for item in items:
-            assert item.criterion == "MM-1508 D.I.B.9.b", item
+            if item.key.startswith("guess(request(side),"):
+                assert item.criterion in ("MM-1508 D.I.B.7", "MM-1508 D.I.B.9.b"), item
+
+
+# ------------------------------------------------------------------ laterality
+@pytest.mark.parametrize("policy", [P, s.AIM])
+def test_a_right_sij_ct_does_not_serve_a_left_fusion(policy):
+    sij_ct = lambda r: r.get("modality") == "ct" and r.get("region") == "sij"  # noqa: E731
+    right_ct = s.update_records(s.base_case(), "imaging", sij_ct, side="right")
+    result = s.evaluate(right_ct, policy)
+    assert result.determination == "incomplete"
+    node = "sij_cross_section" if policy == P else "sij_ct_clear"
+    assert s.status(result, node) == "not_documented"
+    # Of both joints, it serves the left fusion.
+    both = s.update_records(s.base_case(), "imaging", sij_ct, side="bilateral")
+    assert s.determination(both, policy) == "approvable"
+
+
+@pytest.mark.parametrize("policy", [P, s.AIM])
+def test_blocks_and_injections_must_be_of_the_requested_joint(policy):
+    joint = lambda r: r.get("site") == "sij_intra_articular"  # noqa: E731
+    right = s.update_records(s.base_case(), "injection", joint, side="right")
+    result = s.evaluate(right, policy)
+    assert s.status(result, "diagnostic_blocks") == "not_documented"
+    # A side not documented on the block is asked for, not a new block.
+    unknown = s.update_records(s.base_case(), "injection", joint, side=REMOVE)
+    found = s.set_keys(s.evaluate(unknown, policy))
+    assert all(any(k.startswith("fill(r(injection,") for k in items) for items in found), found
+    # For a bilateral request, blocks of one joint do not serve; blocks of both joints do.
+    both = s.evaluate(s.with_side(s.base_case(), "bilateral"), policy)
+    assert s.status(both, "diagnostic_blocks") == "met"
+    one_side = s.with_request(s.base_case(), side="bilateral")
+    assert s.status(s.evaluate(one_side, policy), "diagnostic_blocks") == "not_documented"
+
+
+# ------------------------------------------------------------------ windows in months
+def test_months_before_counts_calendar_months_inclusive():
+    from sijfasp.case_facts import months_before
+
+    assert str(months_before(dt.date(2026, 7, 15), 6)) == "2026-01-15"
+    assert str(months_before(dt.date(2026, 8, 31), 6)) == "2026-02-28"
+    assert str(months_before(dt.date(2026, 3, 15), 12)) == "2025-03-15"
+
+
+@pytest.mark.parametrize(
+    "imaged, expected",
+    [("2026-01-15", "approvable"), ("2026-01-14", "incomplete"), ("2026-07-15", "approvable")],
+)
+def test_imaging_exactly_six_calendar_months_before_is_within_six_months(imaged, expected):
+    # Request of 2026-07-15: the 6-month window of D.I.A.2 starts 2026-01-15 (181 days back).
+    case = {
+        "id": "open",
+        "request": {"service": "open_sij_fusion", "date": "2026-07-15", "side": "left"},
+        "findings": {"post_traumatic_sij_injury": True},
+        "records": {
+            "imaging": [
+                {
+                    "date": imaged,
+                    "modality": "ct",
+                    "region": "pelvis",
+                    "findings": ["localized_sij_pathology"],
+                }
+            ]
+        },
+    }
+    assert s.determination(case, P) == expected
+
+
+def test_a_window_in_months_shows_its_first_date():
+    result = s.evaluate(s.base_case(), P)
+    (days,) = [e for e in s.find_node(result, "active_six_months").evidence if " days " in e]
+    assert days.endswith("within 2025-07-15..2026-07-15"), days
