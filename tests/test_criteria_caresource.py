@@ -945,6 +945,12 @@ PERCUTANEOUS_EXCLUSIONS = [
     ("neural_compression", {"neural_compression_correlating": True}),
 ]
 OPEN_EXCLUSIONS = [("open_neural_compression", {"neural_compression_correlating": True})]
+# D.II.A.1-3: the reason stated on the request, tested on their own below.
+OPEN_REASONS = {
+    "mechanical_low_back_syndrome": "open_for_mechanical_pain",
+    "sij_syndrome": "open_for_sij_syndrome",
+    "degenerative_sij": "open_for_degeneration",
+}
 
 
 def _rows():
@@ -976,7 +982,9 @@ def _exclusion(result, exclusion):
 def test_exclusion_tables_cover_every_exclusion():
     compiled = s.loaded(P).compiled
     assert {x for x, _ in PERCUTANEOUS_EXCLUSIONS} == set(compiled.exclusions[s.PERCUTANEOUS])
-    assert {x for x, _ in OPEN_EXCLUSIONS} == set(compiled.exclusions[s.OPEN])
+    assert {x for x, _ in OPEN_EXCLUSIONS} | set(OPEN_REASONS.values()) == set(
+        compiled.exclusions[s.OPEN]
+    )
 
 
 @pytest.mark.parametrize("service, exclusion, values", _rows())
@@ -1293,3 +1301,14 @@ def test_a_window_in_months_shows_its_first_date():
     result = s.evaluate(s.base_case(), P)
     (days,) = [e for e in s.find_node(result, "active_six_months").evidence if " days " in e]
     assert days.endswith("within 2025-07-15..2026-07-15"), days
+
+
+@pytest.mark.parametrize("reason, exclusion", OPEN_REASONS.items())
+def test_an_open_fusion_sought_for_a_d_ii_a_reason_is_excluded(reason, exclusion):
+    case = open_case({"post_traumatic_sij_injury": True})()
+    assert s.determination(case, P) == "approvable"
+    excluded = s.with_request(case, open_fusion_reason=reason)
+    result = s.evaluate(excluded, P)
+    assert result.determination == "excluded"
+    assert _exclusion(result, exclusion).status == "applies"
+    assert s.determination(s.with_request(case, open_fusion_reason="other"), P) == "approvable"
