@@ -296,7 +296,7 @@ def test_a_record_outside_a_window_names_the_window_start(tmp_path, capsys):
     _, out, _ = _run(capsys, "explain", "--policy", "caresource_sijf_2026", case)
     flat = " ".join(out.split())
     assert (
-        "nearly: imaging 2026-01-01 ct sij: dated before the window that starts 2026-01-16" in flat
+        "nearly: imaging 2026-01-01 ct sij: dated before the window that starts 2026-01-15" in flat
     )
 
 

@@ -158,7 +158,9 @@ tests:
     records.imaging:
     - {date: 2026-01-20, modality: xray, region: hip, side: left, findings: [hip_osteoarthritis_excluded]}
     - {date: 2026-01-20, modality: xray, region: hip, side: right, findings: [hip_osteoarthritis_excluded]}
-  expect: approvable
+  # The SIJ imaging and the injections are of the left joint only: a bilateral request wants both.
+  expect: incomplete
+  criteria: {each_hip_film: met}
 - name: as written
   case: cases/approvable.yaml
   expect: approvable

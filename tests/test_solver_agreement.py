@@ -63,6 +63,11 @@ class Atoms:
         self.near_miss = {
             (str(s.arguments[0]), str(s.arguments[1])) for s in symbols if s.name == "near_miss"
         }
+        self.failed_attempt = {
+            (str(s.arguments[0]), str(s.arguments[1]))
+            for s in symbols
+            if s.name == "failed_attempt"
+        }
         self.in_set = {
             (str(s.arguments[1]), str(s.arguments[2]))
             for s in symbols
@@ -109,7 +114,8 @@ def _included(loaded: LoadedPolicy, set_id: str) -> set[str]:
 
 def _check_near_misses(node: dict, atoms: Atoms, loaded: LoadedPolicy) -> None:
     """The records listed as nearly qualifying are those of the solver's near_miss/3 atoms
-    for the leaf's record set (and the sets it includes) that are not in the set itself."""
+    for the leaf's record set (and the sets it includes) that are not in the set itself, nor
+    quoted as failed attempts (failed_attempt/2)."""
     info = loaded.compiled.nodes[node["id"]]
     set_id = info.set_id()
     shown = [e for e in node["evidence"] if e.startswith("nearly: ")]
@@ -118,7 +124,8 @@ def _check_near_misses(node: dict, atoms: Atoms, loaded: LoadedPolicy) -> None:
         return
     sets = _included(loaded, set_id)
     members = {r for s, r in atoms.in_set if s == set_id}
-    records = {r for s, r in atoms.near_miss if s in sets and r not in members}
+    failed = {r for n, r in atoms.failed_attempt if n == node["id"]}
+    records = {r for s, r in atoms.near_miss if s in sets and r not in members | failed}
     assert len(shown) == min(len(records), 3), node["id"]
     more = [e for e in node["evidence"] if e.endswith("more records that nearly qualify")]
     assert bool(more) == (len(records) > 3)
