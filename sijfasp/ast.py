@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Union
 
+from .kinds import CountUnit, FieldOperator  # one closed set from the syntax tree to the solver
 from .source import Span
 
 
@@ -22,22 +23,6 @@ class CombinatorKind(StrEnum):
     ANY = "any"
     NONE = "none"
     AT_LEAST = "at_least"
-
-
-class CountUnit(StrEnum):
-    RECORDS = "records"
-    DATES = "dates"
-    DAYS = "days"
-
-
-class FieldOperator(StrEnum):
-    IS = "is"
-    IN = "in"
-    COMPARE = "compare"
-    HAS = "has"
-    WITHIN = "within"
-    MATCHES = "matches"
-    COVERS = "covers"
 
 
 class BlockRole(StrEnum):
