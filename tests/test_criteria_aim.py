@@ -941,6 +941,7 @@ def _self_check_rows():
     return s.distinct_cases({"records not qualifying": NOT_QUALIFYING, "not documented": OPEN})
 
 
+@pytest.mark.slow  # each minimal set turned into documentation and solved again
 @pytest.mark.parametrize("build", _self_check_rows())
 def test_self_check_on_incomplete_rows(build):
     s.self_check(build(), P)

@@ -28,6 +28,7 @@ def test_the_policies_with_expectations_have_test_files():
     assert set(POLICY_IDS) <= policies
 
 
+@pytest.mark.slow  # every test of every policy evaluated, with its missing sets
 @pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
 def test_every_policy_test_passes(runs, path):
     test_file, outcomes = runs[path]
@@ -35,6 +36,7 @@ def test_every_policy_test_passes(runs, path):
     assert not failures, "\n\n".join(failures)
 
 
+@pytest.mark.slow  # every test of every policy evaluated, with its missing sets
 @pytest.mark.parametrize(
     "policy", sorted({p.policy.id for p in bundled_policies()}), ids=lambda p: p
 )
