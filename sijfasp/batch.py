@@ -89,19 +89,6 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
         "--workers processes)",
     )
     sub.add_argument(
-        "--policy",
-        action="append",
-        metavar="ID",
-        help="only this policy (repeatable); default: every bundled policy",
-    )
-    sub.add_argument(
-        "--policy-file",
-        action="append",
-        type=Path,
-        metavar="FILE",
-        help="use this policy file instead of the bundled ones (repeatable)",
-    )
-    sub.add_argument(
         "--enumerate",
         type=_workers_or_zero,
         default=None,

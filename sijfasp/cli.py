@@ -72,19 +72,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="case",
             help="case files (YAML or JSON) or directories of them; - reads standard input",
         )
-        sub.add_argument(
-            "--policy",
-            action="append",
-            metavar="ID",
-            help="only this policy (repeatable); default: every bundled policy",
-        )
-        sub.add_argument(
-            "--policy-file",
-            action="append",
-            type=Path,
-            metavar="FILE",
-            help="use this policy file instead of the bundled ones (repeatable)",
-        )
+        _policy_options(sub)
         sub.add_argument("--format", choices=formats, default="text")
         sub.add_argument(
             "--enumerate",
@@ -151,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
     batch_ = commands.add_parser("batch", help="check many cases, one JSON line per case")
     batch.add_arguments(batch_)
+    _policy_options(batch_)
     _case_limit_options(batch_)
     _run_limit_options(batch_)
     test = commands.add_parser("test", help="run the policy tests; --coverage shows what they saw")
@@ -173,6 +162,23 @@ def _parser() -> argparse.ArgumentParser:
 def _default(name: str) -> str | None:
     """The environment variable that sets a limit's default, when it is set."""
     return os.environ.get(RAISE_WITH[name][1])
+
+
+def _policy_options(sub: argparse.ArgumentParser) -> None:
+    """Which policies a command judges by: --policy and --policy-file."""
+    sub.add_argument(
+        "--policy",
+        action="append",
+        metavar="ID",
+        help="only this policy (repeatable); default: every bundled policy",
+    )
+    sub.add_argument(
+        "--policy-file",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="use this policy file instead of the bundled ones (repeatable)",
+    )
 
 
 def _case_limit_options(sub: argparse.ArgumentParser) -> None:
