@@ -31,6 +31,7 @@ from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Operator
 from .results import AdvisoryResult, ExclusionResult, NodeResult
 from .semantics import Policy
 from .units import scaled, unscaled
+from .wording import lower_first, plain_words
 
 
 # ------------------------------------------------------------------ reading a snapshot
@@ -72,14 +73,6 @@ class Reader:
         if "lasting_relief" in values:
             parts.append("lasting relief" if values["lasting_relief"] else "no lasting relief")
         return f"{record.kind} " + " ".join(p for p in parts if p)
-
-    def attempt_text(self, record: RecordRef, fields: list[str]) -> str:
-        """A failed attempt with the values of its outcome: "injection 2026-04-01 diagnostic
-        relief 60%: relief_percent 60"."""
-        found = self.case.record(record.kind, record.index)
-        values = found.values if found is not None else {}
-        shown = ", ".join(f"{name} {_plain(values[name])}" for name in fields if name in values)
-        return f"{self.record_text(record)}: {shown}" if shown else self.record_text(record)
 
     def record_phrase(self, record: RecordRef) -> str:
         """A documented record as a sentence names it: "the diagnostic injection of 2026-04-01"."""
@@ -159,8 +152,16 @@ def _records_evidence(
     # Attempts documented as failing the outcome the count needs: the reason quotes them.
     outcome = reader.compiled.outcome_fields(leaf.set_id)
     for record in snapshot.failed_attempts(node_id):
+        missed = "; ".join(
+            dict.fromkeys(
+                text
+                for each in _set_and_included(reader.compiled, leaf.set_id)
+                for text in _miss_texts(reader, each, record, list(outcome))
+                if not text.endswith("does not qualify")
+            )
+        ) or ", ".join(outcome)
         lines.append(
-            f"attempt without the required outcome: {reader.attempt_text(record, outcome)}"
+            f"attempt without the required outcome: {reader.record_text(record)}: {missed}"
         )
     if members:
         shown = members[:4]
@@ -228,7 +229,7 @@ def _miss_texts(reader: Reader, set_id: str, record: RecordRef, fields: list[str
     for conditions in reader.compiled.record_sets[set_id].filters:
         failing = [c for c in conditions if not _condition_holds(reader, c, values)]
         if failing and {c.field for c in failing} <= wanted:
-            texts += [_miss_text(reader, c, values.get(c.field)) for c in failing]
+            texts += [_miss_text(reader, c, values.get(c.field), record.kind) for c in failing]
     if not texts:
         # Other conditions fail too, on fields the solver leaves open (a request field not yet
         # documented): word the named fields' conditions alone.
@@ -241,7 +242,7 @@ def _miss_texts(reader: Reader, set_id: str, record: RecordRef, fields: list[str
             texts += [
                 text
                 for c in failing
-                if (text := _miss_text(reader, c, values.get(c.field))) not in texts
+                if (text := _miss_text(reader, c, values.get(c.field), record.kind)) not in texts
             ]
     return texts or [f"{name} does not qualify" for name in fields]
 
@@ -282,19 +283,27 @@ def _condition_holds(reader: Reader, condition: Condition, values: dict) -> bool
     return _value_text(request) == _value_text(value)
 
 
-def _miss_text(reader: Reader, condition: Condition, value: object) -> str:
-    """What a record misses on one condition: its documented value against what is needed."""
-    name = condition.field
+def _miss_text(reader: Reader, condition: Condition, value: object, kind: str = "") -> str:
+    """What a record misses on one condition: its documented value against what is needed, in
+    words ("relief 60%, needs 75% or more", "modality X-ray, needs CT or MRI")."""
+    field_def = _field_def(reader, kind, condition.field)
+    unit = field_def.unit if field_def is not None else None
+    name = plain_words(condition.field.removesuffix("_percent") if unit == "%" else condition.field)
     if value is None:
         return f"{name} not documented"
     shown = _value_text(value)
     if isinstance(condition, InCondition):
-        return f"{name} {shown}, needs {' or '.join(sorted(condition.values))}"
+        wanted = " or ".join(plain_words(v) for v in sorted(condition.values))
+        return f"{name} {plain_words(shown)}, needs {wanted}"
     if isinstance(condition, CmpCondition):
-        wanted = f"{_OPERATOR_WORDS[condition.operator]} {unscaled(condition.threshold)}"
-        return f"{name} {shown}, needs {wanted}"
+        threshold = unscaled(condition.threshold)
+        amount = (
+            f"{threshold}{unit}" if unit == "%" else f"{threshold} {unit}" if unit else threshold
+        )
+        shown_amount = f"{shown}{unit}" if unit == "%" else f"{shown} {unit}" if unit else shown
+        return f"{name} {shown_amount}, needs {_OPERATOR_WORDS[condition.operator].format(amount)}"
     if isinstance(condition, HasCondition):
-        return f"{name} without {condition.value}"
+        return f"{name} do not include {plain_words(condition.value)}"
     if isinstance(condition, WithinCondition):
         start = reader.case.date + dt.timedelta(days=condition.low)
         end = reader.case.date + dt.timedelta(days=condition.high)
@@ -307,19 +316,25 @@ def _miss_text(reader: Reader, condition: Condition, value: object) -> str:
         if isinstance(value, dt.date) and value < start:
             return f"dated before the window that starts {start}"
         return f"dated after the request date {reader.case.date}"
-    request = reader.case.request.get(condition.target.removeprefix("request."))
+    target = condition.target.removeprefix("request.")
+    request = reader.case.request.get(target)
     wanted = _value_text(request) if request is not None else "not documented"
-    return f"{name} {shown} does not match {condition.target} {wanted}"
+    return f"{name} {shown}, not the requested {plain_words(target)} ({wanted})"
 
 
 _OPERATOR_WORDS = {
-    Operator.GE: ">=",
-    Operator.GT: ">",
-    Operator.LE: "<=",
-    Operator.LT: "<",
-    Operator.EQ: "=",
-    Operator.NE: "!=",
+    Operator.GE: "{} or more",
+    Operator.GT: "more than {}",
+    Operator.LE: "{} or less",
+    Operator.LT: "less than {}",
+    Operator.EQ: "exactly {}",
+    Operator.NE: "other than {}",
 }
+
+
+def _field_def(reader: Reader, kind: str, name: str):
+    record = reader.policy.vocabulary.record(kind) if kind else None
+    return record.field(name) if record is not None else None
 
 
 def _value_text(value: object) -> str:
@@ -328,6 +343,24 @@ def _value_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _condition_words(reader: Reader, info: NodeInfo) -> str | None:
+    """What a leaf asks, as a reason quotes it: a fact leaf's condition as written
+    (`vas_score >= 5`), a records leaf's in words with its record set's label."""
+    leaf = info.leaf
+    if not isinstance(leaf, RecordsLeaf):
+        return info.condition
+    label = lower_first(reader.compiled.record_sets[leaf.set_id].label)
+    match leaf.unit:
+        case CountUnit.DATES:
+            return f"{label}, on {leaf.minimum} separate dates"
+        case CountUnit.RECORDS:
+            return f"{label}" + (f", {leaf.minimum} records" if leaf.minimum > 1 else "")
+        case CountUnit.DAYS:
+            window = reader.window_text(leaf.window, leaf.window_months)
+            return f"{leaf.minimum} days of {label} {window}"
+    assert_never(leaf.unit)
 
 
 def criteria_tree(
@@ -344,7 +377,7 @@ def criteria_tree(
             snapshot.status(node_id),
             info.kind,
             info.minimum,
-            info.condition,
+            _condition_words(reader, info),
             node_evidence(reader, snapshot, info, documented),
             tuple(build(c) for c in info.children),
         )

@@ -10,7 +10,7 @@ added, how many members an at-least criterion still needs) is the model's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import assert_never
 
 from .atoms import Fill, Guess, Item, More, MoreDays, Snapshot, Value, item_key
@@ -24,6 +24,8 @@ from .wording import lower_first, plain_words, section_key
 
 DEFAULT_ENUMERATE = 10
 OPTIONS_PER_GROUP = 12
+# The most values one merged item stands for in practice: the three sides.
+MERGE_HEADROOM = 3
 
 
 @dataclass(frozen=True)
@@ -62,24 +64,33 @@ def missing_documentation(
     """The minimal sets and their grouping, for a case whose determination is incomplete."""
     abducer = Abducer(reader.compiled, facts, options.budget)
     roots = tuple(node.id for node in tree)
-    found = abducer.minimal_sets(limit=options.enumerate, ranked=options.rank)
+    # Sets that differ only in one value merge into one (see merge_alternatives): ask for
+    # enough to still list `enumerate` of them when every set names the side.
+    wanted = options.enumerate * MERGE_HEADROOM
+    found = abducer.minimal_sets(limit=wanted, ranked=options.rank)
     sets = sort_sets(
-        [
-            sort_items(
-                [
-                    describe_item(reader, model, item, roots, snapshot.statuses)
-                    for item in model.items()
-                ]
-            )
-            for model in found.models
-        ]
+        merge_alternatives(
+            reader,
+            [
+                sort_items(
+                    [
+                        describe_item(reader, model, item, roots, snapshot.statuses)
+                        for item in model.items()
+                    ]
+                )
+                for model in found.models
+            ],
+        )
     )
+    complete = found.complete
+    if options.enumerate and len(sets) > options.enumerate:
+        sets, complete = sets[: options.enumerate], False
     grouped = tuple(
         g for node in tree if (g := _group(reader, abducer, snapshot.statuses, node)) is not None
     )
     exact = _disjoint(grouped)
-    total = len(sets) if found.complete else _product(grouped) if exact else None
-    return Missing(tuple(sets), found.complete, total, grouped, exact)
+    total = len(sets) if complete else _product(grouped) if exact else None
+    return Missing(tuple(sets), complete, total, grouped, exact)
 
 
 # ------------------------------------------------------------------ grouping
@@ -121,10 +132,13 @@ def _options(
 ) -> tuple[tuple[tuple[MissingItem, ...], ...], bool]:
     found = abducer.minimal_sets(focus=node_id, limit=limit)
     sets = sort_sets(
-        [
-            sort_items([describe_item(reader, m, i, (node_id,), statuses) for i in m.items()])
-            for m in found.models
-        ]
+        merge_alternatives(
+            reader,
+            [
+                sort_items([describe_item(reader, m, i, (node_id,), statuses) for i in m.items()])
+                for m in found.models
+            ],
+        )
     )
     return tuple(sets), found.complete
 
@@ -149,6 +163,91 @@ def _product(groups: tuple[MissingGroup, ...]) -> int | None:
             return None
         total *= count
     return total
+
+
+# ------------------------------------------------------------------ one item for several values
+def merge_alternatives(
+    reader: Reader, sets: list[tuple[MissingItem, ...]]
+) -> list[tuple[MissingItem, ...]]:
+    """Sets that differ only in the value of one undocumented fact become one set whose item
+    names every value that serves ("side: left, right or bilateral"), not one set per value.
+
+    Only facts with named values (yes/no, choices) are merged; number ranges stay apart. Records
+    asked for on the requested side are then worded for "that side", which is what each of the
+    merged sets asks.
+    """
+    facts = sorted(
+        {item.fact for option in sets for item in option if len(item.values) == 1},
+    )
+    for fact in facts:
+        groups: dict[tuple[str, ...], list[tuple[MissingItem, ...]]] = {}
+        for option in sets:
+            chosen = [item for item in option if item.fact == fact and len(item.values) == 1]
+            if len(chosen) != 1:
+                groups.setdefault(tuple(i.key for i in option) + ("",), []).append(option)
+                continue
+            signature = tuple(f"{fact}=*" if i is chosen[0] else i.key for i in option)
+            groups.setdefault(signature, []).append(option)
+        merged: list[tuple[MissingItem, ...]] = []
+        for signature, members in groups.items():
+            if len(members) == 1 or signature[-1:] == ("",):
+                merged.extend(members)
+                continue
+            merged.append(_merged_set(reader, fact, members))
+        sets = merged
+    return sets
+
+
+def _merged_set(
+    reader: Reader, fact: str, members: list[tuple[MissingItem, ...]]
+) -> tuple[MissingItem, ...]:
+    picked = [next(i for i in option if i.fact == fact) for option in members]
+    scope, _, name = fact.rpartition(".")
+    definition = reader.policy.vocabulary.fact(scope or "finding", name)
+    kind = definition.type.kind if definition is not None else ""
+    order = (
+        ["true", "false"]
+        if kind == "bool"
+        else list(definition.type.values)
+        if definition is not None
+        else []
+    )
+    values = sorted(
+        {i.values[0] for i in picked}, key=lambda v: order.index(v) if v in order else len(order)
+    )
+    first = picked[0]
+    every = bool(order) and len(values) == len(order)
+    means = definition.means if definition is not None else fact
+    item = MissingItem(
+        " | ".join(sorted(i.key for i in picked)),
+        fact,
+        f"{fact} in {{{', '.join(values)}}}",
+        first.criterion,
+        first.criterion_id,
+        first.prompt,
+        min(i.cost for i in picked),
+        words="" if every else _either(values),
+        plain=f"{means}: {_either(values)}",
+        values=tuple(values),
+    )
+    out: list[MissingItem] = []
+    for position, member in enumerate(members[0]):
+        if member.fact == fact and len(member.values) == 1:
+            out.append(item)
+        elif member.records is not None and any(
+            option[position].words != member.words for option in members
+        ):
+            # "left hip radiograph" / "right hip radiograph": the record of that side.
+            label = member.records.removesuffix(", each on a date of its own")
+            out.append(replace(member, words=lower_first(label)))
+        else:
+            out.append(member)
+    return sort_items(out)
+
+
+def _either(values: list[str]) -> str:
+    words = [{"true": "yes", "false": "no"}.get(v, plain_words(v)) for v in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 # ------------------------------------------------------------------ ranking
@@ -201,6 +300,8 @@ def describe_item(
                 fact.ask,
                 cost,
                 words=_fact_words(fact.means, fact.type.kind, fact.unit, need, value),
+                plain=_plain_need(fact.means, fact.type.kind, fact.unit, need, value),
+                values=(str(value),) if fact.type.kind != "number" else (),
             )
         case Fill(record=record, field=field_name, value=value):
             record_def = vocabulary.record(record.kind)
@@ -233,6 +334,8 @@ def describe_item(
                 cost,
                 words=f"on {reader.record_phrase(record)}"
                 + (f" ({field_words})" if field_words.startswith("needed:") else ""),
+                plain=_plain_need(field_def.means, field_def.type.kind, field_def.unit, need, value)
+                + f", on {reader.record_phrase(record)}",
             )
         case MoreDays(node=node_id):
             records = compiled.nodes[node_id].records_leaf()
@@ -258,6 +361,7 @@ def describe_item(
                 cost,
                 words=f"{days} more days of {lower_first(record_set.label)}, {period}",
                 send=True,
+                plain=f"{days} more days of {lower_first(record_set.label)}, {period}",
             )
         case More(set_id=set_id, ordinal=ordinal):
             record_set = compiled.record_sets[set_id]
@@ -309,6 +413,16 @@ def _fact_words(means: str, kind: str, unit: str | None, need: str, value: Value
     if kind == "number":
         return "needed: " + _range_words(need, unit)
     return plain_words(str(value))
+
+
+def _plain_need(means: str, kind: str, unit: str | None, need: str, value: Value) -> str:
+    """What a fact must show, for a reviewer: "The pain radiates: no", "Pain intensity on a
+    0-10 scale: 5 or more points", "Side of the SI joint to be fused: left"."""
+    if kind == "bool":
+        return f"{means}: {'yes' if value == 'true' else 'no'}"
+    if kind == "number":
+        return f"{means}: {_range_words(need, unit)}"
+    return f"{means}: {plain_words(str(value))}"
 
 
 def _range_words(need: str, unit: str | None) -> str:

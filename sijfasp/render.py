@@ -174,7 +174,7 @@ def _phrases(option: tuple[MissingItem, ...]) -> list[tuple[MissingItem, str]]:
     phrases: list[tuple[MissingItem, str]] = []
     for item in option:
         if item.records is None:
-            phrases.append((item, item.need))
+            phrases.append((item, item.plain or item.need))
         elif runs[item.criterion_id][0] is item:
             run = runs[item.criterion_id]
             noun = item.fact if len(run) == 1 else f"{item.fact} records"
@@ -434,6 +434,11 @@ def markdown_missing(
         "with the physician reviewer.",
         "",
     ]
+    first = _asked_first(case)
+    if first:
+        out += ["First, for the criteria below:", ""]
+        out += [f"- {_capital(text)}" for item in first.values() for text in _letter_items((item,))]
+        out.append("")
     asked: dict[str, str] = {}  # a criterion's request as written, and where it was first asked
     for result in case.results:
         number = f" {result.number}" if result.number else ""
@@ -455,7 +460,7 @@ def markdown_missing(
             continue
         for top in result.grouped:
             for leaf in top.leaves():
-                body = _letter_group(leaf)
+                body = _letter_group(leaf, set(first))
                 key = "\n".join(body)
                 where = f"{_section(result, leaf.criterion)}: {leaf.label}"
                 out.append(f"### {textsafe.markdown(where)}")
@@ -472,10 +477,40 @@ def _cell(value: str) -> str:
     return textsafe.markdown(value).replace("|", "/")
 
 
-def _letter_group(group: MissingGroup) -> list[str]:
-    """What one criterion needs, in the letter's words."""
+def _asked_first(case: CaseResult) -> dict[str, MissingItem]:
+    """Request fields every option of two or more criteria needs (the side of the fusion, when
+    any side serves): asked once at the top of the letter rather than under each criterion."""
+    counts: dict[str, int] = {}
+    items: dict[str, MissingItem] = {}
+    for result in case.results:
+        if result.determination != Determination.INCOMPLETE:
+            continue
+        for top in result.grouped:
+            for leaf in top.leaves():
+                if not leaf.options:
+                    continue
+                common = set.intersection(
+                    *(
+                        {i.key for i in option if i.fact.startswith("request.") and not i.send}
+                        for option in leaf.options
+                    )
+                )
+                for option in leaf.options:
+                    for item in option:
+                        if item.key in common:
+                            items.setdefault(item.key, item)
+                for key in common:
+                    counts[key] = counts.get(key, 0) + 1
+    return {key: items[key] for key, count in counts.items() if count >= 2}
+
+
+def _letter_group(group: MissingGroup, asked_first: set[str] = set()) -> list[str]:  # noqa: B006
+    """What one criterion needs, in the letter's words; items asked at the top are left out."""
     lines: list[str] = []
-    options = group.options
+    options = tuple(
+        kept if (kept := tuple(i for i in option if i.key not in asked_first)) else option
+        for option in group.options
+    )
     if len(options) == 1 and group.choose == 1 and group.options_complete:
         lines += [f"- {_capital(text)}" for text in _letter_items(options[0])]
     else:
@@ -584,6 +619,8 @@ def _item_json(item: MissingItem) -> dict:
         "cost": item.cost,
         "words": item.words,
         "send": item.send,
+        "plain": item.plain,
+        "values": list(item.values),
     }
 
 

@@ -53,6 +53,12 @@ class MissingItem:
     # no operators ("the pain score (VAS): 5 or more", "a left hip radiograph").
     words: str = ""
     send: bool = False  # a record to send (documentation that may exist), not a finding
+    # The item for a reviewer: what must be documented, named as the vocabulary means it, with
+    # the value needed ("Pain intensity on a 0-10 scale: 5 or more points").
+    plain: str = ""
+    # For a fact any one of several values serves (the side, when the records asked for follow
+    # it): those values, in the vocabulary's order. One item, not one set per value.
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

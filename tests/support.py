@@ -688,7 +688,7 @@ def _add_days_for_leaf(case: dict, policy_id: str, node_id: str, choice: int = 0
 
 def _ties(case: dict, policy_id: str, key: str) -> int:
     """How many equally narrow records an added-record item can become (1 for the others)."""
-    term = clingo.parse_term(key)
+    term = clingo.parse_term(key.split(" | ")[0])
     if term.name == "more":
         set_id = term.arguments[0].name
         if tied_to_unknown_request(case, policy_id, set_id):
@@ -739,7 +739,10 @@ def apply_missing_set(
     self-check leaves an item out, e.g. the guess of the requested side) leaves it out.
     """
     result = copy.deepcopy(case)
-    parsed = [clingo.parse_term(i if isinstance(i, str) else i.key) for i in items]
+    # A merged item (any of several values serves) is applied with its first value.
+    parsed = [
+        clingo.parse_term((i if isinstance(i, str) else i.key).split(" | ")[0]) for i in items
+    ]
     order = {"guess": 0, "fill": 1, "more": 2, "more_days": 3}
     for term in sorted(parsed, key=lambda t: (order[t.name], str(t))):
         args = term.arguments
@@ -793,6 +796,12 @@ def self_check(
         completed = apply_missing_set(case, policy_id, items)
         got = determination(completed, policy_id)
         assert got == "approvable", f"{policy_id}: applying {shown} gives {got}"
+        # An item standing for several values: each of them completes the case.
+        for index, item in enumerate(items):
+            for key in item.key.split(" | ")[1:]:
+                keys = [i.key for i in items[:index]] + [key] + [i.key for i in items[index + 1 :]]
+                got = determination(apply_missing_set(case, policy_id, keys), policy_id)
+                assert got == "approvable", f"{policy_id}: applying {keys} gives {got}"
     spent = 0
     for number, items in enumerate(result.missing[:limit]):
         if number and spent + len(items) > removal_budget:

@@ -216,9 +216,13 @@ OTHER_JOINT = (
 )
 SIDE_NOT_DOCUMENTED = {
     one("guess(request(side),left)"),
-    one("guess(request(side),right)", "more(both_hips_film_records,1)", *OTHER_JOINT),
+    # Either side serves with a film of both hips: one item naming both values.
+    one(
+        "guess(request(side),bilateral) | guess(request(side),right)",
+        "more(both_hips_film_records,1)",
+        *OTHER_JOINT,
+    ),
     one("guess(request(side),right)", "more(same_side_film_records,1)", *OTHER_JOINT),
-    one("guess(request(side),bilateral)", "more(both_hips_film_records,1)", *OTHER_JOINT),
     one("guess(request(side),bilateral)", "more(right_hip_film_records,1)", *OTHER_JOINT),
 }
 
@@ -284,6 +288,18 @@ MET = [
         label="50% exactly",
     ),
     param(P, "generalized_pain_ruled_out", base),
+    param(
+        P,
+        "generalized_pain_ruled_out",
+        findings(generalized_pain_disorder=True, generalized_pain_primary_cause=False),
+        label="present, ruled out as the primary cause",
+    ),
+    param(P, "no_generalized_pain", base),
+    param(
+        P,
+        "generalized_pain_not_primary",
+        findings(generalized_pain_disorder=True, generalized_pain_primary_cause=False),
+    ),
     param(P, "diagnostic_imaging", base),
     param(P, "sij_lesions_excluded", base),
     param(P, "sij_radiographs", base),
@@ -451,9 +467,32 @@ CONTRADICTED = [
         None,
         label="one injection gave lasting relief",
     ),
-    # Documented true, the disorder is also exclusion D.II.B.2, which takes precedence.
+    # Documented as the primary cause, it is also exclusion D.II.B.2, which takes precedence.
+    *[
+        param(
+            P,
+            node,
+            findings(generalized_pain_disorder=True, generalized_pain_primary_cause=True),
+            "excluded",
+            None,
+        )
+        for node in ("generalized_pain_ruled_out", "no_generalized_pain")
+    ],
+    # Present and ruled out as the primary cause: the first member is contradicted, the group met.
     param(
-        P, "generalized_pain_ruled_out", findings(generalized_pain_disorder=True), "excluded", None
+        P,
+        "no_generalized_pain",
+        findings(generalized_pain_disorder=True, generalized_pain_primary_cause=False),
+        "approvable",
+        None,
+        label="present, not the primary cause",
+    ),
+    param(
+        P,
+        "generalized_pain_not_primary",
+        findings(generalized_pain_disorder=False, generalized_pain_primary_cause=True),
+        "excluded",
+        None,
     ),
 ]
 
@@ -732,7 +771,25 @@ OPEN = [
         P,
         "generalized_pain_ruled_out",
         drop("generalized_pain_disorder"),
-        {one(g("generalized_pain_disorder", "false"))},
+        {
+            one(g("generalized_pain_disorder", "false")),
+            one(g("generalized_pain_primary_cause", "false")),
+        },
+    ),
+    param(
+        P,
+        "no_generalized_pain",
+        drop("generalized_pain_disorder"),
+        {
+            one(g("generalized_pain_disorder", "false")),
+            one(g("generalized_pain_primary_cause", "false")),
+        },
+    ),
+    param(
+        P,
+        "generalized_pain_not_primary",
+        findings(generalized_pain_disorder=True),
+        {one(g("generalized_pain_primary_cause", "false"))},
     ),
     param(
         P,
@@ -938,7 +995,7 @@ def test_self_check_on_incomplete_rows(build):
 PERCUTANEOUS_EXCLUSIONS = [
     ("systemic_arthropathy", {"ankylosing_spondylitis": True}),
     ("systemic_arthropathy", {"rheumatoid_arthritis": True}),
-    ("generalized_pain", {"generalized_pain_disorder": True}),
+    ("generalized_pain", {"generalized_pain_primary_cause": True}),
     ("infection_tumor_fracture", {"infection": True}),
     ("infection_tumor_fracture", {"tumor": True}),
     ("infection_tumor_fracture", {"fracture": True}),
@@ -1021,6 +1078,21 @@ def test_exclusion_documented_false_or_absent_does_not_exclude(service, exclusio
             assert s.set_keys(result) == {one("more(failed_percutaneous_records,1)")}
         else:
             assert result.determination == "approvable", (documented, result.reasons)
+
+
+def test_generalized_pain_present_is_not_excluded_until_named_the_primary_cause():
+    """MM-1508 D.I.B.8 / D.II.B.2: a generalized pain disorder that is present is asked about
+    (is it the primary cause?); ruled out, the criterion is met and nothing excludes; AIM
+    Exclusions 4 excludes on presence."""
+    present = s.with_findings(s.base_case(), generalized_pain_disorder=True)
+    result = s.evaluate(present, P)
+    assert result.determination == "incomplete"
+    assert s.status(result, "generalized_pain_ruled_out") == "not_documented"
+    assert _exclusion(result, "generalized_pain").status == "not_documented"
+    assert s.set_keys(result) == {one(g("generalized_pain_primary_cause", "false"))}
+    ruled_out = s.with_findings(present, generalized_pain_primary_cause=False)
+    assert s.evaluate(ruled_out, P).determination == "approvable"
+    assert s.evaluate(ruled_out, s.AIM).determination == "excluded"
 
 
 def test_infection_excludes_percutaneous_but_indicates_open_fusion():

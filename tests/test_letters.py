@@ -283,7 +283,7 @@ def test_records_that_nearly_qualify_are_listed_with_what_they_miss(tmp_path, ca
     (blocks,) = [n for n in result["criteria"] if n["cite"].endswith("Percutaneous 5")]
     nearly = [e for e in blocks["evidence"] if e.startswith("nearly:")]
     assert len(nearly) == 2
-    assert all("relief_percent 60, needs >= 75" in e for e in nearly)
+    assert all("relief 60%, needs 75% or more" in e for e in nearly)
     assert any("2026-02-05" in e for e in nearly) and any("2026-03-10" in e for e in nearly)
 
 
@@ -351,3 +351,77 @@ def test_the_sections_of_a_set_are_listed_in_document_order(capsys):
 )
 def test_article(phrase, expected):
     assert article(phrase) == expected
+
+
+# ------------------------------------------------------------------ one item for several values
+def test_the_side_is_one_item_naming_every_side_that_serves(capsys):
+    """With the side not documented, a criterion whose records follow the side asks for it once
+    ("left, right or bilateral"), not once per side."""
+    code, out, err = _run(
+        capsys, "missing", EMPTY, "--format", "json", "--policy", "caresource_sijf_2026"
+    )
+    assert code == 0, err
+    (result,) = json.loads(out)["results"]
+    blocks = next(g for g in result["missing_grouped"] if g["criterion_id"] == "diagnostic_blocks")
+    (option,) = blocks["options"]
+    (side,) = [i for i in option if i["fact"] == "request.side"]
+    assert side["values"] == ["left", "right", "bilateral"]
+    assert side["plain"] == "Side of the SI joint to be fused: left, right or bilateral"
+    # Only the same-side film narrows the sides: a film of both hips serves any side, and a
+    # bilateral request may instead send one film of each hip.
+    hips = next(
+        g
+        for top in result["missing_grouped"]
+        for g in top.get("all_of", [])
+        if g["criterion_id"] == "ipsilateral_hip"
+    )
+    sides = sorted(
+        tuple(i["values"])
+        for option in hips["options"]
+        for i in option
+        if i["fact"] == "request.side"
+    )
+    assert sides == [("bilateral",), ("left", "right")]
+
+
+def test_missing_text_names_facts_in_words_not_identifiers(capsys):
+    code, out, err = _run(capsys, "missing", EMPTY, "--policy", "caresource_sijf_2026")
+    assert code == 0, err
+    out = " ".join(out.split())
+    assert "request.side" not in out and " = " not in out and ">=" not in out
+    assert "Pain intensity on a 0-10 scale: 5 points or more" in out
+    assert "The pain radiates: no" in out
+    assert "Side of the SI joint to be fused: left or right AND one more imaging" in out
+
+
+def test_a_letter_asks_for_the_side_without_choosing_one(tmp_path, capsys):
+    case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + DETAILS)
+    code, out, err = _run(capsys, "missing", case, "--format", "markdown")
+    assert code == 0, err
+    # Asked once, before the criteria, when any side serves; a criterion that narrows the
+    # sides asks again with the sides that serve it.
+    head = out[: out.index("## ")]
+    assert "- State the side of the requested fusion (left, right or bilateral)\n" in head
+    blocks = out[out.index("### D.I.B.7") : out.index("### D.I.B.8")]
+    assert "State the side" not in blocks
+    assert out.count("State the side") == 3
+    assert (
+        "State the side of the requested fusion (left, right or bilateral): left or right," in out
+    )
+
+
+@pytest.mark.slow  # every minimal set of the empty request, about ten seconds
+def test_the_empty_request_has_a_third_of_the_sets_once_the_side_is_one_item():
+    """630 sets under AIM when each side made sets of its own; MM-1508's 72 would be 144 with
+    the two readings of D.I.B.8 (absent, or not the primary cause)."""
+    from sijfasp.api import evaluate
+    from sijfasp.case import load_case
+    from sijfasp.missing import Options
+
+    case = load_case(EMPTY, VOCABULARY)
+    totals = {
+        p.policy.id: (r.missing_total, r.missing_complete)
+        for p in bundled_policies()
+        if (r := evaluate(p, case, Options(enumerate=0, budget=300.0)))
+    }
+    assert totals == {"aim_sijf_2022": (210, True), "caresource_sijf_2026": (72, True)}
