@@ -335,7 +335,7 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
                 Diagnostic(
                     "unknown-name",
                     f"policy '{policy_id}' has no version '{version}'",
-                    hint=did_you_mean(version, known) or "versions: " + ", ".join(known),
+                    hint="its versions: " + ", ".join(known),
                     file="--policy",
                 )
             )
@@ -592,6 +592,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     paths = args.policies or bundled_policy_paths()
     failures: list[SijfaspError] = []
     warnings = 0
+    policies: list[LoadedPolicy] = []
     for path in paths:
         try:
             if is_vocabulary_file(path):
@@ -601,12 +602,17 @@ def _cmd_lint(args: argparse.Namespace) -> int:
         except SijfaspError as error:
             failures.append(error)
             continue
+        policies.append(loaded)
         if loaded.policy.warnings:
             warnings += len(loaded.policy.warnings)
             print(
                 render_all(loaded.policy.warnings, {s.path: s for s in loaded.sources}),
                 file=sys.stderr,
             )
+    try:
+        versions.check_unique(policies)  # one file per id and version
+    except SijfaspError as error:
+        failures.append(error)
     if failures:
         combined = SijfaspError([d for f in failures for d in f.diagnostics])
         for failure in failures:
