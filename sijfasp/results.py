@@ -122,7 +122,7 @@ class VersionUse:
 
     def reason(self) -> str:
         """Why this version (or none) was used, in one sentence."""
-        on = f"{self.on.isoformat()}{' (--as-of)' if self.as_of else ''}"
+        on = f"the --as-of date {self.on.isoformat()}" if self.as_of else self.on.isoformat()
         plan = f" for plan {self.plan}" if self.plan else ""
         if self.version is None:
             known = "; ".join(f"{v} ({dates})" for v, dates in self.known)
