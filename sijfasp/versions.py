@@ -42,7 +42,8 @@ def plan_key(text: str) -> str:
     """A line of business in identifier form, as policy files name it: `Anthem Medicaid`,
     `anthem-medicaid` and `anthem_medicaid` are one plan."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return re.sub(r"[^a-z0-9]+", "_", folded).strip("_")
+    # Letters of any script are kept, so that two plans differing in one never become one.
+    return re.sub(r"[\W_]+", "_", folded).strip("_")
 
 
 def split_reference(text: str) -> tuple[str, str | None]:

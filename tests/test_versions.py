@@ -194,6 +194,10 @@ def test_plans_are_compared_in_identifier_form(given, key):
     assert versions.plan_key(given) == key
 
 
+def test_plans_differing_in_a_letter_of_another_script_stay_apart():
+    assert versions.plan_key("Ärzte Plan") == "ärzte_plan" != versions.plan_key("rzte Plan")
+
+
 def test_references():
     assert versions.split_reference("aim_sijf_2022@2022-06-12") == (AIM, EARLIER)
     assert versions.split_reference(AIM) == (AIM, None)
@@ -408,6 +412,20 @@ def test_batch_judges_each_case_under_its_version(tmp_path, capsys):
     assert code == 0
     results = [json.loads(line)["results"][0] for line in out.read_text().splitlines()]
     assert [r["policy_version"]["version"] for r in results] == [EARLIER, CURRENT]
+
+
+def test_batch_takes_a_pinned_version_and_as_of(tmp_path, capsys):
+    source = tmp_path / "cases.jsonl"
+    source.write_text(json.dumps(base_case(), default=str) + "\n", encoding="utf-8")
+    pinned, as_of = tmp_path / "pinned.jsonl", tmp_path / "as_of.jsonl"
+    assert _run(capsys, "batch", source, "--out", pinned, "--policy", f"{AIM}@{EARLIER}")[0] == 0
+    assert _run(capsys, "batch", source, "--out", as_of, "--as-of", "2022-07-01")[0] == 0
+    (result,) = json.loads(pinned.read_text())["results"]
+    assert result["policy_version"]["selection"]["explicit"] is True
+    assert result["policy_version"]["version"] == EARLIER
+    by_policy = {r["policy"]: r for r in json.loads(as_of.read_text())["results"]}
+    assert by_policy[AIM]["policy_version"]["version"] == EARLIER
+    assert by_policy["caresource_sijf_2026"]["determination"] == "no_version_in_effect"
 
 
 @pytest.mark.slow  # a fresh interpreter
