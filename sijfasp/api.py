@@ -6,9 +6,11 @@ reading of its model, and the missing documentation.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Iterable
 
-from . import __version__, textsafe
+from . import __version__, textsafe, versions
 from .case import Case
 from .case_facts import case_symbols
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
@@ -22,16 +24,19 @@ from .missing import (
     missing_documentation,
 )
 from .policies import LoadedPolicy
-from .results import CaseDetails, CaseResult, PolicyResult
+from .results import CaseDetails, CaseResult, PolicyResult, VersionUse
 from .solver import determine
+from .versions import Choice
 
 __all__ = [
     "DEFAULT_ENUMERATE",
     "Options",
     "evaluate",
     "evaluate_case",
+    "no_version_result",
     "payer_id",
     "policies_for_payer",
+    "version_use",
 ]
 
 
@@ -75,17 +80,78 @@ def _sha256(loaded: LoadedPolicy, path: str) -> str:
     return hashlib.sha256(source.text.encode("utf-8")).hexdigest()
 
 
-def _notices(loaded: LoadedPolicy, case: Case) -> tuple[str, ...]:
-    policy = loaded.policy
-    if case.date < policy.effective:
-        return (
-            f"the request date {case.date.isoformat()} is before this policy's effective date "
-            f"{policy.effective.isoformat()}; it is applied as the only version known",
-        )
-    return ()
+def version_use(choice: Choice, as_of: bool = False) -> VersionUse:
+    """The version a choice made, with its reasons, in the results model's plain terms."""
+    chosen = choice.chosen
+    return VersionUse(
+        chosen.policy.version if chosen is not None else None,
+        choice.on,
+        as_of,
+        choice.plan,
+        choice.effective,
+        choice.plan_line,
+        choice.explicit,
+        tuple((v.policy.version, versions.dates_text(v)) for v in choice.versions),
+    )
 
 
-def evaluate(loaded: LoadedPolicy, case: Case, options: Options = DEFAULT_OPTIONS) -> PolicyResult:
+def _explicit_use(loaded: LoadedPolicy, case: Case) -> VersionUse:
+    """A version judged as given (a policy test, `evaluate` called directly)."""
+    plan = case.details.get("plan")
+    key = versions.plan_key(plan) if plan is not None else None
+    date, own = versions.effective_for(loaded, key)
+    choice = versions.Choice(loaded.policy.id, case.date, key, loaded, date, own, True, (loaded,))
+    return version_use(choice)
+
+
+def _notices(loaded: LoadedPolicy, use: VersionUse) -> tuple[str, ...]:
+    """An explicitly chosen version that is not in effect on the date says so."""
+    if not use.explicit or use.effective is None or use.effective <= use.on:
+        return ()
+    plan = f" for plan {use.plan}" if use.plan else ""
+    return (
+        f"version {loaded.policy.version} takes effect on {use.effective.isoformat()}{plan}, "
+        f"after {use.on.isoformat()}; it was applied because it was chosen explicitly",
+    )
+
+
+def no_version_result(choice: Choice, case: Case, as_of: bool = False) -> PolicyResult:
+    """The result for a policy with no version in effect: what the policy is, and no finding."""
+    latest = choice.versions[-1].policy
+    return PolicyResult(
+        latest.id,
+        latest.payer,
+        latest.title,
+        latest.document,
+        latest.number,
+        latest.effective,
+        latest.cite,
+        case.service,
+        Determination.NO_VERSION,
+        (),
+        (),
+        (),
+        (),
+        (),
+        True,
+        0,
+        (),
+        True,
+        payer_id(latest.id),
+        next((s.label for s in latest.services if s.name == case.service), case.service),
+        version_use=version_use(choice, as_of),
+    )
+
+
+def evaluate(
+    loaded: LoadedPolicy,
+    case: Case,
+    options: Options = DEFAULT_OPTIONS,
+    use: VersionUse | None = None,
+) -> PolicyResult:
+    """The case under one version of a policy; `use` says why that version (default: it was
+    given explicitly)."""
+    use = use or _explicit_use(loaded, case)
     policy, compiled = loaded.policy, loaded.compiled
     facts = case_symbols(case)
     snapshot = determine(compiled, facts)
@@ -121,18 +187,34 @@ def evaluate(loaded: LoadedPolicy, case: Case, options: Options = DEFAULT_OPTION
         next((s.label for s in policy.services if s.name == case.service), case.service),
         _sha256(loaded, policy.path),
         _sha256(loaded, policy.vocabulary.path),
-        _notices(loaded, case),
+        _notices(loaded, use),
+        use,
     )
 
 
 def evaluate_case(
-    policies: list[LoadedPolicy], case: Case, options: Options = DEFAULT_OPTIONS
+    policies: list[LoadedPolicy],
+    case: Case,
+    options: Options = DEFAULT_OPTIONS,
+    as_of: dt.date | None = None,
+    pinned: Iterable[str] = (),
 ) -> CaseResult:
+    """The case under the version of each policy in effect on its request date (or `as_of`)
+    for its plan; the ids in `pinned` are judged by the one version given, whatever its dates."""
+    on = as_of or case.date
+    choices = versions.choose(policies, on, case.details.get("plan"), pinned)
+    results = []
+    for choice in choices:
+        if choice.chosen is None:
+            results.append(no_version_result(choice, case, as_of is not None))
+        else:
+            use = version_use(choice, as_of is not None)
+            results.append(evaluate(choice.chosen, case, options, use))
     return CaseResult(
         case.id,
         case.service,
         case.date,
-        tuple(evaluate(p, case, options) for p in policies),
+        tuple(results),
         CaseDetails(
             case.details.get("patient"),
             case.details.get("member_id"),

@@ -234,10 +234,21 @@ class ImportDecl:
 
 
 @dataclass(frozen=True)
+class PlanProperty:
+    """`effective for anthem_medicaid 2022-09-11`: a header property for one line of business."""
+
+    name: str
+    plan: str
+    value: str | Decimal
+    span: Span
+
+
+@dataclass(frozen=True)
 class PolicyDecl:
     name: str
     properties: tuple[Property, ...]
     span: Span
+    plan_properties: tuple[PlanProperty, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from . import render
+from . import render, versions
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case, policies_for_case
 from .case import validate_case
 from .case_reader import (
@@ -40,7 +41,7 @@ from .case_reader import (
 )
 from .diagnostics import Diagnostic, SijfaspError
 from .limits import Limits, raise_hint
-from .policies import LoadedPolicy, bundled_policies, load_policy
+from .policies import LoadedPolicy, bundled_policy_versions, load_policy, policy_versions
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 ENGINES = ("local", "dask")
@@ -125,10 +126,12 @@ def _workers_or_zero(text: str) -> int:
 class Config:
     """What every worker needs to evaluate a case: sent once per task, small and picklable."""
 
-    policy_ids: tuple[str, ...]  # in the order of the output
+    policy_ids: tuple[str, ...]  # ID@VERSION of each version, in the order of the output
     policy_files: tuple[str, ...]  # empty: the bundled policies
     limits: Limits
     enumerate: int
+    as_of: dt.date | None = None  # --as-of: the date versions are chosen on
+    pinned: tuple[str, ...] = ()  # ids --policy ID@VERSION fixes to one version
 
 
 @dataclass(frozen=True)
@@ -158,11 +161,11 @@ def _policies(config: Config) -> list[LoadedPolicy]:
     key = (config.policy_ids, config.policy_files)
     if key not in _LOADED:
         if config.policy_files:
-            loaded = [load_policy(Path(p)) for p in config.policy_files]
+            loaded = list(policy_versions(load_policy(Path(p)) for p in config.policy_files))
         else:
-            loaded = list(bundled_policies())
-        by_id = {p.policy.id: p for p in loaded}
-        _LOADED[key] = [by_id[i] for i in config.policy_ids]
+            loaded = list(bundled_policy_versions())
+        by_ref = {versions.reference(p): p for p in loaded}
+        _LOADED[key] = [by_ref[i] for i in config.policy_ids]
     return _LOADED[key]
 
 
@@ -185,7 +188,9 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
         options = Options(enumerate=config.enumerate)
         chosen = policies_for_case(cases[0], policies)
         result = _within_time(
-            config.limits.time_limit, item, lambda: evaluate_case(chosen, cases[0], options)
+            config.limits.time_limit,
+            item,
+            lambda: evaluate_case(chosen, cases[0], options, config.as_of, config.pinned),
         )
     except SijfaspError as error:
         return _error(item, raw_id, _diagnostics(error))
@@ -570,10 +575,12 @@ def run(args: argparse.Namespace, policies: list[LoadedPolicy], limits: Limits) 
         raise _usage("--scheduler goes with --engine dask", "--scheduler")
     check_inputs(args.inputs)
     config = Config(
-        tuple(p.policy.id for p in policies),
+        tuple(versions.reference(p) for p in policies),
         tuple(str(p) for p in args.policy_file or ()),
         limits,
         DEFAULT_ENUMERATE if args.enumerate is None else args.enumerate,
+        args.as_of,
+        tuple(i for i, v in map(versions.split_reference, args.policy or ()) if v is not None),
     )
     items = read_items(args.inputs, limits)
     done = prepare_resume(args.out, items) if args.resume else Done()

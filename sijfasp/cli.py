@@ -26,19 +26,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, batch, policytests, render, textsafe
+from . import __version__, batch, policytests, render, textsafe, versions
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id, policies_for_case
 from .case import Case, validate_case
 from .case_reader import display_name, file_kind, read_case_file
+from .compiler import source_name
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
 from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint
 from .policies import (
     LoadedPolicy,
-    bundled_policies,
     bundled_policy_paths,
+    bundled_policy_versions,
     is_vocabulary_file,
     load_policy,
     load_vocabulary,
+    policy_versions,
 )
 from .results import CaseResult
 from .source import SourceText
@@ -169,8 +171,17 @@ def _policy_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--policy",
         action="append",
-        metavar="ID",
-        help="only this policy (repeatable); default: every bundled policy",
+        metavar="ID[@VERSION]",
+        help="only this policy (repeatable), in the version in effect on the request date, or "
+        "in the VERSION named; default: every bundled policy",
+    )
+    sub.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="DATE",
+        help="choose each policy's version as in effect on DATE (YYYY-MM-DD) instead of the "
+        "request date; the request date still anchors time windows",
     )
     sub.add_argument(
         "--policy-file",
@@ -286,27 +297,70 @@ def _count(text: str | int) -> int:
 
 # ------------------------------------------------------------------ commands
 def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
+    """Every version of the policies asked for; `--policy ID@VERSION` keeps that one only."""
     if args.policy_file:
         _regular_files(args.policy_file)
-        policies = [load_policy(p) for p in args.policy_file]
+        policies = list(policy_versions(load_policy(p) for p in args.policy_file))
     else:
-        policies = list(bundled_policies())
-    if args.policy:
-        known = {p.policy.id: p for p in policies}
-        problems = [
-            Diagnostic(
-                "unknown-name",
-                f"unknown policy '{name}'",
-                hint=_policy_hint(name, list(known)),
-                file="--policy",
+        policies = list(bundled_policy_versions())
+    if not args.policy:
+        return policies
+    by_id = versions.grouped(policies)
+    problems: list[Diagnostic] = []
+    asked: dict[str, str | None] = {}
+    for text in dict.fromkeys(args.policy):
+        policy_id, version = versions.split_reference(text)
+        if policy_id not in by_id:
+            problems.append(
+                Diagnostic(
+                    "unknown-name",
+                    f"unknown policy '{policy_id}'",
+                    hint=_policy_hint(policy_id, list(by_id)),
+                    file="--policy",
+                )
             )
-            for name in args.policy
-            if name not in known
-        ]
-        if problems:
-            raise SijfaspError(problems)
-        policies = [known[name] for name in dict.fromkeys(args.policy)]
-    return policies
+        elif policy_id in asked and asked[policy_id] != version:
+            problems.append(
+                Diagnostic(
+                    "duplicate-name",
+                    f"policy '{policy_id}' is asked for twice, as "
+                    f"'{_ref(policy_id, asked[policy_id])}' and '{text}'",
+                    hint="name each policy once, with one version at most",
+                    file="--policy",
+                )
+            )
+        elif version is not None and not any(v.policy.version == version for v in by_id[policy_id]):
+            known = [v.policy.version for v in by_id[policy_id]]
+            problems.append(
+                Diagnostic(
+                    "unknown-name",
+                    f"policy '{policy_id}' has no version '{version}'",
+                    hint="its versions: " + ", ".join(known),
+                    file="--policy",
+                )
+            )
+        asked.setdefault(policy_id, version)
+    if problems:
+        raise SijfaspError(problems)
+    return [
+        v
+        for policy_id, version in asked.items()
+        for v in by_id[policy_id]
+        if version is None or v.policy.version == version
+    ]
+
+
+def _pinned(args: argparse.Namespace) -> frozenset[str]:
+    """The policy ids `--policy ID@VERSION` fixes to one version, whatever the date."""
+    return frozenset(
+        policy_id
+        for policy_id, version in map(versions.split_reference, args.policy or ())
+        if version is not None
+    )
+
+
+def _ref(policy_id: str, version: str | None) -> str:
+    return policy_id if version is None else f"{policy_id}{versions.VERSION_SEPARATOR}{version}"
 
 
 def _policy_hint(name: str, known: list[str]) -> str:
@@ -413,7 +467,8 @@ def _cmd_case(args: argparse.Namespace) -> int:
     else:
         # Text and Markdown list sets only when there are few; the grouped view covers the rest.
         options = Options(enumerate=render.MAX_SETS_SHOWN, rank=False)
-    results = [evaluate_case(chosen, case, options) for case, chosen in cases]
+    pinned = _pinned(args)
+    results = [evaluate_case(chosen, case, options, args.as_of, pinned) for case, chosen in cases]
     if args.format == "json":
         output = render.json_cases(results)
     else:
@@ -438,17 +493,20 @@ def _formatted(args: argparse.Namespace, result: CaseResult) -> str:
 
 def _cmd_policies(args: argparse.Namespace) -> int:
     listing = []
-    for loaded in bundled_policies():
+    for loaded in bundled_policy_versions():
         policy = loaded.policy
         listing.append(
             {
                 "id": policy.id,
+                "version": policy.version,
                 "payer": policy.payer,
                 "title": policy.title,
                 "document": policy.document,
                 "number": policy.number,
                 "effective": policy.effective.isoformat(),
+                "effective_for": {plan: date.isoformat() for plan, date in policy.plan_effective},
                 "cite": policy.cite,
+                "file": source_name(policy.path),
                 "services": [
                     {"service": s.name, "cpt": s.cpt, "section": s.section, "label": s.label}
                     for s in policy.services
@@ -534,6 +592,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     paths = args.policies or bundled_policy_paths()
     failures: list[SijfaspError] = []
     warnings = 0
+    policies: list[LoadedPolicy] = []
     for path in paths:
         try:
             if is_vocabulary_file(path):
@@ -543,12 +602,17 @@ def _cmd_lint(args: argparse.Namespace) -> int:
         except SijfaspError as error:
             failures.append(error)
             continue
+        policies.append(loaded)
         if loaded.policy.warnings:
             warnings += len(loaded.policy.warnings)
             print(
                 render_all(loaded.policy.warnings, {s.path: s for s in loaded.sources}),
                 file=sys.stderr,
             )
+    try:
+        versions.check_unique(policies)  # one file per id and version
+    except SijfaspError as error:
+        failures.append(error)
     if failures:
         combined = SijfaspError([d for f in failures for d in f.diagnostics])
         for failure in failures:

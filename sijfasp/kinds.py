@@ -18,6 +18,9 @@ class Determination(StrEnum):
     APPROVABLE = "approvable"
     INCOMPLETE = "incomplete"
     NOT_MET = "not_met"
+    # Not a finding of the solver: no encoded version of the policy was in effect on the date
+    # (sijfasp/versions.py), so the case was not judged under it at all.
+    NO_VERSION = "no_version_in_effect"
 
 
 class Status(StrEnum):

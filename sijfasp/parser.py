@@ -272,6 +272,15 @@ def _number(token: Token) -> Decimal:
     return Decimal(str(token))
 
 
+def _value(token: Token) -> str | Decimal:
+    """A property's value: a quoted text unquoted, a number exact, a date as written."""
+    if token.type == "STRING":
+        return _unquote(token)
+    if token.type in ("INT", "DECIMAL"):
+        return _number(token)
+    return str(token)
+
+
 def _section(token: Token) -> str:
     return str(token)[1:-1].strip()
 
@@ -339,14 +348,13 @@ class _ToAst(Transformer):
         name = children[0]
         value: str | Decimal | None = None
         if len(children) > 1:
-            token = children[1]
-            if token.type == "STRING":
-                value = _unquote(token)
-            elif token.type in ("INT", "DECIMAL"):
-                value = _number(token)
-            else:
-                value = str(token)
+            value = _value(children[1])
         return ast.Property(str(name), value, self._span(meta))
+
+    def plan_property(self, meta, children):
+        return ast.PlanProperty(
+            str(children[0]), str(children[1]), _value(children[2]), self._span(meta)
+        )
 
     def _split_properties(self, children):
         return tuple(c for c in children if isinstance(c, ast.Property))
@@ -382,7 +390,10 @@ class _ToAst(Transformer):
 
     def policy_decl(self, meta, children):
         return ast.PolicyDecl(
-            str(children[0]), self._split_properties(children[1:]), self._span(meta)
+            str(children[0]),
+            self._split_properties(children[1:]),
+            self._span(meta),
+            tuple(c for c in children[1:] if isinstance(c, ast.PlanProperty)),
         )
 
     def service_decl(self, meta, children):

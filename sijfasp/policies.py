@@ -6,11 +6,12 @@ This module only composes the stages (parser, semantics, compiler); it adds no m
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import ast
+from . import ast, versions
 from .compiler import CompiledPolicy, compile_policy
 from .diagnostics import Code, Diagnostic, SijfaspError
 from .parser import parse
@@ -147,5 +148,19 @@ def bundled_policy_paths() -> list[Path]:
 
 
 @lru_cache(maxsize=1)
+def bundled_policy_versions() -> tuple[LoadedPolicy, ...]:
+    """Every version of every bundled policy, each id's versions together, oldest first."""
+    return policy_versions(load_policy(p, f"policies_asp/{p.name}") for p in bundled_policy_paths())
+
+
+@lru_cache(maxsize=1)
 def bundled_policies() -> tuple[LoadedPolicy, ...]:
-    return tuple(load_policy(p, f"policies_asp/{p.name}") for p in bundled_policy_paths())
+    """The latest version of each bundled policy (the set a reader of today's policies sees)."""
+    return tuple(versions.latest(bundled_policy_versions()))
+
+
+def policy_versions(loaded: Iterable[LoadedPolicy]) -> tuple[LoadedPolicy, ...]:
+    """Policies grouped into versions; two files with one id and one version are an error."""
+    found = list(loaded)
+    versions.check_unique(found)
+    return tuple(versions.ordered(found))

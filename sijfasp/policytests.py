@@ -19,12 +19,19 @@ from typing import Any
 
 import yaml
 
+from . import versions
 from .api import evaluate
 from .case import Case, validate_case
 from .case_reader import read_case_file
 from .diagnostics import Code, Diagnostic, SijfaspError, did_you_mean
 from .kinds import Determination, ExclusionStatus, Status
-from .policies import POLICY_SUFFIX, LoadedPolicy, bundled_policies, load_policy
+from .policies import (
+    POLICY_SUFFIX,
+    LoadedPolicy,
+    bundled_policy_versions,
+    load_policy,
+    policy_versions,
+)
 from .resources import policies_dir
 from .results import NodeResult, PolicyResult
 
@@ -90,14 +97,16 @@ def default_test_files(directory: Path | None = None) -> list[Path]:
 
 
 def _policies_beside(test_path: Path) -> dict[str, LoadedPolicy]:
-    """The policies of the folder a test file's `tests/` folder sits in."""
+    """The policies of the folder a test file's `tests/` folder sits in, by `ID@VERSION` and,
+    for the latest version of each, by `ID` alone."""
     folder = test_path.resolve().parent.parent
     if folder == policies_dir().resolve():
-        return {p.policy.id: p for p in bundled_policies()}
-    return {
-        loaded.policy.id: loaded
-        for loaded in (load_policy(p) for p in sorted(folder.glob("*" + POLICY_SUFFIX)))
-    }
+        found = bundled_policy_versions()
+    else:
+        found = policy_versions(load_policy(p) for p in sorted(folder.glob("*" + POLICY_SUFFIX)))
+    known = {versions.reference(p): p for p in found}
+    known.update({p.policy.id: p for p in versions.latest(found)})
+    return known
 
 
 def _shown(path: Path) -> str:
@@ -630,7 +639,9 @@ def coverage(
     for test_file in files:
         for node_id, statuses in test_file.not_applicable.items():
             not_applicable.setdefault(node_id, set()).update(statuses)
-    return Coverage(policy.policy.id, len(outcomes), seen_nodes, seen_exclusions, not_applicable)
+    return Coverage(
+        versions.reference(policy), len(outcomes), seen_nodes, seen_exclusions, not_applicable
+    )
 
 
 _MARKS = {
@@ -711,7 +722,9 @@ def run_tests(paths: Sequence[Path], update: bool = False, with_coverage: bool =
             else:
                 failed += 1
                 failures.append(failure_text(test_file, outcome))
-        entry = by_policy.setdefault(test_file.policy.policy.id, (test_file.policy, [], []))
+        entry = by_policy.setdefault(
+            versions.reference(test_file.policy), (test_file.policy, [], [])
+        )
         entry[1].append(test_file)
         entry[2].extend(outcomes)
         if update and (test_file.dropped or any(not o.passed for o in outcomes)):

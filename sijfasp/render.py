@@ -33,7 +33,10 @@ DETERMINATION_WORDS = {
     Determination.NOT_MET: "not met: documented facts contradict a criterion",
     Determination.INCOMPLETE: "incomplete: criteria are not documented yet",
     Determination.NOT_APPLICABLE: "not applicable: the policy does not address this service",
+    Determination.NO_VERSION: "no version in effect: the case is not judged under this policy",
 }
+# Determinations under which the policy's criteria were not looked at, so none are shown.
+NOT_JUDGED = (Determination.NOT_APPLICABLE, Determination.NO_VERSION)
 MAX_SETS_SHOWN = 5
 MAX_OPTIONS_SHOWN = 8
 MAX_ITEMS_LISTED = 8
@@ -55,12 +58,30 @@ def _header(result: PolicyResult) -> list[str]:
     number = f" {result.number}" if result.number else ""
     lines = [
         *_wrap(f"{result.policy}: {result.payer}, {result.document}{number}", 0, 2),
-        *_wrap(f"{result.title}, effective {result.effective.isoformat()}", 2),
+        *_wrap(f"{result.title}{_effective(result)}", 2),
     ]
+    if result.version_use is not None:
+        lines += _wrap(result.version_use.reason(), 2, 4)
     lines.append(f"  determination: {DETERMINATION_WORDS[result.determination]}")
     for notice in result.notices:
         lines += _wrap(f"notice: {notice}", 2, 4)
     return lines
+
+
+def _effective(result: PolicyResult) -> str:
+    """`, effective DATE` of the version used; nothing when no version was in effect."""
+    if result.determination == Determination.NO_VERSION:
+        return ""
+    return f", effective {result.effective.isoformat()}"
+
+
+def _version_words(result: PolicyResult) -> str:
+    """The version used and why, for Markdown (empty for a result without version data)."""
+    use = result.version_use
+    if use is None:
+        return ""
+    reason = use.reason()
+    return textsafe.markdown(reason[0].upper() + reason[1:]) + "."
 
 
 def _case_header(case: CaseResult) -> list[str]:
@@ -222,7 +243,7 @@ def text_explain(case: CaseResult) -> str:
     lines = _case_header(case)
     for result in case.results:
         lines += _header(result)
-        if result.determination == Determination.NOT_APPLICABLE:
+        if result.determination in NOT_JUDGED:
             lines.append("")
             continue
         lines.append("  criteria " + LEGEND.strip() + ":")
@@ -278,6 +299,8 @@ def text_missing(case: CaseResult, listed: bool = False) -> str:
                 + (
                     "the case is already approvable"
                     if result.determination == Determination.APPROVABLE
+                    else "no version of this policy applies on the date"
+                    if result.determination == Determination.NO_VERSION
                     else "no added documentation can change this determination"
                 )
             )
@@ -319,12 +342,13 @@ def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
 def text_policies(policies: list[dict]) -> str:
     lines = []
     for p in policies:
-        lines.append(f"{p['id']}: {p['payer']}")
+        lines.append(f"{p['id']} version {p['version']}: {p['payer']}")
         lines += _wrap(
-            f"{p['title']} ({p['document']}{' ' + p['number'] if p['number'] else ''}"
-            f"), effective {p['effective']}",
+            f"{p['title']} ({p['document']}{' ' + p['number'] if p['number'] else ''})",
             2,
         )
+        plans = "".join(f"; {d} for {plan}" for plan, d in p["effective_for"].items())
+        lines += _wrap(f"effective {p['effective']}{plans} ({p['file']})", 2, 4)
         for s in p["services"]:
             cpt = f"CPT {s['cpt']}" if s["cpt"] else "no CPT code listed"
             lines += _wrap(f"- {s['service']} ({cpt}) [{s['section']}]", 2, 4)
@@ -348,14 +372,14 @@ def markdown_explain(case: CaseResult) -> str:
         out += [
             f"## {result.payer}: {result.title}",
             "",
-            f"{result.document}{number}, effective {result.effective.isoformat()} "
-            f"(`{result.policy}`).",
+            f"{result.document}{number}{_effective(result)} (`{result.policy}`). "
+            f"{_version_words(result)}".rstrip(),
             "",
             f"**Finding:** {DETERMINATION_WORDS[result.determination]}.",
             "",
         ]
         out += _markdown_notices(result)
-        if result.determination == Determination.NOT_APPLICABLE:
+        if result.determination in NOT_JUDGED:
             continue
         out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
         for node in result.criteria:
@@ -382,6 +406,19 @@ def markdown_explain(case: CaseResult) -> str:
             out += ["### Advisory recommendations", ""]
             out += [f"- {a.cite}: {a.label}" for a in applying] + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _reviewed_under(result: PolicyResult, number: str) -> str:
+    if result.determination == Determination.NO_VERSION:
+        return (
+            f"Not reviewed under {textsafe.markdown(result.document)}{number} (policy "
+            f"{result.policy}): {_version_words(result)}"
+        )
+    return (
+        f"Reviewed under {textsafe.markdown(result.document)}{number}, effective "
+        f"{result.effective.isoformat()} (policy {result.policy}; policy text sha256 "
+        f"{result.source_sha256 or 'unknown'}). {_version_words(result)}"
+    ).rstrip()
 
 
 def _markdown_notices(result: PolicyResult) -> list[str]:
@@ -445,9 +482,7 @@ def markdown_missing(
         out += [
             f"## {textsafe.markdown(result.payer)}: {textsafe.markdown(result.title)}",
             "",
-            f"Reviewed under {textsafe.markdown(result.document)}{number}, effective "
-            f"{result.effective.isoformat()} (policy {result.policy}; policy text sha256 "
-            f"{result.source_sha256 or 'unknown'}).",
+            _reviewed_under(result, number),
             "",
         ]
         out += _markdown_notices(result)
@@ -646,7 +681,12 @@ def result_json(result: PolicyResult) -> dict:
         "title": result.title,
         "document": result.document,
         "number": result.number,
-        "effective": result.effective.isoformat(),
+        # None when no version was in effect: no version's date applies.
+        "effective": (
+            None
+            if result.determination == Determination.NO_VERSION
+            else result.effective.isoformat()
+        ),
         "service": result.service,
         "determination": result.determination,
         "criteria": _plain(result.criteria),
@@ -659,17 +699,36 @@ def result_json(result: PolicyResult) -> dict:
         "missing_grouped": [_group_json(g) for g in result.grouped],
         "missing_grouped_exact": result.grouped_exact,
         "payer_id": result.payer_id,
-        "policy_version": {
-            "id": result.policy,
-            "effective": result.effective.isoformat(),
-            "source_sha256": result.source_sha256,
-            "vocabulary_sha256": result.vocabulary_sha256,
-        },
+        "policy_version": _version_json(result),
         "notices": list(result.notices),
     }
 
 
-JSON_SCHEMA = 2  # docs/cli.md: what each version of the JSON output holds
+def _version_json(result: PolicyResult) -> dict[str, Any]:
+    use = result.version_use
+    judged = result.determination != Determination.NO_VERSION
+    data: dict[str, Any] = {
+        "id": result.policy,
+        "version": use.version if use is not None else None,
+        "effective": result.effective.isoformat() if judged else None,
+        "source_sha256": result.source_sha256,
+        "vocabulary_sha256": result.vocabulary_sha256,
+    }
+    if use is not None:
+        data["selection"] = {
+            "on": use.on.isoformat(),
+            "as_of": use.as_of,
+            "plan": use.plan,
+            "in_effect_since": use.effective.isoformat() if use.effective else None,
+            "plan_line": use.plan_line,
+            "explicit": use.explicit,
+            "versions": [{"version": v, "dates": dates} for v, dates in use.known],
+            "reason": use.reason(),
+        }
+    return data
+
+
+JSON_SCHEMA = 3  # docs/cli.md: what each version of the JSON output holds
 
 
 def case_json(case: CaseResult) -> dict:

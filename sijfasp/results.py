@@ -114,6 +114,38 @@ class AdvisoryResult:
 
 
 @dataclass(frozen=True)
+class VersionUse:
+    """Which version of a policy a case was judged under, and why (docs/cli.md)."""
+
+    version: str | None  # None: no version was in effect
+    on: dt.date  # the date versions were compared on: the request date, or --as-of
+    as_of: bool  # `on` was given with --as-of
+    plan: str | None  # the case's plan in identifier form, when it names one
+    effective: dt.date | None  # the date that put the version in effect
+    plan_line: bool  # that date is the plan's own (`effective for PLAN`), not the general one
+    explicit: bool  # picked with --policy ID@VERSION
+    known: tuple[tuple[str, str], ...] = ()  # (version, its dates in words) of every version
+
+    def reason(self) -> str:
+        """Why this version (or none) was used, in one sentence."""
+        on = f"the --as-of date {self.on.isoformat()}" if self.as_of else self.on.isoformat()
+        plan = f" for plan {self.plan}" if self.plan else ""
+        if self.version is None:
+            known = "; ".join(f"{v} ({dates})" for v, dates in self.known)
+            return f"no version in effect on {on}{plan}; versions encoded: {known or 'none'}"
+        if self.explicit:
+            return f"version {self.version}, chosen explicitly with --policy"
+        assert self.effective is not None
+        whose = ""
+        if self.plan:
+            whose = f" for {self.plan}" if self.plan_line else ", its date for every plan"
+        return (
+            f"version {self.version}, in effect on {on}{plan} "
+            f"(effective {self.effective.isoformat()}{whose})"
+        )
+
+
+@dataclass(frozen=True)
 class PolicyResult:
     policy: str
     payer: str
@@ -138,6 +170,7 @@ class PolicyResult:
     source_sha256: str = ""  # of the policy source file as read
     vocabulary_sha256: str = ""  # of the vocabulary file as read
     notices: tuple[str, ...] = ()  # said alongside the determination, never changing it
+    version_use: VersionUse | None = None
 
 
 @dataclass(frozen=True)
@@ -171,4 +204,5 @@ __all__ = [
     "MissingItem",
     "NodeResult",
     "PolicyResult",
+    "VersionUse",
 ]

@@ -17,6 +17,7 @@ from . import ast
 from .diagnostics import Code, Diagnostic, DiagnosticSink, did_you_mean
 from .source import Span
 from .units import DECIMALS
+from .versions import version_problem
 
 TYPE_NAMES = ("bool", "number", "date", "choice", "set")
 BOOL_VALUES = ("true", "false")
@@ -142,6 +143,9 @@ class Policy:
     exclusions: tuple[tuple[tuple[str, ...], ast.Criterion], ...]  # (services, exclusion)
     advisories: tuple[tuple[tuple[str, ...], ast.Advisory], ...]
     warnings: tuple[Diagnostic, ...] = ()
+    version: str = ""  # as the header states it, else the effective date (docs/dsl.md)
+    # (plan, date) per `effective for PLAN DATE` line, in the order written.
+    plan_effective: tuple[tuple[str, dt.date], ...] = ()
 
     def define(self, name: str) -> ast.DefineDecl | None:
         return next((d for d in self.defines if d.name == name), None)
@@ -158,7 +162,9 @@ _VOCAB_PROPS = {
     "field": {"means", "ask", "unit", "required", "only_for", "derived"},
 }
 _FLAGS = {"required", "derived"}
-_POLICY_PROPS = {"payer", "title", "document", "number", "effective", "cite", "url"}
+_POLICY_PROPS = {"payer", "title", "document", "number", "effective", "cite", "url", "version"}
+# Header properties that may be given per line of business: `effective for PLAN DATE`.
+_PLAN_PROPS = {"effective"}
 _POLICY_REQUIRED = ("payer", "title", "document", "effective", "cite")
 
 
@@ -202,6 +208,7 @@ def _properties(
             "number",
             "cite",
             "url",
+            "version",
         ) and not isinstance(prop.value, str):
             sink.error("property", f"'{prop.name}' takes a text in double quotes", prop.span)
             continue
@@ -580,6 +587,8 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
         tuple(exclusions),
         tuple(advisories),
         tuple(d for d in sink.items if d.severity == "warning"),
+        meta.get("version") or meta["effective"].isoformat(),
+        meta["plan_effective"],
     )
 
 
@@ -607,11 +616,53 @@ def _check_policy_header(
         meta[name] = prop.value
     effective = props.get("effective")
     if effective is not None:
-        try:
-            meta["effective"] = dt.date.fromisoformat(str(effective.value))
-        except ValueError:
-            sink.error("property", "effective takes a date YYYY-MM-DD", effective.span)
+        meta["effective"] = _date(effective.value, "effective", effective.span, sink)
+        if meta["effective"] is None:
+            del meta["effective"]
+    version = props.get("version")
+    if version is not None and isinstance(version.value, str):
+        problem = version_problem(version.value)
+        if problem is not None:
+            sink.error(Code.PROPERTY, problem, version.span)
+    meta["plan_effective"] = _plan_dates(header.plan_properties, sink)
     return meta if all(k in meta for k in _POLICY_REQUIRED) else None
+
+
+def _date(value: object, name: str, span: Span, sink: DiagnosticSink) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        sink.error(Code.PROPERTY, f"{name} takes a date YYYY-MM-DD", span)
+        return None
+
+
+def _plan_dates(
+    lines: Iterable[ast.PlanProperty], sink: DiagnosticSink
+) -> tuple[tuple[str, dt.date], ...]:
+    """`effective for PLAN DATE` lines: one per plan. A plan's date may be before or after the
+    general one: the version takes effect for that plan on its own date either way."""
+    dates: dict[str, dt.date] = {}
+    for line in lines:
+        if line.name not in _PLAN_PROPS:
+            sink.error(
+                Code.PROPERTY,
+                f"'{line.name}' cannot be given for a plan; only 'effective' can "
+                "(effective for PLAN YYYY-MM-DD)",
+                line.span,
+                did_you_mean(line.name, _PLAN_PROPS),
+            )
+            continue
+        if line.plan in dates:
+            sink.error(
+                Code.DUPLICATE_NAME,
+                f"the effective date for plan '{line.plan}' is given twice",
+                line.span,
+            )
+            continue
+        date = _date(line.value, f"effective for {line.plan}", line.span, sink)
+        if date is not None:
+            dates[line.plan] = date
+    return tuple(dates.items())
 
 
 def _need_section(item: ast.Criterion | ast.Advisory, sink: DiagnosticSink) -> None:

@@ -179,7 +179,7 @@ def test_json_carries_schema_tool_and_policy_versions(capsys):
     code, out, _ = _run(capsys, "check", "--format", "json", CASES / "vas_4.yaml")
     assert code == 0
     data = json.loads(out)
-    assert data["schema"] == 2
+    assert data["schema"] == 3
     assert data["tool"]["name"] == "sijfasp" and data["tool"]["version"]
     vocabulary = hashlib.sha256((REPO / "policies_asp" / "vocabulary.sijv").read_bytes())
     for result in data["results"]:
@@ -243,12 +243,17 @@ def test_an_error_in_any_of_several_cases_is_reported_with_the_others(tmp_path, 
 
 
 # ------------------------------------------------------------------ notices
-def test_a_request_before_the_effective_date_says_so(tmp_path, capsys):
+def test_a_request_before_the_effective_date_is_judged_only_when_the_version_is_chosen(
+    tmp_path, capsys
+):
     text = (CASES / "approvable.yaml").read_text(encoding="utf-8")
     assert "  date: 2026-07-15\n" in text
     case = _case(tmp_path, text.replace("  date: 2026-07-15\n", "  date: 2026-05-20\n", 1))
-    args = ("--policy", "caresource_sijf_2026", case)
-    notice = "the request date 2026-05-20 is before this policy's effective date 2026-06-01"
+    _, out, _ = _run(capsys, "check", "--policy", "caresource_sijf_2026", case)
+    assert "no version in effect on 2026-05-20" in " ".join(out.split())
+    # Chosen explicitly, the version is applied, and a notice says it was not yet in effect.
+    args = ("--policy", "caresource_sijf_2026@2026-06-01", case)
+    notice = "version 2026-06-01 takes effect on 2026-06-01, after 2026-05-20"
     _, out, _ = _run(capsys, "check", *args)
     assert f"notice: {notice}" in " ".join(out.split())
     _, out, _ = _run(capsys, "explain", "--format", "json", *args)

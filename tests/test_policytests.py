@@ -12,7 +12,8 @@ from support import POLICIES_DIR, POLICY_IDS
 from sijfasp import policytests as pt
 from sijfasp.cli import main
 from sijfasp.diagnostics import SijfaspError
-from sijfasp.policies import bundled_policies
+from sijfasp.policies import bundled_policies, bundled_policy_versions
+from sijfasp.versions import reference
 
 TEST_FILES = pt.default_test_files()
 
@@ -28,6 +29,11 @@ def test_the_policies_with_expectations_have_test_files():
     assert set(POLICY_IDS) <= policies
 
 
+def test_every_bundled_version_has_a_test_file():
+    tested = {reference(pt.load_test_file(p).policy) for p in TEST_FILES}
+    assert {reference(p) for p in bundled_policy_versions()} <= tested
+
+
 @pytest.mark.slow  # every test of every policy evaluated, with its missing sets
 @pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
 def test_every_policy_test_passes(runs, path):
@@ -38,13 +44,13 @@ def test_every_policy_test_passes(runs, path):
 
 @pytest.mark.slow  # every test of every policy evaluated, with its missing sets
 @pytest.mark.parametrize(
-    "policy", sorted({p.policy.id for p in bundled_policies()}), ids=lambda p: p
+    "policy", sorted(reference(p) for p in bundled_policy_versions()), ids=lambda p: p
 )
-def test_every_tested_policy_is_fully_covered(runs, policy):
-    files = [f for f, _ in runs.values() if f.policy.policy.id == policy]
+def test_every_tested_policy_version_is_fully_covered(runs, policy):
+    files = [f for f, _ in runs.values() if reference(f.policy) == policy]
     if not files:
         pytest.skip(f"{policy} has no test file yet")
-    outcomes = [o for f, os_ in runs.values() if f.policy.policy.id == policy for o in os_]
+    outcomes = [o for f, os_ in runs.values() if reference(f.policy) == policy for o in os_]
     report = pt.coverage(files[0].policy, files, outcomes)
     assert report.full, pt.coverage_text(report)
     seen, total = report.counts()
@@ -238,7 +244,7 @@ def test_coverage_lists_what_was_never_exercised(workspace, capsys):
     )
     status, out, _ = _run(capsys, path, "--coverage")
     assert status == 0  # gaps alone do not fail the run
-    assert "coverage of aim_sijf_2022:" in out and "never exercised:" in out
+    assert "coverage of aim_sijf_2022@" in out and "never exercised:" in out
     assert "criterion vas_at_least_5: not met, not documented" in out
     assert "exclusion excluded_infection: applies" in out
     status, _, _ = _run(capsys, path, "--fail-under-full")
