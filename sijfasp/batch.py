@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -40,7 +41,9 @@ from .case_reader import (
 )
 from .diagnostics import Diagnostic, SijfaspError
 from .limits import Limits, raise_hint
-from .policies import LoadedPolicy, bundled_policies, load_policy
+from .policies import LoadedPolicy, bundled_policies, load_policy, set_policies
+from .policy_set import PolicySet
+from .results import PolicySetInfo
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 ENGINES = ("local", "dask")
@@ -126,9 +129,11 @@ class Config:
     """What every worker needs to evaluate a case: sent once per task, small and picklable."""
 
     policy_ids: tuple[str, ...]  # in the order of the output
-    policy_files: tuple[str, ...]  # empty: the bundled policies
+    policy_files: tuple[str, ...]  # empty: the policy set
     limits: Limits
     enumerate: int
+    # The policy set's folder and origin (policy_set.Origin); unused with policy_files.
+    policy_set: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True)
@@ -150,15 +155,17 @@ class Outcome:
     determinations: tuple[tuple[str, str], ...] | None
 
 
-_LOADED: dict[tuple[tuple[str, ...], tuple[str, ...]], list[LoadedPolicy]] = {}
+_LOADED: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, str]], list[LoadedPolicy]] = {}
 
 
 def _policies(config: Config) -> list[LoadedPolicy]:
     """The policies, loaded once per process (a worker keeps them for every case)."""
-    key = (config.policy_ids, config.policy_files)
+    key = (config.policy_ids, config.policy_files, config.policy_set)
     if key not in _LOADED:
         if config.policy_files:
             loaded = [load_policy(Path(p)) for p in config.policy_files]
+        elif config.policy_set[0]:
+            loaded = list(set_policies(PolicySet(Path(config.policy_set[0]), config.policy_set[1])))
         else:
             loaded = list(bundled_policies())
         by_id = {p.policy.id: p for p in loaded}
@@ -191,6 +198,10 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
         return _error(item, raw_id, _diagnostics(error))
     except (MemoryError, RecursionError):
         return _error(item, raw_id, [{"message": _TOO_COMPLEX_MEMORY}])
+    if config.policy_files:
+        result = dataclasses.replace(result, policy_set=PolicySetInfo(None, "--policy-file"))
+    elif config.policy_set[0]:
+        result = dataclasses.replace(result, policy_set=PolicySetInfo(*config.policy_set))
     # The same object as `check --format json`, on one line.
     line = json.dumps(render.case_json(result), ensure_ascii=False, separators=(",", ":")) + "\n"
     return Outcome(
@@ -563,7 +574,12 @@ class Tally:
             self.by_policy.setdefault(policy, Counter())[determination] += 1
 
 
-def run(args: argparse.Namespace, policies: list[LoadedPolicy], limits: Limits) -> int:
+def run(
+    args: argparse.Namespace,
+    policies: list[LoadedPolicy],
+    limits: Limits,
+    policy_set: PolicySet | None = None,
+) -> int:
     """The batch: 0 when every case was valid, 1 when some were not (their error lines are in
     the output)."""
     if args.scheduler is not None and args.engine != "dask":
@@ -574,6 +590,7 @@ def run(args: argparse.Namespace, policies: list[LoadedPolicy], limits: Limits) 
         tuple(str(p) for p in args.policy_file or ()),
         limits,
         DEFAULT_ENUMERATE if args.enumerate is None else args.enumerate,
+        (str(policy_set.directory), policy_set.origin) if policy_set else ("", ""),
     )
     items = read_items(args.inputs, limits)
     done = prepare_resume(args.out, items) if args.resume else Done()

@@ -5,6 +5,7 @@ This module only composes the stages (parser, semantics, compiler); it adds no m
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,7 +15,7 @@ from . import ast
 from .compiler import CompiledPolicy, compile_policy
 from .diagnostics import Code, Diagnostic, SijfaspError
 from .parser import parse
-from .resources import policies_dir
+from .policy_set import FOLDER_NAME, Origin, PolicySet, installed
 from .semantics import Policy, Vocabulary, check_policy, check_vocabulary
 from .source import SourceText, Span
 
@@ -143,9 +144,79 @@ def load_vocabulary(path: Path) -> Vocabulary:
 
 
 def bundled_policy_paths() -> list[Path]:
-    return sorted(policies_dir().glob("*" + POLICY_SUFFIX))
+    """The policy files of the bundle installed with the package."""
+    return installed().policy_paths()
 
 
-@lru_cache(maxsize=1)
 def bundled_policies() -> tuple[LoadedPolicy, ...]:
-    return tuple(load_policy(p, f"policies_asp/{p.name}") for p in bundled_policy_paths())
+    """The policies of the bundle installed with the package (not the set a run discovers)."""
+    return set_policies(installed())
+
+
+def shown_path(policy_set: PolicySet, path: Path) -> str:
+    """How diagnostics name a policy file of a set: from the working directory when it is
+    below it, `policies_asp/NAME` for the installed bundle, else the absolute path."""
+    if policy_set.origin == Origin.INSTALLED:
+        return f"{FOLDER_NAME}/{path.name}"
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path.resolve())
+
+
+def set_policies(policy_set: PolicySet) -> tuple[LoadedPolicy, ...]:
+    """Every policy of a set, loaded once per content: an edited file is read afresh."""
+    paths = policy_set.policy_paths()
+    stamp = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            info = None
+        stamp.append((path, info.st_mtime_ns if info else 0, info.st_size if info else 0))
+    return _set_policies(policy_set, tuple(stamp))
+
+
+@lru_cache(maxsize=8)
+def _set_policies(
+    policy_set: PolicySet, stamp: tuple[tuple[Path, int, int], ...]
+) -> tuple[LoadedPolicy, ...]:
+    loaded = tuple(load_policy(path, shown_path(policy_set, path)) for path, _, _ in stamp)
+    check_distinct(loaded)
+    return loaded
+
+
+def source_sha256(loaded: LoadedPolicy) -> str:
+    """The content hash of a policy's own file, as it was read."""
+    source = next((s for s in loaded.sources if s.path == loaded.policy.path), None)
+    return hashlib.sha256(source.text.encode("utf-8")).hexdigest() if source else ""
+
+
+def policy_key(policy: Policy) -> tuple[str, str]:
+    """What two policy files of one set must not share: the id and the version. A policy
+    with no version is told apart by its effective date."""
+    version = getattr(policy, "version", None)
+    return policy.id, str(version) if version else policy.effective.isoformat()
+
+
+def check_distinct(loaded: tuple[LoadedPolicy, ...] | list[LoadedPolicy]) -> None:
+    """Two files of one set with the same policy key: an error naming both, never the last
+    one silently winning."""
+    first: dict[tuple[str, str], LoadedPolicy] = {}
+    problems = []
+    for item in loaded:
+        key = policy_key(item.policy)
+        earlier = first.setdefault(key, item)
+        if earlier is item:
+            continue
+        problems.append(
+            Diagnostic(
+                Code.DUPLICATE_NAME,
+                f"policy '{key[0]}' (version {key[1]}) is defined by both "
+                f"{earlier.policy.path} and {item.policy.path}",
+                hint="give each version its own version or effective date, or remove one file",
+                file=item.policy.path,
+            )
+        )
+    if problems:
+        raise SijfaspError(problems)
