@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from . import __version__, textsafe
-from .case import Case
+from .case import Case, restrict_case
 from .case_facts import case_symbols
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
 from .explain import Reader, advisory_results, criteria_tree, exclusion_results, reasons
@@ -87,6 +87,7 @@ def _notices(loaded: LoadedPolicy, case: Case) -> tuple[str, ...]:
 
 def evaluate(loaded: LoadedPolicy, case: Case, options: Options = DEFAULT_OPTIONS) -> PolicyResult:
     policy, compiled = loaded.policy, loaded.compiled
+    case = restrict_case(case, policy.vocabulary)  # other policies' extensions left out
     facts = case_symbols(case)
     snapshot = determine(compiled, facts)
     determination = snapshot.determination

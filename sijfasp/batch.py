@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import render
-from .api import DEFAULT_ENUMERATE, Options, evaluate_case, policies_for_case
-from .case import validate_case
+from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case_reader import (
     STDIN,
     decode,
@@ -39,6 +38,7 @@ from .case_reader import (
     read_case_text,
     read_json_case_text,
 )
+from .case_vocabulary import case_under
 from .diagnostics import Diagnostic, SijfaspError
 from .limits import Limits, raise_hint
 from .policies import LoadedPolicy, bundled_policies, load_policy, set_policies
@@ -187,12 +187,10 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
     raw_id = data.get("id") if isinstance(data, dict) else None
     try:
         policies = _policies(config)
-        vocabularies = {p.policy.vocabulary.path: p.policy.vocabulary for p in policies}
-        cases = [validate_case(data, v, item.source, config.limits) for v in vocabularies.values()]
+        case, chosen = case_under(data, policies, item.source, config.limits)
         options = Options(enumerate=config.enumerate)
-        chosen = policies_for_case(cases[0], policies)
         result = _within_time(
-            config.limits.time_limit, item, lambda: evaluate_case(chosen, cases[0], options)
+            config.limits.time_limit, item, lambda: evaluate_case(chosen, case, options)
         )
     except SijfaspError as error:
         return _error(item, raw_id, _diagnostics(error))

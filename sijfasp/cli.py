@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, batch, policytests, render, textsafe
-from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id, policies_for_case
-from .case import Case, validate_case
+from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id
+from .case import Case
 from .case_reader import display_name, file_kind, read_case_file
+from .case_vocabulary import case_under
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
 from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint
 from .policies import (
@@ -40,6 +41,7 @@ from .policies import (
     load_policy,
     load_vocabulary,
     set_policies,
+    shown_path,
     source_sha256,
 )
 from .policy_set import ENVIRONMENT_VARIABLE, PolicySet, discover
@@ -432,14 +434,6 @@ def _case_paths(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
-def _load_case(path: Path, policies: list[LoadedPolicy], limits: Limits) -> Case:
-    # Read once (standard input can be read only once), validate against each vocabulary.
-    data = read_case_file(path, limits)
-    vocabularies = {p.policy.vocabulary.path: p.policy.vocabulary for p in policies}
-    cases = [validate_case(data, v, display_name(path), limits) for v in vocabularies.values()]
-    return cases[0]
-
-
 def _cmd_case(args: argparse.Namespace) -> int:
     policies = _select_policies(args)
     limits = _case_limits(args)
@@ -447,8 +441,8 @@ def _cmd_case(args: argparse.Namespace) -> int:
     problems: list[SijfaspError] = []
     for path in _case_paths(args.cases):
         try:
-            case = _load_case(path, policies, limits)
-            cases.append((case, policies_for_case(case, policies)))
+            data = read_case_file(path, limits)
+            cases.append(case_under(data, policies, display_name(path), limits))
         except SijfaspError as error:
             problems.append(error)
     if problems:  # every problem of every case at once
@@ -607,24 +601,31 @@ def _write_file(target: Path, text: str) -> None:
 
 def _cmd_lint(args: argparse.Namespace) -> int:
     _regular_files(args.files)
-    paths = args.files or policy_set(args).policy_paths()
+    chosen = None if args.files else policy_set(args)
+    paths = args.files or (chosen.policy_paths() if chosen else [])
     failures: list[SijfaspError] = []
     warnings = 0
+    every: list[LoadedPolicy] = []
     for path in paths:
         try:
             if is_vocabulary_file(path):
                 load_vocabulary(path)
                 continue
-            loaded = load_policy(path)
+            loaded = load_policy(path, shown_path(chosen, path) if chosen else None)
         except SijfaspError as error:
             failures.append(error)
             continue
+        every.append(loaded)
         if loaded.policy.warnings:
             warnings += len(loaded.policy.warnings)
             print(
                 render_all(loaded.policy.warnings, {s.path: s for s in loaded.sources}),
                 file=sys.stderr,
             )
+    try:
+        check_distinct(every)
+    except SijfaspError as error:
+        failures.append(error)
     if failures:
         combined = SijfaspError([d for f in failures for d in f.diagnostics])
         for failure in failures:

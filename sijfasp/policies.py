@@ -14,6 +14,7 @@ from pathlib import Path
 from . import ast
 from .compiler import CompiledPolicy, compile_policy
 from .diagnostics import Code, Diagnostic, SijfaspError
+from .extensions import check_extension, is_extension
 from .parser import parse
 from .policy_set import FOLDER_NAME, Origin, PolicySet, installed
 from .semantics import Policy, Vocabulary, check_policy, check_vocabulary
@@ -80,18 +81,45 @@ def _looks_like_vocabulary(text: str) -> bool:
 def _load(path: Path, source: SourceText) -> LoadedPolicy:
     tree = parse(source)
     imports = [d for d in tree.declarations if isinstance(d, ast.ImportDecl)]
-    if len(imports) != 1:
-        span = imports[1].span if imports else Span(source.path, 1, 1, 1, 2)
+    if not imports:
         raise SijfaspError(
             [
                 Diagnostic(
                     "import",
-                    'a policy imports exactly one vocabulary, like: import "vocabulary.sijv"',
-                    span,
+                    'a policy imports the shared vocabulary, like: import "vocabulary.sijv"',
+                    Span(source.path, 1, 1, 1, 2),
                 )
             ]
         )
-    imported = imports[0]
+    seen: set[Path] = set()
+    vocabulary: Vocabulary | None = None
+    sources = [source]
+    for imported in imports:
+        target, shown = _import_target(path, source, imported)
+        if target.resolve() in seen:
+            raise SijfaspError(
+                [Diagnostic(Code.IMPORT, f"'{imported.path}' is imported twice", imported.span)]
+            )
+        seen.add(target.resolve())
+        try:
+            if vocabulary is None:
+                vocabulary, vocabulary_source = _vocabulary(target.resolve(), shown)
+                sources.append(vocabulary_source)
+            else:
+                extension_source = read_source(target, shown)
+                sources.append(extension_source)
+                vocabulary = check_extension(parse(extension_source), vocabulary)
+        except SijfaspError as error:
+            error.sources.setdefault(shown, read_source(target, shown))
+            raise
+    assert vocabulary is not None
+    policy = check_policy(tree, vocabulary)
+    return LoadedPolicy(policy, compile_policy(policy), tuple(sources))
+
+
+def _import_target(path: Path, source: SourceText, imported: ast.ImportDecl) -> tuple[Path, str]:
+    """The file an import names, relative to the policy's own folder, checked to be a
+    vocabulary; and how diagnostics name it."""
     problem = _import_problem(imported.path)
     if problem is not None:
         raise SijfaspError([Diagnostic(Code.IMPORT, problem, imported.span)])
@@ -103,8 +131,8 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
             [
                 Diagnostic(
                     "import",
-                    f"cannot find the vocabulary '{imports[0].path}' next to {source.path}",
-                    imports[0].span,
+                    f"cannot find the vocabulary '{imported.path}' next to {source.path}",
+                    imported.span,
                 )
             ]
         )
@@ -120,13 +148,7 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
                 )
             ]
         )
-    try:
-        vocabulary, vocabulary_source = _vocabulary(target.resolve(), shown)
-    except SijfaspError as error:
-        error.sources.setdefault(shown, read_source(target, shown))
-        raise
-    policy = check_policy(tree, vocabulary)
-    return LoadedPolicy(policy, compile_policy(policy), (source, vocabulary_source))
+    return target, shown
 
 
 def is_vocabulary_file(path: Path) -> bool:
@@ -134,10 +156,14 @@ def is_vocabulary_file(path: Path) -> bool:
 
 
 def load_vocabulary(path: Path) -> Vocabulary:
-    """Parse and check a vocabulary file on its own."""
+    """Parse and check a vocabulary file on its own; an extension (extensions.py) is checked
+    for its own items, its additions to another vocabulary with the policy that imports it."""
     source = read_source(path)
     try:
-        return check_vocabulary(parse(source))
+        tree = parse(source)
+        if is_extension(tree):
+            return check_extension(tree, None)
+        return check_vocabulary(tree)
     except SijfaspError as error:
         error.sources.setdefault(source.path, source)
         raise

@@ -126,6 +126,7 @@ def test_a_named_folder_without_a_policy_is_an_error(tmp_path, capsys):
         assert "holds no policy file (.sijp)" in err, command
 
 
+@pytest.mark.slow
 def test_every_command_that_loads_policies_takes_the_option(tmp_path, capsys):
     folder = _copy_set(tmp_path)
     out_file = tmp_path / "out.jsonl"
@@ -286,3 +287,228 @@ def test_an_edit_in_a_checkout_changes_the_next_check(tmp_path):
     assert determinations["caresource_sijf_2026"] == "approvable"
     checked = _subprocess(["compile", "--check"], checkout)
     assert checked.returncode == 1 and "stale:" in checked.stderr
+
+
+# ------------------------------------------------------------------ a third policy, its own words
+THIRD = "thirdpayer_sijf_2025"
+EXTENSION = """\
+# Items only the third payer's policy reads.
+vocabulary thirdpayer_extra "What only the third payer's policy reads"
+
+finding transfixing_device_planned: bool {
+  means "A transfixing device is planned"
+  ask "Document whether a transfixing device is planned"
+  cost 1
+}
+
+request_field side: choice {unspecified} { extends }
+
+record therapy { extends
+  field kind: choice {yoga} { extends }
+}
+"""
+THIRD_POLICY = """\
+# A third payer's policy, with its own vocabulary additions.
+import "vocabulary.sijv"
+import "thirdpayer_extra.sijv"
+
+policy thirdpayer_sijf_2025 {
+  payer     "Third Payer"
+  title     "Sacroiliac Joint Fusion"
+  document  "Medical Policy"
+  effective 2025-01-01
+  cite      "TP 2025"
+}
+
+service percutaneous_sij_fusion cpt 27279 [1] "Percutaneous SIJ fusion"
+
+criteria for percutaneous_sij_fusion {
+  pain [1.a] "Pain for at least 6 months": pain_duration_months >= 6
+  transfixing [1.b] "A transfixing device is planned": transfixing_device_planned is true
+  yoga_course [1.c] "A course of yoga": at least 1 therapy where kind is yoga
+}
+"""
+
+
+def _third_set(tmp_path: Path, extension: str = EXTENSION) -> Path:
+    folder = _copy_set(tmp_path)
+    (folder / "thirdpayer_extra.sijv").write_text(extension, encoding="utf-8")
+    (folder / f"{THIRD}.sijp").write_text(THIRD_POLICY, encoding="utf-8")
+    return folder
+
+
+def _extended_case(tmp_path: Path, payer: str | None = None, finding: str = "") -> Path:
+    """The approvable example with the third policy's finding and a yoga course added."""
+    text = APPROVABLE.read_text(encoding="utf-8")
+    text = text.replace(
+        "findings:\n", f"findings:\n  {finding or 'transfixing_device_planned'}: true\n", 1
+    )
+    text = text.replace(
+        "  therapy:\n", "  therapy:\n    - {kind: yoga, start: 2025-06-01, end: 2025-09-01}\n", 1
+    )
+    if payer:
+        text = f"payer: {payer}\n" + text
+    path = tmp_path / "extended.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _results(out: str) -> dict[str, dict]:
+    return {r["policy"]: r for r in json.loads(out)["results"]}
+
+
+def test_a_third_policy_with_its_own_vocabulary_compiles_lints_and_is_judged(tmp_path, capsys):
+    folder = _third_set(tmp_path)
+    code, out, err = _run(capsys, "compile", "--check", "--policies", folder)
+    assert code == 1 and f"not compiled: {folder.resolve() / (THIRD + '.lp')}" in err
+    code, out, _ = _run(capsys, "compile", "--write", "--policies", folder)
+    assert code == 0 and out.splitlines() == [f"wrote {folder.resolve() / (THIRD + '.lp')}"]
+    for name in ("aim_sijf_2022.lp", "caresource_sijf_2026.lp"):
+        assert (folder / name).read_bytes() == (BUNDLE / name).read_bytes()
+    code, out, err = _run(capsys, "lint", "--policies", folder)
+    assert code == 0 and out == "3 policy files: no errors, no warnings\n", err
+    code, out, _ = _run(capsys, "lint", folder / "thirdpayer_extra.sijv")
+    assert code == 0
+
+    case = _extended_case(tmp_path)
+    code, out, err = _run(capsys, "explain", case, "--format", "json", "--policies", folder)
+    assert code == 0, err
+    extended = _results(out)
+    assert extended[THIRD]["determination"] == "approvable"
+    third_text = json.dumps(extended[THIRD])
+    assert "transfixing_device_planned" in third_text and "yoga" in third_text
+    # The other two never see the third policy's items, and judge exactly as without them.
+    code, out, _ = _run(capsys, "explain", APPROVABLE, "--format", "json", "--policies", BUNDLE)
+    plain = _results(out)
+    for policy in (AIM, "caresource_sijf_2026"):
+        text = json.dumps(extended[policy])
+        assert "yoga" not in text and "transfixing" not in text
+        assert extended[policy] == plain[policy]
+
+
+def test_without_its_finding_the_third_policy_is_incomplete_and_the_others_unchanged(
+    tmp_path, capsys
+):
+    folder = _third_set(tmp_path)
+    code, out, err = _run(capsys, "check", APPROVABLE, "--format", "json", "--policies", folder)
+    assert code == 0, err
+    determinations = {p: r["determination"] for p, r in _results(out).items()}
+    assert determinations == {
+        AIM: "approvable",
+        "caresource_sijf_2026": "approvable",
+        THIRD: "incomplete",
+    }
+
+
+def test_an_item_no_policy_knows_is_still_an_error_with_a_did_you_mean(tmp_path, capsys):
+    folder = _third_set(tmp_path)
+    case = _extended_case(tmp_path, finding="transfixing_device_planed")
+    code, _, err = _run(capsys, "check", case, "--policies", folder)
+    assert code == 2
+    assert "unknown finding 'transfixing_device_planed'" in err
+    assert "did you mean 'transfixing_device_planned'?" in err
+
+
+def test_an_extension_item_is_refused_when_the_case_names_another_payer(tmp_path, capsys):
+    folder = _third_set(tmp_path)
+    case = _extended_case(tmp_path, payer="aim")
+    code, _, err = _run(capsys, "check", case, "--policies", folder)
+    assert code == 2
+    assert "unknown finding 'transfixing_device_planned'" in err
+    assert f"this case is judged by {AIM}" in err
+    assert "found the text 'yoga'" in err
+    case = _extended_case(tmp_path, payer="thirdpayer")
+    code, out, err = _run(capsys, "check", case, "--format", "json", "--policies", folder)
+    assert code == 0, err
+    assert list(_results(out)) == [THIRD]
+
+
+def test_batch_reads_a_case_with_extension_items_as_check_does(tmp_path, capsys):
+    folder = _third_set(tmp_path)
+    case = _extended_case(tmp_path)
+    code, out, _ = _run(capsys, "check", case, "--format", "json", "--policies", folder)
+    assert code == 0
+    out_file = tmp_path / "out.jsonl"
+    code, _, err = _run(capsys, "batch", case, "--out", out_file, "--policies", folder)
+    assert code == 0, err
+    assert json.loads(out_file.read_text()) == json.loads(out)
+
+
+@pytest.mark.parametrize(
+    ("addition", "expected"),
+    [
+        (
+            'finding vas_score: number 0..10 { means "x" ask "y" }\n',
+            "'vas_score' is already declared as a finding by the vocabulary this one extends "
+            "(at policies_asp/vocabulary.sijv:",
+        ),
+        (
+            "record therapy { extends\n  field start: date { extends }\n}\n",
+            "field 'therapy.start' has the type date: only a choice or a set can be extended",
+        ),
+        (
+            "finding imaging_modality: choice {spect} { extends }\n",
+            "'imaging_modality' is not a finding of the vocabulary this one extends",
+        ),
+        (
+            "request_field side: choice {left} { extends }\n",
+            "request field 'side' already has the value left",
+        ),
+        (
+            'request_field cpt_code: choice {c27278, c27279} { required means "x" ask "y" }\n',
+            "request_field 'cpt_code' of an extension cannot be required",
+        ),
+        (
+            'record therapy { extends\n  field hours: number 0..100 { required means "x" }\n}\n',
+            "field 'therapy.hours' added by an extension cannot be required",
+        ),
+        (
+            'finding side_note: bool { extends means "x" }\n',
+            "unknown property 'means' on the extension of finding 'side_note'",
+        ),
+    ],
+)
+def test_an_extension_adds_and_never_redeclares(tmp_path, capsys, monkeypatch, addition, expected):
+    folder = _third_set(tmp_path, EXTENSION + "\n" + addition)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, "lint", "--policies", folder)
+    assert code == 2
+    assert expected in err, err
+    assert "policies_asp/thirdpayer_extra.sijv:" in err
+
+
+def test_two_policies_that_declare_one_item_two_ways_cannot_judge_one_case(tmp_path, capsys):
+    folder = _third_set(tmp_path)
+    fourth = THIRD_POLICY.replace(THIRD, "fourthpayer_sijf_2025").replace(
+        "thirdpayer_extra.sijv", "fourthpayer_extra.sijv"
+    )
+    (folder / "fourthpayer_sijf_2025.sijp").write_text(
+        fourth.replace("transfixing_device_planned is true", "transfixing_device_planned >= 1")
+    )
+    (folder / "fourthpayer_extra.sijv").write_text(
+        EXTENSION.replace("thirdpayer_extra", "fourthpayer_extra").replace(
+            "transfixing_device_planned: bool", "transfixing_device_planned: number 0..3"
+        )
+    )
+    code, _, err = _run(capsys, "check", _extended_case(tmp_path), "--policies", folder)
+    assert code == 2
+    assert "'transfixing_device_planned' is declared differently by two vocabularies" in err
+
+
+def test_a_policy_sees_a_case_without_the_items_of_other_vocabularies(tmp_path):
+    from sijfasp.case import restrict_case, validate_case
+    from sijfasp.case_reader import read_case_file
+
+    loaded = {p.policy.id: p for p in set_policies(discover(_third_set(tmp_path)))}
+    data = read_case_file(_extended_case(tmp_path))
+    data["request"]["side"] = "unspecified"
+    case = validate_case(data, loaded[THIRD].policy.vocabulary, "extended.yaml")
+    assert restrict_case(case, loaded[THIRD].policy.vocabulary) is case
+    aim = restrict_case(case, loaded[AIM].policy.vocabulary)
+    assert "transfixing_device_planned" not in aim.findings
+    assert "side" not in aim.request and aim.service == case.service
+    assert [r.values["kind"] for r in aim.records if r.kind == "therapy"] == [
+        r.values["kind"] for r in case.records if r.kind == "therapy" and r.index > 0
+    ]
+    # Records keep their index: evidence still points at the entry of the case file.
+    assert [r.index for r in aim.records if r.kind == "therapy"] == [1, 2, 3]
