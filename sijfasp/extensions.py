@@ -44,9 +44,11 @@ def _extends(decl: _Item | ast.FieldDecl) -> bool:
 
 
 def is_extension(source: ast.SourceFile) -> bool:
-    """A vocabulary file that does not declare the request's service extends another."""
+    """A vocabulary file that does not declare the request's service extends another (it may
+    add services with `extends`)."""
     return not any(
-        isinstance(d, ast.RequestDecl) and d.name == "service" for d in source.declarations
+        isinstance(d, ast.RequestDecl) and d.name == "service" and not _extends(d)
+        for d in source.declarations
     )
 
 

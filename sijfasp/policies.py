@@ -50,10 +50,15 @@ def read_source(path: Path, shown_as: str | None = None) -> SourceText:
     return SourceText(shown_as or str(path), text)
 
 
-@lru_cache(maxsize=8)
 def _vocabulary(path: Path, shown_as: str) -> tuple[Vocabulary, SourceText]:
     source = read_source(path, shown_as)
-    return check_vocabulary(parse(source)), source
+    return _checked_vocabulary(source), source
+
+
+@lru_cache(maxsize=8)
+def _checked_vocabulary(source: SourceText) -> Vocabulary:
+    """Checked once per text: an edited vocabulary is checked afresh."""
+    return check_vocabulary(parse(source))
 
 
 def load_policy(path: Path | str, shown_as: str | None = None) -> LoadedPolicy:
@@ -194,7 +199,7 @@ def set_policies(policy_set: PolicySet) -> tuple[LoadedPolicy, ...]:
     """Every policy of a set, loaded once per content: an edited file is read afresh."""
     paths = policy_set.policy_paths()
     stamp = []
-    for path in paths:
+    for path in [*paths, *sorted(policy_set.directory.glob("*" + VOCABULARY_SUFFIX))]:
         try:
             info = path.stat()
         except OSError:
@@ -207,7 +212,11 @@ def set_policies(policy_set: PolicySet) -> tuple[LoadedPolicy, ...]:
 def _set_policies(
     policy_set: PolicySet, stamp: tuple[tuple[Path, int, int], ...]
 ) -> tuple[LoadedPolicy, ...]:
-    loaded = tuple(load_policy(path, shown_path(policy_set, path)) for path, _, _ in stamp)
+    loaded = tuple(
+        load_policy(path, shown_path(policy_set, path))
+        for path, _, _ in stamp
+        if path.suffix == POLICY_SUFFIX
+    )
     check_distinct(loaded)
     return loaded
 

@@ -259,8 +259,12 @@ def test_one_id_with_two_effective_dates_is_two_versions(tmp_path):
 
 
 # ------------------------------------------------------------------ an edit takes effect at once
-def _subprocess(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def _subprocess(
+    args: list[str], cwd: Path, policies: Path | None = None
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != policy_set.ENVIRONMENT_VARIABLE}
+    if policies is not None:
+        env[policy_set.ENVIRONMENT_VARIABLE] = str(policies)
     return subprocess.run(
         [sys.executable, "-m", "sijfasp", *args],
         cwd=cwd,
@@ -512,3 +516,61 @@ def test_a_policy_sees_a_case_without_the_items_of_other_vocabularies(tmp_path):
     ]
     # Records keep their index: evidence still points at the entry of the case file.
     assert [r.index for r in aim.records if r.kind == "therapy"] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_the_environment_variable_and_the_option_in_a_real_run(tmp_path):
+    checkout = tmp_path / "checkout"
+    _copy_set(checkout)
+    other = _copy_set(tmp_path, "other")
+    _aim_with_stricter_block(other)
+    args = ["check", str(APPROVABLE), "--format", "json"]
+    by_env = json.loads(_subprocess(args, checkout, policies=other).stdout)
+    assert by_env["policy_set"] == {"path": str(other.resolve()), "origin": "SIJFASP_POLICIES"}
+    assert {r["policy"]: r["determination"] for r in by_env["results"]}[AIM] == "not_met"
+    by_option = json.loads(
+        _subprocess([*args, "--policies", str(BUNDLE)], checkout, policies=other).stdout
+    )
+    assert by_option["policy_set"] == {"path": str(BUNDLE.resolve()), "origin": "--policies"}
+    missing = _subprocess(args, checkout, policies=tmp_path / "nowhere")
+    assert missing.returncode == 2 and "named by SIJFASP_POLICIES does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_an_edited_vocabulary_is_read_afresh_in_one_process(tmp_path):
+    folder = _third_set(tmp_path)
+    before = {p.policy.id: p for p in set_policies(discover(folder))}[THIRD]
+    assert "pilates" not in before.policy.vocabulary.record("therapy").field("kind").type.values
+    extension = folder / "thirdpayer_extra.sijv"
+    extension.write_text(extension.read_text().replace("{yoga}", "{yoga, pilates}"))
+    os.utime(extension, ns=(1, 1))  # a new stamp even within the file system's time resolution
+    after = {p.policy.id: p for p in set_policies(discover(folder))}[THIRD]
+    assert "pilates" in after.policy.vocabulary.record("therapy").field("kind").type.values
+
+
+def test_a_service_added_by_an_extension_is_not_applicable_to_the_others(tmp_path, capsys):
+    extension = EXTENSION + (
+        "\nrequest_field service: choice {intra_articular_sij_fusion} { extends }\n"
+    )
+    folder = _third_set(tmp_path, extension)
+    policy = (folder / f"{THIRD}.sijp").read_text()
+    policy = policy.replace(
+        "criteria for percutaneous_sij_fusion {",
+        'service intra_articular_sij_fusion cpt 27278 [2] "Intra-articular fusion"\n\n'
+        "criteria for percutaneous_sij_fusion, intra_articular_sij_fusion {",
+    )
+    (folder / f"{THIRD}.sijp").write_text(policy)
+    case = _extended_case(tmp_path)
+    case.write_text(
+        case.read_text().replace(
+            "service: percutaneous_sij_fusion", "service: intra_articular_sij_fusion"
+        )
+    )
+    code, out, err = _run(capsys, "check", case, "--format", "json", "--policies", folder)
+    assert code == 0, err
+    determinations = {p: r["determination"] for p, r in _results(out).items()}
+    assert determinations == {
+        AIM: "not_applicable",
+        "caresource_sijf_2026": "not_applicable",
+        THIRD: "approvable",
+    }
