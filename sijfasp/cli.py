@@ -211,7 +211,9 @@ def _policies_option(sub: argparse.ArgumentParser) -> None:
 
 def policy_set(args: argparse.Namespace) -> PolicySet:
     """The policy set of a run (policy_set.py: the order in which it is looked for)."""
-    return discover(getattr(args, "policies", None))
+    chosen = discover(getattr(args, "policies", None))
+    _regular_files(chosen.policy_paths())
+    return chosen
 
 
 def set_info(args: argparse.Namespace) -> PolicySetInfo:

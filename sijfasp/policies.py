@@ -208,7 +208,7 @@ def set_policies(policy_set: PolicySet) -> tuple[LoadedPolicy, ...]:
     return _set_policies(policy_set, tuple(stamp))
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)
 def _set_policies(
     policy_set: PolicySet, stamp: tuple[tuple[Path, int, int], ...]
 ) -> tuple[LoadedPolicy, ...]:

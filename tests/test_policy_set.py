@@ -574,3 +574,42 @@ def test_a_service_added_by_an_extension_is_not_applicable_to_the_others(tmp_pat
         "caresource_sijf_2026": "not_applicable",
         THIRD: "approvable",
     }
+
+
+@pytest.mark.slow
+def test_an_installed_copy_uses_the_checkout_it_runs_in(tmp_path):
+    """The layout `pip install .` makes (grammar and policies inside the package), run from a
+    checkout whose policy was edited: the edit decides, and compile --check calls it stale."""
+    site = tmp_path / "site"
+    shutil.copytree(
+        REPO / "sijfasp", site / "sijfasp", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(REPO / "grammar", site / "sijfasp" / "grammar")
+    shutil.copytree(BUNDLE, site / "sijfasp" / "policies_asp")
+    checkout = tmp_path / "checkout"
+    _aim_with_stricter_block(_copy_set(checkout))
+    env = {k: v for k, v in os.environ.items() if k != policy_set.ENVIRONMENT_VARIABLE}
+    env["PYTHONPATH"] = str(site)
+
+    def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "sijfasp", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    args = ("check", str(APPROVABLE), "--format", "json", "--policy", AIM)
+    inside = json.loads(run(*args, cwd=checkout).stdout)
+    assert inside["policy_set"]["origin"] == Origin.WORKING_DIRECTORY
+    assert inside["results"][0]["determination"] == "not_met"
+    outside = json.loads(run(*args, cwd=tmp_path).stdout)
+    assert outside["policy_set"] == {
+        "path": str((site / "sijfasp" / "policies_asp").resolve()),
+        "origin": Origin.INSTALLED,
+    }
+    assert outside["results"][0]["determination"] == "approvable"
+    checked = run("compile", "--check", cwd=checkout)
+    assert checked.returncode == 1 and f"stale: {checkout.resolve()}" in checked.stderr
