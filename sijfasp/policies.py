@@ -205,12 +205,16 @@ def set_policies(policy_set: PolicySet) -> tuple[LoadedPolicy, ...]:
         except OSError:
             info = None
         stamp.append((path, info.st_mtime_ns if info else 0, info.st_size if info else 0))
-    return _set_policies(policy_set, tuple(stamp))
+    try:  # the files are named from the working directory (shown_path)
+        here = "" if policy_set.origin == Origin.INSTALLED else str(Path.cwd())
+    except OSError:
+        here = ""
+    return _set_policies(policy_set, tuple(stamp), here)
 
 
 @lru_cache(maxsize=64)
 def _set_policies(
-    policy_set: PolicySet, stamp: tuple[tuple[Path, int, int], ...]
+    policy_set: PolicySet, stamp: tuple[tuple[Path, int, int], ...], cwd: str
 ) -> tuple[LoadedPolicy, ...]:
     loaded = tuple(
         load_policy(path, shown_path(policy_set, path))
