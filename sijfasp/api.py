@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable
 
 from . import __version__, textsafe, versions
-from .case import Case
+from .case import Case, restrict_case
 from .case_facts import case_symbols
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
 from .explain import Reader, advisory_results, criteria_tree, exclusion_results, reasons
@@ -153,6 +153,7 @@ def evaluate(
     given explicitly)."""
     use = use or _explicit_use(loaded, case)
     policy, compiled = loaded.policy, loaded.compiled
+    case = restrict_case(case, policy.vocabulary)  # other policies' extensions left out
     facts = case_symbols(case)
     snapshot = determine(compiled, facts)
     determination = snapshot.determination

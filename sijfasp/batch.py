@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -30,8 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import render, versions
-from .api import DEFAULT_ENUMERATE, Options, evaluate_case, policies_for_case
-from .case import validate_case
+from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case_reader import (
     STDIN,
     decode,
@@ -39,9 +39,18 @@ from .case_reader import (
     read_case_text,
     read_json_case_text,
 )
+from .case_vocabulary import case_under
 from .diagnostics import Diagnostic, SijfaspError
 from .limits import Limits, raise_hint
-from .policies import LoadedPolicy, bundled_policy_versions, load_policy, policy_versions
+from .policies import (
+    LoadedPolicy,
+    bundled_policy_versions,
+    load_policy,
+    policy_versions,
+    set_policies,
+)
+from .policy_set import PolicySet
+from .results import PolicySetInfo
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 ENGINES = ("local", "dask")
@@ -127,11 +136,13 @@ class Config:
     """What every worker needs to evaluate a case: sent once per task, small and picklable."""
 
     policy_ids: tuple[str, ...]  # ID@VERSION of each version, in the order of the output
-    policy_files: tuple[str, ...]  # empty: the bundled policies
+    policy_files: tuple[str, ...]  # empty: the policy set
     limits: Limits
     enumerate: int
     as_of: dt.date | None = None  # --as-of: the date versions are chosen on
     pinned: tuple[str, ...] = ()  # ids --policy ID@VERSION fixes to one version
+    # The policy set's folder and origin (policy_set.Origin); unused with policy_files.
+    policy_set: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True)
@@ -153,15 +164,17 @@ class Outcome:
     determinations: tuple[tuple[str, str], ...] | None
 
 
-_LOADED: dict[tuple[tuple[str, ...], tuple[str, ...]], list[LoadedPolicy]] = {}
+_LOADED: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, str]], list[LoadedPolicy]] = {}
 
 
 def _policies(config: Config) -> list[LoadedPolicy]:
     """The policies, loaded once per process (a worker keeps them for every case)."""
-    key = (config.policy_ids, config.policy_files)
+    key = (config.policy_ids, config.policy_files, config.policy_set)
     if key not in _LOADED:
         if config.policy_files:
             loaded = list(policy_versions(load_policy(Path(p)) for p in config.policy_files))
+        elif config.policy_set[0]:
+            loaded = list(set_policies(PolicySet(Path(config.policy_set[0]), config.policy_set[1])))
         else:
             loaded = list(bundled_policy_versions())
         by_ref = {versions.reference(p): p for p in loaded}
@@ -183,19 +196,21 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
     raw_id = data.get("id") if isinstance(data, dict) else None
     try:
         policies = _policies(config)
-        vocabularies = {p.policy.vocabulary.path: p.policy.vocabulary for p in policies}
-        cases = [validate_case(data, v, item.source, config.limits) for v in vocabularies.values()]
+        case, chosen = case_under(data, policies, item.source, config.limits)
         options = Options(enumerate=config.enumerate)
-        chosen = policies_for_case(cases[0], policies)
         result = _within_time(
             config.limits.time_limit,
             item,
-            lambda: evaluate_case(chosen, cases[0], options, config.as_of, config.pinned),
+            lambda: evaluate_case(chosen, case, options, config.as_of, config.pinned),
         )
     except SijfaspError as error:
         return _error(item, raw_id, _diagnostics(error))
     except (MemoryError, RecursionError):
         return _error(item, raw_id, [{"message": _TOO_COMPLEX_MEMORY}])
+    if config.policy_files:
+        result = dataclasses.replace(result, policy_set=PolicySetInfo(None, "--policy-file"))
+    elif config.policy_set[0]:
+        result = dataclasses.replace(result, policy_set=PolicySetInfo(*config.policy_set))
     # The same object as `check --format json`, on one line.
     line = json.dumps(render.case_json(result), ensure_ascii=False, separators=(",", ":")) + "\n"
     return Outcome(
@@ -568,7 +583,12 @@ class Tally:
             self.by_policy.setdefault(policy, Counter())[determination] += 1
 
 
-def run(args: argparse.Namespace, policies: list[LoadedPolicy], limits: Limits) -> int:
+def run(
+    args: argparse.Namespace,
+    policies: list[LoadedPolicy],
+    limits: Limits,
+    policy_set: PolicySet | None = None,
+) -> int:
     """The batch: 0 when every case was valid, 1 when some were not (their error lines are in
     the output)."""
     if args.scheduler is not None and args.engine != "dask":
@@ -581,6 +601,7 @@ def run(args: argparse.Namespace, policies: list[LoadedPolicy], limits: Limits) 
         DEFAULT_ENUMERATE if args.enumerate is None else args.enumerate,
         args.as_of,
         tuple(i for i, v in map(versions.split_reference, args.policy or ()) if v is not None),
+        (str(policy_set.directory), policy_set.origin) if policy_set else ("", ""),
     )
     items = read_items(args.inputs, limits)
     done = prepare_resume(args.out, items) if args.resume else Done()

@@ -36,7 +36,7 @@ from .textsafe import for_diagnostic, terminal
 from .units import DECIMALS
 from .wording import article
 
-__all__ = ["Case", "Record", "load_case", "read_case_text", "validate_case"]
+__all__ = ["Case", "Record", "load_case", "read_case_text", "restrict_case", "validate_case"]
 
 # Who and what the case is about, for a letter's header; each optional, never read by the solver.
 DETAILS = ("patient", "member_id", "payer", "plan", "reference_id")
@@ -133,6 +133,66 @@ def validate_case(
     if problems.items:
         raise SijfaspError(problems.items)
     return Case(case_id, path, request, findings, tuple(records), details)
+
+
+# ------------------------------------------------------------------ one policy's view
+def _fits(value: Any, value_type: ValueType) -> Any:
+    """The value as a vocabulary of this type reads it: a choice it does not list is None,
+    a set keeps the members it lists."""
+    if value_type.kind == "choice":
+        return value if value in value_type.values else None
+    if value_type.kind == "set" and isinstance(value, tuple):
+        return tuple(v for v in value if v in value_type.values)
+    return value
+
+
+def _own_facts(values: dict[str, Any], vocabulary: Vocabulary, scope: str) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for name, value in values.items():
+        if scope == "request" and name in ("service", "date"):
+            kept[name] = value  # what is asked and when: a policy without it does not apply
+            continue
+        fact = vocabulary.fact(scope, name)
+        fitted = _fits(value, fact.type) if fact is not None else None
+        if fitted is not None:
+            kept[name] = fitted
+    return kept
+
+
+def _own_record(record: Record, kind: RecordKind) -> Record | None:
+    """The record as a policy of this record kind sees it; None when a required field holds
+    a value the policy does not know (the record is not one the policy speaks of)."""
+    values: dict[str, Any] = {}
+    for name, value in record.values.items():
+        field_def = kind.field(name)
+        fitted = _fits(value, field_def.type) if field_def is not None else None
+        if fitted is not None:
+            values[name] = fitted
+        elif field_def is not None and field_def.required:
+            return None
+    return Record(record.kind, record.index, values)
+
+
+def restrict_case(case: Case, vocabulary: Vocabulary) -> Case:
+    """The case as a policy of this vocabulary sees it: the items of other policies' vocabulary
+    extensions (extensions.py) left out, so its solver and its explanation never meet them.
+    Records keep their index, so evidence still points at the case file's entries."""
+    request = _own_facts(case.request, vocabulary, "request")
+    findings = _own_facts(case.findings, vocabulary, "finding")
+    records = []
+    for record in case.records:
+        kind = vocabulary.record(record.kind)
+        own = _own_record(record, kind) if kind is not None else None
+        if own is not None:
+            records.append(own)
+    if (
+        request == case.request
+        and findings == case.findings
+        and len(records) == len(case.records)
+        and all(a.values == b.values for a, b in zip(records, case.records))
+    ):
+        return case
+    return Case(case.id, case.path, request, findings, tuple(records), case.details)
 
 
 def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import enum
 import errno
@@ -27,28 +28,32 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, batch, policytests, render, textsafe, versions
-from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id, policies_for_case
-from .case import Case, validate_case
+from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id
+from .case import Case
 from .case_reader import display_name, file_kind, read_case_file
+from .case_vocabulary import case_under
 from .compiler import source_name
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
 from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint
 from .policies import (
     LoadedPolicy,
-    bundled_policy_paths,
-    bundled_policy_versions,
+    check_distinct,
     is_vocabulary_file,
     load_policy,
     load_vocabulary,
     policy_versions,
+    set_policies,
+    shown_path,
+    source_sha256,
 )
-from .results import CaseResult
+from .policy_set import ENVIRONMENT_VARIABLE, PolicySet, discover
+from .results import CaseResult, PolicySetInfo
 from .source import SourceText
 
 
 class Exit(enum.IntEnum):
     OK = 0
-    STALE = 1  # compile --check found a committed .lp that differs from a fresh compile
+    STALE = 1  # compile --check: a policy's .lp is missing or differs from a fresh compile
     BAD_INPUT = 2
     INTERNAL = 3
     INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a run stopped with Ctrl-C
@@ -64,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("policies", help="list the policies sijfasp knows")
     listing.add_argument("--format", choices=("text", "json"), default="text")
+    _policies_option(listing)
 
     def case_command(name: str, help_text: str, formats: tuple[str, ...]) -> None:
         sub = commands.add_parser(name, help=help_text)
@@ -121,22 +127,28 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 if a bundled policy's committed .lp differs from a fresh compile",
+        help="exit 1 if a policy of the set in use has no compiled .lp or one that differs "
+        "from a fresh compile",
     )
     mode.add_argument(
-        "--write", action="store_true", help="recompile every bundled policy into its committed .lp"
+        "--write",
+        action="store_true",
+        help="recompile every policy of the set in use into its .lp",
     )
+    _policies_option(compile_)
     _run_limit_options(compile_)
 
     lint = commands.add_parser(
         "lint", help="check policy and vocabulary files, report every problem"
     )
     lint.add_argument(
-        "policies",
+        "files",
         nargs="*",
+        metavar="policies",
         type=Path,
-        help="policy (.sijp) or vocabulary (.sijv) files (default: the bundled policies)",
+        help="policy (.sijp) or vocabulary (.sijv) files (default: the policies of the set in use)",
     )
+    _policies_option(lint)
     _run_limit_options(lint)
 
     batch_ = commands.add_parser("batch", help="check many cases, one JSON line per case")
@@ -146,7 +158,10 @@ def _parser() -> argparse.ArgumentParser:
     _run_limit_options(batch_)
     test = commands.add_parser("test", help="run the policy tests; --coverage shows what they saw")
     test.add_argument(
-        "paths", nargs="*", type=Path, help="test files (default: every bundled policy's tests)"
+        "paths",
+        nargs="*",
+        type=Path,
+        help="test files (default: the tests of every policy of the set in use)",
     )
     test.add_argument(
         "--update", action="store_true", help="write the actual results into the test files"
@@ -157,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--fail-under-full", action="store_true", help="exit 1 unless coverage is full"
     )
+    _policies_option(test)
     _run_limit_options(test)
     return parser
 
@@ -167,13 +183,14 @@ def _default(name: str) -> str | None:
 
 
 def _policy_options(sub: argparse.ArgumentParser) -> None:
-    """Which policies a command judges by: --policy and --policy-file."""
+    """Which policies a command judges by: --policies, --policy and --policy-file."""
+    _policies_option(sub)
     sub.add_argument(
         "--policy",
         action="append",
         metavar="ID[@VERSION]",
         help="only this policy (repeatable), in the version in effect on the request date, or "
-        "in the VERSION named; default: every bundled policy",
+        "in the VERSION named; default: every policy of the set in use",
     )
     sub.add_argument(
         "--as-of",
@@ -188,8 +205,34 @@ def _policy_options(sub: argparse.ArgumentParser) -> None:
         action="append",
         type=Path,
         metavar="FILE",
-        help="use this policy file instead of the bundled ones (repeatable)",
+        help="use this policy file instead of a policy set (repeatable)",
     )
+
+
+def _policies_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--policies",
+        type=Path,
+        metavar="DIR",
+        help=f"the policy set: a folder of policy files (default: ${ENVIRONMENT_VARIABLE}, "
+        "else a policies_asp/ found from the working directory upwards, else the installed "
+        "bundle)",
+    )
+
+
+def policy_set(args: argparse.Namespace) -> PolicySet:
+    """The policy set of a run (policy_set.py: the order in which it is looked for)."""
+    chosen = discover(getattr(args, "policies", None))
+    _regular_files(chosen.policy_paths())
+    return chosen
+
+
+def set_info(args: argparse.Namespace) -> PolicySetInfo:
+    """The set a run's policies come from, as output names it."""
+    if getattr(args, "policy_file", None):
+        return PolicySetInfo(None, "--policy-file")
+    chosen = policy_set(args)
+    return PolicySetInfo(str(chosen.directory), chosen.origin)
 
 
 def _case_limit_options(sub: argparse.ArgumentParser) -> None:
@@ -299,10 +342,20 @@ def _count(text: str | int) -> int:
 def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
     """Every version of the policies asked for; `--policy ID@VERSION` keeps that one only."""
     if args.policy_file:
+        if args.policies is not None:
+            raise SijfaspError(
+                [
+                    Diagnostic(
+                        "property",
+                        "--policies and --policy-file each name the policies to use; give one",
+                        file="--policies",
+                    )
+                ]
+            )
         _regular_files(args.policy_file)
         policies = list(policy_versions(load_policy(p) for p in args.policy_file))
     else:
-        policies = list(bundled_policy_versions())
+        policies = list(set_policies(policy_set(args)))
     if not args.policy:
         return policies
     by_id = versions.grouped(policies)
@@ -436,14 +489,6 @@ def _case_paths(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
-def _load_case(path: Path, policies: list[LoadedPolicy], limits: Limits) -> Case:
-    # Read once (standard input can be read only once), validate against each vocabulary.
-    data = read_case_file(path, limits)
-    vocabularies = {p.policy.vocabulary.path: p.policy.vocabulary for p in policies}
-    cases = [validate_case(data, v, display_name(path), limits) for v in vocabularies.values()]
-    return cases[0]
-
-
 def _cmd_case(args: argparse.Namespace) -> int:
     policies = _select_policies(args)
     limits = _case_limits(args)
@@ -451,8 +496,8 @@ def _cmd_case(args: argparse.Namespace) -> int:
     problems: list[SijfaspError] = []
     for path in _case_paths(args.cases):
         try:
-            case = _load_case(path, policies, limits)
-            cases.append((case, policies_for_case(case, policies)))
+            data = read_case_file(path, limits)
+            cases.append(case_under(data, policies, display_name(path), limits))
         except SijfaspError as error:
             problems.append(error)
     if problems:  # every problem of every case at once
@@ -468,7 +513,13 @@ def _cmd_case(args: argparse.Namespace) -> int:
         # Text and Markdown list sets only when there are few; the grouped view covers the rest.
         options = Options(enumerate=render.MAX_SETS_SHOWN, rank=False)
     pinned = _pinned(args)
-    results = [evaluate_case(chosen, case, options, args.as_of, pinned) for case, chosen in cases]
+    info = set_info(args)
+    results = [
+        dataclasses.replace(
+            evaluate_case(chosen, case, options, args.as_of, pinned), policy_set=info
+        )
+        for case, chosen in cases
+    ]
     if args.format == "json":
         output = render.json_cases(results)
     else:
@@ -480,6 +531,14 @@ def _cmd_case(args: argparse.Namespace) -> int:
 
 
 def _formatted(args: argparse.Namespace, result: CaseResult) -> str:
+    if args.format == "markdown":
+        letter = args.command == "missing"
+        return _formatted_only(args, result) + "\n" + render.markdown_set_line(result, not letter)
+    line = render.text_set_line(result)
+    return _formatted_only(args, result) + ("\n" + line if line else "")
+
+
+def _formatted_only(args: argparse.Namespace, result: CaseResult) -> str:
     if args.format == "markdown":
         if args.command == "explain":
             return render.markdown_explain(result)
@@ -493,7 +552,8 @@ def _formatted(args: argparse.Namespace, result: CaseResult) -> str:
 
 def _cmd_policies(args: argparse.Namespace) -> int:
     listing = []
-    for loaded in bundled_policy_versions():
+    chosen = policy_set(args)
+    for loaded in set_policies(chosen):
         policy = loaded.policy
         listing.append(
             {
@@ -511,10 +571,14 @@ def _cmd_policies(args: argparse.Namespace) -> int:
                     {"service": s.name, "cpt": s.cpt, "section": s.section, "label": s.label}
                     for s in policy.services
                 ],
+                "source_sha256": source_sha256(loaded),
             }
         )
+    info = PolicySetInfo(str(chosen.directory), chosen.origin)
     _write_output(
-        render.json_policies(listing) if args.format == "json" else render.text_policies(listing)
+        render.json_policies(listing, info)
+        if args.format == "json"
+        else render.text_policies(listing, info)
     )
     return Exit.OK
 
@@ -530,31 +594,40 @@ def _cmd_compile(args: argparse.Namespace) -> int:
                 [
                     Diagnostic(
                         "property",
-                        "--check and --write work on the bundled policies; give no file or -o",
+                        "--check and --write work on the policy set in use; give no file or -o "
+                        "(choose the set with --policies DIR)",
                         file="compile",
                     )
                 ]
             )
-        stale = []
-        for path in bundled_policy_paths():
-            program = load_policy(path, f"policies_asp/{path.name}").compiled.program
+        chosen = policy_set(args)
+        loaded = set_policies(chosen)
+        not_compiled: list[Path] = []
+        stale: list[Path] = []
+        for path, policy in zip(chosen.policy_paths(), loaded):
+            program = policy.compiled.program
             target = compiled_path(path)
-            current = target.read_text(encoding="utf-8") if target.exists() else None
+            current = target.read_text(encoding="utf-8") if target.is_file() else None
             if current == program:
                 continue
             if args.write:
                 _write_file(target, program)
                 _write_output(f"wrote {target}\n")
+            elif current is None:
+                not_compiled.append(target)
             else:
                 stale.append(target)
+        for target in not_compiled:
+            _error_output(f"not compiled: {target} does not exist (run: sijfasp compile --write)")
         for target in stale:
-            print(
-                f"stale: {target} differs from a fresh compile (run: sijfasp compile --write)",
-                file=sys.stderr,
+            _error_output(
+                f"stale: {target} differs from a fresh compile (run: sijfasp compile --write)"
             )
-        if not stale and args.check:
-            _write_output("all compiled policies are up to date\n")
-        return Exit.STALE if stale else Exit.OK
+        if args.check and not (stale or not_compiled):
+            _write_output(
+                f"all compiled policies are up to date ({chosen.directory}, {chosen.origin})\n"
+            )
+        return Exit.STALE if stale or not_compiled else Exit.OK
     if args.policy is None:
         raise SijfaspError(
             [
@@ -588,21 +661,22 @@ def _write_file(target: Path, text: str) -> None:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
-    _regular_files(args.policies)
-    paths = args.policies or bundled_policy_paths()
+    _regular_files(args.files)
+    chosen = None if args.files else policy_set(args)
+    paths = args.files or (chosen.policy_paths() if chosen else [])
     failures: list[SijfaspError] = []
     warnings = 0
-    policies: list[LoadedPolicy] = []
+    every: list[LoadedPolicy] = []
     for path in paths:
         try:
             if is_vocabulary_file(path):
                 load_vocabulary(path)
                 continue
-            loaded = load_policy(path)
+            loaded = load_policy(path, shown_path(chosen, path) if chosen else None)
         except SijfaspError as error:
             failures.append(error)
             continue
-        policies.append(loaded)
+        every.append(loaded)
         if loaded.policy.warnings:
             warnings += len(loaded.policy.warnings)
             print(
@@ -610,7 +684,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     try:
-        versions.check_unique(policies)  # one file per id and version
+        check_distinct(every)  # one file per id and version
     except SijfaspError as error:
         failures.append(error)
     if failures:
@@ -629,11 +703,25 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    return batch.run(args, _select_policies(args), _case_limits(args))
+    chosen = None if args.policy_file else policy_set(args)
+    return batch.run(args, _select_policies(args), _case_limits(args), chosen)
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
-    text, status = policytests.command(args.paths, args.update, args.coverage, args.fail_under_full)
+    paths = args.paths or policytests.default_test_files(policy_set(args).directory)
+    if not paths:
+        chosen = policy_set(args)
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "property",
+                    f"no test files found in {chosen.directory / policytests.TESTS_FOLDER} "
+                    f"({chosen.origin})",
+                    file=str(chosen.directory),
+                )
+            ]
+        )
+    text, status = policytests.command(paths, args.update, args.coverage, args.fail_under_full)
     _write_output(text, final=True)
     return status
 

@@ -5,8 +5,9 @@ This module only composes the stages (parser, semantics, compiler); it adds no m
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,8 +15,9 @@ from pathlib import Path
 from . import ast, versions
 from .compiler import CompiledPolicy, compile_policy
 from .diagnostics import Code, Diagnostic, SijfaspError
+from .extensions import check_extension, is_extension
 from .parser import parse
-from .resources import policies_dir
+from .policy_set import FOLDER_NAME, Origin, PolicySet, installed
 from .semantics import Policy, Vocabulary, check_policy, check_vocabulary
 from .source import SourceText, Span
 
@@ -49,10 +51,15 @@ def read_source(path: Path, shown_as: str | None = None) -> SourceText:
     return SourceText(shown_as or str(path), text)
 
 
-@lru_cache(maxsize=8)
 def _vocabulary(path: Path, shown_as: str) -> tuple[Vocabulary, SourceText]:
     source = read_source(path, shown_as)
-    return check_vocabulary(parse(source)), source
+    return _checked_vocabulary(source), source
+
+
+@lru_cache(maxsize=8)
+def _checked_vocabulary(source: SourceText) -> Vocabulary:
+    """Checked once per text: an edited vocabulary is checked afresh."""
+    return check_vocabulary(parse(source))
 
 
 def load_policy(path: Path | str, shown_as: str | None = None) -> LoadedPolicy:
@@ -80,18 +87,45 @@ def _looks_like_vocabulary(text: str) -> bool:
 def _load(path: Path, source: SourceText) -> LoadedPolicy:
     tree = parse(source)
     imports = [d for d in tree.declarations if isinstance(d, ast.ImportDecl)]
-    if len(imports) != 1:
-        span = imports[1].span if imports else Span(source.path, 1, 1, 1, 2)
+    if not imports:
         raise SijfaspError(
             [
                 Diagnostic(
                     "import",
-                    'a policy imports exactly one vocabulary, like: import "vocabulary.sijv"',
-                    span,
+                    'a policy imports the shared vocabulary, like: import "vocabulary.sijv"',
+                    Span(source.path, 1, 1, 1, 2),
                 )
             ]
         )
-    imported = imports[0]
+    seen: set[Path] = set()
+    vocabulary: Vocabulary | None = None
+    sources = [source]
+    for imported in imports:
+        target, shown = _import_target(path, source, imported)
+        if target.resolve() in seen:
+            raise SijfaspError(
+                [Diagnostic(Code.IMPORT, f"'{imported.path}' is imported twice", imported.span)]
+            )
+        seen.add(target.resolve())
+        try:
+            if vocabulary is None:
+                vocabulary, vocabulary_source = _vocabulary(target.resolve(), shown)
+                sources.append(vocabulary_source)
+            else:
+                extension_source = read_source(target, shown)
+                sources.append(extension_source)
+                vocabulary = check_extension(parse(extension_source), vocabulary)
+        except SijfaspError as error:
+            error.sources.setdefault(shown, read_source(target, shown))
+            raise
+    assert vocabulary is not None
+    policy = check_policy(tree, vocabulary)
+    return LoadedPolicy(policy, compile_policy(policy), tuple(sources))
+
+
+def _import_target(path: Path, source: SourceText, imported: ast.ImportDecl) -> tuple[Path, str]:
+    """The file an import names, relative to the policy's own folder, checked to be a
+    vocabulary; and how diagnostics name it."""
     problem = _import_problem(imported.path)
     if problem is not None:
         raise SijfaspError([Diagnostic(Code.IMPORT, problem, imported.span)])
@@ -103,8 +137,8 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
             [
                 Diagnostic(
                     "import",
-                    f"cannot find the vocabulary '{imports[0].path}' next to {source.path}",
-                    imports[0].span,
+                    f"cannot find the vocabulary '{imported.path}' next to {source.path}",
+                    imported.span,
                 )
             ]
         )
@@ -120,13 +154,7 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
                 )
             ]
         )
-    try:
-        vocabulary, vocabulary_source = _vocabulary(target.resolve(), shown)
-    except SijfaspError as error:
-        error.sources.setdefault(shown, read_source(target, shown))
-        raise
-    policy = check_policy(tree, vocabulary)
-    return LoadedPolicy(policy, compile_policy(policy), (source, vocabulary_source))
+    return target, shown
 
 
 def is_vocabulary_file(path: Path) -> bool:
@@ -134,33 +162,88 @@ def is_vocabulary_file(path: Path) -> bool:
 
 
 def load_vocabulary(path: Path) -> Vocabulary:
-    """Parse and check a vocabulary file on its own."""
+    """Parse and check a vocabulary file on its own; an extension (extensions.py) is checked
+    for its own items, its additions to another vocabulary with the policy that imports it."""
     source = read_source(path)
     try:
-        return check_vocabulary(parse(source))
+        tree = parse(source)
+        if is_extension(tree):
+            return check_extension(tree, None)
+        return check_vocabulary(tree)
     except SijfaspError as error:
         error.sources.setdefault(source.path, source)
         raise
 
 
 def bundled_policy_paths() -> list[Path]:
-    return sorted(policies_dir().glob("*" + POLICY_SUFFIX))
+    """The policy files of the bundle installed with the package."""
+    return installed().policy_paths()
 
 
-@lru_cache(maxsize=1)
 def bundled_policy_versions() -> tuple[LoadedPolicy, ...]:
-    """Every version of every bundled policy, each id's versions together, oldest first."""
-    return policy_versions(load_policy(p, f"policies_asp/{p.name}") for p in bundled_policy_paths())
+    """Every version of every policy of the installed bundle (not the set a run discovers),
+    each id's versions together, oldest first."""
+    return set_policies(installed())
 
 
-@lru_cache(maxsize=1)
 def bundled_policies() -> tuple[LoadedPolicy, ...]:
-    """The latest version of each bundled policy (the set a reader of today's policies sees)."""
+    """The latest version of each policy of the installed bundle (today's policies)."""
     return tuple(versions.latest(bundled_policy_versions()))
 
 
 def policy_versions(loaded: Iterable[LoadedPolicy]) -> tuple[LoadedPolicy, ...]:
     """Policies grouped into versions; two files with one id and one version are an error."""
     found = list(loaded)
-    versions.check_unique(found)
+    check_distinct(found)
     return tuple(versions.ordered(found))
+
+
+def shown_path(policy_set: PolicySet, path: Path) -> str:
+    """How diagnostics name a policy file of a set: from the working directory when it is
+    below it, `policies_asp/NAME` for the installed bundle, else the absolute path."""
+    if policy_set.origin == Origin.INSTALLED:
+        return f"{FOLDER_NAME}/{path.name}"
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path.resolve())
+
+
+def set_policies(policy_set: PolicySet) -> tuple[LoadedPolicy, ...]:
+    """Every policy of a set, loaded once per content: an edited file is read afresh."""
+    paths = policy_set.policy_paths()
+    stamp = []
+    for path in [*paths, *sorted(policy_set.directory.glob("*" + VOCABULARY_SUFFIX))]:
+        try:
+            info = path.stat()
+        except OSError:
+            info = None
+        stamp.append((path, info.st_mtime_ns if info else 0, info.st_size if info else 0))
+    try:  # the files are named from the working directory (shown_path)
+        here = "" if policy_set.origin == Origin.INSTALLED else str(Path.cwd())
+    except OSError:
+        here = ""
+    return _set_policies(policy_set, tuple(stamp), here)
+
+
+@lru_cache(maxsize=64)
+def _set_policies(
+    policy_set: PolicySet, stamp: tuple[tuple[Path, int, int], ...], cwd: str
+) -> tuple[LoadedPolicy, ...]:
+    return policy_versions(
+        load_policy(path, shown_path(policy_set, path))
+        for path, _, _ in stamp
+        if path.suffix == POLICY_SUFFIX
+    )
+
+
+def source_sha256(loaded: LoadedPolicy) -> str:
+    """The content hash of a policy's own file, as it was read."""
+    source = next((s for s in loaded.sources if s.path == loaded.policy.path), None)
+    return hashlib.sha256(source.text.encode("utf-8")).hexdigest() if source else ""
+
+
+def check_distinct(loaded: Sequence[LoadedPolicy]) -> None:
+    """Two files of one set with one policy id and version (the effective date when the
+    header names none): an error naming both, never the last one silently winning."""
+    versions.check_unique(loaded)

@@ -22,6 +22,7 @@ from .results import (
     MissingItem,
     NodeResult,
     PolicyResult,
+    PolicySetInfo,
 )
 from .wording import article, section_key
 
@@ -339,8 +340,45 @@ def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
     return lines
 
 
-def text_policies(policies: list[dict]) -> str:
+# ------------------------------------------------------------------ the policy set used
+SHORT_HASH = 12  # hex digits of a content hash in text and Markdown; JSON has them all
+
+
+def _set_words(info: PolicySetInfo) -> str:
+    return info.origin if info.path is None else f"{info.path} ({info.origin})"
+
+
+def text_set_line(case: CaseResult) -> str:
+    """One line naming the policy set a case was judged with and each policy file's hash."""
+    if case.policy_set is None:
+        return ""
+    hashes = ", ".join(
+        f"{r.policy} sha256 {r.source_sha256[:SHORT_HASH] or 'unknown'}" for r in case.results
+    )
+    line = f"policy set: {_set_words(case.policy_set)}" + (f"; {hashes}" if hashes else "")
+    return "\n".join(_wrap(textsafe.terminal(line), 0, 2)) + "\n"
+
+
+def markdown_set_line(case: CaseResult, with_hashes: bool = True) -> str:
+    """The policy set as a closing line of a Markdown document; a letter already names each
+    policy's hash under its heading."""
+    if case.policy_set is None:
+        return ""
+    hashes = "; ".join(
+        f"{r.policy} sha256 {r.source_sha256[:SHORT_HASH] or 'unknown'}" for r in case.results
+    )
+    words = textsafe.markdown(_set_words(case.policy_set))
+    return f"Policy set: {words}" + (f"; {hashes}" if hashes and with_hashes else "") + ".\n"
+
+
+def _set_json(info: PolicySetInfo | None) -> dict | None:
+    return None if info is None else {"path": info.path, "origin": info.origin}
+
+
+def text_policies(policies: list[dict], info: PolicySetInfo | None = None) -> str:
     lines = []
+    if info is not None:
+        lines += _wrap(textsafe.terminal(f"policy set: {_set_words(info)}"), 0, 2) + [""]
     for p in policies:
         lines.append(f"{p['id']} version {p['version']}: {p['payer']}")
         lines += _wrap(
@@ -352,6 +390,8 @@ def text_policies(policies: list[dict]) -> str:
         for s in p["services"]:
             cpt = f"CPT {s['cpt']}" if s["cpt"] else "no CPT code listed"
             lines += _wrap(f"- {s['service']} ({cpt}) [{s['section']}]", 2, 4)
+        if p.get("source_sha256"):
+            lines.append(f"  sha256 {p['source_sha256']}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -741,6 +781,7 @@ def case_json(case: CaseResult) -> dict:
         "request_date": case.request_date.isoformat(),
         "details": details,
         "results": [result_json(r) for r in case.results],
+        "policy_set": _set_json(case.policy_set),
     }
 
 
@@ -754,5 +795,6 @@ def json_cases(cases: list[CaseResult]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def json_policies(policies: list[dict]) -> str:
-    return json.dumps({"policies": policies}, indent=2, ensure_ascii=False) + "\n"
+def json_policies(policies: list[dict], info: PolicySetInfo | None = None) -> str:
+    data = {"policy_set": _set_json(info), "policies": policies}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -23,6 +23,7 @@ def grammar_path() -> Path:
 
 
 def policies_dir() -> Path:
+    """The policies installed with the package; policy_set.discover() decides what a run uses."""
     return _data_dir("policies_asp")
 
 

@@ -185,6 +185,15 @@ class CaseDetails:
 
 
 @dataclass(frozen=True)
+class PolicySetInfo:
+    """The policy set a case was judged with: its folder (None for policy files named one by
+    one) and how it was chosen (policy_set.Origin, or "--policy-file")."""
+
+    path: str | None
+    origin: str
+
+
+@dataclass(frozen=True)
 class CaseResult:
     case: str
     service: str
@@ -192,6 +201,7 @@ class CaseResult:
     results: tuple[PolicyResult, ...]
     details: CaseDetails = CaseDetails()
     tool_version: str = ""
+    policy_set: PolicySetInfo | None = None
 
 
 __all__ = [
@@ -204,5 +214,6 @@ __all__ = [
     "MissingItem",
     "NodeResult",
     "PolicyResult",
+    "PolicySetInfo",
     "VersionUse",
 ]

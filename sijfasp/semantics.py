@@ -114,6 +114,8 @@ class Vocabulary:
     request_fields: tuple[FactDef, ...]
     records: tuple[RecordKind, ...]
     path: str
+    # The extension vocabularies merged into this one (extensions.py), in import order.
+    extensions: tuple[str, ...] = ()
 
     def fact(self, scope: str, name: str) -> FactDef | None:
         pool = self.findings if scope == "finding" else self.request_fields
@@ -161,7 +163,7 @@ _VOCAB_PROPS = {
     "record": {"means", "ask", "cost"},
     "field": {"means", "ask", "unit", "required", "only_for", "derived"},
 }
-_FLAGS = {"required", "derived"}
+_FLAGS = {"required", "derived", "extends"}  # extends: extensions.py
 _POLICY_PROPS = {"payer", "title", "document", "number", "effective", "cite", "url", "version"}
 # Header properties that may be given per line of business: `effective for PLAN DATE`.
 _PLAN_PROPS = {"effective"}
@@ -300,7 +302,9 @@ def _check_type(spec: ast.TypeSpec, sink: DiagnosticSink) -> ValueType | None:
 
 
 # ------------------------------------------------------------------ vocabulary
-def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
+def check_vocabulary(source: ast.SourceFile, extension: bool = False) -> Vocabulary:
+    """A vocabulary file's declarations checked; a shared vocabulary (not an `extension`, see
+    extensions.py) must declare the request's service and date."""
     sink = DiagnosticSink()
     header: ast.VocabularyDecl | None = None
     findings: list[FactDef] = []
@@ -364,7 +368,7 @@ def check_vocabulary(source: ast.SourceFile) -> Vocabulary:
             "the file does not start with 'vocabulary NAME \"...\"'",
             Span(source.path, 1, 1, 1, 2),
         )
-    for name in ("service", "date"):
+    for name in () if extension else ("service", "date"):
         if not any(f.name == name for f in request_fields):
             sink.error(
                 "unknown-name",
@@ -406,33 +410,9 @@ def _check_record(decl: ast.RecordDecl, sink: DiagnosticSink) -> RecordKind:
         if field.name in names:
             sink.error("duplicate-name", f"field '{field.name}' is declared twice", field.span)
         names.add(field.name)
-        _reserved(field.name, "a field", field.span, sink)
-        fprops = _properties(
-            field.properties, _VOCAB_PROPS["field"], f"field '{decl.name}.{field.name}'", sink
-        )
-        value_type = _check_type(field.type, sink)
-        required = "required" in fprops
-        derived = "derived" in fprops
-        _require(fprops, ("means",), f"field '{decl.name}.{field.name}'", field.span, sink)
-        if not required and not derived:
-            _require(
-                fprops, ("ask",), f"optional field '{decl.name}.{field.name}'", field.span, sink
-            )
-        if value_type is None:
-            continue
-        fields.append(
-            FieldDef(
-                field.name,
-                value_type,
-                _text(fprops, "means"),
-                _text(fprops, "ask"),
-                _text(fprops, "unit") or None,
-                required,
-                _text(fprops, "only_for") or None,
-                derived,
-                field.span,
-            )
-        )
+        checked = check_field(decl.name, field, sink)
+        if checked is not None:
+            fields.append(checked)
     dates = [f for f in fields if f.type.kind == "date"]
     if not any(f.name in ("date", "start") and f.required for f in dates):
         sink.error(
@@ -445,6 +425,32 @@ def _check_record(decl: ast.RecordDecl, sink: DiagnosticSink) -> RecordKind:
         _cost(props),
         tuple(fields),
         decl.span,
+    )
+
+
+def check_field(record: str, field: ast.FieldDecl, sink: DiagnosticSink) -> FieldDef | None:
+    _reserved(field.name, "a field", field.span, sink)
+    fprops = _properties(
+        field.properties, _VOCAB_PROPS["field"], f"field '{record}.{field.name}'", sink
+    )
+    value_type = _check_type(field.type, sink)
+    required = "required" in fprops
+    derived = "derived" in fprops
+    _require(fprops, ("means",), f"field '{record}.{field.name}'", field.span, sink)
+    if not required and not derived:
+        _require(fprops, ("ask",), f"optional field '{record}.{field.name}'", field.span, sink)
+    if value_type is None:
+        return None
+    return FieldDef(
+        field.name,
+        value_type,
+        _text(fprops, "means"),
+        _text(fprops, "ask"),
+        _text(fprops, "unit") or None,
+        required,
+        _text(fprops, "only_for") or None,
+        derived,
+        field.span,
     )
 
 
