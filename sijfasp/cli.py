@@ -604,8 +604,10 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         loaded = set_policies(chosen)
         not_compiled: list[Path] = []
         stale: list[Path] = []
-        for path, policy in zip(chosen.policy_paths(), loaded):
-            program = policy.compiled.program
+        # The set's loading orders policies by id and version: pair them with their files by name.
+        by_name = {Path(policy.policy.path).name: policy for policy in loaded}
+        for path in chosen.policy_paths():
+            program = by_name[path.name].compiled.program
             target = compiled_path(path)
             current = target.read_text(encoding="utf-8") if target.is_file() else None
             if current == program:
