@@ -6,7 +6,10 @@ For each generated case (benchmarks/generate.py, fixed seed) and each bundled po
 determination, every criterion's and exclusion's status, the solver's documented counts and days
 of every count and duration leaf, the ranked minimal sets (item keys, complete, total), the
 grouped view's options (item keys), and the days each `more_days` item still lacks in the
-models that ask for it. Wording is left out on purpose: this compares what is decided.
+models that ask for it. Wording is left out on purpose: this compares what is decided. Each set
+keeps its total cost: where a list is cut short, which of several equally good sets make the
+cut is the solver's choice, so a comparison there looks at sizes and costs (see
+test_corpus_agreement).
 Regenerate only when a change of meaning is intended, and say so in the commit.
 """
 
@@ -24,14 +27,14 @@ import generate  # noqa: E402
 
 from sijfasp import solver  # noqa: E402
 from sijfasp.api import Options, evaluate  # noqa: E402
-from sijfasp.atoms import MoreDays, World  # noqa: E402
+from sijfasp.atoms import MoreDays, World, item_key  # noqa: E402
 from sijfasp.case import validate_case  # noqa: E402
 from sijfasp.case_facts import case_symbols  # noqa: E402
 from sijfasp.case_reader import read_json_case_text  # noqa: E402
 from sijfasp.compiler import RecordsLeaf  # noqa: E402
 from sijfasp.kinds import CountUnit  # noqa: E402
 from sijfasp.policies import LoadedPolicy, bundled_policies  # noqa: E402
-from sijfasp.results import MissingGroup, NodeResult  # noqa: E402
+from sijfasp.results import MissingGroup, MissingItem, NodeResult  # noqa: E402
 
 GOLDEN = REPO_ROOT / "tests" / "golden" / "corpus" / "outputs.jsonl"
 SEED = 11
@@ -56,13 +59,17 @@ def _statuses(nodes: tuple[NodeResult, ...], into: dict[str, str]) -> dict[str, 
     return into
 
 
+def _set(items: tuple[MissingItem, ...]) -> dict[str, Any]:
+    return {"items": [item.key for item in items], "cost": sum(item.cost for item in items)}
+
+
 def _groups(groups: tuple[MissingGroup, ...]) -> list[Any]:
     return [
         {
             "criterion": g.criterion_id,
             "choose": g.choose,
             "complete": g.options_complete,
-            "options": [[item.key for item in option] for option in g.options],
+            "options": [_set(option) for option in g.options],
             "groups": _groups(g.groups),
         }
         for g in groups
@@ -85,13 +92,18 @@ def _leaf_figures(loaded: LoadedPolicy, facts: list) -> dict[str, int]:
 
 
 def _days_lacking(loaded: LoadedPolicy, facts: list) -> list[list[Any]]:
-    """For each model of the first minimal sets that adds days: the leaf and its days in hyp."""
+    """For each of the first minimal sets that adds days: its items, the leaf, its days in hyp.
+
+    Which sets come first among equally good ones is the solver's choice, so a comparison
+    looks at the sets both runs found.
+    """
     abducer = solver.Abducer(loaded.compiled, facts)
     found = []
     for model in abducer.minimal_sets(limit=10).models:
+        keys = " ".join(sorted(item_key(item) for item in model.items()))
         for item in model.items():
             if isinstance(item, MoreDays):
-                found.append([item.node, model.days(World.HYP, item.node)])
+                found.append([keys, item.node, model.days(World.HYP, item.node)])
     return sorted(found)
 
 
@@ -110,7 +122,7 @@ def outputs(raw_cases: list[dict], policies: list[LoadedPolicy]) -> list[dict]:
                 "statuses": _statuses(result.criteria, {}),
                 "exclusions": {e.id: e.status.value for e in result.exclusions},
                 "figures": _leaf_figures(loaded, facts),
-                "sets": [[item.key for item in s] for s in result.missing],
+                "sets": [_set(s) for s in result.missing],
                 "complete": result.missing_complete,
                 "total": result.missing_total,
                 "grouped": _groups(result.grouped),
