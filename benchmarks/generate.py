@@ -223,6 +223,23 @@ def with_home_courses(base: dict, count: int, seed: int, index: int = 0) -> dict
     return case
 
 
+def open_home_chart(base: dict, courses: int, seed: int, records: int | None = None) -> dict:
+    """The worst chart for days of therapy: `base` without its therapy records, plus `courses`
+    overlapping home exercise programs with none of their optional fields documented, padded
+    to `records` records when given."""
+    case = copy.deepcopy(base)
+    records_of = case.get("records") or {}
+    case["records"] = {kind: items for kind, items in records_of.items() if kind != "therapy"}
+    rng = random.Random(f"open-{seed}-{courses}")
+    programs = home_courses(case["request"]["date"], courses, rng)
+    for program in programs:
+        for name in HOME_PROGRAM_FIELDS:
+            program.pop(name, None)
+    _add_records(case, {"therapy": programs})
+    case["id"] = f"open-home-{courses}-{base['id']}"
+    return with_records(case, records, seed) if records else case
+
+
 def generate(count: int, seed: int, records: int | None = None) -> Iterator[dict]:
     rng = random.Random(seed)
     examples = _examples()

@@ -31,12 +31,7 @@ RECORDS = 5000
 
 def open_courses(case: dict, count: int = COURSES) -> dict:
     """`case` without its therapy, plus `count` overlapping home programs, fields undocumented."""
-    case = support.without_records(case, "therapy")
-    courses = generate.home_courses(support.request_date(case), count, generate.random.Random(7))
-    for course in courses:
-        for name in generate.HOME_PROGRAM_FIELDS:
-            course.pop(name, None)
-    return support.add_records(case, "therapy", *courses)
+    return generate.open_home_chart(case, count, seed=7)
 
 
 def _checked(case: dict):
@@ -105,8 +100,7 @@ def test_days_still_lacking_are_the_models_own():
 
 @pytest.mark.slow
 def test_five_thousand_records_with_forty_open_programs():
-    base = open_courses(support.base_case())
-    case = generate.with_records(base, RECORDS, seed=3)
+    case = generate.open_home_chart(support.base_case(), COURSES, seed=7, records=RECORDS)
     assert generate.record_count(case) == RECORDS
     checked = _checked(case)
     facts = case_symbols(checked)
