@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import enum
 import errno
@@ -87,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         _run_limit_options(sub)
 
     case_command("check", "the determination of a case under each policy", ("text", "json"))
+    commands.choices["check"].add_argument(
+        "--no-missing",
+        action="store_true",
+        help="decide each case as documented only: the missing documentation of an "
+        "incomplete case is not worked out (faster)",
+    )
     case_command(
         "explain",
         "every criterion with its evidence, exclusions and advisories",
@@ -413,6 +420,8 @@ def _cmd_case(args: argparse.Namespace) -> int:
     else:
         # Text and Markdown list sets only when there are few; the grouped view covers the rest.
         options = Options(enumerate=render.MAX_SETS_SHOWN, rank=False)
+    if getattr(args, "no_missing", False):
+        options = dataclasses.replace(options, missing=False)
     results = [evaluate_case(chosen, case, options) for case, chosen in cases]
     if args.format == "json":
         output = render.json_cases(results)
