@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, batch, policytests, render, textsafe
+from . import __version__, batch, render, textsafe
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id, policies_for_case
 from .case import Case, validate_case
 from .case_reader import display_name, file_kind, read_case_file
@@ -578,6 +578,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
+    from . import policytests  # only `sijfasp test` reads policy test files
+
     text, status = policytests.command(args.paths, args.update, args.coverage, args.fail_under_full)
     _write_output(text, final=True)
     return status
