@@ -47,6 +47,7 @@ def test_no_missing_decides_as_the_full_check(path, monkeypatch):
             assert fast.missing_total is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", support.example_paths(), ids=lambda p: p.stem)
 def test_only_an_incomplete_case_is_abducted(path, monkeypatch):
     case = _checked(path)
