@@ -192,6 +192,54 @@ def with_records(base: dict, count: int, seed: int, index: int = 0) -> dict:
     return case
 
 
+def home_courses(request: dt.date, count: int, rng: random.Random) -> list[dict]:
+    """`count` overlapping home exercise programs, each with some optional fields undocumented.
+
+    The worst case for days of therapy: every course may still join the therapy sets once its
+    missing fields are filled in, so the days they cover are open in the hypothetical world.
+    """
+    courses = []
+    for _ in range(count):
+        start = _day(request, rng, 60, 400)
+        program = {
+            "kind": "home_exercise_program",
+            "start": start,
+            "end": min(request, start + dt.timedelta(days=rng.randint(20, 120))),
+        }
+        left_out = rng.sample(HOME_PROGRAM_FIELDS, rng.randint(1, len(HOME_PROGRAM_FIELDS)))
+        for name in HOME_PROGRAM_FIELDS:
+            if name not in left_out:
+                program[name] = rng.random() < 0.9
+        courses.append(program)
+    return courses
+
+
+def with_home_courses(base: dict, count: int, seed: int, index: int = 0) -> dict:
+    """`base` with `count` more overlapping home exercise programs (see `home_courses`)."""
+    rng = random.Random(f"home-{seed}-{index}-{count}")
+    case = copy.deepcopy(base)
+    case["id"] = f"home-{count}-{index:03d}-{base['id']}"
+    _add_records(case, {"therapy": home_courses(case["request"]["date"], count, rng)})
+    return case
+
+
+def open_home_chart(base: dict, courses: int, seed: int, records: int | None = None) -> dict:
+    """The worst chart for days of therapy: `base` without its therapy records, plus `courses`
+    overlapping home exercise programs with none of their optional fields documented, padded
+    to `records` records when given."""
+    case = copy.deepcopy(base)
+    records_of = case.get("records") or {}
+    case["records"] = {kind: items for kind, items in records_of.items() if kind != "therapy"}
+    rng = random.Random(f"open-{seed}-{courses}")
+    programs = home_courses(case["request"]["date"], courses, rng)
+    for program in programs:
+        for name in HOME_PROGRAM_FIELDS:
+            program.pop(name, None)
+    _add_records(case, {"therapy": programs})
+    case["id"] = f"open-home-{courses}-{base['id']}"
+    return with_records(case, records, seed) if records else case
+
+
 def generate(count: int, seed: int, records: int | None = None) -> Iterator[dict]:
     rng = random.Random(seed)
     examples = _examples()

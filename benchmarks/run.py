@@ -11,6 +11,8 @@ Prints a table:
   policy.lp + compiled policy + facts, solve the decide part; only that is timed);
 - per-case time against the number of records (10 to 5,000), each point in its own process
   under a time cap, so the run always ends;
+- the same for charts of 10 to 40 overlapping home exercise programs with their optional
+  fields undocumented, and 40 of them in 5,000 records (`--long-charts` runs only these);
 - peak memory (resident set, from getrusage) of the mix and of the record series;
 - a cold `sijfasp check` against `python -c "import clingo, lark, yaml"`;
 - `sijfasp batch --workers 2` on generated cases, with the output counted (no case lost or
@@ -41,6 +43,10 @@ import generate  # noqa: E402
 REPO = HERE.parent
 RECORD_POINTS = (10, 100, 1000, 5000)
 RECORD_BASE = "odi_missing"  # incomplete under one policy: both phases have work to do
+# Open home exercise programs (optional fields undocumented) on the fully documented example
+# without its therapy: the days of therapy stay open in the hypothetical world.
+HOME_BASE = "approvable"
+HOME_POINTS = ((10, None), (20, None), (40, None), (40, 5000))
 
 
 # ------------------------------------------------------------------ the pieces timed
@@ -151,6 +157,34 @@ def record_series(cap: float) -> list[tuple[int, str, float | None]]:
     return points
 
 
+def _home_point(courses: int, records: int | None, queue: Any) -> None:
+    from sijfasp.api import Options
+
+    policies = _policies()
+    base = next(c for c in generate._examples() if c["id"] == HOME_BASE)
+    case = _cases([generate.open_home_chart(base, courses, 1, records)], policies)[0]
+    queue.put(_evaluate_all(policies, [case], Options()))
+
+
+def home_series(cap: float) -> list[tuple[int, int | None, float | None]]:
+    """Seconds of a full evaluation (both policies, minimal sets) against open home programs."""
+    context = multiprocessing.get_context("spawn")
+    points = []
+    for courses, records in HOME_POINTS:
+        queue = context.Queue()
+        process = context.Process(target=_home_point, args=(courses, records, queue))
+        process.start()
+        process.join(cap + 15)
+        if process.is_alive():
+            process.kill()
+            process.join()
+            points.append((courses, records, None))
+            continue
+        elapsed = queue.get(timeout=5)
+        points.append((courses, records, None if elapsed > cap else elapsed))
+    return points
+
+
 # ------------------------------------------------------------------ processes
 def _command(name: str) -> list[str]:
     script = Path(sys.executable).parent / name
@@ -214,6 +248,16 @@ def _rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
 
 
+def _print_home_series(cap: float) -> list[tuple[str, str]]:
+    rows = []
+    for courses, records, seconds in home_series(cap):
+        label = f"{courses} open home programs" + (f", {records} records" if records else "")
+        shown = f"> {cap:g} s (capped)" if seconds is None else f"{seconds:.3f} s"
+        rows.append((f"{label}, minimal sets", shown))
+        print(f"  {rows[-1][0]}: {rows[-1][1]}", flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="sijfasp throughput and scaling")
     parser.add_argument("--mix", type=int, default=200, help="cases in the mix (default 200)")
@@ -224,7 +268,14 @@ def main(argv: list[str] | None = None) -> int:
         "--cap", type=float, default=20.0, help="seconds per record-series point (default 20)"
     )
     parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument(
+        "--long-charts", action="store_true", help="only the open home programs series"
+    )
     args = parser.parse_args(argv)
+    if args.long_charts:
+        print(f"machine: {machine()}")
+        _print_home_series(args.cap)
+        return 0
 
     from sijfasp.api import Options
 
@@ -257,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"> {args.cap:g} s (capped)" if seconds is None else f"{seconds:.3f} s"
         rows.append((f"{count:>5} records, {mode}", shown))
         print(f"  {rows[-1][0]}: {rows[-1][1]}", flush=True)
+    rows.extend(_print_home_series(args.cap))
     rows.append(("peak memory, record series", f"{_rss_mib(resource.RUSAGE_CHILDREN):,.0f} MiB"))
 
     check, imports = cold_start(args.cold_runs)

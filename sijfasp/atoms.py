@@ -2,7 +2,7 @@
 
 In, the case (`case_facts`): doc/2, record/2, rfield/3, rmember/3, span/3. Out, a model's shown
 atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, failed_attempt/2, days_of/3,
-excluded/2, advisory_applies/1, item/1, item_cost/2, determination/1, doc/2.
+covered_from/2, covered_to/2, excluded/2, advisory_applies/1, item/1, item_cost/2, determination/1, doc/2.
 
 Each predicate is a frozen dataclass with its conversion both ways: `symbol()` builds the clingo
 term and a `decode` reads one back; numbers are scaled and dates are day offsets (`units`).
@@ -334,6 +334,22 @@ class DaysOf:
 
 
 @dataclass(frozen=True)
+class CoveredFrom:
+    """covered_from(Node, D): in hyp, where days are added, a run of covered days begins on D."""
+
+    node: str
+    day: int
+
+
+@dataclass(frozen=True)
+class CoveredTo:
+    """covered_to(Node, D): in hyp, where days are added, a run of covered days ends on D."""
+
+    node: str
+    day: int
+
+
+@dataclass(frozen=True)
 class Excluded:
     """excluded(World, Node): an exclusion of the requested service holds."""
 
@@ -389,6 +405,8 @@ Shown = (
     | CountOf
     | FailedAttempt
     | DaysOf
+    | CoveredFrom
+    | CoveredTo
     | Excluded
     | AdvisoryApplies
     | ItemAtom
@@ -406,6 +424,8 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
     ("count_of", 3): lambda a: CountOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
     ("failed_attempt", 2): lambda a: FailedAttempt(_const(a[0]), RecordRef.decode(a[1])),
     ("days_of", 3): lambda a: DaysOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
+    ("covered_from", 2): lambda a: CoveredFrom(_const(a[0]), _int(a[1])),
+    ("covered_to", 2): lambda a: CoveredTo(_const(a[0]), _int(a[1])),
     ("excluded", 2): lambda a: Excluded(_enum(World, a[0]), _const(a[1])),
     ("advisory_applies", 1): lambda a: AdvisoryApplies(_const(a[0])),
     ("item", 1): lambda a: ItemAtom(decode_item(a[0])),
@@ -492,13 +512,28 @@ class Snapshot:
         )
 
     def days(self, world: World, node: str) -> int:
-        """days_of/3 of a duration leaf: the solver derives one for every duration leaf."""
+        """The days of therapy a duration leaf counts in a world.
+
+        As documented: days_of/3, which the solver derives for every duration leaf. In hyp only
+        where the model adds days to the leaf: the model's runs of covered days, counted.
+        """
+        if world == World.HYP:
+            return self._hyp_days(node)
         found = [
             a.days
             for a in self.atoms
             if isinstance(a, DaysOf) and a.world == world and a.node == node
         ]
         return _one(found, f"days_of({world},{node},_)")
+
+    def _hyp_days(self, node: str) -> int:
+        if MoreDays(node) not in self.items():
+            raise AtomError(f"the days of {node} in hyp are shown only where days are added")
+        starts = sorted(a.day for a in self.atoms if isinstance(a, CoveredFrom) and a.node == node)
+        ends = sorted(a.day for a in self.atoms if isinstance(a, CoveredTo) and a.node == node)
+        if len(starts) != len(ends) or any(s > e for s, e in zip(starts, ends, strict=True)):
+            raise AtomError(f"covered_from/covered_to of {node} do not pair into runs")
+        return sum(e - s + 1 for s, e in zip(starts, ends, strict=True))
 
     def excluded(self, world: World) -> set[str]:
         return {a.node for a in self.atoms if isinstance(a, Excluded) and a.world == world}
@@ -526,6 +561,8 @@ __all__ = [
     "AdvisoryApplies",
     "AtomError",
     "CountOf",
+    "CoveredFrom",
+    "CoveredTo",
     "DaysOf",
     "DeterminationAtom",
     "Doc",

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, batch, policytests, render, textsafe, versions
+from . import __version__, batch, render, textsafe, versions
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id
 from .case import Case
 from .case_reader import display_name, file_kind, read_case_file
@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         _run_limit_options(sub)
 
     case_command("check", "the determination of a case under each policy", ("text", "json"))
+    commands.choices["check"].add_argument(
+        "--no-missing",
+        action="store_true",
+        help="decide each case as documented only: the missing documentation of an "
+        "incomplete case is not worked out (faster)",
+    )
     case_command(
         "explain",
         "every criterion with its evidence, exclusions and advisories",
@@ -512,6 +518,8 @@ def _cmd_case(args: argparse.Namespace) -> int:
     else:
         # Text and Markdown list sets only when there are few; the grouped view covers the rest.
         options = Options(enumerate=render.MAX_SETS_SHOWN, rank=False)
+    if getattr(args, "no_missing", False):
+        options = dataclasses.replace(options, missing=False)
     pinned = _pinned(args)
     info = set_info(args)
     results = [
@@ -710,6 +718,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
+    from . import policytests  # only `sijfasp test` reads policy test files
+
     paths = args.paths or policytests.default_test_files(policy_set(args).directory)
     if not paths:
         chosen = policy_set(args)

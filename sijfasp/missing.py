@@ -37,6 +37,9 @@ class Options:
     # than any; costs a few optimizations, so a summary that does not list them can skip it.
     rank: bool = True
     budget: float = DEFAULT_BUDGET  # seconds to enumerate every minimal set (enumerate 0)
+    # False: an incomplete case is decided as documented only, its missing documentation not
+    # worked out (`check --no-missing`): no abduction at all.
+    missing: bool = True
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Missing:
 
 DEFAULT_OPTIONS = Options()
 NOTHING_MISSING = Missing((), True, None, (), True)
+NOT_WORKED_OUT = Missing((), False, None, (), False)  # incomplete, with Options(missing=False)
 
 
 def missing_documentation(
@@ -62,6 +66,8 @@ def missing_documentation(
     options: Options,
 ) -> Missing:
     """The minimal sets and their grouping, for a case whose determination is incomplete."""
+    if not options.missing:
+        return NOT_WORKED_OUT
     abducer = Abducer(reader.compiled, facts, options.budget)
     roots = tuple(node.id for node in tree)
     # Sets that differ only in one value merge into one (see merge_alternatives): ask for

@@ -7,11 +7,15 @@ it and goes on, so an author sees every place the grammar was not followed in on
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 
+import lark
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -43,13 +47,33 @@ _TERMINAL_WORDS = {
 }
 
 
+def _cache_file(grammar: str) -> str | bool:
+    """Where the built parser is kept between runs: the user's cache directory, named by the
+    grammar's hash and Lark's version (Lark also checks the hash on loading). False (no
+    cache) when that directory cannot be made, or when SIJFASP_NO_CACHE is set."""
+    if os.environ.get("SIJFASP_NO_CACHE"):
+        return False
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "sijfasp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return str(folder / f"grammar-{digest}-lark-{lark.__version__}.cache")
+
+
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
+    # Building the LALR tables takes most of a cold start's parsing; a cached parser loads in
+    # a tenth of that. Lark rebuilds (and rewrites) a cache that is missing or does not match.
+    grammar = grammar_path().read_text(encoding="utf-8")
     return Lark(
-        grammar_path().read_text(encoding="utf-8"),
+        grammar,
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=False,
+        cache=_cache_file(grammar),
     )
 
 

@@ -176,6 +176,8 @@ def _reasons_text(result: PolicyResult) -> list[str]:
 def _missing_summary(result: PolicyResult) -> list[str]:
     if result.determination != Determination.INCOMPLETE:
         return []
+    if not result.grouped and not result.missing_complete:  # check --no-missing
+        return ["  missing documentation: not worked out (--no-missing)"]
     lines = [
         "  missing documentation: every criterion below; where options are listed,",
         "  any one of them is enough",
