@@ -162,9 +162,13 @@ def evaluate(
     tree = criteria_tree(reader, snapshot, roots)
     exclusions = exclusion_results(reader, snapshot, case.service)
     advisories = advisory_results(reader, snapshot, case.service) if roots else ()
-    missing = NOTHING_MISSING
+    missing = retried = NOTHING_MISSING
     if determination == Determination.INCOMPLETE:
         missing = missing_documentation(reader, facts, snapshot, tree, options)
+    elif determination == Determination.NOT_MET and any(
+        snapshot.failed_attempts(node) for node in compiled.nodes
+    ):
+        retried = missing_documentation(reader, facts, snapshot, tree, options, retest=True)
     return PolicyResult(
         policy.id,
         policy.payer,
@@ -190,6 +194,8 @@ def evaluate(
         _sha256(loaded, policy.vocabulary.path),
         _notices(loaded, use),
         use,
+        retried.sets,
+        retried.grouped,
     )
 
 

@@ -64,16 +64,22 @@ def missing_documentation(
     snapshot: Snapshot,
     tree: tuple[NodeResult, ...],
     options: Options,
+    retest: bool = False,
 ) -> Missing:
-    """The minimal sets and their grouping, for a case whose determination is incomplete."""
+    """The minimal sets and their grouping, for a case whose determination is incomplete.
+
+    With `retest`, for a case not met: what new attempts would have to show where documented
+    ones failed (nothing when some criterion is contradicted by a documented fact)."""
     if not options.missing:
         return NOT_WORKED_OUT
-    abducer = Abducer(reader.compiled, facts, options.budget)
+    abducer = Abducer(reader.compiled, facts, options.budget, retest=retest)
     roots = tuple(node.id for node in tree)
     # Sets that differ only in one value merge into one (see merge_alternatives): ask for
     # enough to still list `enumerate` of them when every set names the side.
     wanted = options.enumerate * MERGE_HEADROOM
     found = abducer.minimal_sets(limit=wanted, ranked=options.rank)
+    if retest and not found.models:
+        return NOTHING_MISSING
     sets = sort_sets(
         merge_alternatives(
             reader,

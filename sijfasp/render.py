@@ -174,6 +174,16 @@ def _reasons_text(result: PolicyResult) -> list[str]:
 
 
 def _missing_summary(result: PolicyResult) -> list[str]:
+    if result.determination == Determination.NOT_MET and result.new_attempts_grouped:
+        lines = [
+            "  for approval, new attempts would have to show (the documented ones failed);",
+            "  where options are listed, any one of them is enough",
+        ]
+        for group in result.new_attempts_grouped:
+            lines += _wrap(f"{_section(result, group.criterion)}: {group.label}", 4, 6)
+            for leaf in group.leaves():
+                lines += _leaf_group_text(result, group, leaf, "new")
+        return lines
     if result.determination != Determination.INCOMPLETE:
         return []
     if not result.grouped and not result.missing_complete:  # check --no-missing
@@ -189,7 +199,7 @@ def _missing_summary(result: PolicyResult) -> list[str]:
     return lines
 
 
-def _phrases(option: tuple[MissingItem, ...]) -> list[tuple[MissingItem, str]]:
+def _phrases(option: tuple[MissingItem, ...], more: str = "more") -> list[tuple[MissingItem, str]]:
     """Each item of an option in words; the records added for one criterion read as one."""
     runs: dict[str, list[MissingItem]] = {}
     for item in option:
@@ -203,12 +213,12 @@ def _phrases(option: tuple[MissingItem, ...]) -> list[tuple[MissingItem, str]]:
             run = runs[item.criterion_id]
             noun = item.fact if len(run) == 1 else f"{item.fact} records"
             what = item.records if len(run) > 1 else item.records.replace(", each on", ", on")
-            phrases.append((item, f"{_count_word(len(run))} more {noun}: {what}"))
+            phrases.append((item, f"{_count_word(len(run))} {more} {noun}: {what}"))
     return phrases
 
 
-def needs_text(option: tuple[MissingItem, ...]) -> str:
-    return " AND ".join(phrase for _, phrase in _phrases(option))
+def needs_text(option: tuple[MissingItem, ...], more: str = "more") -> str:
+    return " AND ".join(phrase for _, phrase in _phrases(option, more))
 
 
 def _count_word(number: int) -> str:
@@ -224,16 +234,18 @@ def _section(result: PolicyResult, cite: str) -> str:
     return cite[len(result.cite) :].strip() if cite.startswith(result.cite) else cite
 
 
-def _leaf_group_text(result: PolicyResult, top: MissingGroup, group: MissingGroup) -> list[str]:
+def _leaf_group_text(
+    result: PolicyResult, top: MissingGroup, group: MissingGroup, more: str = "more"
+) -> list[str]:
     where = "" if group.criterion == top.criterion else f" [{_section(result, group.criterion)}]"
     if len(group.options) == 1 and group.options_complete and group.choose == 1:
         option = group.options[0]
-        return _wrap("- " + needs_text(option) + where, 6, 8)
+        return _wrap("- " + needs_text(option, more) + where, 6, 8)
     how = f"any {group.choose} of" if group.choose > 1 else "one of"
     head = f"{group.label}{where}, {how}" if group is not top else how
     lines = _wrap(f"- {head}:", 6, 8)
     for letter, option in zip("abcdefghijklmnopqrstuvwxyz", group.options[:MAX_OPTIONS_SHOWN]):
-        lines += _wrap(f"({letter}) " + needs_text(option), 8, 12)
+        lines += _wrap(f"({letter}) " + needs_text(option, more), 8, 12)
     hidden = len(group.options) - MAX_OPTIONS_SHOWN
     if hidden > 0:
         lines += _wrap(f"... and {_plural(hidden, 'other option')}", 8)
@@ -296,6 +308,11 @@ def text_missing(case: CaseResult, listed: bool = False) -> str:
     lines = _case_header(case)
     for result in case.results:
         lines += _header(result)
+        if result.determination == Determination.NOT_MET and result.new_attempts_grouped:
+            lines.append("  nothing to add: the documented facts do not meet the policy")
+            lines += _missing_summary(result)
+            lines.append("")
+            continue
         if result.determination != Determination.INCOMPLETE:
             lines.append(
                 "  nothing to add: "
@@ -534,6 +551,7 @@ def markdown_missing(
                 f"({DETERMINATION_WORDS[result.determination]}).",
                 "",
             ]
+            out += _new_attempts_letter(result)
             continue
         for top in result.grouped:
             for leaf in top.leaves():
@@ -548,6 +566,53 @@ def markdown_missing(
                 asked[key] = textsafe.markdown(f"{result.payer}, {leaf.criterion}")
                 out += body + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _new_attempts_letter(result: PolicyResult) -> list[str]:
+    """For a case not met because documented attempts failed: what new attempts would have
+    to show, so the office knows what a repeated test must document."""
+    if not result.new_attempts_grouped:
+        return []
+    out = [
+        "The documented attempts did not show the outcome the policy requires. For these "
+        "criteria to be met, new attempts would have to show:",
+        "",
+    ]
+    for top in result.new_attempts_grouped:
+        for leaf in top.leaves():
+            out += [
+                f"### {textsafe.markdown(_section(result, leaf.criterion) + ': ' + leaf.label)}",
+                "",
+            ]
+            how = [] if len(leaf.options) == 1 else ["One of:", ""]
+            out += how
+            for option in leaf.options:
+                out.append("- " + _capital("; and ".join(_new_attempt_items(option))))
+            out.append("")
+    return out
+
+
+def _new_attempt_items(option: tuple[MissingItem, ...]) -> list[str]:
+    runs: dict[tuple[str, str], list[MissingItem]] = {}
+    for item in option:
+        runs.setdefault((item.criterion_id, item.words), []).append(item)
+    texts = []
+    for run in runs.values():
+        item = run[0]
+        if not item.send or item.records is None:
+            texts += _letter_items(tuple(run))
+            continue
+        separate = item.records.endswith("a date of its own")
+        noun = _with_article(item.words) if len(run) == 1 else item.words
+        count = "" if len(run) == 1 else f"{_count_word(len(run))} new, each "
+        texts.append(
+            textsafe.markdown(
+                (count or "a new attempt: ")
+                + noun
+                + (", on separate dates" if separate and len(run) > 1 else "")
+            )
+        )
+    return texts
 
 
 def _cell(value: str) -> str:
@@ -739,6 +804,9 @@ def result_json(result: PolicyResult) -> dict:
         "missing_complete": result.missing_complete,
         "missing_total": result.missing_total,
         "missing_grouped": [_group_json(g) for g in result.grouped],
+        # Not met because documented attempts failed: what new attempts would have to show.
+        "new_attempts": [[_item_json(i) for i in items] for items in result.new_attempts],
+        "new_attempts_grouped": [_group_json(g) for g in result.new_attempts_grouped],
         "missing_grouped_exact": result.grouped_exact,
         "payer_id": result.payer_id,
         "policy_version": _version_json(result),

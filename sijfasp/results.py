@@ -171,6 +171,11 @@ class PolicyResult:
     vocabulary_sha256: str = ""  # of the vocabulary file as read
     notices: tuple[str, ...] = ()  # said alongside the determination, never changing it
     version_use: VersionUse | None = None
+    # Not met because documented attempts failed: what new attempts (and any documentation
+    # still missing) would have to show for approval, as minimal sets and grouped. Never
+    # changes the determination; empty when a documented fact contradicts a criterion.
+    new_attempts: tuple[tuple[MissingItem, ...], ...] = ()
+    new_attempts_grouped: tuple[MissingGroup, ...] = ()
 
 
 @dataclass(frozen=True)

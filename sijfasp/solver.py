@@ -68,6 +68,9 @@ def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> 
     return best[0]
 
 
+RETEST = clingo.Function("retest")
+
+
 class Abducer:
     """Subset-minimal sets of missing documentation for one case, on demand.
 
@@ -80,12 +83,17 @@ class Abducer:
         compiled: CompiledPolicy,
         case_facts: Sequence[clingo.Symbol],
         budget: float = DEFAULT_BUDGET,
+        retest: bool = False,
     ):
+        """`retest`: a documented failed attempt no longer closes its count, so the sets say
+        what new attempts would have to show (for a case not met because attempts failed)."""
         self._budget = budget
         self._compiled = compiled
         self._facts = list(case_facts)
+        self._retest = retest
         self._control = _control(["--heuristic=Domain", "--enum-mode=domRec"], compiled, case_facts)
         self._control.ground([("base", []), ("abduce", [])])
+        self._control.assign_external(RETEST, retest)
 
     def minimal_sets(
         self, focus: str | None = None, limit: int = 0, ranked: bool = True
@@ -141,6 +149,7 @@ class Abducer:
         """
         control = _control(["--opt-mode=opt", "--opt-strategy=usc"], self._compiled, self._facts)
         control.ground([("base", []), ("abduce", []), ("rank", [])])
+        control.assign_external(RETEST, self._retest)
         focus_atom = _focus(focus)
         if focus_atom is not None:
             control.assign_external(focus_atom, True)

@@ -430,3 +430,46 @@ def test_the_empty_request_has_a_third_of_the_sets_once_the_side_is_one_item():
         if (r := evaluate(p, case, Options(enumerate=0, budget=300.0)))
     }
     assert totals == {"aim_sijf_2022": (210, True), "caresource_sijf_2026": (72, True)}
+
+
+# ------------------------------------------------------------------ new attempts for a failed test
+RELIEF_60 = CASES / "relief_60.yaml"
+
+
+def test_blocks_that_failed_say_what_new_blocks_would_have_to_show(capsys):
+    """AIM: two blocks documented at 60% are not met, and nothing is asked for; the output says
+    what new blocks would have to show, and applying that gives approvable."""
+    import support as s
+
+    result = s.evaluate(s.load_yaml(RELIEF_60), s.AIM)
+    assert result.determination == "not_met" and not result.missing
+    (option,) = result.new_attempts
+    assert sorted(i.key for i in option) == [
+        "more(diagnostic_block_75,1)",
+        "more(diagnostic_block_75,2)",
+    ]
+    completed = s.apply_missing_set(s.load_yaml(RELIEF_60), s.AIM, option)
+    assert s.determination(completed, s.AIM) == "approvable"
+    code, out, err = _run(capsys, "missing", RELIEF_60, "--policy", "aim_sijf_2022")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "new attempts would have to show" in flat
+    assert "two new injection records: Image-guided" in flat
+    code, out, _ = _run(capsys, "check", RELIEF_60, "--format", "json", "--policy", "aim_sijf_2022")
+    (data,) = json.loads(out)["results"]
+    assert data["determination"] == "not_met" and data["missing"] == []
+    assert len(data["new_attempts"]) == 1 and data["new_attempts_grouped"]
+    code, out, _ = _run(
+        capsys, "missing", RELIEF_60, "--format", "markdown", "--policy", "aim_sijf_2022"
+    )
+    assert "new attempts would have to show" in out
+    assert "Two new, each image-guided, contrast-enhanced intra-articular SIJ block" in out
+
+
+def test_no_new_attempts_when_a_documented_fact_fails_a_criterion():
+    import support as s
+
+    case = s.with_findings(s.load_yaml(RELIEF_60), vas_score=4)
+    result = s.evaluate(case, s.AIM)
+    assert result.determination == "not_met"
+    assert result.new_attempts == () and result.new_attempts_grouped == ()
