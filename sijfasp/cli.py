@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, batch, policytests, render, textsafe, versions
+from . import __version__, batch, policytests, prove, render, textsafe, versions
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id, policies_for_case
 from .case import Case, validate_case
 from .case_reader import display_name, file_kind, read_case_file
@@ -603,12 +603,14 @@ def _cmd_lint(args: argparse.Namespace) -> int:
             failures.append(error)
             continue
         policies.append(loaded)
-        if loaded.policy.warnings:
-            warnings += len(loaded.policy.warnings)
-            print(
-                render_all(loaded.policy.warnings, {s.path: s for s in loaded.sources}),
-                file=sys.stderr,
-            )
+        proven = prove.prove(loaded)  # questions about the policy, decided by the solver
+        if any(d.severity == "error" for d in proven):
+            failures.append(SijfaspError(list(loaded.policy.warnings) + proven, loaded.sources))
+            continue
+        shown = list(loaded.policy.warnings) + proven
+        if shown:
+            warnings += len(shown)
+            print(render_all(shown, {s.path: s for s in loaded.sources}), file=sys.stderr)
     try:
         versions.check_unique(policies)  # one file per id and version
     except SijfaspError as error:

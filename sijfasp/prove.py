@@ -1,0 +1,585 @@
+"""Lint that proves: questions about a policy, decided by clingo over every case it allows.
+
+The compiled policy's facts are read with `encodings/prove.lp`, where one model is one case:
+each finding and request field undocumented or one value of its domain (numbers one per class of
+values the policy's comparisons tell apart) and one hypothetical record per record filter. What
+no model allows, no case can show: a criterion no case meets, a service whose criteria conflict,
+an exclusion that always or never applies, a criterion implied by another, a count no window can
+hold. Each finding is a diagnostic on the text an author wrote, with the minimal conflicting
+conditions (an unsatisfiable core, shrunk one assumption at a time) or a witness case.
+
+A diagnostic is silenced by a comment on its line naming its code: `# lint: allow CODE`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import clingo
+
+from . import ast
+from .case_facts import months_before
+from .compiler import (
+    CmpCondition,
+    FactLeaf,
+    InCondition,
+    MatchesCondition,
+    RecordsLeaf,
+    fact_term,
+    value_classes,
+)
+from .diagnostics import Code, Diagnostic, Severity
+from .kinds import NodeKind
+from .policies import LoadedPolicy
+from .resources import encodings_dir
+from .semantics import ValueType
+from .source import SourceText, Span
+from .units import unscaled
+
+ENCODING = "prove.lp"
+_ALLOW = re.compile(r"#.*\blint:\s*allow\s+([a-z][a-z-]*(?:[\s,]+[a-z][a-z-]*)*)")
+
+
+# ------------------------------------------------------------------ where each node was written
+@dataclass(frozen=True)
+class _Located:
+    """A node of the compiled tree and the text it came from."""
+
+    id: str
+    span: Span  # the whole item, for the caret
+    body: ast.Expr  # its condition, quoted in messages
+    name: str | None  # the id an author gave it, if any
+    role: str  # criterion, definition, exclusion or member
+
+
+@dataclass
+class _Map:
+    nodes: dict[str, _Located] = field(default_factory=dict)
+    filters: dict[str, ast.RecordFilter] = field(default_factory=dict)
+    filter_sets: dict[str, str] = field(default_factory=dict)  # filter -> its set
+
+    def add_set(self, set_id: str, records: ast.RecordSet) -> None:
+        for index, part in enumerate(records.parts, start=1):
+            if isinstance(part, ast.RecordFilter) and part.all_conditions:
+                self.filters[f"{set_id}_f{index}"] = part
+                self.filter_sets[f"{set_id}_f{index}"] = set_id
+
+
+def _locate(loaded: LoadedPolicy) -> _Map:
+    policy, compiled = loaded.policy, loaded.compiled
+    found = _Map()
+    for decl in policy.record_sets:
+        found.add_set(decl.name, decl.records)
+
+    def walk(node_id: str, body: ast.Expr, span: Span, name: str | None, role: str) -> None:
+        if node_id in found.nodes or node_id not in compiled.nodes:
+            return
+        found.nodes[node_id] = _Located(node_id, span, body, name, role)
+        info = compiled.nodes[node_id]
+        if isinstance(body, ast.Combinator):
+            for child_id, member in zip(info.children, body.members, strict=True):
+                if isinstance(member, ast.Criterion):
+                    walk(child_id, member.body, member.span, member.name, "member")
+                elif not isinstance(member, ast.Reference):
+                    walk(child_id, member, member.span, None, "member")
+        elif (
+            isinstance(body, ast.CountRecords)
+            and isinstance(info.leaf, RecordsLeaf)
+            and policy.record_set(info.leaf.set_id) is None
+        ):
+            found.add_set(info.leaf.set_id, body.records)
+
+    for define in policy.defines:
+        walk(define.name, define.body, define.span, define.name, "definition")
+    for _, criterion in policy.criteria:
+        walk(criterion.name, criterion.body, criterion.span, criterion.name, "criterion")
+    for _, criterion in policy.exclusions:
+        walk(criterion.name, criterion.body, criterion.span, criterion.name, "exclusion")
+    return found
+
+
+# ------------------------------------------------------------------ the domain of every case
+def _fact_domain(value_type: ValueType, thresholds: set[tuple[str, int]]) -> list[str] | None:
+    if value_type.kind == "bool":
+        return ["true", "false"]
+    if value_type.kind == "choice":
+        return list(value_type.values)
+    if value_type.kind == "number" and value_type.low is not None and value_type.high is not None:
+        return [str(c.representative) for c in value_classes(value_type, thresholds)]
+    return None  # dates and lists: leaves on them are left free
+
+
+@cache
+def _month_days(months: int) -> int:
+    """The most days a window of `months` calendar months back, request day included, can hold."""
+    start = dt.date(2000, 1, 1)
+    return max(
+        (day - months_before(day, months)).days + 1
+        for day in (start + dt.timedelta(days=n) for n in range(4 * 366))
+    )
+
+
+def _date_cap(part: ast.RecordFilter) -> int | None:
+    """How many distinct days the records of a filter may fall on, if its `date` is windowed."""
+    caps = [
+        _month_days(int(c.number)) if c.months else int(c.number) + 1
+        for c in part.all_conditions
+        if c.operator == "within" and c.field == "date" and c.number is not None
+    ]
+    return min(caps) if caps else None
+
+
+def _domain_facts(loaded: LoadedPolicy, located: _Map) -> str:
+    policy, compiled = loaded.policy, loaded.compiled
+    vocabulary = policy.vocabulary
+    keys: dict[str, set[tuple[str, int]]] = {}
+    leaves_on: dict[str, list[str]] = {}
+    for info in compiled.nodes.values():
+        if isinstance(info.leaf, FactLeaf):
+            thresholds = keys.setdefault(info.leaf.key, set())
+            leaves_on.setdefault(info.leaf.key, []).append(info.id)
+            if info.leaf.operator is not None and info.leaf.threshold is not None:
+                thresholds.add((str(info.leaf.operator), info.leaf.threshold))
+    field_thresholds: dict[tuple[str, str], set[tuple[str, int]]] = {}
+    for record_set in compiled.record_sets.values():
+        for conditions in record_set.filters:
+            for condition in conditions:
+                if isinstance(condition, MatchesCondition):
+                    keys.setdefault(condition.target, set())
+                if isinstance(condition, (InCondition, CmpCondition, MatchesCondition)):
+                    pool = field_thresholds.setdefault((record_set.kind, condition.field), set())
+                    if isinstance(condition, CmpCondition):
+                        pool.add((str(condition.operator), condition.threshold))
+    lines: list[str] = []
+    for key, thresholds in sorted(keys.items()):
+        scope, _, name = key.rpartition(".")
+        fact = vocabulary.fact("request" if scope else "finding", name)
+        domain = _fact_domain(fact.type, thresholds) if fact is not None else None
+        if fact is None or domain is None:
+            lines += [f"free_leaf({node})." for node in leaves_on.get(key, [])]
+            continue
+        term = fact_term(fact.scope, fact.name)
+        lines += [f"dom({term}, {value})." for value in domain]
+        if fact.required:
+            lines.append(f"required_fact({term}).")
+    for (kind, field_name), thresholds in sorted(field_thresholds.items()):
+        record = vocabulary.record(kind)
+        field_def = record.field(field_name) if record is not None else None
+        domain = _fact_domain(field_def.type, thresholds) if field_def is not None else None
+        if domain is None:
+            lines.append(f"free_field({kind}, {field_name}).")
+            continue
+        lines += [f"fdom({kind}, {field_name}, {value})." for value in domain]
+    for filter_id, part in located.filters.items():
+        cap = _date_cap(part)
+        if cap is not None:
+            lines.append(f"date_cap({filter_id}, {cap}).")
+    for info in compiled.nodes.values():
+        if isinstance(info.leaf, RecordsLeaf) and info.leaf.unit == "days":
+            if info.leaf.window_months:
+                lines.append(f"days_cap({info.id}, {_month_days(info.leaf.window_months)}).")
+            elif info.leaf.window:
+                lines.append(f"days_cap({info.id}, {info.leaf.window + 1}).")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ the solver
+Assumption = tuple[clingo.Symbol, bool]
+
+
+def _sym(name: str, *args: str | int) -> clingo.Symbol:
+    return clingo.Function(
+        name, [clingo.Number(a) if isinstance(a, int) else clingo.Function(a) for a in args]
+    )
+
+
+class _Prover:
+    """One grounded program per policy; every question is a solve under assumptions."""
+
+    def __init__(self, program: str) -> None:
+        self.control = clingo.Control(["--warn=none"])
+        self.control.add("base", [], program)
+        self.control.load(str(encodings_dir() / ENCODING))
+        self.control.ground([("base", [])])
+        self.solves = 0
+        # An external set false could not be assumed true: all are left free and every solve
+        # assumes each one, false unless the question says otherwise (as program literals:
+        # looking symbols up on every solve costs more than the solve).
+        self.literal = {a.symbol: a.literal for a in self.control.symbolic_atoms if a.is_external}
+        for symbol in self.literal:
+            self.control.assign_external(symbol, None)
+        self.default = {lit: -lit for lit in self.literal.values()}
+
+    def _all(self, assumptions: Sequence[Assumption]) -> list[int]:
+        chosen = dict(self.default)
+        for symbol, value in assumptions:
+            lit = self.literal[symbol]
+            chosen[lit] = lit if value else -lit
+        return list(chosen.values())
+
+    def model(self, assumptions: Sequence[Assumption]) -> list[clingo.Symbol] | None:
+        """A model's shown atoms under the assumptions, or None when there is none."""
+        found: list[clingo.Symbol] = []
+
+        def keep(model: clingo.Model) -> None:
+            found[:] = model.symbols(shown=True)
+
+        self.solves += 1
+        result = self.control.solve(assumptions=self._all(assumptions), on_model=keep)
+        return found if result.satisfiable else None
+
+    def sat(self, assumptions: Sequence[Assumption]) -> bool:
+        self.solves += 1
+        return bool(self.control.solve(assumptions=self._all(assumptions)).satisfiable)
+
+    def core(
+        self, goal: Sequence[Assumption], candidates: Sequence[Assumption]
+    ) -> list[Assumption] | None:
+        """A minimal subset of the candidates that with the goal has no model, or None.
+
+        A candidate left out is taken with the opposite value, which must only ever allow more
+        models (a condition set free, a criterion no longer required)."""
+        candidates = [c for c in candidates if c[0] in self.literal]
+        by_literal = {(self.literal[s] if v else -self.literal[s]): (s, v) for s, v in candidates}
+        seen: list[int] = []
+        self.solves += 1
+        result = self.control.solve(
+            assumptions=self._all(list(goal) + candidates), on_core=seen.extend
+        )
+        if result.satisfiable:
+            return None
+        core = [by_literal[x] for x in dict.fromkeys(seen) if x in by_literal]
+        for item in list(core):
+            trial = [c for c in core if c != item]
+            rest = [(s, not v) for s, v in candidates if (s, v) not in trial]
+            if not self.sat(list(goal) + trial + rest):
+                core = trial
+        return core
+
+
+# ------------------------------------------------------------------ the checks
+@dataclass
+class _Lint:
+    loaded: LoadedPolicy
+    located: _Map
+    prover: _Prover
+    found: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, SourceText] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sources = {s.path: s for s in self.loaded.sources}
+
+    # -- words
+    def quote(self, span: Span) -> str:
+        source = self.sources.get(span.path)
+        if source is None:
+            return "?"
+        line = source.line(span.line)
+        if span.end_line == span.line:
+            return " ".join(line[span.column - 1 : span.end_column - 1].split())
+        return " ".join(line[span.column - 1 :].split()) + " ..."
+
+    def describe(self, node_id: str) -> str:
+        where = self.located.nodes.get(node_id)
+        if where is None:
+            return f"'{node_id}'"
+        if where.name is not None:
+            return f"'{where.name}' (line {where.span.line})"
+        return f"`{self.quote(where.body.span)}` (line {where.span.line})"
+
+    def conditions(self, leaves: Iterable[str]) -> str:
+        return ", ".join(self.describe(n) for n in leaves)
+
+    def emit(
+        self, code: Code, span: Span, message: str, hint: str | None = None, error: bool = True
+    ) -> None:
+        severity = Severity.ERROR if error else Severity.WARNING
+        self.found.append(Diagnostic(code, message, span, severity, hint))
+
+    # -- the tree
+    def leaves(self, roots: Iterable[str]) -> list[str]:
+        nodes = self.loaded.compiled.nodes
+        found: list[str] = []
+        pending, seen = list(roots), set()
+        while pending:
+            node = pending.pop(0)
+            if node in seen or node not in nodes:
+                continue
+            seen.add(node)
+            if nodes[node].kind == NodeKind.LEAF:
+                found.append(node)
+            pending += nodes[node].children
+        return found
+
+    def leaf_core(self, goal: Sequence[Assumption], roots: Iterable[str]) -> list[str]:
+        candidates = [(_sym("relax", n), False) for n in self.leaves(roots)]
+        core = self.prover.core(goal, candidates) or []
+        return [str(symbol.arguments[0].name) for symbol, _ in core]
+
+    def witness(self, symbols: Sequence[clingo.Symbol], roots: Iterable[str]) -> str:
+        nodes = self.loaded.compiled.nodes
+        keys = {nodes[n].fact_key() for n in self.leaves(roots)}
+        parts = []
+        for symbol in symbols:
+            if symbol.name != "val":
+                continue
+            term, value = symbol.arguments
+            key = f"request.{term.arguments[0].name}" if term.name == "request" else term.name
+            if key in keys:
+                shown = (
+                    str(unscaled(value.number))
+                    if value.type == clingo.SymbolType.Number
+                    else str(value)
+                )
+                parts.append(f"{key} = {shown}")
+        return ", ".join(sorted(parts)) or "no finding documented"
+
+    # -- 1: contradictions
+    def check_filters(self) -> set[str]:
+        dead: set[str] = set()
+        for filter_id, part in self.located.filters.items():
+            goal = [(_sym("want_rec", filter_id), True)]
+            if self.prover.sat(goal):
+                continue
+            dead.add(filter_id)
+            numbers = range(1, len(part.all_conditions) + 1)
+            candidates = [(_sym("relax_cond", filter_id, i), False) for i in numbers]
+            core = self.prover.core(goal, candidates) or []
+            named = [part.all_conditions[s.arguments[1].number - 1] for s, _ in core]
+            listed = ", ".join(f"`{self.quote(c.span)}` (line {c.span.line})" for c in named)
+            self.emit(
+                Code.CONTRADICTORY_FILTER,
+                part.span,
+                f"no {part.kind} record can meet this filter: {listed} cannot all hold",
+                "every count over this filter can never be met; correct the conditions",
+            )
+        return dead
+
+    def check_nodes(self, dead_filters: set[str]) -> set[str]:
+        compiled = self.loaded.compiled
+        unmeetable = {
+            n for n in self.located.nodes if not self.prover.sat([(_sym("want", n), True)])
+        }
+        for node_id, where in self.located.nodes.items():
+            if node_id not in unmeetable:
+                continue
+            info = compiled.nodes[node_id]
+            if any(c in unmeetable for c in info.children):
+                continue  # the cause is reported on the child
+            goal = [(_sym("want", node_id), True)]
+            if isinstance(info.leaf, RecordsLeaf):
+                mine = [f for f in self.located.filters if self._in_set(f, info.leaf.set_id)]
+                if mine and all(f in dead_filters for f in mine):
+                    continue
+                self.emit(
+                    Code.UNREACHABLE_COUNT,
+                    where.span,
+                    f"{self.describe(node_id)} can never be met: {self._room(info.leaf, mine)}",
+                )
+                continue
+            core = self.leaf_core(goal, [node_id])
+            conflict = f"the conditions that conflict: {self.conditions(core)}"
+            if where.role == "exclusion":
+                self.emit(
+                    Code.EXCLUSION_NEVER,
+                    where.span,
+                    f"no case can trigger exclusion {self.describe(node_id)}",
+                    conflict,
+                )
+            elif info.kind == NodeKind.AT_LEAST:
+                self.emit(
+                    Code.IMPOSSIBLE_GROUP,
+                    where.span,
+                    f"fewer than {info.minimum} members of {self.describe(node_id)} can hold "
+                    "together: no case can meet it",
+                    conflict,
+                )
+            else:
+                self.emit(
+                    Code.CONTRADICTORY,
+                    where.span,
+                    f"no case can meet {where.role} {self.describe(node_id)}",
+                    conflict,
+                )
+        return unmeetable
+
+    def _room(self, leaf: RecordsLeaf, filters: list[str]) -> str:
+        """Why a count or duration cannot be reached, in words."""
+        if leaf.unit == "days":
+            window = (
+                f"{leaf.window_months} calendar months"
+                if leaf.window_months
+                else f"{leaf.window} days"
+            )
+            days = _month_days(leaf.window_months) if leaf.window_months else (leaf.window or 0) + 1
+            return (
+                f"a window of {window} holds at most {days} days, request day included, "
+                f"not {leaf.minimum}"
+            )
+        caps = [_date_cap(self.located.filters[f]) for f in filters]
+        most = max((c for c in caps if c is not None), default=0)
+        return (
+            f"its records fall within a date window of at most {most} days, so never on "
+            f"{leaf.minimum} separate dates"
+        )
+
+    def _in_set(self, filter_id: str, set_id: str) -> bool:
+        record_sets = self.loaded.compiled.record_sets
+        pending, seen = [set_id], set()
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in record_sets:
+                continue
+            seen.add(current)
+            if self.located.filter_sets.get(filter_id) == current:
+                return True
+            pending += record_sets[current].includes
+        return False
+
+    # -- 2: services
+    def check_services(self, unmeetable: set[str]) -> None:
+        compiled = self.loaded.compiled
+        for service in self.loaded.policy.services:
+            tops = compiled.top.get(service.name, ())
+            if not tops or any(t in unmeetable for t in tops):
+                continue
+            wanted = [(_sym("want", t), True) for t in tops]
+            core = self.prover.core([], wanted)
+            if core is None:
+                continue
+            criteria = [str(s.arguments[0].name) for s, _ in core]
+            leaves = self.leaf_core([(_sym("want", c), True) for c in criteria], criteria)
+            self.emit(
+                Code.UNMEETABLE_SERVICE,
+                service.span,
+                f"no case can meet the criteria of {service.name} together, though each one "
+                f"can: {self.conditions(criteria)} exclude each other",
+                None
+                if set(leaves) <= set(criteria)
+                else f"the conditions that conflict: {self.conditions(leaves)}",
+            )
+
+    # -- 3: exclusions
+    def check_exclusions(self, unmeetable: set[str]) -> None:
+        compiled = self.loaded.compiled
+        for service in self.loaded.policy.services:
+            tops = [t for t in compiled.top.get(service.name, ()) if t not in unmeetable]
+            for exclusion in compiled.exclusions.get(service.name, ()):
+                where = self.located.nodes.get(exclusion)
+                if where is None or exclusion in unmeetable:
+                    continue
+                never = [(_sym("want_not", exclusion), True)]
+                if not self.prover.sat(never):
+                    core = self.leaf_core(never, [exclusion])
+                    self.emit(
+                        Code.EXCLUSION_ALWAYS,
+                        where.span,
+                        f"exclusion {self.describe(exclusion)} holds for every case: no request "
+                        f"for {service.name} can be approved",
+                        f"the conditions that always hold: {self.conditions(core)}",
+                    )
+                    continue
+                for top in tops:
+                    meets = self.prover.model([(_sym("want", top), True)])
+                    if meets is None:
+                        continue
+                    if self.prover.sat([(_sym("want", top), True)] + never):
+                        continue
+                    self.emit(
+                        Code.EXCLUSION_BLOCKS,
+                        where.span,
+                        f"exclusion {self.describe(exclusion)} applies to every case that meets "
+                        f"criterion {self.describe(top)}: {service.name} can never be approved",
+                        f"a case meeting the criterion, which this exclusion excludes: "
+                        f"{self.witness(meets, [top, exclusion])}",
+                    )
+                    break
+
+    # -- 4: redundancy
+    def implied(self, narrow: str, broad: str) -> bool:
+        """Whether every case meeting `narrow` meets `broad`."""
+        return not self.prover.sat([(_sym("want", narrow), True), (_sym("want_not", broad), True)])
+
+    def check_redundant(self, unmeetable: set[str]) -> None:
+        compiled = self.loaded.compiled
+        groups: list[tuple[str, ...]] = [tuple(t) for t in compiled.top.values()]
+        groups += [
+            compiled.nodes[n].children
+            for n in self.located.nodes
+            if compiled.nodes[n].kind == NodeKind.ALL
+        ]
+        reported: set[str] = set()
+        for group in groups:
+            members = [m for m in group if m in self.located.nodes and m not in unmeetable]
+            for member in members:
+                for other in members:
+                    if other == member or other in reported or member in reported:
+                        continue
+                    if not self.implied(other, member):
+                        continue
+                    if self.implied(member, other) and self._line(member) < self._line(other):
+                        continue  # the same condition twice: reported on the later one
+                    reported.add(member)
+                    self.emit(
+                        Code.REDUNDANT_CRITERION,
+                        self.located.nodes[member].span,
+                        f"{self.describe(member)} is implied by {self.describe(other)}: every "
+                        "case that meets the latter meets it too",
+                        error=False,
+                    )
+
+    def _line(self, node_id: str) -> int:
+        return self.located.nodes[node_id].span.line
+
+    def check_never_matters(self, unmeetable: set[str]) -> None:
+        compiled = self.loaded.compiled
+        groups = [
+            (compiled.nodes[n].children, "member")
+            for n in self.located.nodes
+            if compiled.nodes[n].kind == NodeKind.ANY
+        ]
+        groups += [(tuple(x), "exclusion") for x in compiled.exclusions.values()]
+        for group, what in groups:
+            members = [m for m in group if m in self.located.nodes and m not in unmeetable]
+            for member in members:
+                others = [(_sym("want_not", o), True) for o in group if o != member]
+                if len(others) == 0 or self.prover.sat([(_sym("want", member), True)] + others):
+                    continue
+                self.emit(
+                    Code.NEVER_MATTERS,
+                    self.located.nodes[member].span,
+                    f"{what} {self.describe(member)} never matters: whenever it holds, another "
+                    f"{what} of its group holds too",
+                    error=False,
+                )
+
+
+def _program(loaded: LoadedPolicy, located: _Map) -> str:
+    return loaded.compiled.program + _domain_facts(loaded, located)
+
+
+def prove(loaded: LoadedPolicy) -> list[Diagnostic]:
+    """Every proven problem of a policy, suppressed ones left out."""
+    located = _locate(loaded)
+    lint = _Lint(loaded, located, _Prover(_program(loaded, located)))
+    dead_filters = lint.check_filters()
+    unmeetable = lint.check_nodes(dead_filters)
+    lint.check_services(unmeetable)
+    lint.check_exclusions(unmeetable)
+    lint.check_redundant(unmeetable)
+    lint.check_never_matters(unmeetable)
+    return [d for d in lint.found if not suppressed(d, lint.sources)]
+
+
+def suppressed(diagnostic: Diagnostic, sources: dict[str, SourceText]) -> bool:
+    """Whether the diagnostic's line carries `# lint: allow CODE` naming its code."""
+    span = diagnostic.span
+    source = sources.get(span.path) if span is not None else None
+    if span is None or source is None:
+        return False
+    match = _ALLOW.search(source.line(span.line))
+    return match is not None and str(diagnostic.code) in re.split(r"[\s,]+", match.group(1))

@@ -1,0 +1,245 @@
+"""Lint that proves: each planted defect of tests/hostile/prove is found, with its code and line,
+and nothing is reported on the bundled policies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sijfasp import prove
+from sijfasp.diagnostics import Code, Severity
+from sijfasp.policies import bundled_policy_paths, load_policy
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "hostile" / "prove"
+VOCABULARY = HERE.parent / "policies_asp" / "vocabulary.sijv"
+HEADER = (
+    f'import "{VOCABULARY.as_posix()}"\n'
+    'policy demo { payer "P" title "T" document "D" effective 2026-01-01 cite "C" }\n'
+    'service percutaneous_sij_fusion [1] "Percutaneous fusion"\n'
+)
+
+# file -> (code, line, severity, words the message or hint must hold)
+EXPECTED: dict[str, tuple[Code, int, Severity, list[str]]] = {
+    "contradictory_leaf.sijp": (
+        Code.CONTRADICTORY,
+        6,
+        Severity.ERROR,
+        ["'pain'", "`vas_score >= 8`", "`vas_score <= 3`"],
+    ),
+    "contradictory_filter.sijp": (
+        Code.CONTRADICTORY_FILTER,
+        7,
+        Severity.ERROR,
+        ["`relief_percent >= 80` (line 8)", "`relief_percent <= 50` (line 8)"],
+    ),
+    "unmeetable_service.sijp": (
+        Code.UNMEETABLE_SERVICE,
+        4,
+        Severity.ERROR,
+        ["'severe' (line 6)", "'mild' (line 8)"],
+    ),
+    "exclusion_always.sijp": (
+        Code.EXCLUSION_ALWAYS,
+        9,
+        Severity.ERROR,
+        ["'tumor_either_way'", "`tumor is not true`"],
+    ),
+    "exclusion_never.sijp": (
+        Code.EXCLUSION_NEVER,
+        9,
+        Severity.ERROR,
+        ["`tumor is true`", "`tumor is false`"],
+    ),
+    "exclusion_blocks.sijp": (
+        Code.EXCLUSION_BLOCKS,
+        10,
+        Severity.ERROR,
+        ["'fracture_present' (line 7)", "fracture = true"],
+    ),
+    "redundant_criterion.sijp": (
+        Code.REDUNDANT_CRITERION,
+        6,
+        Severity.WARNING,
+        ["'pain_5'", "implied by 'pain_7'"],
+    ),
+    "never_matters.sijp": (Code.NEVER_MATTERS, 8, Severity.WARNING, ["`vas_score >= 7`"]),
+    "impossible_group.sijp": (
+        Code.IMPOSSIBLE_GROUP,
+        6,
+        Severity.ERROR,
+        ["fewer than 2", "request.side is left", "request.side is bilateral"],
+    ),
+    "unreachable_duration.sijp": (
+        Code.UNREACHABLE_COUNT,
+        6,
+        Severity.ERROR,
+        ["at most 367 days", "not 370"],
+    ),
+    "unreachable_dates.sijp": (
+        Code.UNREACHABLE_COUNT,
+        8,
+        Severity.ERROR,
+        ["at most 31 days", "40 separate dates"],
+    ),
+}
+
+
+def _proven(path: Path):
+    return prove.prove(load_policy(path))
+
+
+def _text(diagnostic) -> str:
+    return diagnostic.message + " " + (diagnostic.hint or "")
+
+
+def test_every_corpus_file_is_expected():
+    assert {p.name for p in CORPUS.glob("*.sijp")} == set(EXPECTED) | {"suppressed.sijp"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_planted_defect_is_found_with_its_code_and_line(name):
+    code, line, severity, words = EXPECTED[name]
+    found = _proven(CORPUS / name)
+    assert [(d.code, d.span.line if d.span else None) for d in found] == [(code, line)]
+    assert found[0].severity == severity
+    for word in words:
+        assert word in _text(found[0]), (word, _text(found[0]))
+
+
+@pytest.mark.parametrize("path", bundled_policy_paths(), ids=lambda p: p.name)
+def test_nothing_is_reported_on_the_bundled_policies(path):
+    assert _proven(path) == []
+
+
+def test_a_comment_naming_the_code_suppresses_it():
+    assert _proven(CORPUS / "suppressed.sijp") == []
+    # The same file without the comment has the warning.
+    text = (CORPUS / "suppressed.sijp").read_text(encoding="utf-8")
+    assert "# lint: allow redundant-criterion" in text
+
+
+def test_a_comment_naming_another_code_does_not_suppress(tmp_path):
+    policy = tmp_path / "other.sijp"
+    policy.write_text(
+        HEADER + "criteria for percutaneous_sij_fusion {\n"
+        '  pain_5 [1] "P5": vas_score >= 5  # lint: allow never-matters\n'
+        '  pain_7 [2] "P7": vas_score >= 7\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    assert [d.code for d in _proven(policy)] == [Code.REDUNDANT_CRITERION]
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    policy = tmp_path / "policy.sijp"
+    policy.write_text(HEADER + body, encoding="utf-8")
+    return policy
+
+
+def test_a_satisfiable_policy_gives_nothing(tmp_path):
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  pain [1] "P": all of { vas_score >= 3  vas_score <= 8 }\n'
+        '  blocks [2] "B": at least 2 separate dates of injection where relief_percent >= 50\n'
+        "    and relief_percent <= 90\n"
+        "}\n"
+        "exclusions for percutaneous_sij_fusion {\n"
+        '  tumor [3] "T": tumor is true\n'
+        "}\n"
+    )
+    assert _proven(_write(tmp_path, body)) == []
+
+
+def test_a_contradiction_through_a_definition_is_reported_once_at_the_definition(tmp_path):
+    body = (
+        'define both [1] "Both": all of { tumor is true  tumor is false }\n'
+        "criteria for percutaneous_sij_fusion {\n"
+        '  a [1] "A": both\n'
+        '  b [2] "B": any of { both  vas_score >= 5 }\n'
+        "}\n"
+    )
+    found = _proven(_write(tmp_path, body))
+    assert [(d.code, d.span.line) for d in found] == [(Code.CONTRADICTORY, 4)]
+
+
+def test_the_core_names_only_the_conflicting_conditions(tmp_path):
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  pain [1] "P": all of {\n'
+        "    odi_score >= 30\n"
+        "    vas_score >= 8\n"
+        "    tumor is not true\n"
+        "    vas_score < 2\n"
+        "  }\n"
+        "}\n"
+    )
+    (found,) = _proven(_write(tmp_path, body))
+    assert "`vas_score >= 8` (line 7)" in found.hint and "`vas_score < 2` (line 9)" in found.hint
+    assert "odi_score" not in found.hint and "tumor" not in found.hint
+
+
+def test_a_filter_tied_to_the_request_side_conflicts_with_a_criterion_on_the_side(tmp_path):
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  film [1] "F": all of {\n'
+        "    request.side is bilateral\n"
+        "    at least 1 imaging where side is left and side matches request.side\n"
+        "  }\n"
+        "}\n"
+    )
+    (found,) = _proven(_write(tmp_path, body))
+    assert (found.code, found.span.line) == (Code.CONTRADICTORY, 5)
+    assert "request.side is bilateral" in found.hint
+
+
+def test_a_count_of_more_records_implies_a_count_of_fewer(tmp_path):
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  one [1] "One": at least 1 injection where purpose is diagnostic\n'
+        '  two [2] "Two": at least 2 injection where purpose is diagnostic\n'
+        "}\n"
+    )
+    found = _proven(_write(tmp_path, body))
+    assert [(d.code, d.span.line) for d in found] == [(Code.REDUNDANT_CRITERION, 5)]
+    assert "implied by 'two'" in found[0].message
+
+
+def test_an_undocumented_finding_is_a_case_too(tmp_path):
+    # `is not true` holds when nothing is documented; `is false` does not: not redundant.
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  a [1] "A": tumor is not true\n'
+        '  b [2] "B": tumor is false\n'
+        "}\n"
+    )
+    found = _proven(_write(tmp_path, body))
+    assert [(d.code, d.span.line) for d in found] == [(Code.REDUNDANT_CRITERION, 5)]
+    assert "'a'" in found[0].message and "implied by 'b'" in found[0].message
+
+
+def test_lint_exits_2_on_a_proven_error_and_0_on_a_warning():
+    command = [sys.executable, "-m", "sijfasp", "lint"]
+    error = subprocess.run(
+        command + [str(CORPUS / "contradictory_leaf.sijp")], capture_output=True, text=True
+    )
+    assert error.returncode == 2
+    assert "contradictory_leaf.sijp:6:3: error[contradictory]" in error.stderr
+    assert "^^^" in error.stderr and "Traceback" not in error.stderr
+    warning = subprocess.run(
+        command + [str(CORPUS / "redundant_criterion.sijp")], capture_output=True, text=True
+    )
+    assert warning.returncode == 0
+    assert "warning[redundant-criterion]" in warning.stderr
+    assert "1 policy file: no errors, 1 warning" in warning.stdout
+
+
+def test_lint_of_the_bundled_policies_stays_clean():
+    out = subprocess.run(
+        [sys.executable, "-m", "sijfasp", "lint"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().endswith("no errors, no warnings")
+    assert out.stderr == ""
