@@ -468,6 +468,8 @@ class _Lint:
         compiled = self.loaded.compiled
         for service in self.loaded.policy.services:
             tops = [t for t in compiled.top.get(service.name, ()) if t not in unmeetable]
+            before = len(self.found)
+            live: list[str] = []
             for exclusion in compiled.exclusions.get(service.name, ()):
                 where = self.located.nodes.get(exclusion)
                 if where is None or exclusion in unmeetable:
@@ -483,11 +485,13 @@ class _Lint:
                         f"the conditions that always hold: {self.conditions(core)}",
                     )
                     continue
+                live.append(exclusion)
                 for top in tops:
-                    meets = self.prover.model([(_sym("want", top), True)])
-                    if meets is None:
+                    wanted = [(_sym("want", top), True)]
+                    if self.prover.sat(wanted + never):
                         continue
-                    if self.prover.sat([(_sym("want", top), True)] + never):
+                    meets = self.prover.model(wanted)
+                    if meets is None:
                         continue
                     self.emit(
                         Code.EXCLUSION_BLOCKS,
@@ -498,6 +502,27 @@ class _Lint:
                         f"{self.witness(meets, [top, exclusion])}",
                     )
                     break
+            if len(self.found) == before and live and len(tops) == len(compiled.top[service.name]):
+                self._check_all_excluded(service, tops, live)
+
+    def _check_all_excluded(self, service: ast.ServiceDecl, tops: list[str], live: list[str]):
+        """Every case meeting all the criteria together is excluded by some exclusion."""
+        wanted = [(_sym("want", t), True) for t in tops]
+        meets = self.prover.model(wanted)
+        if meets is None:
+            return  # reported as unmeetable-service
+        core = self.prover.core(wanted, [(_sym("want_not", x), True) for x in live])
+        if not core:
+            return
+        exclusions = [str(symbol.arguments[0].name) for symbol, _ in core]
+        self.emit(
+            Code.EXCLUSION_BLOCKS,
+            service.span,
+            f"every case that meets the criteria of {service.name} is excluded by "
+            f"{self.conditions(exclusions)}: it can never be approved",
+            "a case meeting the criteria, which is excluded: "
+            f"{self.witness(meets, [*tops, *exclusions])}",
+        )
 
     # -- 4: redundancy
     def implied(self, narrow: str, broad: str) -> bool:

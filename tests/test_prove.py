@@ -243,3 +243,47 @@ def test_lint_of_the_bundled_policies_stays_clean():
     )
     assert out.stdout.strip().endswith("no errors, no warnings")
     assert out.stderr == ""
+
+
+def test_criteria_together_always_excluded_is_reported_on_the_service(tmp_path):
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  pain [1] "P": vas_score >= 5\n'
+        '  odi [2] "O": odi_score >= 30\n'
+        "}\n"
+        "exclusions for percutaneous_sij_fusion {\n"
+        '  both [3] "B": all of { vas_score >= 5  odi_score >= 30 }\n'
+        '  tumor [4] "T": tumor is true\n'
+        "}\n"
+    )
+    (found,) = _proven(_write(tmp_path, body))
+    assert (found.code, found.span.line) == (Code.EXCLUSION_BLOCKS, 3)
+    assert "'both' (line 9)" in found.message and "tumor" not in found.message
+    assert "odi_score = 30" in found.hint and "vas_score = 5" in found.hint
+
+
+def test_an_exclusion_covered_by_another_never_matters(tmp_path):
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  pain [1] "P": vas_score >= 5\n'
+        "}\n"
+        "exclusions for percutaneous_sij_fusion {\n"
+        '  any_tumor [2] "T": any of { tumor is true  sacral_tumor_present is true }\n'
+        '  sacral [3] "S": sacral_tumor_present is true\n'
+        "}\n"
+    )
+    found = _proven(_write(tmp_path, body))
+    assert [(d.code, d.span.line, d.severity) for d in found] == [
+        (Code.NEVER_MATTERS, 9, Severity.WARNING)
+    ]
+    assert "exclusion 'sacral'" in found[0].message
+
+
+def test_proving_a_bundled_policy_takes_less_than_three_seconds():
+    import time
+
+    for path in bundled_policy_paths():
+        loaded = load_policy(path)
+        started = time.perf_counter()
+        prove.prove(loaded)
+        assert time.perf_counter() - started < 3, path.name
