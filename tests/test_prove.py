@@ -287,3 +287,105 @@ def test_proving_a_bundled_policy_takes_less_than_three_seconds():
         started = time.perf_counter()
         prove.prove(loaded)
         assert time.perf_counter() - started < 3, path.name
+
+
+# ------------------------------------------------------------------ against brute force
+# Random criteria over three findings and a request field, decided by the solver and by trying
+# every case in Python (numbers in steps of 0.5): the two must agree on every question.
+_VALUES = {
+    "tumor": [None, True, False],
+    "fracture": [None, True, False],
+    "vas_score": [None] + [n / 2 for n in range(21)],
+    "side": [None, "left", "right", "bilateral"],
+}
+_OPS = {
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _random_leaf(rng):
+    pick = rng.randrange(6)
+    if pick == 0:
+        fact, test = rng.choice(["tumor", "fracture"]), rng.choice(["true", "false", "not true"])
+        want = {"true": True, "false": False}.get(test)
+        if test == "not true":
+            return f"{fact} is not true", lambda case: case[fact] is not True
+        return f"{fact} is {test}", lambda case: case[fact] is want
+    if pick in (1, 2, 3):
+        op = rng.choice(list(_OPS))
+        number = rng.choice([2.5, 5, 7, 10] if op == "<" else [0, 2.5, 5, 7, 10])
+        text = f"vas_score {op} {number}"
+        return (
+            text,
+            lambda case: case["vas_score"] is not None and _OPS[op](case["vas_score"], number),
+        )
+    sides = rng.sample(["left", "right", "bilateral"], rng.randrange(1, 3))
+    text = f"request.side in {{{', '.join(sides)}}}"
+    return text, lambda case: case["side"] in sides
+
+
+def _random_tree(rng, depth, names):
+    if depth == 0 or rng.random() < 0.3:
+        return _random_leaf(rng)
+    members = [_random_tree(rng, depth - 1, names) for _ in range(rng.randrange(1, 4))]
+    kind = rng.choice(["all", "any", "none", "at_least"])
+    texts = []
+    for text, _ in members:
+        names.append(f"n{len(names)}")
+        texts.append(f'{names[-1]} "M": {text}')
+    tests = [test for _, test in members]
+    if kind == "at_least":
+        k = rng.randrange(1, len(members) + 1)
+        head = f"at least {k} of"
+
+        def holds(case, tests=tests, k=k):
+            return sum(t(case) for t in tests) >= k
+    else:
+        head = f"{kind} of"
+        combine = {"all": all, "any": any, "none": lambda xs: not any(xs)}[kind]
+
+        def holds(case, tests=tests, combine=combine):
+            return combine(t(case) for t in tests)
+
+    return f"{head} {{\n" + "\n".join(texts) + "\n}", holds
+
+
+def _cases():
+    import itertools
+
+    keys = list(_VALUES)
+    for combo in itertools.product(*(_VALUES[k] for k in keys)):
+        yield dict(zip(keys, combo, strict=True))
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_the_solver_agrees_with_trying_every_case(tmp_path, seed):
+    import random
+
+    rng = random.Random(seed)
+    names: list[str] = []
+    first_text, first = _random_tree(rng, 3, names)
+    second_text, second = _random_tree(rng, 3, names)
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        f'  first [1] "F": {first_text}\n'
+        f'  second [2] "S": {second_text}\n'
+        "}\n"
+    )
+    loaded = load_policy(_write(tmp_path, body))
+    located = prove._locate(loaded)
+    prover = prove._Prover(prove._program(loaded, located))
+    cases = list(_cases())
+
+    def want(name, value=True):
+        return (prove._sym("want" if value else "want_not", name), True)
+
+    assert prover.sat([want("first")]) == any(first(c) for c in cases), body
+    assert prover.sat([want("first", False)]) == any(not first(c) for c in cases), body
+    both = any(first(c) and second(c) for c in cases)
+    assert prover.sat([want("first"), want("second")]) == both, body
+    implied = not any(first(c) and not second(c) for c in cases)
+    assert (not prover.sat([want("first"), want("second", False)])) == implied, body
