@@ -188,6 +188,11 @@ def _domain_facts(loaded: LoadedPolicy, located: _Map) -> str:
 
 
 # ------------------------------------------------------------------ the solver
+def _shown(value: clingo.Symbol) -> str:
+    """A value of a model as a case writes it (numbers are scaled by 100 in the program)."""
+    return str(unscaled(value.number)) if value.type == clingo.SymbolType.Number else str(value)
+
+
 Assumption = tuple[clingo.Symbol, bool]
 
 
@@ -321,22 +326,41 @@ class _Lint:
         return [str(symbol.arguments[0].name) for symbol, _ in core]
 
     def witness(self, symbols: Sequence[clingo.Symbol], roots: Iterable[str]) -> str:
-        nodes = self.loaded.compiled.nodes
-        keys = {nodes[n].fact_key() for n in self.leaves(roots)}
-        parts = []
+        """The part of a model that the nodes under `roots` read, as a case would document it."""
+        compiled = self.loaded.compiled
+        leaves = self.leaves(roots)
+        keys = {compiled.nodes[n].fact_key() for n in leaves}
+        sets = {s for s in (compiled.nodes[n].set_id() for n in leaves) if s is not None}
+        keys |= {t for s in sets for t in compiled.matched_request_fields(s)}
+        filters = {f for f in self.located.filters if any(self._in_set(f, s) for s in sets)}
+        facts: list[str] = []
+        fields: dict[str, list[str]] = {}
         for symbol in symbols:
-            if symbol.name != "val":
-                continue
-            term, value = symbol.arguments
-            key = f"request.{term.arguments[0].name}" if term.name == "request" else term.name
-            if key in keys:
-                shown = (
-                    str(unscaled(value.number))
-                    if value.type == clingo.SymbolType.Number
-                    else str(value)
-                )
-                parts.append(f"{key} = {shown}")
-        return ", ".join(sorted(parts)) or "no finding documented"
+            if symbol.name == "val":
+                term, value = symbol.arguments
+                key = f"request.{term.arguments[0].name}" if term.name == "request" else term.name
+                if key in keys:
+                    facts.append(f"{key} = {_shown(value)}")
+            elif symbol.name == "rec" and str(symbol.arguments[0]) in filters:
+                fields.setdefault(str(symbol.arguments[0]), [])
+            elif symbol.name == "rv" and str(symbol.arguments[0]) in filters:
+                _, name, value = symbol.arguments
+                fields.setdefault(str(symbol.arguments[0]), []).append(f"{name} = {_shown(value)}")
+        records = []
+        for filter_id, values in sorted(fields.items()):
+            part = self.located.filters[filter_id]
+            values += [
+                f"{c.field} has {c.values[0]}" for c in part.all_conditions if c.operator == "has"
+            ]
+            values += [
+                f"{c.field} within the window"
+                for c in part.all_conditions
+                if c.operator == "within"
+            ]
+            article = "an" if part.kind[:1] in "aeiou" else "a"
+            records.append(f"{article} {part.kind} record with " + ", ".join(sorted(values)))
+        found = sorted(facts) + records
+        return "; ".join(found) if found else "nothing documented"
 
     # -- 1: contradictions
     def check_filters(self) -> set[str]:
@@ -382,7 +406,7 @@ class _Lint:
                 )
                 continue
             core = self.leaf_core(goal, [node_id])
-            conflict = f"the conditions that conflict: {self.conditions(core)}"
+            conflict = f"the conditions that conflict: {self.conditions(core)}" if core else None
             if where.role == "exclusion":
                 self.emit(
                     Code.EXCLUSION_NEVER,
@@ -481,8 +505,10 @@ class _Lint:
                         Code.EXCLUSION_ALWAYS,
                         where.span,
                         f"exclusion {self.describe(exclusion)} holds for every case: no request "
-                        f"for {service.name} can be approved",
-                        f"the conditions that always hold: {self.conditions(core)}",
+                        f"for {self.excluded_services(exclusion)} can be approved",
+                        f"the conditions that always hold: {self.conditions(core)}"
+                        if core
+                        else None,
                     )
                     continue
                 live.append(exclusion)
@@ -497,7 +523,8 @@ class _Lint:
                         Code.EXCLUSION_BLOCKS,
                         where.span,
                         f"exclusion {self.describe(exclusion)} applies to every case that meets "
-                        f"criterion {self.describe(top)}: {service.name} can never be approved",
+                        f"criterion {self.describe(top)}: {self.blocked(top, exclusion)} can "
+                        "never be approved",
                         f"a case meeting the criterion, which this exclusion excludes: "
                         f"{self.witness(meets, [top, exclusion])}",
                     )
@@ -523,6 +550,18 @@ class _Lint:
             "a case meeting the criteria, which is excluded: "
             f"{self.witness(meets, [*tops, *exclusions])}",
         )
+
+    def blocked(self, top: str, exclusion: str) -> str:
+        compiled = self.loaded.compiled
+        return " or ".join(
+            s
+            for s, tops in compiled.top.items()
+            if top in tops and exclusion in compiled.exclusions.get(s, ())
+        )
+
+    def excluded_services(self, exclusion: str) -> str:
+        services = self.loaded.compiled.exclusions
+        return " or ".join(s for s, found in services.items() if exclusion in found)
 
     # -- 4: redundancy
     def implied(self, narrow: str, broad: str) -> bool:
@@ -597,7 +636,11 @@ def prove(loaded: LoadedPolicy) -> list[Diagnostic]:
     lint.check_exclusions(unmeetable)
     lint.check_redundant(unmeetable)
     lint.check_never_matters(unmeetable)
-    return [d for d in lint.found if not suppressed(d, lint.sources)]
+    # An exclusion or criterion shared by services is reported once.
+    unique: dict[tuple[str, Span | None, str], Diagnostic] = {}
+    for d in lint.found:
+        unique.setdefault((d.code, d.span, d.message if d.span is None else ""), d)
+    return [d for d in unique.values() if not suppressed(d, lint.sources)]
 
 
 def suppressed(diagnostic: Diagnostic, sources: dict[str, SourceText]) -> bool:

@@ -389,3 +389,34 @@ def test_the_solver_agrees_with_trying_every_case(tmp_path, seed):
     assert prover.sat([want("first"), want("second")]) == both, body
     implied = not any(first(c) and not second(c) for c in cases)
     assert (not prover.sat([want("first"), want("second", False)])) == implied, body
+
+
+def test_a_shared_exclusion_is_reported_once_with_a_record_witness(tmp_path):
+    body = (
+        'service open_sij_fusion [2] "Open"\n'
+        "criteria for percutaneous_sij_fusion, open_sij_fusion {\n"
+        '  pain [1] "P": vas_score >= 5\n'
+        '  blocks [2] "B": at least 1 injection where relief_percent >= 80\n'
+        "    and side covers request.side\n"
+        "}\n"
+        "exclusions for percutaneous_sij_fusion, open_sij_fusion {\n"
+        '  relief [3] "R": at least 1 injection where relief_percent >= 75\n'
+        "}\n"
+    )
+    (found,) = _proven(_write(tmp_path, body))
+    assert (found.code, found.span.line) == (Code.EXCLUSION_BLOCKS, 11)
+    assert "percutaneous_sij_fusion or open_sij_fusion can never be approved" in found.message
+    assert "an injection record with relief_percent = 80, side = " in found.hint
+    assert "request.side = " in found.hint
+
+
+def test_a_filter_matching_the_request_side_can_be_met_on_both_sides(tmp_path):
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  film [1] "F": all of {\n'
+        "    request.side is bilateral\n"
+        "    at least 1 imaging where side is bilateral and side covers request.side\n"
+        "  }\n"
+        "}\n"
+    )
+    assert _proven(_write(tmp_path, body)) == []
