@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -211,20 +212,22 @@ class _Prover:
         self.control.load(str(encodings_dir() / ENCODING))
         self.control.ground([("base", [])])
         self.solves = 0
-        # An external set false could not be assumed true: all are left free and every solve
-        # assumes each one, false unless the question says otherwise (as program literals:
-        # looking symbols up on every solve costs more than the solve).
+        # Every external stays false unless a question sets it, and is set back afterwards: a
+        # question costs what it touches, not the size of the policy.
         self.literal = {a.symbol: a.literal for a in self.control.symbolic_atoms if a.is_external}
-        for symbol in self.literal:
-            self.control.assign_external(symbol, None)
-        self.default = {lit: -lit for lit in self.literal.values()}
 
-    def _all(self, assumptions: Sequence[Assumption]) -> list[int]:
-        chosen = dict(self.default)
+    @contextmanager
+    def _setting(self, assumptions: Sequence[Assumption], free: Sequence[clingo.Symbol] = ()):
+        # By program literal: looking a symbol up costs more than setting it.
         for symbol, value in assumptions:
-            lit = self.literal[symbol]
-            chosen[lit] = lit if value else -lit
-        return list(chosen.values())
+            self.control.assign_external(self.literal[symbol], value)
+        for symbol in free:
+            self.control.assign_external(self.literal[symbol], None)
+        try:
+            yield
+        finally:
+            for symbol in [s for s, _ in assumptions] + list(free):
+                self.control.assign_external(self.literal[symbol], False)
 
     def model(self, assumptions: Sequence[Assumption]) -> list[clingo.Symbol] | None:
         """A model's shown atoms under the assumptions, or None when there is none."""
@@ -234,35 +237,41 @@ class _Prover:
             found[:] = model.symbols(shown=True)
 
         self.solves += 1
-        result = self.control.solve(assumptions=self._all(assumptions), on_model=keep)
+        with self._setting(assumptions):
+            result = self.control.solve(on_model=keep)
         return found if result.satisfiable else None
 
     def sat(self, assumptions: Sequence[Assumption]) -> bool:
         self.solves += 1
-        return bool(self.control.solve(assumptions=self._all(assumptions)).satisfiable)
+        with self._setting(assumptions):
+            return bool(self.control.solve().satisfiable)
 
     def core(
         self, goal: Sequence[Assumption], candidates: Sequence[Assumption]
     ) -> list[Assumption] | None:
         """A minimal subset of the candidates that with the goal has no model, or None.
 
-        A candidate left out is taken with the opposite value, which must only ever allow more
-        models (a condition set free, a criterion no longer required)."""
+        A candidate left out is left free, which must only ever allow more models (a condition
+        set free, a criterion no longer required). The solver's core is shrunk one candidate at
+        a time, so the result is minimal: no candidate of it can be dropped."""
         candidates = [c for c in candidates if c[0] in self.literal]
-        by_literal = {(self.literal[s] if v else -self.literal[s]): (s, v) for s, v in candidates}
+
+        def literal(candidate: Assumption) -> int:
+            return self.literal[candidate[0]] if candidate[1] else -self.literal[candidate[0]]
+
+        by_literal = {literal(c): c for c in candidates}
         seen: list[int] = []
-        self.solves += 1
-        result = self.control.solve(
-            assumptions=self._all(list(goal) + candidates), on_core=seen.extend
-        )
-        if result.satisfiable:
-            return None
-        core = [by_literal[x] for x in dict.fromkeys(seen) if x in by_literal]
-        for item in list(core):
-            trial = [c for c in core if c != item]
-            rest = [(s, not v) for s, v in candidates if (s, v) not in trial]
-            if not self.sat(list(goal) + trial + rest):
-                core = trial
+        with self._setting(goal, [s for s, _ in candidates]):
+            self.solves += 1
+            everything = [literal(c) for c in candidates]
+            if self.control.solve(assumptions=everything, on_core=seen.extend).satisfiable:
+                return None
+            core = [by_literal[x] for x in dict.fromkeys(seen) if x in by_literal]
+            for item in list(core):
+                trial = [c for c in core if c != item]
+                self.solves += 1
+                if not self.control.solve(assumptions=[literal(c) for c in trial]).satisfiable:
+                    core = trial
         return core
 
 
@@ -564,37 +573,52 @@ class _Lint:
         return " or ".join(s for s, found in services.items() if exclusion in found)
 
     # -- 4: redundancy
-    def implied(self, narrow: str, broad: str) -> bool:
-        """Whether every case meeting `narrow` meets `broad`."""
-        return not self.prover.sat([(_sym("want", narrow), True), (_sym("want_not", broad), True)])
-
-    def check_redundant(self, unmeetable: set[str]) -> None:
+    def groups(self) -> list[tuple[clingo.Symbol, tuple[str, ...]]]:
+        """Members that must all hold: each service's criteria, each `all of`'s members."""
         compiled = self.loaded.compiled
-        groups: list[tuple[str, ...]] = [tuple(t) for t in compiled.top.values()]
-        groups += [
-            compiled.nodes[n].children
+        found = [
+            (clingo.Function("criteria", [clingo.Function(s)]), tuple(tops))
+            for s, tops in compiled.top.items()
+        ]
+        found += [
+            (clingo.Function(n), compiled.nodes[n].children)
             for n in self.located.nodes
             if compiled.nodes[n].kind == NodeKind.ALL
         ]
+        return found
+
+    def check_redundant(self, unmeetable: set[str]) -> None:
         reported: set[str] = set()
-        for group in groups:
-            members = [m for m in group if m in self.located.nodes and m not in unmeetable]
-            for member in members:
-                for other in members:
-                    if other == member or other in reported or member in reported:
-                        continue
-                    if not self.implied(other, member):
-                        continue
-                    if self.implied(member, other) and self._line(member) < self._line(other):
-                        continue  # the same condition twice: reported on the later one
-                    reported.add(member)
-                    self.emit(
-                        Code.REDUNDANT_CRITERION,
-                        self.located.nodes[member].span,
-                        f"{self.describe(member)} is implied by {self.describe(other)}: every "
-                        "case that meets the latter meets it too",
-                        error=False,
-                    )
+        for group, members in self.groups():
+            hold = (clingo.Function("hold_group", [group]), True)
+            if any(m in unmeetable for m in members) or not self.prover.sat([hold]):
+                continue  # a conflict, reported as such
+            candidates = [m for m in members if m in self.located.nodes and m not in reported]
+            set_aside: list[str] = []
+            # The later of two equal members is the one reported; once reported, a member is
+            # set aside, so that what remains still implies everything set aside.
+            for member in sorted(candidates, key=self._line, reverse=True):
+                aside = [(_sym("set_aside", m), True) for m in [*set_aside, member]]
+                if self.prover.sat([hold, (_sym("want_not", member), True), *aside]):
+                    continue
+                others = [m for m in members if m != member and m not in set_aside]
+                core = self.prover.core(
+                    [(_sym("want_not", member), True)], [(_sym("want", o), True) for o in others]
+                )
+                implying = [str(symbol.arguments[0].name) for symbol, _ in core or []]
+                set_aside.append(member)
+                reported.add(member)
+                together = " together" if len(implying) > 1 else ""
+                self.emit(
+                    Code.REDUNDANT_CRITERION,
+                    self.located.nodes[member].span,
+                    f"{self.describe(member)} is implied by {self.conditions(implying)}{together}: "
+                    "every case that meets them meets it too"
+                    if len(implying) > 1
+                    else f"{self.describe(member)} is implied by {self.conditions(implying)}: "
+                    "every case that meets the latter meets it too",
+                    error=False,
+                )
 
     def _line(self, node_id: str) -> int:
         return self.located.nodes[node_id].span.line
@@ -602,16 +626,20 @@ class _Lint:
     def check_never_matters(self, unmeetable: set[str]) -> None:
         compiled = self.loaded.compiled
         groups = [
-            (compiled.nodes[n].children, "member")
+            (clingo.Function(n), compiled.nodes[n].children, "member")
             for n in self.located.nodes
             if compiled.nodes[n].kind == NodeKind.ANY
         ]
-        groups += [(tuple(x), "exclusion") for x in compiled.exclusions.values()]
-        for group, what in groups:
-            members = [m for m in group if m in self.located.nodes and m not in unmeetable]
+        groups += [
+            (clingo.Function("exclusions", [clingo.Function(s)]), tuple(x), "exclusion")
+            for s, x in compiled.exclusions.items()
+        ]
+        for group, members, what in groups:
             for member in members:
-                others = [(_sym("want_not", o), True) for o in group if o != member]
-                if len(others) == 0 or self.prover.sat([(_sym("want", member), True)] + others):
+                if member not in self.located.nodes or member in unmeetable or len(members) < 2:
+                    continue
+                alone = clingo.Function("alone", [group, clingo.Function(member)])
+                if self.prover.sat([(alone, True)]):
                     continue
                 self.emit(
                     Code.NEVER_MATTERS,

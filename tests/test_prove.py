@@ -420,3 +420,23 @@ def test_a_filter_matching_the_request_side_can_be_met_on_both_sides(tmp_path):
         "}\n"
     )
     assert _proven(_write(tmp_path, body)) == []
+
+
+def test_a_criterion_implied_by_two_others_together_names_both(tmp_path):
+    body = (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  low [1] "L": vas_score >= 5\n'
+        '  odi [2] "O": odi_score >= 30\n'
+        '  both [3] "B": any of { tumor is true  all of { vas_score >= 5  odi_score >= 30 } }\n'
+        '  copy [4] "C": odi_score >= 30\n'
+        "}\n"
+    )
+    found = _proven(_write(tmp_path, body))
+    assert sorted((d.code, d.span.line) for d in found) == [
+        (Code.REDUNDANT_CRITERION, 7),
+        (Code.REDUNDANT_CRITERION, 8),
+    ]
+    by_line = {d.span.line: d.message for d in found}
+    assert "implied by 'low' (line 5), 'odi' (line 6) together" in by_line[7]
+    # The later of two equal criteria is reported, the first kept.
+    assert by_line[8].startswith("'copy' (line 8) is implied by 'odi' (line 6):")
