@@ -440,3 +440,41 @@ def test_a_criterion_implied_by_two_others_together_names_both(tmp_path):
     assert "implied by 'low' (line 5), 'odi' (line 6) together" in by_line[7]
     # The later of two equal criteria is reported, the first kept.
     assert by_line[8].startswith("'copy' (line 8) is implied by 'odi' (line 6):")
+
+
+# ------------------------------------------------------------------ the documented examples
+def _documented_examples() -> list[tuple[str, str, str, int]]:
+    """(file name, policy body, lint output, exit status) of each example of the proven codes
+    in docs/diagnostics.md."""
+    import re
+
+    text = (HERE.parent / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    section = text.split("### Proven by the solver", 1)[1].split("\n### ", 1)[0]
+    pattern = re.compile(
+        r"\$ tail -n \+4 (\S+)\n(.*?)\$ sijfasp lint \1\n(.*?)\$ echo \$\?\n(\d+)\n```", re.S
+    )
+    return [(m[1], m[2], m[3], int(m[4])) for m in pattern.finditer(section)]
+
+
+def test_the_documented_examples_are_all_found():
+    names = [name for name, *_ in _documented_examples()]
+    assert len(names) == 12 and "contradictory_leaf.sijp" in names
+
+
+@pytest.mark.parametrize("example", _documented_examples(), ids=lambda e: e[0])
+def test_each_documented_example_is_what_lint_prints(tmp_path, capsys, monkeypatch, example):
+    from sijfasp.cli import main
+
+    name, body, output, status = example
+    (tmp_path / "vocabulary.sijv").write_text(VOCABULARY.read_text(encoding="utf-8"))
+    header = (
+        'import "vocabulary.sijv"\n'
+        'policy demo { payer "Example payer" title "Demo" document "Demo policy" '
+        'effective 2026-01-01 cite "DEMO" }\n'
+        'service percutaneous_sij_fusion [1] "Percutaneous fusion"\n'
+    )
+    (tmp_path / name).write_text(header + body, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", name]) == status
+    captured = capsys.readouterr()
+    assert captured.err + captured.out == output
