@@ -162,6 +162,8 @@ def _domain_facts(loaded: LoadedPolicy, located: _Map) -> str:
         domain = _fact_domain(fact.type, thresholds) if fact is not None else None
         if fact is None or domain is None:
             lines += [f"free_leaf({node})." for node in leaves_on.get(key, [])]
+            if fact is not None:
+                lines.append(f"free_fact({fact_term(fact.scope, fact.name)}).")
             continue
         term = fact_term(fact.scope, fact.name)
         lines += [f"dom({term}, {value})." for value in domain]

@@ -478,3 +478,16 @@ def test_each_documented_example_is_what_lint_prints(tmp_path, capsys, monkeypat
     assert main(["lint", name]) == status
     captured = capsys.readouterr()
     assert captured.err + captured.out == output
+
+
+def test_a_definition_that_never_holds_is_reported_at_the_definition(tmp_path):
+    body = (
+        'define never_holds [1] "N": none of { tumor is not true  tumor is true }\n'
+        "criteria for percutaneous_sij_fusion {\n"
+        '  a [1] "A": any of { never_holds  vas_score >= 5 }\n'
+        "}\n"
+    )
+    (found,) = _proven(_write(tmp_path, body))
+    assert (found.code, found.span.line) == (Code.CONTRADICTORY, 4)
+    assert "definition 'never_holds'" in found.message
+    assert "`tumor is not true` (line 4), `tumor is true` (line 4)" in found.hint
