@@ -491,3 +491,47 @@ def test_a_definition_that_never_holds_is_reported_at_the_definition(tmp_path):
     assert (found.code, found.span.line) == (Code.CONTRADICTORY, 4)
     assert "definition 'never_holds'" in found.message
     assert "`tumor is not true` (line 4), `tumor is true` (line 4)" in found.hint
+
+
+def _witness_case(symbols) -> dict:
+    """A case documenting what a model of the proving encoding documents (findings, side)."""
+    from sijfasp.units import unscaled
+
+    findings: dict = {}
+    request = {"service": "percutaneous_sij_fusion", "date": "2026-07-15"}
+    for symbol in symbols:
+        if symbol.name != "val":
+            continue
+        term, value = symbol.arguments
+        shown = float(unscaled(value.number)) if value.type == value.type.Number else value.name
+        shown = {"true": True, "false": False}.get(shown, shown)
+        if term.name == "request":
+            request[term.arguments[0].name] = shown
+        else:
+            findings[term.name] = shown
+    return {"id": "witness", "request": request, "findings": findings}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_model_of_the_proving_encoding_is_a_case_the_evaluator_judges_alike(tmp_path, seed):
+    """The proving encoding and encodings/policy.lp give a criterion the same meaning: a case
+    built from a model where the criterion holds (or not) is met (or not) by the evaluator."""
+    import random
+
+    from sijfasp.api import evaluate
+    from sijfasp.case import validate_case
+
+    rng = random.Random(1000 + seed)
+    text, _ = _random_tree(rng, 3, [])
+    loaded = load_policy(
+        _write(tmp_path, f'criteria for percutaneous_sij_fusion {{\n  first [1] "F": {text}\n}}\n')
+    )
+    located = prove._locate(loaded)
+    prover = prove._Prover(prove._program(loaded, located))
+    for wanted in ("want", "want_not"):
+        symbols = prover.model([(prove._sym(wanted, "first"), True)])
+        if symbols is None:
+            continue
+        case = validate_case(_witness_case(symbols), loaded.policy.vocabulary)
+        (node,) = [n for n in evaluate(loaded, case).criteria if n.id == "first"]
+        assert (node.status == "met") == (wanted == "want"), (text, _witness_case(symbols))
