@@ -671,6 +671,8 @@ def _write_file(target: Path, text: str) -> None:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
+    from . import prove  # only lint asks the solver about the policy itself
+
     _regular_files(args.files)
     chosen = None if args.files else policy_set(args)
     paths = args.files or (chosen.policy_paths() if chosen else [])
@@ -687,12 +689,14 @@ def _cmd_lint(args: argparse.Namespace) -> int:
             failures.append(error)
             continue
         every.append(loaded)
-        if loaded.policy.warnings:
-            warnings += len(loaded.policy.warnings)
-            print(
-                render_all(loaded.policy.warnings, {s.path: s for s in loaded.sources}),
-                file=sys.stderr,
-            )
+        proven = prove.prove(loaded)  # questions about the policy, decided by the solver
+        if any(d.severity == "error" for d in proven):
+            failures.append(SijfaspError(list(loaded.policy.warnings) + proven, loaded.sources))
+            continue
+        shown = list(loaded.policy.warnings) + proven
+        if shown:
+            warnings += len(shown)
+            print(render_all(shown, {s.path: s for s in loaded.sources}), file=sys.stderr)
     try:
         check_distinct(every)  # one file per id and version
     except SijfaspError as error:

@@ -32,6 +32,17 @@ class Code(StrEnum):
     SCOPE = "scope"
     CASE = "case"
     UNUSED = "unused"
+    # Proven by the solver over every case the vocabulary allows (sijfasp/prove.py).
+    CONTRADICTORY = "contradictory"
+    CONTRADICTORY_FILTER = "contradictory-filter"
+    UNMEETABLE_SERVICE = "unmeetable-service"
+    EXCLUSION_ALWAYS = "exclusion-always"
+    EXCLUSION_NEVER = "exclusion-never"
+    EXCLUSION_BLOCKS = "exclusion-blocks"
+    REDUNDANT_CRITERION = "redundant-criterion"
+    NEVER_MATTERS = "never-matters"
+    IMPOSSIBLE_GROUP = "impossible-group"
+    UNREACHABLE_COUNT = "unreachable-count"
 
 
 CODES = {
@@ -50,6 +61,16 @@ CODES = {
     Code.SCOPE: "a service without criteria, or criteria for an undeclared service",
     Code.CASE: "a case file that does not match the vocabulary",
     Code.UNUSED: "a definition that no criterion uses (a warning)",
+    Code.CONTRADICTORY: "a criterion or definition that no case can meet",
+    Code.CONTRADICTORY_FILTER: "a record filter that no record can meet",
+    Code.UNMEETABLE_SERVICE: "a service whose criteria no case can meet together",
+    Code.EXCLUSION_ALWAYS: "an exclusion that holds for every case",
+    Code.EXCLUSION_NEVER: "an exclusion that no case can trigger",
+    Code.EXCLUSION_BLOCKS: "an exclusion that applies to every case meeting a criterion",
+    Code.REDUNDANT_CRITERION: "a criterion implied by another (a warning)",
+    Code.NEVER_MATTERS: "an `any of` member or exclusion that never decides alone (a warning)",
+    Code.IMPOSSIBLE_GROUP: "an `at least N of` group where fewer than N members can hold",
+    Code.UNREACHABLE_COUNT: "a count or duration that no record set in its window can reach",
 }
 
 
