@@ -32,7 +32,8 @@ class Comment:
 def find_comments(text: str) -> list[Comment]:
     """Every `#` comment outside texts and section references, as the lexer reads them."""
     found: list[Comment] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # Lines as the parser counts them: only "\n" ends one.
+    for number, line in enumerate(text.split("\n"), 1):
         index = 0
         while index < len(line):
             char = line[index]
@@ -221,7 +222,7 @@ def _inline(expr: ast.Expr | ast.Criterion) -> str | None:
 
 class _Printer:
     def __init__(self, text: str, comments: list[Comment]):
-        self.source_lines = text.splitlines()
+        self.source_lines = text.split("\n")
         self.comments = deque(comments)
         self.out: list[str] = []
         self.block_start = True

@@ -264,35 +264,38 @@ def _keyword_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
 
 
 def _joined_conditions_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
-    """`a or b` / `a and b` between two conditions, where a combinator is meant."""
+    """`a or b` / `a and b` between two conditions, where a combinator is meant: the parser
+    finds the `or` unexpected, or has just taken it for the name of a next criterion."""
     position = error.token.start_pos
+    parser = error.interactive_parser
     if position is None:
         return None
-    previous_line = text.rfind("\n", 0, max(0, text.rfind("\n", 0, position))) + 1
-    window = _blank_outside_texts(text[previous_line:position])
-    joins = list(re.finditer(r"(?<![a-z0-9_.])(or|and)(?![a-z0-9_])", window))
-    if not joins:
+    # The join itself unexpected, or taken for a name just before the unexpected token.
+    join: object = error.token
+    if str(join) not in _JOINS:
+        stack = parser.parser_state.value_stack if parser is not None else []
+        join = stack[-1] if stack else None
+        if not isinstance(join, Token) or join.type != "NAME" or str(join) not in _JOINS:
+            return None
+    assert isinstance(join, Token)
+    start = join.start_pos
+    if start is None:
         return None
-    join = joins[-1]
-    before = window[: join.start()]
-    word = join.group()
-    # `and` inside a record filter, `or` between record sets: the grammar's own.
-    if word == "and" and re.search(r"\b(where|with)\b", before):
-        return None
-    if word == "or" and re.search(r"\bat\s+least\b|\bwhere\b|\brecords\b", before):
-        return None
-    start = previous_line + join.start()
+    word = str(join)
     end_of_line = text.find("\n", position)
     end_of_line = len(text) if end_of_line < 0 else end_of_line
-    # Blank the join and what it joins up to the end of the line (before a `}` or a comment).
-    tail = text[start:end_of_line]
+    # Blank the join and what it joins, to the end of the line (before a `}` or a comment).
+    tail = _blank_outside_texts(text[start:end_of_line])
     stop = min((i for i in (tail.find("}"), tail.find("#")) if i >= 0), default=len(tail))
     end = start + stop
-    message = f"'{word}' does not join two conditions"
-    hint = _JOINS[word]
     blanked = re.sub(r"[^\n]", " ", text[start:end])
     return _Fix(
-        Diagnostic(Code.SYNTAX, message, _span_at(path, text, start, start + len(word)), hint=hint),
+        Diagnostic(
+            Code.SYNTAX,
+            f"'{word}' does not join two conditions",
+            _span_at(path, text, start, start + len(word)),
+            hint=_JOINS[word],
+        ),
         start,
         end,
         blanked,

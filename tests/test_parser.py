@@ -701,3 +701,11 @@ def test_a_label_without_its_colon_gets_a_hint():
     diagnostic = _one('criteria for s {\n  a [A] "l" tumor is true\n}\n')
     assert "expected ':'" in diagnostic.message
     assert "label is followed by ':'" in diagnostic.hint
+
+
+def test_a_record_sets_or_is_not_taken_for_a_mistake_later():
+    text = (
+        'records r "r": therapy\n  or injection\ncriteria for s {\n  a [A] "l" tumor is true\n}\n'
+    )
+    diagnostic = _one(text)
+    assert (diagnostic.span.line, "expected ':'" in diagnostic.message) == (4, True)
