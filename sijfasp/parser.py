@@ -191,18 +191,21 @@ def _keywords() -> frozenset[str]:
     return frozenset(
         t.pattern.value
         for t in _lark().terminals
-        if t.pattern.type == "str" and t.pattern.value.isalpha()
+        if t.pattern.type == "str" and re.fullmatch(r"[a-z_]+", t.pattern.value)
     )
 
 
-def _meant_keyword(word: str) -> str | None:
-    """The keyword a word not in the grammar was probably meant to be."""
+def _meant_keyword(word: str, fuzzy: bool) -> str | None:
+    """The keyword a word not in the grammar was probably meant to be: two keywords run
+    together (`atleast`), or, when `fuzzy`, a keyword spelt nearly so."""
     lowered = word.lower()
     if len(word) < 4 or lowered in _keywords():
         return None
     for phrase in _PHRASES:
         if lowered == phrase.replace(" ", ""):
             return phrase
+    if not fuzzy:
+        return None
     long_keywords = sorted(k for k in _keywords() if len(k) >= 4)
     close = difflib.get_close_matches(lowered, long_keywords, n=1, cutoff=0.8)
     return close[0] if close else None
@@ -241,17 +244,29 @@ def _blank_outside_texts(line: str) -> str:
 
 
 def _keyword_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
+    """A misspelt keyword: the unexpected word itself, or the word just before it.
+
+    A near spelling counts only where the keyword could stand: expected there, at the start of
+    a line, glued to a keyword the lexer split off (`criteria|s`), or a word taken for a name
+    just before the error on its line; so a real name is not taken for a misspelt keyword."""
     position = error.token.start_pos
     if position is None:
         return None
-    candidates = [_word_around(text, position), _word_before(text, position)]
-    for bounds in candidates:
-        if bounds is None or bounds[0] == bounds[1]:
-            continue
-        start, end = bounds
+    expected = {_describe(t).strip("'") for t in error.expected}
+    at = _word_around(text, position)
+    before = _word_before(text, position)
+    candidates: list[tuple[tuple[int, int], bool]] = []
+    if at[0] < at[1]:
+        fragment = text[at[0] : at[1]] != str(error.token)
+        candidates.append((at, fragment or _starts_line(text, at[0])))
+    if before is not None:
+        candidates.append((before, True))
+    for (start, end), near_allowed in candidates:
         word = text[start:end]
-        meant = _meant_keyword(word)
+        meant = _meant_keyword(word, fuzzy=True)
         if meant is None:
+            continue
+        if not (near_allowed or meant in expected or _meant_keyword(word, fuzzy=False)):
             continue
         diagnostic = Diagnostic(
             Code.SYNTAX,
@@ -261,6 +276,10 @@ def _keyword_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
         )
         return _Fix(diagnostic, start, end, meant)
     return None
+
+
+def _starts_line(text: str, position: int) -> bool:
+    return not text[text.rfind("\n", 0, position) + 1 : position].strip()
 
 
 def _joined_conditions_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:

@@ -709,3 +709,23 @@ def test_a_record_sets_or_is_not_taken_for_a_mistake_later():
     )
     diagnostic = _one(text)
     assert (diagnostic.span.line, "expected ':'" in diagnostic.message) == (4, True)
+
+
+@pytest.mark.parametrize(
+    "text, meant",
+    [
+        ('vocabulary v "x"\nrequest_feild a: date {}\n', "request_field"),
+        ('vocabulary v "x"\nfindng a: bool {}\n', "finding"),
+        ('records r "r": therapy wher kind is x\n', "where"),
+        ('criteria for s {\n  a [A] "l": at leest 1 of { b }\n}\n', "least"),
+        ('advisories for s {\n  a [A] "l": when b recomend c\n}\n', "recommend"),
+    ],
+)
+def test_keywords_of_every_kind_get_a_did_you_mean(text, meant):
+    assert _one(text).hint == f"did you mean '{meant}'?"
+
+
+def test_a_name_close_to_a_keyword_is_not_called_misspelt():
+    # `date` is a type name here, not a misspelt `dates`.
+    diagnostic = _one('finding b: bool { means "x" } date\n')
+    assert diagnostic.hint is None and "'date'" in diagnostic.message
