@@ -150,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="change nothing; exit 1 listing the files to format"
     )
     fmt.add_argument("--diff", action="store_true", help="with --check, show each change as a diff")
+    _run_limit_options(fmt)
 
     batch_ = commands.add_parser("batch", help="check many cases, one JSON line per case")
     batch.add_arguments(batch_)
