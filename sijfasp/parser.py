@@ -264,6 +264,9 @@ def _keyword_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
     for (start, end), near_allowed in candidates:
         word = text[start:end]
         meant = _meant_keyword(word, fuzzy=True)
+        glued = text[start:position]
+        if meant is None and (start, end) == at and glued.lower() in _keywords():
+            meant = glued.lower()  # `all off`: the lexer took `of` and left `f`
         if meant is None:
             continue
         if not (near_allowed or meant in expected or _meant_keyword(word, fuzzy=False)):

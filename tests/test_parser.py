@@ -719,6 +719,7 @@ def test_a_record_sets_or_is_not_taken_for_a_mistake_later():
         ('records r "r": therapy wher kind is x\n', "where"),
         ('criteria for s {\n  a [A] "l": at leest 1 of { b }\n}\n', "least"),
         ('advisories for s {\n  a [A] "l": when b recomend c\n}\n', "recommend"),
+        ('criteria for s {\n  a [A] "l": all off { b }\n}\n', "of"),
     ],
 )
 def test_keywords_of_every_kind_get_a_did_you_mean(text, meant):
