@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
+import difflib
 import enum
 import errno
 import os
@@ -34,6 +35,7 @@ from .case_reader import display_name, file_kind, read_case_file
 from .case_vocabulary import case_under
 from .compiler import source_name
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
+from .formatter import format_source
 from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint
 from .policies import (
     LoadedPolicy,
@@ -42,6 +44,7 @@ from .policies import (
     load_policy,
     load_vocabulary,
     policy_versions,
+    read_source,
     set_policies,
     shown_path,
     source_sha256,
@@ -156,6 +159,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     _policies_option(lint)
     _run_limit_options(lint)
+
+    fmt = commands.add_parser("fmt", help="rewrite policy and vocabulary files in canonical layout")
+    fmt.add_argument(
+        "paths", nargs="+", type=Path, help="files (.sijp, .sijv) or folders holding them"
+    )
+    fmt.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 listing the files to format"
+    )
+    fmt.add_argument("--diff", action="store_true", help="with --check, show each change as a diff")
+    _run_limit_options(fmt)
 
     batch_ = commands.add_parser("batch", help="check many cases, one JSON line per case")
     batch.add_arguments(batch_)
@@ -716,6 +729,51 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _cmd_fmt(args: argparse.Namespace) -> int:
+    """Format files in place, or with --check list those not in canonical layout."""
+    files: list[Path] = []
+    for path in args.paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in (".sijp", ".sijv"))
+        else:
+            files.append(path)
+    changed: list[str] = []
+    problems: list[Diagnostic] = []
+    sources: dict[str, SourceText] = {}
+    for path in files:
+        source = read_source(path)
+        try:
+            formatted = format_source(source)
+        except SijfaspError as error:
+            problems += error.diagnostics
+            sources[source.path] = source
+            continue
+        if formatted == source.text:
+            continue
+        changed.append(source.path)
+        if args.check:
+            if args.diff:
+                sys.stdout.writelines(
+                    difflib.unified_diff(
+                        source.text.splitlines(keepends=True),
+                        formatted.splitlines(keepends=True),
+                        source.path,
+                        f"{source.path} (formatted)",
+                    )
+                )
+        else:
+            path.write_text(formatted, encoding="utf-8")
+    if problems:
+        raise SijfaspError(problems, sources.values())
+    if args.check:
+        for name in changed:
+            print(f"would reformat {name}")
+        return Exit.STALE if changed else Exit.OK
+    for name in changed:
+        print(f"reformatted {name}")
+    return Exit.OK
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     chosen = None if args.policy_file else policy_set(args)
     return batch.run(args, _select_policies(args), _case_limits(args), chosen)
@@ -752,6 +810,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         "missing": _cmd_case,
         "compile": _cmd_compile,
         "lint": _cmd_lint,
+        "fmt": _cmd_fmt,
         "test": _cmd_test,
     }[args.command]
     return handler(args)

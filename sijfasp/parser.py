@@ -6,9 +6,12 @@ it and goes on, so an author sees every place the grammar was not followed in on
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import difflib
 import hashlib
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
@@ -174,6 +177,292 @@ def _insert_missing(error: UnexpectedToken) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- guiding hints
+# A syntax error is often a known mistake: a misspelt keyword, `a or b` between conditions,
+# `==`. Such an error gets its own message and hint, and the text is repaired (in a copy, with
+# the same positions where it can) and parsed again, so the mistake costs one error, not a
+# cascade of follow-on errors.
+
+_WORD_CHAR = re.compile(r"[a-z0-9_]", re.IGNORECASE)
+# Keywords written as two words, as an author may run them together.
+_PHRASES = ("at least", "all of", "any of", "none of", "separate dates", "within last")
+_JOINS = {
+    "or": "when one of them is enough, write any of { a  b } (members two spaces apart)",
+    "and": (
+        "when all of them must hold, write all of { a  b } (members two spaces apart); "
+        "'and' joins only the conditions of a record filter (therapy where a is b and c is d)"
+    ),
+}
+# Mistyped comparisons and what was meant.
+_COMPARISONS = {"==": "=", "=>": ">=", "=<": "<=", "<>": "!=", "=!": "!="}
+
+
+@dataclass(frozen=True)
+class _Fix:
+    """A diagnosed mistake and the text that replaces it for parsing on."""
+
+    diagnostic: Diagnostic
+    start: int
+    end: int
+    replacement: str
+
+    def apply(self, text: str) -> str:
+        return text[: self.start] + self.replacement + text[self.end :]
+
+
+@lru_cache(maxsize=1)
+def _keywords() -> frozenset[str]:
+    return frozenset(
+        t.pattern.value
+        for t in _lark().terminals
+        if t.pattern.type == "str" and re.fullmatch(r"[a-z_]+", t.pattern.value)
+    )
+
+
+def _meant_keyword(word: str, fuzzy: bool) -> str | None:
+    """The keyword a word not in the grammar was probably meant to be: two keywords run
+    together (`atleast`), or, when `fuzzy`, a keyword spelt nearly so."""
+    lowered = word.lower()
+    if len(word) < 4 or lowered in _keywords():
+        return None
+    for phrase in _PHRASES:
+        if lowered == phrase.replace(" ", ""):
+            return phrase
+    if not fuzzy:
+        return None
+    long_keywords = sorted(k for k in _keywords() if len(k) >= 4)
+    close = difflib.get_close_matches(lowered, long_keywords, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _word_around(text: str, position: int) -> tuple[int, int]:
+    start = end = position
+    while start > 0 and _WORD_CHAR.match(text[start - 1]):
+        start -= 1
+    while end < len(text) and _WORD_CHAR.match(text[end]):
+        end += 1
+    return start, end
+
+
+def _word_before(text: str, position: int) -> tuple[int, int] | None:
+    index = position
+    while index > 0 and text[index - 1] in " \t":
+        index -= 1
+    if index == 0 or not _WORD_CHAR.match(text[index - 1]):
+        return None
+    return _word_around(text, index - 1)
+
+
+def _span_at(path: str, text: str, start: int, end: int) -> Span:
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    return Span(path, line, column, line, column + max(1, end - start))
+
+
+def _blank_outside_texts(line: str) -> str:
+    """The line with its quoted texts, section references and comment blanked out."""
+    line = re.sub(r'"[^"\n]*"', lambda m: " " * len(m.group()), line)
+    line = re.sub(r"\[[^\]\n]*\]", lambda m: " " * len(m.group()), line)
+    hash_at = line.find("#")
+    return line if hash_at < 0 else line[:hash_at] + " " * (len(line) - hash_at)
+
+
+def _keyword_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
+    """A misspelt keyword: the unexpected word itself, or the word just before it.
+
+    A near spelling counts only where the keyword could stand: expected there, at the start of
+    a line, glued to a keyword the lexer split off (`criteria|s`), or a word taken for a name
+    just before the error on its line; so a real name is not taken for a misspelt keyword."""
+    position = error.token.start_pos
+    if position is None:
+        return None
+    expected = {_describe(t).strip("'") for t in error.expected}
+    at = _word_around(text, position)
+    before = _word_before(text, position)
+    candidates: list[tuple[tuple[int, int], bool]] = []
+    if at[0] < at[1]:
+        fragment = text[at[0] : at[1]] != str(error.token)
+        candidates.append((at, fragment or _starts_line(text, at[0])))
+    if before is not None:
+        candidates.append((before, True))
+    for (start, end), near_allowed in candidates:
+        word = text[start:end]
+        meant = _meant_keyword(word, fuzzy=True)
+        glued = text[start:position]
+        if meant is None and (start, end) == at and glued.lower() in _keywords():
+            meant = glued.lower()  # `all off`: the lexer took `of` and left `f`
+        if meant is None:
+            continue
+        if not (near_allowed or meant in expected or _meant_keyword(word, fuzzy=False)):
+            continue
+        diagnostic = Diagnostic(
+            Code.SYNTAX,
+            f"unexpected '{word}'; it is not a keyword",
+            _span_at(path, text, start, end),
+            hint=f"did you mean '{meant}'?",
+        )
+        return _Fix(diagnostic, start, end, meant)
+    return None
+
+
+def _starts_line(text: str, position: int) -> bool:
+    return not text[text.rfind("\n", 0, position) + 1 : position].strip()
+
+
+def _joined_conditions_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
+    """`a or b` / `a and b` between two conditions, where a combinator is meant: the parser
+    finds the `or` unexpected, or has just taken it for the name of a next criterion."""
+    position = error.token.start_pos
+    parser = error.interactive_parser
+    if position is None:
+        return None
+    # The join itself unexpected, or taken for a name just before the unexpected token.
+    join: object = error.token
+    if str(join) not in _JOINS:
+        stack = parser.parser_state.value_stack if parser is not None else []
+        join = stack[-1] if stack else None
+        if not isinstance(join, Token) or join.type != "NAME" or str(join) not in _JOINS:
+            return None
+    assert isinstance(join, Token)
+    start = join.start_pos
+    if start is None:
+        return None
+    word = str(join)
+    end_of_line = text.find("\n", position)
+    end_of_line = len(text) if end_of_line < 0 else end_of_line
+    # Blank the join and what it joins, to the end of the line (before a `}` or a comment).
+    tail = _blank_outside_texts(text[start:end_of_line])
+    stop = min((i for i in (tail.find("}"), tail.find("#")) if i >= 0), default=len(tail))
+    end = start + stop
+    blanked = re.sub(r"[^\n]", " ", text[start:end])
+    return _Fix(
+        Diagnostic(
+            Code.SYNTAX,
+            f"'{word}' does not join two conditions",
+            _span_at(path, text, start, start + len(word)),
+            hint=_JOINS[word],
+        ),
+        start,
+        end,
+        blanked,
+    )
+
+
+def _comparison_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
+    position = error.token.start_pos
+    if position is None or position == 0 or error.token.type != "COMPARATOR":
+        return None
+    written = text[position - 1 : position + 1]
+    meant = _COMPARISONS.get(written)
+    if meant is None:
+        return None
+    diagnostic = Diagnostic(
+        Code.SYNTAX,
+        f"'{written}' is not a comparison",
+        _span_at(path, text, position - 1, position + 1),
+        hint=f"write '{meant}'; the comparisons are >=, <=, >, <, = and !=",
+    )
+    return _Fix(diagnostic, position - 1, position + 1, meant.ljust(2))
+
+
+def _guided_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
+    if error.token.type == "$END":
+        return None
+    return (
+        _comparison_fix(path, text, error)
+        or _keyword_fix(path, text, error)
+        or _joined_conditions_fix(path, text, error)
+    )
+
+
+def _with_hint(diagnostic: Diagnostic, text: str, error: UnexpectedInput) -> Diagnostic:
+    """A hint for a forgotten ':' after a label."""
+    if not isinstance(error, UnexpectedToken) or set(error.expected) != {"COLON"}:
+        return diagnostic
+    position = error.token.start_pos
+    if position is None or not text[:position].rstrip().endswith('"'):
+        return diagnostic
+    return dataclasses.replace(
+        diagnostic, hint="a label is followed by ':' and then its condition: \"Label\": condition"
+    )
+
+
+@dataclass(frozen=True)
+class _Opener:
+    char: str
+    position: int
+    line: int
+    column: int
+    indent: int
+
+
+def _unclosed(text: str) -> list[_Opener]:
+    """Brackets never closed, when the file has more openers than closers.
+
+    Indentation tells which: a closer on its own line, less indented than the line that opened
+    the innermost bracket, shows that bracket was left open.
+    """
+    openers: list[_Opener] = []
+    unclosed: list[_Opener] = []
+    closers = 0
+    offset = 0
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = _blank_outside_texts(raw)
+        indent = len(raw) - len(raw.lstrip(" \t"))
+        for column, char in enumerate(line, 1):
+            if char in "{(":
+                openers.append(_Opener(char, offset + column - 1, number, column, indent))
+            elif char in "})":
+                closers += 1
+                if column == indent + 1:
+                    while openers and openers[-1].indent > indent:
+                        unclosed.append(openers.pop())
+                if openers:
+                    openers.pop()
+        offset += len(raw) + 1
+    unclosed += openers
+    total_openers = sum(_blank_outside_texts(r).count(c) for r in text.split("\n") for c in "{(")
+    if total_openers <= closers:
+        return []
+    return sorted(unclosed, key=lambda o: o.position)
+
+
+def _unclosed_diagnostics(
+    path: str, text: str, errors: list[Diagnostic]
+) -> tuple[list[Diagnostic], list[Diagnostic]] | None:
+    """Diagnostics at each bracket never closed, and the parser's errors kept: those before the
+    first such bracket (the later ones follow from it)."""
+    unclosed = _unclosed(text)
+    if not unclosed:
+        return None
+    first = unclosed[0]
+    later = [e for e in errors if e.span is None or (e.span.line, e.span.column) > (first.line, 0)]
+    kept = [e for e in errors if e not in later]
+    diagnostics = []
+    for opener in unclosed:
+        noticed = next(
+            (e for e in later if e.span is None or e.span.line >= opener.line),
+            None,
+        )
+        closer = "}" if opener.char == "{" else ")"
+        if noticed is None or noticed.span is None or "end of the file" in noticed.message:
+            hint = f"close it with '{closer}'; the file ends before it is closed"
+        else:
+            found = noticed.message.split(";")[0]
+            hint = (
+                f"close it with '{closer}'; the parser noticed at line {noticed.span.line}: {found}"
+            )
+        diagnostics.append(
+            Diagnostic(
+                Code.SYNTAX,
+                f"'{opener.char}' opened at line {opener.line} is never closed",
+                Span(path, opener.line, opener.column, opener.line, opener.column + 1),
+                hint=hint,
+            )
+        )
+    return diagnostics, kept
+
+
 def parse(source: SourceText) -> ast.SourceFile:
     """Parse one file; raise SijfaspError with every syntax error found.
 
@@ -182,13 +471,19 @@ def parse(source: SourceText) -> ast.SourceFile:
     again. Either way the author sees every error in one run.
     """
     text = source.text
-    lexical: list[Diagnostic] = []
+    lexical: list[Diagnostic] = []  # bad characters and guided fixes, one per line
     tree = None
     for _ in range(MAX_SYNTAX_ERRORS):
         errors: list[Diagnostic] = []
+        fixes: list[_Fix] = []
 
         def recover(error: UnexpectedInput) -> bool:
-            diagnostic = _syntax_diagnostic(source.path, error)
+            if isinstance(error, UnexpectedToken):
+                fix = _guided_fix(source.path, text, error)
+                if fix is not None:
+                    fixes.append(fix)
+                    return False  # parse again with the mistake repaired
+            diagnostic = _with_hint(_syntax_diagnostic(source.path, error), text, error)
             # A skipped token often causes a second error on the same line: keep the first.
             if (
                 not errors
@@ -219,13 +514,34 @@ def parse(source: SourceText) -> ast.SourceFile:
             text = text[:position] + " " + text[position + 1 :]
             continue
         except UnexpectedInput as error:
-            diagnostic = _syntax_diagnostic(source.path, error)
+            if fixes:
+                fixed = fixes[0].diagnostic
+                # After a blanked character the rest of its word may look misspelt: one error.
+                if not any(
+                    d.span and fixed.span and d.span.line == fixed.span.line for d in lexical
+                ):
+                    lexical.append(fixed)
+                text = fixes[0].apply(text)
+                tree = None
+                continue
+            diagnostic = _with_hint(_syntax_diagnostic(source.path, error), text, error)
             if diagnostic not in errors and not (isinstance(error, UnexpectedToken) and errors):
                 errors.append(diagnostic)
         break
     # A blanked character usually leaves a stray token behind on its line: one error is enough.
     lexical_lines = {d.span.line for d in lexical if d.span}
-    found = lexical + [e for e in errors if e.span is None or e.span.line not in lexical_lines]
+    parsed = [e for e in errors if e.span is None or e.span.line not in lexical_lines]
+    unclosed = _unclosed_diagnostics(source.path, source.text, parsed) if parsed else None
+    if unclosed is not None:
+        brackets, parsed = unclosed
+        parsed = brackets + parsed
+    found = lexical + parsed
+    if found and tree is not None and not parsed:
+        # The repaired text parsed: what its tree shows wrong belongs to the same run.
+        checker = _ToAst(source.path)
+        with contextlib.suppress(_RecoveredTreeError):
+            checker.transform(tree)
+        found += [p for p in checker.problems if p.span is None or p.span.line not in lexical_lines]
     if found or tree is None:
         raise SijfaspError(
             found
@@ -511,7 +827,18 @@ class _ToAst(Transformer):
         return ast.Compare(children[0], str(children[1]), _number(children[2]), self._span(meta))
 
     def reference(self, meta, children):
-        return ast.Reference(str(children[0]), self._span(meta))
+        name = str(children[0])
+        if name in _JOINS:
+            # `{ a or b }` parses as three members; the middle one is the mistake.
+            self.problems.append(
+                Diagnostic(
+                    Code.SYNTAX,
+                    f"'{name}' does not join two conditions",
+                    self._span(meta),
+                    hint=_JOINS[name],
+                )
+            )
+        return ast.Reference(name, self._span(meta))
 
     def count_records(self, meta, children):
         return ast.CountRecords(

@@ -555,9 +555,9 @@ def test_unexpected_character(text, where, hint):
 
 def test_end_of_file_too_early_has_a_location():
     diagnostics = _errors('criteria for s {\n  a [A] "l": all of {\n', "eof.sijp")
-    assert diagnostics[-1].span is not None
-    assert str(diagnostics[-1].span).startswith("eof.sijp:")
-    assert "end of the file" in diagnostics[-1].message
+    # Each bracket left open is reported where it was opened.
+    assert [str(d.span) for d in diagnostics] == ["eof.sijp:1:16", "eof.sijp:2:21"]
+    assert all("file ends before it is closed" in (d.hint or "") for d in diagnostics)
 
 
 def test_unterminated_string_is_a_syntax_error():
@@ -587,3 +587,146 @@ def test_one_missing_colon_is_one_error():
     )
     diagnostics = _errors(text, "colon.sijp")
     assert [str(d.span) for d in diagnostics] == ["colon.sijp:2:17"]
+
+
+# ------------------------------------------------------------------ errors that guide
+def _one(text: str):
+    (diagnostic,) = _errors(text, "g.sijp")
+    return diagnostic
+
+
+def test_an_unclosed_brace_is_reported_where_it_was_opened():
+    text = (
+        "criteria for s {\n"
+        '  a [A] "l": all of {\n'
+        "    vas_score >= 5\n"
+        '  b [B] "m": tumor is true\n'
+        "}\n"
+        "exclusions for s {\n"
+        '  x [X] "x": tumor is true\n'
+        "}\n"
+    )
+    diagnostic = _one(text)
+    assert str(diagnostic.span) == "g.sijp:2:21"
+    assert diagnostic.message == "'{' opened at line 2 is never closed"
+    assert "close it with '}'" in diagnostic.hint
+    assert "noticed at line 6" in diagnostic.hint
+
+
+def test_an_unclosed_parenthesis_is_reported_where_it_was_opened():
+    text = 'records r "r": (therapy or injection\ncriteria for s {\n  a [A] "l": tumor is true\n}\n'
+    diagnostic = _one(text)
+    assert (diagnostic.span.line, diagnostic.span.column) == (1, 16)
+    assert diagnostic.message == "'(' opened at line 1 is never closed"
+
+
+def test_balanced_brackets_are_never_called_unclosed():
+    diagnostics = _errors('criteria for s {\n  a [A] "l": all of { tumor is true }\n  b\n}\n')
+    assert not any("never closed" in d.message for d in diagnostics)
+
+
+@pytest.mark.parametrize(
+    "text, word, meant",
+    [
+        ('criterias for s {\n  a [A] "l": tumor is true\n}\n', "criterias", "criteria"),
+        ('exclusion for s {\n  a [A] "l": tumor is true\n}\n', "exclusion", "exclusions"),
+        (
+            'criteria for s {\n  a [A] "l": atleast 1 of { tumor is true }\n}\n',
+            "atleast",
+            "at least",
+        ),
+        ('criteria for s {\n  a [A] "l": anyof { tumor is true }\n}\n', "anyof", "any of"),
+        ('servce s [A] "x"\n', "servce", "service"),
+    ],
+)
+def test_a_misspelt_keyword_is_one_error_with_a_did_you_mean(text, word, meant):
+    diagnostic = _one(text)
+    assert diagnostic.message == f"unexpected '{word}'; it is not a keyword"
+    assert diagnostic.hint == f"did you mean '{meant}'?"
+    assert text.splitlines()[diagnostic.span.line - 1][diagnostic.span.column - 1 :].startswith(
+        word
+    )
+
+
+def test_errors_after_a_repaired_keyword_keep_their_positions():
+    text = (
+        'exclusion for s {\n  a [A] "l": tumor is true\n}\n'
+        'criteria for s {\n  b [B] "m": vas_score >> 5\n}\n'
+    )
+    diagnostics = _errors(text, "g.sijp")
+    assert [str(d.span) for d in diagnostics] == ["g.sijp:1:1", "g.sijp:5:25"]
+
+
+@pytest.mark.parametrize(
+    "body, word, combinator",
+    [
+        ("tumor is true or vas_score < 4", "or", "any of {"),
+        ("tumor is true and vas_score < 4", "and", "all of {"),
+        ("any of { tumor is true or fracture is true }", "or", "any of {"),
+        ("all of { tumor is true and fracture is true }", "and", "all of {"),
+    ],
+)
+def test_or_and_between_conditions_point_to_the_combinator(body, word, combinator):
+    text = f'criteria for s {{\n  a [A] "l": {body}\n  b [B] "m": tumor is true\n}}\n'
+    diagnostic = _one(text)
+    assert diagnostic.message == f"'{word}' does not join two conditions"
+    assert combinator in diagnostic.hint
+    line = text.splitlines()[diagnostic.span.line - 1]
+    assert line[diagnostic.span.column - 1 :].startswith(word + " ")
+
+
+def test_or_on_the_next_line_is_recognised_too():
+    text = 'criteria for s {\n  a [A] "l": tumor is true\n    or vas_score < 4\n}\n'
+    diagnostic = _one(text)
+    assert (diagnostic.span.line, diagnostic.span.column) == (3, 5)
+
+
+def test_and_or_of_record_filters_and_sets_are_not_mistakes():
+    body = (
+        "at least 1 therapy where kind is physical_therapy and duration_days >= 42"
+        " or injection where purpose is diagnostic"
+    )
+    assert _body(body) is not None
+
+
+@pytest.mark.parametrize("written, meant", [("==", "="), ("=>", ">="), ("=<", "<="), ("<>", "!=")])
+def test_a_comparison_from_another_language_is_named(written, meant):
+    diagnostic = _one(f'criteria for s {{\n  a [A] "l": vas_score {written} 5\n}}\n')
+    assert diagnostic.message == f"'{written}' is not a comparison"
+    assert diagnostic.hint.startswith(f"write '{meant}'")
+    assert (diagnostic.span.column, diagnostic.span.end_column) == (24, 26)
+
+
+def test_a_label_without_its_colon_gets_a_hint():
+    diagnostic = _one('criteria for s {\n  a [A] "l" tumor is true\n}\n')
+    assert "expected ':'" in diagnostic.message
+    assert "label is followed by ':'" in diagnostic.hint
+
+
+def test_a_record_sets_or_is_not_taken_for_a_mistake_later():
+    text = (
+        'records r "r": therapy\n  or injection\ncriteria for s {\n  a [A] "l" tumor is true\n}\n'
+    )
+    diagnostic = _one(text)
+    assert (diagnostic.span.line, "expected ':'" in diagnostic.message) == (4, True)
+
+
+@pytest.mark.parametrize(
+    "text, meant",
+    [
+        ('vocabulary v "x"\nrequest_feild a: date {}\n', "request_field"),
+        ('vocabulary v "x"\nfindng a: bool {}\n', "finding"),
+        ('records r "r": therapy wher kind is x\n', "where"),
+        ('criteria for s {\n  a [A] "l": at leest 1 of { b }\n}\n', "least"),
+        ('advisories for s {\n  a [A] "l": when b recomend c\n}\n', "recommend"),
+        ('criteria for s {\n  a [A] "l": all off { b }\n}\n', "of"),
+    ],
+)
+def test_keywords_of_every_kind_get_a_did_you_mean(text, meant):
+    assert _one(text).hint == f"did you mean '{meant}'?"
+
+
+def test_a_name_close_to_a_keyword_is_not_called_misspelt():
+    # `date` is a type name here, not a misspelt `dates`.
+    diagnostic = _one('finding b: bool { means "x" } date\n')
+    assert diagnostic.hint is None and "'date'" in diagnostic.message

@@ -63,7 +63,28 @@ EXPECTED = {
     "missing_section": [("property", "error", 15, ["pain_score", "section"])],
     "duplicate_criterion": [("duplicate-name", "error", 16, ["pain_score", ":15:"])],
     "service_without_criteria": [("scope", "error", 13, ["open_sij_fusion", "criteria"])],
+    # Syntax errors that name the mistake, each one error with no follow-on errors.
+    "unclosed_brace": [
+        ("syntax", "error", 16, ["'{' opened at line 16 is never closed", "noticed at line 26"])
+    ],
+    "misspelt_keywords": [
+        ("syntax", "error", 14, ["'criterias'", "did you mean 'criteria'"]),
+        ("syntax", "error", 16, ["'atleast'", "did you mean 'at least'"]),
+        ("syntax", "error", 21, ["'exclusion'", "did you mean 'exclusions'"]),
+    ],
+    "joined_conditions": [
+        ("syntax", "error", 15, ["'or'", "any of {"]),
+        ("syntax", "error", 16, ["'and'", "all of {"]),
+        ("syntax", "error", 17, ["'or'", "any of {"]),
+    ],
+    "mistyped_comparisons": [
+        ("syntax", "error", 15, ["'=='", "write '='"]),
+        ("syntax", "error", 16, ["'=>'", "write '>='"]),
+        ("syntax", "error", 17, ["expected ':'", "label is followed by ':'"]),
+    ],
 }
+# The bad policies whose diagnostics are exactly those listed (no cascade after them).
+EXACT = {"unclosed_brace", "misspelt_keywords", "joined_conditions", "mistyped_comparisons"}
 
 
 def _rel(path: Path) -> str:
@@ -117,6 +138,8 @@ def test_bad_policy_diagnostics(path):
         texts = [d.message + " " + (d.hint or "") for d in matches]
         assert any(all(word in text for word in words) for text in texts), (words, texts)
     assert {d.code for d in errors} <= {e[0] for e in expected}
+    if path.stem in EXACT:
+        assert len(raised.value.diagnostics) == len(expected), raised.value.diagnostics
 
 
 def test_definition_cycle_names_the_whole_cycle():
