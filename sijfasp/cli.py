@@ -49,6 +49,7 @@ from .source import SourceText
 class Exit(enum.IntEnum):
     OK = 0
     STALE = 1  # compile --check found a committed .lp that differs from a fresh compile
+    DIFFERS = 1  # diff found cases the two policies decide differently
     BAD_INPUT = 2
     INTERNAL = 3
     INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a run stopped with Ctrl-C
@@ -158,6 +159,17 @@ def _parser() -> argparse.ArgumentParser:
         "--fail-under-full", action="store_true", help="exit 1 unless coverage is full"
     )
     _run_limit_options(test)
+    diff = commands.add_parser(
+        "diff", help="the criteria two policies or versions decide differently, with witnesses"
+    )
+    diff.add_argument("a", metavar="A", help="a policy id, ID@VERSION, or a .sijp file")
+    diff.add_argument("b", metavar="B", help="a policy id, ID@VERSION, or a .sijp file")
+    diff.add_argument("--service", help="only this service (default: every service of A or B)")
+    diff.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    diff.add_argument(
+        "--write-cases", type=Path, metavar="DIR", help="write each witness case into DIR"
+    )
+    _run_limit_options(diff)
     return parser
 
 
@@ -638,6 +650,20 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    """Exit 0 when the two decide every case alike, 1 when they differ (as diff(1) does)."""
+    from . import diff_render, semdiff
+
+    a, b = semdiff.resolve(args.a), semdiff.resolve(args.b)
+    semdiff.check_service(a, b, args.service)
+    report = semdiff.semantic_diff(a, b, args.service)
+    if args.write_cases is not None:
+        diff_render.write_cases(report, args.write_cases)
+    formats = {"text": diff_render.text, "json": diff_render.to_json}
+    _write_output(formats.get(args.format, diff_render.markdown)(report), final=True)
+    return Exit.DIFFERS if report.differences else Exit.OK
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -649,6 +675,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         "compile": _cmd_compile,
         "lint": _cmd_lint,
         "test": _cmd_test,
+        "diff": _cmd_diff,
     }[args.command]
     return handler(args)
 

@@ -185,6 +185,23 @@ def resolve(text: str, policy_files: Sequence[Path] = ()) -> LoadedPolicy:
     )
 
 
+def check_service(a: LoadedPolicy, b: LoadedPolicy, service: str | None) -> None:
+    """A service neither policy addresses is an error, with a did-you-mean."""
+    known = list(dict.fromkeys(s.name for p in (a, b) for s in p.policy.services))
+    if service is None or service in known:
+        return
+    raise SijfaspError(
+        [
+            Diagnostic(
+                "unknown-name",
+                f"neither policy addresses the service '{service}'",
+                hint=did_you_mean(service, known) or "services: " + ", ".join(known),
+                file="--service",
+            )
+        ]
+    )
+
+
 def label(loaded: LoadedPolicy) -> str:
     return versions.reference(loaded)
 
@@ -224,7 +241,14 @@ class Judge:
         if determination == Determination.NOT_APPLICABLE:
             return Judgement(
                 determination,
-                (Decider(case.service, policy.cite, "the service", "not addressed"),),
+                (
+                    Decider(
+                        case.service,
+                        policy.cite,
+                        "the service is not addressed by the policy",
+                        "not addressed",
+                    ),
+                ),
             )
         if determination == Determination.APPROVABLE:
             return Judgement(determination, ())
