@@ -170,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
         "--write-cases", type=Path, metavar="DIR", help="write each witness case into DIR"
     )
     _run_limit_options(diff)
+    diff.set_defaults(time_limit=_default("time_limit") or DIFF_TIME_LIMIT)
     return parser
 
 
@@ -864,6 +865,8 @@ def _bounds(argv: Sequence[str] | None) -> tuple[float, int]:
     """The time and memory limits of a run, from the command line or the environment."""
     args = list(sys.argv[1:] if argv is None else argv)
     time_limit: Any = _default("time_limit") or DEFAULT_LIMITS.time_limit
+    if _subject(argv) == "diff" and not _default("time_limit"):
+        time_limit = DIFF_TIME_LIMIT  # a search of many cases, each judged by the solver
     memory: Any = _default("memory_limit") or DEFAULT_LIMITS.memory_limit
     for index, word in enumerate(args):
         for option in ("--time-limit", "--memory-limit"):
@@ -885,13 +888,21 @@ def _bounds(argv: Sequence[str] | None) -> tuple[float, int]:
 
 
 # What did not happen when a run was stopped, by what it worked on.
-OUTCOME = {"case": "no determination was made", "policy": "nothing was compiled or checked"}
+OUTCOME = {
+    "case": "no determination was made",
+    "policy": "nothing was compiled or checked",
+    "diff": "no differences were reported",
+}
+# Seconds a diff may take by default: it judges a few hundred cases under both policies.
+DIFF_TIME_LIMIT = 600.0
 
 
 def _subject(argv: Sequence[str] | None) -> str:
     """What a run works on, for the message when it runs out of time or memory."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), "")
+    if command == "diff":
+        return "diff"
     return "policy" if command in ("compile", "lint") else "case"
 
 

@@ -90,6 +90,9 @@ class Judgement:
     determination: Determination
     deciders: tuple[Decider, ...]  # empty when approvable
 
+    def approvable(self) -> bool:
+        return self.determination == Determination.APPROVABLE
+
     def ids(self) -> frozenset[str]:
         return frozenset(d.id for d in self.deciders)
 
@@ -214,6 +217,9 @@ class Judge:
         self.loaded = loaded
         self.writer = Writer(loaded.compiled, loaded.policy.vocabulary)
         self._cache: dict[str, Judgement | None] = {}
+        # The solver's optimal model of each case, as raw symbols: most cases need only the
+        # determination, and decoding the rest would double the time of a search.
+        self._models: dict[str, tuple[Any, Sequence[clingo.Symbol]] | None] = {}
 
     def services(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.loaded.policy.services)
@@ -221,21 +227,32 @@ class Judge:
     def _case(self, data: CaseData) -> Any:
         return validate_case(copy.deepcopy(data), self.loaded.policy.vocabulary, "<witness>")
 
+    def _model(self, key: str, data: CaseData) -> tuple[Any, Sequence[clingo.Symbol]] | None:
+        if key not in self._models:
+            try:
+                case = self._case(data)
+            except SijfaspError:
+                self._models[key] = None
+            else:
+                self._models[key] = (case, _optimum(self.loaded.compiled, case_symbols(case)))
+        return self._models[key]
+
+    def determination(self, data: CaseData) -> Determination | None:
+        """The determination alone; None for data this vocabulary refuses."""
+        found = self._model(_key(data), data)
+        return None if found is None else _determination_of(found[1])
+
     def judge(self, data: CaseData) -> Judgement | None:
         """The determination and what decides it; None for data this vocabulary refuses."""
         key = _key(data)
         if key not in self._cache:
-            try:
-                case = self._case(data)
-            except SijfaspError:
-                self._cache[key] = None
-            else:
-                self._cache[key] = self._judge(case)
+            found = self._model(key, data)
+            self._cache[key] = None if found is None else self._judge(*found)
         return self._cache[key]
 
-    def _judge(self, case: Any) -> Judgement:
+    def _judge(self, case: Any, symbols: Sequence[clingo.Symbol]) -> Judgement:
         policy, compiled = self.loaded.policy, self.loaded.compiled
-        snapshot = _optimum(compiled, case_symbols(case))
+        snapshot = Snapshot.of(symbols)
         determination = snapshot.determination
         reader = Reader(policy, compiled, case)
         if determination == Determination.NOT_APPLICABLE:
@@ -430,14 +447,14 @@ class Diff:
         return a, b
 
     def determinations(self, data: CaseData) -> tuple[Determination, Determination] | None:
-        pair = self.judged(data)
-        return None if pair is None else (pair[0].determination, pair[1].determination)
+        a, b = self.a.determination(data), self.b.determination(data)
+        return None if a is None or b is None else (a, b)
 
     def differs(self, data: CaseData) -> tuple[Judgement, Judgement] | None:
-        pair = self.judged(data)
-        if pair is None or pair[0].determination == pair[1].determination:
+        pair = self.determinations(data)
+        if pair is None or pair[0] == pair[1]:
             return None
-        return pair
+        return self.judged(data)
 
     def services(self, only: str | None = None) -> tuple[str, ...]:
         if only is not None:
@@ -612,18 +629,18 @@ class Diff:
         """Leave items out one by one while both determinations and what decides them stay
         the same, each step judged by the solver again."""
         wanted = _signature(pair)
-        first = pair[0].determination
+        # The approvable side first: leaving out what it needs changes it at once, and the
+        # other side is then not asked.
+        first = self.b if pair[1].approvable() else self.a
+        first_wanted = pair[1] if first is self.b else pair[0]
         for item in reversed(items_of(case)):
             smaller = without(case, item)
-            under_a = self.a.judge(smaller)
-            if under_a is None or under_a.determination != first:
-                continue  # one solver call spared
+            if first.determination(smaller) != first_wanted.determination:
+                continue
+            if self.determinations(smaller) != (pair[0].determination, pair[1].determination):
+                continue
             found = self.judged(smaller)
-            if (
-                found is not None
-                and found[1].determination == pair[1].determination
-                and _signature(found) == wanted
-            ):
+            if found is not None and _same(found, pair) and _signature(found) == wanted:
                 case, pair = smaller, found
         return Witness(origin, pair[0], pair[1], case, count_items(case))
 
@@ -634,6 +651,10 @@ Signature = tuple[frozenset[str], frozenset[str]]
 
 def _signature(pair: tuple[Judgement, Judgement]) -> Signature:
     return pair[0].ids(), pair[1].ids()
+
+
+def _same(one: tuple[Judgement, Judgement], other: tuple[Judgement, Judgement]) -> bool:
+    return all(x.determination == y.determination for x, y in zip(one, other, strict=True))
 
 
 def _minimal_signatures(signatures: list[Signature]) -> list[Signature]:
@@ -688,7 +709,7 @@ def impact(a: LoadedPolicy, b: LoadedPolicy, path: Path) -> tuple[list[Impact], 
     return changed, len(test_file.tests)
 
 
-def _optimum(compiled: CompiledPolicy, facts: list[clingo.Symbol]) -> Snapshot:
+def _optimum(compiled: CompiledPolicy, facts: list[clingo.Symbol]) -> Sequence[clingo.Symbol]:
     """The solver's optimal model, as `solver.determine` finds it; only the last model is
     decoded, which a search judging hundreds of cases notices."""
     control = clingo.Control(
@@ -708,11 +729,18 @@ def _optimum(compiled: CompiledPolicy, facts: list[clingo.Symbol]) -> Snapshot:
     result = control.solve(on_model=on_model)
     if not result.satisfiable or not last:
         raise SolveError("the policy program has no model for this case")
-    return Snapshot.of(last[0])
+    return last[0]
+
+
+def _determination_of(symbols: Sequence[clingo.Symbol]) -> Determination:
+    found = [s for s in symbols if s.match("determination", 1)]
+    if len(found) != 1:
+        raise SolveError(f"expected one determination, found {len(found)}")
+    return Determination(found[0].arguments[0].name)
 
 
 def _determination(loaded: LoadedPolicy, case: Any) -> Determination:
-    return _optimum(loaded.compiled, case_symbols(case)).determination
+    return _determination_of(_optimum(loaded.compiled, case_symbols(case)))
 
 
 # ------------------------------------------------------------------ the whole diff
