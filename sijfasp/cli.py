@@ -658,6 +658,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     a, b = semdiff.resolve(args.a), semdiff.resolve(args.b)
     semdiff.check_service(a, b, args.service)
     report = semdiff.semantic_diff(a, b, args.service)
+    report.a, report.b = semdiff.shown(report.a, args.a), semdiff.shown(report.b, args.b)
     if args.write_cases is not None:
         diff_render.write_cases(report, args.write_cases)
     formats = {"text": diff_render.text, "json": diff_render.to_json}

@@ -150,7 +150,7 @@ class Report:
 # ------------------------------------------------------------------ resolving A and B
 def resolve(text: str, policy_files: Sequence[Path] = ()) -> LoadedPolicy:
     """A policy id (its latest version), `ID@VERSION`, or the path of a .sijp file."""
-    if text.endswith(POLICY_SUFFIX) or "/" in text:
+    if is_path(text):
         path = Path(text)
         if not path.is_file():
             raise SijfaspError([Diagnostic("unknown-name", f"no policy file '{text}'", file=text)])
@@ -203,6 +203,15 @@ def check_service(a: LoadedPolicy, b: LoadedPolicy, service: str | None) -> None
             )
         ]
     )
+
+
+def is_path(text: str) -> bool:
+    return text.endswith(POLICY_SUFFIX) or "/" in text
+
+
+def shown(reference: str, given: str) -> str:
+    """`ID@VERSION`, with the file when A or B was given as one."""
+    return f"{reference} ({given})" if is_path(given) else reference
 
 
 def label(loaded: LoadedPolicy) -> str:
@@ -697,16 +706,20 @@ def test_file_for(loaded: LoadedPolicy) -> Path | None:
     return None
 
 
-def impact(a: LoadedPolicy, b: LoadedPolicy, path: Path) -> tuple[list[Impact], int]:
-    """The tests of `path` whose determination under `b` differs from that under `a`."""
+def impact(
+    a: LoadedPolicy, b: LoadedPolicy, path: Path, services: Sequence[str] = ()
+) -> tuple[list[Impact], int]:
+    """The tests of `path` (of `services`, when given) whose determination under `b` differs
+    from that under `a`, and how many tests were replayed."""
     test_file = load_test_file(path)
+    tests = [t for t in test_file.tests if not services or t.case.service in services]
     changed = []
-    for test in test_file.tests:
+    for test in tests:
         under_a = _determination(a, test.case)
         under_b = _determination(b, test.case)
         if under_a != under_b:
             changed.append(Impact(test.name, under_a, under_b))
-    return changed, len(test_file.tests)
+    return changed, len(tests)
 
 
 def _optimum(compiled: CompiledPolicy, facts: list[clingo.Symbol]) -> Sequence[clingo.Symbol]:
@@ -759,7 +772,7 @@ def semantic_diff(
         path = test_file_for(a)
         if path is not None:
             report.impact_file = _shown(path)
-            report.impact, report.impact_total = impact(a, b, path)
+            report.impact, report.impact_total = impact(a, b, path, services)
     return report
 
 
