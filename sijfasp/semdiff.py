@@ -433,6 +433,9 @@ class Diff:
     def __init__(self, a: LoadedPolicy, b: LoadedPolicy, date: dt.date | None = None):
         self.a, self.b = Judge(a), Judge(b)
         self.date = date or max(a.policy.effective, b.policy.effective)
+        # The record each moved-in-time case moved: its witness keeps it, or it would no
+        # longer show the time window.
+        self._moved: dict[str, tuple[str, dict[str, Any]]] = {}
 
     @functools.cached_property
     def _tested(self) -> dict[tuple[str, str], set[str]]:
@@ -546,6 +549,7 @@ class Diff:
                     for name in ("start", "end", "date"):
                         if isinstance(moved.get(name), dt.date):
                             moved[name] = moved[name] - dt.timedelta(days=days)
+                    self._moved[_key(varied)] = (kind, copy.deepcopy(moved))
                     yield MOVED, varied
 
     def _other_values(self, scope: str, name: str, kind: str | None, value: Any) -> list[Any]:
@@ -638,11 +642,18 @@ class Diff:
         """Leave items out one by one while both determinations and what decides them stay
         the same, each step judged by the solver again."""
         wanted = _signature(pair)
+        kept = self._moved.get(_key(case)) if origin == MOVED else None
         # The approvable side first: leaving out what it needs changes it at once, and the
         # other side is then not asked.
         first = self.b if pair[1].approvable() else self.a
         first_wanted = pair[1] if first is self.b else pair[0]
         for item in reversed(items_of(case)):
+            if (
+                kept is not None
+                and item[:2] == ("records", kept[0])
+                and (case["records"][item[1]][int(item[2])] == kept[1])
+            ):
+                continue
             smaller = without(case, item)
             if first.determination(smaller) != first_wanted.determination:
                 continue
