@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support import run_cli
+from support import run_cli, run_many
 
 from sijfasp import diff_render, semdiff
 from sijfasp.api import evaluate
@@ -111,23 +111,34 @@ def test_witness_files_name_their_case_and_test_entries_their_determination() ->
 
 
 def test_unknown_policy_version_or_service_is_a_clear_error() -> None:
-    for args, words in (
-        (("aim_sijf_2021", AIM), "unknown policy 'aim_sijf_2021'"),
-        (("aim_sijf_2022@2020-01-01", AIM), "has no version '2020-01-01'"),
-        ((AIM, AIM, "--service", "percutaneous"), "neither policy addresses the service"),
-        ((AIM, "missing.sijp"), "no policy file 'missing.sijp'"),
-    ):
-        result = run_cli("diff", *args)
+    expected = {
+        ("diff", "aim_sijf_2021", AIM): "unknown policy 'aim_sijf_2021'",
+        ("diff", "aim_sijf_2022@2020-01-01", AIM): "has no version '2020-01-01'",
+        ("diff", AIM, AIM, "--service", "percutaneous"): "neither policy addresses the service",
+        ("diff", AIM, "missing.sijp"): "no policy file 'missing.sijp'",
+    }
+    results = run_many(list(expected))
+    for args, words in expected.items():
+        result = results[args]
         assert result.returncode == 2, result.stderr
         assert words in result.stderr
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_version_against_itself_has_no_differences_and_exits_0() -> None:
     result = run_cli("diff", AIM, AIM, "--service", "revision_sij_fusion")
     assert result.returncode == 0, result.stderr
     assert "no differences" in result.stdout
     assert "0 change their determination" in result.stdout
+
+
+def test_a_report_without_differences_says_so_in_every_format() -> None:
+    report = Report(AIM, AIM, (PERCUTANEOUS,), dt.date(2022, 9, 11))
+    assert "no differences" in diff_render.text(report)
+    assert "No differences." in diff_render.markdown(report)
+    data = json.loads(diff_render.to_json(report))
+    assert data["differences"] == [] and data["impact"]["tests"] is None
 
 
 # ------------------------------------------------------------------ slow: AIM's two versions
