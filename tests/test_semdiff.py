@@ -110,19 +110,30 @@ def test_witness_files_name_their_case_and_test_entries_their_determination() ->
     }
 
 
-def test_unknown_policy_version_or_service_is_a_clear_error() -> None:
-    expected = {
-        ("diff", "aim_sijf_2021", AIM): "unknown policy 'aim_sijf_2021'",
-        ("diff", "aim_sijf_2022@2020-01-01", AIM): "has no version '2020-01-01'",
-        ("diff", AIM, AIM, "--service", "percutaneous"): "neither policy addresses the service",
-        ("diff", AIM, "missing.sijp"): "no policy file 'missing.sijp'",
-    }
+DIFF_ERRORS = {
+    ("diff", "aim_sijf_2021", AIM): "unknown policy 'aim_sijf_2021'",
+    ("diff", AIM, AIM, "--service", "percutaneous"): "neither policy addresses the service",
+    ("diff", "aim_sijf_2022@2020-01-01", AIM): "has no version '2020-01-01'",
+    ("diff", AIM, "missing.sijp"): "no policy file 'missing.sijp'",
+}
+
+
+def _check_errors(expected: dict[tuple[str, ...], str]) -> None:
     results = run_many(list(expected))
     for args, words in expected.items():
         result = results[args]
         assert result.returncode == 2, result.stderr
         assert words in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_unknown_policy_or_service_is_a_clear_error() -> None:
+    _check_errors(dict(list(DIFF_ERRORS.items())[:2]))
+
+
+@pytest.mark.slow
+def test_unknown_version_or_file_is_a_clear_error() -> None:
+    _check_errors(dict(list(DIFF_ERRORS.items())[2:]))
 
 
 @pytest.mark.slow
