@@ -52,9 +52,10 @@ from .witness import Unwritable, Writer
 
 # How many minimal completions of the bare request each policy contributes.
 COMPLETIONS = 6
+# How many for a request of each side.
+SIDED_COMPLETIONS = 3
 # How many cases approvable under both are varied item by item.
 JOINT_CASES = 1
-SIDES = ("left", "right", "bilateral")
 # How a witness was found, for the report.
 LEFT_OUT = "one item left out of a case approvable under both"
 OTHER_VALUE = "one value changed in a case approvable under both"
@@ -496,6 +497,10 @@ class Diff:
         completions_a = self.a.completions(base, COMPLETIONS)
         completions_b = self.b.completions(base, COMPLETIONS)
         candidates += [(COMPLETION, c) for c in completions_a + completions_b]
+        for side in self._sides():
+            sided = self.request(service, side=side)
+            for judge in (self.a, self.b):
+                candidates += [(COMPLETION, c) for c in judge.completions(sided, SIDED_COMPLETIONS)]
         joint = self._joint(completions_a, completions_b)
         for case in joint[:JOINT_CASES]:
             candidates += list(self._variations(case))
@@ -504,6 +509,11 @@ class Diff:
             leaves = _leaves(judge.loaded, service)
             candidates += [(WITHOUT, c) for c in judge.searched(base, leaves, avoid=True)]
         return self._differences(service, candidates)
+
+    def _sides(self) -> tuple[str, ...]:
+        """The values of the request's side, when the vocabulary has that field."""
+        side = self.a.loaded.policy.vocabulary.fact("request", "side")
+        return tuple(side.type.values) if side is not None and side.type.kind == "choice" else ()
 
     def _joint(self, first_a: list[CaseData], first_b: list[CaseData]) -> list[CaseData]:
         """Cases approvable under both: one policy's completion completed under the other."""
