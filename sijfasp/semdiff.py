@@ -4,7 +4,8 @@ differently, each with a minimal witness case, found and checked by the solver.
 For each service, cases are built from the solver's minimal sets of missing documentation
 (`witness.Writer` turns them into case files) and judged under both policies:
 
-1. each minimal completion of the bare request under one policy, judged under the other;
+1. each minimal completion of the bare request (and of a request of each side) under one
+   policy, and each that does without one of its criteria, judged under the other;
 2. a case approvable under both (one policy's completion completed under the other), varied one
    documented item at a time: left out, another value (each threshold of either policy), its
    dates moved before each time window of either policy;
@@ -13,9 +14,12 @@ For each service, cases are built from the solver's minimal sets of missing docu
 
 A case that the two decide differently (any change of determination) is a witness. Witnesses are
 grouped by what decides them (the criteria not met or not documented and the exclusions that
-apply, under each policy) and each group's smallest witness is made minimal: items are left out
-one by one while both determinations and what decides them stay the same, each step judged by
-the solver again. A service only one policy addresses is one difference, with one witness.
+apply, under each policy); a group whose deciders contain a smaller group's, under both
+policies, is dropped as showing nothing of its own. Each group's smallest witness (and its
+smallest found by moving a record in time, which keeps that record) is made minimal: items are
+left out one by one while both determinations and what decides them stay the same, each step
+judged by the solver again. A service only one policy addresses is one difference, with one
+witness.
 
 The impact analysis replays the policy tests of the first policy under the second and lists the
 tests whose determination changes.
