@@ -128,7 +128,7 @@ def _impact_text(report: Report) -> list[str]:
         return [f"impact: no policy tests of {report.a} to replay"]
     lines = [
         f"impact: the {report.impact_total} tests of {report.impact_file} replayed under "
-        f"{report.b}: {len(report.impact)} change their determination"
+        f"{report.b}: {_changes(len(report.impact))}"
     ]
     lines += [f"  {textsafe.terminal(i.test)}: {i.a.value} -> {i.b.value}" for i in report.impact]
     return lines
@@ -167,7 +167,7 @@ def markdown(report: Report) -> str:
     else:
         lines += [
             f"The {report.impact_total} tests of `{report.impact_file}` replayed under "
-            f"{md(report.b)}: {len(report.impact)} change their determination.",
+            f"{md(report.b)}: {_changes(len(report.impact))}.",
             "",
         ]
         if report.impact:
@@ -238,3 +238,9 @@ def to_json(report: Report) -> str:
 
 def _items(count: int) -> str:
     return f"{count} item{'s' if count != 1 else ''}"
+
+
+def _changes(count: int) -> str:
+    if count == 1:
+        return "1 changes its determination"
+    return f"{count} change their determination"
