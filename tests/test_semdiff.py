@@ -21,6 +21,7 @@ from sijfasp.api import evaluate
 from sijfasp.atoms import item_key
 from sijfasp.case import validate_case
 from sijfasp.case_facts import case_symbols
+from sijfasp.diagnostics import SijfaspError
 from sijfasp.kinds import Determination
 from sijfasp.policies import LoadedPolicy
 from sijfasp.semdiff import Difference, Judgement, Report, Witness
@@ -127,13 +128,24 @@ def _check_errors(expected: dict[tuple[str, ...], str]) -> None:
         assert "Traceback" not in result.stderr
 
 
-def test_unknown_policy_or_service_is_a_clear_error() -> None:
-    _check_errors(dict(list(DIFF_ERRORS.items())[:2]))
+def test_unknown_policy_version_service_or_file_is_an_error_naming_it() -> None:
+    for words, call in (
+        ("unknown policy 'aim_sijf_2021'", lambda: semdiff.resolve("aim_sijf_2021")),
+        ("has no version '2020-01-01'", lambda: semdiff.resolve("aim_sijf_2022@2020-01-01")),
+        ("no policy file 'missing.sijp'", lambda: semdiff.resolve("missing.sijp")),
+    ):
+        with pytest.raises(SijfaspError) as raised:
+            call()
+        assert words in str(raised.value.diagnostics[0].message)
+    aim = semdiff.resolve(AIM)
+    with pytest.raises(SijfaspError) as raised:
+        semdiff.check_service(aim, aim, "percutaneous")
+    assert raised.value.diagnostics[0].hint == "did you mean 'percutaneous_sij_fusion'?"
 
 
 @pytest.mark.slow
-def test_unknown_version_or_file_is_a_clear_error() -> None:
-    _check_errors(dict(list(DIFF_ERRORS.items())[2:]))
+def test_the_cli_reports_each_error_with_status_2() -> None:
+    _check_errors(DIFF_ERRORS)
 
 
 @pytest.mark.slow
