@@ -171,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _run_limit_options(diff)
     diff.set_defaults(time_limit=_default("time_limit") or DIFF_TIME_LIMIT)
+    for action in diff._actions:
+        if action.dest == "time_limit":
+            action.help = f"stop a run that takes longer (0: no limit; default {DIFF_TIME_LIMIT:g})"
     return parser
 
 
