@@ -57,6 +57,7 @@ from .source import SourceText
 class Exit(enum.IntEnum):
     OK = 0
     STALE = 1  # compile --check: a policy's .lp is missing or differs from a fresh compile
+    DIFFERS = 1  # diff found cases the two policies decide differently
     BAD_INPUT = 2
     INTERNAL = 3
     INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a run stopped with Ctrl-C
@@ -193,6 +194,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     _policies_option(test)
     _run_limit_options(test)
+    diff = commands.add_parser(
+        "diff", help="the criteria two policies or versions decide differently, with witnesses"
+    )
+    diff.add_argument("a", metavar="A", help="a policy id, ID@VERSION, or a .sijp file")
+    diff.add_argument("b", metavar="B", help="a policy id, ID@VERSION, or a .sijp file")
+    diff.add_argument("--service", help="only this service (default: every service of A or B)")
+    diff.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    diff.add_argument(
+        "--write-cases", type=Path, metavar="DIR", help="write each witness case into DIR"
+    )
+    _run_limit_options(diff)
+    diff.set_defaults(time_limit=_default("time_limit") or DIFF_TIME_LIMIT)
+    for action in diff._actions:
+        if action.dest == "time_limit":
+            action.help = f"stop a run that takes longer (0: no limit; default {DIFF_TIME_LIMIT:g})"
     return parser
 
 
@@ -800,6 +816,21 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    """Exit 0 when the two decide every case alike, 1 when they differ (as diff(1) does)."""
+    from . import diff_render, semdiff
+
+    a, b = semdiff.resolve(args.a), semdiff.resolve(args.b)
+    semdiff.check_service(a, b, args.service)
+    report = semdiff.semantic_diff(a, b, args.service)
+    report.a, report.b = semdiff.shown(report.a, args.a), semdiff.shown(report.b, args.b)
+    if args.write_cases is not None:
+        diff_render.write_cases(report, args.write_cases)
+    formats = {"text": diff_render.text, "json": diff_render.to_json}
+    _write_output(formats.get(args.format, diff_render.markdown)(report), final=True)
+    return Exit.DIFFERS if report.differences else Exit.OK
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -812,6 +843,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         "lint": _cmd_lint,
         "fmt": _cmd_fmt,
         "test": _cmd_test,
+        "diff": _cmd_diff,
     }[args.command]
     return handler(args)
 
@@ -1000,6 +1032,8 @@ def _bounds(argv: Sequence[str] | None) -> tuple[float, int]:
     """The time and memory limits of a run, from the command line or the environment."""
     args = list(sys.argv[1:] if argv is None else argv)
     time_limit: Any = _default("time_limit") or DEFAULT_LIMITS.time_limit
+    if _subject(argv) == "diff" and not _default("time_limit"):
+        time_limit = DIFF_TIME_LIMIT  # a search of many cases, each judged by the solver
     memory: Any = _default("memory_limit") or DEFAULT_LIMITS.memory_limit
     for index, word in enumerate(args):
         for option in ("--time-limit", "--memory-limit"):
@@ -1021,13 +1055,21 @@ def _bounds(argv: Sequence[str] | None) -> tuple[float, int]:
 
 
 # What did not happen when a run was stopped, by what it worked on.
-OUTCOME = {"case": "no determination was made", "policy": "nothing was compiled or checked"}
+OUTCOME = {
+    "case": "no determination was made",
+    "policy": "nothing was compiled or checked",
+    "diff": "no differences were reported",
+}
+# Seconds a diff may take by default: it judges a few hundred cases under both policies.
+DIFF_TIME_LIMIT = 600.0
 
 
 def _subject(argv: Sequence[str] | None) -> str:
     """What a run works on, for the message when it runs out of time or memory."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), "")
+    if command == "diff":
+        return "diff"
     return "policy" if command in ("compile", "lint") else "case"
 
 

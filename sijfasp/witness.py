@@ -1,0 +1,401 @@
+"""Cases built from missing documentation: each item of a minimal set made a documented fact or
+record, in a copy of a case given as plain data (the YAML shape of a case file).
+
+An item becomes what a clinic would add to the record:
+
+* ``guess(F, V)``: finding F (or request field ``request(F)``) documented as V; numbers are
+  unscaled (V/100), ``true``/``false`` become booleans.
+* ``fill(r(kind, i), field, V)``: the field written on ``records[kind][i]``.
+* ``more(S, I)``: a new record meeting the filter of record set S, read from the compiled
+  policy's facts (``filter/3``, ``condition/3``, ``condition_value/3``, ``set_includes/2``). It
+  gets a date of its own before the request (inside any window), the accepted value of every
+  constrained field and a value for every other required field. Of the records that would do,
+  the one joining the fewest record sets of the policy is taken, so that it serves the set it
+  was added for and as little else as possible.
+* ``more_days(N)``: a therapy record running up to the day before the request for as many days
+  as leaf N asks for, inside its window.
+
+Guesses and fills are applied first, so a filter matching a request field sees the guessed value.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import functools
+import itertools
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import clingo
+
+from .case_facts import months_before
+from .compiler import CompiledPolicy, RecordsLeaf
+from .semantics import RecordKind, Vocabulary
+
+# How far back a record may be dated when no window bounds it.
+OPEN_WINDOW_DAYS = 10_000
+
+
+class Unwritable(ValueError):
+    """An item that no record can meet (a filter tied to a request value the case lacks)."""
+
+
+@dataclass(frozen=True)
+class _Filter:
+    set_id: str
+    kind: str
+    conditions: tuple[clingo.Symbol, ...]  # value_in(F), compare(F,Op,T), has(F,V), ...
+    values: tuple[tuple[str, ...], ...]  # per condition: the accepted values of a value_in
+
+
+@dataclass(frozen=True)
+class _Filters:
+    own: dict[str, tuple[_Filter, ...]]  # set id -> its own filters
+    includes: dict[str, tuple[str, ...]]  # set id -> the sets it includes
+
+    def of(self, set_id: str) -> list[_Filter]:
+        found = list(self.own.get(set_id, ()))
+        for other in self.includes.get(set_id, ()):
+            found.extend(self.of(other))
+        return found
+
+    def sets_matching(self, kind: str, record: dict, request: dict) -> set[str]:
+        """Every record set (includes followed) a record of `kind` would belong to."""
+        found = {
+            f.set_id
+            for fs in self.own.values()
+            for f in fs
+            if f.kind == kind and record_matches(f, record, request)
+        }
+        changed = True
+        while changed:
+            changed = False
+            for set_id, others in self.includes.items():
+                if set_id not in found and found & set(others):
+                    found.add(set_id)
+                    changed = True
+        return found
+
+
+@functools.lru_cache(maxsize=16)
+def _filters(program: str) -> _Filters:
+    """Ground the compiled program text alone and read the record filters off it."""
+    control = clingo.Control(["--warn=none"])
+    control.add("base", [], program)
+    control.ground([("base", [])])
+    atoms = [a.symbol for a in control.symbolic_atoms]
+
+    def by(name: str, arity: int) -> list[tuple[clingo.Symbol, ...]]:
+        return [tuple(a.arguments) for a in atoms if a.match(name, arity)]
+
+    values: dict[tuple[str, int], list[str]] = {}
+    for fl, index, value in by("condition_value", 3):
+        values.setdefault((fl.name, index.number), []).append(str(value))
+    conditions: dict[str, list[tuple[int, clingo.Symbol]]] = {}
+    for fl, index, test in by("condition", 3):
+        conditions.setdefault(fl.name, []).append((index.number, test))
+    own: dict[str, list[tuple[str, _Filter]]] = {}
+    for set_id, fl, kind in by("filter", 3):
+        ordered = sorted(conditions.get(fl.name, []), key=lambda c: c[0])
+        own.setdefault(set_id.name, []).append(
+            (
+                fl.name,
+                _Filter(
+                    set_id.name,
+                    kind.name,
+                    tuple(t for _, t in ordered),
+                    tuple(tuple(sorted(values.get((fl.name, i), []))) for i, _ in ordered),
+                ),
+            )
+        )
+    includes: dict[str, list[str]] = {}
+    for set_id, other in by("set_includes", 2):
+        includes.setdefault(set_id.name, []).append(other.name)
+    return _Filters(
+        {k: tuple(f for _, f in sorted(v, key=lambda p: p[0])) for k, v in own.items()},
+        {k: tuple(sorted(v)) for k, v in includes.items()},
+    )
+
+
+# ------------------------------------------------------------------ matching a record
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _field_value(record: dict, name: str, request: dict) -> Any:
+    if name == "duration_days" and "start" in record:
+        date = _as_date(request["date"])
+        assert date is not None
+        end = min(_as_date(record.get("end")) or date, date)
+        start = _as_date(record["start"])
+        assert start is not None
+        return (end - start).days + 1
+    return record.get(name)
+
+
+_COMPARE = {
+    "ge": lambda v, t: v >= t,
+    "gt": lambda v, t: v > t,
+    "le": lambda v, t: v <= t,
+    "lt": lambda v, t: v < t,
+    "eq": lambda v, t: v == t,
+    "ne": lambda v, t: v != t,
+}
+
+
+def record_matches(fl: _Filter, record: dict, request: dict) -> bool:
+    """Whether a record (case-file data) meets every condition of a filter."""
+    day0 = _as_date(request["date"])
+    assert day0 is not None
+    for test, accepted in zip(fl.conditions, fl.values, strict=True):
+        name = test.arguments[0].name
+        value = _field_value(record, name, request)
+        if test.name == "value_in":
+            if _text(value) not in accepted:
+                return False
+        elif test.name == "compare":
+            if value is None or isinstance(value, bool):
+                return False
+            op, threshold = test.arguments[1].name, test.arguments[2].number
+            if not _COMPARE[op](int(Decimal(str(value)) * 100), threshold):
+                return False
+        elif test.name == "has":
+            if test.arguments[1].name not in (value or []):
+                return False
+        elif test.name == "within":
+            date = _as_date(value)
+            if date is None:
+                return False
+            if not test.arguments[1].number <= (date - day0).days <= test.arguments[2].number:
+                return False
+        elif test.name == "within_months":
+            date = _as_date(value)
+            if date is None or not months_before(day0, test.arguments[1].number) <= date <= day0:
+                return False
+        elif test.name in ("matches", "covers"):
+            wanted = request.get(test.arguments[1].arguments[0].name)
+            if value is None or wanted is None:
+                return False
+            if test.name == "covers" and value == "bilateral":
+                continue
+            if _text(value) != _text(wanted):
+                return False
+        else:
+            raise AssertionError(f"unknown condition {test}")
+    return True
+
+
+# ------------------------------------------------------------------ writing a record
+def _python_value(symbol: clingo.Symbol) -> Any:
+    """A case-file value for an ASP value: numbers unscaled (V/100), true/false as bools."""
+    if symbol.type == clingo.SymbolType.Number:
+        value = Decimal(symbol.number) / 100
+        return int(value) if value == value.to_integral_value() else float(value)
+    if symbol.name in ("true", "false") and not symbol.arguments:
+        return symbol.name == "true"
+    return symbol.name
+
+
+def _used_dates(case: dict) -> set[dt.date]:
+    used = set()
+    for records in (case.get("records") or {}).values():
+        for record in records or []:
+            for name in ("date", "start", "end"):
+                date = _as_date(record.get(name))
+                if date is not None:
+                    used.add(date)
+    return used
+
+
+def request_date(case: dict) -> dt.date:
+    date = _as_date(case["request"]["date"])
+    assert date is not None
+    return date
+
+
+def _fresh_date(case: dict, low: int, high: int) -> dt.date:
+    """The latest date before the request, inside [low, high] days, used by no record."""
+    day0 = request_date(case)
+    used = _used_dates(case)
+    for offset in range(min(high, -1), low - 1, -1):
+        date = day0 + dt.timedelta(days=offset)
+        if date not in used:
+            return date
+    raise Unwritable(f"no free date in {low}..{high} days of the request")
+
+
+def _values_of(kind: RecordKind, name: str, accepted: tuple[str, ...] | None = None) -> list[Any]:
+    field = kind.field(name)
+    assert field is not None, (kind.name, name)
+    if field.type.kind == "bool":
+        return [v == "true" for v in accepted] if accepted is not None else [False, True]
+    if accepted is not None:
+        return list(accepted)
+    return list(field.type.values)
+
+
+def _number_meeting(op: str, threshold: int) -> Any:
+    scaled = {"ge": 0, "le": 0, "eq": 0, "gt": 1, "lt": -1, "ne": 100}[op] + threshold
+    value = Decimal(scaled) / 100
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class Writer:
+    """Writes missing documentation into cases for one compiled policy and its vocabulary."""
+
+    def __init__(self, compiled: CompiledPolicy, vocabulary: Vocabulary):
+        self.compiled = compiled
+        self.vocabulary = vocabulary
+        self.filters = _filters(compiled.program)
+
+    def _record_for(
+        self, case: dict, fl: _Filter, days: int | None, window: int | None
+    ) -> dict | None:
+        """The least far-reaching record of fl.kind meeting the filter, or None if none can."""
+        kind = self.vocabulary.record(fl.kind)
+        assert kind is not None
+        request = case["request"]
+        fixed: dict[str, Any] = {}
+        options: dict[str, list[Any]] = {}
+        has: dict[str, list[str]] = {}
+        date_range = {"date": [-OPEN_WINDOW_DAYS, -1], "start": [-OPEN_WINDOW_DAYS, -1]}
+        min_length = 1
+        for test, accepted in zip(fl.conditions, fl.values, strict=True):
+            name = test.arguments[0].name
+            if test.name == "value_in":
+                options[name] = _values_of(kind, name, accepted)
+            elif test.name == "compare":
+                op, threshold = test.arguments[1].name, test.arguments[2].number
+                if name == "duration_days":
+                    min_length = max(min_length, math.ceil(_number_meeting(op, threshold)))
+                else:
+                    fixed[name] = _number_meeting(op, threshold)
+            elif test.name == "has":
+                has.setdefault(name, []).append(test.arguments[1].name)
+            elif test.name == "within":
+                low, high = test.arguments[1].number, test.arguments[2].number
+                date_range[name] = [max(date_range[name][0], low), min(date_range[name][1], high)]
+            elif test.name == "within_months":
+                low = -28 * test.arguments[1].number
+                date_range[name] = [max(date_range[name][0], low), date_range[name][1]]
+            elif test.name in ("matches", "covers"):
+                wanted = request.get(test.arguments[1].arguments[0].name)
+                if wanted is None:
+                    return None
+                fixed[name] = wanted
+        for field in kind.fields:
+            if field.derived or field.name in options or field.name in fixed:
+                continue
+            if field.type.kind == "set":
+                fixed[field.name] = list(has.get(field.name, []))
+            elif field.required and field.type.kind in ("bool", "choice"):
+                options[field.name] = _values_of(kind, field.name)
+        for name, wanted in has.items():
+            fixed[name] = list(wanted)
+        if kind.field("start") is not None:
+            length = max(min_length, days or 1)
+            low = -(window or OPEN_WINDOW_DAYS)
+            start = _fresh_date(case, low, -length)
+            end = start + dt.timedelta(days=max(length - 1, 0))
+            if days is not None:  # a duration runs up to the day before the request
+                end = request_date(case) - dt.timedelta(days=1)
+                start = _fresh_date(case, low, (end - request_date(case)).days - length + 1)
+            fixed["start"], fixed["end"] = start, end
+        elif kind.field("date") is not None:
+            low, high = date_range["date"]
+            fixed["date"] = _fresh_date(case, low, high)
+        best: tuple[int, dict] | None = None
+        names = list(options)
+        for combination in itertools.product(*(options[n] for n in names)):
+            record = dict(fixed)
+            record.update(zip(names, combination, strict=True))
+            if any(
+                f.only_for and f.name in record and record.get("kind") != f.only_for
+                for f in kind.fields
+            ):
+                continue
+            if not record_matches(fl, record, request):
+                continue
+            reach = len(self.filters.sets_matching(fl.kind, record, request))
+            if best is None or reach < best[0]:
+                best = (reach, record)
+        return None if best is None else best[1]
+
+    def _add_record(self, case: dict, set_id: str, days: int | None, window: int | None) -> None:
+        """Append the least far-reaching record meeting a filter of record set `set_id`."""
+        candidates = []
+        for fl in self.filters.of(set_id):
+            record = self._record_for(case, fl, days, window)
+            if record is not None:
+                reach = len(self.filters.sets_matching(fl.kind, record, case["request"]))
+                candidates.append((reach, fl.kind, record))
+        if not candidates:
+            raise Unwritable(f"no record can meet the filter of {set_id}")
+        _, kind, record = min(candidates, key=lambda c: c[0])
+        if not case.get("records"):
+            case["records"] = {}
+        case["records"].setdefault(kind, []).append(record)
+
+    def _set_window(self, set_id: str) -> int | None:
+        """The narrowest window of a record leaf counting `set_id` or a set containing it."""
+        windows = [
+            days
+            for info in self.compiled.nodes.values()
+            if isinstance(leaf := info.leaf, RecordsLeaf)
+            and (days := _leaf_days(leaf))
+            and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
+        ]
+        return min(windows) if windows else None
+
+    def apply(self, case: dict, keys: Iterable[str]) -> dict:
+        """A copy of the case with each item (its ASP key) documented; Unwritable when an
+        added record cannot meet its filter."""
+        result = copy.deepcopy(case)
+        # A merged item (any of several values serves) is applied with its first value.
+        parsed = [clingo.parse_term(k.split(" | ")[0]) for k in keys]
+        order = {"guess": 0, "fill": 1, "more": 2, "more_days": 3}
+        for term in sorted(parsed, key=lambda t: (order[t.name], str(t))):
+            args = term.arguments
+            if term.name == "guess":
+                fact, value = args
+                if fact.name == "request" and fact.arguments:
+                    result["request"][fact.arguments[0].name] = _python_value(value)
+                else:
+                    if not result.get("findings"):
+                        result["findings"] = {}
+                    result["findings"][fact.name] = _python_value(value)
+            elif term.name == "fill":
+                record, field, value = args
+                kind, index = record.arguments[0].name, record.arguments[1].number
+                result["records"][kind][index][field.name] = _python_value(value)
+            elif term.name == "more":
+                set_id = args[0].name
+                self._add_record(result, set_id, None, self._set_window(set_id))
+            elif term.name == "more_days":
+                leaf = self.compiled.nodes[args[0].name].records_leaf()
+                self._add_record(result, leaf.set_id, leaf.minimum, _leaf_days(leaf))
+            else:
+                raise AssertionError(f"unknown missing item {term}")
+        return result
+
+
+def _leaf_days(leaf: RecordsLeaf) -> int | None:
+    """A leaf's window in days; one in months as the fewest days it can span (28 a month), so
+    that a record placed inside it is inside the calendar window too."""
+    return leaf.window or (28 * leaf.window_months if leaf.window_months else None)
