@@ -453,6 +453,7 @@ def test_case_symbols_never_carry_the_id():
 
 
 # ------------------------------------------------------------------ equivalent formats
+@pytest.mark.slow  # a few seconds; the full tier runs it
 def test_json_case_gives_the_same_results_as_yaml(tmp_path):
     path = write_case(tmp_path, approvable_case(), "approvable.json")
     from_json = run_cli("check", path, "--format", "json")

@@ -1191,6 +1191,7 @@ def _advisory(result, advisory):
     return next(a for a in result.advisories if a.id == advisory)
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 @pytest.mark.parametrize("service", [s.PERCUTANEOUS, s.REVISION])
 @pytest.mark.parametrize("advisory, values, recommendation", ADVISORIES)
 def test_advisory_applies_without_changing_the_determination(

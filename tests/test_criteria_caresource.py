@@ -1287,6 +1287,7 @@ def test_a_completed_set_for_both_hips_may_be_an_ap_pelvis_film():
     assert regions == {"hip", "pelvis"}
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 def test_an_added_same_side_film_needs_the_requested_side():
     """With request.side not documented, a film "of the requested side" can only be added
     together with the side: every set naming one also documents the side."""
@@ -1320,6 +1321,7 @@ def test_a_right_sij_ct_does_not_serve_a_left_fusion(policy):
     assert s.determination(both, policy) == "approvable"
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 @pytest.mark.parametrize("policy", [P, s.AIM])
 def test_blocks_and_injections_must_be_of_the_requested_joint(policy):
     joint = lambda r: r.get("site") == "sij_intra_articular"  # noqa: E731

@@ -22,6 +22,7 @@ def test_every_corpus_file_has_an_expectation():
     assert sorted(p.name for p in CASES.iterdir()) == sorted(EXPECTED)
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_hostile_case(name):
     expected = EXPECTED[name]

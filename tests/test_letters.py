@@ -190,6 +190,7 @@ def test_json_carries_schema_tool_and_policy_versions(capsys):
         assert version["effective"] == result["effective"]
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 def test_several_cases_in_one_run(capsys, tmp_path):
     code, out, _ = _run(
         capsys, "check", "--format", "json", CASES / "vas_4.yaml", CASES / "relief_60.yaml"

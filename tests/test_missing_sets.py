@@ -96,6 +96,7 @@ def test_five_undocumented_provocative_tests_under_caresource():
 
 
 # ------------------------------------------------------------------ the grouped view
+@pytest.mark.slow  # a few seconds; the full tier runs it
 @pytest.mark.parametrize("policy", s.POLICY_IDS)
 def test_grouped_view_of_an_empty_case_lists_every_top_criterion(policy):
     result = s.evaluate(s.request_only(), policy)
@@ -137,6 +138,7 @@ GROUPED_CASES = [
 ]
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 @pytest.mark.parametrize("build, policy", GROUPED_CASES)
 def test_missing_total_agrees_with_the_groups_and_the_full_enumeration(build, policy):
     capped = s.evaluate(build(), policy, enumerate=3)
@@ -358,6 +360,7 @@ def test_an_added_record_belongs_to_its_set_and_every_set_containing_it(policy):
         assert {b for a, b in compiled.subsumed if a == set_id} <= joined, (set_id, record)
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 def test_equally_narrow_records_are_offered_as_choices():
     """AIM's conservative management set is the union of physical therapy, the supervised home
     program and the complementary therapies: each joins two record sets, so more_days takes

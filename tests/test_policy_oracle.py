@@ -435,6 +435,7 @@ def _agrees(example: tuple[GeneratedPolicy, list[GeneratedCase]]) -> None:
         assert solved_determination(compiled, case) == expected, (policy.text(), generated)
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 @SETTINGS
 @given(_examples(1, 3))
 def test_compiled_policy_agrees_with_the_reference(example):

@@ -485,6 +485,7 @@ def test_batch_reads_a_case_with_extension_items_as_check_does(tmp_path, capsys)
         ),
     ],
 )
+@pytest.mark.slow  # a few seconds; the full tier runs it
 def test_an_extension_adds_and_never_redeclares(tmp_path, capsys, monkeypatch, addition, expected):
     folder = _third_set(tmp_path, EXTENSION + "\n" + addition)
     monkeypatch.chdir(tmp_path)

@@ -287,6 +287,7 @@ def test_a_test_file_needs_its_policy_beside_it(tmp_path):
     assert "no policy files (.sijp)" in raised.value.diagnostics[0].hint
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 def test_the_example_in_the_authoring_guide_is_valid_and_passes(workspace):
     guide = (Path(__file__).resolve().parent.parent / "docs" / "authoring.md").read_text(
         encoding="utf-8"

@@ -576,6 +576,7 @@ def _random_injection_case(rng, count: int) -> dict:
     return {"id": "random", "request": request, "records": {"injection": records}}
 
 
+@pytest.mark.slow  # a few seconds; the full tier runs it
 @pytest.mark.parametrize("seed", range(16))
 def test_a_record_model_of_the_proving_encoding_is_met_by_the_evaluator(tmp_path, seed):
     """A criterion on records that the proving encoding can meet is met by the evaluator on
