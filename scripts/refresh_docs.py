@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FENCE = "```"
 SCENE = ("echo $?", "/tmp/", "compile --write")
 ELLIPSIS = "..."
+SHOWN_ROOT = "/home/me/sijfasp"
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, int]]:
@@ -58,7 +59,9 @@ def _run(command: str) -> list[str]:
     done = subprocess.run(
         ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, check=False
     )
-    return (done.stdout + done.stderr).rstrip("\n").split("\n")
+    # The docs show a checkout at a neutral place, not the machine the docs were refreshed on.
+    text = (done.stdout + done.stderr).replace(str(ROOT), SHOWN_ROOT)
+    return text.rstrip("\n").split("\n")
 
 
 def _trimmed_like(output: list[str], shown: list[str]) -> list[str]:
