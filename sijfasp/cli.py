@@ -205,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
         "--write-cases", type=Path, metavar="DIR", help="write each witness case into DIR"
     )
     _run_limit_options(diff)
+    commands.add_parser("lsp", help="a language server for policy and vocabulary files, over stdio")
     diff.set_defaults(time_limit=_default("time_limit") or DIFF_TIME_LIMIT)
     for action in diff._actions:
         if action.dest == "time_limit":
@@ -831,6 +832,19 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return Exit.DIFFERS if report.differences else Exit.OK
 
 
+def _cmd_lsp(args: argparse.Namespace) -> int:
+    # pygls is the optional `lsp` extra: nothing else imports it.
+    try:
+        from . import lsp
+    except ImportError as error:
+        if (error.name or "").split(".")[0] not in ("pygls", "lsprotocol"):
+            raise
+        print("sijfasp: install the lsp extra: pip install 'sijfasp[lsp]'", file=sys.stderr)
+        return Exit.BAD_INPUT
+    lsp.serve()
+    return Exit.OK
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -844,6 +858,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         "fmt": _cmd_fmt,
         "test": _cmd_test,
         "diff": _cmd_diff,
+        "lsp": _cmd_lsp,
     }[args.command]
     return handler(args)
 
@@ -1059,6 +1074,7 @@ OUTCOME = {
     "case": "no determination was made",
     "policy": "nothing was compiled or checked",
     "diff": "no differences were reported",
+    "lsp": "the language server stopped",
 }
 # Seconds a diff may take by default: it judges a few hundred cases under both policies.
 DIFF_TIME_LIMIT = 600.0
@@ -1068,8 +1084,8 @@ def _subject(argv: Sequence[str] | None) -> str:
     """What a run works on, for the message when it runs out of time or memory."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), "")
-    if command == "diff":
-        return "diff"
+    if command in ("diff", "lsp"):
+        return command
     return "policy" if command in ("compile", "lint") else "case"
 
 
@@ -1085,8 +1101,10 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     time_limit, memory_limit = _bounds(argv)
     subject = _subject(argv)
-    if batch.is_batch(sys.argv[1:] if argv is None else argv):
-        time_limit = 0  # in a batch the limit is per case (batch.py); Ctrl-C still stops it
+    if batch.is_batch(sys.argv[1:] if argv is None else argv) or subject == "lsp":
+        # In a batch the limit is per case (batch.py); a server runs until its editor stops
+        # it. Ctrl-C still stops either.
+        time_limit = 0
     watchdog = _Watchdog(time_limit, subject)
     watchdog.start()
     _ACTIVE_WATCHDOG.append(watchdog)

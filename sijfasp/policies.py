@@ -73,6 +73,22 @@ def load_policy(path: Path | str, shown_as: str | None = None) -> LoadedPolicy:
         raise
 
 
+def load_policy_text(path: Path, text: str) -> LoadedPolicy:
+    """Like load_policy, for a file's text as an editor holds it (unsaved): the vocabulary
+    import is still resolved next to `path`."""
+    return _load(path, SourceText(str(path), text))
+
+
+def imported_vocabulary(path: Path, tree: ast.SourceFile) -> tuple[Vocabulary, Path] | None:
+    """The vocabulary a policy's first import names, checked, with the file it was read from;
+    None when the policy imports none. Raises SijfaspError when it cannot be read or checked."""
+    imports = [d for d in tree.declarations if isinstance(d, ast.ImportDecl)]
+    if not imports:
+        return None
+    target, shown = _import_target(path, SourceText(str(path), ""), imports[0])
+    return _vocabulary(target.resolve(), shown)[0], target.resolve()
+
+
 def _import_problem(imported: str) -> str | None:
     """Why an import path is refused before anything is read, or None."""
     if not imported.endswith(VOCABULARY_SUFFIX):
