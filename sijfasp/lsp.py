@@ -85,6 +85,8 @@ def analyze(state: DocumentState, text: str) -> None:
         tree = parse(SourceText(str(path), text))
     except SijfaspError as error:
         state.diagnostics = [_to_lsp(d, str(path)) for d in error.diagnostics]
+        if state.vocabulary is None and path.suffix != VOCABULARY_SUFFIX:
+            _vocabulary_of_unparsed(state, text)
         return
     state.tree = tree
     try:
@@ -104,6 +106,25 @@ def analyze(state: DocumentState, text: str) -> None:
     except SijfaspError as error:
         found += error.diagnostics
     state.diagnostics = [_to_lsp(d, str(path)) for d in found]
+
+
+_IMPORT = re.compile(r'^[ \t]*import[ \t]+"([^"\n]+)"', re.MULTILINE)
+
+
+def _vocabulary_of_unparsed(state: DocumentState, text: str) -> None:
+    """A policy opened with a syntax error still gets hover and completion from the vocabulary
+    its import line names."""
+    match = _IMPORT.search(text)
+    if match is None:
+        return
+    span = Span(str(state.path), 1, 1, 1, 2)
+    tree = ast.SourceFile(str(state.path), (ast.ImportDecl(match.group(1), span),))
+    try:
+        imported = imported_vocabulary(state.path, tree)
+    except SijfaspError:
+        return
+    if imported is not None:
+        state.vocabulary, state.vocabulary_path = imported
 
 
 # ------------------------------------------------------------------ looking things up

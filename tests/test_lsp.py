@@ -123,6 +123,15 @@ def test_diagnostics_as_an_editor_opens_documents(folder: Path):
             ("syntax", line, 0)
         ]
         assert "did you mean 'criteria'" in found[0].message
+        # Opened with a syntax error, it still knows its vocabulary.
+        hover = await session.client.text_document_hover_async(
+            types.HoverParams(
+                types.TextDocumentIdentifier(from_fs_path(str(folder / "broken.sijp")) or ""),
+                _position(broken, "vas_score >= 5", 2),
+            )
+        )
+        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+        assert "Pain intensity on a 0-10 scale" in hover.contents.value
 
         # An edit is checked again: the fixed text is clean, a renamed finding is unknown.
         for version, text, codes in (
