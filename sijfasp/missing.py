@@ -74,9 +74,10 @@ def missing_documentation(
         return NOT_WORKED_OUT
     abducer = Abducer(reader.compiled, facts, options.budget, retest=retest)
     roots = tuple(node.id for node in tree)
-    # Sets that differ only in one value merge into one (see merge_alternatives): ask for
-    # enough to still list `enumerate` of them when every set names the side.
-    wanted = options.enumerate * MERGE_HEADROOM
+    # Sets that differ only in one value merge into one (see merge_alternatives): when a
+    # request field that records are matched against (the side) is not documented, every set
+    # names a value of it, so ask for enough to still list `enumerate` merged sets.
+    wanted = options.enumerate * (MERGE_HEADROOM if _open_tied_field(reader) else 1)
     found = abducer.minimal_sets(limit=wanted, ranked=options.rank)
     if retest and not found.models:
         return NOTHING_MISSING
@@ -106,6 +107,17 @@ def missing_documentation(
 
 
 # ------------------------------------------------------------------ grouping
+def _open_tied_field(reader: Reader) -> bool:
+    """Whether a request field some record set is matched against is not documented."""
+    compiled = reader.compiled
+    tied = {
+        target
+        for set_id in compiled.record_sets
+        for target in compiled.matched_request_fields(set_id)
+    }
+    return any(reader.case.request.get(t.removeprefix("request.")) is None for t in tied)
+
+
 def _group(
     reader: Reader, abducer: Abducer, statuses: dict[str, Status], node: NodeResult
 ) -> MissingGroup | None:
