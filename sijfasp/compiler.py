@@ -881,7 +881,8 @@ def value_classes(
     return tuple(merged)
 
 
-_TESTS = {
+# Each comparison operator as the solver reads it (policy.lp), for Python that must agree.
+COMPARISONS = {
     "ge": lambda v, t: v >= t,
     "gt": lambda v, t: v > t,
     "le": lambda v, t: v <= t,
@@ -892,7 +893,7 @@ _TESTS = {
 
 
 def _signature(value: int, thresholds: set[tuple[str, int]]) -> tuple[bool, ...]:
-    return tuple(_TESTS[op](value, t) for op, t in sorted(thresholds))
+    return tuple(COMPARISONS[op](value, t) for op, t in sorted(thresholds))
 
 
 def _candidates(

@@ -33,7 +33,7 @@ from typing import Any
 import clingo
 
 from .case_facts import months_before
-from .compiler import CompiledPolicy, RecordsLeaf
+from .compiler import COMPARISONS, CompiledPolicy, RecordsLeaf
 from .semantics import RecordKind, Vocabulary
 
 # How far back a record may be dated when no window bounds it.
@@ -149,16 +149,6 @@ def _field_value(record: dict, name: str, request: dict) -> Any:
     return record.get(name)
 
 
-_COMPARE = {
-    "ge": lambda v, t: v >= t,
-    "gt": lambda v, t: v > t,
-    "le": lambda v, t: v <= t,
-    "lt": lambda v, t: v < t,
-    "eq": lambda v, t: v == t,
-    "ne": lambda v, t: v != t,
-}
-
-
 def record_matches(fl: _Filter, record: dict, request: dict) -> bool:
     """Whether a record (case-file data) meets every condition of a filter."""
     day0 = _as_date(request["date"])
@@ -173,7 +163,7 @@ def record_matches(fl: _Filter, record: dict, request: dict) -> bool:
             if value is None or isinstance(value, bool):
                 return False
             op, threshold = test.arguments[1].name, test.arguments[2].number
-            if not _COMPARE[op](int(Decimal(str(value)) * 100), threshold):
+            if not COMPARISONS[op](int(Decimal(str(value)) * 100), threshold):
                 return False
         elif test.name == "has":
             if test.arguments[1].name not in (value or []):
