@@ -165,9 +165,7 @@ def evaluate(
     missing = retried = NOTHING_MISSING
     if determination == Determination.INCOMPLETE:
         missing = missing_documentation(reader, facts, snapshot, tree, options)
-    elif determination == Determination.NOT_MET and any(
-        snapshot.failed_attempts(node) for node in compiled.nodes
-    ):
+    elif determination == Determination.NOT_MET and snapshot.any_failed_attempt():
         retried = missing_documentation(reader, facts, snapshot, tree, options, retest=True)
     return PolicyResult(
         policy.id,

@@ -504,6 +504,10 @@ class Snapshot:
         ]
         return _one(found, f"count_of({world},{node},_)")
 
+    def any_failed_attempt(self) -> bool:
+        """Whether some count leaf has a documented attempt that failed its outcome."""
+        return any(isinstance(a, FailedAttempt) for a in self.atoms)
+
     def failed_attempts(self, node: str) -> list[RecordRef]:
         """The documented attempts of a count leaf that failed its outcome."""
         return sorted(

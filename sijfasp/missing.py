@@ -375,6 +375,7 @@ def describe_item(
                 if start is not None
                 else f"up to {reader.case.date.isoformat()}"
             )
+            words = f"{days} more days of {lower_first(record_set.label)}, {period}"
             return MissingItem(
                 key,
                 record_set.kind,
@@ -383,9 +384,9 @@ def describe_item(
                 node_id,
                 record_def.ask,
                 cost,
-                words=f"{days} more days of {lower_first(record_set.label)}, {period}",
+                words=words,
                 send=True,
-                plain=f"{days} more days of {lower_first(record_set.label)}, {period}",
+                plain=words,
             )
         case More(set_id=set_id, ordinal=ordinal):
             record_set = compiled.record_sets[set_id]

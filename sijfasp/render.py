@@ -555,7 +555,7 @@ def markdown_missing(
             continue
         for top in result.grouped:
             for leaf in top.leaves():
-                body = _letter_group(leaf, set(first))
+                body = _letter_group(leaf, frozenset(first))
                 key = "\n".join(body)
                 where = f"{_section(result, leaf.criterion)}: {leaf.label}"
                 out.append(f"### {textsafe.markdown(where)}")
@@ -646,7 +646,7 @@ def _asked_first(case: CaseResult) -> dict[str, MissingItem]:
     return {key: items[key] for key, count in counts.items() if count >= 2}
 
 
-def _letter_group(group: MissingGroup, asked_first: set[str] = set()) -> list[str]:  # noqa: B006
+def _letter_group(group: MissingGroup, asked_first: frozenset[str] = frozenset()) -> list[str]:
     """What one criterion needs, in the letter's words; items asked at the top are left out."""
     lines: list[str] = []
     options = tuple(
