@@ -25,7 +25,7 @@ from .missing import (
 )
 from .policies import LoadedPolicy
 from .results import CaseDetails, CaseResult, PolicyResult, VersionUse
-from .solver import determine
+from .solver import CaseSolver
 from .versions import Choice
 
 __all__ = [
@@ -154,8 +154,8 @@ def evaluate(
     use = use or _explicit_use(loaded, case)
     policy, compiled = loaded.policy, loaded.compiled
     case = restrict_case(case, policy.vocabulary)  # other policies' extensions left out
-    facts = case_symbols(case)
-    snapshot = determine(compiled, facts)
+    solver = CaseSolver(compiled, case_symbols(case))  # one grounding for every phase
+    snapshot = solver.determine()
     determination = snapshot.determination
     reader = Reader(policy, compiled, case)
     roots = compiled.top.get(case.service, ())
@@ -164,9 +164,9 @@ def evaluate(
     advisories = advisory_results(reader, snapshot, case.service) if roots else ()
     missing = retried = NOTHING_MISSING
     if determination == Determination.INCOMPLETE:
-        missing = missing_documentation(reader, facts, snapshot, tree, options)
+        missing = missing_documentation(reader, solver, snapshot, tree, options)
     elif determination == Determination.NOT_MET and snapshot.any_failed_attempt():
-        retried = missing_documentation(reader, facts, snapshot, tree, options, retest=True)
+        retried = missing_documentation(reader, solver, snapshot, tree, options, retest=True)
     return PolicyResult(
         policy.id,
         policy.payer,

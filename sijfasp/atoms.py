@@ -14,6 +14,7 @@ outside this module takes a symbol apart by position.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -260,8 +261,11 @@ class MoreDays:
 Item = Guess | Fill | More | MoreDays
 
 
+@functools.lru_cache(maxsize=65536)
 def item_key(item: Item) -> str:
-    """The item as the solver names it, stable across runs: `guess(vas_score,500)`."""
+    """The item as the solver names it, stable across runs: `guess(vas_score,500)`.
+
+    Cached: sorting and grouping the minimal sets asks for the same keys many times."""
     return str(item.symbol())
 
 
@@ -436,8 +440,25 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
 }
 
 
+# Decoded atoms by symbol: the models of one case repeat most of their atoms (what is
+# documented, the records in each set), and taking a symbol apart through clingo's C API costs
+# far more than a lookup. Cleared when full, so memory stays bounded over a long batch.
+_DECODED: dict[Symbol, Shown] = {}
+_DECODED_LIMIT = 200_000
+
+
 def decode(symbol: Symbol) -> Shown:
     """One shown atom of a model, typed; an AtomError for one no declaration covers."""
+    found = _DECODED.get(symbol)
+    if found is None:
+        found = _decode(symbol)
+        if len(_DECODED) >= _DECODED_LIMIT:
+            _DECODED.clear()
+        _DECODED[symbol] = found
+    return found
+
+
+def _decode(symbol: Symbol) -> Shown:
     if symbol.type != SymbolType.Function:
         raise AtomError(f"unexpected atom {symbol}")
     reader = SHOWN.get((symbol.name, len(symbol.arguments)))

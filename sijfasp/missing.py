@@ -18,7 +18,7 @@ from .compiler import NodeInfo, ValueClass
 from .explain import Reader
 from .kinds import NodeKind, Status, World
 from .results import MissingGroup, MissingItem, NodeResult
-from .solver import DEFAULT_BUDGET, Abducer, Facts
+from .solver import DEFAULT_BUDGET, Abducer, CaseSolver
 from .units import scaled, unscaled
 from .wording import lower_first, plain_words, section_key
 
@@ -60,7 +60,7 @@ NOT_WORKED_OUT = Missing((), False, None, (), False)  # incomplete, with Options
 
 def missing_documentation(
     reader: Reader,
-    facts: Facts,
+    solver: CaseSolver,
     snapshot: Snapshot,
     tree: tuple[NodeResult, ...],
     options: Options,
@@ -72,7 +72,7 @@ def missing_documentation(
     ones failed (nothing when some criterion is contradicted by a documented fact)."""
     if not options.missing:
         return NOT_WORKED_OUT
-    abducer = Abducer(reader.compiled, facts, options.budget, retest=retest)
+    abducer = solver.abducer(options.budget, retest=retest)
     roots = tuple(node.id for node in tree)
     # Sets that differ only in one value merge into one (see merge_alternatives): when a
     # request field that records are matched against (the side) is not documented, every set
@@ -523,11 +523,13 @@ def _subtree(
 ) -> list[str]:
     """The nodes under `roots`, depth first in policy order, leaving out `skip` ones and below."""
     order: list[str] = []
+    seen: set[str] = set()
     stack = list(reversed(roots))
     while stack:
         node = stack.pop()
-        if node in order or skip(node):
+        if node in seen or skip(node):
             continue
+        seen.add(node)
         order.append(node)
         stack.extend(reversed(reader.compiled.nodes[node].children))
     return order

@@ -55,27 +55,63 @@ def _control(
 
 def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> Snapshot:
     """The optimal model of base + decide: the determination and every criterion's status."""
-    control = _control(["--opt-mode=opt", "--opt-strategy=usc"], compiled, case_facts)
-    control.ground([("base", []), ("decide", [])])
-    best: list[Snapshot] = []
-
-    def on_model(model: clingo.Model) -> None:
-        best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
-
-    result = control.solve(on_model=on_model)
-    if not result.satisfiable or not best:
-        raise SolveError("the policy program has no model for this case")
-    return best[0]
+    return CaseSolver(compiled, case_facts).determine()
 
 
 RETEST = clingo.Function("retest")
+ABDUCING = clingo.Function("abducing")
+RANKING = clingo.Function("ranking")
+PHASES = [("base", []), ("decide", []), ("abduce", []), ("rank", [])]
+
+
+class CaseSolver:
+    """One case under one compiled policy: a single grounding serves every phase.
+
+    The determination (an optimum), the enumeration of minimal sets (the domain heuristic,
+    no optimum) and their ranking (another optimum) differ only in the externals `abducing`,
+    `ranking`, `retest` and `focus(N)` and in the solve configuration, which are switched
+    between solve calls; the program is grounded once.
+    """
+
+    def __init__(self, compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]):
+        self.compiled = compiled
+        self.facts = list(case_facts)
+        self.control = _control(["--heuristic=Domain", "--opt-strategy=usc"], compiled, self.facts)
+        self.control.ground(PHASES)
+
+    def configure(self, opt_mode: str, enum_mode: str, models: int) -> None:
+        solve_config = self.control.configuration.solve
+        assert isinstance(solve_config, clingo.Configuration)
+        solve_config.opt_mode = opt_mode
+        solve_config.enum_mode = enum_mode
+        solve_config.models = str(models)
+
+    def determine(self) -> Snapshot:
+        """The optimal model of the decide phase: the determination and every status."""
+        control = self.control
+        self.configure("opt", "auto", 0)
+        for external in (ABDUCING, RANKING, RETEST):
+            control.assign_external(external, False)
+        best: list[Snapshot] = []
+
+        def on_model(model: clingo.Model) -> None:
+            best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
+
+        result = control.solve(on_model=on_model)
+        if not result.satisfiable or not best:
+            raise SolveError("the policy program has no model for this case")
+        return best[0]
+
+    def abducer(self, budget: float = DEFAULT_BUDGET, retest: bool = False) -> Abducer:
+        return Abducer(self.compiled, self.facts, budget, retest, grounded=self)
 
 
 class Abducer:
     """Subset-minimal sets of missing documentation for one case, on demand.
 
-    One grounding with the domain heuristic enumerates minimal sets (clingo's domRec); when
-    there are more than asked for, a ranking program finds the best ones in order instead.
+    The case's one grounding (`CaseSolver`), with the domain heuristic enumerating minimal sets
+    (clingo's domRec); when there are more than asked for, the ranking optimum finds the best
+    ones in order instead.
     """
 
     def __init__(
@@ -84,16 +120,29 @@ class Abducer:
         case_facts: Sequence[clingo.Symbol],
         budget: float = DEFAULT_BUDGET,
         retest: bool = False,
+        grounded: CaseSolver | None = None,
     ):
         """`retest`: a documented failed attempt no longer closes its count, so the sets say
-        what new attempts would have to show (for a case not met because attempts failed)."""
+        what new attempts would have to show (for a case not met because attempts failed).
+        `grounded`: the case's grounding to reuse (a new one otherwise)."""
         self._budget = budget
-        self._compiled = compiled
-        self._facts = list(case_facts)
         self._retest = retest
-        self._control = _control(["--heuristic=Domain", "--enum-mode=domRec"], compiled, case_facts)
-        self._control.ground([("base", []), ("abduce", [])])
-        self._control.assign_external(RETEST, retest)
+        self._solver = grounded or CaseSolver(compiled, case_facts)
+
+    def _phase(self, ranking: bool, focus: clingo.Symbol | None) -> None:
+        control = self._solver.control
+        control.assign_external(ABDUCING, True)
+        control.assign_external(RANKING, ranking)
+        control.assign_external(RETEST, self._retest)
+        if focus is not None:
+            control.assign_external(focus, True)
+
+    def _end_phase(self, focus: clingo.Symbol | None) -> None:
+        control = self._solver.control
+        if focus is not None:
+            control.assign_external(focus, False)
+        for external in (ABDUCING, RANKING, RETEST):
+            control.assign_external(external, False)
 
     def minimal_sets(
         self, focus: str | None = None, limit: int = 0, ranked: bool = True
@@ -116,13 +165,10 @@ class Abducer:
 
     def _enumerate(self, focus: str | None, models_wanted: int) -> tuple[list[Snapshot], bool]:
         """The models the solver meets first, and whether it finished (0 wanted: every one)."""
-        control = self._control
-        solve_config = control.configuration.solve
-        assert isinstance(solve_config, clingo.Configuration)
-        solve_config.models = str(models_wanted)
+        control = self._solver.control
+        self._solver.configure("ignore", "domRec", models_wanted)
         focus_atom = _focus(focus)
-        if focus_atom is not None:
-            control.assign_external(focus_atom, True)
+        self._phase(False, focus_atom)
         models: list[Snapshot] = []
         finished = True
         try:
@@ -136,8 +182,7 @@ class Abducer:
                     finished = False
                 handle.get()
         finally:
-            if focus_atom is not None:
-                control.assign_external(focus_atom, False)
+            self._end_phase(focus_atom)
         return models, finished
 
     def _ranked(self, focus: str | None, count: int) -> list[Snapshot]:
@@ -145,29 +190,37 @@ class Abducer:
 
         Each round finds an optimal set (fewest items, then lowest cost) and then forbids every
         set that contains it. The next optimum is again subset-minimal: a smaller set inside it
-        would be allowed and better.
+        would be allowed and better. The constraints are guarded by an external of this call
+        alone, released at the end, so later phases on the same grounding never see them.
         """
-        control = _control(["--opt-mode=opt", "--opt-strategy=usc"], self._compiled, self._facts)
-        control.ground([("base", []), ("abduce", []), ("rank", [])])
-        control.assign_external(RETEST, self._retest)
+        solver = self._solver
+        control = solver.control
+        solver.configure("opt", "auto", 0)
         focus_atom = _focus(focus)
-        if focus_atom is not None:
-            control.assign_external(focus_atom, True)
+        with control.backend() as backend:
+            guard = backend.add_atom()
+            backend.add_external(guard, clingo.TruthValue.False_)
+        control.assign_external(guard, True)
+        self._phase(True, focus_atom)
         found: list[Snapshot] = []
-        for _ in range(count):
-            best: list[Snapshot] = []
-            control.solve(
-                on_model=lambda m: best.__setitem__(
-                    slice(None), [Snapshot.of(m.symbols(shown=True))]
+        try:
+            for _ in range(count):
+                best: list[Snapshot] = []
+                control.solve(
+                    on_model=lambda m: best.__setitem__(
+                        slice(None), [Snapshot.of(m.symbols(shown=True))]
+                    )
                 )
-            )
-            if not best:
-                break
-            found.append(best[0])
-            items = [ItemAtom(x).symbol() for x in best[0].items()]
-            literals = [_literal(control, atom) for atom in items]
-            with control.backend() as backend:
-                backend.add_rule([], literals)
+                if not best:
+                    break
+                found.append(best[0])
+                items = [ItemAtom(x).symbol() for x in best[0].items()]
+                literals = [_literal(control, atom) for atom in items]
+                with control.backend() as backend:
+                    backend.add_rule([], [guard, *literals])
+        finally:
+            self._end_phase(focus_atom)
+            control.release_external(guard)
         return found
 
 
