@@ -61,7 +61,12 @@ def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> 
 RETEST = clingo.Function("retest")
 ABDUCING = clingo.Function("abducing")
 RANKING = clingo.Function("ranking")
-PHASES = [("base", []), ("decide", []), ("abduce", []), ("rank", [])]
+PHASES: list[tuple[str, Sequence[clingo.Symbol]]] = [
+    ("base", []),
+    ("decide", []),
+    ("abduce", []),
+    ("rank", []),
+]
 
 
 class CaseSolver:
