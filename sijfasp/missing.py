@@ -81,16 +81,12 @@ def missing_documentation(
     found = abducer.minimal_sets(limit=wanted, ranked=options.rank)
     if retest and not found.models:
         return NOTHING_MISSING
+    describe = _Describer(reader, snapshot.statuses)
     sets = sort_sets(
         merge_alternatives(
             reader,
             [
-                sort_items(
-                    [
-                        describe_item(reader, model, item, roots, snapshot.statuses)
-                        for item in model.items()
-                    ]
-                )
+                sort_items([describe(model, item, roots) for item in model.items()])
                 for model in found.models
             ],
         )
@@ -99,7 +95,7 @@ def missing_documentation(
     if options.enumerate and len(sets) > options.enumerate:
         sets, complete = sets[: options.enumerate], False
     grouped = tuple(
-        g for node in tree if (g := _group(reader, abducer, snapshot.statuses, node)) is not None
+        g for node in tree if (g := _group(reader, abducer, describe, node)) is not None
     )
     exact = _disjoint(grouped)
     total = len(sets) if complete else _product(grouped) if exact else None
@@ -119,20 +115,20 @@ def _open_tied_field(reader: Reader) -> bool:
 
 
 def _group(
-    reader: Reader, abducer: Abducer, statuses: dict[str, Status], node: NodeResult
+    reader: Reader, abducer: Abducer, describe: _Describer, node: NodeResult
 ) -> MissingGroup | None:
     """What a criterion not yet met still needs, split along its all-of structure."""
     if node.status == Status.MET:
         return None
     if node.kind == NodeKind.ALL:
         groups = tuple(
-            g for c in node.children if (g := _group(reader, abducer, statuses, c)) is not None
+            g for c in node.children if (g := _group(reader, abducer, describe, c)) is not None
         )
         return MissingGroup(node.id, node.cite, node.label, groups, (), True)
     if node.kind == NodeKind.AT_LEAST:
         # "K more of these": exact when each open member has a single way to be met.
         per_member = [
-            _options(reader, abducer, statuses, c.id, 2)
+            _options(reader, abducer, describe, c.id, 2)
             for c in node.children
             if c.status == Status.NOT_DOCUMENTED
         ]
@@ -147,21 +143,18 @@ def _group(
                 True,
                 node.minimum - node.met_count,
             )
-    options, complete = _options(reader, abducer, statuses, node.id, OPTIONS_PER_GROUP)
+    options, complete = _options(reader, abducer, describe, node.id, OPTIONS_PER_GROUP)
     return MissingGroup(node.id, node.cite, node.label, (), options, complete)
 
 
 def _options(
-    reader: Reader, abducer: Abducer, statuses: dict[str, Status], node_id: str, limit: int
+    reader: Reader, abducer: Abducer, describe: _Describer, node_id: str, limit: int
 ) -> tuple[tuple[tuple[MissingItem, ...], ...], bool]:
     found = abducer.minimal_sets(focus=node_id, limit=limit)
     sets = sort_sets(
         merge_alternatives(
             reader,
-            [
-                sort_items([describe_item(reader, m, i, (node_id,), statuses) for i in m.items()])
-                for m in found.models
-            ],
+            [sort_items([describe(m, i, (node_id,)) for i in m.items()]) for m in found.models],
         )
     )
     return tuple(sets), found.complete
@@ -284,6 +277,34 @@ def sort_items(items: list[MissingItem]) -> tuple[MissingItem, ...]:
 
 
 # ------------------------------------------------------------------ describing an item
+class _Describer:
+    """`describe_item` for one case, remembered per item and scope.
+
+    The minimal sets of one case share most of their items. What an item's words take from
+    the model it comes from is part of the key: for an added record, how many the model adds
+    to its set and the side it supposes; an item of added days (the days that model covers)
+    is described afresh each time.
+    """
+
+    def __init__(self, reader: Reader, statuses: dict[str, Status]):
+        self.reader = reader
+        self.statuses = statuses
+        self._seen: dict[tuple[object, ...], MissingItem] = {}
+
+    def __call__(self, model: Snapshot, item: Item, scope: tuple[str, ...]) -> MissingItem:
+        if isinstance(item, MoreDays):
+            return describe_item(self.reader, model, item, scope, self.statuses)
+        key: tuple[object, ...] = (item, scope)
+        if isinstance(item, More):
+            added = sum(1 for o in model.items() if isinstance(o, More) and o.set_id == item.set_id)
+            key = (item, scope, added, _side_of(self.reader, model))
+        found = self._seen.get(key)
+        if found is None:
+            found = describe_item(self.reader, model, item, scope, self.statuses)
+            self._seen[key] = found
+        return found
+
+
 def describe_item(
     reader: Reader,
     snapshot: Snapshot,

@@ -269,9 +269,15 @@ def test_output_agrees_with_solver_atoms(name, case_path, edit, capsys, tmp_path
 
 
 def test_shown_predicates_are_the_declared_ones():
-    """policy.lp's #show lines and sijfasp.atoms declare the same predicates."""
+    """policy.lp's #show lines and sijfasp.atoms declare the same predicates: by signature
+    (`#show item/1.`) or as the atom itself under a condition (`#show status(N, S) : ...`)."""
     text = (encodings_dir() / "policy.lp").read_text(encoding="utf-8")
     shown = Counter(re.findall(r"^#show (\w+)/(\d+)\.", text, flags=re.MULTILINE))
+    for name, arguments, atom in re.findall(
+        r"^#show (\w+)\(([^)]*)\) : (\w+\([^)]*\))", text, flags=re.MULTILINE
+    ):
+        assert atom == f"{name}({arguments})", "a conditional #show shows the atom itself"
+        shown[(name, str(len(arguments.split(","))))] += 1
     assert set(shown) == {(name, str(arity)) for name, arity in SHOWN}
     assert all(count == 1 for count in shown.values())
 
