@@ -13,15 +13,14 @@ import sys
 import pytest
 import support
 
-from sijfasp import missing
+from sijfasp import solver
 from sijfasp.api import Options, evaluate
 from sijfasp.case import validate_case
 from sijfasp.kinds import Determination
 
 
-class _NoAbduction:
-    def __init__(self, *args, **kwargs):
-        raise AssertionError("the missing documentation was worked out")
+def _no_abduction(*args, **kwargs):
+    raise AssertionError("the missing documentation was worked out")
 
 
 def _checked(path):
@@ -33,7 +32,7 @@ def _checked(path):
 def test_no_missing_decides_as_the_full_check(path, monkeypatch):
     case = _checked(path)
     full = {p: evaluate(loaded, case, Options()) for p, loaded in support.policies().items()}
-    monkeypatch.setattr(missing, "Abducer", _NoAbduction)
+    monkeypatch.setattr(solver.CaseSolver, "abducer", _no_abduction)
     for policy_id, loaded in support.policies().items():
         fast = evaluate(loaded, case, Options(missing=False))
         assert fast.determination == full[policy_id].determination
@@ -51,7 +50,7 @@ def test_no_missing_decides_as_the_full_check(path, monkeypatch):
 @pytest.mark.parametrize("path", support.example_paths(), ids=lambda p: p.stem)
 def test_only_an_incomplete_case_is_abducted(path, monkeypatch):
     case = _checked(path)
-    monkeypatch.setattr(missing, "Abducer", _NoAbduction)
+    monkeypatch.setattr(solver.CaseSolver, "abducer", _no_abduction)
     for loaded in support.policies().values():
         try:
             result = evaluate(loaded, case, Options())
@@ -68,7 +67,7 @@ def test_only_an_incomplete_case_is_abducted(path, monkeypatch):
 
 def test_no_missing_leaves_an_incomplete_case_not_worked_out(monkeypatch):
     case = _checked(support.REPO_ROOT / "examples" / "cases" / "odi_missing.yaml")
-    monkeypatch.setattr(missing, "Abducer", _NoAbduction)
+    monkeypatch.setattr(solver.CaseSolver, "abducer", _no_abduction)
     result = evaluate(support.loaded("aim_sijf_2022"), case, Options(missing=False))
     assert result.determination == Determination.INCOMPLETE
     assert (result.missing, result.missing_complete, result.missing_total) == ((), False, None)
