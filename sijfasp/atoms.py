@@ -197,6 +197,19 @@ class Span:
 
 
 @dataclass(frozen=True)
+class SpanNext:
+    """span_next(R1, R2): R2 follows R1 among the case's spans in order of start day (then
+    kind and index): the order in which `policy.lp` merges spans into runs of days, computed
+    once from the case so that merging needs no sort in the program."""
+
+    first: RecordRef
+    then: RecordRef
+
+    def symbol(self) -> Symbol:
+        return Function("span_next", [self.first.symbol(), self.then.symbol()])
+
+
+@dataclass(frozen=True)
 class MonthStart:
     """month_start(N, Day): the first day of a window of N calendar months, as a day offset."""
 
@@ -611,6 +624,7 @@ __all__ = [
     "RecordRef",
     "Snapshot",
     "Span",
+    "SpanNext",
     "Value",
     "case_value",
     "decode",

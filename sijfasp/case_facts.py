@@ -1,7 +1,7 @@
 """A validated case as solver input: ground facts built as clingo symbols, never program text.
 
-doc/2 (findings and request fields), record/2, rfield/3, rmember/3 (list fields) and span/3
-(therapy days), as declared in `atoms`. Numbers are scaled by 100; dates are day offsets from
+doc/2 (findings and request fields), record/2, rfield/3, rmember/3 (list fields), span/3
+(therapy days) with span_next/2 (the spans in order of start day), as declared in `atoms`. Numbers are scaled by 100; dates are day offsets from
 the request date (day 0).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 
 import clingo
 
@@ -21,6 +22,7 @@ from .atoms import (
     RField,
     RMember,
     Span,
+    SpanNext,
     case_value,
 )
 from .case import Case, Record
@@ -50,9 +52,13 @@ def months_before(date: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, day)
 
 
-def case_atoms(case: Case) -> list[Doc | RecordFact | RField | RMember | Span | MonthStart]:
+CaseAtom = Doc | RecordFact | RField | RMember | Span | SpanNext | MonthStart
+
+
+def case_atoms(case: Case) -> list[CaseAtom]:
     """The case as typed input atoms."""
-    atoms: list[Doc | RecordFact | RField | RMember | Span | MonthStart] = []
+    atoms: list[CaseAtom] = []
+    spans: list[Span] = []
     for months in range(1, MAX_WINDOW_MONTHS + 1):
         first = months_before(case.date, months)
         atoms.append(MonthStart(months, day_offset(first, case.date)))
@@ -73,10 +79,14 @@ def case_atoms(case: Case) -> list[Doc | RecordFact | RField | RMember | Span | 
         if "start" in record.values:
             start = day_offset(record.values["start"], case.date)
             end = min(day_offset(record.values.get("end", case.date), case.date), 0)
-            atoms.append(Span(ref, start, end))
+            spans.append(Span(ref, start, end))
+    atoms.extend(spans)
+    ordered = sorted(spans, key=lambda span: (span.start, span.record.kind, span.record.index))
+    atoms.extend(SpanNext(a.record, b.record) for a, b in itertools.pairwise(ordered))
     return atoms
 
 
 def case_symbols(case: Case) -> list[clingo.Symbol]:
-    """The case as ground facts: doc/2, record/2, rfield/3, rmember/3, span/3."""
+    """The case as ground facts: doc/2, record/2, rfield/3, rmember/3, span/3, span_next/2,
+    month_start/2."""
     return [atom.symbol() for atom in case_atoms(case)]
