@@ -25,7 +25,7 @@ from .missing import (
 )
 from .policies import LoadedPolicy
 from .results import CaseDetails, CaseResult, PolicyResult, VersionUse
-from .solver import CaseSolver
+from .solver import CaseSolver, Facts
 from .versions import Choice
 
 __all__ = [
@@ -143,6 +143,22 @@ def no_version_result(choice: Choice, case: Case, as_of: bool = False) -> Policy
     )
 
 
+# The last case's symbols: the policies judging one case usually see it unchanged
+# (restrict_case returns the case itself when no extension is involved), so its facts are
+# built once, not once per policy. One entry, replaced as a whole: safe across threads.
+_last_symbols: tuple[Case, Facts] | None = None
+
+
+def _symbols(case: Case) -> Facts:
+    global _last_symbols
+    last = _last_symbols
+    if last is not None and last[0] is case:
+        return last[1]
+    symbols = case_symbols(case)
+    _last_symbols = (case, symbols)
+    return symbols
+
+
 def evaluate(
     loaded: LoadedPolicy,
     case: Case,
@@ -154,7 +170,7 @@ def evaluate(
     use = use or _explicit_use(loaded, case)
     policy, compiled = loaded.policy, loaded.compiled
     case = restrict_case(case, policy.vocabulary)  # other policies' extensions left out
-    solver = CaseSolver(compiled, case_symbols(case))  # one grounding for every phase
+    solver = CaseSolver(compiled, _symbols(case))  # one grounding for every phase
     snapshot = solver.determine()
     determination = snapshot.determination
     reader = Reader(policy, compiled, case)
