@@ -254,10 +254,15 @@ class PolicyDecl:
 @dataclass(frozen=True)
 class ServiceDecl:
     name: str
-    cpt: str | None
+    cpt_codes: tuple[str, ...]  # `cpt 27278, 27279`; empty: the service accepts any code
     section: str
     label: str
     span: Span
+
+    @property
+    def cpt(self) -> str | None:
+        """The first code listed, as a single code was read before several were allowed."""
+        return self.cpt_codes[0] if self.cpt_codes else None
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, TypeVar, assert_never
 
-from clingo import Function, Number, Symbol, SymbolType
+from clingo import Function, Number, String, Symbol, SymbolType
 
 from .kinds import Determination, FactScope, ItemKind, Status, World
-from .units import day_offset, scaled
+from .units import day_offset, is_code, scaled
 
 # A value as the model holds it: a scaled number or day offset, or a constant (true, false, a
 # value of an enumerated type).
@@ -78,7 +78,14 @@ def case_value(value: bool | Decimal | dt.date | str, request_date: dt.date) -> 
 
 
 def _value(symbol: Symbol) -> Value:
+    if symbol.type == SymbolType.String:
+        return symbol.string  # a procedure code (see value_term)
     return symbol.number if symbol.type == SymbolType.Number else _const(symbol)
+
+
+def value_text(symbol: Symbol) -> str:
+    """A constant or code of a model as a case writes it (the inverse of value_term)."""
+    return symbol.string if symbol.type == SymbolType.String else str(symbol)
 
 
 @dataclass(frozen=True)
@@ -266,7 +273,9 @@ def item_key(item: Item) -> str:
 
 
 def _value_term(value: Value) -> Symbol:
-    return Number(value) if isinstance(value, int) else Function(value)
+    if isinstance(value, int):
+        return Number(value)
+    return String(value) if is_code(value) else Function(value)
 
 
 def decode_item(symbol: Symbol) -> Item:

@@ -29,7 +29,7 @@ from .compiler import (
 )
 from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Operator, Status, World
 from .results import AdvisoryResult, ExclusionResult, NodeResult
-from .semantics import Policy
+from .semantics import CPT_FIELD, Policy
 from .units import scaled, unscaled
 from .wording import lower_first, plain_words
 
@@ -443,6 +443,19 @@ def advisory_results(
 
 
 # ------------------------------------------------------------------ reasons
+def code_reasons(reader: Reader) -> tuple[str, ...]:
+    """Why the policy does not address the request: its code is not one the service lists."""
+    code = reader.case.request.get(CPT_FIELD)
+    service = next((s for s in reader.policy.services if s.name == reader.case.service), None)
+    if code is None or service is None or not service.cpt_codes or code in service.cpt_codes:
+        return ()
+    listed = ", ".join(service.cpt_codes)
+    return (
+        f"{reader.policy.cite} {service.section}: {service.label}: covers CPT {listed}; "
+        f"the request documents CPT {code}, a procedure the policy does not address.",
+    )
+
+
 def reasons(
     determination: Determination,
     tree: tuple[NodeResult, ...],
@@ -513,6 +526,7 @@ def _reason_text(node: NodeResult) -> str:
 __all__ = [
     "Reader",
     "advisory_results",
+    "code_reasons",
     "criteria_tree",
     "documented_values",
     "exclusion_results",

@@ -345,7 +345,8 @@ class _Printer:
         elif isinstance(decl, ast.PolicyDecl):
             self.policy(decl)
         elif isinstance(decl, ast.ServiceDecl):
-            head = f"service {decl.name}" + (f" cpt {decl.cpt}" if decl.cpt else "")
+            codes = ", ".join(decl.cpt_codes)
+            head = f"service {decl.name}" + (f" cpt {codes}" if codes else "")
             head += f" [{decl.section}]"
             one = f"{head} {_quote(decl.label)}"
             if len(one) <= WIDTH:

@@ -45,7 +45,7 @@ from .case import validate_case
 from .case_facts import case_symbols
 from .compiler import CompiledPolicy, RecordsLeaf
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
-from .explain import Reader, criteria_tree, exclusion_results
+from .explain import Reader, code_reasons, criteria_tree, exclusion_results
 from .kinds import Determination, ExclusionStatus, NodeKind, Status
 from .policies import POLICY_SUFFIX, LoadedPolicy, bundled_policy_versions, load_policy
 from .policytests import default_test_files, load_test_file
@@ -270,13 +270,15 @@ class Judge:
         determination = snapshot.determination
         reader = Reader(policy, compiled, case)
         if determination == Determination.NOT_APPLICABLE:
+            # The service is not declared, or the request's code is not one the service lists.
+            why = code_reasons(reader)
             return Judgement(
                 determination,
                 (
                     Decider(
                         case.service,
                         policy.cite,
-                        "the service is not addressed by the policy",
+                        why[0] if why else "the service is not addressed by the policy",
                         "not addressed",
                     ),
                 ),

@@ -32,6 +32,7 @@ from typing import Any
 
 import clingo
 
+from .atoms import value_text
 from .case_facts import months_before
 from .compiler import COMPARISONS, CompiledPolicy, RecordsLeaf
 from .semantics import RecordKind, Vocabulary
@@ -94,7 +95,7 @@ def _filters(program: str) -> _Filters:
 
     values: dict[tuple[str, int], list[str]] = {}
     for fl, index, value in by("condition_value", 3):
-        values.setdefault((fl.name, index.number), []).append(str(value))
+        values.setdefault((fl.name, index.number), []).append(value_text(value))
     conditions: dict[str, list[tuple[int, clingo.Symbol]]] = {}
     for fl, index, test in by("condition", 3):
         conditions.setdefault(fl.name, []).append((index.number, test))
@@ -197,6 +198,8 @@ def _python_value(symbol: clingo.Symbol) -> Any:
     if symbol.type == clingo.SymbolType.Number:
         value = Decimal(symbol.number) / 100
         return int(value) if value == value.to_integral_value() else float(value)
+    if symbol.type == clingo.SymbolType.String:
+        return symbol.string  # a procedure code, written as the case writes it
     if symbol.name in ("true", "false") and not symbol.arguments:
         return symbol.name == "true"
     return symbol.name
