@@ -187,7 +187,8 @@ class RecordSet:
 
 @dataclass(frozen=True)
 class CountRecords:
-    """`at least N <records>` (unit "records"), `... separate dates of` ("dates"), `... days of`."""
+    """`at least N <records>` (unit "records"), `... separate dates of` ("dates"), `... days of`;
+    `latest of <records>` (unit "latest", minimum 1): the most recent attempt shows the outcome."""
 
     unit: CountUnit
     minimum: int

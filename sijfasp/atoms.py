@@ -1,7 +1,8 @@
 """Every predicate that crosses the boundary between Python and the ASP program, declared once.
 
 In, the case (`case_facts`): doc/2, record/2, rfield/3, rmember/3, span/3. Out, a model's shown
-atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, failed_attempt/2, days_of/3,
+atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, failed_attempt/2,
+latest_record/2, days_of/3,
 covered_from/2, covered_to/2, excluded/2, advisory_applies/1, item/1, item_cost/2, determination/1, doc/2.
 
 Each predicate is a frozen dataclass with its conversion both ways: `symbol()` builds the clingo
@@ -334,6 +335,14 @@ class FailedAttempt:
 
 
 @dataclass(frozen=True)
+class LatestRecord:
+    """latest_record(Node, R): a documented attempt of a `latest of` leaf on the latest date."""
+
+    node: str
+    record: RecordRef
+
+
+@dataclass(frozen=True)
 class DaysOf:
     """days_of(World, Node, C): distinct days of therapy a duration leaf counts."""
 
@@ -413,6 +422,7 @@ Shown = (
     | InSet
     | CountOf
     | FailedAttempt
+    | LatestRecord
     | DaysOf
     | CoveredFrom
     | CoveredTo
@@ -432,6 +442,7 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
     ("in_set", 3): lambda a: InSet(_enum(World, a[0]), _const(a[1]), RecordRef.decode(a[2])),
     ("count_of", 3): lambda a: CountOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
     ("failed_attempt", 2): lambda a: FailedAttempt(_const(a[0]), RecordRef.decode(a[1])),
+    ("latest_record", 2): lambda a: LatestRecord(_const(a[0]), RecordRef.decode(a[1])),
     ("days_of", 3): lambda a: DaysOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
     ("covered_from", 2): lambda a: CoveredFrom(_const(a[0]), _int(a[1])),
     ("covered_to", 2): lambda a: CoveredTo(_const(a[0]), _int(a[1])),
@@ -524,6 +535,13 @@ class Snapshot:
             key=lambda r: (r.kind, r.index),
         )
 
+    def latest_records(self, node: str) -> list[RecordRef]:
+        """The documented attempts of a `latest of` leaf on the latest date (ties: several)."""
+        return sorted(
+            (a.record for a in self.atoms if isinstance(a, LatestRecord) and a.node == node),
+            key=lambda r: (r.kind, r.index),
+        )
+
     def days(self, world: World, node: str) -> int:
         """The days of therapy a duration leaf counts in a world.
 
@@ -588,6 +606,7 @@ __all__ = [
     "Item",
     "ItemAtom",
     "ItemCost",
+    "LatestRecord",
     "MonthStart",
     "More",
     "MoreDays",

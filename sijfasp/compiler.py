@@ -545,6 +545,8 @@ def _condition_text(builder: _Builder, expr: ast.Expr) -> str:
             return f"at least {expr.minimum} {what}"
         if expr.unit == "dates":
             return f"at least {expr.minimum} separate dates of {what}"
+        if expr.unit == "latest":
+            return f"the latest of {what}"
         assert expr.unit == "days", expr.unit
         return f"at least {expr.minimum} days of {what}{window}"
     if isinstance(expr, ast.Reference):
@@ -632,6 +634,11 @@ def _compile_leaf(
         leaf = f"count({set_id}, {expr.minimum})"
     elif expr.unit == "dates":
         leaf = f"dates({set_id}, {expr.minimum})"
+    elif expr.unit == "latest":
+        # The field that dates a record of the set: `date`, or a therapy's `start`.
+        record = builder.policy.vocabulary.record(builder.record_sets[set_id].kind)
+        day = "date" if record is not None and record.field("date") is not None else "start"
+        leaf = f"latest({set_id}, {day})"
     else:
         assert expr.unit == "days", expr.unit
         window = f"window({-expr.window_days}, 0)" if expr.window_days else "unbounded"

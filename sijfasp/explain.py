@@ -140,6 +140,8 @@ def _records_evidence(
             lines.append(
                 f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window, leaf.window_months)}"
             )
+        case CountUnit.LATEST:
+            return _latest_evidence(reader, snapshot, node_id, leaf)
         case CountUnit.RECORDS | CountUnit.DATES:
             count = snapshot.count(World.DOC, node_id)
             noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
@@ -170,6 +172,43 @@ def _records_evidence(
             lines.append(f"... and {len(members) - len(shown)} more")
     failed = set(snapshot.failed_attempts(node_id))
     lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed))
+    return tuple(lines)
+
+
+def _latest_evidence(
+    reader: Reader, snapshot: Snapshot, node_id: str, leaf: RecordsLeaf
+) -> tuple[str, ...]:
+    """A `latest of` leaf: the attempts on the latest date, each with how its outcome came out
+    (a failed one quoted with its values, as a failed attempt of a count is)."""
+    latest = snapshot.latest_records(node_id)
+    if not latest:
+        return ("no documented attempt",) + tuple(near_miss_lines(reader, snapshot, leaf.set_id))
+    members = set(snapshot.members(World.DOC, leaf.set_id))
+    failed = set(snapshot.failed_attempts(node_id))
+    outcome = reader.compiled.outcome_fields(leaf.set_id)
+    lines: list[str] = []
+    for record in latest:
+        if record in members:
+            lines.append(f"latest: {reader.record_text(record)}: shows the outcome")
+        elif record in failed:
+            missed = "; ".join(
+                dict.fromkeys(
+                    text
+                    for each in _set_and_included(reader.compiled, leaf.set_id)
+                    for text in _miss_texts(reader, each, record, list(outcome))
+                    if not text.endswith("does not qualify")
+                )
+            ) or ", ".join(outcome)
+            lines.append(
+                f"latest attempt without the required outcome: {reader.record_text(record)}: {missed}"
+            )
+        else:
+            missing = ", ".join(outcome)
+            lines.append(f"latest: {reader.record_text(record)}: {missing} not documented")
+    older = len([r for r in members if r not in latest])
+    if older:
+        plural = "s" if older > 1 else ""
+        lines.append(f"{older} older record{plural} showing the outcome (not the latest)")
     return tuple(lines)
 
 
@@ -360,6 +399,8 @@ def _condition_words(reader: Reader, info: NodeInfo) -> str | None:
         case CountUnit.DAYS:
             window = reader.window_text(leaf.window, leaf.window_months)
             return f"{leaf.minimum} days of {label} {window}"
+        case CountUnit.LATEST:
+            return f"the most recent record of the set to show the outcome ({label})"
     assert_never(leaf.unit)
 
 

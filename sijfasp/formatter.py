@@ -176,6 +176,8 @@ def _leaf_chunks(expr: ast.Expr) -> list[_Chunk]:
     if isinstance(expr, ast.Reference):
         return [_Chunk(expr.name)]
     assert isinstance(expr, ast.CountRecords), expr
+    if expr.unit == ast.CountUnit.LATEST:
+        return _record_set(expr.records, "latest of ")
     of = {
         ast.CountUnit.RECORDS: "",
         ast.CountUnit.DATES: "separate dates of ",

@@ -858,6 +858,9 @@ class _ToAst(Transformer):
             ast.CountUnit.DAYS, int(children[0]), children[1], days, self._span(meta), months
         )
 
+    def latest_record(self, meta, children):
+        return ast.CountRecords(ast.CountUnit.LATEST, 1, children[0], None, self._span(meta))
+
     def window(self, meta, children):
         return int(children[0])
 

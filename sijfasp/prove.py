@@ -446,6 +446,8 @@ class _Lint:
 
     def _room(self, leaf: RecordsLeaf, filters: list[str]) -> str:
         """Why a count or duration cannot be reached, in words."""
+        if leaf.unit == "latest":
+            return "no record of its set can be documented"
         if leaf.unit == "days":
             window = (
                 f"{leaf.window_months} calendar months"

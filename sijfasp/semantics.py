@@ -830,6 +830,14 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
         _check_comparison(fact.type, expr.operator, expr.value, fact.key, expr.span, sink)
     elif isinstance(expr, ast.CountRecords):
         kind = _record_set_kind(expr.records, context)
+        if expr.unit == "latest" and not _has_outcome(expr.records, context, frozenset()):
+            sink.error(
+                "type",
+                "'latest of' reads the outcome of the most recent attempt: the set needs an "
+                "outcome, written after 'with'",
+                expr.span,
+                "e.g. latest of lab where test is cotinine with result is negative",
+            )
         if expr.minimum < 1:
             sink.error("count", "'at least' needs a count of 1 or more", expr.span)
         limit = MAX_DAYS if expr.unit == "days" else MAX_COUNT
@@ -948,6 +956,18 @@ def _check_comparison(
     never = {">": value >= high, "<": value <= low}.get(operator, False)
     if never:
         sink.error("range", f"'{name} {operator} {value}' can never hold in {low}..{high}", span)
+
+
+def _has_outcome(records: ast.RecordSet, context: _PolicyContext, seen: frozenset[str]) -> bool:
+    """Whether some filter of the set, or of a set it includes, has an outcome (`with ...`)."""
+    for part in records.parts:
+        if isinstance(part, ast.RecordFilter) and part.outcome:
+            return True
+        if isinstance(part, ast.RecordSetName) and part.name not in seen:
+            named = context.record_sets.get(part.name)
+            if named is not None and _has_outcome(named.records, context, seen | {part.name}):
+                return True
+    return False
 
 
 def _record_set_kind(
