@@ -529,7 +529,10 @@ def _as_code(raw: Any, value_type: ValueType) -> Any:
     codes; anything else unchanged."""
     if not any(is_code(v) for v in value_type.values) or isinstance(raw, bool):
         return raw
-    if isinstance(raw, (int, Decimal)) and raw >= 0 and raw == int(raw):
+    whole = isinstance(raw, int) or (
+        isinstance(raw, Decimal) and raw.is_finite() and raw.as_tuple().exponent == 0
+    )
+    if whole and raw >= 0:
         return f"{int(raw):0{CODE_DIGITS}d}"
     return raw
 

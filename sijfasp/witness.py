@@ -35,6 +35,7 @@ import clingo
 from .atoms import value_text
 from .case_facts import months_before
 from .compiler import COMPARISONS, CompiledPolicy, RecordsLeaf
+from .kinds import CountUnit
 from .semantics import RecordKind, Vocabulary
 
 # How far back a record may be dated when no window bounds it.
@@ -345,6 +346,15 @@ class Writer:
             case["records"] = {}
         case["records"].setdefault(kind, []).append(record)
 
+    def _read_as_latest(self, set_id: str) -> bool:
+        """Whether a `latest of` leaf reads the set, or a set containing it."""
+        return any(
+            isinstance(leaf := info.leaf, RecordsLeaf)
+            and leaf.unit == CountUnit.LATEST
+            and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
+            for info in self.compiled.nodes.values()
+        )
+
     def _set_window(self, set_id: str) -> int | None:
         """The narrowest window of a record leaf counting `set_id` or a set containing it."""
         windows = [
@@ -380,6 +390,11 @@ class Writer:
             elif term.name == "more":
                 set_id = args[0].name
                 self._add_record(result, set_id, None, self._set_window(set_id))
+                if self._read_as_latest(set_id):
+                    # A new result must be the latest one: it is dated on the request date.
+                    added = result["records"][self.compiled.record_sets[set_id].kind][-1]
+                    if "date" in added:
+                        added["date"] = request_date(result)
             elif term.name == "more_days":
                 leaf = self.compiled.nodes[args[0].name].records_leaf()
                 self._add_record(result, leaf.set_id, leaf.minimum, _leaf_days(leaf))

@@ -198,3 +198,12 @@ def test_lint_makes_no_claim_on_a_policy_that_tests_codes(policy_file, capsys):
 
     assert main(["lint", str(policy_file)]) == 0
     assert "no errors, no warnings" in capsys.readouterr().out
+
+
+def test_policies_text_lists_every_code(policy_file, capsys):
+    from sijfasp.cli import main
+
+    assert main(["policies", "--policies", str(policy_file.parent)]) == 0
+    out = capsys.readouterr().out
+    assert "- percutaneous_sij_fusion (CPT 27278, 27279, 27280) [1]" in out
+    assert "- revision_sij_fusion (no CPT code listed) [3]" in out

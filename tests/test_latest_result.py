@@ -231,3 +231,19 @@ def test_a_chart_of_2000_records_is_judged_in_under_a_second(loaded):
     elapsed = time.perf_counter() - began
     assert result.determination == "approvable"
     assert elapsed < 1.0, elapsed
+
+
+def test_a_witness_dates_a_new_result_on_the_request_date(loaded):
+    # Documented yesterday and failed: the new test the retest abduction asks for is the latest.
+    from sijfasp.witness import Writer
+
+    case = {"request": {**REQUEST, "date": dt.date(2026, 7, 15)}}
+    case["records"] = {"lab": [lab("2026-07-14", "positive")]}
+    written = Writer(loaded.compiled, loaded.policy.vocabulary).apply(
+        case, ["more(negative_cotinine,1)"]
+    )
+    newest = written["records"]["lab"][-1]
+    assert newest["date"] == dt.date(2026, 7, 15) and newest["result"] == "negative"
+    data = {**written, "request": REQUEST}
+    result = evaluate(loaded, validate_case(data, loaded.policy.vocabulary))
+    assert result.determination == "approvable"
