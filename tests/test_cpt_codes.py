@@ -207,3 +207,21 @@ def test_policies_text_lists_every_code(policy_file, capsys):
     out = capsys.readouterr().out
     assert "- percutaneous_sij_fusion (CPT 27278, 27279, 27280) [1]" in out
     assert "- revision_sij_fusion (no CPT code listed) [3]" in out
+
+
+def test_a_code_the_service_does_not_list_is_never_proposed_as_missing(tmp_path):
+    shutil.copy(VOCABULARY, tmp_path / "vocabulary.sijv")
+    path = tmp_path / "codes.sijp"
+    path.write_text(
+        POLICY.replace("cpt 27278, 27279, 27280 [1]", "cpt 27278, 27280 [1]").replace(
+            'pain [1] "Pain of 5 or more": vas_score >= 5',
+            'transfixing [1] "A code for a transfixing device": request.cpt_code in {27279, 27280}',
+        ),
+        encoding="utf-8",
+    )
+    result = _judge(load_policy(path), "percutaneous_sij_fusion")
+    assert result.determination == "incomplete"
+    # 27279 would meet the criterion but take the request away from the policy.
+    assert [[item.key for item in option] for option in result.missing] == [
+        ['guess(request(cpt_code),"27280")']
+    ]
