@@ -225,3 +225,36 @@ def test_a_code_the_service_does_not_list_is_never_proposed_as_missing(tmp_path)
     assert [[item.key for item in option] for option in result.missing] == [
         ['guess(request(cpt_code),"27280")']
     ]
+
+
+def test_a_code_only_another_policys_extension_lists_is_still_a_code_not_addressed(
+    loaded, tmp_path
+):
+    from sijfasp.extensions import union
+
+    shutil.copy(VOCABULARY, tmp_path / "vocabulary.sijv")
+    (tmp_path / "codes_extra.sijv").write_text(
+        'vocabulary codes_extra "One more code"\n\n'
+        "request_field cpt_code: choice {22612} { extends }\n",
+        encoding="utf-8",
+    )
+    other = tmp_path / "other.sijp"
+    other.write_text(
+        POLICY.replace(
+            'import "vocabulary.sijv"', 'import "vocabulary.sijv"\nimport "codes_extra.sijv"'
+        )
+        .replace("policy cpt_demo", "policy other_demo")
+        .replace("cpt 27278, 27279, 27280 [1]", "cpt 22612 [1]"),
+        encoding="utf-8",
+    )
+    extended = load_policy(other)
+    data = {
+        "request": {"service": "percutaneous_sij_fusion", "date": "2026-07-15", "cpt_code": 22612},
+        "findings": {"vas_score": 6},
+    }
+    case = validate_case(data, union([loaded.policy.vocabulary, extended.policy.vocabulary]))
+    assert evaluate(extended, case).determination == "approvable"
+    # The policy without the extension does not address 22612: not read as "no code".
+    mine = evaluate(loaded, case)
+    assert mine.determination == "not_applicable"
+    assert "CPT 22612" in mine.reasons[0]
