@@ -2,8 +2,9 @@
 
 In, the case (`case_facts`): doc/2, record/2, rfield/3, rmember/3, span/3. Out, a model's shown
 atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, failed_attempt/2,
-latest_record/2, days_of/3,
-covered_from/2, covered_to/2, excluded/2, advisory_applies/1, item/1, item_cost/2, determination/1, doc/2.
+latest_record/2, days_of/3, covered_from/2, covered_to/2, excluded/2, advisory_applies/1, item/1,
+item_cost/2, determination/1, doc/2. A choice value that is a procedure code travels as a string
+term ("27278"), any other as a constant.
 
 Each predicate is a frozen dataclass with its conversion both ways: `symbol()` builds the clingo
 term and a `decode` reads one back; numbers are scaled and dates are day offsets (`units`).

@@ -152,16 +152,8 @@ def _records_evidence(
         case _:
             assert_never(leaf.unit)
     # Attempts documented as failing the outcome the count needs: the reason quotes them.
-    outcome = reader.compiled.outcome_fields(leaf.set_id)
     for record in snapshot.failed_attempts(node_id):
-        missed = "; ".join(
-            dict.fromkeys(
-                text
-                for each in _set_and_included(reader.compiled, leaf.set_id)
-                for text in _miss_texts(reader, each, record, list(outcome))
-                if not text.endswith("does not qualify")
-            )
-        ) or ", ".join(outcome)
+        missed = _missed_outcome(reader, leaf.set_id, record)
         lines.append(
             f"attempt without the required outcome: {reader.record_text(record)}: {missed}"
         )
@@ -173,6 +165,19 @@ def _records_evidence(
     failed = set(snapshot.failed_attempts(node_id))
     lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed))
     return tuple(lines)
+
+
+def _missed_outcome(reader: Reader, set_id: str, record: RecordRef) -> str:
+    """How a failed attempt misses the set's outcome, with its documented values."""
+    outcome = reader.compiled.outcome_fields(set_id)
+    return "; ".join(
+        dict.fromkeys(
+            text
+            for each in _set_and_included(reader.compiled, set_id)
+            for text in _miss_texts(reader, each, record, list(outcome))
+            if not text.endswith("does not qualify")
+        )
+    ) or ", ".join(outcome)
 
 
 def _latest_evidence(
@@ -191,14 +196,7 @@ def _latest_evidence(
         if record in members:
             lines.append(f"latest: {reader.record_text(record)}: shows the outcome")
         elif record in failed:
-            missed = "; ".join(
-                dict.fromkeys(
-                    text
-                    for each in _set_and_included(reader.compiled, leaf.set_id)
-                    for text in _miss_texts(reader, each, record, list(outcome))
-                    if not text.endswith("does not qualify")
-                )
-            ) or ", ".join(outcome)
+            missed = _missed_outcome(reader, leaf.set_id, record)
             lines.append(
                 f"latest attempt without the required outcome: {reader.record_text(record)}: {missed}"
             )
