@@ -391,10 +391,12 @@ class Writer:
                 set_id = args[0].name
                 self._add_record(result, set_id, None, self._set_window(set_id))
                 if self._read_as_latest(set_id):
-                    # A new result must be the latest one: it is dated on the request date.
+                    # A new result must be the latest one: it is dated on the request date,
+                    # unless a record is already (another added record keeps its own date).
                     added = result["records"][self.compiled.record_sets[set_id].kind][-1]
-                    if "date" in added:
-                        added["date"] = request_date(result)
+                    day0 = request_date(result)
+                    if "date" in added and day0 not in _used_dates(result):
+                        added["date"] = day0
             elif term.name == "more_days":
                 leaf = self.compiled.nodes[args[0].name].records_leaf()
                 self._add_record(result, leaf.set_id, leaf.minimum, _leaf_days(leaf))
