@@ -130,7 +130,7 @@ def policy_tables(policy_id: str) -> str:
     out: list[str] = []
     shown: set[str] = set()
     for service in policy.services:
-        cpt = f", CPT {service.cpt}" if service.cpt else ""
+        cpt = f", CPT {', '.join(service.cpt_codes)}" if service.cpt_codes else ""
         out += [
             f"#### Criteria for `{service.name}` [{service.section}{cpt}]",
             "",

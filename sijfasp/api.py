@@ -14,7 +14,14 @@ from . import __version__, textsafe, versions
 from .case import Case, restrict_case
 from .case_facts import case_symbols
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
-from .explain import Reader, advisory_results, criteria_tree, exclusion_results, reasons
+from .explain import (
+    Reader,
+    advisory_results,
+    code_reasons,
+    criteria_tree,
+    exclusion_results,
+    reasons,
+)
 from .kinds import Determination
 from .missing import (
     DEFAULT_ENUMERATE,
@@ -174,9 +181,12 @@ def evaluate(
     snapshot = solver.determine()
     determination = snapshot.determination
     reader = Reader(policy, compiled, case)
-    roots = compiled.top.get(case.service, ())
+    # A policy that does not address the request (its service, or its procedure code) is not
+    # looked at further: no criteria, exclusions or advisories are shown.
+    applies = determination != Determination.NOT_APPLICABLE
+    roots = compiled.top.get(case.service, ()) if applies else ()
     tree = criteria_tree(reader, snapshot, roots)
-    exclusions = exclusion_results(reader, snapshot, case.service)
+    exclusions = exclusion_results(reader, snapshot, case.service) if applies else ()
     advisories = advisory_results(reader, snapshot, case.service) if roots else ()
     missing = retried = NOTHING_MISSING
     if determination == Determination.INCOMPLETE:
@@ -196,7 +206,9 @@ def evaluate(
         tree,
         exclusions,
         advisories,
-        reasons(determination, tree, exclusions),
+        code_reasons(reader)
+        if determination == Determination.NOT_APPLICABLE
+        else reasons(determination, tree, exclusions),
         missing.sets,
         missing.complete,
         missing.total,

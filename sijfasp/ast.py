@@ -187,7 +187,8 @@ class RecordSet:
 
 @dataclass(frozen=True)
 class CountRecords:
-    """`at least N <records>` (unit "records"), `... separate dates of` ("dates"), `... days of`."""
+    """`at least N <records>` (unit "records"), `... separate dates of` ("dates"), `... days of`;
+    `latest of <records>` (unit "latest", minimum 1): the most recent attempt shows the outcome."""
 
     unit: CountUnit
     minimum: int
@@ -254,10 +255,15 @@ class PolicyDecl:
 @dataclass(frozen=True)
 class ServiceDecl:
     name: str
-    cpt: str | None
+    cpt_codes: tuple[str, ...]  # `cpt 27278, 27279`; empty: the service accepts any code
     section: str
     label: str
     span: Span
+
+    @property
+    def cpt(self) -> str | None:
+        """The first code listed, as a single code was read before several were allowed."""
+        return self.cpt_codes[0] if self.cpt_codes else None
 
 
 @dataclass(frozen=True)

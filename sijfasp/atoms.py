@@ -1,8 +1,10 @@
 """Every predicate that crosses the boundary between Python and the ASP program, declared once.
 
 In, the case (`case_facts`): doc/2, record/2, rfield/3, rmember/3, span/3. Out, a model's shown
-atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, failed_attempt/2, days_of/3,
-covered_from/2, covered_to/2, excluded/2, advisory_applies/1, item/1, item_cost/2, determination/1, doc/2.
+atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, failed_attempt/2,
+latest_record/2, days_of/3, covered_from/2, covered_to/2, excluded/2, advisory_applies/1, item/1,
+item_cost/2, determination/1, doc/2. A choice value that is a procedure code travels as a string
+term ("27278"), any other as a constant.
 
 Each predicate is a frozen dataclass with its conversion both ways: `symbol()` builds the clingo
 term and a `decode` reads one back; numbers are scaled and dates are day offsets (`units`).
@@ -21,10 +23,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, TypeVar, assert_never
 
-from clingo import Function, Number, Symbol, SymbolType
+from clingo import Function, Number, String, Symbol, SymbolType
 
 from .kinds import Determination, FactScope, ItemKind, Status, World
-from .units import day_offset, scaled
+from .units import day_offset, is_code, scaled
 
 # A value as the model holds it: a scaled number or day offset, or a constant (true, false, a
 # value of an enumerated type).
@@ -79,7 +81,14 @@ def case_value(value: bool | Decimal | dt.date | str, request_date: dt.date) -> 
 
 
 def _value(symbol: Symbol) -> Value:
+    if symbol.type == SymbolType.String:
+        return symbol.string  # a procedure code (see value_term)
     return symbol.number if symbol.type == SymbolType.Number else _const(symbol)
+
+
+def value_text(symbol: Symbol) -> str:
+    """A constant or code of a model as a case writes it (the inverse of value_term)."""
+    return symbol.string if symbol.type == SymbolType.String else str(symbol)
 
 
 @dataclass(frozen=True)
@@ -283,7 +292,9 @@ def item_key(item: Item) -> str:
 
 
 def _value_term(value: Value) -> Symbol:
-    return Number(value) if isinstance(value, int) else Function(value)
+    if isinstance(value, int):
+        return Number(value)
+    return String(value) if is_code(value) else Function(value)
 
 
 def decode_item(symbol: Symbol) -> Item:
@@ -336,6 +347,14 @@ class CountOf:
 @dataclass(frozen=True)
 class FailedAttempt:
     """failed_attempt(Node, R): a documented attempt of a count leaf that failed its outcome."""
+
+    node: str
+    record: RecordRef
+
+
+@dataclass(frozen=True)
+class LatestRecord:
+    """latest_record(Node, R): a documented attempt of a `latest of` leaf on the latest date."""
 
     node: str
     record: RecordRef
@@ -421,6 +440,7 @@ Shown = (
     | InSet
     | CountOf
     | FailedAttempt
+    | LatestRecord
     | DaysOf
     | CoveredFrom
     | CoveredTo
@@ -440,6 +460,7 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
     ("in_set", 3): lambda a: InSet(_enum(World, a[0]), _const(a[1]), RecordRef.decode(a[2])),
     ("count_of", 3): lambda a: CountOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
     ("failed_attempt", 2): lambda a: FailedAttempt(_const(a[0]), RecordRef.decode(a[1])),
+    ("latest_record", 2): lambda a: LatestRecord(_const(a[0]), RecordRef.decode(a[1])),
     ("days_of", 3): lambda a: DaysOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
     ("covered_from", 2): lambda a: CoveredFrom(_const(a[0]), _int(a[1])),
     ("covered_to", 2): lambda a: CoveredTo(_const(a[0]), _int(a[1])),
@@ -549,6 +570,13 @@ class Snapshot:
             key=lambda r: (r.kind, r.index),
         )
 
+    def latest_records(self, node: str) -> list[RecordRef]:
+        """The documented attempts of a `latest of` leaf on the latest date (ties: several)."""
+        return sorted(
+            (a.record for a in self.atoms if isinstance(a, LatestRecord) and a.node == node),
+            key=lambda r: (r.kind, r.index),
+        )
+
     def days(self, world: World, node: str) -> int:
         """The days of therapy a duration leaf counts in a world.
 
@@ -613,6 +641,7 @@ __all__ = [
     "Item",
     "ItemAtom",
     "ItemCost",
+    "LatestRecord",
     "MonthStart",
     "More",
     "MoreDays",

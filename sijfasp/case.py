@@ -31,9 +31,9 @@ from .limits import (
     Limits,
     raise_hint,
 )
-from .semantics import RecordKind, ValueType, Vocabulary
+from .semantics import CODE_DIGITS, CPT_FIELD, RecordKind, ValueType, Vocabulary
 from .textsafe import for_diagnostic, terminal
-from .units import DECIMALS
+from .units import DECIMALS, is_code
 from .wording import article
 
 __all__ = ["Case", "Record", "load_case", "read_case_text", "restrict_case", "validate_case"]
@@ -153,6 +153,10 @@ def _own_facts(values: dict[str, Any], vocabulary: Vocabulary, scope: str) -> di
             kept[name] = value  # what is asked and when: a policy without it does not apply
             continue
         fact = vocabulary.fact(scope, name)
+        if scope == "request" and name == CPT_FIELD and fact is not None:
+            # A code the policy does not list still tells it the procedure is not its own.
+            kept[name] = value
+            continue
         fitted = _fits(value, fact.type) if fact is not None else None
         if fitted is not None:
             kept[name] = fitted
@@ -520,6 +524,19 @@ def _check_dates(
         problems.add(f"{where}.end", f"the end {end} is before the start {start}")
 
 
+def _as_code(raw: Any, value_type: ValueType) -> Any:
+    """A procedure code written as a number (`cpt_code: 27278`) as its digits, for a choice of
+    codes; anything else unchanged."""
+    if not any(is_code(v) for v in value_type.values) or isinstance(raw, bool):
+        return raw
+    whole = isinstance(raw, int) or (
+        isinstance(raw, Decimal) and raw.is_finite() and raw.as_tuple().exponent == 0
+    )
+    if whole and raw >= 0:
+        return f"{int(raw):0{CODE_DIGITS}d}"
+    return raw
+
+
 def _value(raw: Any, value_type: ValueType, where: str, problems: _Problems) -> Any:
     """A raw YAML/JSON value checked against its type; None (and a problem) when it does not fit."""
     expected = value_type.describe()
@@ -561,11 +578,12 @@ def _value(raw: Any, value_type: ValueType, where: str, problems: _Problems) -> 
     if value_type.kind == "date":
         return _date(raw, where, problems)
     if value_type.kind == "choice":
-        if not isinstance(raw, str) or raw not in value_type.values:
-            hint = _suggest(raw, value_type.values) if isinstance(raw, str) else None
+        value = _as_code(raw, value_type)
+        if not isinstance(value, str) or value not in value_type.values:
+            hint = _suggest(value, value_type.values) if isinstance(value, str) else None
             problems.add(where, f"expected {expected}; found {_kind_of(raw)}", hint)
             return None
-        return raw
+        return value
     if value_type.kind == "set":
         if not isinstance(raw, list):
             problems.add(where, f"expected {expected}; found {_kind_of(raw)}")

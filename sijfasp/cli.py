@@ -606,7 +606,13 @@ def _cmd_policies(args: argparse.Namespace) -> int:
                 "cite": policy.cite,
                 "file": source_name(policy.path),
                 "services": [
-                    {"service": s.name, "cpt": s.cpt, "section": s.section, "label": s.label}
+                    {
+                        "service": s.name,
+                        "cpt": s.cpt,  # the first code, as before several were allowed
+                        "cpt_codes": list(s.cpt_codes),
+                        "section": s.section,
+                        "label": s.label,
+                    }
                     for s in policy.services
                 ],
                 "source_sha256": source_sha256(loaded),

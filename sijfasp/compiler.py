@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple, assert_never
 from . import ast
 from .kinds import CountUnit, FieldOperator, LeafTest, NodeKind, Operator
 from .semantics import FactDef, FieldDef, Policy, ValueType
-from .units import scaled, unscaled
+from .units import scaled, unscaled, value_term
 
 OPERATORS = {text: Operator.of_symbol(text).value for text in (">=", "<=", ">", "<", "=", "!=")}
 
@@ -298,6 +298,9 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     for service in policy.services:
         about = _comment_text(f"{policy.cite} [{service.section}] {service.label}")
         emit(f"service({service.name}).  % {about}")
+        # The procedure codes the service covers (policy.lp: another code is not addressed).
+        for code in service.cpt_codes:
+            emit(f"service_code({service.name}, {value_term(code)}).")
 
     emit()
     emit("% ================================================================ record sets")
@@ -542,6 +545,8 @@ def _condition_text(builder: _Builder, expr: ast.Expr) -> str:
             return f"at least {expr.minimum} {what}"
         if expr.unit == "dates":
             return f"at least {expr.minimum} separate dates of {what}"
+        if expr.unit == "latest":
+            return f"the latest of {what}"
         assert expr.unit == "days", expr.unit
         return f"at least {expr.minimum} days of {what}{window}"
     if isinstance(expr, ast.Reference):
@@ -617,7 +622,7 @@ def _compile_leaf(
             return f"{test}({term})", text, FactLeaf("fact", LeafTest(test), fact.key)
         values = (expr.value,) if isinstance(expr, ast.IsValue) else expr.values
         for value in values:
-            builder.emit(f"allowed({node_id}, {value}).")
+            builder.emit(f"allowed({node_id}, {value_term(value)}).")
         return (
             f"value_in({term})",
             text,
@@ -629,6 +634,11 @@ def _compile_leaf(
         leaf = f"count({set_id}, {expr.minimum})"
     elif expr.unit == "dates":
         leaf = f"dates({set_id}, {expr.minimum})"
+    elif expr.unit == "latest":
+        # The field that dates a record of the set: `date`, or a therapy's `start`.
+        record = builder.policy.vocabulary.record(builder.record_sets[set_id].kind)
+        day = "date" if record is not None and record.field("date") is not None else "start"
+        leaf = f"latest({set_id}, {day})"
     else:
         assert expr.unit == "days", expr.unit
         window = f"window({-expr.window_days}, 0)" if expr.window_days else "unbounded"
@@ -829,7 +839,7 @@ def _compile_field_condition(
     op = condition.operator
     if op in ("is", "in"):
         for value in condition.values:
-            builder.emit(f"condition_value({filter_id}, {number}, {value}).")
+            builder.emit(f"condition_value({filter_id}, {number}, {value_term(value)}).")
         return f"value_in({field_def.name})"
     if op == "compare":
         assert condition.comparator is not None and condition.number is not None
@@ -902,7 +912,7 @@ def _candidates(
     if value_type.kind == "bool":
         return ["true", "false"], ()
     if value_type.kind == "choice":
-        return list(value_type.values), ()
+        return [value_term(v) for v in value_type.values], ()
     if value_type.kind == "number":
         classes = value_classes(value_type, thresholds)
         return [str(c.representative) for c in classes], classes

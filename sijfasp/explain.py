@@ -29,7 +29,7 @@ from .compiler import (
 )
 from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Operator, Status, World
 from .results import AdvisoryResult, ExclusionResult, NodeResult
-from .semantics import Policy
+from .semantics import CPT_FIELD, Policy
 from .units import scaled, unscaled
 from .wording import lower_first, plain_words
 
@@ -140,6 +140,8 @@ def _records_evidence(
             lines.append(
                 f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window, leaf.window_months)}"
             )
+        case CountUnit.LATEST:
+            return _latest_evidence(reader, snapshot, node_id, leaf)
         case CountUnit.RECORDS | CountUnit.DATES:
             count = snapshot.count(World.DOC, node_id)
             noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
@@ -150,16 +152,8 @@ def _records_evidence(
         case _:
             assert_never(leaf.unit)
     # Attempts documented as failing the outcome the count needs: the reason quotes them.
-    outcome = reader.compiled.outcome_fields(leaf.set_id)
     for record in snapshot.failed_attempts(node_id):
-        missed = "; ".join(
-            dict.fromkeys(
-                text
-                for each in _set_and_included(reader.compiled, leaf.set_id)
-                for text in _miss_texts(reader, each, record, list(outcome))
-                if not text.endswith("does not qualify")
-            )
-        ) or ", ".join(outcome)
+        missed = _missed_outcome(reader, leaf.set_id, record)
         lines.append(
             f"attempt without the required outcome: {reader.record_text(record)}: {missed}"
         )
@@ -170,6 +164,49 @@ def _records_evidence(
             lines.append(f"... and {len(members) - len(shown)} more")
     failed = set(snapshot.failed_attempts(node_id))
     lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed))
+    return tuple(lines)
+
+
+def _missed_outcome(reader: Reader, set_id: str, record: RecordRef) -> str:
+    """How a failed attempt misses the set's outcome, with its documented values."""
+    outcome = reader.compiled.outcome_fields(set_id)
+    return "; ".join(
+        dict.fromkeys(
+            text
+            for each in _set_and_included(reader.compiled, set_id)
+            for text in _miss_texts(reader, each, record, list(outcome))
+            if not text.endswith("does not qualify")
+        )
+    ) or ", ".join(outcome)
+
+
+def _latest_evidence(
+    reader: Reader, snapshot: Snapshot, node_id: str, leaf: RecordsLeaf
+) -> tuple[str, ...]:
+    """A `latest of` leaf: the attempts on the latest date, each with how its outcome came out
+    (a failed one quoted with its values, as a failed attempt of a count is)."""
+    latest = snapshot.latest_records(node_id)
+    if not latest:
+        return ("no documented attempt",) + tuple(near_miss_lines(reader, snapshot, leaf.set_id))
+    members = set(snapshot.members(World.DOC, leaf.set_id))
+    failed = set(snapshot.failed_attempts(node_id))
+    outcome = reader.compiled.outcome_fields(leaf.set_id)
+    lines: list[str] = []
+    for record in latest:
+        if record in members:
+            lines.append(f"latest: {reader.record_text(record)}: shows the outcome")
+        elif record in failed:
+            missed = _missed_outcome(reader, leaf.set_id, record)
+            lines.append(
+                f"latest attempt without the required outcome: {reader.record_text(record)}: {missed}"
+            )
+        else:
+            missing = ", ".join(outcome)
+            lines.append(f"latest: {reader.record_text(record)}: {missing} not documented")
+    older = len([r for r in members if r not in latest])
+    if older:
+        plural = "s" if older > 1 else ""
+        lines.append(f"{older} older record{plural} showing the outcome (not the latest)")
     return tuple(lines)
 
 
@@ -360,6 +397,8 @@ def _condition_words(reader: Reader, info: NodeInfo) -> str | None:
         case CountUnit.DAYS:
             window = reader.window_text(leaf.window, leaf.window_months)
             return f"{leaf.minimum} days of {label} {window}"
+        case CountUnit.LATEST:
+            return f"the most recent record of the set to show the outcome ({label})"
     assert_never(leaf.unit)
 
 
@@ -443,6 +482,19 @@ def advisory_results(
 
 
 # ------------------------------------------------------------------ reasons
+def code_reasons(reader: Reader) -> tuple[str, ...]:
+    """Why the policy does not address the request: its code is not one the service lists."""
+    code = reader.case.request.get(CPT_FIELD)
+    service = next((s for s in reader.policy.services if s.name == reader.case.service), None)
+    if code is None or service is None or not service.cpt_codes or code in service.cpt_codes:
+        return ()
+    listed = ", ".join(service.cpt_codes)
+    return (
+        f"{reader.policy.cite} {service.section}: {service.label}: covers CPT {listed}; "
+        f"the request documents CPT {code}, a procedure the policy does not address.",
+    )
+
+
 def reasons(
     determination: Determination,
     tree: tuple[NodeResult, ...],
@@ -513,6 +565,7 @@ def _reason_text(node: NodeResult) -> str:
 __all__ = [
     "Reader",
     "advisory_results",
+    "code_reasons",
     "criteria_tree",
     "documented_values",
     "exclusion_results",

@@ -176,6 +176,8 @@ def _leaf_chunks(expr: ast.Expr) -> list[_Chunk]:
     if isinstance(expr, ast.Reference):
         return [_Chunk(expr.name)]
     assert isinstance(expr, ast.CountRecords), expr
+    if expr.unit == ast.CountUnit.LATEST:
+        return _record_set(expr.records, "latest of ")
     of = {
         ast.CountUnit.RECORDS: "",
         ast.CountUnit.DATES: "separate dates of ",
@@ -345,7 +347,8 @@ class _Printer:
         elif isinstance(decl, ast.PolicyDecl):
             self.policy(decl)
         elif isinstance(decl, ast.ServiceDecl):
-            head = f"service {decl.name}" + (f" cpt {decl.cpt}" if decl.cpt else "")
+            codes = ", ".join(decl.cpt_codes)
+            head = f"service {decl.name}" + (f" cpt {codes}" if codes else "")
             head += f" [{decl.section}]"
             one = f"{head} {_quote(decl.label)}"
             if len(one) <= WIDTH:

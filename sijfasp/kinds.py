@@ -137,3 +137,4 @@ class CountUnit(StrEnum):
     RECORDS = "records"
     DATES = "dates"
     DAYS = "days"
+    LATEST = "latest"  # `latest of SET`: the most recent attempt shows the outcome

@@ -663,6 +663,9 @@ class _ToAst(Transformer):
     def name_list(self, meta, children):
         return [c for c in children if isinstance(c, Token) and c.type == "NAME"]
 
+    def value_list(self, meta, children):
+        return [c for c in children if isinstance(c, Token) and c.type in ("NAME", "INT")]
+
     def number(self, meta, children):
         return children[0]
 
@@ -738,12 +741,9 @@ class _ToAst(Transformer):
 
     def service_decl(self, meta, children):
         name = str(children[0])
-        rest = children[1:]
-        cpt = None
-        if rest and rest[0].type == "INT":
-            cpt = str(rest[0])
-            rest = rest[1:]
-        return ast.ServiceDecl(name, cpt, _section(rest[0]), _unquote(rest[1]), self._span(meta))
+        codes = tuple(str(c) for c in children[1:] if c.type == "INT")
+        rest = [c for c in children[1:] if c.type != "INT"]
+        return ast.ServiceDecl(name, codes, _section(rest[0]), _unquote(rest[1]), self._span(meta))
 
     def _labelled(self, children):
         """NAME SECTION? STRING ... -> (name, section, label, rest)."""
@@ -857,6 +857,9 @@ class _ToAst(Transformer):
         return ast.CountRecords(
             ast.CountUnit.DAYS, int(children[0]), children[1], days, self._span(meta), months
         )
+
+    def latest_record(self, meta, children):
+        return ast.CountRecords(ast.CountUnit.LATEST, 1, children[0], None, self._span(meta))
 
     def window(self, meta, children):
         return int(children[0])

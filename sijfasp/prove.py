@@ -39,7 +39,7 @@ from .policies import LoadedPolicy
 from .resources import encodings_dir
 from .semantics import ValueType
 from .source import SourceText, Span
-from .units import unscaled
+from .units import unscaled, value_term
 
 ENCODING = "prove.lp"
 _ALLOW = re.compile(r"#.*\blint:\s*allow\s+([a-z][a-z-]*(?:[\s,]+[a-z][a-z-]*)*)")
@@ -108,7 +108,7 @@ def _fact_domain(value_type: ValueType, thresholds: set[tuple[str, int]]) -> lis
     if value_type.kind == "bool":
         return ["true", "false"]
     if value_type.kind == "choice":
-        return list(value_type.values)
+        return [value_term(v) for v in value_type.values]
     if value_type.kind == "number" and value_type.low is not None and value_type.high is not None:
         return [str(c.representative) for c in value_classes(value_type, thresholds)]
     return None  # dates and lists: leaves on them are left free
@@ -193,7 +193,9 @@ def _domain_facts(loaded: LoadedPolicy, located: _Map) -> str:
 # ------------------------------------------------------------------ the solver
 def _shown(value: clingo.Symbol) -> str:
     """A value of a model as a case writes it (numbers are scaled by 100 in the program)."""
-    return str(unscaled(value.number)) if value.type == clingo.SymbolType.Number else str(value)
+    if value.type == clingo.SymbolType.Number:
+        return str(unscaled(value.number))
+    return value.string if value.type == clingo.SymbolType.String else str(value)
 
 
 Assumption = tuple[clingo.Symbol, bool]
@@ -444,6 +446,8 @@ class _Lint:
 
     def _room(self, leaf: RecordsLeaf, filters: list[str]) -> str:
         """Why a count or duration cannot be reached, in words."""
+        if leaf.unit == "latest":
+            return "no record of its set can be documented"
         if leaf.unit == "days":
             window = (
                 f"{leaf.window_months} calendar months"

@@ -259,6 +259,7 @@ def text_explain(case: CaseResult) -> str:
     for result in case.results:
         lines += _header(result)
         if result.determination in NOT_JUDGED:
+            lines += _reasons_text(result)  # a procedure code the service does not list
             lines.append("")
             continue
         lines.append("  criteria " + LEGEND.strip() + ":")
@@ -407,7 +408,7 @@ def text_policies(policies: list[dict], info: PolicySetInfo | None = None) -> st
         plans = "".join(f"; {d} for {plan}" for plan, d in p["effective_for"].items())
         lines += _wrap(f"effective {p['effective']}{plans} ({p['file']})", 2, 4)
         for s in p["services"]:
-            cpt = f"CPT {s['cpt']}" if s["cpt"] else "no CPT code listed"
+            cpt = f"CPT {', '.join(s['cpt_codes'])}" if s["cpt_codes"] else "no CPT code listed"
             lines += _wrap(f"- {s['service']} ({cpt}) [{s['section']}]", 2, 4)
         if p.get("source_sha256"):
             lines.append(f"  sha256 {p['source_sha256']}")
@@ -439,6 +440,8 @@ def markdown_explain(case: CaseResult) -> str:
         ]
         out += _markdown_notices(result)
         if result.determination in NOT_JUDGED:
+            if result.reasons:
+                out += ["### Reasons", ""] + [f"- {r}" for r in result.reasons] + [""]
             continue
         out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
         for node in result.criteria:
@@ -551,6 +554,8 @@ def markdown_missing(
                 f"({DETERMINATION_WORDS[result.determination]}).",
                 "",
             ]
+            if result.determination == Determination.NOT_APPLICABLE and result.reasons:
+                out += [" ".join(result.reasons), ""]  # the procedure code it does not address
             out += _new_attempts_letter(result)
             continue
         for top in result.grouped:

@@ -16,9 +16,12 @@ from decimal import Decimal
 from . import ast
 from .diagnostics import Code, Diagnostic, DiagnosticSink, did_you_mean
 from .source import Span
-from .units import DECIMALS
+from .units import DECIMALS, is_code
 from .versions import version_problem
 
+# The request field a case documents the procedure code in; a service's `cpt` codes are its values.
+CPT_FIELD = "cpt_code"
+CODE_DIGITS = 5
 TYPE_NAMES = ("bool", "number", "date", "choice", "set")
 BOOL_VALUES = ("true", "false")
 COMPARATORS = (">=", "<=", ">", "<", "=", "!=")
@@ -238,6 +241,38 @@ def _reserved(name: str, what: str, span: Span, sink: DiagnosticSink) -> None:
         )
 
 
+def _check_service_codes(
+    services: Iterable[ast.ServiceDecl], vocabulary: Vocabulary, sink: DiagnosticSink
+) -> None:
+    """Every code a service lists is a value of the request field the case documents it in."""
+    field = vocabulary.fact("request", CPT_FIELD)
+    for service in services:
+        if not service.cpt_codes:
+            continue
+        if len(set(service.cpt_codes)) != len(service.cpt_codes):
+            sink.error(
+                "duplicate-name", f"service '{service.name}' lists a code twice", service.span
+            )
+        if field is None or field.type.kind != "choice":
+            sink.error(
+                "unknown-name",
+                f"service '{service.name}' lists CPT codes, but the vocabulary declares no "
+                f"request field '{CPT_FIELD}' (a choice of codes) for a request to carry its code",
+                service.span,
+            )
+            continue
+        for code in service.cpt_codes:
+            if code not in field.type.values:
+                sink.error(
+                    "unknown-name",
+                    f"CPT {code} of service '{service.name}' is not a value of "
+                    f"'request.{CPT_FIELD}'",
+                    service.span,
+                    did_you_mean(code, field.type.values)
+                    or "values: " + ", ".join(field.type.values),
+                )
+
+
 def decimals(value: Decimal) -> int:
     """How many decimal places a number is written with (7.50 has 2, 7 has 0)."""
     exponent = value.as_tuple().exponent
@@ -273,6 +308,13 @@ def _check_type(spec: ast.TypeSpec, sink: DiagnosticSink) -> ValueType | None:
             sink.error("duplicate-name", f"a value is listed twice in {spec.name}", spec.span)
         for value in spec.values:
             _reserved(value, "a value", spec.span, sink)
+            if is_code(value) and len(value) != CODE_DIGITS:
+                sink.error(
+                    "type",
+                    f"'{value}': a value written in digits is a procedure code of "
+                    f"{CODE_DIGITS} digits",
+                    spec.span,
+                )
         return ValueType(spec.name, values=spec.values)
     if spec.values:
         sink.error("type", f"'{spec.name}' takes no list of values", spec.span)
@@ -523,6 +565,8 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
                 service.span,
                 did_you_mean(service.name, known_services),
             )
+
+    _check_service_codes(services, vocabulary, sink)
 
     declared = {s.name for s in services}
     criteria: list[tuple[str, ast.Criterion]] = []
@@ -786,6 +830,14 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
         _check_comparison(fact.type, expr.operator, expr.value, fact.key, expr.span, sink)
     elif isinstance(expr, ast.CountRecords):
         kind = _record_set_kind(expr.records, context)
+        if expr.unit == "latest" and not _has_outcome(expr.records, context, frozenset()):
+            sink.error(
+                "type",
+                "'latest of' reads the outcome of the most recent attempt: the set needs an "
+                "outcome, written after 'with'",
+                expr.span,
+                "e.g. latest of lab where test is cotinine with result is negative",
+            )
         if expr.minimum < 1:
             sink.error("count", "'at least' needs a count of 1 or more", expr.span)
         limit = MAX_DAYS if expr.unit == "days" else MAX_COUNT
@@ -904,6 +956,18 @@ def _check_comparison(
     never = {">": value >= high, "<": value <= low}.get(operator, False)
     if never:
         sink.error("range", f"'{name} {operator} {value}' can never hold in {low}..{high}", span)
+
+
+def _has_outcome(records: ast.RecordSet, context: _PolicyContext, seen: frozenset[str]) -> bool:
+    """Whether some filter of the set, or of a set it includes, has an outcome (`with ...`)."""
+    for part in records.parts:
+        if isinstance(part, ast.RecordFilter) and part.outcome:
+            return True
+        if isinstance(part, ast.RecordSetName) and part.name not in seen:
+            named = context.record_sets.get(part.name)
+            if named is not None and _has_outcome(named.records, context, seen | {part.name}):
+                return True
+    return False
 
 
 def _record_set_kind(

@@ -45,8 +45,8 @@ from .case import validate_case
 from .case_facts import case_symbols
 from .compiler import CompiledPolicy, RecordsLeaf
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
-from .explain import Reader, criteria_tree, exclusion_results
-from .kinds import Determination, ExclusionStatus, NodeKind, Status
+from .explain import Reader, code_reasons, criteria_tree, exclusion_results
+from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Status
 from .policies import POLICY_SUFFIX, LoadedPolicy, bundled_policy_versions, load_policy
 from .policytests import default_test_files, load_test_file
 from .resources import encodings_dir, policies_dir
@@ -64,6 +64,7 @@ JOINT_CASES = 1
 LEFT_OUT = "one item left out of a case approvable under both"
 OTHER_VALUE = "one value changed in a case approvable under both"
 MOVED = "one record moved back in time in a case approvable under both"
+NEWER = "a newer record with another value added to a case approvable under both"
 COMPLETION = "a minimal completion under one policy"
 WITHOUT = "a minimal completion under one policy without one of its criteria"
 EXCLUSION = "an exclusion made to hold"
@@ -270,13 +271,15 @@ class Judge:
         determination = snapshot.determination
         reader = Reader(policy, compiled, case)
         if determination == Determination.NOT_APPLICABLE:
+            # The service is not declared, or the request's code is not one the service lists.
+            why = code_reasons(reader)
             return Judgement(
                 determination,
                 (
                     Decider(
                         case.service,
                         policy.cite,
-                        "the service is not addressed by the policy",
+                        why[0] if why else "the service is not addressed by the policy",
                         "not addressed",
                     ),
                 ),
@@ -557,6 +560,8 @@ class Diff:
                         varied = copy.deepcopy(data)
                         varied["records"][kind][index][name] = other
                         yield OTHER_VALUE, varied
+                if kind in self._latest_kinds:
+                    yield from self._newer(data, kind, record)
                 for days in self._window_shifts():
                     varied = copy.deepcopy(data)
                     moved = varied["records"][kind][index]
@@ -565,6 +570,44 @@ class Diff:
                             moved[name] = moved[name] - dt.timedelta(days=days)
                     self._moved[_key(varied)] = (kind, copy.deepcopy(moved))
                     yield MOVED, varied
+
+    @functools.cached_property
+    def _latest_kinds(self) -> set[str]:
+        """The record kinds a `latest of` leaf of either policy reads."""
+        return {
+            judge.loaded.compiled.record_sets[leaf.set_id].kind
+            for judge in (self.a, self.b)
+            for info in judge.loaded.compiled.nodes.values()
+            if isinstance(leaf := info.leaf, RecordsLeaf) and leaf.unit == CountUnit.LATEST
+        }
+
+    def _newer(
+        self, data: CaseData, kind: str, record: dict[str, Any]
+    ) -> Iterator[tuple[str, CaseData]]:
+        """A copy of the record a day later (on the request date at the latest), with one tested
+        field given another value: only the latest result would tell the two apart."""
+        day = record.get("date")
+        if not isinstance(day, dt.date):
+            return
+        request_date = data["request"]["date"]
+        record_kind = self.a.loaded.policy.vocabulary.record(kind)
+        for name, value in record.items():
+            if name == "date" or (kind, name) not in self._tested or record_kind is None:
+                continue
+            field_def = record_kind.field(name)
+            # Every other value of a choice: an outcome the policies never name (a positive
+            # result) is the one that makes the latest attempt fail.
+            others = (
+                [v for v in field_def.type.values if v != value]
+                if field_def is not None and field_def.type.kind == "choice"
+                else self._other_values("record", name, kind, value)
+            )
+            for other in others:
+                varied = copy.deepcopy(data)
+                newer = {**copy.deepcopy(record), name: other}
+                newer["date"] = min(day + dt.timedelta(days=1), request_date)
+                varied["records"][kind].append(newer)
+                yield NEWER, varied
 
     def _other_values(self, scope: str, name: str, kind: str | None, value: Any) -> list[Any]:
         vocabulary = self.a.loaded.policy.vocabulary

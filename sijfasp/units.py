@@ -31,3 +31,15 @@ def day_offset(day: dt.date, request_date: dt.date) -> int:
 def date_at(offset: int, request_date: dt.date) -> dt.date:
     """The date `offset` days from the request date."""
     return request_date + dt.timedelta(days=offset)
+
+
+def is_code(value: str) -> bool:
+    """A choice value written in digits: a procedure code such as 27278."""
+    return value.isascii() and value.isdigit()
+
+
+def value_term(value: str) -> str:
+    """A choice value as the compiled program writes it. A procedure code is a string term
+    ("27278"): a code is an identifier, never a quantity, so it must not meet the scaled numbers
+    the program compares; a name is a constant."""
+    return f'"{value}"' if is_code(value) else value

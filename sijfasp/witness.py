@@ -32,8 +32,10 @@ from typing import Any
 
 import clingo
 
+from .atoms import value_text
 from .case_facts import months_before
 from .compiler import COMPARISONS, CompiledPolicy, RecordsLeaf
+from .kinds import CountUnit
 from .semantics import RecordKind, Vocabulary
 
 # How far back a record may be dated when no window bounds it.
@@ -94,7 +96,7 @@ def _filters(program: str) -> _Filters:
 
     values: dict[tuple[str, int], list[str]] = {}
     for fl, index, value in by("condition_value", 3):
-        values.setdefault((fl.name, index.number), []).append(str(value))
+        values.setdefault((fl.name, index.number), []).append(value_text(value))
     conditions: dict[str, list[tuple[int, clingo.Symbol]]] = {}
     for fl, index, test in by("condition", 3):
         conditions.setdefault(fl.name, []).append((index.number, test))
@@ -197,6 +199,8 @@ def _python_value(symbol: clingo.Symbol) -> Any:
     if symbol.type == clingo.SymbolType.Number:
         value = Decimal(symbol.number) / 100
         return int(value) if value == value.to_integral_value() else float(value)
+    if symbol.type == clingo.SymbolType.String:
+        return symbol.string  # a procedure code, written as the case writes it
     if symbol.name in ("true", "false") and not symbol.arguments:
         return symbol.name == "true"
     return symbol.name
@@ -342,6 +346,15 @@ class Writer:
             case["records"] = {}
         case["records"].setdefault(kind, []).append(record)
 
+    def _read_as_latest(self, set_id: str) -> bool:
+        """Whether a `latest of` leaf reads the set, or a set containing it."""
+        return any(
+            isinstance(leaf := info.leaf, RecordsLeaf)
+            and leaf.unit == CountUnit.LATEST
+            and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
+            for info in self.compiled.nodes.values()
+        )
+
     def _set_window(self, set_id: str) -> int | None:
         """The narrowest window of a record leaf counting `set_id` or a set containing it."""
         windows = [
@@ -377,6 +390,13 @@ class Writer:
             elif term.name == "more":
                 set_id = args[0].name
                 self._add_record(result, set_id, None, self._set_window(set_id))
+                if self._read_as_latest(set_id):
+                    # A new result must be the latest one: it is dated on the request date,
+                    # unless a record is already (another added record keeps its own date).
+                    added = result["records"][self.compiled.record_sets[set_id].kind][-1]
+                    day0 = request_date(result)
+                    if "date" in added and day0 not in _used_dates(result):
+                        added["date"] = day0
             elif term.name == "more_days":
                 leaf = self.compiled.nodes[args[0].name].records_leaf()
                 self._add_record(result, leaf.set_id, leaf.minimum, _leaf_days(leaf))
