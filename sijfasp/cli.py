@@ -69,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Check SI joint fusion prior-authorization cases against payer policies.",
     )
     parser.add_argument("--version", action="version", version=f"sijfasp {__version__}")
+    # Also accepted before the command (`sijfasp --policies DIR check ...`), as the variable is.
+    parser.add_argument(
+        "--policies",
+        dest="policies_before_command",
+        type=Path,
+        metavar="DIR",
+        help="the policy set, for any command that uses one (as COMMAND --policies DIR)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("policies", help="list the policies sijfasp knows")
@@ -852,7 +860,15 @@ def _cmd_lsp(args: argparse.Namespace) -> int:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    before = args.policies_before_command
+    if before is not None:
+        if not hasattr(args, "policies"):
+            parser.error(f"--policies does not apply to '{args.command}'")
+        if args.policies is not None and args.policies != before:
+            parser.error("--policies is given twice with different folders")
+        args.policies = before
     handler = {
         "batch": _cmd_batch,
         "policies": _cmd_policies,

@@ -145,6 +145,25 @@ def test_every_command_that_loads_policies_takes_the_option(tmp_path, capsys):
         assert code == 0, (args, err)
 
 
+def test_the_option_may_come_before_the_command(tmp_path, capsys):
+    folder = _copy_set(tmp_path)
+    _aim_with_stricter_block(folder)
+    code, out, _ = _run(capsys, "--policies", folder, "check", APPROVABLE, "--policy", AIM)
+    assert code == 0
+    assert "not met" in out and f"{folder.resolve()} (--policies)" in " ".join(out.split())
+    # The same folder on both sides is one choice; two different ones are refused.
+    code, _, _ = _run(capsys, "--policies", folder, "policies", "--policies", folder)
+    assert code == 0
+    with pytest.raises(SystemExit) as stopped:
+        _run(capsys, "--policies", folder, "policies", "--policies", tmp_path)
+    assert stopped.value.code == 2
+    assert "given twice with different folders" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        _run(capsys, "--policies", folder, "fmt", folder / f"{AIM}.sijp")
+    assert stopped.value.code == 2
+    assert "--policies does not apply to 'fmt'" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ the set named in output
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
