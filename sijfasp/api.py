@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
+from pathlib import Path
 
 from . import __version__, textsafe, versions
 from .case import Case, restrict_case
@@ -77,6 +78,16 @@ def policies_for_case(case: Case, policies: list[LoadedPolicy]) -> list[LoadedPo
                 file=textsafe.terminal(case.path),
             )
         ]
+    )
+
+
+def _extension_hashes(loaded: LoadedPolicy) -> tuple[tuple[str, str], ...]:
+    """The policy's vocabulary extensions (the files it imports after the vocabulary)."""
+    own = {loaded.policy.path, loaded.policy.vocabulary.path}
+    return tuple(
+        (Path(s.path).name, hashlib.sha256(s.text.encode("utf-8")).hexdigest())
+        for s in loaded.sources[2:]
+        if s.path not in own
     )
 
 
@@ -218,6 +229,7 @@ def evaluate(
         next((s.label for s in policy.services if s.name == case.service), case.service),
         _sha256(loaded, policy.path),
         _sha256(loaded, policy.vocabulary.path),
+        _extension_hashes(loaded),
         _notices(loaded, use),
         use,
         retried.sets,

@@ -24,8 +24,6 @@ from .wording import lower_first, plain_words, section_key
 
 DEFAULT_ENUMERATE = 10
 OPTIONS_PER_GROUP = 12
-# The most values one merged item stands for in practice: the three sides.
-MERGE_HEADROOM = 3
 
 
 @dataclass(frozen=True)
@@ -72,13 +70,12 @@ def missing_documentation(
     ones failed (nothing when some criterion is contradicted by a documented fact)."""
     if not options.missing:
         return NOT_WORKED_OUT
-    abducer = solver.abducer(options.budget, retest=retest)
-    roots = tuple(node.id for node in tree)
     # Sets that differ only in one value merge into one (see merge_alternatives): when a
     # request field that records are matched against (the side) is not documented, every set
-    # names a value of it, so ask for enough to still list `enumerate` merged sets.
-    wanted = options.enumerate * (MERGE_HEADROOM if _open_tied_field(reader) else 1)
-    found = abducer.minimal_sets(limit=wanted, ranked=options.rank)
+    # names a value of it, and each ranked set comes with its siblings for the other values.
+    abducer = solver.abducer(options.budget, retest, _open_tied_fields(reader))
+    roots = tuple(node.id for node in tree)
+    found = abducer.minimal_sets(limit=options.enumerate, ranked=options.rank)
     if retest and not found.models:
         return NOTHING_MISSING
     describe = _Describer(reader, snapshot.statuses)
@@ -103,15 +100,17 @@ def missing_documentation(
 
 
 # ------------------------------------------------------------------ grouping
-def _open_tied_field(reader: Reader) -> bool:
-    """Whether a request field some record set is matched against is not documented."""
+def _open_tied_fields(reader: Reader) -> tuple[str, ...]:
+    """The request fields some record set is matched against that are not documented."""
     compiled = reader.compiled
     tied = {
         target
         for set_id in compiled.record_sets
         for target in compiled.matched_request_fields(set_id)
     }
-    return any(reader.case.request.get(t.removeprefix("request.")) is None for t in tied)
+    return tuple(
+        sorted(t for t in tied if reader.case.request.get(t.removeprefix("request.")) is None)
+    )
 
 
 def _group(

@@ -828,6 +828,7 @@ def _version_json(result: PolicyResult) -> dict[str, Any]:
         "effective": result.effective.isoformat() if judged else None,
         "source_sha256": result.source_sha256,
         "vocabulary_sha256": result.vocabulary_sha256,
+        "extension_sha256": dict(result.extension_sha256),
     }
     if use is not None:
         data["selection"] = {

@@ -169,6 +169,8 @@ class PolicyResult:
     service_label: str = ""  # the requested service as the policy names it
     source_sha256: str = ""  # of the policy source file as read
     vocabulary_sha256: str = ""  # of the vocabulary file as read
+    # The policy's own vocabulary extensions as read: (file name, sha256), in import order.
+    extension_sha256: tuple[tuple[str, str], ...] = ()
     notices: tuple[str, ...] = ()  # said alongside the determination, never changing it
     version_use: VersionUse | None = None
     # Not met because documented attempts failed: what new attempts (and any documentation

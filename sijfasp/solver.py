@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import clingo
 
-from .atoms import ItemAtom, Snapshot
+from .atoms import Guess, ItemAtom, Snapshot, Value
 from .compiler import CompiledPolicy
 from .resources import encodings_dir
 
@@ -59,6 +59,10 @@ def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> 
 
 
 RETEST = clingo.Function("retest")
+# The optima use clingo's default heuristic; the enumeration of minimal sets needs the domain
+# heuristic (the `#heuristic` sign on items), which would otherwise also steer which of several
+# equally good sets an optimum finds first.
+VSIDS, DOMAIN = "vsids,92", "domain,0"
 ABDUCING = clingo.Function("abducing")
 RANKING = clingo.Function("ranking")
 PHASES: list[tuple[str, Sequence[clingo.Symbol]]] = [
@@ -84,17 +88,20 @@ class CaseSolver:
         self.control = _control(["--heuristic=Domain", "--opt-strategy=usc"], compiled, self.facts)
         self.control.ground(PHASES)
 
-    def configure(self, opt_mode: str, enum_mode: str, models: int) -> None:
-        solve_config = self.control.configuration.solve
+    def configure(self, opt_mode: str, enum_mode: str, models: int, heuristic: str) -> None:
+        configuration = self.control.configuration
+        solve_config, solver_config = configuration.solve, configuration.solver
         assert isinstance(solve_config, clingo.Configuration)
+        assert isinstance(solver_config, clingo.Configuration)
         solve_config.opt_mode = opt_mode
         solve_config.enum_mode = enum_mode
         solve_config.models = str(models)
+        solver_config.heuristic = heuristic
 
     def determine(self) -> Snapshot:
         """The optimal model of the decide phase: the determination and every status."""
         control = self.control
-        self.configure("opt", "auto", 0)
+        self.configure("opt", "auto", 0, VSIDS)
         for external in (ABDUCING, RANKING, RETEST):
             control.assign_external(external, False)
         best: list[Snapshot] = []
@@ -107,8 +114,10 @@ class CaseSolver:
             raise SolveError("the policy program has no model for this case")
         return best[0]
 
-    def abducer(self, budget: float = DEFAULT_BUDGET, retest: bool = False) -> Abducer:
-        return Abducer(self.compiled, self.facts, budget, retest, grounded=self)
+    def abducer(
+        self, budget: float = DEFAULT_BUDGET, retest: bool = False, alternatives: Sequence[str] = ()
+    ) -> Abducer:
+        return Abducer(self.compiled, self.facts, budget, retest, self, alternatives)
 
 
 class Abducer:
@@ -126,12 +135,15 @@ class Abducer:
         budget: float = DEFAULT_BUDGET,
         retest: bool = False,
         grounded: CaseSolver | None = None,
+        alternatives: Sequence[str] = (),
     ):
         """`retest`: a documented failed attempt no longer closes its count, so the sets say
         what new attempts would have to show (for a case not met because attempts failed).
-        `grounded`: the case's grounding to reuse (a new one otherwise)."""
+        `grounded`: the case's grounding to reuse (a new one otherwise). `alternatives`: facts
+        (`request.side`) whose other values a ranked set is listed with (`_siblings`)."""
         self._budget = budget
         self._retest = retest
+        self._alternatives = frozenset(alternatives)
         self._solver = grounded or CaseSolver(compiled, case_facts)
 
     def _phase(self, ranking: bool, focus: clingo.Symbol | None) -> None:
@@ -171,7 +183,7 @@ class Abducer:
     def _enumerate(self, focus: str | None, models_wanted: int) -> tuple[list[Snapshot], bool]:
         """The models the solver meets first, and whether it finished (0 wanted: every one)."""
         control = self._solver.control
-        self._solver.configure("ignore", "domRec", models_wanted)
+        self._solver.configure("ignore", "domRec", models_wanted, DOMAIN)
         focus_atom = _focus(focus)
         self._phase(False, focus_atom)
         models: list[Snapshot] = []
@@ -200,7 +212,7 @@ class Abducer:
         """
         solver = self._solver
         control = solver.control
-        solver.configure("opt", "auto", 0)
+        solver.configure("opt", "auto", 0, VSIDS)
         focus_atom = _focus(focus)
         with control.backend() as backend:
             guard = backend.add_atom()
@@ -218,15 +230,61 @@ class Abducer:
                 )
                 if not best:
                     break
-                found.append(best[0])
-                items = [ItemAtom(x).symbol() for x in best[0].items()]
-                literals = [_literal(control, atom) for atom in items]
-                with control.backend() as backend:
-                    backend.add_rule([], [guard, *literals])
+                for optimum in [best[0], *self._siblings(best[0])]:
+                    found.append(optimum)
+                    items = [ItemAtom(x).symbol() for x in optimum.items()]
+                    literals = [_literal(control, atom) for atom in items]
+                    with control.backend() as backend:
+                        backend.add_rule([], [guard, *literals])
         finally:
             self._end_phase(focus_atom)
             control.release_external(guard)
         return found
+
+    def _siblings(self, optimum: Snapshot) -> list[Snapshot]:
+        """The sets that differ from an optimum only in the value guessed for one of the
+        `alternatives` facts, and are optima too (so minimal): listed with it, so that the
+        value can be named as one item ("side: left, right or bilateral") whichever of the
+        equally good sets the optimization met first.
+
+        Each is the optimum under the assumption that its items are documented: it is a
+        sibling when that optimum adds nothing to them.
+        """
+        control = self._solver.control
+        items = optimum.items()
+        found: list[Snapshot] = []
+        for item in items:
+            if not isinstance(item, Guess) or item.fact.key not in self._alternatives:
+                continue
+            for value in self._values(item):
+                changed = [Guess(item.fact, value) if x == item else x for x in items]
+                wanted = [ItemAtom(x).symbol() for x in changed]
+                if any(control.symbolic_atoms[atom] is None for atom in wanted):
+                    continue
+                best: list[Snapshot] = []
+                control.solve(
+                    assumptions=[(atom, True) for atom in wanted],
+                    on_model=lambda m: best.__setitem__(
+                        slice(None), [Snapshot.of(m.symbols(shown=True))]
+                    ),
+                )
+                if best and set(best[0].items()) == set(changed):
+                    found.append(best[0])
+        return found
+
+    def _values(self, item: Guess) -> list[Value]:
+        """The other values the solver may guess for the item's fact."""
+        fact = item.fact.symbol()
+        return [
+            value
+            for atom in self._solver.control.symbolic_atoms.by_signature("candidate", 2)
+            if atom.symbol.arguments[0] == fact
+            and (value := _candidate_value(atom.symbol.arguments[1])) != item.value
+        ]
+
+
+def _candidate_value(symbol: clingo.Symbol) -> Value:
+    return symbol.number if symbol.type == clingo.SymbolType.Number else str(symbol)
 
 
 def _literal(control: clingo.Control, atom: clingo.Symbol) -> int:

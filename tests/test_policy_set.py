@@ -413,6 +413,12 @@ def test_a_third_policy_with_its_own_vocabulary_compiles_lints_and_is_judged(tmp
     assert extended[THIRD]["determination"] == "approvable"
     third_text = json.dumps(extended[THIRD])
     assert "transfixing_device_planned" in third_text and "yoga" in third_text
+    # The extension it was judged with is traced by its hash, as the policy and vocabulary are.
+    extension = folder / "thirdpayer_extra.sijv"
+    assert extended[THIRD]["policy_version"]["extension_sha256"] == {
+        extension.name: _sha256(extension)
+    }
+    assert extended[AIM]["policy_version"]["extension_sha256"] == {}
     # The other two never see the third policy's items, and judge exactly as without them.
     code, out, _ = _run(capsys, "explain", APPROVABLE, "--format", "json", "--policies", BUNDLE)
     plain = _results(out)
