@@ -27,7 +27,6 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -46,14 +45,6 @@ _PACKAGE = Path(__file__).resolve().parent
 _OTHER_TYPES = {("decimal", "Decimal"): decimal.Decimal, ("datetime", "date"): dt.date}
 
 T = TypeVar("T")
-
-
-@dataclasses.dataclass(frozen=True)
-class Dependency:
-    """A file a policy imported, as the policy names it from its folder, and its text's hash."""
-
-    path: str
-    sha256: str
 
 
 def _sha256(text: str) -> str:
@@ -108,16 +99,18 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _unchanged(dependencies: object) -> bool:
+    """Every file the policy imported (absolute path, hash of its text) still reads the same."""
     if not isinstance(dependencies, tuple):
         return False
     for dependency in dependencies:
-        if not isinstance(dependency, Dependency):
+        if not (isinstance(dependency, tuple) and len(dependency) == 2):
             return False
+        path, sha256 = dependency
         try:
-            text = Path(dependency.path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, TypeError, UnicodeDecodeError):
             return False
-        if _sha256(text) != dependency.sha256:
+        if _sha256(text) != sha256:
             return False
     return True
 
@@ -172,7 +165,9 @@ def put(
     if folder is None or names is None:
         return
     name, key = names
-    dependencies = tuple(Dependency(os.path.abspath(p), _sha256(text)) for p, text in imported)
+    import tempfile  # only a miss writes
+
+    dependencies = tuple((os.path.abspath(p), _sha256(text)) for p, text in imported)
     try:
         data = FORMAT + pickle.dumps((key, dependencies, loaded), protocol=5)
     except Exception:  # a policy object that does not pickle: not worth failing a run for
