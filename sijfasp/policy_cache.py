@@ -8,11 +8,11 @@ the entry lists the files the policy imported (vocabulary and extensions), each 
 of its text: an entry is used only when every one of them still reads the same.
 
 Entries are pickles, read only from a directory and files that belong to the user and that no
-one else may write (user_cache.is_private), and with an unpickler that builds nothing but
-sijfasp's own data classes, named tuples and enums, `Decimal` and `date`. A missing, unreadable, truncated or
-foreign entry is a miss: the policy is loaded afresh and the entry written again, atomically
-(a temporary file renamed over it), so that a concurrent run reads the old entry or the new
-one, never half of one.
+one else may write (user_cache.is_private), with an unpickler that builds nothing but
+sijfasp's own data classes, named tuples and enums, `Decimal` and `date`. A missing,
+unreadable, truncated or foreign entry is a miss: the policy is loaded afresh and the entry
+written again, atomically (a temporary file renamed over it), so that a concurrent run reads
+the old entry or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def get(path: Path, source: SourceText, kind: type[T]) -> T | None:
         return None
     entry = folder / names[0]
     try:
-        if not (is_private(folder) and is_private(entry)):
+        if not is_private(entry):
             return None
         data = entry.read_bytes()
         if not data.startswith(FORMAT):

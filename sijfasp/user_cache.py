@@ -16,8 +16,9 @@ DIRECTORY_VARIABLE = "SIJFASP_CACHE_DIR"
 
 
 def cache_dir() -> Path | None:
-    """The cache directory, made if missing (readable by its owner only); None when caching
-    is off or the directory cannot be made."""
+    """The cache directory, made if missing (for its owner only); None when caching is off,
+    when the directory cannot be made, or when someone else may write to it (what is read
+    from it is trusted: see is_private)."""
     if os.environ.get(NO_CACHE_VARIABLE):
         return None
     chosen = os.environ.get(DIRECTORY_VARIABLE)
@@ -30,7 +31,7 @@ def cache_dir() -> Path | None:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         return None
-    return folder if folder.is_dir() else None
+    return folder if folder.is_dir() and is_private(folder) else None
 
 
 def is_private(path: Path) -> bool:

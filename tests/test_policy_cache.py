@@ -223,6 +223,18 @@ def test_an_entry_others_may_write_is_not_trusted(cache, monkeypatch):
     assert not _entries(cache)[0].stat().st_mode & 0o077  # rewritten, the user's own
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="no file owners to check")
+def test_a_cache_folder_others_may_write_is_not_used(cache, monkeypatch):
+    cache.mkdir(mode=0o700)
+    cache.chmod(0o777)
+    path = BUNDLE / "aim_sijf_2022.sijp"
+    loads = _counting_fresh_loads(monkeypatch)
+    load_policy(path, path.name)
+    load_policy(path, path.name)
+    assert loads == [path, path]
+    assert not list(cache.iterdir())
+
+
 def test_a_read_only_cache_still_serves_and_never_fails(cache, monkeypatch):
     path = BUNDLE / "aim_sijf_2022.sijp"
     expected = load_policy(path, path.name)
