@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import support
 
-from sijfasp import policies, policy_cache
+from sijfasp import policies, policy_cache, user_cache
 from sijfasp.api import evaluate_case
 from sijfasp.case_reader import read_case_file
 from sijfasp.case_vocabulary import case_under
@@ -285,6 +285,28 @@ def test_old_entries_beyond_the_limit_go(cache, monkeypatch):
     for name in POLICY_FILES:
         load_policy(BUNDLE / name, name)
     assert len(_entries(cache)) == 2
+
+
+def test_where_the_cache_folder_is(tmp_path, monkeypatch):
+    monkeypatch.delenv("SIJFASP_NO_CACHE", raising=False)
+    monkeypatch.delenv("SIJFASP_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert user_cache.cache_dir() == tmp_path / "xdg" / "sijfasp"
+    assert not (tmp_path / "xdg" / "sijfasp").stat().st_mode & 0o077
+    monkeypatch.setenv("SIJFASP_CACHE_DIR", str(tmp_path / "chosen"))
+    assert user_cache.cache_dir() == tmp_path / "chosen"
+    monkeypatch.setenv("SIJFASP_NO_CACHE", "1")
+    assert user_cache.cache_dir() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="no file owners to check")
+def test_no_cache_of_any_kind_in_a_folder_others_may_write(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("SIJFASP_CACHE_DIR", str(shared))
+    monkeypatch.delenv("SIJFASP_NO_CACHE", raising=False)
+    assert user_cache.cache_dir() is None  # neither the parser's nor the policies'
 
 
 # A check in a fresh process, printing on stderr the modules it imported.
