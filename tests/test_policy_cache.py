@@ -29,7 +29,6 @@ DECIDED = (
     "fibromyalgia.yaml",
     "odi_missing.yaml",
     "open_fusion_trauma.yaml",
-    "two_tests_undocumented.yaml",
     "vas_4.yaml",
 )
 
