@@ -27,6 +27,7 @@ import io
 import os
 import pickle
 import sys
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -140,8 +141,8 @@ def get(path: Path, source: SourceText, kind: type[T]) -> T | None:
 
 
 def _prune(folder: Path, kept: str) -> None:
-    """Drop the entries of earlier texts of the same file, and the oldest entries beyond
-    MAX_ENTRIES (policies loaded from folders since deleted, say)."""
+    """Drop the entries of earlier texts of the same file, the oldest entries beyond
+    MAX_ENTRIES (policies loaded from folders since deleted, say), and old temporary files."""
     same_file = kept.rsplit("-", 1)[0] + "-"
     entries = []
     for entry in folder.glob("policy-*.pickle"):
@@ -153,6 +154,12 @@ def _prune(folder: Path, kept: str) -> None:
     entries.sort()
     for _, entry in entries[: max(0, len(entries) - MAX_ENTRIES)]:
         entry.unlink(missing_ok=True)
+    # A run killed while writing leaves its temporary file; none takes an hour to write.
+    stale = time.time() - 3600
+    for left in folder.glob(".policy-*.tmp"):
+        with contextlib.suppress(OSError):
+            if left.stat().st_mtime < stale:
+                left.unlink()
 
 
 def put(

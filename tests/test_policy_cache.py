@@ -308,6 +308,17 @@ def test_no_cache_of_any_kind_in_a_folder_others_may_write(tmp_path, monkeypatch
     assert user_cache.cache_dir() is None  # neither the parser's nor the policies'
 
 
+def test_a_temporary_file_left_by_a_killed_run_goes(cache, monkeypatch):
+    cache.mkdir(mode=0o700)
+    left = cache / ".policy-left.tmp"
+    recent = cache / ".policy-writing.tmp"
+    left.write_bytes(b"half an entry")
+    recent.write_bytes(b"being written")
+    os.utime(left, (0, 0))
+    load_policy(BUNDLE / "aim_sijf_2022.sijp")
+    assert not left.exists() and recent.exists()
+
+
 # A check in a fresh process, printing on stderr the modules it imported.
 CHECK = (
     "import sys; from sijfasp import cli; status = cli.main(sys.argv[1:]); "
