@@ -2,8 +2,9 @@
 the policies again (docs/cli.md, "The cache").
 
 An entry is named by a hash of everything a load depends on that is known before parsing: the
-policy file's text, its absolute path and the name diagnostics give it, sijfasp's version and
-the text of its own sources and grammar (a code change never serves an old result). Inside,
+policy file's text, its absolute path and the name diagnostics give it, sijfasp's version,
+the text of its own sources and grammar, and the versions of Python and Lark (a code change
+never serves an old result). Inside,
 the entry lists the files the policy imported (vocabulary and extensions), each with the hash
 of its text: an entry is used only when every one of them still reads the same.
 
@@ -23,6 +24,7 @@ import datetime as dt
 import decimal
 import enum
 import hashlib
+import importlib.util
 import io
 import os
 import pickle
@@ -54,15 +56,19 @@ def _sha256(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def code_digest() -> str | None:
-    """A hash of what loading a policy runs: sijfasp's sources, its grammar, its version and
-    the Python that runs it. None when a source cannot be read (no cache then)."""
+    """A hash of what loading a policy runs: sijfasp's sources, its grammar, its version, the
+    Python that runs it and Lark's version (read from its package, which is not imported).
+    None when one of them cannot be read (no cache then)."""
     digest = hashlib.sha256(FORMAT)
     digest.update(f"{__version__} {sys.implementation.cache_tag}\n".encode())
     try:
-        for source in sorted(_PACKAGE.glob("*.py")) + [grammar_path()]:
+        lark = importlib.util.find_spec("lark")
+        if lark is None or lark.origin is None:
+            return None
+        for source in [*sorted(_PACKAGE.glob("*.py")), grammar_path(), Path(lark.origin)]:
             digest.update(source.name.encode("utf-8") + b"\0")
             digest.update(source.read_bytes() + b"\0")
-    except OSError:
+    except (OSError, ImportError, ValueError):
         return None
     return digest.hexdigest()
 
