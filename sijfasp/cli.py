@@ -28,14 +28,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, batch, render, textsafe, versions
+from . import __version__, render, textsafe, versions
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id
 from .case import Case
 from .case_reader import display_name, file_kind, read_case_file
 from .case_vocabulary import case_under
 from .compiler import source_name
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
-from .formatter import format_source
 from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint
 from .policies import (
     LoadedPolicy,
@@ -63,7 +62,9 @@ class Exit(enum.IntEnum):
     INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a run stopped with Ctrl-C
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; for another `command` than batch, without batch's own
+    options (batch.py is imported for a batch only)."""
     parser = argparse.ArgumentParser(
         prog="sijfasp",
         description="Check SI joint fusion prior-authorization cases against payer policies.",
@@ -180,7 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     _run_limit_options(fmt)
 
     batch_ = commands.add_parser("batch", help="check many cases, one JSON line per case")
-    batch.add_arguments(batch_)
+    if command == "batch" or command not in _HANDLERS:
+        from . import batch
+
+        batch.add_arguments(batch_)
     _policy_options(batch_)
     _case_limit_options(batch_)
     _run_limit_options(batch_)
@@ -762,6 +766,8 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 def _cmd_fmt(args: argparse.Namespace) -> int:
     """Format files in place, or with --check list those not in canonical layout."""
+    from .formatter import format_source  # imports the parser, which only fmt needs here
+
     files: list[Path] = []
     for path in args.paths:
         if path.is_dir():
@@ -806,6 +812,8 @@ def _cmd_fmt(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
+    from . import batch
+
     chosen = None if args.policy_file else policy_set(args)
     return batch.run(args, _select_policies(args), _case_limits(args), chosen)
 
@@ -859,8 +867,38 @@ def _cmd_lsp(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+_HANDLERS = {
+    "batch": _cmd_batch,
+    "policies": _cmd_policies,
+    "check": _cmd_case,
+    "explain": _cmd_case,
+    "missing": _cmd_case,
+    "compile": _cmd_compile,
+    "lint": _cmd_lint,
+    "fmt": _cmd_fmt,
+    "test": _cmd_test,
+    "diff": _cmd_diff,
+    "lsp": _cmd_lsp,
+}
+
+
+def _command(argv: Sequence[str] | None) -> str | None:
+    """The subcommand a command line names (its first word that is neither an option nor the
+    folder of a `--policies` given before it)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--policies":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = _parser(_command(argv))
     args = parser.parse_args(argv)
     before = args.policies_before_command
     if before is not None:
@@ -869,20 +907,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.policies is not None and args.policies != before:
             parser.error("--policies is given twice with different folders")
         args.policies = before
-    handler = {
-        "batch": _cmd_batch,
-        "policies": _cmd_policies,
-        "check": _cmd_case,
-        "explain": _cmd_case,
-        "missing": _cmd_case,
-        "compile": _cmd_compile,
-        "lint": _cmd_lint,
-        "fmt": _cmd_fmt,
-        "test": _cmd_test,
-        "diff": _cmd_diff,
-        "lsp": _cmd_lsp,
-    }[args.command]
-    return handler(args)
+    return _HANDLERS[args.command](args)
 
 
 def _sources(error: SijfaspError) -> dict[str, SourceText]:
@@ -1104,8 +1129,7 @@ DIFF_TIME_LIMIT = 600.0
 
 def _subject(argv: Sequence[str] | None) -> str:
     """What a run works on, for the message when it runs out of time or memory."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    command = next((a for a in args if not a.startswith("-")), "")
+    command = _command(argv)
     if command in ("diff", "lsp"):
         return command
     return "policy" if command in ("compile", "lint") else "case"
@@ -1123,7 +1147,7 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     time_limit, memory_limit = _bounds(argv)
     subject = _subject(argv)
-    if batch.is_batch(sys.argv[1:] if argv is None else argv) or subject == "lsp":
+    if _command(argv) == "batch" or subject == "lsp":
         # In a batch the limit is per case (batch.py); a server runs until its editor stops
         # it. Ctrl-C still stops either.
         time_limit = 0

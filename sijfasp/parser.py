@@ -10,13 +10,11 @@ import contextlib
 import dataclasses
 import difflib
 import hashlib
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 
 import lark
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -27,6 +25,7 @@ from .diagnostics import Code, Diagnostic, SijfaspError
 from .resources import grammar_path
 from .semantics import MAX_DEPTH
 from .source import SourceText, Span
+from .user_cache import cache_dir
 
 MAX_SYNTAX_ERRORS = 20
 
@@ -51,16 +50,11 @@ _TERMINAL_WORDS = {
 
 
 def _cache_file(grammar: str) -> str | bool:
-    """Where the built parser is kept between runs: the user's cache directory, named by the
-    grammar's hash and Lark's version (Lark also checks the hash on loading). False (no
-    cache) when that directory cannot be made, or when SIJFASP_NO_CACHE is set."""
-    if os.environ.get("SIJFASP_NO_CACHE"):
-        return False
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "sijfasp"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    """Where the built parser is kept between runs: the user's cache directory (user_cache.py),
+    named by the grammar's hash and Lark's version (Lark also checks the hash on loading).
+    False (no cache) when there is none, or when SIJFASP_NO_CACHE is set."""
+    folder = cache_dir()
+    if folder is None:
         return False
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
     return str(folder / f"grammar-{digest}-lark-{lark.__version__}.cache")

@@ -11,15 +11,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import ast, versions
-from .compiler import CompiledPolicy, compile_policy
+from . import ast, policy_cache, versions
 from .diagnostics import Code, Diagnostic, SijfaspError
-from .extensions import check_extension, is_extension
-from .parser import parse
 from .policy_set import FOLDER_NAME, Origin, PolicySet, installed
-from .semantics import Policy, Vocabulary, check_policy, check_vocabulary
 from .source import SourceText, Span
+
+if TYPE_CHECKING:
+    from .compiler import CompiledPolicy
+    from .semantics import Policy, Vocabulary
+
+# The parser (and Lark), the checks and the compiler are imported where a policy is loaded
+# afresh: a run whose policies all come from the cache (policy_cache.py) never needs them.
 
 POLICY_SUFFIX = ".sijp"
 VOCABULARY_SUFFIX = ".sijv"
@@ -59,24 +63,35 @@ def _vocabulary(path: Path, shown_as: str) -> tuple[Vocabulary, SourceText]:
 @lru_cache(maxsize=8)
 def _checked_vocabulary(source: SourceText) -> Vocabulary:
     """Checked once per text: an edited vocabulary is checked afresh."""
+    from .parser import parse
+    from .semantics import check_vocabulary
+
     return check_vocabulary(parse(source))
 
 
 def load_policy(path: Path | str, shown_as: str | None = None) -> LoadedPolicy:
-    """Parse, check and compile one policy file; raise SijfaspError with every problem found."""
+    """Parse, check and compile one policy file; raise SijfaspError with every problem found.
+    A policy whose text, imports and sijfasp itself are unchanged since an earlier run comes
+    from the cache (policy_cache.py), equal to a fresh load."""
     path = Path(path)
     source = read_source(path, shown_as)
+    cached = policy_cache.get(path, source, LoadedPolicy)
+    if cached is not None:
+        return cached
+    read: list[tuple[Path, str]] = []
     try:
-        return _load(path, source)
+        loaded = _load(path, source, read)
     except SijfaspError as error:
         error.sources.setdefault(source.path, source)
         raise
+    policy_cache.put(path, source, loaded, read)
+    return loaded
 
 
 def load_policy_text(path: Path, text: str) -> LoadedPolicy:
     """Like load_policy, for a file's text as an editor holds it (unsaved): the vocabulary
-    import is still resolved next to `path`."""
-    return _load(path, SourceText(str(path), text))
+    import is still resolved next to `path`. Never cached: the text changes at every key."""
+    return _load(path, SourceText(str(path), text), [])
 
 
 def imported_vocabulary(path: Path, tree: ast.SourceFile) -> tuple[Vocabulary, Path] | None:
@@ -100,7 +115,13 @@ def _looks_like_vocabulary(text: str) -> bool:
     return _VOCABULARY_START.match(text) is not None
 
 
-def _load(path: Path, source: SourceText) -> LoadedPolicy:
+def _load(path: Path, source: SourceText, read: list[tuple[Path, str]]) -> LoadedPolicy:
+    """The policy loaded afresh; `read` gets each file its imports name, with the text read."""
+    from .compiler import compile_policy
+    from .extensions import check_extension
+    from .parser import parse
+    from .semantics import check_policy
+
     tree = parse(source)
     imports = [d for d in tree.declarations if isinstance(d, ast.ImportDecl)]
     if not imports:
@@ -127,9 +148,11 @@ def _load(path: Path, source: SourceText) -> LoadedPolicy:
             if vocabulary is None:
                 vocabulary, vocabulary_source = _vocabulary(target.resolve(), shown)
                 sources.append(vocabulary_source)
+                read.append((target, vocabulary_source.text))
             else:
                 extension_source = read_source(target, shown)
                 sources.append(extension_source)
+                read.append((target, extension_source.text))
                 vocabulary = check_extension(parse(extension_source), vocabulary)
         except SijfaspError as error:
             error.sources.setdefault(shown, read_source(target, shown))
@@ -180,6 +203,10 @@ def is_vocabulary_file(path: Path) -> bool:
 def load_vocabulary(path: Path) -> Vocabulary:
     """Parse and check a vocabulary file on its own; an extension (extensions.py) is checked
     for its own items, its additions to another vocabulary with the policy that imports it."""
+    from .extensions import check_extension, is_extension
+    from .parser import parse
+    from .semantics import check_vocabulary
+
     source = read_source(path)
     try:
         tree = parse(source)

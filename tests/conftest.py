@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 import support
+
+_CACHE_HOME = tempfile.mkdtemp(prefix="sijfasp-test-cache-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The tests and the runs they start keep their caches (user_cache.py) in a folder of their
+    # own, never in the user's cache directory; tests of the caches choose their own folders.
+    os.environ.pop("SIJFASP_CACHE_DIR", None)
+    os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CACHE_HOME, ignore_errors=True)
 
 
 @pytest.fixture
