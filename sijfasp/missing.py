@@ -156,6 +156,8 @@ def _options(
             [sort_items([describe(m, i, (node_id,)) for i in m.items()]) for m in found.models],
         )
     )
+    if len(sets) > limit:  # ranked sets come with their siblings (solver.Abducer._siblings)
+        return tuple(sets[:limit]), False
     return tuple(sets), found.complete
 
 
