@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -182,13 +183,14 @@ def evaluate(
     case: Case,
     options: Options = DEFAULT_OPTIONS,
     use: VersionUse | None = None,
+    deadline: float | None = None,
 ) -> PolicyResult:
     """The case under one version of a policy; `use` says why that version (default: it was
-    given explicitly)."""
+    given explicitly). Past `deadline` (a `time.monotonic()`), solving stops: `OutOfTime`."""
     use = use or _explicit_use(loaded, case)
     policy, compiled = loaded.policy, loaded.compiled
     case = restrict_case(case, policy.vocabulary)  # other policies' extensions left out
-    solver = CaseSolver(compiled, _symbols(case))  # one grounding for every phase
+    solver = CaseSolver(compiled, _symbols(case), deadline)  # one grounding for every phase
     snapshot = solver.determine()
     determination = snapshot.determination
     reader = Reader(policy, compiled, case)
@@ -243,9 +245,12 @@ def evaluate_case(
     options: Options = DEFAULT_OPTIONS,
     as_of: dt.date | None = None,
     pinned: Iterable[str] = (),
+    time_limit: float = 0,
 ) -> CaseResult:
     """The case under the version of each policy in effect on its request date (or `as_of`)
-    for its plan; the ids in `pinned` are judged by the one version given, whatever its dates."""
+    for its plan; the ids in `pinned` are judged by the one version given, whatever its dates.
+    With a `time_limit` (seconds; 0: none), solving stops after it with `solver.OutOfTime`."""
+    deadline = time.monotonic() + time_limit if time_limit else None
     on = as_of or case.date
     choices = versions.choose(policies, on, case.details.get("plan"), pinned)
     results = []
@@ -254,7 +259,7 @@ def evaluate_case(
             results.append(no_version_result(choice, case, as_of is not None))
         else:
             use = version_use(choice, as_of is not None)
-            results.append(evaluate(choice.chosen, case, options, use))
+            results.append(evaluate(choice.chosen, case, options, use, deadline))
     return CaseResult(
         case.id,
         case.service,

@@ -51,6 +51,7 @@ from .policies import (
 )
 from .policy_set import PolicySet
 from .results import PolicySetInfo
+from .solver import OutOfTime
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 ENGINES = ("local", "dask")
@@ -198,15 +199,18 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
         policies = _policies(config)
         case, chosen = case_under(data, policies, item.source, config.limits)
         options = Options(enumerate=config.enumerate)
+        limit = config.limits.time_limit
         result = _within_time(
-            config.limits.time_limit,
+            limit,
             item,
-            lambda: evaluate_case(chosen, case, options, config.as_of, config.pinned),
+            lambda: evaluate_case(chosen, case, options, config.as_of, config.pinned, limit),
         )
     except SijfaspError as error:
         return _error(item, raw_id, _diagnostics(error))
     except (MemoryError, RecursionError):
         return _error(item, raw_id, [{"message": _TOO_COMPLEX_MEMORY}])
+    except OutOfTime:
+        return _error(item, raw_id, [{"message": _too_complex_time(limit)}])
     if config.policy_files:
         result = dataclasses.replace(result, policy_set=PolicySetInfo(None, "--policy-file"))
     elif config.policy_set[0]:
@@ -248,13 +252,26 @@ def _error(item: Item, raw_id: Any, errors: list[dict[str, Any]]) -> Outcome:
     )
 
 
+def _too_complex_time(seconds: float) -> str:
+    return (
+        f"the case is too complex to finish within the time limit ({seconds:g} s); no "
+        f"determination was made ({raise_hint('time_limit')})"
+    )
+
+
+# How long past the time limit a case may still be grounding before its process is ended.
+GROUNDING_GRACE = 2.0
+
+
 def _within_time(seconds: float, item: Item, work: Callable[[], Any]) -> Any:
-    """Run one case under the time limit. clingo cannot be stopped from Python while it
-    grounds, so a case past the limit ends its process (exit 2), naming the case; the lines
-    written so far stay, and --resume with a higher limit goes on from that case."""
+    """Run one case under the time limit. Solving stops at the limit (`OutOfTime`: an error
+    line, and the batch goes on). clingo cannot be stopped from Python while it grounds, so a
+    case still grounding well past the limit ends its process (exit 2), naming the case; the
+    lines written so far stay, and --resume with a higher limit goes on from that case."""
     if not seconds:
         return work()
-    timer = threading.Timer(seconds, _out_of_time, (seconds, item.source))
+    backstop = seconds * GROUNDING_GRACE + 1
+    timer = threading.Timer(backstop, _out_of_time, (seconds, item.source))
     timer.daemon = True
     timer.start()
     try:

@@ -7,7 +7,8 @@ a typed `atoms.Snapshot` that the explain stage can read at leisure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import clingo
@@ -30,6 +31,10 @@ class Enumeration:
 
 class SolveError(RuntimeError):
     """clingo reported a problem with a program sijfasp generated: a bug, not a user error."""
+
+
+class OutOfTime(RuntimeError):
+    """A solve call reached the case's deadline and was stopped: no result for the case."""
 
 
 def _control(
@@ -82,9 +87,17 @@ class CaseSolver:
     between solve calls; the program is grounded once.
     """
 
-    def __init__(self, compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]):
+    def __init__(
+        self,
+        compiled: CompiledPolicy,
+        case_facts: Sequence[clingo.Symbol],
+        deadline: float | None = None,
+    ):
+        """`deadline`: a `time.monotonic()` past which every solve call stops (`OutOfTime`).
+        Grounding cannot be stopped from Python; it is linear in the case (policy.lp)."""
         self.compiled = compiled
         self.facts = list(case_facts)
+        self.deadline = deadline
         self.control = _control(["--heuristic=Domain", "--opt-strategy=usc"], compiled, self.facts)
         self.control.ground(PHASES)
 
@@ -109,10 +122,32 @@ class CaseSolver:
         def on_model(model: clingo.Model) -> None:
             best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
 
-        result = control.solve(on_model=on_model)
+        result = self.solve(on_model)
         if not result.satisfiable or not best:
             raise SolveError("the policy program has no model for this case")
         return best[0]
+
+    def solve(
+        self,
+        on_model: Callable[[clingo.Model], None],
+        assumptions: Sequence[tuple[clingo.Symbol, bool]] = (),
+    ) -> clingo.SolveResult:
+        """One solve call, stopped at the deadline."""
+        with self.control.solve(
+            on_model=on_model, assumptions=list(assumptions), async_=True
+        ) as handle:
+            if not handle.wait(self.remaining()):
+                handle.cancel()
+                raise OutOfTime
+            return handle.get()
+
+    def remaining(self, budget: float | None = None) -> float | None:
+        """Seconds a solve call may take: to the deadline, or `budget` if that is sooner
+        (None: no bound)."""
+        left = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+        if budget is None:
+            return left
+        return budget if left is None else min(budget, left)
 
     def abducer(
         self, budget: float = DEFAULT_BUDGET, retest: bool = False, alternatives: Sequence[str] = ()
@@ -193,9 +228,13 @@ class Abducer:
                 on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))),
                 async_=True,
             ) as handle:
-                # Only an unbounded enumeration can run long: a bounded one stops at its count.
-                if models_wanted == 0 and not handle.wait(self._budget):
+                # An unbounded enumeration stops after the budget with the sets found so far;
+                # any solve call stops at the case's deadline.
+                budget = self._budget if models_wanted == 0 else None
+                if not handle.wait(self._solver.remaining(budget)):
                     handle.cancel()
+                    if not self._solver.remaining() and self._solver.deadline is not None:
+                        raise OutOfTime
                     finished = False
                 handle.get()
         finally:
@@ -223,10 +262,8 @@ class Abducer:
         try:
             for _ in range(count):
                 best: list[Snapshot] = []
-                control.solve(
-                    on_model=lambda m: best.__setitem__(
-                        slice(None), [Snapshot.of(m.symbols(shown=True))]
-                    )
+                solver.solve(
+                    lambda m: best.__setitem__(slice(None), [Snapshot.of(m.symbols(shown=True))])
                 )
                 if not best:
                     break
@@ -262,11 +299,9 @@ class Abducer:
                 if any(control.symbolic_atoms[atom] is None for atom in wanted):
                     continue
                 best: list[Snapshot] = []
-                control.solve(
-                    assumptions=[(atom, True) for atom in wanted],
-                    on_model=lambda m: best.__setitem__(
-                        slice(None), [Snapshot.of(m.symbols(shown=True))]
-                    ),
+                self._solver.solve(
+                    lambda m: best.__setitem__(slice(None), [Snapshot.of(m.symbols(shown=True))]),
+                    [(atom, True) for atom in wanted],
                 )
                 if best and set(best[0].items()) == set(changed):
                     found.append(best[0])
