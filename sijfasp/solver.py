@@ -7,11 +7,13 @@ a typed `atoms.Snapshot` that the explain stage can read at leisure.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import clingo
+from clingo import ast
 
 from .atoms import Guess, ItemAtom, Snapshot, Value
 from .compiler import CompiledPolicy
@@ -37,6 +39,20 @@ class OutOfTime(RuntimeError):
     """A solve call reached the case's deadline and was stopped: no result for the case."""
 
 
+@functools.lru_cache(maxsize=1)
+def _encoding_text() -> str:
+    return (encodings_dir() / ENCODING).read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=32)
+def _statements(program: str) -> tuple[ast.AST, ...]:
+    """A program's statements, parsed once per process: each case's Control is built from
+    them, which is about three times faster than parsing the text again (a few ms a case)."""
+    found: list[ast.AST] = []
+    ast.parse_string("#program base.\n" + program, found.append)
+    return tuple(found)
+
+
 def _control(
     arguments: Sequence[str], compiled: CompiledPolicy, case_facts: Iterable[clingo.Symbol]
 ) -> clingo.Control:
@@ -48,8 +64,10 @@ def _control(
 
     control = clingo.Control(list(arguments), logger=logger, message_limit=20)
     try:
-        control.load(str(encodings_dir() / ENCODING))
-        control.add("base", [], compiled.program)
+        statements = _statements(_encoding_text()) + _statements(compiled.program)
+        with ast.ProgramBuilder(control) as builder:
+            for statement in statements:
+                builder.add(statement)
     except RuntimeError as error:
         raise SolveError("; ".join(messages) or str(error)) from None
     with control.backend() as backend:
