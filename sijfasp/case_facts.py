@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 
 import clingo
 
 from .atoms import (
+    DateNext,
     Doc,
     FactRef,
     MonthStart,
@@ -50,9 +52,12 @@ def months_before(date: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, day)
 
 
-def case_atoms(case: Case) -> list[Doc | RecordFact | RField | RMember | Span | MonthStart]:
+CaseAtom = Doc | RecordFact | RField | RMember | Span | MonthStart | DateNext
+
+
+def case_atoms(case: Case) -> list[CaseAtom]:
     """The case as typed input atoms."""
-    atoms: list[Doc | RecordFact | RField | RMember | Span | MonthStart] = []
+    atoms: list[CaseAtom] = []
     for months in range(1, MAX_WINDOW_MONTHS + 1):
         first = months_before(case.date, months)
         atoms.append(MonthStart(months, day_offset(first, case.date)))
@@ -74,6 +79,17 @@ def case_atoms(case: Case) -> list[Doc | RecordFact | RField | RMember | Span | 
             start = day_offset(record.values["start"], case.date)
             end = min(day_offset(record.values.get("end", case.date), case.date), 0)
             atoms.append(Span(ref, start, end))
+    # The records' distinct dates in order, each with the next: chains the program follows
+    # instead of comparing every pair of dates.
+    days = sorted(
+        {
+            day_offset(value, case.date)
+            for record in case.records
+            for value in record.values.values()
+            if isinstance(value, dt.date)
+        }
+    )
+    atoms.extend(DateNext(a, b) for a, b in itertools.pairwise(days))
     return atoms
 
 

@@ -69,6 +69,7 @@ class RecordsLeaf:
     minimum: int
     window: int | None  # days back from the request date, for a days leaf
     window_months: int | None = None  # calendar months back from the request date, inclusive
+    apart: int | None = None  # a dates leaf's spacing: the dates counted are this many days apart
 
 
 @dataclass(frozen=True)
@@ -540,6 +541,11 @@ def _condition_text(builder: _Builder, expr: ast.Expr) -> str:
             window = f" within the last {expr.window_months} months"
         if expr.unit == "records":
             return f"at least {expr.minimum} {what}"
+        if expr.unit == "dates" and expr.apart_days:
+            return (
+                f"at least {expr.minimum} separate dates of {what}, "
+                f"at least {expr.apart_days} days apart"
+            )
         if expr.unit == "dates":
             return f"at least {expr.minimum} separate dates of {what}"
         assert expr.unit == "days", expr.unit
@@ -627,6 +633,8 @@ def _compile_leaf(
     set_id = _compile_set_reference(builder, f"{node_id}_records", expr.records, label)
     if expr.unit == "records":
         leaf = f"count({set_id}, {expr.minimum})"
+    elif expr.unit == "dates" and expr.apart_days:
+        leaf = f"spaced({set_id}, {expr.minimum}, {expr.apart_days})"
     elif expr.unit == "dates":
         leaf = f"dates({set_id}, {expr.minimum})"
     else:
@@ -645,6 +653,7 @@ def _compile_leaf(
             expr.minimum,
             expr.window_days,
             expr.window_months,
+            expr.apart_days,
         ),
     )
 

@@ -140,6 +140,8 @@ def _records_evidence(
             lines.append(
                 f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window, leaf.window_months)}"
             )
+        case CountUnit.DATES if leaf.apart:
+            lines.extend(_spaced_lines(reader, snapshot, node_id, leaf.minimum, leaf.apart))
         case CountUnit.RECORDS | CountUnit.DATES:
             count = snapshot.count(World.DOC, node_id)
             noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
@@ -171,6 +173,31 @@ def _records_evidence(
     failed = set(snapshot.failed_attempts(node_id))
     lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed))
     return tuple(lines)
+
+
+MAX_TOO_CLOSE = 3
+
+
+def _spaced_lines(
+    reader: Reader, snapshot: Snapshot, node_id: str, minimum: int, apart: int
+) -> list[str]:
+    """A spaced count: the dates counted (the solver's greedy chain) and, when too few, the
+    documented dates passed over for being too close to a date counted."""
+    day = reader.case.date
+    counted = [day + dt.timedelta(days=d) for d in snapshot.spaced_dates(node_id)]
+    noun = f"separate dates at least {apart} days apart"
+    shown = ", ".join(str(d) for d in counted[:minimum])
+    if len(counted) >= minimum:
+        extra = f" (of {len(counted)})" if len(counted) > minimum else ""
+        return [f"{minimum} of {minimum} {noun}: {shown}{extra}"]
+    lines = [f"{len(counted)} of {minimum} {noun}" + (f": {shown}" if shown else "")]
+    pairs = snapshot.too_close(node_id)
+    for first, second in pairs[:MAX_TOO_CLOSE]:
+        a, b = day + dt.timedelta(days=first), day + dt.timedelta(days=second)
+        lines.append(f"too close: {a} and {b} are {second - first} days apart, need {apart}")
+    if len(pairs) > MAX_TOO_CLOSE:
+        lines.append(f"... and {len(pairs) - MAX_TOO_CLOSE} more dates too close")
+    return lines
 
 
 MAX_NEAR_MISSES = 3
@@ -353,6 +380,8 @@ def _condition_words(reader: Reader, info: NodeInfo) -> str | None:
         return info.condition
     label = lower_first(reader.compiled.record_sets[leaf.set_id].label)
     match leaf.unit:
+        case CountUnit.DATES if leaf.apart:
+            return f"{label}, on {leaf.minimum} separate dates at least {leaf.apart} days apart"
         case CountUnit.DATES:
             return f"{label}, on {leaf.minimum} separate dates"
         case CountUnit.RECORDS:

@@ -187,7 +187,12 @@ def _leaf_chunks(expr: ast.Expr) -> list[_Chunk]:
         window = f"within last {expr.window_days} days"
     elif expr.window_months is not None:
         window = f"within last {expr.window_months} months"
-    if window is not None:
+    elif expr.apart_days is not None:
+        window = f", at least {expr.apart_days} days apart"
+    if window is not None and window.startswith(","):
+        last = chunks[-1]
+        chunks[-1] = replace(last, text=f"{last.text}{window}", line=expr.span.end_line)
+    elif window is not None:
         last = chunks[-1]
         chunks[-1] = replace(last, text=f"{last.text} {window}", line=expr.span.end_line)
     return chunks

@@ -846,9 +846,18 @@ class _ToAst(Transformer):
         )
 
     def count_dates(self, meta, children):
+        apart = children[2] if len(children) > 2 else None
         return ast.CountRecords(
-            ast.CountUnit.DATES, int(children[0]), children[1], None, self._span(meta)
+            ast.CountUnit.DATES,
+            int(children[0]),
+            children[1],
+            None,
+            self._span(meta),
+            apart_days=apart,
         )
+
+    def spacing(self, meta, children):
+        return int(children[0])
 
     def count_days(self, meta, children):
         window = children[2] if len(children) > 2 else None

@@ -810,6 +810,21 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                     f"days are counted over records with a start and an end; '{kind}' has none",
                     expr.span,
                 )
+        if expr.apart_days is not None:
+            if not 1 <= expr.apart_days <= MAX_DAYS:
+                sink.error(
+                    Code.LIMIT if expr.apart_days > MAX_DAYS else "range",
+                    f"a spacing runs from 1 to {MAX_DAYS} days",
+                    expr.span,
+                )
+            if kind is not None:
+                record = context.vocabulary.record(kind)
+                if record is None or record.field("date") is None:
+                    sink.error(
+                        "type",
+                        f"dates are spaced over records with a date; '{kind}' has none",
+                        expr.span,
+                    )
         if expr.window_months is not None:
             if not 1 <= expr.window_months <= MAX_MONTHS:
                 sink.error(

@@ -20,6 +20,7 @@ Guesses and fills are applied first, so a filter matching a request field sees t
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime as dt
 import functools
@@ -219,13 +220,16 @@ def request_date(case: dict) -> dt.date:
     return date
 
 
-def _fresh_date(case: dict, low: int, high: int) -> dt.date:
-    """The latest date before the request, inside [low, high] days, used by no record."""
+def _fresh_date(case: dict, low: int, high: int, gap: int = 1) -> dt.date:
+    """The latest date before the request, inside [low, high] days, at least `gap` days from
+    every date a record uses (1: a date no record uses)."""
     day0 = request_date(case)
-    used = _used_dates(case)
+    used = sorted(_used_dates(case))
     for offset in range(min(high, -1), low - 1, -1):
         date = day0 + dt.timedelta(days=offset)
-        if date not in used:
+        at = bisect.bisect_left(used, date)
+        near = used[max(at - 1, 0) : at + 1]
+        if all(abs((date - other).days) >= gap for other in near):
             return date
     raise Unwritable(f"no free date in {low}..{high} days of the request")
 
@@ -255,7 +259,7 @@ class Writer:
         self.filters = _filters(compiled.program)
 
     def _record_for(
-        self, case: dict, fl: _Filter, days: int | None, window: int | None
+        self, case: dict, fl: _Filter, days: int | None, window: int | None, gap: int = 1
     ) -> dict | None:
         """The least far-reaching record of fl.kind meeting the filter, or None if none can."""
         kind = self.vocabulary.record(fl.kind)
@@ -309,7 +313,7 @@ class Writer:
             fixed["start"], fixed["end"] = start, end
         elif kind.field("date") is not None:
             low, high = date_range["date"]
-            fixed["date"] = _fresh_date(case, low, high)
+            fixed["date"] = _fresh_date(case, low, high, gap)
         best: tuple[int, dict] | None = None
         names = list(options)
         for combination in itertools.product(*(options[n] for n in names)):
@@ -330,8 +334,9 @@ class Writer:
     def _add_record(self, case: dict, set_id: str, days: int | None, window: int | None) -> None:
         """Append the least far-reaching record meeting a filter of record set `set_id`."""
         candidates = []
+        gap = self._set_gap(set_id)
         for fl in self.filters.of(set_id):
-            record = self._record_for(case, fl, days, window)
+            record = self._record_for(case, fl, days, window, gap)
             if record is not None:
                 reach = len(self.filters.sets_matching(fl.kind, record, case["request"]))
                 candidates.append((reach, fl.kind, record))
@@ -341,6 +346,18 @@ class Writer:
         if not case.get("records"):
             case["records"] = {}
         case["records"].setdefault(kind, []).append(record)
+
+    def _set_gap(self, set_id: str) -> int:
+        """The widest spacing (`, at least G days apart`) of a count over `set_id` or a set
+        containing it: an added record keeps that far from every dated record."""
+        gaps = [
+            leaf.apart
+            for info in self.compiled.nodes.values()
+            if isinstance(leaf := info.leaf, RecordsLeaf)
+            and leaf.apart
+            and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
+        ]
+        return max(gaps, default=1)
 
     def _set_window(self, set_id: str) -> int | None:
         """The narrowest window of a record leaf counting `set_id` or a set containing it."""
