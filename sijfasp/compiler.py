@@ -154,6 +154,15 @@ class MatchesCondition(NamedTuple):
     target: str
 
 
+class OrderCondition(NamedTuple):
+    """The date field is strictly later (`after`) or earlier (`before`) than the date of some
+    record of the named set `target`."""
+
+    test: Literal["after", "before"]
+    field: str
+    target: str
+
+
 # A field condition in the normal form subsumption compares; the tag comes first.
 Condition = (
     InCondition
@@ -162,6 +171,7 @@ Condition = (
     | WithinCondition
     | WithinMonthsCondition
     | MatchesCondition
+    | OrderCondition
 )
 
 
@@ -592,6 +602,8 @@ def _conditions_text(conditions: tuple[ast.FieldCondition, ...]) -> str:
             tests.append(f"{c.field} same as {c.values[0]}")
         elif c.operator == "covers":
             tests.append(f"{c.field} same as {c.values[0]} or bilateral")
+        elif c.operator in ("after", "before"):
+            tests.append(f"{c.field} {c.operator} a record of {c.values[0]}")
         else:
             raise AssertionError(f"unknown field operator {c.operator}")
     return " and ".join(tests)
@@ -755,6 +767,10 @@ def _condition_key(condition: ast.FieldCondition) -> Condition:
             return MatchesCondition("matches", condition.field, condition.values[0])
         case FieldOperator.COVERS:
             return MatchesCondition("covers", condition.field, condition.values[0])
+        case FieldOperator.AFTER:
+            return OrderCondition("after", condition.field, condition.values[0])
+        case FieldOperator.BEFORE:
+            return OrderCondition("before", condition.field, condition.values[0])
     assert_never(operator)
 
 
@@ -857,6 +873,14 @@ def _compile_field_condition(
     if op == "within":
         assert condition.number is not None
         return f"within({field_def.name}, {-int(condition.number)}, 0)"
+    if op in ("after", "before"):
+        # The other set's records are dated by their `date`, or by their `start` (a therapy).
+        target = builder.policy.record_set(condition.values[0])
+        assert target is not None
+        target_kind = builder.policy.vocabulary.record(_kind_of(builder, target.records) or "")
+        assert target_kind is not None
+        dated_by = "date" if target_kind.field("date") is not None else "start"
+        return f"{op}({field_def.name}, {target.name}, {dated_by})"
     assert op in ("matches", "covers")
     request_field = condition.values[0].partition(".")[2]
     fact = builder.policy.vocabulary.fact("request", request_field)

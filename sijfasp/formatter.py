@@ -113,6 +113,8 @@ def _field_chunks(condition: ast.FieldCondition, prefix: str) -> list[_Chunk]:
         assert condition.number is not None
         unit = "months" if condition.months else "days"
         return [_Chunk(f"{prefix}{name} within last {int(condition.number)} {unit}")]
+    if operator in (ast.FieldOperator.AFTER, ast.FieldOperator.BEFORE):
+        return [_Chunk(f"{prefix}{name} {operator.value} {condition.values[0]}")]
     word = "matches" if operator is ast.FieldOperator.MATCHES else "covers"
     return [_Chunk(f"{prefix}{name} {word} {condition.values[0]}")]
 

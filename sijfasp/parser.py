@@ -942,6 +942,12 @@ class _ToAst(Transformer):
         target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
         return self._field(meta, children[0], ast.FieldOperator.COVERS, [target])
 
+    def field_after(self, meta, children):
+        return self._field(meta, children[0], ast.FieldOperator.AFTER, [children[1]])
+
+    def field_before(self, meta, children):
+        return self._field(meta, children[0], ast.FieldOperator.BEFORE, [children[1]])
+
     def __default__(self, data, children, meta):
         # Only reached for a tree shape the grammar should not produce after error recovery.
         raise _RecoveredTreeError(data)

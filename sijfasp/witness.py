@@ -12,6 +12,9 @@ An item becomes what a clinic would add to the record:
   constrained field and a value for every other required field. Of the records that would do,
   the one joining the fewest record sets of the policy is taken, so that it serves the set it
   was added for and as little else as possible.
+  A count spaced apart (``, at least G days apart``) gets a date at least G days from every
+  dated record; a record ordered against another set (``date after SET``) a date after the
+  first (before the last) of that set's records in the case, and none when it has none.
 * ``more_days(N)``: a therapy record running up to the day before the request for as many days
   as leaf N asks for, inside its window.
 
@@ -150,8 +153,16 @@ def _field_value(record: dict, name: str, request: dict) -> Any:
     return record.get(name)
 
 
-def record_matches(fl: _Filter, record: dict, request: dict) -> bool:
-    """Whether a record (case-file data) meets every condition of a filter."""
+# The documented dates of a set a filter orders its records against (`date after SET`), first
+# and last, by set id.
+OrderBounds = dict[str, tuple[dt.date, dt.date]]
+
+
+def record_matches(
+    fl: _Filter, record: dict, request: dict, order: OrderBounds | None = None
+) -> bool:
+    """Whether a record (case-file data) meets every condition of a filter; an order condition
+    holds only where `order` gives the other set's dates."""
     day0 = _as_date(request["date"])
     assert day0 is not None
     for test, accepted in zip(fl.conditions, fl.values, strict=True):
@@ -186,6 +197,12 @@ def record_matches(fl: _Filter, record: dict, request: dict) -> bool:
             if test.name == "covers" and value == "bilateral":
                 continue
             if _text(value) != _text(wanted):
+                return False
+        elif test.name in ("after", "before"):
+            date, bounds = _as_date(value), (order or {}).get(test.arguments[1].name)
+            if date is None or bounds is None:
+                return False
+            if not (date > bounds[0] if test.name == "after" else date < bounds[1]):
                 return False
         else:
             raise AssertionError(f"unknown condition {test}")
@@ -270,9 +287,20 @@ class Writer:
         has: dict[str, list[str]] = {}
         date_range = {"date": [-OPEN_WINDOW_DAYS, -1], "start": [-OPEN_WINDOW_DAYS, -1]}
         min_length = 1
+        order = self._order_bounds(case, fl)
         for test, accepted in zip(fl.conditions, fl.values, strict=True):
             name = test.arguments[0].name
-            if test.name == "value_in":
+            if test.name in ("after", "before"):
+                # Dated against the other set's documented records (an added one has no date).
+                bounds = order.get(test.arguments[1].name)
+                if bounds is None or name != "date":
+                    return None
+                day0 = request_date(case)
+                if test.name == "after":
+                    date_range[name][0] = max(date_range[name][0], (bounds[0] - day0).days + 1)
+                else:
+                    date_range[name][1] = min(date_range[name][1], (bounds[1] - day0).days - 1)
+            elif test.name == "value_in":
                 options[name] = _values_of(kind, name, accepted)
             elif test.name == "compare":
                 op, threshold = test.arguments[1].name, test.arguments[2].number
@@ -324,12 +352,31 @@ class Writer:
                 for f in kind.fields
             ):
                 continue
-            if not record_matches(fl, record, request):
+            if not record_matches(fl, record, request, order):
                 continue
             reach = len(self.filters.sets_matching(fl.kind, record, request))
             if best is None or reach < best[0]:
                 best = (reach, record)
         return None if best is None else best[1]
+
+    def _order_bounds(self, case: dict, fl: _Filter) -> OrderBounds:
+        """For each set a filter orders its records against, the first and last date of its
+        records in the case (each dated by the field the condition names)."""
+        found: OrderBounds = {}
+        for test in fl.conditions:
+            if test.name not in ("after", "before"):
+                continue
+            target, dated_by = test.arguments[1].name, test.arguments[2].name
+            dates = sorted(
+                date
+                for kind, records in (case.get("records") or {}).items()
+                for record in records or []
+                if (date := _as_date(record.get(dated_by))) is not None
+                and target in self.filters.sets_matching(kind, record, case["request"])
+            )
+            if dates:
+                found[target] = (dates[0], dates[-1])
+        return found
 
     def _add_record(self, case: dict, set_id: str, days: int | None, window: int | None) -> None:
         """Append the least far-reaching record meeting a filter of record set `set_id`."""
