@@ -425,8 +425,8 @@ def describe_item(
                 record_def.ask,
                 cost,
                 record_set.label
-                + (", each on a date of its own" if separate else "")
-                + (f", at least {apart} days apart" if apart else ""),
+                + (f", at least {apart} days apart" if apart else "")
+                + (", each on a date of its own" if separate else ""),
                 words=_sided(lower_first(record_set.label), _side_of(reader, snapshot)),
                 send=True,
             )
