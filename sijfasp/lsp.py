@@ -235,7 +235,8 @@ def completions(state: DocumentState, prefix: str) -> list[types.CompletionItem]
                 values = _values(vocabulary, match.group(1), prefix)
                 if values:
                     return [types.CompletionItem(v, kind=Kind.EnumMember) for v in values]
-        if _ORDERED.search(prefix) and state.tree is not None:
+        outside_text = prefix.count('"') % 2 == 0  # not inside a label's quotes
+        if outside_text and _ORDERED.search(prefix) and state.tree is not None:
             return [
                 types.CompletionItem(d.name, kind=Kind.Class, detail=d.label)
                 for d in local_definitions(state.tree).values()

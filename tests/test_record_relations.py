@@ -516,3 +516,12 @@ def test_a_chart_of_two_thousand_ordered_records_is_decided_well_under_a_second(
 @pytest.mark.slow
 def test_the_order_grows_linearly_with_the_chart(ordered):
     assert_linear(ordered, ordered_chart)
+
+
+def test_a_spacing_written_without_its_comma_gets_a_hint(tmp_path):
+    text = SPACED.replace("diagnostic_blocks, at least", "diagnostic_blocks at least")
+    with pytest.raises(SijfaspError) as caught:
+        load_policy(write_policy(tmp_path, text))
+    (first, *_) = caught.value.diagnostics
+    assert first.code == "syntax"
+    assert first.hint is not None and "after a comma" in first.hint
