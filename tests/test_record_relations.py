@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sijfasp import solver
 from sijfasp.api import Options, evaluate
@@ -525,3 +527,70 @@ def test_a_spacing_written_without_its_comma_gets_a_hint(tmp_path):
     (first, *_) = caught.value.diagnostics
     assert first.code == "syntax"
     assert first.hint is not None and "after a comma" in first.hint
+
+
+# ------------------------------------------------------------------ against a plain reading
+def longest_spaced_chain(days: list[int], gap: int) -> int:
+    """The longest chain of distinct days, each at least `gap` after the one before, tried
+    every way (not greedily)."""
+    ordered = sorted(set(days))
+    best = [1] * len(ordered)
+    for i, day in enumerate(ordered):
+        for j in range(i):
+            if day - ordered[j] >= gap:
+                best[i] = max(best[i], best[j] + 1)
+    return max(best, default=0)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.integers(min_value=1, max_value=60), max_size=8))
+def test_a_spaced_count_agrees_with_every_chain_tried(spaced, days):
+    day0 = dt.date(2026, 6, 1)
+    case = case_with([injection(str(day0 - dt.timedelta(days=d))) for d in days])
+    result = judge(spaced, case)
+    chain = longest_spaced_chain(days, 14)
+    if chain >= 2:
+        assert result.determination == Determination.APPROVABLE
+    else:
+        assert result.determination == Determination.INCOMPLETE
+        assert node(result, "blocks_apart").evidence[0].startswith(f"{chain} of 2 ")
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.integers(min_value=1, max_value=40), max_size=3),
+    st.lists(st.tuples(st.integers(min_value=1, max_value=40), st.booleans()), max_size=4),
+)
+def test_an_order_agrees_with_comparing_every_pair(ordered, therapy_days, injections):
+    day0 = dt.date(2026, 6, 1)
+
+    def date(days_before: int) -> str:
+        return str(day0 - dt.timedelta(days=days_before))
+
+    case = case_with(
+        [
+            injection(date(d), None, "therapeutic" if therapeutic else "diagnostic")
+            for d, therapeutic in injections
+        ],
+        [{"kind": "physical_therapy", "start": date(d), "end": date(d)} for d in therapy_days],
+    )
+    result = judge(ordered, case)
+    therapeutic = [d for d, t in injections if t]
+    diagnostic = [d for d, t in injections if not t]
+    # Days before the request: a larger number is an earlier date.
+    after = any(i < t for i in therapeutic for t in therapy_days)
+    before = any(i > t for i in diagnostic for t in therapy_days)
+    expected_after = Status.MET if after else Status.NOT_MET if therapeutic else None
+    if expected_after is not None:
+        assert node(result, "injection_after_therapy").status == expected_after
+    else:
+        assert node(result, "injection_after_therapy").status == Status.NOT_DOCUMENTED
+    assert node(result, "block_before_therapy").status == (
+        Status.MET if before else Status.NOT_DOCUMENTED
+    )
