@@ -202,6 +202,7 @@ def _records_evidence(
 
 
 MAX_TOO_CLOSE = 3
+MAX_SPACED_SHOWN = 6
 
 
 def _spaced_lines(
@@ -212,10 +213,13 @@ def _spaced_lines(
     day = reader.case.date
     counted = [day + dt.timedelta(days=d) for d in snapshot.spaced_dates(node_id)]
     noun = f"separate dates at least {apart} days apart"
-    shown = ", ".join(str(d) for d in counted[:minimum])
-    if len(counted) >= minimum:
-        extra = f" (of {len(counted)})" if len(counted) > minimum else ""
-        return [f"{minimum} of {minimum} {noun}: {shown}{extra}"]
+    shown = ", ".join(str(d) for d in counted[:MAX_SPACED_SHOWN])
+    if len(counted) > MAX_SPACED_SHOWN:
+        shown += ", ..."
+    if len(counted) > minimum:
+        return [f"{len(counted)} {noun} ({minimum} needed): {shown}"]
+    if len(counted) == minimum:
+        return [f"{minimum} of {minimum} {noun}: {shown}"]
     lines = [f"{len(counted)} of {minimum} {noun}" + (f": {shown}" if shown else "")]
     pairs = snapshot.too_close(node_id)
     for first, second in pairs[:MAX_TOO_CLOSE]:

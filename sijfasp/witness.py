@@ -14,7 +14,8 @@ An item becomes what a clinic would add to the record:
   was added for and as little else as possible.
   A count spaced apart (``, at least G days apart``) gets a date at least G days from every
   dated record; a record ordered against another set (``date after SET``) a date after the
-  first (before the last) of that set's records in the case, and none when it has none.
+  first (before the last) of that set's records in the case, a record of that set being added
+  first when the case has none.
 * ``more_days(N)``: a therapy record running up to the day before the request for as many days
   as leaf N asks for, inside its window.
 
@@ -276,16 +277,23 @@ class Writer:
         self.filters = _filters(compiled.program)
 
     def _record_for(
-        self, case: dict, fl: _Filter, days: int | None, window: int | None, gap: int = 1
+        self,
+        case: dict,
+        fl: _Filter,
+        days: int | None,
+        window: int | None,
+        gap: int = 1,
+        latest: int = -1,
     ) -> dict | None:
-        """The least far-reaching record of fl.kind meeting the filter, or None if none can."""
+        """The least far-reaching record of fl.kind meeting the filter, dated `latest` days
+        from the request or earlier, or None if none can."""
         kind = self.vocabulary.record(fl.kind)
         assert kind is not None
         request = case["request"]
         fixed: dict[str, Any] = {}
         options: dict[str, list[Any]] = {}
         has: dict[str, list[str]] = {}
-        date_range = {"date": [-OPEN_WINDOW_DAYS, -1], "start": [-OPEN_WINDOW_DAYS, -1]}
+        date_range = {"date": [-OPEN_WINDOW_DAYS, latest], "start": [-OPEN_WINDOW_DAYS, latest]}
         min_length = 1
         order = self._order_bounds(case, fl)
         for test, accepted in zip(fl.conditions, fl.values, strict=True):
@@ -333,7 +341,7 @@ class Writer:
         if kind.field("start") is not None:
             length = max(min_length, days or 1)
             low = -(window or OPEN_WINDOW_DAYS)
-            start = _fresh_date(case, low, -length)
+            start = _fresh_date(case, low, min(-length, date_range["start"][1]))
             end = start + dt.timedelta(days=max(length - 1, 0))
             if days is not None:  # a duration runs up to the day before the request
                 end = request_date(case) - dt.timedelta(days=1)
@@ -359,6 +367,15 @@ class Writer:
                 best = (reach, record)
         return None if best is None else best[1]
 
+    def _add_order_targets(self, case: dict, fl: _Filter) -> None:
+        """A record of each set the filter orders its records against, when the case has none,
+        dated two days or more before the request: a record after it can then take the day
+        before the request, one before it an earlier day. Such a set is never ordered itself."""
+        for test in fl.conditions:
+            target = test.arguments[1].name if test.name in ("after", "before") else None
+            if target is not None and target not in self._order_bounds(case, fl):
+                self._add_record(case, target, None, None, -2)
+
     def _order_bounds(self, case: dict, fl: _Filter) -> OrderBounds:
         """For each set a filter orders its records against, the first and last date of its
         records in the case (each dated by the field the condition names)."""
@@ -378,12 +395,15 @@ class Writer:
                 found[target] = (dates[0], dates[-1])
         return found
 
-    def _add_record(self, case: dict, set_id: str, days: int | None, window: int | None) -> None:
+    def _add_record(
+        self, case: dict, set_id: str, days: int | None, window: int | None, latest: int = -1
+    ) -> None:
         """Append the least far-reaching record meeting a filter of record set `set_id`."""
         candidates = []
         gap = self._set_gap(set_id)
         for fl in self.filters.of(set_id):
-            record = self._record_for(case, fl, days, window, gap)
+            self._add_order_targets(case, fl)
+            record = self._record_for(case, fl, days, window, gap, latest)
             if record is not None:
                 reach = len(self.filters.sets_matching(fl.kind, record, case["request"]))
                 candidates.append((reach, fl.kind, record))

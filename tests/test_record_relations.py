@@ -7,6 +7,7 @@ Each test policy is written in a temporary folder beside a copy of the bundled v
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sijfasp import solver
+from sijfasp import diff_render, semdiff, solver
 from sijfasp.api import Options, evaluate
 from sijfasp.case import validate_case
 from sijfasp.case_facts import case_symbols
@@ -119,6 +120,16 @@ def test_two_blocks_far_enough_apart_are_met_and_the_dates_counted_are_named(spa
     assert result.determination == Determination.APPROVABLE
     evidence = node(result, "blocks_apart").evidence
     assert evidence[0] == "2 of 2 separate dates at least 14 days apart: 2026-03-01, 2026-03-15"
+
+
+def test_more_dates_than_needed_are_counted_and_the_first_named(spaced):
+    dates = [f"2026-0{month}-01" for month in range(1, 6)] + ["2026-05-10"]
+    result = judge(spaced, case_with([injection(d) for d in dates]))
+    assert result.determination == Determination.APPROVABLE
+    assert node(result, "blocks_apart").evidence[0] == (
+        "5 separate dates at least 14 days apart (2 needed): "
+        "2026-01-01, 2026-02-01, 2026-03-01, 2026-04-01, 2026-05-01"
+    )
 
 
 def test_the_longest_chain_is_counted_not_the_first_pair(spaced):
@@ -415,8 +426,21 @@ def test_a_case_lacking_the_injection_asks_for_one_after_the_therapy(ordered):
     assert judge(ordered, completed).determination == Determination.APPROVABLE
 
 
-def test_a_record_ordered_against_a_set_the_case_lacks_is_not_written(ordered):
+def test_a_record_ordered_against_a_set_the_case_lacks_comes_with_a_record_of_it(ordered):
     case = case_with([injection("2026-01-05")])
+    writer = Writer(ordered.compiled, ordered.policy.vocabulary)
+    keys = ["more(injection_after_therapy_records,1)", "more(block_before_therapy_records,1)"]
+    completed = writer.apply(case, keys)
+    (added_therapy,) = completed["records"]["therapy"]
+    assert added_therapy["kind"] in ("physical_therapy", "home_exercise_program")
+    assert added_therapy["start"] <= dt.date(2026, 5, 30)
+    assert judge(ordered, completed).determination == Determination.APPROVABLE
+
+
+def test_a_record_that_cannot_be_dated_against_the_other_set_is_not_written(ordered):
+    # The therapy is on the day before the request: no injection can be dated after it.
+    case = case_with([injection("2026-01-05")], [therapy("2026-05-31")])
+    case["records"]["therapy"][0]["end"] = "2026-05-31"
     writer = Writer(ordered.compiled, ordered.policy.vocabulary)
     with pytest.raises(Unwritable):
         writer.apply(case, ["more(injection_after_therapy_records,1)"])
@@ -490,8 +514,10 @@ def test_lint_and_diff_accept_an_order(tmp_path):
     )
     assert diff.returncode in (0, 1), diff.stdout + diff.stderr
     assert "Traceback" not in diff.stderr
-    # The bare request has no therapy to date an injection after: the diff says what it left.
-    assert "could not be written as cases, so were not searched" in diff.stdout
+    # A therapeutic injection and no therapy: missing documentation under the first policy, a
+    # failed attempt under the second.
+    assert "1 difference" in diff.stdout
+    assert "n.sijp): not_met" in diff.stdout and "o.sijp): incomplete" in diff.stdout
 
 
 def ordered_chart(count: int) -> dict:
@@ -594,3 +620,14 @@ def test_an_order_agrees_with_comparing_every_pair(ordered, therapy_days, inject
     assert node(result, "block_before_therapy").status == (
         Status.MET if before else Status.NOT_DOCUMENTED
     )
+
+
+def test_a_diff_says_which_sets_it_could_not_write():
+    report = semdiff.Report("a@1", "b@1", ("percutaneous_sij_fusion",), dt.date(2026, 1, 1))
+    report.unwritten = ("no record can meet the filter of late_blocks",)
+    text = diff_render.text(report)
+    assert (
+        "some sets of missing documentation could not be written as cases, so were not "
+        "searched: no record can meet the filter of late_blocks"
+    ) in text
+    assert json.loads(diff_render.to_json(report))["unwritten"] == list(report.unwritten)
