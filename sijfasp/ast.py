@@ -139,7 +139,8 @@ class Reference:
 class FieldCondition:
     """One test on a record field inside `kind where ...`.
 
-    operator is one of: is, in, compare, has, within, matches.
+    operator is one of: is, in, compare, has, within, matches, covers, after, before; after and
+    before hold the name of the record set the record is ordered against in `values`.
     """
 
     field: str
@@ -197,6 +198,8 @@ class CountRecords:
     span: Span
     # `within last N months`: calendar months back from the request date, inclusive.
     window_months: int | None = None
+    # `, at least G days apart` (dates only): the dates counted are pairwise G days apart or more.
+    apart_days: int | None = None
 
 
 @dataclass(frozen=True)

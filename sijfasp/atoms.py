@@ -1,10 +1,11 @@
 """Every predicate that crosses the boundary between Python and the ASP program, declared once.
 
-In, the case (`case_facts`): doc/2, record/2, rfield/3, rmember/3, span/3. Out, a model's shown
-atoms (`encodings/policy.lp`'s `#show` lines): status/2, in_set/3, count_of/3, failed_attempt/2,
-latest_record/2, days_of/3, covered_from/2, covered_to/2, excluded/2, advisory_applies/1, item/1,
-item_cost/2, determination/1, doc/2. A choice value that is a procedure code travels as a string
-term ("27278"), any other as a constant.
+In, the case (`case_facts`): doc/2, record/2, rfield/3, rmember/3, span/3, span_next/2,
+date_next/2. Out, a model's shown atoms (`encodings/policy.lp`'s `#show` lines): status/2,
+in_set/3, count_of/3, failed_attempt/2, latest_record/2, days_of/3, covered_from/2,
+covered_to/2, spaced_date/2, too_close/3, excluded/2, advisory_applies/1, item/1, item_cost/2,
+determination/1, doc/2. A choice value that is a procedure code travels as a string term
+("27278"), any other as a constant.
 
 Each predicate is a frozen dataclass with its conversion both ways: `symbol()` builds the clingo
 term and a `decode` reads one back; numbers are scaled and dates are day offsets (`units`).
@@ -229,6 +230,17 @@ class MonthStart:
         return Function("month_start", [Number(self.months), Number(self.day)])
 
 
+@dataclass(frozen=True)
+class DateNext:
+    """date_next(D, E): two distinct dates of the case's records, E the next after D (offsets)."""
+
+    day: int
+    next_day: int
+
+    def symbol(self) -> Symbol:
+        return Function("date_next", [Number(self.day), Number(self.next_day)])
+
+
 # ------------------------------------------------------------------ missing documentation
 @dataclass(frozen=True)
 class Guess:
@@ -386,6 +398,24 @@ class CoveredTo:
 
 
 @dataclass(frozen=True)
+class SpacedDate:
+    """spaced_date(Node, D): a date a spaced count counts, as documented."""
+
+    node: str
+    day: int
+
+
+@dataclass(frozen=True)
+class TooClose:
+    """too_close(Node, D, E): a documented date E of a spaced count passed over, fewer days
+    after the counted date D than the spacing asks."""
+
+    node: str
+    day: int
+    other: int
+
+
+@dataclass(frozen=True)
 class Excluded:
     """excluded(World, Node): an exclusion of the requested service holds."""
 
@@ -444,6 +474,8 @@ Shown = (
     | DaysOf
     | CoveredFrom
     | CoveredTo
+    | SpacedDate
+    | TooClose
     | Excluded
     | AdvisoryApplies
     | ItemAtom
@@ -464,6 +496,8 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
     ("days_of", 3): lambda a: DaysOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
     ("covered_from", 2): lambda a: CoveredFrom(_const(a[0]), _int(a[1])),
     ("covered_to", 2): lambda a: CoveredTo(_const(a[0]), _int(a[1])),
+    ("spaced_date", 2): lambda a: SpacedDate(_const(a[0]), _int(a[1])),
+    ("too_close", 3): lambda a: TooClose(_const(a[0]), _int(a[1]), _int(a[2])),
     ("excluded", 2): lambda a: Excluded(_enum(World, a[0]), _const(a[1])),
     ("advisory_applies", 1): lambda a: AdvisoryApplies(_const(a[0])),
     ("item", 1): lambda a: ItemAtom(decode_item(a[0])),
@@ -601,6 +635,16 @@ class Snapshot:
             raise AtomError(f"covered_from/covered_to of {node} do not pair into runs")
         return sum(e - s + 1 for s, e in zip(starts, ends, strict=True))
 
+    def spaced_dates(self, node: str) -> list[int]:
+        """The dates (day offsets) a spaced count counts as documented, in order."""
+        return sorted(a.day for a in self.atoms if isinstance(a, SpacedDate) and a.node == node)
+
+    def too_close(self, node: str) -> list[tuple[int, int]]:
+        """Pairs (counted date, date passed over) of a spaced count, as documented."""
+        return sorted(
+            (a.day, a.other) for a in self.atoms if isinstance(a, TooClose) and a.node == node
+        )
+
     def excluded(self, world: World) -> set[str]:
         return {a.node for a in self.atoms if isinstance(a, Excluded) and a.world == world}
 
@@ -629,6 +673,7 @@ __all__ = [
     "CountOf",
     "CoveredFrom",
     "CoveredTo",
+    "DateNext",
     "DaysOf",
     "DeterminationAtom",
     "Doc",
@@ -652,8 +697,10 @@ __all__ = [
     "RecordFact",
     "RecordRef",
     "Snapshot",
+    "SpacedDate",
     "Span",
     "SpanNext",
+    "TooClose",
     "Value",
     "case_value",
     "decode",

@@ -14,6 +14,7 @@ import itertools
 import clingo
 
 from .atoms import (
+    DateNext,
     Doc,
     FactRef,
     MonthStart,
@@ -52,7 +53,7 @@ def months_before(date: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, day)
 
 
-CaseAtom = Doc | RecordFact | RField | RMember | Span | SpanNext | MonthStart
+CaseAtom = Doc | RecordFact | RField | RMember | Span | SpanNext | MonthStart | DateNext
 
 
 def case_atoms(case: Case) -> list[CaseAtom]:
@@ -83,10 +84,21 @@ def case_atoms(case: Case) -> list[CaseAtom]:
     atoms.extend(spans)
     ordered = sorted(spans, key=lambda span: (span.start, span.record.kind, span.record.index))
     atoms.extend(SpanNext(a.record, b.record) for a, b in itertools.pairwise(ordered))
+    # The records' distinct dates in order, each with the next: chains the program follows
+    # instead of comparing every pair of dates.
+    days = sorted(
+        {
+            day_offset(value, case.date)
+            for record in case.records
+            for value in record.values.values()
+            if isinstance(value, dt.date)
+        }
+    )
+    atoms.extend(DateNext(a, b) for a, b in itertools.pairwise(days))
     return atoms
 
 
 def case_symbols(case: Case) -> list[clingo.Symbol]:
     """The case as ground facts: doc/2, record/2, rfield/3, rmember/3, span/3, span_next/2,
-    month_start/2."""
+    date_next/2, month_start/2."""
     return [atom.symbol() for atom in case_atoms(case)]

@@ -69,6 +69,7 @@ class RecordsLeaf:
     minimum: int
     window: int | None  # days back from the request date, for a days leaf
     window_months: int | None = None  # calendar months back from the request date, inclusive
+    apart: int | None = None  # a dates leaf's spacing: the dates counted are this many days apart
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,15 @@ class MatchesCondition(NamedTuple):
     target: str
 
 
+class OrderCondition(NamedTuple):
+    """The date field is strictly later (`after`) or earlier (`before`) than the date of some
+    record of the named set `target`."""
+
+    test: Literal["after", "before"]
+    field: str
+    target: str
+
+
 # A field condition in the normal form subsumption compares; the tag comes first.
 Condition = (
     InCondition
@@ -161,6 +171,7 @@ Condition = (
     | WithinCondition
     | WithinMonthsCondition
     | MatchesCondition
+    | OrderCondition
 )
 
 
@@ -543,6 +554,11 @@ def _condition_text(builder: _Builder, expr: ast.Expr) -> str:
             window = f" within the last {expr.window_months} months"
         if expr.unit == "records":
             return f"at least {expr.minimum} {what}"
+        if expr.unit == "dates" and expr.apart_days:
+            return (
+                f"at least {expr.minimum} separate dates of {what}, "
+                f"at least {expr.apart_days} days apart"
+            )
         if expr.unit == "dates":
             return f"at least {expr.minimum} separate dates of {what}"
         if expr.unit == "latest":
@@ -591,6 +607,8 @@ def _conditions_text(conditions: tuple[ast.FieldCondition, ...]) -> str:
             tests.append(f"{c.field} same as {c.values[0]}")
         elif c.operator == "covers":
             tests.append(f"{c.field} same as {c.values[0]} or bilateral")
+        elif c.operator in ("after", "before"):
+            tests.append(f"{c.field} {c.operator} a record of {c.values[0]}")
         else:
             raise AssertionError(f"unknown field operator {c.operator}")
     return " and ".join(tests)
@@ -632,6 +650,8 @@ def _compile_leaf(
     set_id = _compile_set_reference(builder, f"{node_id}_records", expr.records, label)
     if expr.unit == "records":
         leaf = f"count({set_id}, {expr.minimum})"
+    elif expr.unit == "dates" and expr.apart_days:
+        leaf = f"spaced({set_id}, {expr.minimum}, {expr.apart_days})"
     elif expr.unit == "dates":
         leaf = f"dates({set_id}, {expr.minimum})"
     elif expr.unit == "latest":
@@ -655,6 +675,7 @@ def _compile_leaf(
             expr.minimum,
             expr.window_days,
             expr.window_months,
+            expr.apart_days,
         ),
     )
 
@@ -756,6 +777,10 @@ def _condition_key(condition: ast.FieldCondition) -> Condition:
             return MatchesCondition("matches", condition.field, condition.values[0])
         case FieldOperator.COVERS:
             return MatchesCondition("covers", condition.field, condition.values[0])
+        case FieldOperator.AFTER:
+            return OrderCondition("after", condition.field, condition.values[0])
+        case FieldOperator.BEFORE:
+            return OrderCondition("before", condition.field, condition.values[0])
     assert_never(operator)
 
 
@@ -858,6 +883,14 @@ def _compile_field_condition(
     if op == "within":
         assert condition.number is not None
         return f"within({field_def.name}, {-int(condition.number)}, 0)"
+    if op in ("after", "before"):
+        # The other set's records are dated by their `date`, or by their `start` (a therapy).
+        target = builder.policy.record_set(condition.values[0])
+        assert target is not None
+        target_kind = builder.policy.vocabulary.record(_kind_of(builder, target.records) or "")
+        assert target_kind is not None
+        dated_by = "date" if target_kind.field("date") is not None else "start"
+        return f"{op}({field_def.name}, {target.name}, {dated_by})"
     assert op in ("matches", "covers")
     request_field = condition.values[0].partition(".")[2]
     fact = builder.policy.vocabulary.fact("request", request_field)

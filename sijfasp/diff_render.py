@@ -88,6 +88,7 @@ def text(report: Report) -> str:
     else:
         count = len(report.differences)
         lines.append(f"{count} difference{'s' if count != 1 else ''}")
+    lines += [textsafe.terminal(line) for line in _unwritten(report)]
     for name, difference, witness in witnesses(report):
         lines += ["", f"{name}  ({difference.service})"]
         for policy, judgement in ((report.a, witness.a), (report.b, witness.b)):
@@ -146,6 +147,8 @@ def markdown(report: Report) -> str:
     ]
     if not report.differences:
         lines += ["No differences.", ""]
+    if report.unwritten:
+        lines += [md(" ".join(_unwritten(report))), ""]
     for name, difference, witness in witnesses(report):
         lines += [f"## {md(name)} ({md(difference.service)})", ""]
         lines += ["| Policy | Determination | Decided by |", "|---|---|---|"]
@@ -227,6 +230,7 @@ def to_json(report: Report) -> str:
         "services": list(report.services),
         "date": report.date.isoformat(),
         "differences": differences,
+        "unwritten": list(report.unwritten),
         "impact": {
             "tests": report.impact_file,
             "replayed": report.impact_total,
@@ -234,6 +238,16 @@ def to_json(report: Report) -> str:
         },
     }
     return json.dumps(data, indent=2, default=_plain, ensure_ascii=False) + "\n"
+
+
+def _unwritten(report: Report) -> list[str]:
+    """The searches left out because a set of missing documentation could not be written."""
+    if not report.unwritten:
+        return []
+    return [
+        "some sets of missing documentation could not be written as cases, so were not "
+        "searched: " + "; ".join(report.unwritten)
+    ]
 
 
 def _items(count: int) -> str:

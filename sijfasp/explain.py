@@ -8,7 +8,7 @@ for labels, sections and conditions. Missing documentation is `missing`'s.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import assert_never
 
@@ -23,6 +23,7 @@ from .compiler import (
     HasCondition,
     InCondition,
     NodeInfo,
+    OrderCondition,
     RecordsLeaf,
     WithinCondition,
     WithinMonthsCondition,
@@ -42,6 +43,9 @@ class Reader:
     policy: Policy
     compiled: CompiledPolicy
     case: Case
+    # The dates of the documented members of each set a record is ordered against (`date after
+    # SET`), read off a model's in_set/3 by note_order_dates.
+    order_dates: dict[str, tuple[dt.date, ...]] = field(default_factory=dict)
 
     def cite(self, node_id: str) -> str:
         return self.compiled.cite(node_id, self.policy.cite)
@@ -129,9 +133,31 @@ def node_evidence(
     return _records_evidence(reader, snapshot, info.id, leaf)
 
 
+def note_order_dates(reader: Reader, snapshot: Snapshot) -> None:
+    """Note the documented dates of every set a filter orders its records against: a record is
+    after such a set when it is later than its earliest date, before it when earlier than its
+    latest (the documented world is the same in every model)."""
+    if reader.order_dates:
+        return
+    for info in reader.compiled.record_sets.values():
+        for conditions in info.filters:
+            for condition in conditions:
+                if not isinstance(condition, OrderCondition):
+                    continue
+                dates = []
+                for record in snapshot.members(World.DOC, condition.target):
+                    found = reader.case.record(record.kind, record.index)
+                    values = found.values if found is not None else {}
+                    date = values.get("date", values.get("start"))
+                    if isinstance(date, dt.date):
+                        dates.append(date)
+                reader.order_dates[condition.target] = tuple(sorted(dates))
+
+
 def _records_evidence(
     reader: Reader, snapshot: Snapshot, node_id: str, leaf: RecordsLeaf
 ) -> tuple[str, ...]:
+    note_order_dates(reader, snapshot)
     members = sorted({reader.record_text(r) for r in snapshot.members(World.DOC, leaf.set_id)})
     lines: list[str] = []
     match leaf.unit:
@@ -142,6 +168,8 @@ def _records_evidence(
             )
         case CountUnit.LATEST:
             return _latest_evidence(reader, snapshot, node_id, leaf)
+        case CountUnit.DATES if leaf.apart:
+            lines.extend(_spaced_lines(reader, snapshot, node_id, leaf.minimum, leaf.apart))
         case CountUnit.RECORDS | CountUnit.DATES:
             count = snapshot.count(World.DOC, node_id)
             noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
@@ -210,6 +238,35 @@ def _latest_evidence(
     return tuple(lines)
 
 
+MAX_TOO_CLOSE = 3
+MAX_SPACED_SHOWN = 6
+
+
+def _spaced_lines(
+    reader: Reader, snapshot: Snapshot, node_id: str, minimum: int, apart: int
+) -> list[str]:
+    """A spaced count: the dates counted (the solver's greedy chain) and, when too few, the
+    documented dates passed over for being too close to a date counted."""
+    day = reader.case.date
+    counted = [day + dt.timedelta(days=d) for d in snapshot.spaced_dates(node_id)]
+    noun = f"separate dates at least {apart} days apart"
+    shown = ", ".join(str(d) for d in counted[:MAX_SPACED_SHOWN])
+    if len(counted) > MAX_SPACED_SHOWN:
+        shown += ", ..."
+    if len(counted) > minimum:
+        return [f"{len(counted)} {noun} ({minimum} needed): {shown}"]
+    if len(counted) == minimum:
+        return [f"{minimum} of {minimum} {noun}: {shown}"]
+    lines = [f"{len(counted)} of {minimum} {noun}" + (f": {shown}" if shown else "")]
+    pairs = snapshot.too_close(node_id)
+    for first, second in pairs[:MAX_TOO_CLOSE]:
+        a, b = day + dt.timedelta(days=first), day + dt.timedelta(days=second)
+        lines.append(f"too close: {a} and {b} are {second - first} days apart, need {apart}")
+    if len(pairs) > MAX_TOO_CLOSE:
+        lines.append(f"... and {len(pairs) - MAX_TOO_CLOSE} more dates too close")
+    return lines
+
+
 MAX_NEAR_MISSES = 3
 
 
@@ -219,6 +276,7 @@ def near_miss_lines(
     """The documented records of the right kind that nearly belong to a record set, each with
     the conditions they miss and their documented values, as the solver found them. Records in
     `skip` (attempts already quoted as failed) are not listed again."""
+    note_order_dates(reader, snapshot)
     inside = set(snapshot.members(World.DOC, set_id)) | (skip or set())
     found: dict[RecordRef, list[str]] = {}
     for each in _set_and_included(reader.compiled, set_id):
@@ -312,6 +370,11 @@ def _condition_holds(reader: Reader, condition: Condition, values: dict) -> bool
     if isinstance(condition, WithinMonthsCondition):
         start = months_before(reader.case.date, condition.months)
         return isinstance(value, dt.date) and start <= value <= reader.case.date
+    if isinstance(condition, OrderCondition):
+        dates = reader.order_dates.get(condition.target, ())
+        if not isinstance(value, dt.date) or not dates:
+            return False
+        return dates[0] < value if condition.test == "after" else dates[-1] > value
     request = reader.case.request.get(condition.target.removeprefix("request."))
     if request is None:
         return False
@@ -353,10 +416,25 @@ def _miss_text(reader: Reader, condition: Condition, value: object, kind: str = 
         if isinstance(value, dt.date) and value < start:
             return f"dated before the window that starts {start}"
         return f"dated after the request date {reader.case.date}"
+    if isinstance(condition, OrderCondition):
+        return _order_miss_text(reader, condition, value)
     target = condition.target.removeprefix("request.")
     request = reader.case.request.get(target)
     wanted = _value_text(request) if request is not None else "not documented"
     return f"{name} {shown}, not the requested {plain_words(target)} ({wanted})"
+
+
+def _order_miss_text(reader: Reader, condition: OrderCondition, value: object) -> str:
+    """Why a record is not after (before) a set: "not after any conservative therapy record:
+    earliest 2026-02-01"."""
+    target = reader.compiled.record_sets[condition.target]
+    what = f"{lower_first(target.label)} record"
+    dates = reader.order_dates.get(condition.target, ())
+    if not dates:
+        return f"not {condition.test} any {what}: none documented"
+    if condition.test == "after":
+        return f"not after any {what}: earliest {dates[0]}"
+    return f"not before any {what}: latest {dates[-1]}"
 
 
 _OPERATOR_WORDS = {
@@ -390,6 +468,8 @@ def _condition_words(reader: Reader, info: NodeInfo) -> str | None:
         return info.condition
     label = lower_first(reader.compiled.record_sets[leaf.set_id].label)
     match leaf.unit:
+        case CountUnit.DATES if leaf.apart:
+            return f"{label}, on {leaf.minimum} separate dates at least {leaf.apart} days apart"
         case CountUnit.DATES:
             return f"{label}, on {leaf.minimum} separate dates"
         case CountUnit.RECORDS:

@@ -113,6 +113,8 @@ def _field_chunks(condition: ast.FieldCondition, prefix: str) -> list[_Chunk]:
         assert condition.number is not None
         unit = "months" if condition.months else "days"
         return [_Chunk(f"{prefix}{name} within last {int(condition.number)} {unit}")]
+    if operator in (ast.FieldOperator.AFTER, ast.FieldOperator.BEFORE):
+        return [_Chunk(f"{prefix}{name} {operator.value} {condition.values[0]}")]
     word = "matches" if operator is ast.FieldOperator.MATCHES else "covers"
     return [_Chunk(f"{prefix}{name} {word} {condition.values[0]}")]
 
@@ -189,7 +191,12 @@ def _leaf_chunks(expr: ast.Expr) -> list[_Chunk]:
         window = f"within last {expr.window_days} days"
     elif expr.window_months is not None:
         window = f"within last {expr.window_months} months"
-    if window is not None:
+    elif expr.apart_days is not None:
+        window = f", at least {expr.apart_days} days apart"
+    if window is not None and window.startswith(","):
+        last = chunks[-1]
+        chunks[-1] = replace(last, text=f"{last.text}{window}", line=expr.span.end_line)
+    elif window is not None:
         last = chunks[-1]
         chunks[-1] = replace(last, text=f"{last.text} {window}", line=expr.span.end_line)
     return chunks

@@ -119,6 +119,8 @@ class FieldOperator(StrEnum):
     WITHIN = "within"
     MATCHES = "matches"
     COVERS = "covers"
+    AFTER = "after"  # the date field is later than some record of a named set
+    BEFORE = "before"  # the date field is earlier than some record of a named set
 
 
 class LeafTest(StrEnum):

@@ -198,6 +198,7 @@ _WHERE = re.compile(r"\b([A-Za-z_]\w*)\s+where\b(?:.*\b(?:and|with)\s+|\s+)\w*$"
 _IS = re.compile(r"((?:request\.)?[A-Za-z_]\w*)\s+(?:is|covers)\s+(?:not\s+)?\w*$")
 _IN = re.compile(r"((?:request\.)?[A-Za-z_]\w*)\s+in\s*\{[^}]*$")
 _KIND_BEFORE = re.compile(r"\b([A-Za-z_]\w*)\s+where\b")
+_ORDERED = re.compile(r"\b[a-z_]\w*\s+(?:after|before)\s+\w*$")  # `date after SET`
 
 
 def _values(vocabulary: Vocabulary, name: str, prefix: str) -> list[str]:
@@ -234,6 +235,13 @@ def completions(state: DocumentState, prefix: str) -> list[types.CompletionItem]
                 values = _values(vocabulary, match.group(1), prefix)
                 if values:
                     return [types.CompletionItem(v, kind=Kind.EnumMember) for v in values]
+        outside_text = prefix.count('"') % 2 == 0  # not inside a label's quotes
+        if outside_text and _ORDERED.search(prefix) and state.tree is not None:
+            return [
+                types.CompletionItem(d.name, kind=Kind.Class, detail=d.label)
+                for d in local_definitions(state.tree).values()
+                if isinstance(d, ast.RecordsDecl)
+            ]
         match = _WHERE.search(prefix)
         if match:
             kind_name = match.group(1)

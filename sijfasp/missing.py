@@ -428,14 +428,16 @@ def describe_item(
             )
             info = compiled.nodes[node_id]
             separate = info.counts_dates()
+            apart = info.records_leaf().apart if separate else None
             wanted = sum(
                 1
                 for other in snapshot.items()
                 if isinstance(other, More) and other.set_id == set_id
             )
-            need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}" + (
-                ", on a date of its own" if separate else ""
-            )
+            own_date = ", on a date of its own" if separate else ""
+            if apart:
+                own_date += f", at least {apart} days from the other dates counted"
+            need = f"{record_set.kind} {ordinal} of {wanted} more: {record_set.label}{own_date}"
             return MissingItem(
                 key,
                 record_set.kind,
@@ -444,7 +446,9 @@ def describe_item(
                 node_id,
                 record_def.ask,
                 cost,
-                record_set.label + (", each on a date of its own" if separate else ""),
+                record_set.label
+                + (f", at least {apart} days apart" if apart else "")
+                + (", each on a date of its own" if separate else ""),
                 words=_sided(lower_first(record_set.label), _side_of(reader, snapshot)),
                 send=True,
             )

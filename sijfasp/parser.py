@@ -370,7 +370,13 @@ def _guided_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
 
 
 def _with_hint(diagnostic: Diagnostic, text: str, error: UnexpectedInput) -> Diagnostic:
-    """A hint for a forgotten ':' after a label."""
+    """A hint for a forgotten ':' after a label, or a spacing written without its comma."""
+    if isinstance(error, UnexpectedToken) and _spacing_without_comma(text, error.token):
+        return dataclasses.replace(
+            diagnostic,
+            hint="a spacing follows the record set after a comma: "
+            "at least 2 separate dates of SET, at least 14 days apart",
+        )
     if not isinstance(error, UnexpectedToken) or set(error.expected) != {"COLON"}:
         return diagnostic
     position = error.token.start_pos
@@ -379,6 +385,16 @@ def _with_hint(diagnostic: Diagnostic, text: str, error: UnexpectedInput) -> Dia
     return dataclasses.replace(
         diagnostic, hint="a label is followed by ':' and then its condition: \"Label\": condition"
     )
+
+
+def _spacing_without_comma(text: str, token: Token) -> bool:
+    """`... of SET at least 14 days apart`: the error falls on the spacing's words."""
+    if token.start_pos is None or token.value not in ("at", "apart"):
+        return False
+    start = text.rfind("\n", 0, token.start_pos) + 1
+    end = text.find("\n", token.start_pos)
+    line = text[start : end if end != -1 else len(text)]
+    return re.search(r"\bat\s+least\s+\d+\s+days\s+apart\b", line) is not None
 
 
 @dataclass(frozen=True)
@@ -840,9 +856,18 @@ class _ToAst(Transformer):
         )
 
     def count_dates(self, meta, children):
+        apart = children[2] if len(children) > 2 else None
         return ast.CountRecords(
-            ast.CountUnit.DATES, int(children[0]), children[1], None, self._span(meta)
+            ast.CountUnit.DATES,
+            int(children[0]),
+            children[1],
+            None,
+            self._span(meta),
+            apart_days=apart,
         )
+
+    def spacing(self, meta, children):
+        return int(children[0])
 
     def count_days(self, meta, children):
         window = children[2] if len(children) > 2 else None
@@ -929,6 +954,12 @@ class _ToAst(Transformer):
         fact = children[1]
         target = f"{fact.scope}.{fact.name}" if fact.scope != "finding" else fact.name
         return self._field(meta, children[0], ast.FieldOperator.COVERS, [target])
+
+    def field_after(self, meta, children):
+        return self._field(meta, children[0], ast.FieldOperator.AFTER, [children[1]])
+
+    def field_before(self, meta, children):
+        return self._field(meta, children[0], ast.FieldOperator.BEFORE, [children[1]])
 
     def __default__(self, data, children, meta):
         # Only reached for a tree shape the grammar should not produce after error recovery.

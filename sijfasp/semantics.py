@@ -862,6 +862,21 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                     f"days are counted over records with a start and an end; '{kind}' has none",
                     expr.span,
                 )
+        if expr.apart_days is not None:
+            if not 1 <= expr.apart_days <= MAX_DAYS:
+                sink.error(
+                    Code.LIMIT if expr.apart_days > MAX_DAYS else "range",
+                    f"a spacing runs from 1 to {MAX_DAYS} days",
+                    expr.span,
+                )
+            if kind is not None:
+                record = context.vocabulary.record(kind)
+                if record is None or record.field("date") is None:
+                    sink.error(
+                        "type",
+                        f"dates are spaced over records with a date; '{kind}' has none",
+                        expr.span,
+                    )
         if expr.window_months is not None:
             if not 1 <= expr.window_months <= MAX_MONTHS:
                 sink.error(
@@ -1128,8 +1143,75 @@ def _check_field_condition(
                 f"{field.type.describe()}",
                 condition.span,
             )
+    elif op in ("after", "before"):
+        _check_order(field, condition, context)
     else:
         raise AssertionError(f"unknown field operator {op}")
+
+
+def _check_order(field: FieldDef, condition: ast.FieldCondition, context: _PolicyContext) -> None:
+    """`date after SET`: a date field, ordered against a named set that is not itself ordered
+    against another (its members are worked out first; a cycle is reported with the others)."""
+    sink = context.sink
+    if field.type.kind != "date":
+        sink.error(
+            "type",
+            f"'{condition.operator}' orders a date; '{field.name}' is {field.type.describe()}",
+            condition.span,
+        )
+    target = condition.values[0]
+    if target not in context.record_sets:
+        sink.error(
+            "unknown-name",
+            f"'{target}' is not a set of records this policy declares",
+            condition.span,
+            did_you_mean(target, context.record_sets)
+            or f'declare it first: records {target} [section] "label": KIND where ...',
+        )
+        return
+    reached, ordered = _order_closure(target, context)
+    if target in reached:
+        return  # a cycle: _check_cycles reports it
+    if ordered:
+        sink.error(
+            Code.LIMIT,
+            f"'{target}' is itself ordered against another set"
+            + (f" (in '{ordered}')" if ordered != target else "")
+            + f"; '{condition.operator}' names a set with no 'after' or 'before' of its own",
+            condition.span,
+        )
+
+
+def _order_closure(name: str, context: _PolicyContext) -> tuple[set[str], str | None]:
+    """The sets `name` reaches through includes and order conditions (itself only through a
+    cycle), and one set among them, `name` included, with an order condition of its own."""
+    reached: set[str] = set()
+    ordered: str | None = None
+    pending = [name]
+    seen: set[str] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen or current not in context.record_sets:
+            continue
+        seen.add(current)
+        for part in context.record_sets[current].records.parts:
+            if isinstance(part, ast.RecordSetName):
+                nexts = [part.name]
+            else:
+                nexts = list(_order_targets(part))
+                if nexts and ordered is None:
+                    ordered = current
+            for other in nexts:
+                reached.add(other)
+                pending.append(other)
+    return reached, ordered
+
+
+def _order_targets(part: ast.RecordFilter) -> Iterable[str]:
+    """The sets a filter's order conditions (`date after SET`) name."""
+    for condition in part.all_conditions:
+        if condition.operator in ("after", "before"):
+            yield condition.values[0]
 
 
 def _names_used(node) -> Iterable[str]:
@@ -1152,6 +1234,8 @@ def _names_used(node) -> Iterable[str]:
         for part in records.parts:
             if isinstance(part, ast.RecordSetName):
                 yield part.name
+            else:
+                yield from _order_targets(part)
 
 
 def _warn_unused(

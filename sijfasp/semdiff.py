@@ -151,6 +151,9 @@ class Report:
     impact_file: str | None = None
     impact: list[Impact] = field(default_factory=list)
     impact_total: int = 0
+    # Why some sets of missing documentation could not be written as cases (so were not
+    # searched): a record ordered against a set the case has no record of, for one.
+    unwritten: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ resolving A and B
@@ -231,6 +234,7 @@ class Judge:
     def __init__(self, loaded: LoadedPolicy):
         self.loaded = loaded
         self.writer = Writer(loaded.compiled, loaded.policy.vocabulary)
+        self.unwritten: set[str] = set()
         self._cache: dict[str, Judgement | None] = {}
         # The solver's optimal model of each case, as raw symbols: most cases need only the
         # determination, and decoding the rest would double the time of a search.
@@ -325,8 +329,8 @@ class Judge:
         for keys in sets:
             try:
                 cases.append(self.writer.apply(data, keys))
-            except Unwritable:
-                continue
+            except Unwritable as error:
+                self.unwritten.add(str(error))
         return cases
 
 
@@ -836,6 +840,7 @@ def semantic_diff(
     services = search.services(service)
     report = Report(label(a), label(b), services, search.date)
     report.differences = search.run(service)
+    report.unwritten = tuple(sorted(search.a.unwritten | search.b.unwritten))
     if with_impact:
         path = test_file_for(a)
         if path is not None:

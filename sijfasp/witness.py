@@ -12,6 +12,10 @@ An item becomes what a clinic would add to the record:
   constrained field and a value for every other required field. Of the records that would do,
   the one joining the fewest record sets of the policy is taken, so that it serves the set it
   was added for and as little else as possible.
+  A count spaced apart (``, at least G days apart``) gets a date at least G days from every
+  dated record; a record ordered against another set (``date after SET``) a date after the
+  first (before the last) of that set's records in the case, a record of that set being added
+  first when the case has none.
 * ``more_days(N)``: a therapy record running up to the day before the request for as many days
   as leaf N asks for, inside its window.
 
@@ -20,6 +24,7 @@ Guesses and fills are applied first, so a filter matching a request field sees t
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime as dt
 import functools
@@ -151,8 +156,16 @@ def _field_value(record: dict, name: str, request: dict) -> Any:
     return record.get(name)
 
 
-def record_matches(fl: _Filter, record: dict, request: dict) -> bool:
-    """Whether a record (case-file data) meets every condition of a filter."""
+# The documented dates of a set a filter orders its records against (`date after SET`), first
+# and last, by set id.
+OrderBounds = dict[str, tuple[dt.date, dt.date]]
+
+
+def record_matches(
+    fl: _Filter, record: dict, request: dict, order: OrderBounds | None = None
+) -> bool:
+    """Whether a record (case-file data) meets every condition of a filter; an order condition
+    holds only where `order` gives the other set's dates."""
     day0 = _as_date(request["date"])
     assert day0 is not None
     for test, accepted in zip(fl.conditions, fl.values, strict=True):
@@ -187,6 +200,12 @@ def record_matches(fl: _Filter, record: dict, request: dict) -> bool:
             if test.name == "covers" and value == "bilateral":
                 continue
             if _text(value) != _text(wanted):
+                return False
+        elif test.name in ("after", "before"):
+            date, bounds = _as_date(value), (order or {}).get(test.arguments[1].name)
+            if date is None or bounds is None:
+                return False
+            if not (date > bounds[0] if test.name == "after" else date < bounds[1]):
                 return False
         else:
             raise AssertionError(f"unknown condition {test}")
@@ -223,13 +242,16 @@ def request_date(case: dict) -> dt.date:
     return date
 
 
-def _fresh_date(case: dict, low: int, high: int) -> dt.date:
-    """The latest date before the request, inside [low, high] days, used by no record."""
+def _fresh_date(case: dict, low: int, high: int, gap: int = 1) -> dt.date:
+    """The latest date before the request, inside [low, high] days, at least `gap` days from
+    every date a record uses (1: a date no record uses)."""
     day0 = request_date(case)
-    used = _used_dates(case)
+    used = sorted(_used_dates(case))
     for offset in range(min(high, -1), low - 1, -1):
         date = day0 + dt.timedelta(days=offset)
-        if date not in used:
+        at = bisect.bisect_left(used, date)
+        near = used[max(at - 1, 0) : at + 1]
+        if all(abs((date - other).days) >= gap for other in near):
             return date
     raise Unwritable(f"no free date in {low}..{high} days of the request")
 
@@ -259,20 +281,38 @@ class Writer:
         self.filters = _filters(compiled.program)
 
     def _record_for(
-        self, case: dict, fl: _Filter, days: int | None, window: int | None
+        self,
+        case: dict,
+        fl: _Filter,
+        days: int | None,
+        window: int | None,
+        gap: int = 1,
+        latest: int = -1,
     ) -> dict | None:
-        """The least far-reaching record of fl.kind meeting the filter, or None if none can."""
+        """The least far-reaching record of fl.kind meeting the filter, dated `latest` days
+        from the request or earlier, or None if none can."""
         kind = self.vocabulary.record(fl.kind)
         assert kind is not None
         request = case["request"]
         fixed: dict[str, Any] = {}
         options: dict[str, list[Any]] = {}
         has: dict[str, list[str]] = {}
-        date_range = {"date": [-OPEN_WINDOW_DAYS, -1], "start": [-OPEN_WINDOW_DAYS, -1]}
+        date_range = {"date": [-OPEN_WINDOW_DAYS, latest], "start": [-OPEN_WINDOW_DAYS, latest]}
         min_length = 1
+        order = self._order_bounds(case, fl)
         for test, accepted in zip(fl.conditions, fl.values, strict=True):
             name = test.arguments[0].name
-            if test.name == "value_in":
+            if test.name in ("after", "before"):
+                # Dated against the other set's documented records (an added one has no date).
+                bounds = order.get(test.arguments[1].name)
+                if bounds is None or name != "date":
+                    return None
+                day0 = request_date(case)
+                if test.name == "after":
+                    date_range[name][0] = max(date_range[name][0], (bounds[0] - day0).days + 1)
+                else:
+                    date_range[name][1] = min(date_range[name][1], (bounds[1] - day0).days - 1)
+            elif test.name == "value_in":
                 options[name] = _values_of(kind, name, accepted)
             elif test.name == "compare":
                 op, threshold = test.arguments[1].name, test.arguments[2].number
@@ -305,7 +345,7 @@ class Writer:
         if kind.field("start") is not None:
             length = max(min_length, days or 1)
             low = -(window or OPEN_WINDOW_DAYS)
-            start = _fresh_date(case, low, -length)
+            start = _fresh_date(case, low, min(-length, date_range["start"][1]))
             end = start + dt.timedelta(days=max(length - 1, 0))
             if days is not None:  # a duration runs up to the day before the request
                 end = request_date(case) - dt.timedelta(days=1)
@@ -313,7 +353,7 @@ class Writer:
             fixed["start"], fixed["end"] = start, end
         elif kind.field("date") is not None:
             low, high = date_range["date"]
-            fixed["date"] = _fresh_date(case, low, high)
+            fixed["date"] = _fresh_date(case, low, high, gap)
         best: tuple[int, dict] | None = None
         names = list(options)
         for combination in itertools.product(*(options[n] for n in names)):
@@ -324,18 +364,50 @@ class Writer:
                 for f in kind.fields
             ):
                 continue
-            if not record_matches(fl, record, request):
+            if not record_matches(fl, record, request, order):
                 continue
             reach = len(self.filters.sets_matching(fl.kind, record, request))
             if best is None or reach < best[0]:
                 best = (reach, record)
         return None if best is None else best[1]
 
-    def _add_record(self, case: dict, set_id: str, days: int | None, window: int | None) -> None:
+    def _add_order_targets(self, case: dict, fl: _Filter) -> None:
+        """A record of each set the filter orders its records against, when the case has none,
+        dated two days or more before the request: a record after it can then take the day
+        before the request, one before it an earlier day. Such a set is never ordered itself."""
+        for test in fl.conditions:
+            target = test.arguments[1].name if test.name in ("after", "before") else None
+            if target is not None and target not in self._order_bounds(case, fl):
+                self._add_record(case, target, None, None, -2)
+
+    def _order_bounds(self, case: dict, fl: _Filter) -> OrderBounds:
+        """For each set a filter orders its records against, the first and last date of its
+        records in the case (each dated by the field the condition names)."""
+        found: OrderBounds = {}
+        for test in fl.conditions:
+            if test.name not in ("after", "before"):
+                continue
+            target, dated_by = test.arguments[1].name, test.arguments[2].name
+            dates = sorted(
+                date
+                for kind, records in (case.get("records") or {}).items()
+                for record in records or []
+                if (date := _as_date(record.get(dated_by))) is not None
+                and target in self.filters.sets_matching(kind, record, case["request"])
+            )
+            if dates:
+                found[target] = (dates[0], dates[-1])
+        return found
+
+    def _add_record(
+        self, case: dict, set_id: str, days: int | None, window: int | None, latest: int = -1
+    ) -> None:
         """Append the least far-reaching record meeting a filter of record set `set_id`."""
         candidates = []
+        gap = self._set_gap(set_id)
         for fl in self.filters.of(set_id):
-            record = self._record_for(case, fl, days, window)
+            self._add_order_targets(case, fl)
+            record = self._record_for(case, fl, days, window, gap, latest)
             if record is not None:
                 reach = len(self.filters.sets_matching(fl.kind, record, case["request"]))
                 candidates.append((reach, fl.kind, record))
@@ -354,6 +426,18 @@ class Writer:
             and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
             for info in self.compiled.nodes.values()
         )
+
+    def _set_gap(self, set_id: str) -> int:
+        """The widest spacing (`, at least G days apart`) of a count over `set_id` or a set
+        containing it: an added record keeps that far from every dated record."""
+        gaps = [
+            leaf.apart
+            for info in self.compiled.nodes.values()
+            if isinstance(leaf := info.leaf, RecordsLeaf)
+            and leaf.apart
+            and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
+        ]
+        return max(gaps, default=1)
 
     def _set_window(self, set_id: str) -> int | None:
         """The narrowest window of a record leaf counting `set_id` or a set containing it."""
