@@ -51,7 +51,9 @@ def _clean(stderr: str) -> None:
 
 @pytest.fixture(scope="module")
 def slow_case(tmp_path_factory) -> Path:
-    """200 ongoing therapies since 1977: seconds of grounding, inside every limit but time."""
+    """200 ongoing home programs since 1977, none with its optional fields: each is a span
+    whose membership is open, so grounding has an atom per day of it (seconds), inside every
+    limit but time."""
     lines = [
         "id: slow",
         "request: {service: percutaneous_sij_fusion, date: 2026-07-15}",
@@ -59,8 +61,8 @@ def slow_case(tmp_path_factory) -> Path:
         "  therapy:",
     ]
     for index in range(200):
-        kind = THERAPY_KINDS[index % len(THERAPY_KINDS)]
-        lines.append(f"    - {{kind: {kind}, start: 1977-0{1 + index % 9}-1{index % 9}}}")
+        start = f"1977-0{1 + index % 9}-1{index % 9}"
+        lines.append(f"    - {{kind: home_exercise_program, start: {start}}}")
     path = tmp_path_factory.mktemp("slow") / "slow.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -292,15 +294,14 @@ def test_markdown_header_carries_the_escaped_id(tmp_path):
     assert stdout.startswith("# Criteria review: case x \\_forged\\_ id\n")
 
 
-def test_therapies_since_1900_within_raised_date_limit_stop_at_the_time_limit():
-    # Refused by the date rule by default; with it raised, the time limit catches the run.
+def test_therapies_since_1900_within_raised_date_limit_are_decided_within_the_time_limit():
+    # Refused by the date rule by default. With it raised, 200 documented therapies spanning
+    # 126 years each are merged into runs, one atom per span, not one per day: decided well
+    # inside the limit (this once took longer than any limit allowed).
     case = REPO / "tests/hostile/cases/therapies_since_1900.yaml"
-    started = time.monotonic()
-    result = run_cli("check", case, "--max-record-years", "200", "--time-limit", "2")
-    assert result.returncode == 2, result.stderr
-    assert "too complex to finish within the time limit (2 s)" in result.stderr
-    assert result.stdout == ""
-    assert time.monotonic() - started < 5
+    result = run_cli("check", case, "--max-record-years", "200", "--time-limit", "20")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("determination: incomplete") == 2
 
 
 @pytest.mark.parametrize(
