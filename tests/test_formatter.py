@@ -149,7 +149,8 @@ def test_formatting_keeps_the_compiled_program(name: str, tmp_path: Path) -> Non
     policy = POLICIES_DIR / name
     # Undo the layout: every line flush left; the parser does not mind.
     scrambled = "\n".join(line.strip() for line in policy.read_text().splitlines()) + "\n"
-    shutil.copy(VOCABULARY, tmp_path / VOCABULARY.name)
+    for vocabulary in POLICIES_DIR.glob("*.sijv"):  # the shared one and any extension
+        shutil.copy(vocabulary, tmp_path / vocabulary.name)
     target = tmp_path / name
     target.write_text(format_text(scrambled), encoding="utf-8")
     assert _compiled_program(target) == _compiled_program(policy)
