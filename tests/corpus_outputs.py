@@ -86,8 +86,9 @@ def _leaf_figures(loaded: LoadedPolicy, facts: list) -> dict[str, int]:
             continue
         if leaf.unit == CountUnit.DAYS:
             figures[node_id] = snapshot.days(World.DOC, node_id)
-        else:
+        elif leaf.unit in (CountUnit.RECORDS, CountUnit.DATES) and not leaf.apart:
             figures[node_id] = snapshot.count(World.DOC, node_id)
+        # A latest result or a spaced count has no count_of: its statuses say what it found.
     return figures
 
 

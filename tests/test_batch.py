@@ -375,4 +375,5 @@ def test_the_generated_mix_has_every_determination(tmp_path):
         for result in line["results"]:
             found.setdefault(result["policy"], set()).add(result["determination"])
     everything = {"approvable", "excluded", "incomplete", "not_met", "not_applicable"}
-    assert found == {"aim_sijf_2022": everything, "caresource_sijf_2026": everything}
+    # The generator is written from the two bundled policies' examples.
+    assert found["aim_sijf_2022"] == found["caresource_sijf_2026"] == everything

@@ -301,7 +301,8 @@ def test_therapies_since_1900_within_raised_date_limit_are_decided_within_the_ti
     case = REPO / "tests/hostile/cases/therapies_since_1900.yaml"
     result = run_cli("check", case, "--max-record-years", "200", "--time-limit", "20")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("determination: incomplete") == 2
+    judged = result.stdout.count("determination: ")
+    assert judged >= 2 and result.stdout.count("determination: incomplete") == judged
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,10 @@ def test_same_sets_tolerates_only_ties_at_the_cut():
 @pytest.mark.slow
 def test_generated_corpus_agrees_with_the_golden_outputs():
     golden = _golden()
-    current = corpus_outputs.outputs(corpus_outputs.corpus(), list(bundled_policies()))
+    # The policies the golden file was written for: a policy added to the set has no golden.
+    recorded = {entry["policy"] for entry in golden}
+    policies = [p for p in bundled_policies() if p.policy.id in recorded]
+    current = corpus_outputs.outputs(corpus_outputs.corpus(), policies)
     assert len(current) == len(golden)
     differing = [
         (old["case"], old["policy"], differences(old, new))

@@ -428,7 +428,8 @@ def test_the_empty_request_has_a_third_of_the_sets_once_the_side_is_one_item():
     totals = {
         p.policy.id: (r.missing_total, r.missing_complete)
         for p in bundled_policies()
-        if (r := evaluate(p, case, Options(enumerate=0, budget=300.0)))
+        if p.policy.id in ("aim_sijf_2022", "caresource_sijf_2026")
+        and (r := evaluate(p, case, Options(enumerate=0, budget=300.0)))
     }
     assert totals == {"aim_sijf_2022": (210, True), "caresource_sijf_2026": (72, True)}
 
