@@ -4,7 +4,7 @@ The golden file (tests/golden/corpus/outputs.jsonl, written by `python tests/cor
 holds, for 224 generated cases under both bundled policies, the determinations, statuses, the
 documented counts and days, the minimal sets and the grouped options, and the days a `more_days`
 item found covered. It was recorded before the encoding's counts and days were rewritten as
-bounded aggregates and a sweep, so this test checks that rewrite changed no answer.
+bounded aggregates and merged runs of days, so this test checks that rewrite changed no answer.
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ def test_five_thousand_records_with_forty_open_programs():
 
 
 def test_days_are_counted_inclusive_and_once_where_records_overlap(base):
-    """Three overlapping courses and a gap: the sweep counts each day once."""
+    """Three overlapping courses and a gap: the runs count each day once."""
     request = support.request_date(base)
     courses = [
         (request - dt.timedelta(days=300), request - dt.timedelta(days=201)),  # 100 days
