@@ -41,7 +41,7 @@ from .case_reader import (
 )
 from .case_vocabulary import case_under
 from .diagnostics import Diagnostic, SijfaspError
-from .limits import Limits, raise_hint
+from .limits import Limits, raise_hint, too_complex
 from .policies import (
     LoadedPolicy,
     bundled_policy_versions,
@@ -253,10 +253,7 @@ def _error(item: Item, raw_id: Any, errors: list[dict[str, Any]]) -> Outcome:
 
 
 def _too_complex_time(seconds: float) -> str:
-    return (
-        f"the case is too complex to finish within the time limit ({seconds:g} s); no "
-        f"determination was made ({raise_hint('time_limit')})"
-    )
+    return f"{too_complex('case', seconds)}; no determination was made ({raise_hint('time_limit')})"
 
 
 # How long past the time limit a case may still be grounding before its process is ended.
@@ -282,8 +279,8 @@ def _within_time(seconds: float, item: Item, work: Callable[[], Any]) -> Any:
 
 def _out_of_time(seconds: float, source: str) -> None:
     message = (
-        f"sijfasp: the case {source} is too complex to finish within the time limit "
-        f"({seconds:g} s); the batch stops here ({raise_hint('time_limit')}, then --resume)\n"
+        f"sijfasp: {too_complex(f'case {source}', seconds)}; the batch stops here "
+        f"({raise_hint('time_limit')}, then --resume)\n"
     )
     with contextlib.suppress(OSError):
         os.write(2, message.encode("utf-8", "replace"))

@@ -35,7 +35,7 @@ from .case_reader import display_name, file_kind, read_case_file
 from .case_vocabulary import case_under
 from .compiler import source_name
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
-from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint
+from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint, too_complex
 from .policies import (
     LoadedPolicy,
     check_distinct,
@@ -1050,9 +1050,8 @@ class _Watchdog:
             if deadline is not None and not self._stopped:
                 _exit_now(
                     Exit.BAD_INPUT,
-                    f"sijfasp: the {self.subject} is too complex to finish within the time limit "
-                    f"({self.seconds:g} s); {OUTCOME[self.subject]} ("
-                    f"{raise_hint('time_limit')})\n",
+                    f"sijfasp: {too_complex(self.subject, self.seconds)}; "
+                    f"{OUTCOME[self.subject]} ({raise_hint('time_limit')})\n",
                 )
 
 

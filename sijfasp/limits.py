@@ -55,6 +55,11 @@ RAISE_WITH = {
 }
 
 
+def too_complex(subject: str, seconds: float) -> str:
+    """What a run or a case past the time limit is told (the start of the sentence)."""
+    return f"the {subject} is too complex to finish within the time limit ({seconds:g} s)"
+
+
 def raise_hint(name: str) -> str:
     option, variable = RAISE_WITH[name]
     return f"raise the limit with {option} or {variable}"
