@@ -228,3 +228,17 @@ def test_no_other_command_loads_pygls():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_completion_after_an_order_word_offers_the_record_sets():
+    """`date after ` is followed by a record set's name: the policy's own sets, and only them."""
+    from sijfasp.lsp import DocumentState, analyze, completions
+
+    state = DocumentState(BUNDLED)
+    analyze(state, TEXT)
+    offered = {c.label for c in completions(state, "  injection where date after ")}
+    assert "supervised_home_program_course" in offered
+    assert "diagnostic_block_75" in offered
+    assert "vas_score" not in offered and "all" not in offered  # no finding, no keyword
+    assert all(c.kind == types.CompletionItemKind.Class for c in completions(state, "x after "))
