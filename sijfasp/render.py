@@ -175,27 +175,32 @@ def _reasons_text(result: PolicyResult) -> list[str]:
 
 def _missing_summary(result: PolicyResult) -> list[str]:
     if result.determination == Determination.NOT_MET and result.new_attempts_grouped:
-        lines = [
+        return [
             "  for approval, new attempts would have to show (the documented ones failed);",
             "  where options are listed, any one of them is enough",
+            *_groups_text(result, result.new_attempts_grouped, "new"),
         ]
-        for group in result.new_attempts_grouped:
-            lines += _wrap(f"{_section(result, group.criterion)}: {group.label}", 4, 6)
-            for leaf in group.leaves():
-                lines += _leaf_group_text(result, group, leaf, "new")
-        return lines
     if result.determination != Determination.INCOMPLETE:
         return []
     if not result.grouped and not result.missing_complete:  # check --no-missing
         return ["  missing documentation: not worked out (--no-missing)"]
-    lines = [
+    return [
         "  missing documentation: every criterion below; where options are listed,",
         "  any one of them is enough",
+        *_groups_text(result, result.grouped),
     ]
-    for group in result.grouped:
+
+
+def _groups_text(
+    result: PolicyResult, groups: tuple[MissingGroup, ...], more: str = "more"
+) -> list[str]:
+    """Each criterion still open, then what each of its parts needs (`more`: "new" for new
+    attempts)."""
+    lines: list[str] = []
+    for group in groups:
         lines += _wrap(f"{_section(result, group.criterion)}: {group.label}", 4, 6)
         for leaf in group.leaves():
-            lines += _leaf_group_text(result, group, leaf)
+            lines += _leaf_group_text(result, group, leaf, more)
     return lines
 
 

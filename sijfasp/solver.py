@@ -167,6 +167,9 @@ class CaseSolver:
             return left
         return budget if left is None else min(budget, left)
 
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
     def abducer(
         self, budget: float = DEFAULT_BUDGET, retest: bool = False, alternatives: Sequence[str] = ()
     ) -> Abducer:
@@ -251,7 +254,7 @@ class Abducer:
                 budget = self._budget if models_wanted == 0 else None
                 if not handle.wait(self._solver.remaining(budget)):
                     handle.cancel()
-                    if not self._solver.remaining() and self._solver.deadline is not None:
+                    if self._solver.past_deadline():
                         raise OutOfTime
                     finished = False
                 handle.get()
