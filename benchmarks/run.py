@@ -290,6 +290,87 @@ def batch_run(count: int, workers: int, seed: int) -> tuple[float, int, bool]:
         return elapsed, len(written), written == ids
 
 
+def large_batch(count: int, workers: int, seed: int, interrupt: float, sample: int) -> int:
+    """`sijfasp batch --workers N` on `count` generated cases, killed after `interrupt` seconds
+    (0: not killed) and finished with `--resume`; then every line counted (each case once, in
+    input order) and `sample` cases chosen at random checked one by one with `sijfasp check
+    --format json` against their batch line. Prints the figures; exit 1 on any difference."""
+    import random
+    import signal
+
+    folder = Path(tempfile.mkdtemp(prefix="sijfasp-batch-"))
+    source, out = folder / "cases.jsonl", folder / "out.jsonl"
+    ids: list[str] = []
+    with source.open("w", encoding="utf-8") as file:
+        for case in generate.generate(count, seed):
+            ids.append(case["id"])
+            file.write(generate.json_line(case))
+    print(f"{count:,} cases in {source} ({source.stat().st_size / 2**20:,.0f} MiB)", flush=True)
+    command = [*_command("sijfasp"), "batch", str(source), "--out", str(out)]
+    command += ["--workers", str(workers)]
+    started = time.perf_counter()
+    if interrupt:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            process.wait(interrupt)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        done = out.read_bytes().count(b"\n") if out.exists() else 0
+        print(f"killed after {interrupt:g} s with {done:,} whole lines written", flush=True)
+        command.append("--resume")
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    elapsed = time.perf_counter() - started
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"batch failed: {result.stderr}")
+    chosen = set(random.Random(seed).sample(range(count), min(sample, count)))
+    written: list[str] = []
+    kept: dict[int, str] = {}
+    with out.open(encoding="utf-8") as file:  # streamed: the output may be gigabytes
+        for index, line in enumerate(file):
+            written.append(json.loads(line).get("case"))
+            if index in chosen:
+                kept[index] = line
+    print("\n".join("  " + line for line in result.stderr.strip().splitlines()))
+    print(f"batch --workers {workers}: {count / elapsed:,.1f} cases/s ({elapsed:,.0f} s in all)")
+    in_order = written == ids
+    print(
+        f"lines out: {len(written):,} of {count:,}, distinct cases {len(set(written)):,}, "
+        f"in input order: {'yes' if in_order else 'NO'}"
+    )
+    differences = 0
+    for index in sorted(chosen):
+        case_file = folder / f"sample-{index}.json"
+        case_file.write_text(source_line(source, index), encoding="utf-8")
+        check = subprocess.run(
+            [*_command("sijfasp"), "check", str(case_file), "--format", "json"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
+        if check.returncode != 0 or json.loads(check.stdout) != json.loads(kept.get(index, "0")):
+            differences += 1
+            print(f"  case {ids[index]}: batch and check differ", flush=True)
+    print(
+        f"sample of {min(sample, count)} cases against `check --format json`: {differences} differ"
+    )
+    return 0 if in_order and len(written) == count and not differences else 1
+
+
+def source_line(source: Path, index: int) -> str:
+    with source.open(encoding="utf-8") as file:
+        for number, line in enumerate(file):
+            if number == index:
+                return line
+    raise IndexError(index)
+
+
 # ------------------------------------------------------------------ report
 def machine() -> str:
     model = "unknown CPU"
@@ -333,7 +414,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--long-charts", action="store_true", help="only the open home programs series"
     )
+    parser.add_argument(
+        "--large-batch",
+        type=int,
+        metavar="N",
+        help="only a batch of N cases: killed, resumed, counted and sampled against check",
+    )
+    parser.add_argument(
+        "--interrupt", type=float, default=60.0, help="with --large-batch: kill after S seconds"
+    )
+    parser.add_argument("--sample", type=int, default=20, help="with --large-batch: cases checked")
     args = parser.parse_args(argv)
+    if args.large_batch:
+        print(f"machine: {machine()}")
+        return large_batch(args.large_batch, args.workers, args.seed, args.interrupt, args.sample)
     if args.cold_start:
         print(f"machine: {machine()}")
         rows = cold_rows(args.cold_runs)
