@@ -39,6 +39,18 @@ class AtomError(RuntimeError):
 
 
 # ------------------------------------------------------------------ terms
+@functools.lru_cache(maxsize=4096)
+def _constant(name: str) -> Symbol:
+    """A constant's symbol, built once: a long chart repeats the same field and kind names
+    thousands of times, and each new clingo symbol is a call into the library."""
+    return Function(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _record_symbol(kind: str, index: int) -> Symbol:
+    return Function("r", [_constant(kind), Number(index)])
+
+
 def _const(symbol: Symbol) -> str:
     if symbol.type != SymbolType.Function or symbol.arguments:
         raise AtomError(f"expected a constant, got {symbol}")
@@ -52,6 +64,7 @@ def _int(symbol: Symbol) -> int:
 
 
 E = TypeVar("E", bound=StrEnum)
+A = TypeVar("A")
 
 
 def _enum(kind: type[E], symbol: Symbol) -> E:
@@ -132,7 +145,7 @@ class RecordRef:
     index: int
 
     def symbol(self) -> Symbol:
-        return Function("r", [Function(self.kind), Number(self.index)])
+        return _record_symbol(self.kind, self.index)
 
     @classmethod
     def decode(cls, symbol: Symbol) -> RecordRef:
@@ -163,7 +176,7 @@ class RecordFact:
     record: RecordRef
 
     def symbol(self) -> Symbol:
-        return Function("record", [self.record.symbol(), Function(self.record.kind)])
+        return Function("record", [self.record.symbol(), _constant(self.record.kind)])
 
 
 @dataclass(frozen=True)
@@ -176,7 +189,7 @@ class RField:
 
     def symbol(self) -> Symbol:
         return Function(
-            "rfield", [self.record.symbol(), Function(self.field), _value_term(self.value)]
+            "rfield", [self.record.symbol(), _constant(self.field), _value_term(self.value)]
         )
 
 
@@ -190,7 +203,7 @@ class RMember:
 
     def symbol(self) -> Symbol:
         return Function(
-            "rmember", [self.record.symbol(), Function(self.field), Function(self.member)]
+            "rmember", [self.record.symbol(), _constant(self.field), _constant(self.member)]
         )
 
 
@@ -306,7 +319,7 @@ def item_key(item: Item) -> str:
 def _value_term(value: Value) -> Symbol:
     if isinstance(value, int):
         return Number(value)
-    return String(value) if is_code(value) else Function(value)
+    return String(value) if is_code(value) else _constant(value)
 
 
 def decode_item(symbol: Symbol) -> Item:
@@ -546,6 +559,18 @@ class Snapshot:
     cost: tuple[int, ...] = ()
     statuses: dict[str, Status] = field(default_factory=dict, compare=False, repr=False)
 
+    @functools.cached_property
+    def _by_type(self) -> dict[type, list[Shown]]:
+        """The atoms by their type: each reader below looks at one type, and a long chart's
+        model has thousands of atoms of other types."""
+        found: dict[type, list[Shown]] = {}
+        for atom in self.atoms:
+            found.setdefault(type(atom), []).append(atom)
+        return found
+
+    def _of(self, kind: type[A]) -> list[A]:
+        return self._by_type.get(kind, [])  # type: ignore[return-value]
+
     @classmethod
     def of(cls, symbols: Iterable[Symbol], cost: Sequence[int] = ()) -> Snapshot:
         atoms = tuple(decode(s) for s in symbols)
@@ -554,7 +579,7 @@ class Snapshot:
 
     @property
     def determination(self) -> Determination:
-        found = [a.determination for a in self.atoms if isinstance(a, DeterminationAtom)]
+        found = [a.determination for a in self._of(DeterminationAtom)]
         if len(found) != 1:
             raise AtomError(f"expected one determination, found {len(found)}")
         return found[0]
@@ -567,47 +592,39 @@ class Snapshot:
             raise AtomError(f"no status/2 for node {node}") from None
 
     def documented(self) -> dict[FactRef, Value]:
-        return {a.fact: a.value for a in self.atoms if isinstance(a, Doc)}
+        return {a.fact: a.value for a in self._of(Doc)}
 
     def near_misses(self, set_id: str) -> dict[RecordRef, list[str]]:
         """The documented records nearly in a record set, each with the fields it fails on."""
         found: dict[RecordRef, list[str]] = {}
-        for a in self.atoms:
-            if isinstance(a, NearMiss) and a.set_id == set_id:
+        for a in self._of(NearMiss):
+            if a.set_id == set_id:
                 found.setdefault(a.record, []).append(a.field)
         return {r: sorted(set(f)) for r, f in found.items()}
 
     def members(self, world: World, set_id: str) -> list[RecordRef]:
-        return [
-            a.record
-            for a in self.atoms
-            if isinstance(a, InSet) and a.world == world and a.set_id == set_id
-        ]
+        return [a.record for a in self._of(InSet) if a.world == world and a.set_id == set_id]
 
     def count(self, world: World, node: str) -> int:
         """count_of/3 of a count leaf: the solver derives one for every count leaf."""
-        found = [
-            a.count
-            for a in self.atoms
-            if isinstance(a, CountOf) and a.world == world and a.node == node
-        ]
+        found = [a.count for a in self._of(CountOf) if a.world == world and a.node == node]
         return _one(found, f"count_of({world},{node},_)")
 
     def any_failed_attempt(self) -> bool:
         """Whether some count leaf has a documented attempt that failed its outcome."""
-        return any(isinstance(a, FailedAttempt) for a in self.atoms)
+        return bool(self._of(FailedAttempt))
 
     def failed_attempts(self, node: str) -> list[RecordRef]:
         """The documented attempts of a count leaf that failed its outcome."""
         return sorted(
-            (a.record for a in self.atoms if isinstance(a, FailedAttempt) and a.node == node),
+            (a.record for a in self._of(FailedAttempt) if a.node == node),
             key=lambda r: (r.kind, r.index),
         )
 
     def latest_records(self, node: str) -> list[RecordRef]:
         """The documented attempts of a `latest of` leaf on the latest date (ties: several)."""
         return sorted(
-            (a.record for a in self.atoms if isinstance(a, LatestRecord) and a.node == node),
+            (a.record for a in self._of(LatestRecord) if a.node == node),
             key=lambda r: (r.kind, r.index),
         )
 
@@ -619,44 +636,38 @@ class Snapshot:
         """
         if world == World.HYP:
             return self._hyp_days(node)
-        found = [
-            a.days
-            for a in self.atoms
-            if isinstance(a, DaysOf) and a.world == world and a.node == node
-        ]
+        found = [a.days for a in self._of(DaysOf) if a.world == world and a.node == node]
         return _one(found, f"days_of({world},{node},_)")
 
     def _hyp_days(self, node: str) -> int:
         if MoreDays(node) not in self.items():
             raise AtomError(f"the days of {node} in hyp are shown only where days are added")
-        starts = sorted(a.day for a in self.atoms if isinstance(a, CoveredFrom) and a.node == node)
-        ends = sorted(a.day for a in self.atoms if isinstance(a, CoveredTo) and a.node == node)
+        starts = sorted(a.day for a in self._of(CoveredFrom) if a.node == node)
+        ends = sorted(a.day for a in self._of(CoveredTo) if a.node == node)
         if len(starts) != len(ends) or any(s > e for s, e in zip(starts, ends, strict=True)):
             raise AtomError(f"covered_from/covered_to of {node} do not pair into runs")
         return sum(e - s + 1 for s, e in zip(starts, ends, strict=True))
 
     def spaced_dates(self, node: str) -> list[int]:
         """The dates (day offsets) a spaced count counts as documented, in order."""
-        return sorted(a.day for a in self.atoms if isinstance(a, SpacedDate) and a.node == node)
+        return sorted(a.day for a in self._of(SpacedDate) if a.node == node)
 
     def too_close(self, node: str) -> list[tuple[int, int]]:
         """Pairs (counted date, date passed over) of a spaced count, as documented."""
-        return sorted(
-            (a.day, a.other) for a in self.atoms if isinstance(a, TooClose) and a.node == node
-        )
+        return sorted((a.day, a.other) for a in self._of(TooClose) if a.node == node)
 
     def excluded(self, world: World) -> set[str]:
-        return {a.node for a in self.atoms if isinstance(a, Excluded) and a.world == world}
+        return {a.node for a in self._of(Excluded) if a.world == world}
 
     def advisories(self) -> set[str]:
-        return {a.advisory for a in self.atoms if isinstance(a, AdvisoryApplies)}
+        return {a.advisory for a in self._of(AdvisoryApplies)}
 
     def items(self) -> list[Item]:
         """The model's items, in the order of their solver names."""
-        return sorted((a.item for a in self.atoms if isinstance(a, ItemAtom)), key=item_key)
+        return sorted((a.item for a in self._of(ItemAtom)), key=item_key)
 
     def item_cost(self, item: Item) -> int:
-        found = [a.cost for a in self.atoms if isinstance(a, ItemCost) and a.item == item]
+        found = [a.cost for a in self._of(ItemCost) if a.item == item]
         return _one(found, f"item_cost({item_key(item)},_)")
 
 

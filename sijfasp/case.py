@@ -8,6 +8,7 @@ as an unknown value. Every problem is reported with its field path, together.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -78,7 +79,16 @@ class Case:
         return self.request["date"]
 
     def record(self, kind: str, index: int) -> Record | None:
-        return next((r for r in self.records if r.kind == kind and r.index == index), None)
+        return self._records_by_key.get((kind, index))
+
+    @functools.cached_property
+    def _records_by_key(self) -> dict[tuple[str, int], Record]:
+        """The records by kind and index: the explanation looks up every record it names, so
+        a scan per lookup would grow with the square of a long chart."""
+        found: dict[tuple[str, int], Record] = {}
+        for record in self.records:
+            found.setdefault((record.kind, record.index), record)
+        return found
 
 
 class _Problems:
