@@ -17,6 +17,7 @@ from clingo import ast
 
 from .atoms import Guess, ItemAtom, Snapshot, Value
 from .compiler import CompiledPolicy
+from .prune import kept_statements
 from .resources import encodings_dir
 
 ENCODING = "policy.lp"
@@ -53,6 +54,13 @@ def _statements(program: str) -> tuple[ast.AST, ...]:
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=32)
+def _encoding_for(program: str) -> tuple[ast.AST, ...]:
+    """policy.lp without the rules that can never fire for this compiled policy (prune.py),
+    worked out once per process and policy."""
+    return kept_statements(_encoding_text(), _statements(_encoding_text()), program)
+
+
 def _control(
     arguments: Sequence[str], compiled: CompiledPolicy, case_facts: Iterable[clingo.Symbol]
 ) -> clingo.Control:
@@ -64,7 +72,7 @@ def _control(
 
     control = clingo.Control(list(arguments), logger=logger, message_limit=20)
     try:
-        statements = _statements(_encoding_text()) + _statements(compiled.program)
+        statements = _encoding_for(compiled.program) + _statements(compiled.program)
         with ast.ProgramBuilder(control) as builder:
             for statement in statements:
                 builder.add(statement)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sijfasp"
 MAY_IMPORT = {
-    "clingo": {"atoms", "case_facts", "solver", "prove", "semdiff", "witness"},
+    "clingo": {"atoms", "case_facts", "solver", "prune", "prove", "semdiff", "witness"},
     "lark": {"parser"},
 }
 # A stage imports no later one; render reads only the results model (and escapes user text).
