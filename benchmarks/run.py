@@ -9,9 +9,11 @@ Prints a table:
   documented, no missing documentation worked out), `check` with the cheapest missing-documentation settings
   (one set, unranked), `check --format json` as it runs (the ranked minimal sets), and clingo
   alone on the compiled programs with the case facts built beforehand (the floor: ground
-  policy.lp + compiled policy + facts, solve the decide part; only that is timed);
+  policy.lp as the solver specializes it to the policy + compiled policy + facts, solve the
+  decide part; only that is timed);
 - per-case time against the number of records (10 to 5,000), each point in its own process
-  under a time cap, so the run always ends;
+  under a time cap, so the run always ends, timed after one small case has warmed the process
+  as a batch worker's earlier cases have;
 - the same for charts of 10 to 40 overlapping home exercise programs with their optional
   fields undocumented, and 40 of them in 5,000 records (`--long-charts` runs only these);
 - peak memory (resident set, from getrusage) of the mix and of the record series;
@@ -20,6 +22,10 @@ Prints a table:
   install or a change to sijfasp); `--cold-start` runs only these;
 - `sijfasp batch --workers 2` on generated cases, with the output counted (no case lost or
   duplicated, in input order).
+
+`--large-batch N` runs only a batch of N generated cases with `--workers`: killed after
+`--interrupt` seconds and finished with `--resume`, every line counted, and `--sample` cases
+chosen at random checked one by one against `sijfasp check --format json`.
 """
 
 from __future__ import annotations
@@ -100,14 +106,15 @@ def _floor(policies: list[Any], cases: list[Any]) -> float:
     import clingo
 
     from sijfasp.case_facts import case_symbols
-    from sijfasp.resources import encodings_dir
+    from sijfasp.solver import _encoding_for
 
-    encoding = (encodings_dir() / "policy.lp").read_text(encoding="utf-8")
+    # policy.lp as the solver gives it to clingo for each policy: specialized (prune.py).
+    encodings = ["\n".join(map(str, _encoding_for(p.compiled.program))) for p in policies]
     programs = [p.compiled.program for p in policies]
     facts = [case_symbols(c) for c in cases]
     elapsed = 0.0
     for case_facts in facts:
-        for program in programs:
+        for encoding, program in zip(encodings, programs, strict=True):
             started = time.perf_counter()
             control = clingo.Control(["--opt-mode=opt", "--opt-strategy=usc"], logger=_quiet)
             control.add("base", [], encoding)
@@ -127,6 +134,7 @@ def _record_point(count: int, mode: str, queue: Any) -> None:
     policies = _policies()
     base = next(c for c in generate._examples() if c["id"] == RECORD_BASE)
     case = _cases([generate.with_records(base, count, seed=1)], policies)[0]
+    _warm_up(policies)
     if mode == "determination":
         elapsed = _determine_all(policies, [case])
     else:
@@ -166,7 +174,17 @@ def _home_point(courses: int, records: int | None, queue: Any) -> None:
     policies = _policies()
     base = next(c for c in generate._examples() if c["id"] == HOME_BASE)
     case = _cases([generate.open_home_chart(base, courses, 1, records)], policies)[0]
+    _warm_up(policies)
     queue.put(_evaluate_all(policies, [case], Options()))
+
+
+def _warm_up(policies: list[Any]) -> None:
+    """One small case first, as a batch worker has done before its next case: what a process
+    does once (programs parsed, the encoding specialized, modules imported) is not the case's."""
+    from sijfasp.api import Options
+
+    example = next(c for c in generate._examples() if c["id"] == HOME_BASE)
+    _evaluate_all(policies, _cases([example], policies), Options())
 
 
 def home_series(cap: float) -> list[tuple[int, int | None, float | None]]:
