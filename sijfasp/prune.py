@@ -13,8 +13,8 @@ when one of the atoms its body needs (a positive literal outside any aggregate o
 Removing such a rule changes no answer set: it derives nothing in any of them. What can be
 derived is worked out bottom up from the policy's facts, the case's predicates and the
 externals, so that a predicate only a removed rule (or only its own recursion) could give is
-empty too. The test is
-conservative: a term it does not read (arithmetic, an interval, a pool) is taken to match.
+empty too. The test is conservative: a term it does not read (arithmetic, an interval, a pool)
+is taken to match.
 
 Reading the encoding's rules takes tens of milliseconds (each attribute of clingo's AST is a
 call into the library), more than a cold `check` may spend, so the rules kept for a policy are

@@ -100,6 +100,29 @@ def test_a_recursion_with_no_way_in_goes():
     assert _kept_text(encoding, "leaf(a, count(s, 2)).") == []
 
 
+def test_every_predicate_a_case_brings_is_known_as_one():
+    """A case predicate missing from CASE_PREDICATES would let rules reading it go."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import generate
+
+    loaded = bundled_policies()[0]
+    cases = [load_case(path, loaded.policy.vocabulary) for path in EXAMPLES]
+    seen: set[tuple[str, int]] = set()
+    for case in cases:
+        seen |= {(s.name, len(s.arguments)) for s in case_symbols(case)}
+    base = next(c for c in generate._examples() if c["id"] == "odi_missing")
+    long_chart = generate.with_records(base, 40, seed=1)
+    from sijfasp.case import validate_case
+
+    seen |= {
+        (s.name, len(s.arguments))
+        for s in case_symbols(validate_case(long_chart, loaded.policy.vocabulary, "chart"))
+    }
+    assert seen == prune.CASE_PREDICATES
+
+
 # ------------------------------------------------------------------ nothing shown changes
 def _third_policy(tmp_path: Path) -> LoadedPolicy:
     folder = tmp_path / "policies_asp"
