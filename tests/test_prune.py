@@ -100,6 +100,7 @@ def test_a_recursion_with_no_way_in_goes():
     assert _kept_text(encoding, "leaf(a, count(s, 2)).") == []
 
 
+@pytest.mark.slow
 def test_every_predicate_a_case_brings_is_known_as_one():
     """A case predicate missing from CASE_PREDICATES would let rules reading it go."""
     import sys
