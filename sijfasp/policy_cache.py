@@ -29,7 +29,6 @@ import io
 import os
 import pickle
 import sys
-import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any, TypeVar
 from . import __version__
 from .resources import grammar_path
 from .source import SourceText
-from .user_cache import cache_dir, is_private
+from .user_cache import cache_dir, drop_old_entries, is_private, write_entry
 
 # Changed whenever the layout of an entry changes.
 FORMAT = b"sijfasp-loaded-policy 1\n"
@@ -150,22 +149,10 @@ def _prune(folder: Path, kept: str) -> None:
     """Drop the entries of earlier texts of the same file, the oldest entries beyond
     MAX_ENTRIES (policies loaded from folders since deleted, say), and old temporary files."""
     same_file = kept.rsplit("-", 1)[0] + "-"
-    entries = []
     for entry in folder.glob("policy-*.pickle"):
         if entry.name != kept and entry.name.startswith(same_file):
             entry.unlink(missing_ok=True)
-        else:
-            with contextlib.suppress(OSError):
-                entries.append((entry.stat().st_mtime_ns, entry))
-    entries.sort()
-    for _, entry in entries[: max(0, len(entries) - MAX_ENTRIES)]:
-        entry.unlink(missing_ok=True)
-    # A run killed while writing leaves its temporary file; none takes an hour to write.
-    stale = time.time() - 3600
-    for left in folder.glob(".policy-*.tmp"):
-        with contextlib.suppress(OSError):
-            if left.stat().st_mtime < stale:
-                left.unlink()
+    drop_old_entries(folder, "policy-*.pickle", "policy", MAX_ENTRIES)
 
 
 def put(
@@ -178,24 +165,11 @@ def put(
     if folder is None or names is None:
         return
     name, key = names
-    import tempfile  # only a miss writes
-
     dependencies = tuple((os.path.abspath(p), _sha256(text)) for p, text in imported)
     try:
         data = FORMAT + pickle.dumps((key, dependencies, loaded), protocol=5)
     except Exception:  # a policy object that does not pickle: not worth failing a run for
         return
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".policy-", suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, folder / name)
-        temporary = None
-        _prune(folder, name)
-    except OSError:
-        pass
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+    if write_entry(folder, name, data, "policy"):
+        with contextlib.suppress(OSError):
+            _prune(folder, name)

@@ -25,12 +25,9 @@ range is a miss, and is worked out again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
-import os
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +35,7 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
-from .user_cache import cache_dir, is_private
+from .user_cache import cache_dir, drop_old_entries, is_private, write_entry
 
 Signature = tuple[str, int]
 
@@ -271,32 +268,5 @@ def _read_positions(entry: Path, count: int) -> list[int] | None:
 
 
 def _write_positions(entry: Path, positions: list[int]) -> None:
-    """Written atomically (a temporary file renamed over the entry); oldest entries beyond
-    MAX_ENTRIES dropped. Nothing is lost when the cache cannot be written."""
-    import tempfile  # only a miss writes
-
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".kept-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(positions, out)
-        os.replace(temporary, entry)
-        temporary = None
-        entries = []
-        for found in entry.parent.glob("kept-*.json"):
-            with contextlib.suppress(OSError):
-                entries.append((found.stat().st_mtime_ns, found))
-        entries.sort()
-        for _, old in entries[: max(0, len(entries) - MAX_ENTRIES)]:
-            old.unlink(missing_ok=True)
-        stale = time.time() - 3600
-        for left in entry.parent.glob(".kept-*.tmp"):
-            with contextlib.suppress(OSError):
-                if left.stat().st_mtime < stale:
-                    left.unlink()
-    except OSError:
-        pass
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+    if write_entry(entry.parent, entry.name, json.dumps(positions).encode(), "kept"):
+        drop_old_entries(entry.parent, "kept-*.json", "kept", MAX_ENTRIES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 import support
@@ -21,6 +22,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_CACHE_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    """A cache folder of the test's own (SIJFASP_CACHE_DIR), with caching on."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SIJFASP_CACHE_DIR", str(folder))
+    monkeypatch.delenv("SIJFASP_NO_CACHE", raising=False)
+    return folder
 
 
 @pytest.fixture

@@ -34,14 +34,6 @@ DECIDED = (
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("SIJFASP_CACHE_DIR", str(folder))
-    monkeypatch.delenv("SIJFASP_NO_CACHE", raising=False)
-    return folder
-
-
-@pytest.fixture
 def policy_folder(tmp_path) -> Path:
     """A copy of the bundled policies, free to edit."""
     folder = tmp_path / "policies"

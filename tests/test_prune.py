@@ -196,54 +196,42 @@ def test_the_spaced_dates_rules_stay_only_for_a_policy_that_counts_spaced_dates(
 
 
 # ------------------------------------------------------------------ remembered between runs
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("SIJFASP_CACHE_DIR", str(folder))
-    monkeypatch.delenv("SIJFASP_NO_CACHE", raising=False)
-    return folder
-
-
-def _loaded() -> LoadedPolicy:
-    return bundled_policies()[0]
+def _remembered(cache: Path) -> tuple[str, tuple[ast.AST, ...], str, tuple[ast.AST, ...], Path]:
+    """The encoding's text and statements, a bundled policy's program, the statements kept for
+    it (worked out, then remembered) and the cache entry that remembers them."""
+    text = solver._encoding_text()
+    full = solver._statements(text)
+    program = bundled_policies()[0].compiled.program
+    kept = prune.kept_statements(text, full, program)
+    (entry,) = cache.glob("kept-*.json")
+    return text, full, program, kept, entry
 
 
 def test_the_kept_rules_are_remembered_and_read_back(cache, monkeypatch):
-    text = solver._encoding_text()
-    full = solver._statements(text)
-    program = _loaded().compiled.program
-    first = prune.kept_statements(text, full, program)
-    (entry,) = cache.glob("kept-*.json")
+    text, full, program, kept, entry = _remembered(cache)
     positions = json.loads(entry.read_text())
-    assert [full[i] for i in positions] == list(first)
+    assert [full[i] for i in positions] == list(kept)
 
     def not_again(*args):
         raise AssertionError("worked out again instead of read from the cache")
 
     monkeypatch.setattr(prune, "specialize", not_again)
-    assert prune.kept_statements(text, full, program) == first
+    assert prune.kept_statements(text, full, program) == kept
 
 
 @pytest.mark.parametrize(
-    "written", ["[0, 1, 99999]", "[3, 2]", '["a"]', "{}", "not json", "[true]"]
+    "written", ["[0, 1, 99999]", "[3, 2]", "[1, 1]", '["a"]', "{}", "not json", "[true]"]
 )
 def test_an_entry_that_does_not_read_back_is_worked_out_again(cache, written):
-    text = solver._encoding_text()
-    full = solver._statements(text)
-    program = _loaded().compiled.program
-    expected = prune.kept_statements(text, full, program)
-    (entry,) = cache.glob("kept-*.json")
+    text, full, program, kept, entry = _remembered(cache)
+    positions = entry.read_text()
     entry.write_text(written)
-    assert prune.kept_statements(text, full, program) == expected
-    assert json.loads(entry.read_text()) != written  # written again, whole
+    assert prune.kept_statements(text, full, program) == kept
+    assert entry.read_text() == positions  # written again, whole
 
 
-def test_an_entry_others_may_write_is_not_read(cache, monkeypatch):
-    text = solver._encoding_text()
-    full = solver._statements(text)
-    program = _loaded().compiled.program
-    expected = prune.kept_statements(text, full, program)
-    (entry,) = cache.glob("kept-*.json")
+def test_an_entry_others_may_write_is_not_read(cache):
+    text, full, program, kept, entry = _remembered(cache)
     entry.write_text("[0]")
     entry.chmod(0o666)
-    assert prune.kept_statements(text, full, program) == expected
+    assert prune.kept_statements(text, full, program) == kept
