@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import typing
 from pathlib import Path
 
 import clingo
 import pytest
 from clingo import ast
 
-from sijfasp import prune, solver
+from sijfasp import case_facts, prune, solver
 from sijfasp.case import load_case
 from sijfasp.case_facts import case_symbols
 from sijfasp.policies import LoadedPolicy, bundled_policies, load_policy
@@ -122,6 +123,8 @@ def test_every_predicate_a_case_brings_is_known_as_one():
         for s in case_symbols(validate_case(long_chart, loaded.policy.vocabulary, "chart"))
     }
     assert seen == prune.CASE_PREDICATES
+    # One predicate per kind of case atom: a new kind must be added to CASE_PREDICATES too.
+    assert len(typing.get_args(case_facts.CaseAtom)) == len(prune.CASE_PREDICATES)
 
 
 # ------------------------------------------------------------------ nothing shown changes
