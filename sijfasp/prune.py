@@ -19,7 +19,7 @@ is taken to match.
 Reading the encoding's rules takes tens of milliseconds (each attribute of clingo's AST is a
 call into the library), more than a cold `check` may spend, so the rules kept for a policy are
 remembered in the user's cache (user_cache.py) as their positions in the encoding, under a hash
-of the encoding's text and the policy's. An entry that does not read back as positions in
+of the encoding's text, the policy's, sijfasp's code and clingo's version. An entry that does not read back as positions in
 range is a miss, and is worked out again.
 """
 
@@ -35,6 +35,7 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
+from .policy_cache import code_digest
 from .user_cache import cache_dir, drop_old_entries, is_private, write_entry
 
 Signature = tuple[str, int]
@@ -90,7 +91,7 @@ def specialize(
     # are not all among the facts. A rule needing a policy fact of a shape the policy lacks
     # can never fire.
     derived_anywhere = {sig for rule in rules for sig in rule.heads}
-    policy_only = set(facts) - derived_anywhere - CASE_PREDICATES
+    policy_only = set(facts) - derived_anywhere - CASE_PREDICATES - _externals(statements)
     candidates = [r for r in rules if _has_facts(r, policy_only, facts)]
     # What can be derived at all, bottom up: a rule adds its heads once everything it needs
     # can be derived (a rule needing its own head adds nothing by itself).
@@ -116,20 +117,29 @@ def _rules(statements: Sequence[ast.AST]) -> list[_Rule]:
     """The rules read, once per process for the same statements (every policy reads them)."""
     found = _READ.get(id(statements))
     if found is None or found[0] is not statements:
-        found = (statements, [_read(s) for s in statements if s.ast_type == ast.ASTType.Rule])
+        constants = _constants(statements)
+        found = (
+            statements,
+            [_read(s, constants) for s in statements if s.ast_type == ast.ASTType.Rule],
+        )
         if len(_READ) >= 8:
             _READ.clear()
         _READ[id(statements)] = found
     return found[1]
 
 
-def _read(rule: ast.AST) -> _Rule:
+def _read(rule: ast.AST, constants: frozenset[str]) -> _Rule:
     needs = []
     for literal in rule.body:
         term = _positive_atom(literal)
         if term is not None:
-            needs.append((term.name, tuple(_shape(a) for a in term.arguments)))
+            needs.append((term.name, tuple(_shape(a, constants) for a in term.arguments)))
     return _Rule(rule, frozenset(_head_signatures(rule.head)), tuple(needs))
+
+
+def _constants(statements: Sequence[ast.AST]) -> frozenset[str]:
+    """The names `#const` defines: in a body they stand for their value, not for themselves."""
+    return frozenset(s.name for s in statements if s.ast_type == ast.ASTType.Definition)
 
 
 def _term(symbol: clingo.Symbol) -> Term:
@@ -142,12 +152,17 @@ def _term(symbol: clingo.Symbol) -> Term:
     return (str(symbol), ())  # #inf, #sup
 
 
-def _shape(term: ast.AST) -> Shape:
+def _shape(term: ast.AST, constants: frozenset[str]) -> Shape:
     kind = term.ast_type
     if kind == ast.ASTType.SymbolicTerm:
-        return _term(term.symbol)
+        symbol = term.symbol
+        if symbol.type == clingo.SymbolType.Function and symbol.name in constants:
+            return None  # a #const: its value is not read here
+        return _term(symbol)
     if kind == ast.ASTType.Function and not term.external:
-        return (term.name, tuple(_shape(a) for a in term.arguments))
+        if term.name in constants and not term.arguments:
+            return None
+        return (term.name, tuple(_shape(a, constants) for a in term.arguments))
     return None
 
 
@@ -237,9 +252,15 @@ def kept_statements(
 ) -> tuple[ast.AST, ...]:
     """`specialize(statements, policy_atoms(program))`, from the user's cache when it holds
     the answer for this encoding (`statements` is `encoding_text` parsed) and this policy."""
-    digest = hashlib.sha256(f"{FORMAT}\0{encoding_text}\0{program}".encode()).hexdigest()
-    folder = cache_dir()
-    entry = None if folder is None else folder / f"kept-{digest}.json"
+    # What decides the positions: the encoding and the policy, and the code that works them out
+    # (this module, the case's predicates, clingo's parser), so a new version never reads an
+    # old answer.
+    code = code_digest()
+    folder = None if code is None else cache_dir()
+    entry = None
+    if folder is not None:
+        key = f"{FORMAT}\0{code}\0{clingo.__version__}\0{encoding_text}\0{program}"
+        entry = folder / f"kept-{hashlib.sha256(key.encode()).hexdigest()}.json"
     if entry is not None:
         positions = _read_positions(entry, len(statements))
         if positions is not None:

@@ -85,6 +85,23 @@ def test_terms_it_does_not_read_are_taken_to_match():
     ]
 
 
+def test_a_constant_stands_for_its_value_not_for_itself():
+    encoding = """
+        #const k = 3.
+        s :- t(k).
+        u :- t(f(k)).
+    """
+    assert _kept_text(encoding, "t(3). t(f(3)).") == ["s :- t(k).", "u :- t(f(k))."]
+
+
+def test_a_predicate_that_is_also_an_external_is_not_read_as_the_policys_alone():
+    encoding = """
+        #external w(x).
+        v :- w(x).
+    """
+    assert _kept_text(encoding, "w(y).") == ["v :- w(x)."]
+
+
 def test_a_predicate_the_encoding_also_derives_is_not_read_as_the_policys_alone():
     encoding = """
         node(N, all) :- record(N, _).
@@ -231,6 +248,14 @@ def test_an_entry_that_does_not_read_back_is_worked_out_again(cache, written):
     entry.write_text(written)
     assert prune.kept_statements(text, full, program) == kept
     assert entry.read_text() == positions  # written again, whole
+
+
+def test_an_entry_of_other_code_is_not_read(cache, monkeypatch):
+    text, full, program, kept, entry = _remembered(cache)
+    entry.write_text("[0]")  # what other code could have kept, here planted
+    monkeypatch.setattr(prune, "code_digest", lambda: "another version of sijfasp")
+    assert prune.kept_statements(text, full, program) == kept
+    assert len(list(cache.glob("kept-*.json"))) == 2
 
 
 def test_an_entry_others_may_write_is_not_read(cache):
