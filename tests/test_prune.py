@@ -263,3 +263,23 @@ def test_an_entry_others_may_write_is_not_read(cache):
     entry.write_text("[0]")
     entry.chmod(0o666)
     assert prune.kept_statements(text, full, program) == kept
+
+
+@pytest.mark.slow
+def test_old_entries_beyond_the_limit_go_and_so_do_stale_temporaries(cache, monkeypatch):
+    import os
+    import time
+
+    monkeypatch.setattr(prune, "MAX_ENTRIES", 1)
+    cache.mkdir(mode=0o700)
+    stale = cache / ".kept-left-behind.tmp"
+    stale.write_text("[")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    text = solver._encoding_text()
+    full = solver._statements(text)
+    programs = [loaded.compiled.program for loaded in bundled_policies()]
+    assert len(set(programs)) == 2  # two policy texts: an entry each
+    for program in programs:
+        prune.kept_statements(text, full, program)
+    (kept,) = cache.glob("kept-*.json")
+    assert not stale.exists()

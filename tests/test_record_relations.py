@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import find_node
 
 from sijfasp import diff_render, semdiff, solver
 from sijfasp.api import Options, evaluate
@@ -26,7 +27,7 @@ from sijfasp.diagnostics import SijfaspError
 from sijfasp.formatter import format_text
 from sijfasp.kinds import Determination, Status
 from sijfasp.policies import LoadedPolicy, load_policy
-from sijfasp.results import NodeResult, PolicyResult
+from sijfasp.results import PolicyResult
 from sijfasp.witness import Unwritable, Writer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,16 +101,6 @@ def judge(loaded: LoadedPolicy, case: dict) -> PolicyResult:
     return evaluate(loaded, checked, Options(enumerate=10))
 
 
-def node(result: PolicyResult, node_id: str) -> NodeResult:
-    stack = list(result.criteria)
-    while stack:
-        current = stack.pop()
-        if current.id == node_id:
-            return current
-        stack.extend(current.children)
-    raise KeyError(node_id)
-
-
 def item_keys(result: PolicyResult) -> list[set[str]]:
     return [{item.key for item in items} for items in result.missing]
 
@@ -118,7 +109,7 @@ def item_keys(result: PolicyResult) -> list[set[str]]:
 def test_two_blocks_far_enough_apart_are_met_and_the_dates_counted_are_named(spaced):
     result = judge(spaced, case_with([injection("2026-03-01"), injection("2026-03-15")]))
     assert result.determination == Determination.APPROVABLE
-    evidence = node(result, "blocks_apart").evidence
+    evidence = find_node(result, "blocks_apart").evidence
     assert evidence[0] == "2 of 2 separate dates at least 14 days apart: 2026-03-01, 2026-03-15"
 
 
@@ -126,7 +117,7 @@ def test_more_dates_than_needed_are_counted_and_the_first_named(spaced):
     dates = [f"2026-0{month}-01" for month in range(1, 6)] + ["2026-05-10"]
     result = judge(spaced, case_with([injection(d) for d in dates]))
     assert result.determination == Determination.APPROVABLE
-    assert node(result, "blocks_apart").evidence[0] == (
+    assert find_node(result, "blocks_apart").evidence[0] == (
         "5 separate dates at least 14 days apart (2 needed): "
         "2026-01-01, 2026-02-01, 2026-03-01, 2026-04-01, 2026-05-01"
     )
@@ -137,13 +128,13 @@ def test_the_longest_chain_is_counted_not_the_first_pair(spaced):
     dates = ["2026-03-10", "2026-03-01", "2026-03-16"]
     result = judge(spaced, case_with([injection(d) for d in dates]))
     assert result.determination == Determination.APPROVABLE
-    assert "2026-03-01, 2026-03-16" in node(result, "blocks_apart").evidence[0]
+    assert "2026-03-01, 2026-03-16" in find_node(result, "blocks_apart").evidence[0]
 
 
 def test_blocks_too_close_are_not_documented_and_the_close_dates_are_quoted(spaced):
     result = judge(spaced, case_with([injection("2026-03-01"), injection("2026-03-08")]))
     assert result.determination == Determination.INCOMPLETE
-    leaf = node(result, "blocks_apart")
+    leaf = find_node(result, "blocks_apart")
     assert leaf.status == Status.NOT_DOCUMENTED
     assert "1 of 2 separate dates at least 14 days apart: 2026-03-01" in leaf.evidence
     assert "too close: 2026-03-01 and 2026-03-08 are 7 days apart, need 14" in leaf.evidence
@@ -176,7 +167,7 @@ def test_a_failed_block_closes_the_count_and_too_close_dates_are_quoted(spaced):
     )
     result = judge(spaced, case)
     assert result.determination == Determination.NOT_MET
-    leaf = node(result, "blocks_apart")
+    leaf = find_node(result, "blocks_apart")
     assert leaf.status == Status.NOT_MET
     (reason,) = result.reasons
     assert "2026-03-01 and 2026-03-05 are 4 days apart, need 14" in reason
@@ -348,7 +339,8 @@ def test_an_injection_after_and_a_block_before_the_therapy_are_met(ordered):
     result = judge(ordered, case)
     assert result.determination == Determination.APPROVABLE
     assert (
-        node(result, "injection_after_therapy").evidence[-1] == "injection 2026-03-01 therapeutic"
+        find_node(result, "injection_after_therapy").evidence[-1]
+        == "injection 2026-03-01 therapeutic"
     )
 
 
@@ -358,8 +350,8 @@ def test_the_same_day_does_not_order_two_records(ordered):
         [therapy("2026-02-01")],
     )
     result = judge(ordered, case)
-    assert node(result, "block_before_therapy").status == Status.NOT_DOCUMENTED
-    assert node(result, "injection_after_therapy").status == Status.NOT_MET
+    assert find_node(result, "block_before_therapy").status == Status.NOT_DOCUMENTED
+    assert find_node(result, "injection_after_therapy").status == Status.NOT_MET
 
 
 def test_an_injection_before_every_therapy_is_not_met_and_the_reason_quotes_the_dates(ordered):
@@ -384,7 +376,7 @@ def test_a_block_after_every_therapy_nearly_qualifies_with_the_latest_date_quote
     result = judge(ordered, case)
     # Without `with`, the block is no attempt: another block is asked for.
     assert result.determination == Determination.INCOMPLETE
-    leaf = node(result, "block_before_therapy")
+    leaf = find_node(result, "block_before_therapy")
     assert leaf.status == Status.NOT_DOCUMENTED
     (nearly,) = [line for line in leaf.evidence if line.startswith("nearly: injection 2026-05-05")]
     assert nearly.endswith("not before any conservative therapy record: latest 2026-04-01")
@@ -578,7 +570,7 @@ def test_a_spaced_count_agrees_with_every_chain_tried(spaced, days):
         assert result.determination == Determination.APPROVABLE
     else:
         assert result.determination == Determination.INCOMPLETE
-        assert node(result, "blocks_apart").evidence[0].startswith(f"{chain} of 2 ")
+        assert find_node(result, "blocks_apart").evidence[0].startswith(f"{chain} of 2 ")
 
 
 @pytest.mark.slow
@@ -610,10 +602,10 @@ def test_an_order_agrees_with_comparing_every_pair(ordered, therapy_days, inject
     before = any(i > t for i in diagnostic for t in therapy_days)
     expected_after = Status.MET if after else Status.NOT_MET if therapeutic else None
     if expected_after is not None:
-        assert node(result, "injection_after_therapy").status == expected_after
+        assert find_node(result, "injection_after_therapy").status == expected_after
     else:
-        assert node(result, "injection_after_therapy").status == Status.NOT_DOCUMENTED
-    assert node(result, "block_before_therapy").status == (
+        assert find_node(result, "injection_after_therapy").status == Status.NOT_DOCUMENTED
+    assert find_node(result, "block_before_therapy").status == (
         Status.MET if before else Status.NOT_DOCUMENTED
     )
 
