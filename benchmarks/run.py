@@ -106,10 +106,10 @@ def _floor(policies: list[Any], cases: list[Any]) -> float:
     import clingo
 
     from sijfasp.case_facts import case_symbols
-    from sijfasp.solver import _encoding_for
+    from sijfasp.solver import encoding_for
 
     # policy.lp as the solver gives it to clingo for each policy: specialized (prune.py).
-    encodings = ["\n".join(map(str, _encoding_for(p.compiled.program))) for p in policies]
+    encodings = ["\n".join(map(str, encoding_for(p.compiled.program))) for p in policies]
     programs = [p.compiled.program for p in policies]
     facts = [case_symbols(c) for c in cases]
     elapsed = 0.0
@@ -312,18 +312,25 @@ def large_batch(count: int, workers: int, seed: int, interrupt: float, sample: i
     """`sijfasp batch --workers N` on `count` generated cases, killed after `interrupt` seconds
     (0: not killed) and finished with `--resume`; then every line counted (each case once, in
     input order) and `sample` cases chosen at random checked one by one with `sijfasp check
-    --format json` against their batch line. Prints the figures; exit 1 on any difference."""
+    --format json` against their batch line. Prints the figures; exit 1 on any difference.
+    Everything is written in a temporary folder, removed at the end."""
+    with tempfile.TemporaryDirectory(prefix="sijfasp-batch-") as name:  # the output may be GBs
+        return _large_batch(Path(name), count, workers, seed, interrupt, sample)
+
+
+def _large_batch(
+    folder: Path, count: int, workers: int, seed: int, interrupt: float, sample: int
+) -> int:
     import random
     import signal
 
-    folder = Path(tempfile.mkdtemp(prefix="sijfasp-batch-"))
     source, out = folder / "cases.jsonl", folder / "out.jsonl"
     ids: list[str] = []
     with source.open("w", encoding="utf-8") as file:
         for case in generate.generate(count, seed):
             ids.append(case["id"])
             file.write(generate.json_line(case))
-    print(f"{count:,} cases in {source} ({source.stat().st_size / 2**20:,.0f} MiB)", flush=True)
+    print(f"{count:,} cases ({source.stat().st_size / 2**20:,.0f} MiB of JSON Lines)", flush=True)
     command = [*_command("sijfasp"), "batch", str(source), "--out", str(out)]
     command += ["--workers", str(workers)]
     started = time.perf_counter()

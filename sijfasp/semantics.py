@@ -855,13 +855,13 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                 expr.span,
             )
         if expr.unit == "days" and kind is not None:
-            record = context.vocabulary.record(kind)
-            if record is None or record.field("start") is None:
-                sink.error(
-                    "type",
-                    f"days are counted over records with a start and an end; '{kind}' has none",
-                    expr.span,
-                )
+            _require_field(
+                context,
+                kind,
+                "start",
+                "days are counted over records with a start and an end",
+                expr.span,
+            )
         if expr.apart_days is not None:
             if not 1 <= expr.apart_days <= MAX_DAYS:
                 sink.error(
@@ -870,13 +870,9 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                     expr.span,
                 )
             if kind is not None:
-                record = context.vocabulary.record(kind)
-                if record is None or record.field("date") is None:
-                    sink.error(
-                        "type",
-                        f"dates are spaced over records with a date; '{kind}' has none",
-                        expr.span,
-                    )
+                _require_field(
+                    context, kind, "date", "dates are spaced over records with a date", expr.span
+                )
         if expr.window_months is not None:
             if not 1 <= expr.window_months <= MAX_MONTHS:
                 sink.error(
@@ -929,6 +925,15 @@ def _fact(ref: ast.FactRef, context: _PolicyContext) -> FactDef | None:
             "unknown-name", f"'{ref.name}' is not a {what} of the vocabulary", ref.span, hint
         )
     return fact
+
+
+def _require_field(
+    context: _PolicyContext, kind: str, field_name: str, what: str, span: Span
+) -> None:
+    """A type error unless records of `kind` have the field a count over them reads."""
+    record = context.vocabulary.record(kind)
+    if record is None or record.field(field_name) is None:
+        context.sink.error("type", f"{what}; '{kind}' has none", span)
 
 
 def _check_choice(

@@ -55,7 +55,7 @@ def _statements(program: str) -> tuple[ast.AST, ...]:
 
 
 @functools.lru_cache(maxsize=32)
-def _encoding_for(program: str) -> tuple[ast.AST, ...]:
+def encoding_for(program: str) -> tuple[ast.AST, ...]:
     """policy.lp without the rules that can never fire for this compiled policy (prune.py),
     worked out once per process and policy."""
     return kept_statements(_encoding_text(), _statements(_encoding_text()), program)
@@ -72,7 +72,7 @@ def _control(
 
     control = clingo.Control(list(arguments), logger=logger, message_limit=20)
     try:
-        statements = _encoding_for(compiled.program) + _statements(compiled.program)
+        statements = encoding_for(compiled.program) + _statements(compiled.program)
         with ast.ProgramBuilder(control) as builder:
             for statement in statements:
                 builder.add(statement)

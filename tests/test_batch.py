@@ -377,3 +377,35 @@ def test_the_generated_mix_has_every_determination(tmp_path):
     everything = {"approvable", "excluded", "incomplete", "not_met", "not_applicable"}
     # The generator is written from the two bundled policies' examples.
     assert found["aim_sijf_2022"] == found["caresource_sijf_2026"] == everything
+
+
+def _benchmark(name: str) -> list[str]:
+    return [sys.executable, str(REPO / "benchmarks" / name)]
+
+
+def test_the_large_batch_benchmark_kills_resumes_counts_and_samples():
+    result = subprocess.run(
+        [*_benchmark("run.py"), "--large-batch", "80", "--interrupt", "1.5", "--sample", "2"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "killed after 1.5 s with " in result.stdout  # 80 cases take longer than that
+    assert "lines out: 80 of 80, distinct cases 80, in input order: yes" in result.stdout
+    assert "sample of 2 cases against `check --format json`: 0 differ" in result.stdout
+
+
+def test_the_ground_once_floor_prints_a_rate_per_policy():
+    result = subprocess.run(
+        [*_benchmark("ground_once.py"), "--solves", "20"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["aim_sijf_2022", "caresource_sijf_2026"]
+    assert lines[-1].startswith("all 2 policies: ") and lines[-1].endswith(" cases/s at most")

@@ -213,6 +213,10 @@ def test_a_count_that_follows_a_spaced_count_is_read_as_a_member(tmp_path):
             "at least 2 separate dates of diagnostic_blocks, at least 0 days apart",
             "a spacing runs from 1 to",
         ),
+        (
+            "at least 30 days of injection",
+            "days are counted over records with a start and an end; 'injection' has none",
+        ),
     ],
 )
 def test_a_spacing_that_cannot_be_read_is_refused(tmp_path, count, message):
