@@ -10,6 +10,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
+from collections.abc import Iterator, Sequence
+from typing import overload
 
 import clingo
 
@@ -98,7 +100,53 @@ def case_atoms(case: Case) -> list[CaseAtom]:
     return atoms
 
 
-def case_symbols(case: Case) -> list[clingo.Symbol]:
+# Each kind of case atom's predicate name (the names are distinct across arities).
+PREDICATE_OF: dict[type, str] = {
+    Doc: "doc",
+    RecordFact: "record",
+    RField: "rfield",
+    RMember: "rmember",
+    Span: "span",
+    SpanNext: "span_next",
+    MonthStart: "month_start",
+    DateNext: "date_next",
+}
+
+
+class CaseFacts(Sequence[clingo.Symbol]):
+    """A case's ground facts in the order `case_atoms` gives them, and the same facts grouped
+    by predicate name, so that a long chart's thousands of atoms of one predicate can be handed
+    to clingo in one call (solver.py) without asking clingo each symbol's name."""
+
+    __slots__ = ("_symbols", "groups")
+
+    def __init__(self, atoms: Sequence[CaseAtom]):
+        symbols: list[clingo.Symbol] = []
+        groups: dict[str, list[clingo.Symbol]] = {}
+        for atom in atoms:
+            symbol = atom.symbol()
+            symbols.append(symbol)
+            groups.setdefault(PREDICATE_OF[type(atom)], []).append(symbol)
+        self._symbols: tuple[clingo.Symbol, ...] = tuple(symbols)
+        self.groups: dict[str, tuple[clingo.Symbol, ...]] = {
+            name: tuple(group) for name, group in groups.items()
+        }
+
+    @overload
+    def __getitem__(self, index: int) -> clingo.Symbol: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[clingo.Symbol]: ...
+    def __getitem__(self, index: int | slice) -> clingo.Symbol | Sequence[clingo.Symbol]:
+        return self._symbols[index]
+
+    def __len__(self) -> int:
+        return len(self._symbols)
+
+    def __iter__(self) -> Iterator[clingo.Symbol]:
+        return iter(self._symbols)
+
+
+def case_symbols(case: Case) -> CaseFacts:
     """The case as ground facts: doc/2, record/2, rfield/3, rmember/3, span/3, span_next/2,
     date_next/2, month_start/2."""
-    return [atom.symbol() for atom in case_atoms(case)]
+    return CaseFacts(case_atoms(case))

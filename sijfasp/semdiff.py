@@ -374,7 +374,7 @@ class Search:
     """One grounding of a policy with a case, to find the fewest items that make a node hold,
     or that meet the policy without a node."""
 
-    def __init__(self, loaded: LoadedPolicy, facts: list[clingo.Symbol]):
+    def __init__(self, loaded: LoadedPolicy, facts: Sequence[clingo.Symbol]):
         control = clingo.Control(["--opt-mode=opt"], logger=lambda code, message: None)
         control.load(str(encodings_dir() / ENCODING))
         control.add("base", [], loaded.compiled.program)
@@ -794,7 +794,7 @@ def impact(
     return changed, len(tests)
 
 
-def _optimum(compiled: CompiledPolicy, facts: list[clingo.Symbol]) -> Sequence[clingo.Symbol]:
+def _optimum(compiled: CompiledPolicy, facts: Sequence[clingo.Symbol]) -> Sequence[clingo.Symbol]:
     """The solver's optimal model, as `solver.determine` finds it; only the last model is
     decoded, which a search judging hundreds of cases notices."""
     control = clingo.Control(

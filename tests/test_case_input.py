@@ -1,0 +1,91 @@
+"""How a case's facts reach clingo: one by one through the backend, or a predicate's many
+atoms in one call while grounding (`solver._add_case_facts`). Both must give clingo the same
+facts, so every answer is the same whichever way a predicate went."""
+
+from __future__ import annotations
+
+import sys
+
+import clingo
+import pytest
+import support
+
+from sijfasp import solver
+from sijfasp.atoms import InSet, World
+from sijfasp.case import validate_case
+from sijfasp.case_facts import PREDICATE_OF, CaseFacts, case_atoms, case_symbols
+from sijfasp.prune import CASE_PREDICATES
+
+sys.path.insert(0, str(support.REPO_ROOT / "benchmarks"))
+import generate
+
+
+def _chart(records: int, seed: int = 3):
+    base = next(c for c in generate._examples() if c["id"] == "odi_missing")
+    return validate_case(generate.with_records(base, records, seed), support.vocabulary(), "chart")
+
+
+def test_case_facts_keep_the_atoms_order_and_group_every_atom_by_its_predicate():
+    case = _chart(120)
+    facts = case_symbols(case)
+    assert list(facts) == [atom.symbol() for atom in case_atoms(case)]
+    assert len(facts) == sum(len(group) for group in facts.groups.values())
+    for name, group in facts.groups.items():
+        assert {symbol.name for symbol in group} == {name}
+    flat = list(facts)
+    assert facts[1] == flat[1] and list(facts[1:3]) == flat[1:3]
+
+
+def test_every_kind_of_case_atom_has_a_case_predicate():
+    assert {(name, 0) for name in PREDICATE_OF.values()} == {(n, 0) for n, _ in CASE_PREDICATES}
+
+
+def _answers(compiled, facts) -> tuple[frozenset[str], frozenset[frozenset[str]]]:
+    grounded = solver.CaseSolver(compiled, facts)
+    decided = frozenset(map(str, grounded.determine().atoms))
+    sets = grounded.abducer().minimal_sets(limit=0)
+    return decided, frozenset(frozenset(map(str, s.atoms)) for s in sets.models)
+
+
+@pytest.mark.parametrize("policy_id", support.bundled_ids())
+def test_facts_in_bulk_and_one_by_one_give_the_same_answers(policy_id, monkeypatch):
+    compiled = support.loaded(policy_id).compiled
+    case = _chart(150)
+    facts = case_symbols(case)
+    assert max(len(g) for g in facts.groups.values()) >= solver.BULK_ATOMS  # bulk is taken
+    in_bulk = _answers(compiled, facts)
+    monkeypatch.setattr(solver, "BULK_ATOMS", 10**9)
+    one_by_one = _answers(compiled, facts)
+    as_plain_list = _answers(compiled, list(facts))  # no groups: every atom one by one
+    assert in_bulk == one_by_one == as_plain_list
+    assert any(a.startswith("InSet(") for a in in_bulk[0])  # records were read
+
+
+def test_a_bulk_predicate_lands_as_facts_before_the_encoding_is_grounded(monkeypatch):
+    monkeypatch.setattr(solver, "BULK_ATOMS", 1)  # every predicate in bulk
+    case = _chart(20)
+    facts = case_symbols(case)
+    grounded = solver.CaseSolver(support.loaded(support.bundled_ids()[0]).compiled, facts)
+    given = {a.symbol for a in grounded.control.symbolic_atoms if a.is_fact}
+    assert set(facts) <= given
+    assert grounded.determine().determination is not None
+
+
+def test_the_decide_model_shows_set_members_as_documented_only():
+    case = _chart(40)
+    for policy_id in support.bundled_ids():
+        snapshot = solver.determine(support.loaded(policy_id).compiled, case_symbols(case))
+        worlds = {a.world for a in snapshot.atoms if isinstance(a, InSet)}
+        assert worlds == {World.DOC}, policy_id
+
+
+def test_a_plain_sequence_of_facts_still_works():
+    case = _chart(5)
+    compiled = support.loaded(support.bundled_ids()[0]).compiled
+    facts = case_symbols(case)
+    assert isinstance(facts, CaseFacts)
+    plain = [clingo.parse_term(str(s)) for s in facts]
+    assert (
+        solver.determine(compiled, plain).determination
+        == solver.determine(compiled, facts).determination
+    )
