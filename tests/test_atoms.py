@@ -150,3 +150,16 @@ def test_compiled_filter_conditions_are_typed_and_an_unknown_operator_is_an_erro
     )
     with pytest.raises(ValueError):
         _condition_key(condition("resembles", ("request.side",)))  # never read as `matches`
+
+
+def test_terms_taken_apart_once_are_still_checked_for_their_place():
+    """A constant already read stays an error where a record belongs, and a record where a
+    constant belongs: the cache of taken-apart terms never lets a term of the wrong shape in."""
+    assert decode(clingo.parse_term("in_set(doc,injection,r(injection,3))")) == InSet(
+        World.DOC, "injection", RecordRef("injection", 3)
+    )
+    with pytest.raises(AtomError):
+        decode(clingo.parse_term("in_set(doc,injection,injection)"))  # a constant as a record
+    with pytest.raises(AtomError):
+        decode(clingo.parse_term("in_set(doc,r(injection,3),r(injection,3))"))  # and back
+    assert decode(clingo.parse_term("in_set(hyp,injection,r(injection,3))")).world == World.HYP
