@@ -32,7 +32,7 @@ from .limits import (
     Limits,
     raise_hint,
 )
-from .semantics import CODE_DIGITS, CPT_FIELD, RecordKind, ValueType, Vocabulary
+from .semantics import CODE_DIGITS, CPT_FIELD, FieldDef, RecordKind, ValueType, Vocabulary
 from .textsafe import for_diagnostic, terminal
 from .units import DECIMALS, is_code
 from .wording import article
@@ -173,17 +173,20 @@ def _own_facts(values: dict[str, Any], vocabulary: Vocabulary, scope: str) -> di
     return kept
 
 
-def _own_record(record: Record, kind: RecordKind) -> Record | None:
-    """The record as a policy of this record kind sees it; None when a required field holds
-    a value the policy does not know (the record is not one the policy speaks of)."""
+def _own_record(record: Record, fields: dict[str, FieldDef]) -> Record | None:
+    """The record as a policy of this record kind (its fields by name) sees it; None when a
+    required field holds a value the policy does not know (the record is not one the policy
+    speaks of). The record itself when the policy sees every value as it is."""
     values: dict[str, Any] = {}
     for name, value in record.values.items():
-        field_def = kind.field(name)
+        field_def = fields.get(name)
         fitted = _fits(value, field_def.type) if field_def is not None else None
         if fitted is not None:
             values[name] = fitted
         elif field_def is not None and field_def.required:
             return None
+    if values == record.values:
+        return record
     return Record(record.kind, record.index, values)
 
 
@@ -193,17 +196,22 @@ def restrict_case(case: Case, vocabulary: Vocabulary) -> Case:
     Records keep their index, so evidence still points at the case file's entries."""
     request = _own_facts(case.request, vocabulary, "request")
     findings = _own_facts(case.findings, vocabulary, "finding")
+    # Each kind's fields by name, looked up once per kind rather than once per record.
+    kinds: dict[str, dict[str, FieldDef] | None] = {}
     records = []
     for record in case.records:
-        kind = vocabulary.record(record.kind)
-        own = _own_record(record, kind) if kind is not None else None
+        if record.kind not in kinds:
+            kind = vocabulary.record(record.kind)
+            kinds[record.kind] = {f.name: f for f in kind.fields} if kind is not None else None
+        fields = kinds[record.kind]
+        own = _own_record(record, fields) if fields is not None else None
         if own is not None:
             records.append(own)
     if (
         request == case.request
         and findings == case.findings
         and len(records) == len(case.records)
-        and all(a.values == b.values for a, b in zip(records, case.records))
+        and all(a is b for a, b in zip(records, case.records))
     ):
         return case
     return Case(case.id, case.path, request, findings, tuple(records), case.details)
