@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
 import clingo
@@ -58,13 +58,28 @@ def months_before(date: dt.date, months: int) -> dt.date:
 CaseAtom = Doc | RecordFact | RField | RMember | Span | SpanNext | MonthStart | DateNext
 
 
+ALL_WINDOWS = range(1, MAX_WINDOW_MONTHS + 1)
+
+
+def month_atoms(request_date: dt.date, windows: Iterable[int] = ALL_WINDOWS) -> list[MonthStart]:
+    """month_start/2 of each window length (in calendar months) asked for: every length the
+    language allows by default; a policy needs only those it uses (solver.py)."""
+    return [
+        MonthStart(months, day_offset(months_before(request_date, months), request_date))
+        for months in windows
+    ]
+
+
 def case_atoms(case: Case) -> list[CaseAtom]:
-    """The case as typed input atoms."""
+    """The case as typed input atoms: month_start/2 for every window length, then the rest."""
+    atoms: list[CaseAtom] = [*month_atoms(case.date), *_documented_atoms(case)]
+    return atoms
+
+
+def _documented_atoms(case: Case) -> list[CaseAtom]:
+    """Every case atom but month_start/2."""
     atoms: list[CaseAtom] = []
     spans: list[Span] = []
-    for months in range(1, MAX_WINDOW_MONTHS + 1):
-        first = months_before(case.date, months)
-        atoms.append(MonthStart(months, day_offset(first, case.date)))
     for name, value in case.request.items():
         if name == "date":
             continue  # the request date is day 0: every other date is counted from it
@@ -114,23 +129,42 @@ PREDICATE_OF: dict[type, str] = {
 
 
 class CaseFacts(Sequence[clingo.Symbol]):
-    """A case's ground facts in the order `case_atoms` gives them, and the same facts grouped
-    by predicate name, so that a long chart's thousands of atoms of one predicate can be handed
-    to clingo in one call (solver.py) without asking clingo each symbol's name."""
+    """A case's ground facts in the order `case_atoms` gives them, and grouped by predicate
+    name (`groups`, month_start/2 left out: `month_starts` gives the windows a policy uses), so
+    that a long chart's thousands of atoms of one predicate can be handed to clingo in one
+    call (solver.py) without asking clingo each symbol's name."""
 
-    __slots__ = ("_symbols", "groups")
+    __slots__ = ("_date", "_documented", "_flat", "_months", "groups")
 
-    def __init__(self, atoms: Sequence[CaseAtom]):
-        symbols: list[clingo.Symbol] = []
+    def __init__(self, request_date: dt.date, atoms: Sequence[CaseAtom]):
         groups: dict[str, list[clingo.Symbol]] = {}
+        documented: list[clingo.Symbol] = []
         for atom in atoms:
             symbol = atom.symbol()
-            symbols.append(symbol)
+            documented.append(symbol)
             groups.setdefault(PREDICATE_OF[type(atom)], []).append(symbol)
-        self._symbols: tuple[clingo.Symbol, ...] = tuple(symbols)
+        self._documented = tuple(documented)
+        self._date = request_date
         self.groups: dict[str, tuple[clingo.Symbol, ...]] = {
             name: tuple(group) for name, group in groups.items()
         }
+        self._flat: tuple[clingo.Symbol, ...] | None = None
+        self._months: dict[frozenset[int], tuple[clingo.Symbol, ...]] = {}
+
+    def month_starts(self, windows: frozenset[int]) -> tuple[clingo.Symbol, ...]:
+        """month_start/2 of these window lengths, built once per set of lengths."""
+        found = self._months.get(windows)
+        if found is None:
+            found = tuple(a.symbol() for a in month_atoms(self._date, sorted(windows)))
+            self._months[windows] = found
+        return found
+
+    @property
+    def _symbols(self) -> tuple[clingo.Symbol, ...]:
+        if self._flat is None:
+            months = self.month_starts(frozenset(ALL_WINDOWS))
+            self._flat = months + self._documented
+        return self._flat
 
     @overload
     def __getitem__(self, index: int) -> clingo.Symbol: ...
@@ -148,5 +182,5 @@ class CaseFacts(Sequence[clingo.Symbol]):
 
 def case_symbols(case: Case) -> CaseFacts:
     """The case as ground facts: doc/2, record/2, rfield/3, rmember/3, span/3, span_next/2,
-    date_next/2, month_start/2."""
-    return CaseFacts(case_atoms(case))
+    date_next/2, and month_start/2 (for a policy, only its windows: `month_starts`)."""
+    return CaseFacts(case.date, _documented_atoms(case))

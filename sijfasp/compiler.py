@@ -207,6 +207,23 @@ class CompiledPolicy:
     field_classes: dict[tuple[str, str], tuple[ValueClass, ...]]  # (kind, field) -> classes
     subsumed: frozenset[tuple[str, str]] = frozenset()  # (narrow, broad) record sets
 
+    def window_months(self) -> frozenset[int]:
+        """The calendar-month windows the policy reads (`within the last N months` in a filter
+        or on a days leaf): the only lengths of month_start/2 its program needs."""
+        found = {
+            node.leaf.window_months
+            for node in self.nodes.values()
+            if isinstance(node.leaf, RecordsLeaf) and node.leaf.window_months
+        }
+        found |= {
+            condition.months
+            for info in self.record_sets.values()
+            for conditions in info.filters
+            for condition in conditions
+            if condition.test == "within_months"
+        }
+        return frozenset(found)
+
     def cite(self, node_id: str, policy_cite: str) -> str:
         return f"{policy_cite} {self.nodes[node_id].section}".strip()
 

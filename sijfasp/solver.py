@@ -90,15 +90,35 @@ class _CaseInput:
         return self._groups[name.name]
 
 
-def _add_case_facts(control: clingo.Control, case_facts: Iterable[clingo.Symbol]) -> None:
-    """The case's atoms as facts. Through the backend, each atom costs two calls into clingo;
-    a predicate with many atoms (a long chart's record fields) is grounded instead from a rule
-    that asks for all of them at once, about three times faster, in a part of its own grounded
-    here, before the encoding, so the encoding sees them as facts."""
+# Each compiled policy's calendar-month windows, by program text (a CompiledPolicy holds dicts,
+# so it cannot be a cache key itself).
+_WINDOWS: dict[str, frozenset[int]] = {}
+
+
+def _windows(compiled: CompiledPolicy) -> frozenset[int]:
+    found = _WINDOWS.get(compiled.program)
+    if found is None:
+        if len(_WINDOWS) >= 64:
+            _WINDOWS.clear()
+        found = _WINDOWS[compiled.program] = compiled.window_months()
+    return found
+
+
+def _add_case_facts(
+    control: clingo.Control, compiled: CompiledPolicy, case_facts: Iterable[clingo.Symbol]
+) -> None:
+    """The case's atoms as facts, month_start/2 only for the policy's own windows.
+
+    Through the backend, each atom costs two calls into clingo; a predicate with many atoms (a
+    long chart's record fields) is grounded instead from a rule that asks for all of them at
+    once, about three times faster, in a part of its own grounded here, before the encoding, so
+    the encoding sees them as facts."""
     if isinstance(case_facts, CaseFacts):
-        bulk = {n: g for n, g in case_facts.groups.items() if len(g) >= BULK_ATOMS}
+        groups = dict(case_facts.groups)
+        groups["month_start"] = case_facts.month_starts(_windows(compiled))
+        bulk = {n: g for n, g in groups.items() if len(g) >= BULK_ATOMS}
         one_by_one: Iterable[clingo.Symbol] = [
-            symbol for n, g in case_facts.groups.items() if n not in bulk for symbol in g
+            symbol for n, g in groups.items() if n not in bulk for symbol in g
         ]
     else:
         bulk, one_by_one = {}, case_facts
@@ -134,7 +154,7 @@ def _control(
                 builder.add(statement)
     except RuntimeError as error:
         raise SolveError("; ".join(messages) or str(error)) from None
-    _add_case_facts(control, case_facts)
+    _add_case_facts(control, compiled, case_facts)
     return control
 
 

@@ -29,7 +29,9 @@ def test_case_facts_keep_the_atoms_order_and_group_every_atom_by_its_predicate()
     case = _chart(120)
     facts = case_symbols(case)
     assert list(facts) == [atom.symbol() for atom in case_atoms(case)]
-    assert len(facts) == sum(len(group) for group in facts.groups.values())
+    months = len(facts.month_starts(frozenset(range(1, 241))))
+    assert len(facts) == months + sum(len(group) for group in facts.groups.values())
+    assert months == 240 and "month_start" not in facts.groups
     for name, group in facts.groups.items():
         assert {symbol.name for symbol in group} == {name}
     flat = list(facts)
@@ -65,9 +67,13 @@ def test_a_bulk_predicate_lands_as_facts_before_the_encoding_is_grounded(monkeyp
     monkeypatch.setattr(solver, "BULK_ATOMS", 1)  # every predicate in bulk
     case = _chart(20)
     facts = case_symbols(case)
-    grounded = solver.CaseSolver(support.loaded(support.bundled_ids()[0]).compiled, facts)
+    compiled = support.loaded("caresource_sijf_2026").compiled
+    grounded = solver.CaseSolver(compiled, facts)
     given = {a.symbol for a in grounded.control.symbolic_atoms if a.is_fact}
-    assert set(facts) <= given
+    wanted = {s for group in facts.groups.values() for s in group}
+    wanted |= set(facts.month_starts(compiled.window_months()))
+    assert wanted <= given
+    assert {s.arguments[0].number for s in given if s.name == "month_start"} == {6, 12}
     assert grounded.determine().determination is not None
 
 
@@ -89,3 +95,41 @@ def test_a_plain_sequence_of_facts_still_works():
         solver.determine(compiled, plain).determination
         == solver.determine(compiled, facts).determination
     )
+
+
+def _months_in_program(program: str) -> set[int]:
+    """Every window length a compiled program names, read from its facts by clingo."""
+    control = clingo.Control(["--warn=none"])
+    control.add("base", [], program)
+    control.ground([("base", [])])
+    found: set[int] = set()
+
+    def walk(term: clingo.Symbol) -> None:
+        if term.type != clingo.SymbolType.Function:
+            return
+        if term.name == "within_months" and len(term.arguments) == 2:
+            found.add(term.arguments[1].number)
+        if term.name == "months" and len(term.arguments) == 1:
+            found.add(term.arguments[0].number)
+        for argument in term.arguments:
+            walk(argument)
+
+    for atom in control.symbolic_atoms:
+        walk(atom.symbol)
+    return found
+
+
+@pytest.mark.parametrize("policy_id", support.bundled_ids())
+def test_a_policy_is_given_month_starts_for_exactly_the_windows_its_program_names(policy_id):
+    compiled = support.loaded(policy_id).compiled
+    windows = compiled.window_months()
+    assert windows == _months_in_program(compiled.program)
+    facts = case_symbols(_chart(10))
+    starts = facts.month_starts(windows)
+    assert sorted(s.arguments[0].number for s in starts) == sorted(windows)
+    every = {s for s in facts if s.name == "month_start"}
+    assert set(starts) <= every and len(every) == 240
+
+
+def test_the_caresource_windows_are_read_from_both_a_filter_and_a_days_leaf():
+    assert support.loaded("caresource_sijf_2026").compiled.window_months() == {6, 12}
