@@ -70,7 +70,7 @@ CASE_INPUT = "case_input"
 
 @functools.lru_cache(maxsize=16)
 def _bulk_rule(name: str) -> ast.AST:
-    """`p(X1, ..., Xn) :- p(X1, ..., Xn) = @case_atoms(p).`: clingo asks the context for the
+    """`p(X0, ..., Xn) :- p(X0, ..., Xn) = @case_atoms(p).`: clingo asks the context for the
     case's atoms of p, in one call, and each becomes a fact. The text is built from a case
     predicate's own name, never from the case."""
     arity = next(a for n, a in CASE_PREDICATES if n == name)
