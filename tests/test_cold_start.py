@@ -3,6 +3,7 @@ has it, to the same data and the same messages as the pure-Python reading."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sijfasp import case_reader
+from sijfasp import case_reader, cli
 from sijfasp.case_reader import CaseMapping, Yaml11Scalar, read_case_text
 from sijfasp.diagnostics import SijfaspError
 from sijfasp.limits import DEFAULT_LIMITS, Limits
@@ -352,3 +353,35 @@ def test_dumped_documents_reach_libyaml():
         text = _dumped(data if style is None else _texts_only(data), style, None)
         assert case_reader._for_libyaml(text)
         assert _shape(_libyaml(text)) == _shape(_python(text)), text
+
+
+# ------------------------------------------------------------------ the command line
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("command", sorted(cli._HANDLERS))
+def test_a_command_parser_is_that_command_of_the_full_parser(command, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    full, only = cli._parser(None), cli._parser(command)
+    assert only.format_help() == full.format_help()  # every command still listed
+    assert _subparsers(only)[command].format_help() == _subparsers(full)[command].format_help()
+    assert list(_subparsers(only)) == list(_subparsers(full))
+    assert sorted(_subparsers(full)) == sorted(cli._HANDLERS)
+
+
+@pytest.mark.parametrize(
+    "argv, command",
+    [
+        (["check", "a.yaml"], "check"),
+        (["--policies", "dir", "explain", "a.yaml"], "explain"),
+        (["--policies=dir", "missing"], "missing"),
+        (["--pol", "check", "explain"], None),  # an abbreviation: its value is not known
+        (["-h", "check"], None),
+        (["--policies"], None),
+        ([], None),
+    ],
+)
+def test_only_a_plain_command_line_gets_a_parser_of_one_command(argv, command):
+    assert cli._plain_command(argv) == command
