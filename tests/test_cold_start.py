@@ -4,10 +4,14 @@ has it, to the same data and the same messages as the pure-Python reading."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import marshal
 import os
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sijfasp import case_reader, cli
+from sijfasp import case_reader, cli, dataclass_code
 from sijfasp.case_reader import CaseMapping, Yaml11Scalar, read_case_text
 from sijfasp.diagnostics import SijfaspError
 from sijfasp.limits import DEFAULT_LIMITS, Limits
@@ -385,3 +389,126 @@ def test_a_command_parser_is_that_command_of_the_full_parser(command, monkeypatc
 )
 def test_only_a_plain_command_line_gets_a_parser_of_one_command(argv, command):
     assert cli._plain_command(argv) == command
+
+
+# ------------------------------------------------------------------ the data classes' code
+# In a fresh process: import the command line, then print how many data class methods were
+# compiled, whether the collector runs, and every sijfasp data class's methods as compiled.
+IMPORT_CLI = r"""
+import builtins, dataclasses, gc, json, sys
+compiled = 0
+real_compile = builtins.compile
+def counting(source, *rest, **named):
+    global compiled
+    compiled += isinstance(source, str) and "__create_fn__" in source
+    return real_compile(source, *rest, **named)
+builtins.compile = counting
+import sijfasp.cli
+builtins.compile = real_compile
+
+def code(function):
+    c = function.__code__
+    return [c.co_code.hex(), repr(c.co_consts), c.co_names, c.co_varnames, c.co_freevars,
+            c.co_qualname, repr(function.__annotations__), repr(function.__defaults__),
+            repr(function.__kwdefaults__), function.__module__]
+
+methods = {}
+for name, module in sorted(sys.modules.items()):
+    if name.startswith("sijfasp"):
+        for value in vars(module).values():
+            if dataclasses.is_dataclass(value) and value.__module__ == name:
+                for method in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__",
+                               "__delattr__"):
+                    found = vars(value).get(method)
+                    if found is not None and hasattr(found, "__code__"):
+                        methods[f"{name}.{value.__qualname__}.{method}"] = code(
+                            getattr(found, "__wrapped__", found))
+print(json.dumps({"compiled": compiled, "collecting": gc.isenabled(),
+                  "patched": "exec" in vars(dataclasses), "methods": methods}))
+"""
+
+
+def _import_cli(cache: Path | None) -> dict[str, Any]:
+    environment = {**os.environ}
+    environment.pop("SIJFASP_NO_CACHE", None)
+    if cache is None:
+        environment["SIJFASP_NO_CACHE"] = "1"
+    else:
+        environment["SIJFASP_CACHE_DIR"] = str(cache)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_CLI],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=support.REPO_ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("dataclass-code-*.marshal"))
+
+
+def test_data_classes_are_compiled_once_and_made_alike(tmp_path):
+    cache = tmp_path / "cache"
+    fresh = _import_cli(None)
+    first = _import_cli(cache)
+    (entry,) = _entries(cache)
+    second = _import_cli(cache)
+    assert first["compiled"] > 300  # a hundred-odd classes, afresh
+    assert second["compiled"] == 0  # every one from the cache
+    assert len(fresh["methods"]) > 300
+    assert fresh["methods"] == first["methods"] == second["methods"]
+    for run in (fresh, first, second):
+        assert run["collecting"] and not run["patched"]
+    assert _entries(cache) == [entry]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"not a cache entry",
+        dataclass_code.FORMAT + b"\x00garbage",
+        dataclass_code.FORMAT + marshal.dumps({"def f(): pass": "not code"}),
+        dataclass_code.FORMAT + marshal.dumps([1, 2, 3]),
+        b"",
+    ],
+)
+def test_a_damaged_entry_is_compiled_afresh_and_replaced(tmp_path, damage):
+    cache = tmp_path / "cache"
+    expected = _import_cli(cache)["methods"]
+    (entry,) = _entries(cache)
+    entry.write_bytes(damage)
+    again = _import_cli(cache)
+    assert again["compiled"] > 300 and again["methods"] == expected
+    assert entry.read_bytes().startswith(dataclass_code.FORMAT)
+    assert _import_cli(cache)["compiled"] == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="no file owners here")
+def test_an_entry_others_may_write_is_not_read(tmp_path):
+    cache = tmp_path / "cache"
+    _import_cli(cache)
+    (entry,) = _entries(cache)
+    entry.chmod(0o666)
+    assert _import_cli(cache)["compiled"] > 300
+
+
+def test_the_cache_leaves_exec_and_the_collector_as_they_were(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIJFASP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SIJFASP_NO_CACHE", raising=False)
+    with dataclass_code.cached():
+        assert "exec" in vars(dataclasses)
+
+        @dataclasses.dataclass(frozen=True)
+        class Point:
+            x: int
+            y: int = 0
+
+    assert "exec" not in vars(dataclasses)
+    assert Point(1) == Point(1, 0) and hash(Point(1)) == hash(Point(1, 0))
+    assert repr(Point(2, 3)).endswith("Point(x=2, y=3)")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Point(1).x = 2
+    assert len(_entries(tmp_path / "cache")) == 1
