@@ -73,7 +73,7 @@ def cached() -> Iterator[None]:
     def exec_cached(source: Any, globals: Any = None, locals: Any = None, /) -> None:
         nonlocal added
         if type(source) is str:
-            code = codes.get(source)
+            code = used.get(source) or codes.get(source)
             if code is None:
                 code = compile(source, "<string>", "exec", dont_inherit=True)
                 added += 1

@@ -20,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sijfasp import case_reader, cli, dataclass_code
+from sijfasp import case_reader, cli, dataclass_code, solver
 from sijfasp.case_reader import CaseMapping, Yaml11Scalar, read_case_text
 from sijfasp.diagnostics import SijfaspError
 from sijfasp.limits import DEFAULT_LIMITS, Limits
@@ -465,6 +465,11 @@ def test_data_classes_are_compiled_once_and_made_alike(tmp_path):
     assert _entries(cache) == [entry]
 
 
+@pytest.fixture(scope="module")
+def fresh_methods() -> dict[str, Any]:
+    return _import_cli(None)["methods"]
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -475,15 +480,17 @@ def test_data_classes_are_compiled_once_and_made_alike(tmp_path):
         b"",
     ],
 )
-def test_a_damaged_entry_is_compiled_afresh_and_replaced(tmp_path, damage):
+def test_a_damaged_entry_is_compiled_afresh_and_replaced(tmp_path, damage, fresh_methods):
     cache = tmp_path / "cache"
-    expected = _import_cli(cache)["methods"]
-    (entry,) = _entries(cache)
+    cache.mkdir(mode=0o700)
+    entry = cache / dataclass_code.entry_name()
     entry.write_bytes(damage)
+    entry.chmod(0o600)
     again = _import_cli(cache)
-    assert again["compiled"] > 300 and again["methods"] == expected
+    assert again["compiled"] > 300 and again["methods"] == fresh_methods
+    assert _entries(cache) == [entry]
     assert entry.read_bytes().startswith(dataclass_code.FORMAT)
-    assert _import_cli(cache)["compiled"] == 0
+    assert len(dataclass_code._read(entry)) == again["compiled"]  # each text once
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="no file owners here")
@@ -491,7 +498,9 @@ def test_an_entry_others_may_write_is_not_read(tmp_path):
     cache = tmp_path / "cache"
     _import_cli(cache)
     (entry,) = _entries(cache)
+    assert dataclass_code._read(entry)
     entry.chmod(0o666)
+    assert dataclass_code._read(entry) == {}
     assert _import_cli(cache)["compiled"] > 300
 
 
@@ -512,3 +521,53 @@ def test_the_cache_leaves_exec_and_the_collector_as_they_were(tmp_path, monkeypa
     with pytest.raises(dataclasses.FrozenInstanceError):
         Point(1).x = 2
     assert len(_entries(tmp_path / "cache")) == 1
+
+
+# ------------------------------------------------------------------ one case, programs as text
+def test_programs_read_as_text_decide_as_programs_built_from_the_ast(monkeypatch):
+    from sijfasp import render
+    from sijfasp.api import evaluate_case
+    from sijfasp.case_reader import read_case_file
+    from sijfasp.case_vocabulary import case_under
+    from sijfasp.policies import bundled_policy_versions
+
+    policies = list(bundled_policy_versions())
+    outputs = {}
+    for as_text in (True, False):
+        monkeypatch.setattr(solver, "PROGRAMS_AS_TEXT", as_text)
+        outputs[as_text] = [
+            render.json_cases([evaluate_case(chosen, case)])
+            for case, chosen in (
+                case_under(read_case_file(path), policies, path.name)
+                for path in support.example_paths()
+            )
+        ]
+    assert outputs[True] == outputs[False]
+    assert len(outputs[True]) == len(support.example_paths()) >= 10
+
+
+def _programs_parsed(monkeypatch, *cases: Path) -> list[str]:
+    """The policy programs parsed to an AST during `sijfasp check CASES`."""
+    from sijfasp.policies import bundled_policy_versions
+
+    programs = {loaded.compiled.program for loaded in bundled_policy_versions()}
+    parsed: list[str] = []
+    real = solver._statements
+
+    def recorded(program: str) -> Any:
+        parsed.extend([program] if program in programs else [])
+        return real(program)
+
+    monkeypatch.setattr(solver, "_statements", recorded)
+    assert cli.main(["check", *map(str, cases), "--format", "json"]) == 0
+    assert solver.PROGRAMS_AS_TEXT is False  # as it was
+    return parsed
+
+
+def test_a_check_of_one_case_reads_each_program_as_text(monkeypatch, capsys):
+    assert _programs_parsed(monkeypatch, support.APPROVABLE_PATH) == []
+    one = json.loads(capsys.readouterr().out)
+    parsed = _programs_parsed(monkeypatch, support.APPROVABLE_PATH, support.APPROVABLE_PATH)
+    assert len(parsed) == 4  # two cases, two policies in effect: built from the AST
+    two = json.loads(capsys.readouterr().out)
+    assert two == [one, one]
