@@ -77,10 +77,10 @@ class Exit(enum.IntEnum):
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command line's parser. Every command is listed, but only `command`'s own options
-    are added when it is a known command (each option costs a little to add, and a run
-    parses the options of one command); all of them otherwise, for the messages that list
-    commands. batch.py is imported for a batch only, or for a parser of every command."""
+    """The command line's parser: of `command` alone when it is a known command (a run
+    parses the options of one command, and each parser and option costs a little to make);
+    of every command otherwise, for the help and the messages that list the commands.
+    batch.py is imported for a batch only, or for a parser of every command."""
     parser = argparse.ArgumentParser(
         prog="sijfasp",
         description="Check SI joint fusion prior-authorization cases against payer policies.",
@@ -97,9 +97,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     every = command not in _HANDLERS
     for name, help_text in _COMMAND_HELP.items():
-        sub = commands.add_parser(name, help=help_text)
         if every or name == command:
-            _OPTIONS[name](sub)
+            _OPTIONS[name](commands.add_parser(name, help=help_text))
     return parser
 
 
@@ -962,7 +961,7 @@ def _command(argv: Sequence[str] | None) -> str | None:
 
 def _plain_command(argv: Sequence[str] | None) -> str | None:
     """The subcommand when nothing but `--policies DIR` comes before it; None otherwise (an
-    abbreviated option, `-h`): the parser then has every command's options."""
+    abbreviated option, `-h`): the parser then has every command."""
     args = list(sys.argv[1:] if argv is None else argv)
     index = 0
     while index < len(args) and args[index].split("=", 1)[0] == "--policies":
