@@ -249,7 +249,7 @@ def test_without_libyaml_the_pure_python_reader_reads_the_case():
 
 
 # ------------------------------------------------------------------ generated texts
-YAML_PIECES = list(":-[]{},#&*!|>'\"\n \t%?@`\\~.0123456789eEaxyYnNo\r\x85\u2028\ufeffé")
+YAML_PIECES = list(":-[]{},#&*!|>'\"\n \t%?@`\\~.0123456789eEaxyYnNo\r\x85\u2028\u2029\ufeffé")
 
 
 def _dumped(data: Any, style: str | None, flow: bool | None) -> str:
