@@ -28,9 +28,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .user_cache import cache_dir, is_private, write_entry
+from .user_cache import cache_dir, drop_old_entries, is_private, write_entry
 
 FORMAT = b"sijfasp-dataclass-code 1\n"
+# One per Python build (a virtual environment is one): the oldest beyond go.
+MAX_ENTRIES = 8
 
 
 def entry_name() -> str:
@@ -88,4 +90,8 @@ def cached() -> Iterator[None]:
         del dataclasses.exec  # type: ignore[attr-defined]
         if added:
             with contextlib.suppress(ValueError):
-                write_entry(folder, entry.name, FORMAT + marshal.dumps(used), "dataclass-code")
+                data = FORMAT + marshal.dumps(used)
+                if write_entry(folder, entry.name, data, "dataclass-code"):
+                    drop_old_entries(
+                        folder, "dataclass-code-*.marshal", "dataclass-code", MAX_ENTRIES
+                    )

@@ -505,6 +505,20 @@ def test_an_entry_others_may_write_is_not_read(tmp_path):
     assert _import_cli(cache)["compiled"] > 300
 
 
+def test_entries_of_other_python_builds_beyond_the_last_few_go(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    for number in range(dataclass_code.MAX_ENTRIES + 3):
+        old = cache / f"dataclass-code-other{number:02}.marshal"
+        old.write_bytes(dataclass_code.FORMAT)
+        os.utime(old, (number, number))
+    _import_cli(cache)
+    kept = _entries(cache)
+    assert len(kept) == dataclass_code.MAX_ENTRIES
+    assert cache / dataclass_code.entry_name() in kept
+    assert cache / "dataclass-code-other00.marshal" not in kept  # the oldest went
+
+
 def test_the_cache_leaves_exec_and_the_collector_as_they_were(tmp_path, monkeypatch):
     monkeypatch.setenv("SIJFASP_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("SIJFASP_NO_CACHE", raising=False)
