@@ -12,6 +12,11 @@ Reading is bounded and literal, so that what `case.py` validates is exactly what
   refused by the validator with its field path;
 - YAML anchors, aliases and explicit tags are refused: a case has no need of them, and aliases
   multiply a small file into an unbounded one.
+
+YAML is parsed by libyaml when PyYAML has it (several times faster), composed by the same rules
+as above; a text libyaml does not read, or may read otherwise, is read by PyYAML's pure-Python
+parser, which words every refusal. Both give the same data and the same messages
+(tests/test_cold_start.py).
 """
 
 from __future__ import annotations
@@ -175,8 +180,9 @@ def _span(name: str, mark: Any) -> Span | None:
     return Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
 
 
-class _CaseYamlLoader(yaml.SafeLoader):
-    """YAML 1.2-like plain values, no anchors, aliases or tags, duplicate keys recorded."""
+class _CaseRules:
+    """YAML 1.2-like plain values, no anchors, aliases or tags, duplicate keys recorded: the
+    composition of a case, over PyYAML's pure-Python parser or libyaml's events alike."""
 
     case_name = "<case>"
     max_values = DEFAULT_LIMITS.max_values
@@ -184,7 +190,7 @@ class _CaseYamlLoader(yaml.SafeLoader):
     values = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[attr-defined]
         self.values += 1
         if self.values > self.max_values:
             raise _fail(
@@ -208,20 +214,26 @@ class _CaseYamlLoader(yaml.SafeLoader):
                 "(quote a text)",
                 where,
             )
-        return super().compose_node(parent, index)
+        return super().compose_node(parent, index)  # type: ignore[misc]
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is not yaml.ScalarNode or not implicit[0]:
-            return super().resolve(kind, value, implicit)
+            return super().resolve(kind, value, implicit)  # type: ignore[misc]
         if value in ("true", "false"):
             return _BOOL
         if value in ("", "~", "null"):
             return _NULL
         if _CORE_NUMBER.fullmatch(value):
             return _DECIMAL
-        if value in _YAML11_LETTERS or super().resolve(kind, value, implicit) in _YAML11_KINDS:
+        yaml11 = super().resolve(kind, value, implicit)  # type: ignore[misc]
+        if value in _YAML11_LETTERS or yaml11 in _YAML11_KINDS:
             return _YAML11
         return _STR
+
+
+class _CaseYamlLoader(_CaseRules, yaml.SafeLoader):
+    """A case over PyYAML's pure-Python reader, scanner and parser: the reference reading,
+    and the one every error message comes from."""
 
 
 def _construct_mapping(loader: _CaseYamlLoader, node: yaml.MappingNode) -> CaseMapping:
@@ -274,22 +286,81 @@ _CaseYamlLoader.add_constructor(_DECIMAL, lambda loader, node: Decimal(node.valu
 _CaseYamlLoader.add_constructor(_YAML11, _construct_yaml11)
 
 
-def _read_yaml(text: str, name: str, limits: Limits) -> Any:
+def _libyaml_loader() -> type | None:
+    """The same composition over libyaml's parser (PyYAML's C extension), several times faster
+    than the pure-Python one; None when PyYAML was built without it."""
+    if not getattr(yaml, "__with_libyaml__", False):
+        return None
+    from yaml._yaml import CParser
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
+
+    class _CaseLibyamlLoader(_CaseRules, Composer, CParser, SafeConstructor, Resolver):
+        # Composer before CParser: the nodes are composed here, from libyaml's events.
+        yaml_constructors = _CaseYamlLoader.yaml_constructors
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    return _CaseLibyamlLoader
+
+
+_LIBYAML_LOADER = _libyaml_loader()
+# What PyYAML's pure-Python reader refuses before parsing (yaml.reader.Reader.NON_PRINTABLE).
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+
+
+# Where libyaml 0.2.5 reads otherwise than PyYAML's own scanner (it accepts a tab after a
+# value, `?` inside a plain value in brackets and a comment right after `|` or `>`, drops a
+# byte-order mark inside the text, and reads a lone `!` as an empty text, not null): such
+# texts go to the pure-Python reader.
+_LIBYAML_DIFFERS = re.compile("[\t?!\ufeff]|[|>][-+0-9]*#")
+
+
+def _for_libyaml(text: str) -> bool:
+    """Whether libyaml may read the text to the same data as the pure-Python reader."""
+    return _LIBYAML_DIFFERS.search(text) is None and _NON_PRINTABLE.search(text) is None
+
+
+def _load_yaml(loader_class: Any, text: str, name: str, limits: Limits) -> Any:
     loader = None
     try:
-        loader = _CaseYamlLoader(text)  # the reader checks the characters here already
+        loader = loader_class(text)  # the pure-Python reader checks the characters here already
         loader.case_name = name
         loader.max_values = limits.max_values
         loader.max_records = limits.max_records
         return loader.get_single_data()
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _read_yaml(text: str, name: str, limits: Limits) -> Any:
+    """The case's data, read with libyaml when PyYAML has it. libyaml only ever gives a
+    result: any text it does not read to the end, for whatever reason (a syntax error, a
+    refused anchor or tag, a limit), and any text `_for_libyaml` keeps from it, is read
+    by the pure-Python parser, which accepts or refuses it and words every message, with its
+    line and column, as it always has."""
+    if _LIBYAML_LOADER is not None and _for_libyaml(text):
+        try:
+            return _load_yaml(_LIBYAML_LOADER, text, name, limits)
+        except Exception:  # refused or not: the reading below decides, and says why
+            pass
+    return _read_yaml_python(text, name, limits)
+
+
+def _read_yaml_python(text: str, name: str, limits: Limits) -> Any:
+    try:
+        return _load_yaml(_CaseYamlLoader, text, name, limits)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error).split("\n")[0]
         raise _fail(name, f"not valid YAML: {for_diagnostic(problem, 200)}{where}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
 
 
 # ------------------------------------------------------------------ text

@@ -17,6 +17,7 @@ import datetime as dt
 import difflib
 import enum
 import errno
+import gc
 import os
 import select
 import signal
@@ -28,29 +29,42 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, render, textsafe, versions
-from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id
-from .case import Case
-from .case_reader import display_name, file_kind, read_case_file
-from .case_vocabulary import case_under
-from .compiler import source_name
-from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
-from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint, too_complex
-from .policies import (
-    LoadedPolicy,
-    check_distinct,
-    is_vocabulary_file,
-    load_policy,
-    load_vocabulary,
-    policy_versions,
-    read_source,
-    set_policies,
-    shown_path,
-    source_sha256,
-)
-from .policy_set import ENVIRONMENT_VARIABLE, PolicySet, discover
-from .results import CaseResult, PolicySetInfo
-from .source import SourceText
+from . import dataclass_code
+
+# What the imports below make lives as long as the process: no collection while they run (a
+# cold start would spend a tenth of its time in them), and none scans it afterwards.
+_COLLECTING = gc.isenabled()
+gc.disable()
+try:
+    # The data classes of the modules below are made from code compiled in an earlier run.
+    with dataclass_code.cached():
+        from . import __version__, render, solver, textsafe, versions
+        from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id
+        from .case import Case
+        from .case_reader import display_name, file_kind, read_case_file
+        from .case_vocabulary import case_under
+        from .compiler import source_name
+        from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
+        from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint, too_complex
+        from .policies import (
+            LoadedPolicy,
+            check_distinct,
+            is_vocabulary_file,
+            load_policy,
+            load_vocabulary,
+            policy_versions,
+            read_source,
+            set_policies,
+            shown_path,
+            source_sha256,
+        )
+        from .policy_set import ENVIRONMENT_VARIABLE, PolicySet, discover
+        from .results import CaseResult, PolicySetInfo
+        from .source import SourceText
+finally:
+    if _COLLECTING:
+        gc.freeze()
+        gc.enable()
 
 
 class Exit(enum.IntEnum):
@@ -63,8 +77,10 @@ class Exit(enum.IntEnum):
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command line's parser; for another `command` than batch, without batch's own
-    options (batch.py is imported for a batch only)."""
+    """The command line's parser: of `command` alone when it is a known command (a run
+    parses the options of one command, and each parser and option costs a little to make);
+    of every command otherwise, for the help and the messages that list the commands.
+    batch.py is imported for a batch only, or for a parser of every command."""
     parser = argparse.ArgumentParser(
         prog="sijfasp",
         description="Check SI joint fusion prior-authorization cases against payer policies.",
@@ -79,50 +95,72 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         help="the policy set, for any command that uses one (as COMMAND --policies DIR)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    every = command not in _HANDLERS
+    for name, help_text in _COMMAND_HELP.items():
+        if every or name == command:
+            _OPTIONS[name](commands.add_parser(name, help=help_text))
+    return parser
 
-    listing = commands.add_parser("policies", help="list the policies sijfasp knows")
+
+_COMMAND_HELP = {
+    "policies": "list the policies sijfasp knows",
+    "check": "the determination of a case under each policy",
+    "explain": "every criterion with its evidence, exclusions and advisories",
+    "missing": "the minimal sets of missing documentation",
+    "compile": "compile a policy file to ASP",
+    "lint": "check policy and vocabulary files, report every problem",
+    "fmt": "rewrite policy and vocabulary files in canonical layout",
+    "batch": "check many cases, one JSON line per case",
+    "test": "run the policy tests; --coverage shows what they saw",
+    "diff": "the criteria two policies or versions decide differently, with witnesses",
+    "lsp": "a language server for policy and vocabulary files, over stdio",
+}
+
+
+def _policies_options(listing: argparse.ArgumentParser) -> None:
     listing.add_argument("--format", choices=("text", "json"), default="text")
     _policies_option(listing)
 
-    def case_command(name: str, help_text: str, formats: tuple[str, ...]) -> None:
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument(
-            "cases",
-            nargs="+",
-            type=Path,
-            metavar="case",
-            help="case files (YAML or JSON) or directories of them; - reads standard input",
-        )
-        _policy_options(sub)
-        sub.add_argument("--format", choices=formats, default="text")
-        sub.add_argument(
-            "--enumerate",
-            type=_count,
-            default=None,
-            metavar="N",
-            help=f"list the N best minimal sets of missing documentation, fewest "
-            f"items first (0: all; default {DEFAULT_ENUMERATE} in JSON, "
-            f"{render.MAX_SETS_SHOWN} in text)",
-        )
-        _case_limit_options(sub)
-        _run_limit_options(sub)
 
-    case_command("check", "the determination of a case under each policy", ("text", "json"))
-    commands.choices["check"].add_argument(
+def _case_options(sub: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    sub.add_argument(
+        "cases",
+        nargs="+",
+        type=Path,
+        metavar="case",
+        help="case files (YAML or JSON) or directories of them; - reads standard input",
+    )
+    _policy_options(sub)
+    sub.add_argument("--format", choices=formats, default="text")
+    sub.add_argument(
+        "--enumerate",
+        type=_count,
+        default=None,
+        metavar="N",
+        help=f"list the N best minimal sets of missing documentation, fewest "
+        f"items first (0: all; default {DEFAULT_ENUMERATE} in JSON, "
+        f"{render.MAX_SETS_SHOWN} in text)",
+    )
+    _case_limit_options(sub)
+    _run_limit_options(sub)
+
+
+def _check_options(sub: argparse.ArgumentParser) -> None:
+    _case_options(sub, ("text", "json"))
+    sub.add_argument(
         "--no-missing",
         action="store_true",
         help="decide each case as documented only: the missing documentation of an "
         "incomplete case is not worked out (faster)",
     )
-    case_command(
-        "explain",
-        "every criterion with its evidence, exclusions and advisories",
-        ("text", "json", "markdown"),
-    )
-    case_command(
-        "missing", "the minimal sets of missing documentation", ("text", "json", "markdown")
-    )
-    missing = commands.choices["missing"]
+
+
+def _explain_options(sub: argparse.ArgumentParser) -> None:
+    _case_options(sub, ("text", "json", "markdown"))
+
+
+def _missing_options(missing: argparse.ArgumentParser) -> None:
+    _case_options(missing, ("text", "json", "markdown"))
     missing.add_argument(
         "--reply-days",
         type=_count,
@@ -139,7 +177,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         help="the letter's date, YYYY-MM-DD (default: today)",
     )
 
-    compile_ = commands.add_parser("compile", help="compile a policy file to ASP")
+
+def _compile_options(compile_: argparse.ArgumentParser) -> None:
     compile_.add_argument("policy", nargs="?", type=Path, help="the policy file (.sijp)")
     compile_.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     mode = compile_.add_mutually_exclusive_group()
@@ -157,9 +196,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     _policies_option(compile_)
     _run_limit_options(compile_)
 
-    lint = commands.add_parser(
-        "lint", help="check policy and vocabulary files, report every problem"
-    )
+
+def _lint_options(lint: argparse.ArgumentParser) -> None:
     lint.add_argument(
         "files",
         nargs="*",
@@ -170,7 +208,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     _policies_option(lint)
     _run_limit_options(lint)
 
-    fmt = commands.add_parser("fmt", help="rewrite policy and vocabulary files in canonical layout")
+
+def _fmt_options(fmt: argparse.ArgumentParser) -> None:
     fmt.add_argument(
         "paths", nargs="+", type=Path, help="files (.sijp, .sijv) or folders holding them"
     )
@@ -180,15 +219,17 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     fmt.add_argument("--diff", action="store_true", help="with --check, show each change as a diff")
     _run_limit_options(fmt)
 
-    batch_ = commands.add_parser("batch", help="check many cases, one JSON line per case")
-    if command == "batch" or command not in _HANDLERS:
-        from . import batch
 
-        batch.add_arguments(batch_)
+def _batch_options(batch_: argparse.ArgumentParser) -> None:
+    from . import batch
+
+    batch.add_arguments(batch_)
     _policy_options(batch_)
     _case_limit_options(batch_)
     _run_limit_options(batch_)
-    test = commands.add_parser("test", help="run the policy tests; --coverage shows what they saw")
+
+
+def _test_options(test: argparse.ArgumentParser) -> None:
     test.add_argument(
         "paths",
         nargs="*",
@@ -206,9 +247,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     _policies_option(test)
     _run_limit_options(test)
-    diff = commands.add_parser(
-        "diff", help="the criteria two policies or versions decide differently, with witnesses"
-    )
+
+
+def _diff_options(diff: argparse.ArgumentParser) -> None:
     diff.add_argument("a", metavar="A", help="a policy id, ID@VERSION, or a .sijp file")
     diff.add_argument("b", metavar="B", help="a policy id, ID@VERSION, or a .sijp file")
     diff.add_argument("--service", help="only this service (default: every service of A or B)")
@@ -217,12 +258,29 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         "--write-cases", type=Path, metavar="DIR", help="write each witness case into DIR"
     )
     _run_limit_options(diff)
-    commands.add_parser("lsp", help="a language server for policy and vocabulary files, over stdio")
     diff.set_defaults(time_limit=_default("time_limit") or DIFF_TIME_LIMIT)
     for action in diff._actions:
         if action.dest == "time_limit":
             action.help = f"stop a run that takes longer (0: no limit; default {DIFF_TIME_LIMIT:g})"
-    return parser
+
+
+def _lsp_options(lsp: argparse.ArgumentParser) -> None:
+    pass  # no options of its own
+
+
+_OPTIONS = {
+    "policies": _policies_options,
+    "check": _check_options,
+    "explain": _explain_options,
+    "missing": _missing_options,
+    "compile": _compile_options,
+    "lint": _lint_options,
+    "fmt": _fmt_options,
+    "batch": _batch_options,
+    "test": _test_options,
+    "diff": _diff_options,
+    "lsp": _lsp_options,
+}
 
 
 def _default(name: str) -> str | None:
@@ -564,12 +622,16 @@ def _cmd_case(args: argparse.Namespace) -> int:
         options = dataclasses.replace(options, missing=False)
     pinned = _pinned(args)
     info = set_info(args)
-    results = [
-        dataclasses.replace(
-            evaluate_case(chosen, case, options, args.as_of, pinned), policy_set=info
-        )
-        for case, chosen in cases
-    ]
+    solver.PROGRAMS_AS_TEXT = len(cases) == 1  # each program is used once
+    try:
+        results = [
+            dataclasses.replace(
+                evaluate_case(chosen, case, options, args.as_of, pinned), policy_set=info
+            )
+            for case, chosen in cases
+        ]
+    finally:
+        solver.PROGRAMS_AS_TEXT = False
     if args.format == "json":
         output = render.json_cases(results)
     else:
@@ -897,8 +959,18 @@ def _command(argv: Sequence[str] | None) -> str | None:
     return None
 
 
+def _plain_command(argv: Sequence[str] | None) -> str | None:
+    """The subcommand when nothing but `--policies DIR` comes before it; None otherwise (an
+    abbreviated option, `-h`): the parser then has every command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    index = 0
+    while index < len(args) and args[index].split("=", 1)[0] == "--policies":
+        index += 2 if args[index] == "--policies" else 1
+    return args[index] if index < len(args) and not args[index].startswith("-") else None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    parser = _parser(_command(argv))
+    parser = _parser(_plain_command(argv))
     args = parser.parse_args(argv)
     before = args.policies_before_command
     if before is not None:

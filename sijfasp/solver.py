@@ -137,6 +137,12 @@ _POSITION = ast.Position("<case>", 1, 1)
 _LOCATION = ast.Location(_POSITION, _POSITION)
 
 
+# Set while a run judges a single case (cli.py), which builds one Control per program: clingo
+# reads the program's text in less time than a parse to the AST and a build from it take. A
+# run of more cases builds each Control from the AST, parsed once (_statements).
+PROGRAMS_AS_TEXT = False
+
+
 def _control(
     arguments: Sequence[str], compiled: CompiledPolicy, case_facts: Iterable[clingo.Symbol]
 ) -> clingo.Control:
@@ -147,11 +153,16 @@ def _control(
             messages.append(message)
 
     control = clingo.Control(list(arguments), logger=logger, message_limit=20)
+    as_text = PROGRAMS_AS_TEXT
     try:
-        statements = encoding_for(compiled.program) + _statements(compiled.program)
+        statements = encoding_for(compiled.program)
+        if not as_text:
+            statements += _statements(compiled.program)
         with ast.ProgramBuilder(control) as builder:
             for statement in statements:
                 builder.add(statement)
+        if as_text:
+            control.add("base", [], compiled.program)
     except RuntimeError as error:
         raise SolveError("; ".join(messages) or str(error)) from None
     _add_case_facts(control, compiled, case_facts)
