@@ -108,13 +108,19 @@ def _floor(policies: list[Any], cases: list[Any]) -> float:
     from sijfasp.case_facts import case_symbols
     from sijfasp.solver import encoding_for
 
-    # policy.lp as the solver gives it to clingo for each policy: specialized (prune.py).
+    # policy.lp as the solver gives it to clingo for each policy: specialized (prune.py); the
+    # case's facts as the solver gives them: month_start/2 for the policy's own windows.
     encodings = ["\n".join(map(str, encoding_for(p.compiled.program))) for p in policies]
     programs = [p.compiled.program for p in policies]
-    facts = [case_symbols(c) for c in cases]
+    windows = [p.compiled.window_months() for p in policies]
+    facts = []
+    for case in cases:
+        symbols = case_symbols(case)
+        documented = [s for group in symbols.groups.values() for s in group]
+        facts.append([[*symbols.month_starts(w), *documented] for w in windows])
     elapsed = 0.0
-    for case_facts in facts:
-        for encoding, program in zip(encodings, programs, strict=True):
+    for per_policy in facts:
+        for encoding, program, case_facts in zip(encodings, programs, per_policy, strict=True):
             started = time.perf_counter()
             control = clingo.Control(["--opt-mode=opt", "--opt-strategy=usc"], logger=_quiet)
             control.add("base", [], encoding)
