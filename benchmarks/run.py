@@ -89,12 +89,19 @@ def _determine_all(policies: list[Any], cases: list[Any]) -> float:
 
 
 def _evaluate_all(policies: list[Any], cases: list[Any], options: Any) -> float:
+    return sum(_per_case(policies, cases, options))
+
+
+def _per_case(policies: list[Any], cases: list[Any], options: Any) -> list[float]:
+    """Each case's seconds, every policy judging it."""
     from sijfasp.api import evaluate_case
 
-    started = time.perf_counter()
+    seconds = []
     for case in cases:
+        started = time.perf_counter()
         evaluate_case(policies, case, options)
-    return time.perf_counter() - started
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 def _quiet(code: Any, message: str) -> None:
@@ -496,9 +503,17 @@ def main(argv: list[str] | None = None) -> int:
         _evaluate_all(policies, cases, Options(missing=False)),
     )
     rate("check, 1 unranked set", _evaluate_all(policies, cases, Options(enumerate=1, rank=False)))
-    full = _evaluate_all(policies, cases, Options())
+    each = _per_case(policies, cases, Options())
+    full = sum(each)
     rate("check --format json (minimal sets)", full)
     rows.append(("  json check vs floor", f"{full / floor:.1f}x"))
+    slowest = max(range(len(cases)), key=each.__getitem__)
+    rows.append(
+        (
+            "  slowest case of the mix, minimal sets",
+            f"{each[slowest]:.3f} s ({records[slowest]} records, {cases[slowest].id})",
+        )
+    )
     rows.append(("peak memory, mix", f"{_rss_mib(resource.RUSAGE_SELF):,.0f} MiB"))
 
     for count, mode, seconds in record_series(args.cap):

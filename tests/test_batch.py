@@ -409,3 +409,35 @@ def test_the_ground_once_floor_prints_a_rate_per_policy():
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines[:2]] == ["aim_sijf_2022", "caresource_sijf_2026"]
     assert lines[-1].startswith("all 2 policies: ") and lines[-1].endswith(" cases/s at most")
+
+
+def test_the_benchmark_prints_every_figure_of_its_table():
+    """A short run of the whole table: each measure the README and docs/batch.md quote."""
+    result = subprocess.run(
+        [*_benchmark("run.py"), "--mix", "6", "--batch", "6", "--cap", "4", "--cold-runs", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = result.stdout.split("\nmeasure ", 1)[1]
+    labels = [
+        "clingo alone, decide (floor)",
+        "check --no-missing (the fast path)",
+        "check --format json (minimal sets)",
+        "json check vs floor",
+        "slowest case of the mix, minimal sets",
+        "peak memory, mix",
+        " 1000 records, minimal sets",
+        " 5000 records, determination",
+        "40 open home programs, 5000 records, minimal sets",
+        "cold sijfasp check (cache populated)",
+        "python -c 'import clingo, lark, yaml'",
+        "cold sijfasp check, empty cache",
+        "batch --workers 2, 6 cases",
+    ]
+    for label in labels:
+        assert label in table, label
+    lines = [line for line in table.splitlines() if line.startswith("  batch lines out")]
+    assert len(lines) == 1 and lines[0].endswith("  6 of 6, in input order: ok"), lines
