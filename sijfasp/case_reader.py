@@ -180,6 +180,12 @@ def _span(name: str, mark: Any) -> Span | None:
     return Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
 
 
+# How deep a case's YAML may nest: a case needs about six levels (records, a kind's list, a
+# record, a list field). A fixed bound, not Python's stack, decides, so that both readers below
+# refuse the same texts at the same place, however deep the caller's stack already is.
+MAX_NESTING = 64
+
+
 class _CaseRules:
     """YAML 1.2-like plain values, no anchors, aliases or tags, duplicate keys recorded: the
     composition of a case, over PyYAML's pure-Python parser or libyaml's events alike."""
@@ -188,9 +194,16 @@ class _CaseRules:
     max_values = DEFAULT_LIMITS.max_values
     max_records = DEFAULT_LIMITS.max_records
     values = 0
+    depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()  # type: ignore[attr-defined]
+        if self.depth >= MAX_NESTING:
+            raise _fail(
+                self.case_name,
+                f"nested more than {MAX_NESTING} levels deep; a case needs a few",
+                _span(self.case_name, event.start_mark),
+            )
         self.values += 1
         if self.values > self.max_values:
             raise _fail(
@@ -214,7 +227,11 @@ class _CaseRules:
                 "(quote a text)",
                 where,
             )
-        return super().compose_node(parent, index)  # type: ignore[misc]
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self.depth -= 1
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is not yaml.ScalarNode or not implicit[0]:

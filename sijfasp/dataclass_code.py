@@ -10,9 +10,10 @@ the code compiled before for the same text. Nothing else changes: the code is wh
 `compile(text, "<string>", "exec")` gives (as `exec` compiles a text, inheriting no
 `from __future__` flag), run in the same namespaces, so the classes are the same.
 
-A missing, foreign or damaged file only means compiling again; it is read only from a folder
-and a file that belong to the user and no one else may write (user_cache.is_private), as
-Python trusts its own `__pycache__`.
+A missing, foreign or damaged file only means compiling again: the code is unmarshalled only
+when its SHA-256, written before it, matches (marshal itself trusts its input, and damaged code
+can crash the interpreter). It is read only from a folder and a file that belong to the user
+and no one else may write (user_cache.is_private), as Python trusts its own `__pycache__`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from typing import Any
 
 from .user_cache import cache_dir, drop_old_entries, is_private, write_entry
 
-FORMAT = b"sijfasp-dataclass-code 1\n"
+FORMAT = b"sijfasp-dataclass-code 2\n"
+DIGEST_SIZE = 32  # the SHA-256 of the marshalled code, between FORMAT and the code
 # One per Python build (a virtual environment is one): the oldest beyond go.
 MAX_ENTRIES = 8
 
@@ -48,7 +50,13 @@ def _read(entry: Path) -> dict[str, types.CodeType]:
         data = entry.read_bytes()
         if not data.startswith(FORMAT):
             return {}
-        codes = marshal.loads(data[len(FORMAT) :])
+        digest = data[len(FORMAT) : len(FORMAT) + DIGEST_SIZE]
+        payload = data[len(FORMAT) + DIGEST_SIZE :]
+        # marshal trusts its input: damaged code can crash the interpreter when it runs, so
+        # nothing is unmarshalled unless it is byte for byte what was written.
+        if hashlib.sha256(payload).digest() != digest:
+            return {}
+        codes = marshal.loads(payload)
     except Exception:  # any damaged or foreign file is only a miss
         return {}
     if not isinstance(codes, dict) or not all(
@@ -56,6 +64,12 @@ def _read(entry: Path) -> dict[str, types.CodeType]:
     ):
         return {}
     return codes
+
+
+def pack(codes: dict[str, types.CodeType]) -> bytes:
+    """An entry's bytes: FORMAT, the SHA-256 of the marshalled code, the marshalled code."""
+    payload = marshal.dumps(codes)
+    return FORMAT + hashlib.sha256(payload).digest() + payload
 
 
 @contextlib.contextmanager
@@ -90,7 +104,7 @@ def cached() -> Iterator[None]:
         del dataclasses.exec  # type: ignore[attr-defined]
         if added:
             with contextlib.suppress(ValueError):
-                data = FORMAT + marshal.dumps(used)
+                data = pack(used)
                 if write_entry(folder, entry.name, data, "dataclass-code"):
                     drop_old_entries(
                         folder, "dataclass-code-*.marshal", "dataclass-code", MAX_ENTRIES

@@ -494,6 +494,24 @@ def test_a_damaged_entry_is_compiled_afresh_and_replaced(tmp_path, damage, fresh
     assert len(dataclass_code._read(entry)) == again["compiled"]  # each text once
 
 
+def test_an_entry_damaged_anywhere_is_never_unmarshalled(tmp_path, fresh_methods):
+    """Flipped bits in the code (which marshal would load and Python might crash running) or in
+    its digest: the entry is a miss, compiled afresh, and the classes are the same."""
+    cache = tmp_path / "cache"
+    _import_cli(cache)
+    (entry,) = _entries(cache)
+    good = entry.read_bytes()
+    start = len(dataclass_code.FORMAT)
+    for offset in (start, start + dataclass_code.DIGEST_SIZE + 7, len(good) // 2, len(good) - 1):
+        damaged = bytearray(good)
+        damaged[offset] ^= 0x10
+        entry.write_bytes(bytes(damaged))
+        assert dataclass_code._read(entry) == {}, offset
+        again = _import_cli(cache)
+        assert again["compiled"] > 300 and again["methods"] == fresh_methods
+        assert len(dataclass_code._read(entry)) == again["compiled"]  # written anew, whole
+
+
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="no file owners here")
 def test_an_entry_others_may_write_is_not_read(tmp_path):
     cache = tmp_path / "cache"
@@ -586,3 +604,27 @@ def test_a_check_of_one_case_reads_each_program_as_text(monkeypatch, capsys):
     assert len(parsed) == 4  # two cases, two policies in effect: built from the AST
     two = json.loads(capsys.readouterr().out)
     assert two == [one, one]
+
+
+def _nested(levels: int) -> str:
+    """A mapping `levels` deep with a value at the bottom: `levels` + 1 nodes on one path."""
+    return "".join("  " * i + "k:\n" for i in range(levels)) + "  " * levels + "v\n"
+
+
+@pytest.mark.parametrize("levels", [case_reader.MAX_NESTING, 326, 2000])
+def test_nesting_past_the_limit_is_refused_alike_by_both_readers(levels, monkeypatch):
+    """A fixed bound, not the interpreter's stack, decides: libyaml's composition, a few
+    frames shallower, once read texts the pure-Python reader refused."""
+    text = _nested(levels)
+    with_libyaml = _outcome(text)
+    assert with_libyaml == _outcome_without_libyaml(monkeypatch, text)
+    kind, diagnostics = with_libyaml
+    assert kind == "refused"
+    assert f"nested more than {case_reader.MAX_NESTING} levels deep" in diagnostics[0].message
+    assert diagnostics[0].span is not None and diagnostics[0].span.line == case_reader.MAX_NESTING
+
+
+def test_nesting_up_to_the_limit_is_read(monkeypatch):
+    text = _nested(case_reader.MAX_NESTING - 1)
+    assert _outcome(text)[0] == "read"
+    assert _outcome(text) == _outcome_without_libyaml(monkeypatch, text)
