@@ -331,7 +331,7 @@ _LIBYAML_LOADER = _libyaml_loader()
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 
 
-# Where libyaml 0.2.5 reads otherwise than PyYAML's own scanner (it accepts a tab after a
+# Where libyaml (0.2.5, 0.2.6) reads otherwise than PyYAML's own scanner (it accepts a tab after a
 # value, `?` inside a plain value in brackets and a comment right after `|` or `>`, drops a
 # byte-order mark inside the text, and reads a lone `!` as an empty text, not null): such
 # texts go to the pure-Python reader.
