@@ -471,6 +471,7 @@ def fresh_methods() -> dict[str, Any]:
     return _import_cli(None)["methods"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage",
     [
@@ -494,6 +495,7 @@ def test_a_damaged_entry_is_compiled_afresh_and_replaced(tmp_path, damage, fresh
     assert len(dataclass_code._read(entry)) == again["compiled"]  # each text once
 
 
+@pytest.mark.slow
 def test_an_entry_damaged_anywhere_is_never_unmarshalled(tmp_path, fresh_methods):
     """Flipped bits in the code (which marshal would load and Python might crash running) or in
     its digest: the entry is a miss, compiled afresh, and the classes are the same."""
@@ -557,6 +559,7 @@ def test_the_cache_leaves_exec_and_the_collector_as_they_were(tmp_path, monkeypa
 
 
 # ------------------------------------------------------------------ one case, programs as text
+@pytest.mark.slow
 def test_programs_read_as_text_decide_as_programs_built_from_the_ast(monkeypatch):
     from sijfasp import render
     from sijfasp.api import evaluate_case

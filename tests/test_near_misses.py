@@ -170,6 +170,7 @@ def fresh_encoding(monkeypatch):
         cache.cache_clear()
 
 
+@pytest.mark.slow
 def test_near_misses_agree_with_the_reference_formulation(tmp_path: Path, fresh_encoding):
     folder = tmp_path / "policies_asp"
     folder.mkdir()
