@@ -90,20 +90,6 @@ class _CaseInput:
         return self._groups[name.name]
 
 
-# Each compiled policy's calendar-month windows, by program text (a CompiledPolicy holds dicts,
-# so it cannot be a cache key itself).
-_WINDOWS: dict[str, frozenset[int]] = {}
-
-
-def _windows(compiled: CompiledPolicy) -> frozenset[int]:
-    found = _WINDOWS.get(compiled.program)
-    if found is None:
-        if len(_WINDOWS) >= 64:
-            _WINDOWS.clear()
-        found = _WINDOWS[compiled.program] = compiled.window_months()
-    return found
-
-
 def _add_case_facts(
     control: clingo.Control, compiled: CompiledPolicy, case_facts: Iterable[clingo.Symbol]
 ) -> None:
@@ -115,7 +101,7 @@ def _add_case_facts(
     the encoding sees them as facts."""
     if isinstance(case_facts, CaseFacts):
         groups = dict(case_facts.groups)
-        groups["month_start"] = case_facts.month_starts(_windows(compiled))
+        groups["month_start"] = case_facts.month_starts(compiled.window_months())
         bulk = {n: g for n, g in groups.items() if len(g) >= BULK_ATOMS}
         one_by_one: Iterable[clingo.Symbol] = [
             symbol for n, g in groups.items() if n not in bulk for symbol in g
