@@ -115,16 +115,17 @@ def _documented_atoms(case: Case) -> list[CaseAtom]:
     return atoms
 
 
-# Each kind of case atom's predicate name (the names are distinct across arities).
-PREDICATE_OF: dict[type, str] = {
-    Doc: "doc",
-    RecordFact: "record",
-    RField: "rfield",
-    RMember: "rmember",
-    Span: "span",
-    SpanNext: "span_next",
-    MonthStart: "month_start",
-    DateNext: "date_next",
+# Each kind of case atom's predicate, as name and arity (the names are distinct): the one list
+# of what a case brings, read by prune.py and solver.py.
+SIGNATURE_OF: dict[type, tuple[str, int]] = {
+    Doc: ("doc", 2),
+    RecordFact: ("record", 2),
+    RField: ("rfield", 3),
+    RMember: ("rmember", 3),
+    Span: ("span", 3),
+    SpanNext: ("span_next", 2),
+    MonthStart: ("month_start", 2),
+    DateNext: ("date_next", 2),
 }
 
 
@@ -142,7 +143,7 @@ class CaseFacts(Sequence[clingo.Symbol]):
         for atom in atoms:
             symbol = atom.symbol()
             documented.append(symbol)
-            groups.setdefault(PREDICATE_OF[type(atom)], []).append(symbol)
+            groups.setdefault(SIGNATURE_OF[type(atom)][0], []).append(symbol)
         self._documented = tuple(documented)
         self._date = request_date
         self.groups: dict[str, tuple[clingo.Symbol, ...]] = {

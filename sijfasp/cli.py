@@ -38,7 +38,7 @@ gc.disable()
 try:
     # The data classes of the modules below are made from code compiled in an earlier run.
     with dataclass_code.cached():
-        from . import __version__, render, solver, textsafe, versions
+        from . import __version__, render, textsafe, versions
         from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id
         from .case import Case
         from .case_reader import display_name, file_kind, read_case_file
@@ -622,16 +622,12 @@ def _cmd_case(args: argparse.Namespace) -> int:
         options = dataclasses.replace(options, missing=False)
     pinned = _pinned(args)
     info = set_info(args)
-    solver.PROGRAMS_AS_TEXT = len(cases) == 1  # each program is used once
-    try:
-        results = [
-            dataclasses.replace(
-                evaluate_case(chosen, case, options, args.as_of, pinned), policy_set=info
-            )
-            for case, chosen in cases
-        ]
-    finally:
-        solver.PROGRAMS_AS_TEXT = False
+    results = [
+        dataclasses.replace(
+            evaluate_case(chosen, case, options, args.as_of, pinned), policy_set=info
+        )
+        for case, chosen in cases
+    ]
     if args.format == "json":
         output = render.json_cases(results)
     else:

@@ -35,24 +35,14 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
+from .case_facts import SIGNATURE_OF
 from .policy_cache import code_digest
 from .user_cache import cache_dir, drop_old_entries, is_private, write_entry
 
 Signature = tuple[str, int]
 
-# The predicates a case brings (case_facts.py): never taken as empty, whatever the policy.
-CASE_PREDICATES: frozenset[Signature] = frozenset(
-    {
-        ("doc", 2),
-        ("record", 2),
-        ("rfield", 3),
-        ("rmember", 3),
-        ("span", 3),
-        ("span_next", 2),
-        ("month_start", 2),
-        ("date_next", 2),
-    }
-)
+# The predicates a case brings: never taken as empty, whatever the policy.
+CASE_PREDICATES: frozenset[Signature] = frozenset(SIGNATURE_OF.values())
 
 
 # A term as plain Python data, so that matching needs no call into clingo: a number, a string,

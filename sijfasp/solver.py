@@ -16,9 +16,9 @@ import clingo
 from clingo import ast
 
 from .atoms import Guess, ItemAtom, Snapshot, Value
-from .case_facts import CaseFacts
+from .case_facts import SIGNATURE_OF, CaseFacts
 from .compiler import CompiledPolicy
-from .prune import CASE_PREDICATES, kept_statements
+from .prune import kept_statements
 from .resources import encodings_dir
 
 ENCODING = "policy.lp"
@@ -73,7 +73,7 @@ def _bulk_rule(name: str) -> ast.AST:
     """`p(X0, ..., Xn) :- p(X0, ..., Xn) = @case_atoms(p).`: clingo asks the context for the
     case's atoms of p, in one call, and each becomes a fact. The text is built from a case
     predicate's own name, never from the case."""
-    arity = next(a for n, a in CASE_PREDICATES if n == name)
+    arity = next(a for n, a in SIGNATURE_OF.values() if n == name)
     atom = f"{name}({', '.join(f'X{i}' for i in range(arity))})"
     found: list[ast.AST] = []
     ast.parse_string(f"{atom} :- {atom} = @case_atoms({name}).", found.append)
@@ -123,10 +123,21 @@ _POSITION = ast.Position("<case>", 1, 1)
 _LOCATION = ast.Location(_POSITION, _POSITION)
 
 
-# Set while a run judges a single case (cli.py), which builds one Control per program: clingo
-# reads the program's text in less time than a parse to the AST and a build from it take. A
-# run of more cases builds each Control from the AST, parsed once (_statements).
-PROGRAMS_AS_TEXT = False
+# The compiled policy programs a Control was built from in this process. The first Control of
+# a program gets its text: clingo reads it in less time than a parse to the AST and a build from
+# it take, and a run judging one case uses each program once. Every later Control is built from
+# the AST, parsed once (_statements), which is faster to give again.
+_SEEN_PROGRAMS: set[str] = set()
+_SEEN_LIMIT = 64
+
+
+def _first_use(program: str) -> bool:
+    if program in _SEEN_PROGRAMS:
+        return False
+    if len(_SEEN_PROGRAMS) >= _SEEN_LIMIT:
+        _SEEN_PROGRAMS.clear()
+    _SEEN_PROGRAMS.add(program)
+    return True
 
 
 def _control(
@@ -139,7 +150,7 @@ def _control(
             messages.append(message)
 
     control = clingo.Control(list(arguments), logger=logger, message_limit=20)
-    as_text = PROGRAMS_AS_TEXT
+    as_text = _first_use(compiled.program)
     try:
         statements = encoding_for(compiled.program)
         if not as_text:

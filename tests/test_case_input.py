@@ -5,6 +5,7 @@ facts, so every answer is the same whichever way a predicate went."""
 from __future__ import annotations
 
 import sys
+import typing
 
 import clingo
 import pytest
@@ -13,7 +14,7 @@ import support
 from sijfasp import solver
 from sijfasp.atoms import InSet, World
 from sijfasp.case import validate_case
-from sijfasp.case_facts import PREDICATE_OF, CaseFacts, case_atoms, case_symbols
+from sijfasp.case_facts import SIGNATURE_OF, CaseAtom, CaseFacts, case_atoms, case_symbols
 from sijfasp.prune import CASE_PREDICATES
 
 sys.path.insert(0, str(support.REPO_ROOT / "benchmarks"))
@@ -39,7 +40,9 @@ def test_case_facts_keep_the_atoms_order_and_group_every_atom_by_its_predicate()
 
 
 def test_every_kind_of_case_atom_has_a_case_predicate():
-    assert {(name, 0) for name in PREDICATE_OF.values()} == {(n, 0) for n, _ in CASE_PREDICATES}
+    assert set(SIGNATURE_OF) == set(typing.get_args(CaseAtom))
+    assert frozenset(SIGNATURE_OF.values()) == CASE_PREDICATES
+    assert len({name for name, _ in SIGNATURE_OF.values()}) == len(SIGNATURE_OF)  # names distinct
 
 
 def _answers(compiled, facts) -> tuple[frozenset[str], frozenset[frozenset[str]]]:

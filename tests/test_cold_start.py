@@ -567,10 +567,18 @@ def test_programs_read_as_text_decide_as_programs_built_from_the_ast(monkeypatch
     from sijfasp.case_vocabulary import case_under
     from sijfasp.policies import bundled_policy_versions
 
+    class Never(set):  # no program seen: every Control gets the program's text
+        def __contains__(self, item: object) -> bool:
+            return False
+
+    class Always(set):  # every program seen: every Control is built from the AST
+        def __contains__(self, item: object) -> bool:
+            return True
+
     policies = list(bundled_policy_versions())
     outputs = {}
     for as_text in (True, False):
-        monkeypatch.setattr(solver, "PROGRAMS_AS_TEXT", as_text)
+        monkeypatch.setattr(solver, "_SEEN_PROGRAMS", Never() if as_text else Always())
         outputs[as_text] = [
             render.json_cases([evaluate_case(chosen, case)])
             for case, chosen in (
@@ -583,8 +591,11 @@ def test_programs_read_as_text_decide_as_programs_built_from_the_ast(monkeypatch
 
 
 def _programs_parsed(monkeypatch, *cases: Path) -> list[str]:
-    """The policy programs parsed to an AST during `sijfasp check CASES`."""
+    """The policy programs parsed to an AST during `sijfasp check CASES`, in a process that
+    has built no Control yet."""
     from sijfasp.policies import bundled_policy_versions
+
+    monkeypatch.setattr(solver, "_SEEN_PROGRAMS", set())
 
     programs = {loaded.compiled.program for loaded in bundled_policy_versions()}
     parsed: list[str] = []
@@ -596,15 +607,14 @@ def _programs_parsed(monkeypatch, *cases: Path) -> list[str]:
 
     monkeypatch.setattr(solver, "_statements", recorded)
     assert cli.main(["check", *map(str, cases), "--format", "json"]) == 0
-    assert solver.PROGRAMS_AS_TEXT is False  # as it was
     return parsed
 
 
-def test_a_check_of_one_case_reads_each_program_as_text(monkeypatch, capsys):
+def test_a_program_is_read_as_text_the_first_time_only(monkeypatch, capsys):
     assert _programs_parsed(monkeypatch, support.APPROVABLE_PATH) == []
     one = json.loads(capsys.readouterr().out)
     parsed = _programs_parsed(monkeypatch, support.APPROVABLE_PATH, support.APPROVABLE_PATH)
-    assert len(parsed) == 4  # two cases, two policies in effect: built from the AST
+    assert len(parsed) == 2 == len(set(parsed))  # the second case's two policies: from the AST
     two = json.loads(capsys.readouterr().out)
     assert two == [one, one]
 

@@ -120,7 +120,8 @@ def test_a_recursion_with_no_way_in_goes():
 
 @pytest.mark.slow
 def test_every_predicate_a_case_brings_is_known_as_one():
-    """A case predicate missing from CASE_PREDICATES would let rules reading it go."""
+    """A case predicate missing from CASE_PREDICATES (case_facts.SIGNATURE_OF) would let rules
+    reading it go."""
     import sys
 
     sys.path.insert(0, str(REPO / "benchmarks"))
@@ -140,7 +141,7 @@ def test_every_predicate_a_case_brings_is_known_as_one():
         for s in case_symbols(validate_case(long_chart, loaded.policy.vocabulary, "chart"))
     }
     assert seen == prune.CASE_PREDICATES
-    # One predicate per kind of case atom: a new kind must be added to CASE_PREDICATES too.
+    # One predicate per kind of case atom: a new kind must be added to SIGNATURE_OF too.
     assert len(typing.get_args(case_facts.CaseAtom)) == len(prune.CASE_PREDICATES)
 
 
