@@ -32,7 +32,9 @@ from typing import Any
 from . import dataclass_code
 
 # What the imports below make lives as long as the process: no collection while they run (a
-# cold start would spend a tenth of its time in them), and none scans it afterwards.
+# cold start would spend a tenth of its time in them). The command itself (entry(), below)
+# then freezes it, so that no later collection scans it; a program that imports this module
+# keeps its own collector as it was.
 _COLLECTING = gc.isenabled()
 gc.disable()
 try:
@@ -63,7 +65,6 @@ try:
         from .source import SourceText
 finally:
     if _COLLECTING:
-        gc.freeze()
         gc.enable()
 
 
@@ -1286,5 +1287,12 @@ def _memory_message(error: BaseException, limit: int, subject: str) -> str:
     )
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """The `sijfasp` command, in a process of its own: what is loaded by now stays loaded until
+    the process ends, so the collector is told never to scan it again."""
+    gc.freeze()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -425,6 +425,7 @@ for name, module in sorted(sys.modules.items()):
                         methods[f"{name}.{value.__qualname__}.{method}"] = code(
                             getattr(found, "__wrapped__", found))
 print(json.dumps({"compiled": compiled, "collecting": gc.isenabled(),
+                  "frozen": gc.get_freeze_count(),
                   "patched": "exec" in vars(dataclasses), "methods": methods}))
 """
 
@@ -463,7 +464,25 @@ def test_data_classes_are_compiled_once_and_made_alike(tmp_path):
     assert fresh["methods"] == first["methods"] == second["methods"]
     for run in (fresh, first, second):
         assert run["collecting"] and not run["patched"]
+        assert run["frozen"] == 0  # importing the module leaves the collector as it was
     assert _entries(cache) == [entry]
+
+
+def test_the_command_freezes_what_it_loaded_and_an_import_does_not():
+    probe = (
+        "import gc, sys\n"
+        "import sijfasp.cli as cli\n"
+        "imported = gc.get_freeze_count()\n"
+        "cli.main = lambda: print(imported, gc.get_freeze_count()) or 0\n"
+        "cli.entry()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=support.REPO_ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    imported, at_main = map(int, done.stdout.split())
+    assert imported == 0
+    assert at_main > 10_000  # the modules' objects, out of the collector's way
 
 
 @pytest.fixture(scope="module")
