@@ -20,6 +20,10 @@ An item becomes what a clinic would add to the record:
   as leaf N asks for, inside its window.
 
 Guesses and fills are applied first, so a filter matching a request field sees the guessed value.
+
+When records of different filters join equally few record sets (a set that is the union of
+others), the first is taken unless a choice (item key -> index) picks another: the tests try
+each of them.
 """
 
 from __future__ import annotations
@@ -60,9 +64,14 @@ class _Filter:
 
 
 @dataclass(frozen=True)
-class _Filters:
+class RecordFilters:
+    """The record filters of one compiled policy, as its facts give them."""
+
     own: dict[str, tuple[_Filter, ...]]  # set id -> its own filters
     includes: dict[str, tuple[str, ...]]  # set id -> the sets it includes
+
+    def all_sets(self) -> set[str]:
+        return set(self.own) | set(self.includes)
 
     def of(self, set_id: str) -> list[_Filter]:
         found = list(self.own.get(set_id, ()))
@@ -89,7 +98,7 @@ class _Filters:
 
 
 @functools.lru_cache(maxsize=16)
-def _filters(program: str) -> _Filters:
+def record_filters(program: str) -> RecordFilters:
     """Ground the compiled program text alone and read the record filters off it."""
     control = clingo.Control(["--warn=none"])
     control.add("base", [], program)
@@ -122,7 +131,7 @@ def _filters(program: str) -> _Filters:
     includes: dict[str, list[str]] = {}
     for set_id, other in by("set_includes", 2):
         includes.setdefault(set_id.name, []).append(other.name)
-    return _Filters(
+    return RecordFilters(
         {k: tuple(f for _, f in sorted(v, key=lambda p: p[0])) for k, v in own.items()},
         {k: tuple(sorted(v)) for k, v in includes.items()},
     )
@@ -278,7 +287,7 @@ class Writer:
     def __init__(self, compiled: CompiledPolicy, vocabulary: Vocabulary):
         self.compiled = compiled
         self.vocabulary = vocabulary
-        self.filters = _filters(compiled.program)
+        self.filters = record_filters(compiled.program)
 
     def _record_for(
         self,
@@ -399,10 +408,14 @@ class Writer:
                 found[target] = (dates[0], dates[-1])
         return found
 
-    def _add_record(
+    def _least_reaching(
         self, case: dict, set_id: str, days: int | None, window: int | None, latest: int = -1
-    ) -> None:
-        """Append the least far-reaching record meeting a filter of record set `set_id`."""
+    ) -> list[tuple[str, dict]]:
+        """The records (kind, record), one per filter of record set `set_id`, that join the
+        fewest record sets of the policy: usually one, several when filters tie. Records of
+        the sets the filters order against are added to `case` first where it has none."""
+        if set_id not in self.compiled.record_sets:
+            raise Unwritable(f"{set_id} is not a record set of the policy")
         candidates = []
         gap = self._set_gap(set_id)
         for fl in self.filters.of(set_id):
@@ -413,10 +426,57 @@ class Writer:
                 candidates.append((reach, fl.kind, record))
         if not candidates:
             raise Unwritable(f"no record can meet the filter of {set_id}")
-        _, kind, record = min(candidates, key=lambda c: c[0])
+        least = min(reach for reach, _, _ in candidates)
+        return [(kind, record) for reach, kind, record in candidates if reach == least]
+
+    def _add_record(
+        self,
+        case: dict,
+        set_id: str,
+        days: int | None,
+        window: int | None,
+        latest: int = -1,
+        choice: int = 0,
+    ) -> None:
+        """Append the least far-reaching record meeting a filter of record set `set_id`;
+        `choice` picks among records that tie (taken modulo their number)."""
+        tied = self._least_reaching(case, set_id, days, window, latest)
+        kind, record = tied[choice % len(tied)]
         if not case.get("records"):
             case["records"] = {}
         case["records"].setdefault(kind, []).append(record)
+
+    def tied_to_unknown_request(self, case: dict, set_id: str) -> bool:
+        """Whether every filter of record set `set_id` ties a field to a request value (`same
+        side as requested`) that the case does not document: no record of it can be written."""
+        filters = self.filters.of(set_id)
+        return bool(filters) and all(
+            any(
+                test.name in ("matches", "covers")
+                and case["request"].get(test.arguments[1].arguments[0].name) is None
+                for test in fl.conditions
+            )
+            for fl in filters
+        )
+
+    def ties(self, case: dict, key: str) -> int:
+        """How many equally narrow records an added-record item can become (1 for the others,
+        and for one that cannot be written)."""
+        term = clingo.parse_term(key.split(" | ")[0])
+        if term.name == "more":
+            set_id, days, window = (
+                term.arguments[0].name,
+                None,
+                self._set_window(term.arguments[0].name),
+            )
+        elif term.name == "more_days":
+            leaf = self.compiled.nodes[term.arguments[0].name].records_leaf()
+            set_id, days, window = leaf.set_id, leaf.minimum, _leaf_days(leaf)
+        else:
+            return 1
+        if self.tied_to_unknown_request(case, set_id):
+            return 1
+        return len(self._least_reaching(copy.deepcopy(case), set_id, days, window))
 
     def _read_as_latest(self, set_id: str) -> bool:
         """Whether a `latest of` leaf reads the set, or a set containing it."""
@@ -450,9 +510,18 @@ class Writer:
         ]
         return min(windows) if windows else None
 
-    def apply(self, case: dict, keys: Iterable[str]) -> dict:
+    def apply(
+        self,
+        case: dict,
+        keys: Iterable[str],
+        choices: dict[str, int] | None = None,
+        skip_unwritable: bool = False,
+    ) -> dict:
         """A copy of the case with each item (its ASP key) documented; Unwritable when an
-        added record cannot meet its filter."""
+        added record cannot meet its filter. `choices` (item key -> index) picks among
+        equally narrow records; `skip_unwritable` leaves out an added record whose filter is
+        tied to a request value the case (with the guesses) does not document."""
+        choices = choices or {}
         result = copy.deepcopy(case)
         # A merged item (any of several values serves) is applied with its first value.
         parsed = [clingo.parse_term(k.split(" | ")[0]) for k in keys]
@@ -473,7 +542,10 @@ class Writer:
                 result["records"][kind][index][field.name] = _python_value(value)
             elif term.name == "more":
                 set_id = args[0].name
-                self._add_record(result, set_id, None, self._set_window(set_id))
+                if skip_unwritable and self.tied_to_unknown_request(result, set_id):
+                    continue
+                choice = choices.get(str(term), 0)
+                self._add_record(result, set_id, None, self._set_window(set_id), choice=choice)
                 if self._read_as_latest(set_id):
                     # A new result must be the latest one: it is dated on the request date,
                     # unless a record is already (another added record keeps its own date).
@@ -483,7 +555,8 @@ class Writer:
                         added["date"] = day0
             elif term.name == "more_days":
                 leaf = self.compiled.nodes[args[0].name].records_leaf()
-                self._add_record(result, leaf.set_id, leaf.minimum, _leaf_days(leaf))
+                choice = choices.get(str(term), 0)
+                self._add_record(result, leaf.set_id, leaf.minimum, _leaf_days(leaf), choice=choice)
             else:
                 raise AssertionError(f"unknown missing item {term}")
         return result

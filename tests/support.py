@@ -11,15 +11,12 @@ import datetime as dt
 import functools
 import itertools
 import json
-import math
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +28,11 @@ from sijfasp import solver
 from sijfasp.api import Options
 from sijfasp.api import evaluate as _evaluate
 from sijfasp.case import validate_case
-from sijfasp.case_facts import case_symbols, months_before
-from sijfasp.compiler import RecordsLeaf
+from sijfasp.case_facts import case_symbols
 from sijfasp.policies import LoadedPolicy, bundled_policies
 from sijfasp.results import MissingItem, NodeResult, PolicyResult
-from sijfasp.semantics import RecordKind, Vocabulary
+from sijfasp.semantics import Vocabulary
+from sijfasp.witness import RecordFilters, Writer, record_filters
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = REPO_ROOT / "examples" / "cases"
@@ -289,415 +286,29 @@ def set_keys(result: PolicyResult) -> set[frozenset[str]]:
     return {keys(s) for s in result.missing}
 
 
-# ------------------------------------------------------------------ record filters
-@dataclass(frozen=True)
-class Condition:
-    index: int
-    test: clingo.Symbol  # value_in(F), compare(F,Op,T), has(F,V), within(F,Lo,Hi), matches(F,R)
-    values: tuple[str, ...]  # the accepted values of a value_in condition
-
-    @property
-    def field(self) -> str:
-        return self.test.arguments[0].name
-
-
-@dataclass(frozen=True)
-class Filter:
-    set_id: str
-    id: str
-    kind: str
-    conditions: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class FilterFacts:
-    """The record filters of one compiled policy, read from its ASP facts."""
-
-    filters: dict[str, tuple[Filter, ...]]  # set id -> its own filters
-    includes: dict[str, tuple[str, ...]]  # set id -> sets it includes
-    # (narrow, broad) pairs of subsumed/2: every record of the narrow set is in the broad one,
-    # so a record added to the narrow set counts for the broad set too.
-    subsumed: frozenset[tuple[str, str]] = frozenset()
-
-    def filters_of(self, set_id: str) -> list[Filter]:
-        found: list[Filter] = list(self.filters.get(set_id, ()))
-        for other in self.includes.get(set_id, ()):
-            found.extend(self.filters_of(other))
-        return found
-
-    def all_sets(self) -> set[str]:
-        return set(self.filters) | set(self.includes)
-
-    def sets_matching(self, kind: str, record: dict, request: dict) -> set[str]:
-        """Every record set (includes followed) a record of `kind` would belong to."""
-        direct = {
-            f.set_id
-            for fs in self.filters.values()
-            for f in fs
-            if f.kind == kind and record_matches(f, record, request)
-        }
-        changed = True
-        while changed:
-            changed = False
-            for set_id, others in self.includes.items():
-                if set_id not in direct and direct & set(others):
-                    direct.add(set_id)
-                    changed = True
-        return direct
-
-
-@functools.lru_cache(maxsize=4)
-def filter_facts(policy_id: str) -> FilterFacts:
-    """Ground the compiled program text alone and read filter/3, condition/3 and friends."""
-    control = clingo.Control(["--warn=none"])
-    control.add("base", [], loaded(policy_id).compiled.program)
-    control.ground([("base", [])])
-    atoms = [a.symbol for a in control.symbolic_atoms]
-
-    def by(name: str, arity: int) -> list[tuple[clingo.Symbol, ...]]:
-        return [tuple(a.arguments) for a in atoms if a.match(name, arity)]
-
-    values: dict[tuple[str, int], list[str]] = {}
-    for fl, index, value in by("condition_value", 3):
-        values.setdefault((fl.name, index.number), []).append(str(value))
-    conditions: dict[str, list[Condition]] = {}
-    for fl, index, test in by("condition", 3):
-        conditions.setdefault(fl.name, []).append(
-            Condition(index.number, test, tuple(sorted(values.get((fl.name, index.number), []))))
-        )
-    filters: dict[str, list[Filter]] = {}
-    for set_id, fl, kind in by("filter", 3):
-        found = tuple(sorted(conditions.get(fl.name, []), key=lambda c: c.index))
-        filters.setdefault(set_id.name, []).append(Filter(set_id.name, fl.name, kind.name, found))
-    includes: dict[str, list[str]] = {}
-    for set_id, other in by("set_includes", 2):
-        includes.setdefault(set_id.name, []).append(other.name)
-    subsumed = frozenset((a.name, b.name) for a, b in by("subsumed", 2))
-    return FilterFacts(
-        {k: tuple(sorted(v, key=lambda f: f.id)) for k, v in filters.items()},
-        {k: tuple(sorted(v)) for k, v in includes.items()},
-        subsumed,
-    )
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    return None
-
-
-def _symbol_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _field_value(record: dict, field: str, request: dict) -> Any:
-    if field == "duration_days" and "start" in record:
-        date = _as_date(request["date"])
-        end = min(_as_date(record.get("end")) or date, date)
-        return (end - _as_date(record["start"])).days + 1
-    return record.get(field)
-
-
-_COMPARE = {
-    "ge": lambda v, t: v >= t,
-    "gt": lambda v, t: v > t,
-    "le": lambda v, t: v <= t,
-    "lt": lambda v, t: v < t,
-    "eq": lambda v, t: v == t,
-    "ne": lambda v, t: v != t,
-}
-
-
-def record_matches(fl: Filter, record: dict, request: dict) -> bool:
-    """Whether a record (a case-file dict) meets every condition of a filter."""
-    for condition in fl.conditions:
-        test, field = condition.test, condition.field
-        value = _field_value(record, field, request)
-        if test.name == "value_in":
-            if _symbol_text(value) not in condition.values:
-                return False
-        elif test.name == "compare":
-            if value is None or isinstance(value, bool):
-                return False
-            op, threshold = test.arguments[1].name, test.arguments[2].number
-            if not _COMPARE[op](int(Decimal(str(value)) * 100), threshold):
-                return False
-        elif test.name == "has":
-            if test.arguments[1].name not in (value or []):
-                return False
-        elif test.name == "within":
-            date = _as_date(value)
-            if date is None:
-                return False
-            day = (date - _as_date(request["date"])).days
-            if not test.arguments[1].number <= day <= test.arguments[2].number:
-                return False
-        elif test.name == "within_months":
-            date = _as_date(value)
-            first = months_before(_as_date(request["date"]), test.arguments[1].number)
-            if date is None or not first <= date <= _as_date(request["date"]):
-                return False
-        elif test.name == "matches":
-            wanted = request.get(test.arguments[1].arguments[0].name)
-            if value is None or wanted is None or _symbol_text(value) != _symbol_text(wanted):
-                return False
-        elif test.name == "covers":
-            wanted = request.get(test.arguments[1].arguments[0].name)
-            if value is None or wanted is None:
-                return False
-            if value != "bilateral" and _symbol_text(value) != _symbol_text(wanted):
-                return False
-        else:
-            raise AssertionError(f"unknown condition {test}")
-    return True
-
-
 # ------------------------------------------------------------------ completion
-def _python_value(symbol: clingo.Symbol) -> Any:
-    """A case-file value for an ASP value: numbers are unscaled (V/100), true/false are bools."""
-    if symbol.type == clingo.SymbolType.Number:
-        value = Decimal(symbol.number) / 100
-        return int(value) if value == value.to_integral_value() else float(value)
-    if symbol.name in ("true", "false") and not symbol.arguments:
-        return symbol.name == "true"
-    return symbol.name
+# Missing documentation is written into cases by sijfasp's own writer (witness.Writer, which
+# `sijfasp diff` uses for its witnesses): the tests below check every set it writes against
+# the solver, so the writer is held to what the sets mean too.
+@functools.lru_cache(maxsize=4)
+def writer(policy_id: str) -> Writer:
+    return Writer(loaded(policy_id).compiled, vocabulary())
 
 
-def _used_dates(case: dict) -> set[dt.date]:
-    used = set()
-    for records in (case.get("records") or {}).values():
-        for record in records or []:
-            for name in ("date", "start", "end"):
-                date = _as_date(record.get(name))
-                if date is not None:
-                    used.add(date)
-    return used
-
-
-def _fresh_date(case: dict, low: int, high: int) -> dt.date:
-    """The latest date before the request, inside [low, high] days, used by no record."""
-    day0 = request_date(case)
-    used = _used_dates(case)
-    for offset in range(min(high, -1), low - 1, -1):
-        date = day0 + dt.timedelta(days=offset)
-        if date not in used:
-            return date
-    raise AssertionError(f"no free date in {low}..{high} days of the request")
-
-
-def _choice_values(kind: RecordKind, name: str) -> list[Any]:
-    field = kind.field(name)
-    assert field is not None, (kind.name, name)
-    if field.type.kind == "bool":
-        return [False, True]
-    if field.type.kind == "choice":
-        return list(field.type.values)
-    raise AssertionError(f"{kind.name}.{name} is not a choice")
-
-
-def _accepted(kind: RecordKind, values: tuple[str, ...], name: str) -> list[Any]:
-    field = kind.field(name)
-    assert field is not None
-    if field.type.kind == "bool":
-        return [v == "true" for v in values]
-    return list(values)
-
-
-def _number_meeting(op: str, threshold: int) -> Any:
-    scaled = {
-        "ge": threshold,
-        "le": threshold,
-        "eq": threshold,
-        "gt": threshold + 1,
-        "lt": threshold - 1,
-        "ne": threshold + 100,
-    }[op]
-    value = Decimal(scaled) / 100
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def _record_for(
-    case: dict, policy_id: str, fl: Filter, days: int | None, window: int | None
-) -> dict | None:
-    """The least far-reaching record of fl.kind meeting the filter, or None if none can.
-
-    Constrained and required choice/bool fields take the accepted values; among the
-    combinations, the record that joins the fewest record sets of the policy is taken, so that
-    it serves the leaf it was added for and as little else as possible.
-    """
-    kind = vocabulary().record(fl.kind)
-    assert kind is not None
-    request = case["request"]
-    fixed: dict[str, Any] = {}
-    options: dict[str, list[Any]] = {}
-    has: dict[str, list[str]] = {}
-    date_range = {"date": [-10_000, -1], "start": [-10_000, -1]}
-    min_length = 1
-    for condition in fl.conditions:
-        test, name = condition.test, condition.field
-        if test.name == "value_in":
-            options[name] = _accepted(kind, condition.values, name)
-        elif test.name == "compare":
-            op, threshold = test.arguments[1].name, test.arguments[2].number
-            if name == "duration_days":
-                min_length = max(min_length, math.ceil(_number_meeting(op, threshold)))
-            else:
-                fixed[name] = _number_meeting(op, threshold)
-        elif test.name == "has":
-            has.setdefault(name, []).append(test.arguments[1].name)
-        elif test.name == "within":
-            low, high = test.arguments[1].number, test.arguments[2].number
-            date_range[name] = [max(date_range[name][0], low), min(date_range[name][1], high)]
-        elif test.name == "within_months":
-            low = -28 * test.arguments[1].number
-            date_range[name] = [max(date_range[name][0], low), date_range[name][1]]
-        elif test.name in ("matches", "covers"):
-            wanted = request.get(test.arguments[1].arguments[0].name)
-            if wanted is None:
-                return None
-            fixed[name] = wanted
-    for field in kind.fields:
-        if field.derived or field.name in options or field.name in fixed:
-            continue
-        if field.type.kind == "set":
-            fixed[field.name] = list(has.get(field.name, []))
-        elif field.required and field.type.kind in ("bool", "choice"):
-            options[field.name] = _choice_values(kind, field.name)
-    for name, wanted in has.items():
-        fixed[name] = list(wanted)
-    # Dates: one of its own, before the request; therapy spans enough days in the window.
-    if kind.field("start") is not None:
-        length = max(min_length, days or 1)
-        high = -1
-        low = -(window or 10_000)
-        start = _fresh_date(case, low, high - length + 1)
-        end = start + dt.timedelta(days=max(length - 1, 0))
-        if days is not None:  # a duration addition runs up to the day before the request
-            end = request_date(case) - dt.timedelta(days=1)
-            start = _fresh_date(case, low, (end - request_date(case)).days - length + 1)
-        fixed["start"], fixed["end"] = start, end
-    elif kind.field("date") is not None:
-        low, high = date_range["date"]
-        fixed["date"] = _fresh_date(case, low, high)
-    facts = filter_facts(policy_id)
-    best: tuple[int, dict] | None = None
-    names = list(options)
-    for combination in itertools.product(*(options[n] for n in names)):
-        record = dict(fixed)
-        record.update(zip(names, combination))
-        if any(
-            f.only_for and f.name in record and record.get("kind") != f.only_for
-            for f in kind.fields
-        ):
-            continue
-        if not record_matches(fl, record, request):
-            continue
-        reach = len(facts.sets_matching(fl.kind, record, request))
-        if best is None or reach < best[0]:
-            best = (reach, record)
-    return None if best is None else best[1]
+def filter_facts(policy_id: str) -> RecordFilters:
+    """The record filters of a bundled policy, read from its compiled facts."""
+    return record_filters(loaded(policy_id).compiled.program)
 
 
 def tied_to_unknown_request(case: dict, policy_id: str, set_id: str) -> bool:
-    """Whether every filter of record set `set_id` ties a field to a request value (`matches
-    request.F`) that the case does not document: no record of the set can then be written."""
-    filters = filter_facts(policy_id).filters_of(set_id)
-    return bool(filters) and all(
-        any(
-            c.test.name in ("matches", "covers")
-            and case["request"].get(c.test.arguments[1].arguments[0].name) is None
-            for c in fl.conditions
-        )
-        for fl in filters
-    )
+    """Whether no record of set `set_id` can be written: each of its filters ties a field to a
+    request value the case does not document."""
+    return writer(policy_id).tied_to_unknown_request(case, set_id)
 
 
-def _least_reaching(
-    case: dict, policy_id: str, set_id: str, days: int | None, window: int | None
-) -> list[tuple[str, dict]]:
-    """The records (kind, record), one per filter of record set `set_id`, that join the fewest
-    record sets of the policy: usually one, several when filters tie."""
-    facts = filter_facts(policy_id)
-    assert set_id in facts.all_sets(), f"{set_id} is not a record set of {policy_id}"
-    candidates = []
-    for fl in facts.filters_of(set_id):
-        record = _record_for(case, policy_id, fl, days, window)
-        if record is not None:
-            reach = len(facts.sets_matching(fl.kind, record, case["request"]))
-            candidates.append((reach, fl.kind, record))
-    assert candidates, f"no record can meet the filter of {set_id}"
-    least = min(c[0] for c in candidates)
-    return [(kind, record) for reach, kind, record in candidates if reach == least]
-
-
-def _add_record_to_set(
-    case: dict, policy_id: str, set_id: str, days: int | None, window: int | None, choice: int = 0
-) -> None:
-    """Append the least far-reaching record meeting a filter of record set `set_id`; `choice`
-    picks among records that tie (taken modulo their number)."""
-    tied = _least_reaching(case, policy_id, set_id, days, window)
-    kind, record = tied[choice % len(tied)]
-    case.setdefault("records", {})
-    if case["records"] is None:
-        case["records"] = {}
-    case["records"].setdefault(kind, [])
-    case["records"][kind].append(record)
-
-
-def _leaf_days(leaf: RecordsLeaf) -> int | None:
-    """A leaf's window in days; one in months as the fewest days it can span (28 a month), so
-    that a record placed inside it is inside the calendar window too."""
-    return leaf.window or (28 * leaf.window_months if leaf.window_months else None)
-
-
-def _set_window(policy_id: str, set_id: str) -> int | None:
-    """The narrowest window of a record leaf counting `set_id` or a set containing it."""
-    compiled = loaded(policy_id).compiled
-    windows = [
-        _leaf_days(leaf)
-        for info in compiled.nodes.values()
-        if isinstance(leaf := info.leaf, RecordsLeaf)
-        and _leaf_days(leaf)
-        and (leaf.set_id == set_id or (set_id, leaf.set_id) in compiled.subsumed)
-    ]
-    return min(windows) if windows else None
-
-
-def _add_record_for_set(case: dict, policy_id: str, set_id: str, choice: int = 0) -> None:
-    """more(S, I): one more record of record set S, on a date of its own."""
-    _add_record_to_set(case, policy_id, set_id, None, _set_window(policy_id, set_id), choice)
-
-
-def _days_leaf(policy_id: str, node_id: str) -> tuple[str, int, int | None]:
-    leaf = loaded(policy_id).compiled.nodes[node_id].records_leaf()
-    assert leaf.unit == "days", (node_id, leaf)
-    return leaf.set_id, leaf.minimum, _leaf_days(leaf)
-
-
-def _add_days_for_leaf(case: dict, policy_id: str, node_id: str, choice: int = 0) -> None:
-    """more_days(N): a therapy record giving duration leaf N the days it asks for."""
-    set_id, minimum, window = _days_leaf(policy_id, node_id)
-    _add_record_to_set(case, policy_id, set_id, minimum, window, choice)
-
-
-def _ties(case: dict, policy_id: str, key: str) -> int:
+def ties(case: dict, policy_id: str, key: str) -> int:
     """How many equally narrow records an added-record item can become (1 for the others)."""
-    term = clingo.parse_term(key.split(" | ")[0])
-    if term.name == "more":
-        set_id = term.arguments[0].name
-        if tied_to_unknown_request(case, policy_id, set_id):
-            return 1
-        return len(_least_reaching(case, policy_id, set_id, None, _set_window(policy_id, set_id)))
-    if term.name == "more_days":
-        set_id, minimum, window = _days_leaf(policy_id, term.arguments[0].name)
-        return len(_least_reaching(case, policy_id, set_id, minimum, window))
-    return 1
+    return writer(policy_id).ties(case, key)
 
 
 def apply_missing_set(
@@ -707,67 +318,13 @@ def apply_missing_set(
     choices: dict[str, int] | None = None,
     skip_unwritable: bool = False,
 ) -> dict:
-    """Turn a set of missing documentation into real documentation, in a copy of the case.
-
-    Each item (a MissingItem or its ASP key) becomes what a clinic would add to the record:
-
-    * ``guess(F, V)``: finding F (or request field ``request(F)``) is documented as V; numbers
-      are unscaled (V/100), ``true``/``false`` become booleans.
-    * ``fill(r(kind, i), field, V)``: the field is written on ``records[kind][i]``.
-    * ``more(S, I)``: a new record is appended that meets the filter of record set S (a named
-      ``records`` set, or ``<leaf>_records`` for a count written inline in a criterion). The
-      filter is read from the compiled policy's facts (``filter/3``, ``condition/3``,
-      ``condition_value/3``, ``set_includes/2``), parsed by grounding the program with clingo.
-      The record gets a date of its own before the request (inside any ``within`` window), the
-      accepted value for every constrained field (threshold values unscaled; list members for
-      ``has``; the request's value for ``matches``), and a value for every other required field
-      of its kind. Of the records that would do, the one joining the fewest record sets of the
-      policy is taken, so it counts for set S (and every set containing S) and as little else
-      as possible.
-    * ``more_days(N)``: a therapy record of an accepted kind is appended, running up to the day
-      before the request for as many days as leaf N asks for (inside its window), with any
-      kind-specific fields the filter requires.
-
-    Guesses and fills are applied first, so a record filter that matches a request field sees
-    the value a guess supplies.
-
-    When records of different filters join equally few record sets (a record set that is the
-    union of others), `choices` (item key -> index) picks one of them; the first by default.
-
-    A ``more(S, I)`` whose filter ties a field to a request value the case (with the guesses)
-    does not document cannot be written: an error, unless `skip_unwritable` (used when the
-    self-check leaves an item out, e.g. the guess of the requested side) leaves it out.
-    """
-    result = copy.deepcopy(case)
-    # A merged item (any of several values serves) is applied with its first value.
-    parsed = [
-        clingo.parse_term((i if isinstance(i, str) else i.key).split(" | ")[0]) for i in items
-    ]
-    order = {"guess": 0, "fill": 1, "more": 2, "more_days": 3}
-    for term in sorted(parsed, key=lambda t: (order[t.name], str(t))):
-        args = term.arguments
-        if term.name == "guess":
-            fact, value = args
-            if fact.name == "request" and fact.arguments:
-                result["request"][fact.arguments[0].name] = _python_value(value)
-            else:
-                result.setdefault("findings", {})
-                if result["findings"] is None:
-                    result["findings"] = {}
-                result["findings"][fact.name] = _python_value(value)
-        elif term.name == "fill":
-            record, field, value = args
-            kind, index = record.arguments[0].name, record.arguments[1].number
-            result["records"][kind][index][field.name] = _python_value(value)
-        elif term.name == "more":
-            if skip_unwritable and tied_to_unknown_request(result, policy_id, args[0].name):
-                continue
-            _add_record_for_set(result, policy_id, args[0].name, (choices or {}).get(str(term), 0))
-        elif term.name == "more_days":
-            _add_days_for_leaf(result, policy_id, args[0].name, (choices or {}).get(str(term), 0))
-        else:
-            raise AssertionError(f"unknown missing item {term}")
-    return result
+    """Turn a set of missing documentation (MissingItems or their ASP keys) into documentation,
+    in a copy of the case: see sijfasp/witness.py for what each item becomes. `choices` (item
+    key -> index) picks among equally narrow records; `skip_unwritable` leaves out an added
+    record tied to a request value the case does not document (the self-check leaves the guess
+    of the side out)."""
+    keys = [i if isinstance(i, str) else i.key for i in items]
+    return writer(policy_id).apply(case, keys, choices, skip_unwritable)
 
 
 def self_check(
@@ -813,7 +370,7 @@ def self_check(
             documented = apply_missing_set(
                 case, policy_id, [i for i in rest if i.key.startswith(("guess(", "fill("))]
             )
-            tied = [(i.key, n) for i in rest if (n := _ties(documented, policy_id, i.key)) > 1]
+            tied = [(i.key, n) for i in rest if (n := ties(documented, policy_id, i.key)) > 1]
             witness = None
             for combination in itertools.islice(
                 itertools.product(*(range(n) for _, n in tied)), MAX_TIE_CHOICES
