@@ -292,6 +292,18 @@ def test_percutaneous_criterion_met(node, build):
     s.check_met(build(), P, node)
 
 
+@pytest.mark.parametrize(
+    "code, expected",
+    [("27279", "approvable"), ("27280", "not_applicable"), ("27278", "not_applicable")],
+)
+def test_a_revision_is_addressed_only_under_the_guidelines_code(code, expected):
+    """The guideline's codes list 27279 alone: a revision coded as an open arthrodesis (27280),
+    or with a code the guideline does not list, is outside it, as a percutaneous request is."""
+    case = revision(implant_failure=True)()
+    case["request"]["cpt_code"] = code
+    assert s.determination(case, P) == expected
+
+
 @pytest.mark.parametrize("node, build", REVISION_MET)
 def test_revision_criterion_met(node, build):
     s.check_met(build(), P, node)

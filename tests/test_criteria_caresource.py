@@ -371,7 +371,18 @@ OPEN_MET = [
     param(P, "recent_imaging", open_case(ct_days_before=180), label="180 days exactly"),
     # 6 calendar months before 2026-07-15 is 2026-01-15, 181 days back: inside, inclusive.
     param(P, "recent_imaging", open_case(ct_days_before=181), label="6 calendar months exactly"),
-    param(P, "recent_imaging", open_case(region="sij", modality="xray"), label="SIJ radiograph"),
+    param(
+        P,
+        "recent_imaging",
+        open_case(region="sij", modality="xray", side="left"),
+        label="SIJ radiograph of the requested side",
+    ),
+    param(
+        P,
+        "recent_imaging",
+        open_case(region="sij", modality="mri", side="bilateral"),
+        label="SIJ MRI of both joints",
+    ),
 ]
 
 
@@ -629,6 +640,9 @@ OPEN_NOT_QUALIFYING = [
     # 182 days before 2026-07-15 is 2026-01-14, the day before the 6-month window.
     param(P, "recent_imaging", open_case(ct_days_before=182), label="182 days old"),
     param(P, "recent_imaging", open_case(region="lumbar_spine"), label="lumbar spine"),
+    # The joint to be fused: a study of the other joint does not show its pathology.
+    param(P, "recent_imaging", open_case(region="sij", side="right"), label="the other joint"),
+    param(P, "recent_imaging", open_case(region="sij"), label="SIJ study, side not documented"),
 ]
 
 

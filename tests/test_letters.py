@@ -296,13 +296,15 @@ def test_records_that_nearly_qualify_are_listed_with_what_they_miss(tmp_path, ca
 def test_a_record_outside_a_window_names_the_window_start(tmp_path, capsys):
     case = _case(
         tmp_path,
-        "request: {service: open_sij_fusion, date: 2026-07-15}\nrecords:\n  imaging:\n"
-        "    - {date: 2026-01-01, modality: ct, region: sij, findings: [localized_sij_pathology]}\n",
+        "request: {service: open_sij_fusion, date: 2026-07-15, side: left}\nrecords:\n"
+        "  imaging:\n    - {date: 2026-01-01, modality: ct, region: sij, side: left,\n"
+        "       findings: [localized_sij_pathology]}\n",
     )
     _, out, _ = _run(capsys, "explain", "--policy", "caresource_sijf_2026", case)
     flat = " ".join(out.split())
     assert (
-        "nearly: imaging 2026-01-01 ct sij: dated before the window that starts 2026-01-15" in flat
+        "nearly: imaging 2026-01-01 ct sij left: dated before the window that starts 2026-01-15"
+        in flat
     )
 
 

@@ -159,7 +159,7 @@ def test_bundled_policies_load_without_problems():
     assert aim.effective.isoformat() == "2022-09-11"
     assert [(s.name, s.cpt) for s in aim.services] == [
         ("percutaneous_sij_fusion", "27279"),
-        ("revision_sij_fusion", None),
+        ("revision_sij_fusion", "27279"),
     ]
     assert caresource.number == "MM-1508"
     assert caresource.effective.isoformat() == "2026-06-01"
