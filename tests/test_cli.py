@@ -173,7 +173,7 @@ def test_policies_json():
     assert caresource["effective"] == "2026-06-01" and caresource["number"] == "MM-1508"
     assert {s["service"]: s["cpt"] for s in aim["services"]} == {
         "percutaneous_sij_fusion": "27279",
-        "revision_sij_fusion": None,
+        "revision_sij_fusion": "27279",
     }
     assert {s["service"]: s["cpt"] for s in caresource["services"]} == {
         "open_sij_fusion": "27280",
