@@ -206,6 +206,15 @@ class CompiledPolicy:
     fact_classes: dict[str, tuple[ValueClass, ...]]  # fact term -> classes of a number
     field_classes: dict[tuple[str, str], tuple[ValueClass, ...]]  # (kind, field) -> classes
     subsumed: frozenset[tuple[str, str]] = frozenset()  # (narrow, broad) record sets
+    # (narrow, broad, request field as `request.F`, value): narrow within broad once the
+    # request field has that value (a record of the requested side is then a record of that side).
+    subsumed_when: frozenset[tuple[str, str, str, str]] = frozenset()
+
+    def may_count_for(self, narrow: str, broad: str) -> bool:
+        """Whether a record added to set `narrow` counts for set `broad`, for some request."""
+        return (narrow, broad) in self.subsumed or any(
+            (n, b) == (narrow, broad) for n, b, _, _ in self.subsumed_when
+        )
 
     def window_months(self) -> frozenset[int]:
         """The calendar-month windows the policy reads (`within the last N months` in a filter
@@ -421,6 +430,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         fact_classes,
         field_classes,
         frozenset(subsumed_sets(builder.record_sets)),
+        frozenset(_request_subsumed(builder)),
     )
 
 
@@ -837,24 +847,89 @@ def _filters(sets: dict[str, RecordSetInfo], set_id: str) -> list[tuple[Conditio
     return found
 
 
+def _within(
+    narrow: list[tuple[Condition, ...]], broad: list[tuple[Condition, ...]]
+) -> bool:
+    """Whether each filter of `narrow` implies some filter of `broad`."""
+    return all(
+        any(all(any(_implies(c1, c2) for c1 in f1) for c2 in f2) for f2 in broad) for f1 in narrow
+    )
+
+
 def subsumed_sets(sets: dict[str, RecordSetInfo]) -> list[tuple[str, str]]:
     """Pairs (narrow, broad) of record sets where every record of the first is in the second.
 
     A record added to meet one count then also counts for every count over a broader set, so a
     set of missing documentation never asks for two records where one would do.
     """
-    pairs = []
+    return [
+        (narrow, broad)
+        for narrow, narrow_info in sets.items()
+        for broad, broad_info in sets.items()
+        if narrow_info.kind == broad_info.kind
+        and _within(_filters(sets, narrow), _filters(sets, broad))
+    ]
+
+
+def _with_request(
+    filters: list[tuple[Condition, ...]], field: str, value: str
+) -> list[tuple[Condition, ...]]:
+    """The filters once request field `field` has `value`: a condition tying a record field to
+    it becomes a plain one (`side covers request.side` with a bilateral request: side is
+    bilateral; with a left request: side in {left, bilateral})."""
+
+    def plain(condition: Condition) -> Condition:
+        if not isinstance(condition, MatchesCondition) or condition.target != field:
+            return condition
+        values = {value, "bilateral"} if condition.test == "covers" else {value}
+        return InCondition("in", condition.field, frozenset(values))
+
+    return [tuple(plain(c) for c in f) for f in filters]
+
+
+def request_subsumed_sets(
+    sets: dict[str, RecordSetInfo], request_values: dict[str, tuple[str, ...]]
+) -> list[tuple[str, str, str, str]]:
+    """(narrow, broad, field, value): record sets where every record of the first is in the
+    second once request field `field` has `value`, and not otherwise.
+
+    A filter tied to the request (`side covers request.side`) says nothing about the side by
+    itself, but a record added to it for a bilateral request is a record of both joints, and
+    so also one of each joint's sets: it must count there too, or a set of missing
+    documentation would ask for two records where one does.
+    """
+    tied = {
+        condition.target
+        for info in sets.values()
+        for conditions in info.filters
+        for condition in conditions
+        if isinstance(condition, MatchesCondition)
+    }
+    found = []
     for narrow, narrow_info in sets.items():
         for broad, broad_info in sets.items():
             if narrow_info.kind != broad_info.kind:
                 continue
-            broad_filters = _filters(sets, broad)
-            if all(
-                any(all(any(_implies(c1, c2) for c1 in f1) for c2 in f2) for f2 in broad_filters)
-                for f1 in _filters(sets, narrow)
-            ):
-                pairs.append((narrow, broad))
-    return pairs
+            narrow_filters, broad_filters = _filters(sets, narrow), _filters(sets, broad)
+            if _within(narrow_filters, broad_filters):
+                continue
+            for field in sorted(tied):
+                for value in request_values.get(field, ()):
+                    if _within(
+                        _with_request(narrow_filters, field, value),
+                        _with_request(broad_filters, field, value),
+                    ):
+                        found.append((narrow, broad, field, value))
+    return found
+
+
+def _request_subsumed(builder: _Builder) -> list[tuple[str, str, str, str]]:
+    choices = {
+        fact.key: tuple(fact.type.values)
+        for fact in builder.policy.vocabulary.request_fields
+        if fact.type.kind == "choice"
+    }
+    return request_subsumed_sets(builder.record_sets, choices)
 
 
 def _kind_of(builder: _Builder, records: ast.RecordSet) -> str | None:
@@ -975,6 +1050,12 @@ def _emit_candidates(builder: _Builder):
     emit("% subsumed(A, B): every record of set A is also in set B (A = B included).")
     for narrow, broad in subsumed_sets(builder.record_sets):
         emit(f"subsumed({narrow}, {broad}).")
+    conditional = _request_subsumed(builder)
+    if conditional:
+        emit("% subsumed_when(A, B, F, V): so once request field F has value V.")
+    for narrow, broad, field, value in conditional:
+        name = field.removeprefix("request.")
+        emit(f"subsumed_when({narrow}, {broad}, request({name}), {value_term(value)}).")
     emit()
     emit("% ================================================================ missing documentation")
     emit("% Values that documentation not yet in the case could supply: one per class of values")

@@ -605,21 +605,35 @@ def reasons(
     return tuple(found)
 
 
+def _decisive_evidence(node: NodeResult) -> str:
+    # Records that nearly qualify explain the tree; a reason quotes what decided it.
+    return "; ".join(e for e in node.evidence if not e.startswith("nearly:"))
+
+
+def _on_the_request(node: NodeResult) -> bool:
+    """A leaf that tests the request itself (`request.side is bilateral`), not its documentation."""
+    return node.kind == NodeKind.LEAF and (node.condition or "").startswith("request.")
+
+
 def _quoted(node: NodeResult) -> str:
     """A criterion as a reason quotes it: its documented values, or for a criterion with no
     evidence of its own, its label with the values of the members that decided it."""
     if node.evidence:
-        return "; ".join(node.evidence)
+        return _decisive_evidence(node) or node.label
     deciding = Status.MET if node.kind == NodeKind.NONE else Status.NOT_MET
-    parts = [_quoted(c) for c in node.children if c.status == deciding]
+    members = [c for c in node.children if c.status == deciding]
+    if node.kind == NodeKind.ALL:
+        # A group meant for another kind of request (joint by joint, for a bilateral one) is
+        # decided by the request alone: what its other members lack is beside the point.
+        members = [c for c in members if _on_the_request(c)] or members
+    parts = [_quoted(c) for c in members]
     return f"{node.label} ({', '.join(parts)})" if parts else node.label
 
 
 def _reason_text(node: NodeResult) -> str:
     match node.kind:
         case NodeKind.LEAF:
-            # Records that nearly qualify explain the tree; the reason quotes what decided it.
-            documented = "; ".join(e for e in node.evidence if not e.startswith("nearly:"))
+            documented = _decisive_evidence(node)
             return (
                 f"{node.cite}: {node.label}. Not met as documented ({documented}); "
                 f"the criterion needs {node.condition}."

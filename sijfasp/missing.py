@@ -422,7 +422,7 @@ def describe_item(
                 statuses,
                 lambda info: (
                     (leaf_set := info.set_id()) is not None
-                    and (set_id, leaf_set) in compiled.subsumed
+                    and compiled.may_count_for(set_id, leaf_set)
                 ),
                 prefer=lambda info: info.set_id() == set_id,
             )

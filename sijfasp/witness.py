@@ -483,7 +483,7 @@ class Writer:
         return any(
             isinstance(leaf := info.leaf, RecordsLeaf)
             and leaf.unit == CountUnit.LATEST
-            and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
+            and (leaf.set_id == set_id or self.compiled.may_count_for(set_id, leaf.set_id))
             for info in self.compiled.nodes.values()
         )
 
@@ -495,7 +495,7 @@ class Writer:
             for info in self.compiled.nodes.values()
             if isinstance(leaf := info.leaf, RecordsLeaf)
             and leaf.apart
-            and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
+            and (leaf.set_id == set_id or self.compiled.may_count_for(set_id, leaf.set_id))
         ]
         return max(gaps, default=1)
 
@@ -506,7 +506,7 @@ class Writer:
             for info in self.compiled.nodes.values()
             if isinstance(leaf := info.leaf, RecordsLeaf)
             and (days := _leaf_days(leaf))
-            and (leaf.set_id == set_id or (set_id, leaf.set_id) in self.compiled.subsumed)
+            and (leaf.set_id == set_id or self.compiled.may_count_for(set_id, leaf.set_id))
         ]
         return min(windows) if windows else None
 

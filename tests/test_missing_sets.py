@@ -62,12 +62,13 @@ def test_diagnostic_blocks_removed_asks_for_two_blocks_on_separate_dates(
 ):
     case = without_diagnostic_blocks()
     result = s.self_check(case, policy)
-    assert s.loaded(policy).compiled.nodes["diagnostic_blocks"].set_id() == block_set
+    # The blocks of the joint to be fused; a bilateral request may also be met joint by joint.
+    assert s.loaded(policy).compiled.nodes["joint_blocks"].set_id() == block_set
     assert s.set_keys(result) == {frozenset({f"more({block_set},1)", f"more({block_set},2)"})}
     for item in result.missing[0]:
         assert item.fact == "injection"
         assert percent in item.need and other not in item.need, item.need
-        assert item.criterion_id == "diagnostic_blocks"
+        assert item.criterion_id == "joint_blocks"
     completed = s.apply_missing_set(case, policy, result.missing[0])
     added = s.records_of(completed, "injection")[len(s.records_of(case, "injection")) :]
     assert len(added) == 2
@@ -242,7 +243,7 @@ def test_one_record_serves_two_leaves_over_the_same_record_set():
     meets both the complementary treatment (General Information) and Percutaneous 2, so the
     single minimal set asks for one."""
     compiled = s.loaded(AIM).compiled
-    for leaf in ("complementary_injection", "therapeutic_injection_trial"):
+    for leaf in ("complementary_injection", "joint_injection_trial"):
         assert compiled.nodes[leaf].set_id() == "therapeutic_ia_injection"
     case = s.base_case()
     case = s.without_records(case, "therapy", lambda r: r["kind"] != "physical_therapy")
@@ -339,7 +340,7 @@ def test_apply_missing_set_adds_recent_imaging_within_its_window():
     done = s.apply_missing_set(
         case,
         CARESOURCE,
-        ["guess(post_traumatic_sij_injury,true)", "more(recent_imaging_records,1)"],
+        ["guess(post_traumatic_sij_injury,true)", "more(joint_recent_imaging_records,1)"],
     )
     (study,) = done["records"]["imaging"]
     assert s.request_date(case) - study["date"] <= dt.timedelta(days=180)

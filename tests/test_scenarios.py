@@ -173,8 +173,8 @@ def test_open_fusion_with_old_imaging_is_incomplete():
         date=s.days_before(s.base_case(), 200),
     )
     result = s.self_check(case, CARESOURCE)
-    assert s.set_keys(result) == {frozenset({"more(recent_imaging_records,1)"})}
-    assert result.missing[0][0].criterion_id == "recent_imaging"
+    assert s.set_keys(result) == {frozenset({"more(joint_recent_imaging_records,1)"})}
+    assert result.missing[0][0].criterion_id == "joint_recent_imaging"
 
 
 def test_revision_for_loosening_meets_the_revision_indication():
