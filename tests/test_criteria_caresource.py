@@ -135,6 +135,34 @@ def open_case(findings=None, surgery=(), ct_days_before=30, ct=True, **ct_values
 NO_INDICATION = dict.fromkeys(OPEN_INDICATIONS.values(), False)
 
 
+def open_each_joint(left=None, right=None):
+    """An open fusion requested for both sides after trauma, with a SIJ MRI of each joint
+    showing localized SIJ pathology 30 days before the request; `left` and `right` change a
+    study (a "days_before" key moves it), and left=False or right=False leaves it out."""
+
+    def build():
+        case = s.request_only(s.OPEN, side="bilateral", approach="open")
+        case["findings"] = {"post_traumatic_sij_injury": True}
+        studies = []
+        for side, values in (("left", left), ("right", right)):
+            if values is False:
+                continue
+            values = dict(values or {})
+            study = {
+                "date": s.days_before(case, values.pop("days_before", 30)),
+                "modality": "mri",
+                "region": "sij",
+                "side": side,
+                "findings": ["localized_sij_pathology"],
+            }
+            studies.append(dict(study, **values))
+        if studies:
+            case["records"] = {"imaging": studies}
+        return case
+
+    return build
+
+
 # ------------------------------------------------------------------ hip films (D.I.B.9.b)
 RIGHT_HIP_FILM = {
     "date": "2026-01-21",
@@ -205,26 +233,157 @@ def pelvis_film_for_the_hips(*changes):
     return build
 
 
+# ------------------------------------------------------------------ joint by joint (bilateral)
+JOINT_INJECTION = lambda r: r.get("site") == "sij_intra_articular"  # noqa: E731
+BLOCK = lambda r: JOINT_INJECTION(r) and r.get("purpose") == "diagnostic"  # noqa: E731
+THERAPEUTIC = lambda r: JOINT_INJECTION(r) and r.get("purpose") == "therapeutic"  # noqa: E731
+
+
+def on_side(side, where):
+    return lambda r: where(r) and r.get("side") == side
+
+
+def separate_joints(*changes):
+    """The example requested for both sides, each joint with records of its own: every joint
+    injection and SIJ study of the example (of the left joint) repeated for the right joint,
+    and a right hip film added; then changes."""
+
+    def build():
+        case = add_right_hip_film(s.with_request(s.base_case(), side="bilateral"))
+        for kind_name, where in (
+            ("injection", JOINT_INJECTION),
+            ("imaging", lambda r: r.get("region") == "sij"),
+        ):
+            rights = [dict(r, side="right") for r in s.records_of(case, kind_name) if where(r)]
+            case = s.add_records(case, kind_name, *rights)
+        for change in changes:
+            case = change(case)
+        return case
+
+    return build
+
+
+def without(kind_name, side, where):
+    """A change leaving out the `kind_name` records of one side that `where` selects."""
+    return lambda case: s.without_records(case, kind_name, on_side(side, where))
+
+
+def change(kind_name, side, where, **values):
+    """A change setting `values` on the `kind_name` records of one side that `where` selects."""
+    return lambda case: s.update_records(case, kind_name, on_side(side, where), **values)
+
+
+def first_of(kind_name, side, where, **values):
+    """A change setting `values` on the earliest such record only."""
+
+    def apply(case):
+        dates = sorted(str(r["date"]) for r in s.records_of(case, kind_name) if where(r))
+        first = on_side(side, lambda r: where(r) and str(r["date"]) == dates[0])
+        return s.update_records(case, kind_name, first, **values)
+
+    return apply
+
+
+# Per criterion met joint by joint: the records it counts (kind, selector), its criterion, the
+# count of records of the requested side or of both joints, and the joint-by-joint group with
+# its two counts.
+PER_JOINT = {
+    "blocks": (
+        "injection",
+        BLOCK,
+        "diagnostic_blocks",
+        "joint_blocks",
+        "each_joint_blocks",
+        "left_joint_blocks",
+        "right_joint_blocks",
+    ),
+    "injections": (
+        "injection",
+        THERAPEUTIC,
+        "failed_therapeutic_injections",
+        "joint_injections",
+        "each_joint_injections",
+        "left_joint_injections",
+        "right_joint_injections",
+    ),
+    "radiographs": (
+        "imaging",
+        SIJ_XRAY,
+        "sij_radiographs",
+        "joint_radiographs",
+        "each_joint_radiographs",
+        "left_radiographs",
+        "right_radiographs",
+    ),
+    "cross_section": (
+        "imaging",
+        SIJ_CT,
+        "sij_cross_section",
+        "joint_cross_section",
+        "each_joint_cross_section",
+        "left_cross_section",
+        "right_cross_section",
+    ),
+}
+# A change that makes a record of one joint not qualify (for blocks and injections, on its
+# earliest date only: the other record of that joint still qualifies).
+NOT_QUALIFYING_CHANGE = {
+    "blocks": lambda side: first_of("injection", side, BLOCK, image_guided=False),
+    "injections": lambda side: first_of("injection", side, THERAPEUTIC, agent="local_anesthetic"),
+    "radiographs": lambda side: change("imaging", side, SIJ_XRAY, region="lumbar_spine"),
+    "cross_section": lambda side: change(
+        "imaging", side, SIJ_CT, findings=["destructive_lesion_excluded"]
+    ),
+}
+# A documented attempt without the outcome the criterion needs, on the earliest date.
+FAILED_ATTEMPT = {
+    "blocks": lambda side: first_of("injection", side, BLOCK, relief_percent=40),
+    "injections": lambda side: first_of("injection", side, THERAPEUTIC, lasting_relief=True),
+}
+
+
+def per_joint_open_row(criterion, node, missing_side):
+    """A bilateral request with records of one joint only: the other joint's records, or
+    records of both joints, are asked for."""
+    kind_name, where = PER_JOINT[criterion][:2]
+    keys = JOINT_KEYS[criterion]
+    return param(
+        P,
+        node,
+        separate_joints(without(kind_name, missing_side, where)),
+        {one(*keys["both"]), one(*keys[missing_side])},
+        label=f"bilateral request, no {missing_side} record",
+    )
+
+
 # The example's SIJ imaging and joint injections are of the left joint: with the side not
 # documented, every set documents it, and another side needs records of that joint too. For
 # each criterion met joint by joint (D.I.B.7, D.I.B.9.a, D.I.B.10), a bilateral request takes
 # either records of both joints (the sets tied to the requested side) or records of the right
 # joint alone, the left ones being documented.
-JOINT_CRITERIA = (
-    (
-        ("more(diagnostic_block_50,1)", "more(diagnostic_block_50,2)"),
-        ("more(right_diagnostic_block_50,1)", "more(right_diagnostic_block_50,2)"),
-    ),
-    (
-        ("more(failed_therapeutic_injection,1)", "more(failed_therapeutic_injection,2)"),
-        (
-            "more(right_failed_therapeutic_injection,1)",
-            "more(right_failed_therapeutic_injection,2)",
-        ),
-    ),
-    (("more(joint_radiographs_records,1)",), ("more(right_radiographs_records,1)",)),
-    (("more(joint_cross_section_records,1)",), ("more(right_cross_section_records,1)",)),
-)
+def _more(name, count):
+    return tuple(f"more({name},{n})" for n in range(1, count + 1))
+
+
+# The sets each criterion met joint by joint counts: records of the requested side or of both
+# joints ("both"), and records of one joint (or of both).
+JOINT_KEYS = {
+    "blocks": {
+        joint: _more(prefix + "diagnostic_block_50", 2)
+        for joint, prefix in (("both", ""), ("left", "left_"), ("right", "right_"))
+    },
+    "injections": {
+        joint: _more(prefix + "failed_therapeutic_injection", 2)
+        for joint, prefix in (("both", ""), ("left", "left_"), ("right", "right_"))
+    },
+    "radiographs": {joint: _more(f"{joint}_radiographs_records", 1) for joint in ("left", "right")}
+    | {"both": _more("joint_radiographs_records", 1)},
+    "cross_section": {
+        joint: _more(f"{joint}_cross_section_records", 1) for joint in ("left", "right")
+    }
+    | {"both": _more("joint_cross_section_records", 1)},
+}
+JOINT_CRITERIA = tuple((keys["both"], keys["right"]) for keys in JOINT_KEYS.values())
 OTHER_JOINT = tuple(key for of_both, _ in JOINT_CRITERIA for key in of_both)
 EACH_JOINT_CHOICES = [
     tuple(key for keys in chosen for key in keys) for chosen in itertools.product(*JOINT_CRITERIA)
@@ -375,6 +534,45 @@ MET = [
     param(P, "right_hip_film", bilateral(add_right_hip_film)),
     param(P, "lumbar_imaging", base),
     param(P, "failed_therapeutic_injections", base),
+    # D.I.B.7, D.I.B.9.a and D.I.B.10 joint by joint: records of the requested side (or of both
+    # joints) for a left request; for a bilateral request, records of both joints, or records
+    # of each joint.
+    *[
+        row
+        for criterion, (_, _, top, joint, each, left, right) in PER_JOINT.items()
+        for row in (
+            param(P, joint, base),
+            param(
+                P,
+                joint,
+                bilateral(add_right_hip_film),
+                label="bilateral request, records of both joints",
+            ),
+            param(P, top, separate_joints(), label="bilateral request, records of each joint"),
+            param(P, each, separate_joints()),
+            param(P, left, separate_joints()),
+            param(P, right, separate_joints()),
+            # A record of both joints counts for each joint.
+            param(
+                P,
+                right,
+                bilateral(add_right_hip_film),
+                label="bilateral request, records of both joints",
+            ),
+        )
+    ],
+    param(
+        P,
+        "diagnostic_imaging",
+        separate_joints(),
+        label="bilateral request, SIJ studies of each joint",
+    ),
+    param(
+        P,
+        "sij_lesions_excluded",
+        separate_joints(),
+        label="bilateral request, SIJ studies of each joint",
+    ),
 ]
 
 OPEN_MET = [
@@ -403,6 +601,22 @@ OPEN_MET = [
         "recent_imaging",
         open_case(region="sij", modality="mri", side="bilateral"),
         label="SIJ MRI of both joints",
+    ),
+    param(P, "joint_recent_imaging", open_case()),
+    param(
+        P,
+        "recent_imaging",
+        open_each_joint(),
+        label="bilateral request, a SIJ MRI of each joint",
+    ),
+    param(P, "each_joint_recent_imaging", open_each_joint()),
+    param(P, "left_recent_imaging", open_each_joint()),
+    param(P, "right_recent_imaging", open_each_joint()),
+    param(
+        P,
+        "right_recent_imaging",
+        open_each_joint(left={"side": "bilateral"}, right=False),
+        label="a SIJ MRI of both joints",
     ),
 ]
 
@@ -526,6 +740,47 @@ CONTRADICTED = [
         "excluded",
         None,
     ),
+    # A unilateral request is not met joint by joint: its requested side is documented, not
+    # bilateral (the count of the requested side meets the criterion).
+    *[
+        param(P, each, base, "approvable", None, label="left request")
+        for _, _, _, _, each, _, _ in PER_JOINT.values()
+    ],
+    # A block with too little relief, or an injection that gave lasting relief, is a failed
+    # attempt: with one other record of that joint, the joint's count is not met; a bilateral
+    # request then still has the records of both joints to document.
+    *[
+        param(
+            P,
+            node,
+            separate_joints(FAILED_ATTEMPT[criterion](side)),
+            "incomplete",
+            None,
+            label=f"bilateral request, a failed {side} attempt",
+        )
+        for criterion in FAILED_ATTEMPT
+        # The group, and the count of that joint (left: 5, right: 6 in PER_JOINT).
+        for side, count in (("left", 5), ("right", 6))
+        for node in (PER_JOINT[criterion][4], PER_JOINT[criterion][count])
+    ],
+    param(
+        P,
+        "joint_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=49),
+        "not_met",
+        None,
+        label="relief 49",
+    ),
+    param(
+        P,
+        "joint_injections",
+        change_records(
+            "injection", lambda r: r["date"] == s.days_before(base(), 155), lasting_relief=True
+        ),
+        "not_met",
+        None,
+        label="one injection gave lasting relief",
+    ),
 ]
 
 OPEN_CONTRADICTED = [
@@ -546,6 +801,7 @@ OPEN_CONTRADICTED = [
         )
         for node, fact in OPEN_INDICATIONS.items()
     ],
+    param(P, "each_joint_recent_imaging", open_case(), "approvable", None, label="left request"),
 ]
 
 
@@ -640,6 +896,35 @@ NOT_QUALIFYING = [
         label="right film without the osteoarthritis finding",
     ),
     param(P, "lumbar_imaging", change_records("imaging", LUMBAR_MRI, modality="xray")),
+    param(
+        P,
+        "joint_blocks",
+        change_records("injection", purpose("diagnostic"), image_guided=False),
+        label="not image guided",
+    ),
+    param(
+        P,
+        "joint_injections",
+        change_records("injection", purpose("therapeutic"), agent="local_anesthetic"),
+        label="no corticosteroid",
+    ),
+    param(P, "joint_radiographs", change_records("imaging", SIJ_XRAY, region="lumbar_spine")),
+    param(
+        P,
+        "joint_cross_section",
+        change_records("imaging", SIJ_CT, findings=["destructive_lesion_excluded"]),
+    ),
+    # A bilateral request with records of each joint, one of which does not qualify.
+    *[
+        param(
+            P,
+            node,
+            separate_joints(NOT_QUALIFYING_CHANGE[criterion](side)),
+            label=f"bilateral request, a {side} record not qualifying",
+        )
+        for criterion, (_, _, top, _, each, left, right) in PER_JOINT.items()
+        for side, node in (("left", left), ("right", right), ("right", each), ("right", top))
+    ],
 ]
 
 OPEN_NOT_QUALIFYING = [
@@ -664,6 +949,25 @@ OPEN_NOT_QUALIFYING = [
     # The joint to be fused: a study of the other joint does not show its pathology.
     param(P, "recent_imaging", open_case(region="sij", side="right"), label="the other joint"),
     param(P, "recent_imaging", open_case(region="sij"), label="SIJ study, side not documented"),
+    param(P, "joint_recent_imaging", open_case(ct_days_before=182), label="182 days old"),
+    param(
+        P,
+        "each_joint_recent_imaging",
+        open_each_joint(left={"days_before": 182}),
+        label="left MRI 182 days old",
+    ),
+    param(
+        P,
+        "left_recent_imaging",
+        open_each_joint(left={"days_before": 182}),
+        label="182 days old",
+    ),
+    param(
+        P,
+        "right_recent_imaging",
+        open_each_joint(right={"findings": ["sij_injury_or_degeneration"]}),
+        label="no localized SIJ pathology",
+    ),
 ]
 
 
@@ -960,6 +1264,41 @@ OPEN = [
         },
         label="lasting relief not documented",
     ),
+    param(
+        P,
+        "joint_blocks",
+        drop_records("injection", purpose("diagnostic")),
+        {one(*JOINT_KEYS["blocks"]["both"])},
+    ),
+    param(
+        P,
+        "joint_injections",
+        drop_records("injection", purpose("therapeutic")),
+        {one(*JOINT_KEYS["injections"]["both"])},
+    ),
+    param(
+        P,
+        "joint_radiographs",
+        drop_records("imaging", SIJ_XRAY),
+        {one(*JOINT_KEYS["radiographs"]["both"])},
+    ),
+    param(
+        P,
+        "joint_cross_section",
+        drop_records("imaging", SIJ_CT),
+        {one(*JOINT_KEYS["cross_section"]["both"])},
+    ),
+    # A bilateral request with records of one joint only.
+    *[
+        per_joint_open_row(criterion, node, missing_side)
+        for criterion, (_, _, top, _, each, left, right) in PER_JOINT.items()
+        for missing_side, node in (
+            ("left", left),
+            ("right", right),
+            ("right", each),
+            ("right", top),
+        )
+    ],
 ]
 
 OPEN_OPEN = [
@@ -980,6 +1319,30 @@ OPEN_OPEN = [
     *[param(P, node, open_case({}), None) for node in OPEN_INDICATIONS],
     param(P, "failed_percutaneous", open_case({}), None),
     param(P, "recent_imaging", open_case(ct=False), {one("more(joint_recent_imaging_records,1)")}),
+    param(
+        P,
+        "joint_recent_imaging",
+        open_case(ct=False),
+        {one("more(joint_recent_imaging_records,1)")},
+    ),
+    *[
+        param(
+            P,
+            node,
+            open_each_joint(**{missing_side: False}),
+            {
+                one("more(joint_recent_imaging_records,1)"),
+                one(f"more({missing_side}_recent_imaging_records,1)"),
+            },
+            label=f"bilateral request, no {missing_side} study",
+        )
+        for missing_side, node in (
+            ("left", "left_recent_imaging"),
+            ("right", "right_recent_imaging"),
+            ("right", "each_joint_recent_imaging"),
+            ("right", "recent_imaging"),
+        )
+    ],
 ]
 
 
@@ -1019,12 +1382,33 @@ def test_the_tables_cover_every_named_criterion():
 
 
 # ------------------------------------------------------------------ self-check on the open rows
+# Known bug: for a bilateral request, a record of both joints ("side covers request.side")
+# also joins each joint's set ("side in {right, bilateral}"), but subsumed/2 is worked out from
+# the filters alone, without the request value, so the solver does not see it. With one
+# qualifying block (or injection) of a joint, it lists two records of both joints as a minimal
+# set, where one completes the case (see test_one_record_of_both_joints_serves_each_joint).
+_BOTH_JOINTS_NOT_SUBSUMED = pytest.mark.xfail(
+    strict=True, reason="a set tied to request.side is not seen inside a per-joint set"
+)
+KNOWN_BUGS = {
+    f"MM-1508 {section} {node} (bilateral request, a {side} record not qualifying), "
+    "records not qualifying": _BOTH_JOINTS_NOT_SUBSUMED
+    for section, node, side in (
+        ("D.I.B.7", "left_joint_blocks", "left"),
+        ("D.I.B.7", "right_joint_blocks", "right"),
+        ("D.I.B.10", "left_joint_injections", "left"),
+        ("D.I.B.10", "right_joint_injections", "right"),
+    )
+}
+
+
 def _self_check_rows():
     return s.distinct_cases(
         {
             "records not qualifying": NOT_QUALIFYING + OPEN_NOT_QUALIFYING,
             "not documented": OPEN + OPEN_OPEN,
-        }
+        },
+        KNOWN_BUGS,
     )
 
 
@@ -1351,6 +1735,74 @@ def test_an_added_same_side_film_needs_the_requested_side():
 
 
 # ------------------------------------------------------------------ laterality
+def test_a_bilateral_request_with_records_of_each_joint_is_approvable():
+    """D.I.B.7, D.I.B.9.a, D.I.B.9.b and D.I.B.10 met joint by joint: a left and a right record
+    for every block, injection and study."""
+    case = separate_joints()()
+    result = s.check_met(case, P, "each_hip_film")
+    for criterion, (_, _, top, joint, each, left, right) in PER_JOINT.items():
+        assert s.status(result, top) == "met", criterion
+        assert s.status(result, each) == "met", criterion
+        assert (s.status(result, left), s.status(result, right)) == ("met", "met"), criterion
+        # No record is of both joints.
+        assert s.status(result, joint) == "not_documented", criterion
+    # The right-side records removed: the case lacks the right joint's records (or records of
+    # both joints) for each criterion, and a film of the right hip (or of both hips).
+    rights = s.without_records(case, "imaging", lambda r: r.get("side") == "right")
+    rights = s.without_records(rights, "injection", lambda r: r.get("side") == "right")
+    left_only = s.evaluate(rights, P, enumerate=0)
+    assert left_only.determination == "incomplete", left_only.reasons
+    for criterion, (_, _, top, _, _, left, right) in PER_JOINT.items():
+        assert s.status(left_only, top) == "not_documented", criterion
+        assert (s.status(left_only, left), s.status(left_only, right)) == (
+            "met",
+            "not_documented",
+        ), criterion
+    assert left_only.missing_complete
+    right_joint = one(
+        HIP_SETS["right"], *(key for keys in JOINT_KEYS.values() for key in keys["right"])
+    )
+    found = s.set_keys(left_only)
+    assert right_joint in found, sorted(map(sorted, found))
+    # Every set: for each criterion the right joint's records or records of both joints, and a
+    # film of the right hip or of both hips.
+    assert found == {
+        one(hip, *joint)
+        for hip in (HIP_SETS["right"], HIP_SETS["both"])
+        for joint in EACH_JOINT_CHOICES
+    }
+    for items in left_only.missing:
+        for item in items:
+            assert item.criterion in (
+                "MM-1508 D.I.B.7",
+                "MM-1508 D.I.B.9.a",
+                "MM-1508 D.I.B.9.b",
+                "MM-1508 D.I.B.10",
+            ), item
+    completed = s.apply_missing_set(rights, P, sorted(right_joint))
+    assert s.determination(completed, P) == "approvable"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="a set tied to request.side is not seen inside a per-joint set"
+)
+@pytest.mark.parametrize("criterion", ["blocks", "injections"])
+def test_one_record_of_both_joints_serves_each_joint(criterion):
+    """A bilateral request with two blocks (injections) of the left joint and one of the right:
+    one more record of the right joint, or one of both joints, completes it; two records of
+    both joints are not a minimal set."""
+    right_record = on_side("right", PER_JOINT[criterion][1])
+    case = separate_joints()()
+    first = min(str(r["date"]) for r in s.records_of(case, "injection") if right_record(r))
+    case = s.without_records(
+        case, "injection", lambda r: right_record(r) and str(r["date"]) == first
+    )
+    assert s.evaluate(case, P).determination == "incomplete"
+    both = JOINT_KEYS[criterion]["both"]
+    assert s.determination(s.apply_missing_set(case, P, both[:1]), P) == "approvable"
+    assert s.set_keys(s.evaluate(case, P)) == {one(JOINT_KEYS[criterion]["right"][0])}
+
+
 @pytest.mark.parametrize("policy", [P, s.AIM])
 def test_a_right_sij_ct_does_not_serve_a_left_fusion(policy):
     sij_ct = lambda r: r.get("modality") == "ct" and r.get("region") == "sij"  # noqa: E731
