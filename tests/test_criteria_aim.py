@@ -81,6 +81,102 @@ def short_therapy():
     return case
 
 
+# ------------------------------------------------------------------ bilateral requests
+SIDES = ("left", "right")
+THERAPEUTIC, DIAGNOSTIC = purpose("therapeutic"), purpose("diagnostic")
+SIJ_MRI = imaging("mri", "sij")
+# The criteria met joint by joint for a bilateral request (Percutaneous 2, 4a, 4d, 5).
+EACH_JOINT = (
+    "each_joint_injection_trial",
+    "each_joint_lesions_excluded",
+    "each_joint_injury_imaging",
+    "each_joint_blocks",
+)
+
+
+def other_side(side):
+    return "right" if side == "left" else "left"
+
+
+def joint_record(record):
+    """SIJ imaging or an intra-articular SIJ injection: a record tied to a joint."""
+    return record.get("region") == "sij" or record.get("site") == "sij_intra_articular"
+
+
+def of_side(side, where):
+    return lambda r: r.get("side") == side and where(r)
+
+
+def bilateral(*changes):
+    """The example requested for both joints and documented joint by joint: each joint record
+    becomes a record of the left joint and one of the right (so blocks of each joint on two
+    dates), then `changes` (case -> case) are made."""
+
+    def build():
+        case = s.with_request(s.base_case(), side="bilateral")
+        for record_kind in ("imaging", "injection"):
+            split = []
+            for record in s.records_of(case, record_kind):
+                if joint_record(record):
+                    split += [dict(record, side="left"), dict(record, side="right")]
+                else:
+                    split.append(record)
+            case = s.with_records(case, record_kind, split)
+        for change in changes:
+            case = change(case)
+        return case
+
+    return build
+
+
+def drop_joint(record_kind, side, where):
+    return lambda c: s.without_records(c, record_kind, of_side(side, where))
+
+
+def change_joint(record_kind, side, where, **values):
+    return lambda c: s.update_records(c, record_kind, of_side(side, where), **values)
+
+
+def mri_route(side):
+    """The joint's SIJ CT becomes an MRI with the same findings, its radiograph removed: that
+    joint is met by MRI, the other by radiographs and CT."""
+
+    def change(case):
+        case = s.update_records(case, "imaging", of_side(side, SIJ_CT), modality="mri")
+        return s.without_records(case, "imaging", of_side(side, SIJ_XRAY))
+
+    return change
+
+
+def failed_second_block(side):
+    """The joint's second block (85% relief in the example) documented with 60% relief."""
+    return change_joint(
+        "injection", side, lambda r: r.get("relief_percent") == 85, relief_percent=60
+    )
+
+
+CT_INFLAMMATION_NOT_EXCLUDED = ["destructive_lesion_excluded", "sij_injury_or_degeneration"]
+
+
+def joint_blocks_set(side=None):
+    name = f"{side}_diagnostic_block_75" if side else "diagnostic_block_75"
+    return one(f"more({name},1)", f"more({name},2)")
+
+
+def joint_imaging_sets(side):
+    """The minimal sets when the SIJ imaging of `side`'s joint is missing from a bilateral
+    request: 4a and 4d each by a study of both joints or of that joint, 4a by MRI or by
+    radiographs and CT."""
+    lesions = [
+        one("more(sij_mri_clear_records,1)"),
+        one(f"more({side}_mri_clear_records,1)"),
+        one("more(sij_radiographs_records,1)", "more(sij_ct_clear_records,1)"),
+        one(f"more({side}_radiographs_records,1)", f"more({side}_ct_clear_records,1)"),
+    ]
+    injury = ("more(joint_injury_imaging_records,1)", f"more({side}_injury_imaging_records,1)")
+    return {route | {study} for route in lesions for study in injury}
+
+
 TESTS = (
     "long_ligament_test",
     "faber_patrick_test",
@@ -279,6 +375,48 @@ MET = [
         label="75% exactly",
     ),
     param(P, "structural_device", base),
+    # A unilateral request: met by records of the joint to be fused.
+    param(P, "joint_injection_trial", base),
+    param(P, "joint_injury_imaging", base),
+    param(P, "joint_blocks", base),
+    # A bilateral request documented joint by joint, blocks of each joint on two dates: the
+    # counts over records of both joints stay open, each joint meets its own.
+    *[
+        param(P, node, bilateral(), label="bilateral, each joint")
+        for node in (
+            "therapeutic_injection_trial",
+            "sij_lesions_excluded",
+            "sij_injury_imaging",
+            "diagnostic_blocks",
+        )
+    ],
+    *[param(P, node, bilateral()) for node in EACH_JOINT],
+    *[
+        param(P, f"{side}_{node}", bilateral())
+        for side in SIDES
+        for node in (
+            "injection_trial",
+            "lesions_excluded",
+            "xray_and_ct_clear",
+            "radiographs",
+            "ct_clear",
+            "injury_imaging",
+            "joint_blocks",
+        )
+    ],
+    # Each joint by a different route: one by MRI, the other by radiographs and CT.
+    *[
+        param(P, node, bilateral(mri_route(side)), label=f"{side} MRI, {other_side(side)} CT")
+        for side in SIDES
+        for node in (f"{side}_mri_clear", "each_joint_lesions_excluded")
+    ],
+    # Records of both joints serve each joint too.
+    param(
+        P,
+        "each_joint_blocks",
+        lambda: s.with_side(s.base_case(), "bilateral"),
+        label="blocks of both joints",
+    ),
 ]
 
 REVISION_MET = [
@@ -411,6 +549,31 @@ CONTRADICTED = [
         None,
         label="relief 74",
     ),
+    param(
+        P,
+        "joint_blocks",
+        change_records("injection", purpose("diagnostic"), relief_percent=74),
+        "not_met",
+        None,
+        label="relief 74",
+    ),
+    # The example is of the left joint: a unilateral request is never met joint by joint, and
+    # its records of the joint to be fused meet the criteria.
+    *[param(P, node, base, "approvable", None, label="unilateral request") for node in EACH_JOINT],
+    # A block of one joint with too little relief: that joint's blocks failed (not met), and
+    # blocks of both joints are what is left to document.
+    *[
+        param(
+            P,
+            node,
+            bilateral(failed_second_block(side)),
+            "incomplete",
+            None,
+            label=f"bilateral, a {side} block with 60% relief",
+        )
+        for side in SIDES
+        for node in (f"{side}_joint_blocks", "each_joint_blocks")
+    ],
 ]
 
 REVISION_CONTRADICTED = [
@@ -561,6 +724,105 @@ NOT_QUALIFYING = [
         change_records("injection", purpose("diagnostic"), date=s.days_before(s.base_case(), 30)),
         label="same date",
     ),
+    param(
+        P,
+        "joint_injection_trial",
+        change_records("injection", purpose("therapeutic"), site="other"),
+    ),
+    param(
+        P,
+        "joint_injury_imaging",
+        all_of(
+            lambda c: s.update_records(c, "imaging", SIJ_XRAY, findings=[]),
+            lambda c: s.update_records(
+                c,
+                "imaging",
+                SIJ_CT,
+                findings=["destructive_lesion_excluded", "inflammatory_arthropathy_excluded"],
+            ),
+        ),
+    ),
+    param(
+        P,
+        "joint_blocks",
+        change_records("injection", purpose("diagnostic"), contrast_enhanced=False),
+        label="no contrast",
+    ),
+    *[
+        row
+        for side in SIDES
+        for row in (
+            *[
+                param(
+                    P,
+                    node,
+                    bilateral(change_joint("injection", side, THERAPEUTIC, site="other")),
+                    label=f"bilateral, {side} injections at another site",
+                )
+                for node in (f"{side}_injection_trial", "each_joint_injection_trial")
+            ],
+            *[
+                param(
+                    P,
+                    node,
+                    bilateral(
+                        change_joint("imaging", side, SIJ_CT, findings=CT_INFLAMMATION_NOT_EXCLUDED)
+                    ),
+                    label=f"bilateral, {side} CT not excluding inflammatory arthropathy",
+                )
+                for node in (
+                    f"{side}_lesions_excluded",
+                    f"{side}_xray_and_ct_clear",
+                    f"{side}_ct_clear",
+                    "each_joint_lesions_excluded",
+                )
+            ],
+            param(
+                P,
+                f"{side}_mri_clear",
+                bilateral(
+                    mri_route(side),
+                    change_joint("imaging", side, SIJ_MRI, findings=CT_INFLAMMATION_NOT_EXCLUDED),
+                ),
+                label=f"bilateral, {side} MRI not excluding inflammatory arthropathy",
+            ),
+            param(
+                P,
+                f"{side}_radiographs",
+                bilateral(change_joint("imaging", side, SIJ_XRAY, region="lumbar_spine")),
+                label=f"bilateral, {side} radiograph of another region",
+            ),
+            *[
+                param(
+                    P,
+                    node,
+                    bilateral(
+                        change_joint("imaging", side, SIJ_XRAY, findings=[]),
+                        change_joint(
+                            "imaging",
+                            side,
+                            SIJ_CT,
+                            findings=[
+                                "destructive_lesion_excluded",
+                                "inflammatory_arthropathy_excluded",
+                            ],
+                        ),
+                    ),
+                    label=f"bilateral, {side} imaging without injury or degeneration",
+                )
+                for node in (f"{side}_injury_imaging", "each_joint_injury_imaging")
+            ],
+            *[
+                param(
+                    P,
+                    node,
+                    bilateral(change_joint("injection", side, DIAGNOSTIC, contrast_enhanced=False)),
+                    label=f"bilateral, {side} blocks without contrast",
+                )
+                for node in (f"{side}_joint_blocks", "each_joint_blocks")
+            ],
+        )
+    ],
 ]
 
 
@@ -576,6 +838,17 @@ def test_percutaneous_records_that_do_not_qualify(node, build):
 
 
 # ------------------------------------------------------------------ (c) not documented
+# A unilateral request without SIJ imaging: studies of the joint to be fused (of both joints
+# would do too), never joint by joint.
+NO_SIJ_IMAGING_SETS = {
+    one("more(sij_mri_clear_records,1)", "more(joint_injury_imaging_records,1)"),
+    one(
+        "more(sij_radiographs_records,1)",
+        "more(sij_ct_clear_records,1)",
+        "more(joint_injury_imaging_records,1)",
+    ),
+}
+
 OPEN = [
     param(
         P,
@@ -799,14 +1072,7 @@ OPEN = [
         P,
         "sij_lesions_excluded",
         drop_records("imaging", either(SIJ_XRAY, SIJ_CT)),
-        {
-            one("more(sij_mri_clear_records,1)", "more(sij_injury_imaging_records,1)"),
-            one(
-                "more(sij_radiographs_records,1)",
-                "more(sij_ct_clear_records,1)",
-                "more(sij_injury_imaging_records,1)",
-            ),
-        },
+        NO_SIJ_IMAGING_SETS,
     ),
     param(P, "sij_mri_clear", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
     param(P, "sij_xray_and_ct_clear", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
@@ -837,6 +1103,12 @@ OPEN = [
     param(P, "sij_injury_imaging", drop_records("imaging", either(SIJ_XRAY, SIJ_CT)), None),
     param(
         P,
+        "joint_injury_imaging",
+        drop_records("imaging", either(SIJ_XRAY, SIJ_CT)),
+        NO_SIJ_IMAGING_SETS,
+    ),
+    param(
+        P,
         "diagnostic_blocks",
         drop_records("injection", purpose("diagnostic")),
         {one("more(diagnostic_block_75,1)", "more(diagnostic_block_75,2)")},
@@ -862,6 +1134,94 @@ OPEN = [
         lambda: s.with_request(s.base_case(), fixation=REMOVE),
         {one("guess(request(fixation),fda_structural_device)")},
     ),
+    param(
+        P,
+        "joint_injection_trial",
+        drop_records("injection", purpose("therapeutic")),
+        {one("more(therapeutic_ia_injection,1)")},
+    ),
+    param(
+        P, "joint_blocks", drop_records("injection", purpose("diagnostic")), {joint_blocks_set()}
+    ),
+    # A bilateral request without any: an injection (or blocks) of both joints, or of each joint.
+    param(
+        P,
+        "each_joint_injection_trial",
+        bilateral(lambda c: s.without_records(c, "injection", THERAPEUTIC)),
+        {
+            one("more(therapeutic_ia_injection,1)"),
+            one("more(left_therapeutic_ia_injection,1)", "more(right_therapeutic_ia_injection,1)"),
+        },
+        label="bilateral, no therapeutic injection",
+    ),
+    param(
+        P,
+        "each_joint_blocks",
+        bilateral(lambda c: s.without_records(c, "injection", DIAGNOSTIC)),
+        {joint_blocks_set(), joint_blocks_set("left") | joint_blocks_set("right")},
+        label="bilateral, no block",
+    ),
+    *[
+        row
+        for side in SIDES
+        for row in (
+            param(
+                P,
+                f"{side}_injection_trial",
+                bilateral(drop_joint("injection", side, THERAPEUTIC)),
+                {
+                    one("more(therapeutic_ia_injection,1)"),
+                    one(f"more({side}_therapeutic_ia_injection,1)"),
+                },
+                label=f"bilateral, {other_side(side)} injections only",
+            ),
+            # Blocks of the other joint only: that joint's pair, or a pair of both joints.
+            *[
+                param(
+                    P,
+                    node,
+                    bilateral(drop_joint("injection", side, DIAGNOSTIC)),
+                    {joint_blocks_set(), joint_blocks_set(side)},
+                    label=f"bilateral, {other_side(side)} blocks only",
+                )
+                for node in (f"{side}_joint_blocks", "each_joint_blocks")
+            ],
+            # No SIJ imaging of one joint: its 4a and 4d studies, or studies of both joints.
+            *[
+                param(
+                    P,
+                    node,
+                    bilateral(drop_joint("imaging", side, lambda r: r.get("region") == "sij")),
+                    exact,
+                    label=f"bilateral, {other_side(side)} imaging only",
+                )
+                for node, exact in (
+                    (f"{side}_lesions_excluded", joint_imaging_sets(side)),
+                    (f"{side}_injury_imaging", joint_imaging_sets(side)),
+                    ("each_joint_lesions_excluded", joint_imaging_sets(side)),
+                    ("each_joint_injury_imaging", joint_imaging_sets(side)),
+                    (f"{side}_mri_clear", None),
+                    (f"{side}_xray_and_ct_clear", None),
+                )
+            ],
+            # The sets are not all minimal yet (see ONE_STUDY_OF_BOTH_JOINTS_SERVES_ONE_JOINT).
+            param(
+                P,
+                f"{side}_radiographs",
+                bilateral(drop_joint("imaging", side, SIJ_XRAY)),
+                None,
+                label=f"bilateral, no {side} radiograph",
+            ),
+            # The sets are not all minimal yet (see ONE_STUDY_OF_BOTH_JOINTS_SERVES_ONE_JOINT).
+            param(
+                P,
+                f"{side}_ct_clear",
+                bilateral(drop_joint("imaging", side, SIJ_CT)),
+                None,
+                label=f"bilateral, no {side} CT",
+            ),
+        )
+    ],
 ]
 
 REVISION_OPEN = [
@@ -948,9 +1308,36 @@ def test_the_tables_cover_every_named_criterion():
 
 
 # ------------------------------------------------------------------ self-check on the open rows
+# A bilateral request missing one joint's radiograph or CT: a study of both joints added for 4a's
+# count over both joints (sij_radiographs, sij_ct_clear) also serves that joint's count, but the
+# sets do not know it (the sets are related through the request's side), so a listed set pairs
+# a radiograph and a CT of both joints where one of them alone completes the case.
+ONE_STUDY_OF_BOTH_JOINTS_SERVES_ONE_JOINT = pytest.mark.xfail(
+    strict=True,
+    reason="a record set over both joints is not known to serve one joint's count: "
+    "a listed set is not minimal",
+)
+
+
+def _known_bugs():
+    names = []
+    for side in SIDES:
+        names += [
+            f"Percutaneous 4a {side}_lesions_excluded (bilateral, {side} CT not excluding "
+            "inflammatory arthropathy), records not qualifying",
+            f"Percutaneous 4a {side}_radiographs (bilateral, {side} radiograph of another "
+            "region), records not qualifying",
+            f"Percutaneous 4a {side}_radiographs (bilateral, no {side} radiograph), not documented",
+            f"Percutaneous 4a {side}_ct_clear (bilateral, no {side} CT), not documented",
+        ]
+    return {f"AIM SIJF 2022 {name}": ONE_STUDY_OF_BOTH_JOINTS_SERVES_ONE_JOINT for name in names}
+
+
 def _self_check_rows():
     """Each distinct incomplete case of the tables once (rows often share a case)."""
-    return s.distinct_cases({"records not qualifying": NOT_QUALIFYING, "not documented": OPEN})
+    return s.distinct_cases(
+        {"records not qualifying": NOT_QUALIFYING, "not documented": OPEN}, _known_bugs()
+    )
 
 
 @pytest.mark.slow  # each minimal set turned into documentation and solved again
@@ -1508,3 +1895,108 @@ def test_a_documented_lab_result_that_fails_is_not_met(tmp_path, labs, expected)
     if expected == "not_met":
         (reason,) = result.reasons
         assert "lab 2026-06-01: value 45" in reason, reason
+
+
+# ------------------------------------------------------------------ a bilateral request
+def _right_joint_removed(case):
+    """Without the records of the right joint (blocks, therapeutic injections, SIJ imaging)."""
+    for record_kind in ("injection", "imaging"):
+        case = s.without_records(case, record_kind, of_side("right", joint_record))
+    return case
+
+
+def test_a_bilateral_request_documented_joint_by_joint_is_approvable():
+    """Percutaneous 2, 4a, 4d and 5: a bilateral request whose injections, blocks and SIJ
+    imaging are documented as separate left and right records meets each criterion joint by
+    joint; without the right joint's records it is incomplete, and documenting the right joint
+    completes it."""
+    case = bilateral()()
+    assert not any(r.get("side") == "bilateral" for r in s.records_of(case, "injection"))
+    result = s.evaluate(case, P)
+    assert result.determination == "approvable", result.reasons
+    for group, by_both, by_each in (
+        ("therapeutic_injection_trial", "joint_injection_trial", "each_joint_injection_trial"),
+        ("sij_lesions_excluded", "sij_xray_and_ct_clear", "each_joint_lesions_excluded"),
+        ("sij_injury_imaging", "joint_injury_imaging", "each_joint_injury_imaging"),
+        ("diagnostic_blocks", "joint_blocks", "each_joint_blocks"),
+    ):
+        assert s.status(result, group) == "met", group
+        assert s.status(result, by_both) == "not_documented", by_both
+        assert s.status(result, by_each) == "met", by_each
+    assert s.determination(case, P) == "approvable"
+
+    left_only = _right_joint_removed(case)
+    result = s.evaluate(left_only, P, enumerate=40)
+    assert result.determination == "incomplete"
+    assert not result.reasons
+    for node in ("left_injection_trial", "left_lesions_excluded", "left_joint_blocks"):
+        assert s.status(result, node) == "met", node
+    for node in ("right_injection_trial", "right_lesions_excluded", "right_joint_blocks"):
+        assert s.status(result, node) == "not_documented", node
+    # Each criterion by records of both joints or of the right joint, 4a by MRI or by
+    # radiographs and CT: 2 x 2 x 2 x 4 minimal sets, all listed.
+    injection = ("more(therapeutic_ia_injection,1)", "more(right_therapeutic_ia_injection,1)")
+    blocks = (joint_blocks_set(), joint_blocks_set("right"))
+    imaging_sets = joint_imaging_sets("right")
+    expected = {one(i) | b | m for i in injection for b in blocks for m in imaging_sets}
+    assert len(expected) == 32
+    assert result.missing_complete
+    assert s.set_keys(result) == expected
+    right_joint = one(
+        "more(right_therapeutic_ia_injection,1)",
+        "more(right_diagnostic_block_75,1)",
+        "more(right_diagnostic_block_75,2)",
+        "more(right_mri_clear_records,1)",
+        "more(right_injury_imaging_records,1)",
+    )
+    (items,) = [items for items in result.missing if s.keys(items) == right_joint]
+    for item in items:
+        assert item.criterion_id.startswith("right_"), item
+        assert item.criterion == s.cite(P, item.criterion_id), item
+    completed = s.apply_missing_set(left_only, P, items)
+    assert s.determination(completed, P) == "approvable"
+
+
+def test_a_failed_block_of_one_joint_leaves_blocks_of_both_joints_to_document():
+    """Percutaneous 5: the right joint's blocks failed (80% and 60%), so it is not met joint by
+    joint; blocks of one joint are not attempts of blocks of both joints, which stay open."""
+    result = s.evaluate(bilateral(failed_second_block("right"))(), P)
+    assert result.determination == "incomplete"
+    assert s.status(result, "left_joint_blocks") == "met"
+    assert s.status(result, "right_joint_blocks") == "not_met"
+    assert s.status(result, "each_joint_blocks") == "not_met"
+    assert s.status(result, "joint_blocks") == "not_documented"
+    assert s.status(result, "diagnostic_blocks") == "not_documented"
+    assert result.missing_complete
+    assert s.set_keys(result) == {joint_blocks_set()}
+
+
+def _ct_missing(side):
+    return bilateral(drop_joint("imaging", side, SIJ_CT))()
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_a_ct_of_both_joints_completes_a_joint_missing_its_ct(side):
+    """Percutaneous 4a joint by joint: one CT of both joints meets the count of the joint whose
+    CT is missing, as a CT of that joint does."""
+    case = _ct_missing(side)
+    result = s.evaluate(case, P)
+    assert result.determination == "incomplete"
+    assert s.status(result, f"{side}_ct_clear") == "not_documented"
+    assert one(f"more({side}_ct_clear_records,1)") in s.set_keys(result)
+    for record_side in (side, "bilateral"):
+        added = {
+            "date": s.days_before(case, 10),
+            "modality": "ct",
+            "region": "sij",
+            "side": record_side,
+            "findings": ["destructive_lesion_excluded", "inflammatory_arthropathy_excluded"],
+        }
+        assert s.determination(s.add_records(case, "imaging", added), P) == "approvable"
+
+
+@ONE_STUDY_OF_BOTH_JOINTS_SERVES_ONE_JOINT
+@pytest.mark.parametrize("side", SIDES)
+def test_no_minimal_set_pairs_studies_of_both_joints_when_one_serves(side):
+    sets = s.set_keys(s.evaluate(_ct_missing(side), P))
+    assert not any("more(sij_radiographs_records,1)" in keys for keys in sets), sets
