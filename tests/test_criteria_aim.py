@@ -1957,6 +1957,11 @@ def test_a_bilateral_request_documented_joint_by_joint_is_approvable():
     assert s.determination(completed, P) == "approvable"
 
 
+@pytest.mark.slow  # each minimal set turned into documentation and solved again
+def test_self_check_on_a_bilateral_request_without_its_right_joint():
+    s.self_check(_right_joint_removed(bilateral()()), P)
+
+
 def test_a_failed_block_of_one_joint_leaves_blocks_of_both_joints_to_document():
     """Percutaneous 5: the right joint's blocks failed (80% and 60%), so it is not met joint by
     joint; blocks of one joint are not attempts of blocks of both joints, which stay open."""
