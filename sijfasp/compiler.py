@@ -890,31 +890,39 @@ def _with_request(
 def request_subsumed_sets(
     sets: dict[str, RecordSetInfo], request_values: dict[str, tuple[str, ...]]
 ) -> list[tuple[str, str, str, str]]:
-    """(narrow, broad, field, value): record sets where every record of the first is in the
-    second once request field `field` has `value`, and not otherwise.
+    """(narrow, broad, field, value): a set of the joint to be fused (a filter with `covers
+    request.F`) lies inside a set with no tie to the request once request field F has
+    `value`, and not otherwise.
 
-    A filter tied to the request (`side covers request.side`) says nothing about the side by
-    itself, but a record added to it for a bilateral request is a record of both joints, and
-    so also one of each joint's sets: it must count there too, or a set of missing
-    documentation would ask for two records where one does.
+    `side covers request.side` says nothing about the side by itself, but a record added to
+    such a set for a bilateral request is a record of both joints, and so one of each joint's
+    sets too (`side in {left, bilateral}`): it must count there, or a set of missing
+    documentation would ask for two records where one does. Only this direction is given: a
+    record added to a set with no tie is never offered again under the tied set's name.
     """
-    tied = {
-        condition.target
-        for info in sets.values()
-        for conditions in info.filters
-        for condition in conditions
-        if isinstance(condition, MatchesCondition)
-    }
+
+    def ties(filters: list[tuple[Condition, ...]], field: str, test: str | None = None) -> bool:
+        return any(
+            isinstance(c, MatchesCondition) and c.target == field and test in (None, c.test)
+            for f in filters
+            for c in f
+        )
+
     found = []
     for narrow, narrow_info in sets.items():
-        for broad, broad_info in sets.items():
-            if narrow_info.kind != broad_info.kind:
+        narrow_filters = _filters(sets, narrow)
+        for field, values in request_values.items():
+            if not ties(narrow_filters, field, "covers"):
                 continue
-            narrow_filters, broad_filters = _filters(sets, narrow), _filters(sets, broad)
-            if _within(narrow_filters, broad_filters):
-                continue
-            for field in sorted(tied):
-                for value in request_values.get(field, ()):
+            for broad, broad_info in sets.items():
+                broad_filters = _filters(sets, broad)
+                if (
+                    narrow_info.kind != broad_info.kind
+                    or ties(broad_filters, field)
+                    or _within(narrow_filters, broad_filters)
+                ):
+                    continue
+                for value in values:
                     if _within(
                         _with_request(narrow_filters, field, value),
                         _with_request(broad_filters, field, value),
