@@ -325,6 +325,28 @@ PER_JOINT = {
         "right_cross_section",
     ),
 }
+# D.I.B.7 and D.I.B.10: the count of records of the requested side (or of both joints) is
+# gated to a one-sided request; a bilateral request is judged joint by joint only.
+ONE_JOINT = {"blocks": "one_joint_blocks", "injections": "one_joint_injections"}
+# Attempts without the outcome the criterion needs, in the (left) example: every block with 49%
+# relief; one of the two therapeutic injections with lasting relief.
+ATTEMPTS_FAILED = {
+    "blocks": change_records("injection", purpose("diagnostic"), relief_percent=49),
+    "injections": change_records(
+        "injection", lambda r: r["date"] == s.days_before(base(), 155), lasting_relief=True
+    ),
+}
+# Records that do not qualify at all (no image guidance; no corticosteroid).
+NONE_QUALIFYING = {
+    "blocks": change_records("injection", purpose("diagnostic"), image_guided=False),
+    "injections": change_records("injection", purpose("therapeutic"), agent="local_anesthetic"),
+}
+
+
+def side_not_documented():
+    return s.with_request(s.base_case(), side=REMOVE)
+
+
 # A change that makes a record of one joint not qualify (for blocks and injections, on its
 # earliest date only: the other record of that joint still qualifies).
 NOT_QUALIFYING_CHANGE = {
@@ -343,15 +365,14 @@ FAILED_ATTEMPT = {
 
 
 def per_joint_open_row(criterion, node, missing_side):
-    """A bilateral request with records of one joint only: the other joint's records, or
-    records of both joints, are asked for."""
+    """A bilateral request with records of one joint only: the other joint's records, records
+    of both joints, or some of each, are asked for."""
     kind_name, where = PER_JOINT[criterion][:2]
-    keys = JOINT_KEYS[criterion]
     return param(
         P,
         node,
         separate_joints(without(kind_name, missing_side, where)),
-        {one(*keys["both"]), one(*keys[missing_side])},
+        {one(*keys) for keys in joint_choices(JOINT_KEYS[criterion], missing_side)},
         label=f"bilateral request, no {missing_side} record",
     )
 
@@ -378,8 +399,17 @@ JOINT_KEYS = {
     }
     | {"both": _more("joint_cross_section_records", 1)},
 }
-JOINT_CRITERIA = tuple((keys["both"], keys["right"]) for keys in JOINT_KEYS.values())
-OTHER_JOINT = tuple(key for of_both, _ in JOINT_CRITERIA for key in of_both)
+
+
+def joint_choices(keys, side):
+    """The minimal sets completing one joint's count: records of that joint, of both joints
+    (each counts for that joint too), or some of each."""
+    count = len(keys["both"])
+    return tuple(keys[side][:n] + keys["both"][: count - n] for n in range(count + 1))
+
+
+JOINT_CRITERIA = tuple(joint_choices(keys, "right") for keys in JOINT_KEYS.values())
+OTHER_JOINT = tuple(key for keys in JOINT_KEYS.values() for key in keys["both"])
 EACH_JOINT_CHOICES = [
     tuple(key for keys in chosen for key in keys) for chosen in itertools.product(*JOINT_CRITERIA)
 ]
@@ -387,8 +417,8 @@ BOTH_SIDES_GUESS = "guess(request(side),bilateral) | guess(request(side),right)"
 # The example's SIJ imaging and joint injections are of the left joint: with the side not
 # documented, every set documents it, and another side needs records of that joint too. For
 # each criterion met joint by joint (D.I.B.7, D.I.B.9.a, D.I.B.10), a bilateral request takes
-# either records of both joints (the sets tied to the requested side) or records of the right
-# joint alone, the left ones being documented.
+# records of both joints (the sets tied to the requested side), records of the right joint, or
+# for two blocks (injections) one of each, the left ones being documented.
 SIDE_NOT_DOCUMENTED = {
     one("guess(request(side),left)"),
     # Either side serves with a film of both hips and records of that joint or of both: one item
@@ -396,8 +426,8 @@ SIDE_NOT_DOCUMENTED = {
     one(BOTH_SIDES_GUESS, "more(both_hips_film_records,1)", *OTHER_JOINT),
     one("guess(request(side),right)", "more(same_side_film_records,1)", *OTHER_JOINT),
     # Bilateral: a right hip film or a film of both hips, and for each joint criterion the
-    # records of both joints or of the right joint (the set above covers the both-joints one
-    # with a film of both hips).
+    # records of both joints, of the right joint, or of each (the set above covers the
+    # both-joints one with a film of both hips).
     *(
         one("guess(request(side),bilateral)", hip, *joint)
         for hip in ("more(right_hip_film_records,1)", "more(both_hips_film_records,1)")
@@ -561,6 +591,7 @@ MET = [
             ),
         )
     ],
+    *[param(P, node, base) for node in ONE_JOINT.values()],
     param(
         P,
         "diagnostic_imaging",
@@ -747,21 +778,26 @@ CONTRADICTED = [
         for _, _, _, _, each, _, _ in PER_JOINT.values()
     ],
     # A block with too little relief, or an injection that gave lasting relief, is a failed
-    # attempt: with one other record of that joint, the joint's count is not met; a bilateral
-    # request then still has the records of both joints to document.
+    # attempt: with one other record of that joint, the joint's count is not met. A bilateral
+    # request is judged joint by joint only, so the criterion is not met, as for a one-sided
+    # request (see test_a_failed_attempt_on_one_joint_fails_a_bilateral_request).
     *[
         param(
             P,
             node,
             separate_joints(FAILED_ATTEMPT[criterion](side)),
-            "incomplete",
+            "not_met",
             None,
             label=f"bilateral request, a failed {side} attempt",
         )
         for criterion in FAILED_ATTEMPT
-        # The group, and the count of that joint (left: 5, right: 6 in PER_JOINT).
+        # The criterion, the group, and the count of that joint (left: 5, right: 6 in PER_JOINT).
         for side, count in (("left", 5), ("right", 6))
-        for node in (PER_JOINT[criterion][4], PER_JOINT[criterion][count])
+        for node in (
+            PER_JOINT[criterion][2],
+            PER_JOINT[criterion][4],
+            PER_JOINT[criterion][count],
+        )
     ],
     param(
         P,
@@ -771,6 +807,32 @@ CONTRADICTED = [
         None,
         label="relief 49",
     ),
+    # The count of the requested side is for a one-sided request: a bilateral request fails its
+    # gate (request.side in {left, right}) even with records of both joints, which then count
+    # joint by joint; a left request with failed attempts fails its count.
+    *[
+        row
+        for criterion, node in ONE_JOINT.items()
+        for row in (
+            param(
+                P,
+                node,
+                bilateral(add_right_hip_film),
+                "approvable",
+                None,
+                label="bilateral request, records of both joints",
+            ),
+            param(
+                P,
+                node,
+                separate_joints(),
+                "approvable",
+                None,
+                label="bilateral request, records of each joint",
+            ),
+            param(P, node, ATTEMPTS_FAILED[criterion], "not_met", None, label="failed attempts"),
+        )
+    ],
     param(
         P,
         "joint_injections",
@@ -908,6 +970,10 @@ NOT_QUALIFYING = [
         change_records("injection", purpose("therapeutic"), agent="local_anesthetic"),
         label="no corticosteroid",
     ),
+    *[
+        param(P, node, NONE_QUALIFYING[criterion], label="no record qualifying")
+        for criterion, node in ONE_JOINT.items()
+    ],
     param(P, "joint_radiographs", change_records("imaging", SIJ_XRAY, region="lumbar_spine")),
     param(
         P,
@@ -1229,10 +1295,21 @@ OPEN = [
     param(
         P,
         "ipsilateral_hip",
-        lambda: s.with_request(s.base_case(), side=REMOVE),
+        side_not_documented,
         SIDE_NOT_DOCUMENTED,
         label="requested side not documented",
     ),
+    # The gate of the one-sided count is open with the side: every set documents it.
+    *[
+        param(
+            P,
+            node,
+            side_not_documented,
+            SIDE_NOT_DOCUMENTED,
+            label="requested side not documented",
+        )
+        for node in ONE_JOINT.values()
+    ],
     param(
         P,
         "lumbar_imaging",
@@ -1269,6 +1346,20 @@ OPEN = [
         "joint_blocks",
         drop_records("injection", purpose("diagnostic")),
         {one(*JOINT_KEYS["blocks"]["both"])},
+    ),
+    param(
+        P,
+        "one_joint_blocks",
+        drop_records("injection", purpose("diagnostic")),
+        {one(*JOINT_KEYS["blocks"]["both"])},
+        label="left request, no block",
+    ),
+    param(
+        P,
+        "one_joint_injections",
+        drop_records("injection", purpose("therapeutic")),
+        {one(*JOINT_KEYS["injections"]["both"])},
+        label="left request, no injection",
     ),
     param(
         P,
@@ -1382,33 +1473,12 @@ def test_the_tables_cover_every_named_criterion():
 
 
 # ------------------------------------------------------------------ self-check on the open rows
-# Known bug: for a bilateral request, a record of both joints ("side covers request.side")
-# also joins each joint's set ("side in {right, bilateral}"), but subsumed/2 is worked out from
-# the filters alone, without the request value, so the solver does not see it. With one
-# qualifying block (or injection) of a joint, it lists two records of both joints as a minimal
-# set, where one completes the case (see test_one_record_of_both_joints_serves_each_joint).
-_BOTH_JOINTS_NOT_SUBSUMED = pytest.mark.xfail(
-    strict=True, reason="a set tied to request.side is not seen inside a per-joint set"
-)
-KNOWN_BUGS = {
-    f"MM-1508 {section} {node} (bilateral request, a {side} record not qualifying), "
-    "records not qualifying": _BOTH_JOINTS_NOT_SUBSUMED
-    for section, node, side in (
-        ("D.I.B.7", "left_joint_blocks", "left"),
-        ("D.I.B.7", "right_joint_blocks", "right"),
-        ("D.I.B.10", "left_joint_injections", "left"),
-        ("D.I.B.10", "right_joint_injections", "right"),
-    )
-}
-
-
 def _self_check_rows():
     return s.distinct_cases(
         {
             "records not qualifying": NOT_QUALIFYING + OPEN_NOT_QUALIFYING,
             "not documented": OPEN + OPEN_OPEN,
-        },
-        KNOWN_BUGS,
+        }
     )
 
 
@@ -1718,7 +1788,7 @@ def test_a_completed_set_for_both_hips_may_be_an_ap_pelvis_film():
 def test_an_added_same_side_film_needs_the_requested_side():
     """With request.side not documented, a film "of the requested side" can only be added
     together with the side: every set naming one also documents the side."""
-    case = s.with_request(s.base_case(), side=REMOVE)
+    case = side_not_documented()
     result = s.self_check(case, P)
     full = s.evaluate(case, P, enumerate=0)
     assert full.missing_complete
@@ -1764,8 +1834,8 @@ def test_a_bilateral_request_with_records_of_each_joint_is_approvable():
     )
     found = s.set_keys(left_only)
     assert right_joint in found, sorted(map(sorted, found))
-    # Every set: for each criterion the right joint's records or records of both joints, and a
-    # film of the right hip or of both hips.
+    # Every set: for each criterion the right joint's records, records of both joints, or (for
+    # two blocks or injections) one of each, and a film of the right hip or of both hips.
     assert found == {
         one(hip, *joint)
         for hip in (HIP_SETS["right"], HIP_SETS["both"])
@@ -1783,7 +1853,6 @@ def test_a_bilateral_request_with_records_of_each_joint_is_approvable():
     assert s.determination(completed, P) == "approvable"
 
 
-@_BOTH_JOINTS_NOT_SUBSUMED
 @pytest.mark.parametrize("criterion", ["blocks", "injections"])
 def test_one_record_of_both_joints_serves_each_joint(criterion):
     """A bilateral request with two blocks (injections) of the left joint and one of the right:
@@ -1796,9 +1865,47 @@ def test_one_record_of_both_joints_serves_each_joint(criterion):
         case, "injection", lambda r: right_record(r) and str(r["date"]) == first
     )
     assert s.evaluate(case, P).determination == "incomplete"
-    both = JOINT_KEYS[criterion]["both"]
-    assert s.determination(s.apply_missing_set(case, P, both[:1]), P) == "approvable"
-    assert s.set_keys(s.evaluate(case, P)) == {one(JOINT_KEYS[criterion]["right"][0])}
+    keys = JOINT_KEYS[criterion]
+    for added in (keys["both"][0], keys["right"][0]):
+        assert s.determination(s.apply_missing_set(case, P, [added]), P) == "approvable", added
+    result = s.evaluate(case, P, enumerate=0)
+    assert result.missing_complete
+    assert s.set_keys(result) == {one(keys["both"][0]), one(keys["right"][0])}
+
+
+# How the reason quotes the failed attempt of FAILED_ATTEMPT (after "injection <date> ").
+FAILED_QUOTE = {
+    "blocks": "diagnostic {side} relief 40%: relief 40%, needs 50% or more",
+    "injections": "therapeutic {side} lasting relief: lasting relief true, needs false",
+}
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("criterion", ["blocks", "injections"])
+def test_a_failed_attempt_on_one_joint_fails_a_bilateral_request(criterion, side):
+    """D.I.B.7 and D.I.B.10 judge a bilateral request joint by joint only: a failed block
+    (injection) of one joint, with one other of that joint, leaves that joint's count not met
+    and the criterion not met, as for a one-sided request. Nothing else is open, so the case is
+    not met, and its reason quotes the failed attempt of that joint."""
+    _, where, top, _, each, left, right = PER_JOINT[criterion]
+    case = separate_joints(FAILED_ATTEMPT[criterion](side))()
+    result = s.evaluate(case, P)
+    assert result.determination == "not_met", result.reasons
+    assert not result.missing
+    failed, other = (left, right) if side == "left" else (right, left)
+    statuses = {node: s.status(result, node) for node in (top, each, failed, other)}
+    assert statuses == {top: "not_met", each: "not_met", failed: "not_met", other: "met"}
+    # The one-sided count does not apply: its gate names the requested side.
+    assert s.status(result, ONE_JOINT[criterion]) == "not_met"
+    (reason,) = result.reasons
+    assert reason.startswith(s.cite(P, top) + ":"), reason
+    first = min(str(r["date"]) for r in s.records_of(case, "injection") if on_side(side, where)(r))
+    quote = f"injection {first} " + FAILED_QUOTE[criterion].format(side=side)
+    assert "attempt without the required outcome: " + quote in reason, reason
+    assert "(request.side = bilateral)" in reason, reason
+    # Only the joint that failed is quoted: the other joint's records meet its count.
+    other_side = "right" if side == "left" else "left"
+    assert f" {other_side} " not in reason.split("(", 1)[1], reason
 
 
 @pytest.mark.parametrize("policy", [P, s.AIM])
