@@ -847,9 +847,7 @@ def _filters(sets: dict[str, RecordSetInfo], set_id: str) -> list[tuple[Conditio
     return found
 
 
-def _within(
-    narrow: list[tuple[Condition, ...]], broad: list[tuple[Condition, ...]]
-) -> bool:
+def _within(narrow: list[tuple[Condition, ...]], broad: list[tuple[Condition, ...]]) -> bool:
     """Whether each filter of `narrow` implies some filter of `broad`."""
     return all(
         any(all(any(_implies(c1, c2) for c1 in f1) for c2 in f2) for f2 in broad) for f1 in narrow
@@ -911,23 +909,23 @@ def request_subsumed_sets(
     found = []
     for narrow, narrow_info in sets.items():
         narrow_filters = _filters(sets, narrow)
-        for field, values in request_values.items():
-            if not ties(narrow_filters, field, "covers"):
+        for request_field, values in request_values.items():
+            if not ties(narrow_filters, request_field, "covers"):
                 continue
             for broad, broad_info in sets.items():
                 broad_filters = _filters(sets, broad)
                 if (
                     narrow_info.kind != broad_info.kind
-                    or ties(broad_filters, field)
+                    or ties(broad_filters, request_field)
                     or _within(narrow_filters, broad_filters)
                 ):
                     continue
                 for value in values:
                     if _within(
-                        _with_request(narrow_filters, field, value),
-                        _with_request(broad_filters, field, value),
+                        _with_request(narrow_filters, request_field, value),
+                        _with_request(broad_filters, request_field, value),
                     ):
-                        found.append((narrow, broad, field, value))
+                        found.append((narrow, broad, request_field, value))
     return found
 
 
@@ -1061,8 +1059,8 @@ def _emit_candidates(builder: _Builder):
     conditional = _request_subsumed(builder)
     if conditional:
         emit("% subsumed_when(A, B, F, V): so once request field F has value V.")
-    for narrow, broad, field, value in conditional:
-        name = field.removeprefix("request.")
+    for narrow, broad, request_field, value in conditional:
+        name = request_field.removeprefix("request.")
         emit(f"subsumed_when({narrow}, {broad}, request({name}), {value_term(value)}).")
     emit()
     emit("% ================================================================ missing documentation")
