@@ -538,6 +538,11 @@ def _describe_expr(builder: _Builder, expr: ast.Expr) -> str:
         if expr.negated:
             return f"{meaning}: not documented as present"
         return f"{meaning}: {expr.value}"
+    if isinstance(expr, ast.IsIn):
+        fact = builder.policy.vocabulary.fact(expr.fact.scope, expr.fact.name)
+        meaning = fact.means if fact else expr.fact.name
+        *rest, last = expr.values
+        return f"{meaning}: {', '.join(rest)} or {last}" if rest else f"{meaning}: {last}"
     if isinstance(expr, ast.Combinator):
         words = {
             ast.CombinatorKind.ALL: "All of",
