@@ -641,6 +641,18 @@ def test_revision_criterion_contradicted(node, build, expected, reason_node):
     s.check_contradicted(build(), P, node, expected, reason_node)
 
 
+# The SIJ radiograph and CT without the finding of injury or degeneration (Percutaneous 4d).
+NO_INJURY_FINDING = all_of(
+    lambda c: s.update_records(c, "imaging", SIJ_XRAY, findings=[]),
+    lambda c: s.update_records(
+        c,
+        "imaging",
+        SIJ_CT,
+        findings=["destructive_lesion_excluded", "inflammatory_arthropathy_excluded"],
+    ),
+)
+
+
 # ---------------------------------------------------------------- (b') records that do not qualify
 NOT_QUALIFYING = [
     param(
@@ -727,15 +739,7 @@ NOT_QUALIFYING = [
     param(
         P,
         "sij_injury_imaging",
-        all_of(
-            lambda c: s.update_records(c, "imaging", SIJ_XRAY, findings=[]),
-            lambda c: s.update_records(
-                c,
-                "imaging",
-                SIJ_CT,
-                findings=["destructive_lesion_excluded", "inflammatory_arthropathy_excluded"],
-            ),
-        ),
+        NO_INJURY_FINDING,
     ),
     param(
         P,
@@ -757,15 +761,7 @@ NOT_QUALIFYING = [
     param(
         P,
         "joint_injury_imaging",
-        all_of(
-            lambda c: s.update_records(c, "imaging", SIJ_XRAY, findings=[]),
-            lambda c: s.update_records(
-                c,
-                "imaging",
-                SIJ_CT,
-                findings=["destructive_lesion_excluded", "inflammatory_arthropathy_excluded"],
-            ),
-        ),
+        NO_INJURY_FINDING,
     ),
     param(
         P,
