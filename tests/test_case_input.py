@@ -53,6 +53,7 @@ def _answers(compiled, facts) -> tuple[frozenset[str], frozenset[frozenset[str]]
 
 
 @pytest.mark.parametrize("policy_id", support.bundled_ids())
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_facts_in_bulk_and_one_by_one_give_the_same_answers(policy_id, monkeypatch):
     compiled = support.loaded(policy_id).compiled
     case = _chart(150)

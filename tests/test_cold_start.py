@@ -213,6 +213,7 @@ def test_refusals_keep_their_pure_python_wording(text, says, where):
         assert where in diagnostic.message
 
 
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_the_value_limit_holds_on_both_readings(monkeypatch):
     limits = Limits(max_records=1)  # 10,030 values at most
     text = "records:\n" + "".join(f"  - {{a: {i}}}\n" for i in range(5000))

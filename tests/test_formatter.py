@@ -144,6 +144,7 @@ def _compiled_program(policy: Path) -> str:
 
 
 @pytest.mark.parametrize("name", [p.name for p in POLICIES_DIR.glob("*.sijp")])
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_formatting_keeps_the_compiled_program(name: str, tmp_path: Path) -> None:
     """A file written in another layout compiles, once formatted, to the program it compiled to."""
     policy = POLICIES_DIR / name
@@ -179,6 +180,7 @@ FORMAT_SETTINGS = settings(
 
 @FORMAT_SETTINGS
 @given(policies)
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_generated_policies_format_idempotently_and_compile_the_same(
     policy: GeneratedPolicy,
 ) -> None:

@@ -89,6 +89,7 @@ def test_every_hostile_file_has_an_expectation():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_hostile_file_gets_its_diagnostics_fast(name):
     started = time.perf_counter()
     with pytest.raises(SijfaspError) as raised:
@@ -117,6 +118,7 @@ def test_hostile_policy_gets_the_right_answer(name):
         assert evaluate(loaded, case).determination == expected, findings
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_hostile_corpus_through_the_command_line():
     # One run over every file: status 2, no traceback, and nothing of a non-vocabulary echoed.
     files = [p.relative_to(REPO).as_posix() for p in sorted(HOSTILE.glob("*.sijp"))]

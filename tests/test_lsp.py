@@ -102,6 +102,7 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_diagnostics_as_an_editor_opens_documents(folder: Path):
     contradictory = TEXT.replace("vas_score >= 5", "all of { vas_score >= 8  vas_score <= 3 }")
     assert contradictory != TEXT
@@ -143,6 +144,7 @@ def test_diagnostics_as_an_editor_opens_documents(folder: Path):
     run_session(scenario)
 
 
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_hover_definition_and_completion():
     uri = from_fs_path(str(BUNDLED))
     assert uri is not None
@@ -203,6 +205,7 @@ def test_hover_definition_and_completion():
     run_session(scenario)
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_without_pygls_the_command_names_the_extra(tmp_path: Path):
     # A module named pygls that cannot be imported stands for the missing extra.
     (tmp_path / "pygls").mkdir()

@@ -187,6 +187,7 @@ def test_missing_sets_are_ordered_by_size_then_cost(build, policy):
         pytest.param(s.request_only, CARESOURCE, 10, id="empty case, MM-1508, 10 sets"),
     ],
 )
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_a_capped_listing_starts_with_the_smallest_cheapest_sets(build, policy, cap):
     full = s.evaluate(build(), policy, enumerate=0)
     capped = s.evaluate(build(), policy, enumerate=cap)

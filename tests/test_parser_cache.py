@@ -37,6 +37,7 @@ def _cache_files(cache_home: Path) -> list[Path]:
     return sorted((cache_home / "sijfasp").glob("grammar-*.cache"))
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_the_parser_is_cached_and_reused(tmp_path):
     first = _parse_in_process(tmp_path)
     (cached,) = _cache_files(tmp_path)

@@ -78,6 +78,7 @@ def _means(loaded: LoadedPolicy) -> str:
     return fact.means
 
 
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_a_hit_equals_a_fresh_load_and_decides_the_same(cache, monkeypatch):
     paths = [BUNDLE / name for name in POLICY_FILES]
     written = [load_policy(path, path.name) for path in paths]
@@ -173,6 +174,7 @@ def test_a_code_change_is_a_miss(cache, monkeypatch):
     ],
     ids=["garbage", "truncated", "header-only", "empty", "foreign", "older-format"],
 )
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_a_damaged_entry_is_ignored_and_rewritten(cache, monkeypatch, damage):
     path = BUNDLE / "aim_sijf_2022.sijp"
     expected = load_policy(path, path.name)
@@ -345,6 +347,7 @@ def _check_in_process(cache: Path) -> tuple[str, set[str]]:
     return run.stdout, set(run.stderr.split())
 
 
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_check_imports_only_what_it_uses(tmp_path):
     cache = tmp_path / "cache"
     cold, first = _check_in_process(cache)

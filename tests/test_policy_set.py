@@ -178,6 +178,7 @@ def test_text_output_names_the_set_and_each_hash(tmp_path, capsys):
     assert f"{AIM} sha256 {_sha256(folder / f'{AIM}.sijp')[:12]}" in tail
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_json_output_names_the_set_and_batch_lines_have_the_same_shape(tmp_path, capsys):
     folder = _copy_set(tmp_path)
     code, out, _ = _run(capsys, "check", APPROVABLE, "--format", "json", "--policies", folder)
@@ -399,6 +400,7 @@ def _bundled_determinations(case: Path, capsys) -> dict[str, str]:
     return {p: r["determination"] for p, r in _results(out).items()}
 
 
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_a_third_policy_with_its_own_vocabulary_compiles_lints_and_is_judged(tmp_path, capsys):
     folder = _third_set(tmp_path)
     code, out, err = _run(capsys, "compile", "--check", "--policies", folder)
@@ -469,6 +471,7 @@ def test_an_extension_item_is_refused_when_the_case_names_another_payer(tmp_path
     assert list(_results(out)) == [THIRD]
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_batch_reads_a_case_with_extension_items_as_check_does(tmp_path, capsys):
     folder = _third_set(tmp_path)
     case = _extended_case(tmp_path)

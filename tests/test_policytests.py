@@ -125,6 +125,7 @@ def test_a_failure_shows_a_diff_and_exits_1(workspace, capsys):
     assert out.rstrip().endswith("1 passed, 1 failed")
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_update_writes_the_actual_results_and_then_passes(workspace, capsys):
     path = _write(workspace, SMALL.format(expect="approvable", odi="met", need="vas_score >= 5"))
     status, out, _ = _run(capsys, path, "--update")
@@ -230,6 +231,7 @@ tests:
         "bad not-applicable status",
     ],
 )
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_a_bad_test_file_is_one_clear_message_and_exit_2(workspace, capsys, text, words):
     status, out, err = _run(capsys, _write(workspace, text))
     assert status == 2 and out == ""

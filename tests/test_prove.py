@@ -111,6 +111,7 @@ def test_each_planted_defect_is_found_with_its_code_and_line(name):
 
 
 @pytest.mark.parametrize("path", bundled_policy_paths(), ids=lambda p: p.name)
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_nothing_is_reported_on_the_bundled_policies(path):
     assert _proven(path) == []
 
@@ -237,6 +238,7 @@ def test_lint_exits_2_on_a_proven_error_and_0_on_a_warning():
     assert "1 policy file: no errors, 1 warning" in warning.stdout
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_lint_of_the_bundled_policies_stays_clean():
     out = subprocess.run(
         [sys.executable, "-m", "sijfasp", "lint"], capture_output=True, text=True, check=True
@@ -279,6 +281,7 @@ def test_an_exclusion_covered_by_another_never_matters(tmp_path):
     assert "exclusion 'sacral'" in found[0].message
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_proving_a_bundled_policy_takes_less_than_three_seconds():
     import time
 
@@ -362,6 +365,7 @@ def _cases():
 
 
 @pytest.mark.parametrize("seed", range(25))
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_the_solver_agrees_with_trying_every_case(tmp_path, seed):
     import random
 
@@ -513,6 +517,7 @@ def _witness_case(symbols) -> dict:
 
 
 @pytest.mark.parametrize("seed", range(12))
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_a_model_of_the_proving_encoding_is_a_case_the_evaluator_judges_alike(tmp_path, seed):
     """The proving encoding and encodings/policy.lp give a criterion the same meaning: a case
     built from a model where the criterion holds (or not) is met (or not) by the evaluator."""

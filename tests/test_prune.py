@@ -243,6 +243,7 @@ def test_the_kept_rules_are_remembered_and_read_back(cache, monkeypatch):
 @pytest.mark.parametrize(
     "written", ["[0, 1, 99999]", "[3, 2]", "[1, 1]", '["a"]', "{}", "not json", "[true]"]
 )
+@pytest.mark.slow  # an integration run of a second or so; the full tier runs it
 def test_an_entry_that_does_not_read_back_is_worked_out_again(cache, written):
     text, full, program, kept, entry = _remembered(cache)
     positions = entry.read_text()

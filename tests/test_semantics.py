@@ -171,6 +171,7 @@ def test_bundled_policies_load_without_problems():
         assert not getattr(policy, "warnings", ())
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_lint_of_bundled_policies_succeeds():
     result = run_cli("lint")
     assert result.returncode == 0, result.stderr

@@ -251,6 +251,7 @@ QUICK = {"approvable.yaml", "approvable.yaml, ankylosing_spondylitis false", "re
     "name, case_path, edit",
     [pytest.param(*c, id=c[0], marks=() if c[0] in QUICK else pytest.mark.slow) for c in _cases()],
 )
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_output_agrees_with_solver_atoms(name, case_path, edit, capsys, tmp_path):
     if edit is not None:
         text = case_path.read_text(encoding="utf-8")

@@ -385,6 +385,7 @@ def test_policies_lists_every_version_with_its_dates(capsys):
     assert "effective 2022-06-12; 2022-09-11 for anthem_medicaid" in " ".join(out.split())
 
 
+@pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
 def test_two_files_with_one_id_and_version_exit_2_naming_both(tmp_path, capsys):
     folder = tmp_path / "p"
     folder.mkdir()
