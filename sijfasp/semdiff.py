@@ -10,7 +10,10 @@ For each service, cases are built from the solver's minimal sets of missing docu
    documented item at a time: left out, another value (each threshold of either policy), its
    dates moved before each time window of either policy;
 3. each exclusion made to hold (the fewest items, by the solver) on a request, then completed
-   under the other policy.
+   under the other policy;
+4. the case approvable under both, without the facts a group of alternatives of one policy
+   reads (the thigh thrust or the compression test), completed again under the other policy
+   without them: a difference two changes away from that case.
 
 A case that the two decide differently (any change of determination) is a witness. Witnesses are
 grouped by what decides them (the criteria not met or not documented and the exclusions that
@@ -67,6 +70,9 @@ MOVED = "one record moved back in time in a case approvable under both"
 NEWER = "a newer record with another value added to a case approvable under both"
 COMPLETION = "a minimal completion under one policy"
 WITHOUT = "a minimal completion under one policy without one of its criteria"
+OTHERS_FACTS = (
+    "a minimal completion under one policy without the facts a criterion of the other reads"
+)
 EXCLUSION = "an exclusion made to hold"
 SERVICE = "a service only one policy addresses"
 
@@ -313,6 +319,21 @@ class Judge:
         found = Abducer(self.loaded.compiled, case_symbols(case)).minimal_sets(limit=limit)
         return self._written(data, [[item_key(i) for i in m.items()] for m in found.models])
 
+    def searched_without(
+        self, data: CaseData, fact_groups: Sequence[Sequence[str]]
+    ) -> list[CaseData]:
+        """For each group of facts (as a case writes them: vas_score, request.side), the case
+        with the fewest items added that meet the policy without documenting any of them."""
+        try:
+            case = self._case(data)
+        except SijfaspError:
+            return []
+        search = Search(self.loaded, case_symbols(case))
+        found = [
+            keys for group in fact_groups if (keys := search.fewest_without(group)) is not None
+        ]
+        return self._written(data, found)
+
     def searched(self, data: CaseData, nodes: Sequence[str], avoid: bool) -> list[CaseData]:
         """For each node, the case with the fewest items added that make it hold (or, with
         `avoid`, that meet the policy without it)."""
@@ -332,6 +353,52 @@ class Judge:
             except Unwritable as error:
                 self.unwritten.add(str(error))
         return cases
+
+
+def _fact_groups(loaded: LoadedPolicy, service: str) -> list[tuple[str, ...]]:
+    """The facts each group of alternatives of a service reads, when it reads facts only (a
+    criterion met by the thigh thrust or the compression test): a completion under the other
+    policy that documents none of them shows whether that policy asks for them too."""
+    compiled = loaded.compiled
+
+    def facts(node_id: str) -> set[str] | None:
+        info = compiled.nodes[node_id]
+        if info.leaf is not None:
+            key = info.fact_key()
+            return {key} if key is not None else None
+        found: set[str] = set()
+        for child in info.children:
+            below = facts(child)
+            if below is None:
+                return None
+            found |= below
+        return found
+
+    groups: list[tuple[str, ...]] = []
+    for node_id in _leaves(loaded, service):
+        if compiled.nodes[node_id].kind not in (NodeKind.ANY, NodeKind.AT_LEAST):
+            continue
+        keys = facts(node_id)
+        if keys and tuple(sorted(keys)) not in groups:
+            groups.append(tuple(sorted(keys)))
+    return groups
+
+
+def _without_facts(data: CaseData, keys: Sequence[str]) -> CaseData:
+    """The case without these findings and request fields (as a case writes them)."""
+    result = data
+    for key in keys:
+        item = (
+            ("request", key.removeprefix("request."))
+            if key.startswith("request.")
+            else (
+                "findings",
+                key,
+            )
+        )
+        if item[1] in (result.get(item[0]) or {}):
+            result = without(result, item)
+    return result
 
 
 def _leaves(loaded: LoadedPolicy, service: str) -> list[str]:
@@ -362,7 +429,10 @@ _SEARCH = """
 #program search.
 #external hold(N) : node(N, _).
 #external avoid(N) : node(N, _).
+#external avoid_fact(F) : candidate(F, _).
 avoiding :- avoid(_).
+avoiding :- avoid_fact(_).
+:- avoid_fact(F), guess(F, _).
 :- hold(N), not holds(hyp, N).
 :- avoid(N), holds(hyp, N).
 :- avoiding, not reachable.
@@ -385,21 +455,40 @@ class Search:
         control.ground([("base", []), ("search", [])])
         self._control = control
 
-    def fewest(self, node: str, avoid: bool = False) -> list[str] | None:
-        external = clingo.Function("avoid" if avoid else "hold", [clingo.Function(node)])
-        self._control.assign_external(external, True)
+    def fewest_without(self, keys: Sequence[str]) -> list[str] | None:
+        """The fewest items that meet the policy without documenting any of these facts."""
+        externals = [clingo.Function("avoid_fact", [_fact_term(key)]) for key in keys]
+        for external in externals:
+            self._control.assign_external(external, True)
+        try:
+            return self._best()
+        finally:
+            for external in externals:
+                self._control.assign_external(external, False)
+
+    def _best(self) -> list[str] | None:
         best: list[Snapshot] = []
 
         def on_model(model: clingo.Model) -> None:
             best[:] = [Snapshot.of(model.symbols(shown=True))]
 
+        self._control.solve(on_model=on_model)
+        return [item_key(i) for i in best[0].items()] if best else None
+
+    def fewest(self, node: str, avoid: bool = False) -> list[str] | None:
+        external = clingo.Function("avoid" if avoid else "hold", [clingo.Function(node)])
+        self._control.assign_external(external, True)
         try:
-            self._control.solve(on_model=on_model)
+            return self._best()
         finally:
             self._control.assign_external(external, False)
-        if not best:
-            return None
-        return [item_key(i) for i in best[0].items()]
+
+
+def _fact_term(key: str) -> clingo.Symbol:
+    """A fact as the encoding names it: vas_score, or request(side) for request.side."""
+    if key.startswith("request."):
+        return clingo.Function("request", [clingo.Function(key.removeprefix("request."))])
+    return clingo.Function(key)
 
 
 def _key(data: CaseData) -> str:
@@ -519,6 +608,16 @@ class Diff:
         for judge in (self.a, self.b):
             leaves = _leaves(judge.loaded, service)
             candidates += [(WITHOUT, c) for c in judge.searched(base, leaves, avoid=True)]
+        # A case approvable under both, with the facts a group of the other's alternatives reads
+        # taken out, completed again under one policy without them.
+        for case in joint[:JOINT_CASES]:
+            for judge, other in ((self.a, self.b), (self.b, self.a)):
+                for group in _fact_groups(other.loaded, service):
+                    stripped = _without_facts(case, group)
+                    if stripped != case:
+                        candidates += [
+                            (OTHERS_FACTS, c) for c in judge.searched_without(stripped, [group])
+                        ]
         return self._differences(service, candidates)
 
     def _sides(self) -> tuple[str, ...]:
