@@ -190,8 +190,11 @@ def _records_evidence(
         lines.extend(shown)
         if len(members) > len(shown):
             lines.append(f"... and {len(members) - len(shown)} more")
-    failed = set(snapshot.failed_attempts(node_id))
-    lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed))
+    # Records that nearly qualify explain what a count still lacks; under a count that is met
+    # they would only distract.
+    if snapshot.status(node_id) != Status.MET:
+        failed = set(snapshot.failed_attempts(node_id))
+        lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed))
     return tuple(lines)
 
 
