@@ -115,11 +115,11 @@ def _included(loaded: LoadedPolicy, set_id: str) -> set[str]:
 def _check_near_misses(node: dict, atoms: Atoms, loaded: LoadedPolicy) -> None:
     """The records listed as nearly qualifying are those of the solver's near_miss/3 atoms
     for the leaf's record set (and the sets it includes) that are not in the set itself, nor
-    quoted as failed attempts (failed_attempt/2)."""
+    quoted as failed attempts (failed_attempt/2); under a count that is met, none."""
     info = loaded.compiled.nodes[node["id"]]
     set_id = info.set_id()
     shown = [e for e in node["evidence"] if e.startswith("nearly: ")]
-    if set_id is None:
+    if set_id is None or atoms.status[node["id"]] == "met":
         assert not shown
         return
     sets = _included(loaded, set_id)
