@@ -139,6 +139,14 @@ class FactRef:
         assert_never(self.scope)
 
     @classmethod
+    def of_key(cls, key: str) -> FactRef:
+        """From the way a case file writes it: `vas_score`, `request.side`."""
+        scope, dot, name = key.partition(".")
+        if dot and scope == "request":
+            return cls(FactScope.REQUEST, name)
+        return cls(FactScope.FINDING, key)
+
+    @classmethod
     def decode(cls, symbol: Symbol) -> FactRef:
         if symbol.type == SymbolType.Function and symbol.name == "request":
             return cls(FactScope.REQUEST, _const(_args(symbol, "request", 1)[0]))

@@ -16,7 +16,7 @@ from pathlib import PurePath
 from typing import Literal, NamedTuple, assert_never
 
 from . import ast
-from .kinds import CountUnit, FieldOperator, LeafTest, NodeKind, Operator
+from .kinds import BOTH_SIDES, CountUnit, FieldOperator, LeafTest, NodeKind, Operator
 from .semantics import FactDef, FieldDef, Policy, ValueType
 from .units import scaled, unscaled, value_term
 
@@ -417,6 +417,9 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         emit()
     builder.deciding = True
 
+    subsumed = subsumed_sets(builder.record_sets)
+    subsumed_when = _request_subsumed(builder)
+    _emit_subsumed(builder, subsumed, subsumed_when)
     fact_classes, field_classes = _emit_candidates(builder)
     program = "\n".join(builder.lines).rstrip() + "\n"
     return CompiledPolicy(
@@ -429,8 +432,8 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         builder.record_sets,
         fact_classes,
         field_classes,
-        frozenset(subsumed_sets(builder.record_sets)),
-        frozenset(_request_subsumed(builder)),
+        frozenset(subsumed),
+        frozenset(subsumed_when),
     )
 
 
@@ -884,7 +887,7 @@ def _with_request(
     def plain(condition: Condition) -> Condition:
         if not isinstance(condition, MatchesCondition) or condition.target != field:
             return condition
-        values = {value, "bilateral"} if condition.test == "covers" else {value}
+        values = {value, BOTH_SIDES} if condition.test == "covers" else {value}
         return InCondition("in", condition.field, frozenset(values))
 
     return [tuple(plain(c) for c in f) for f in filters]
@@ -1055,19 +1058,26 @@ def _candidates(
     return [], ()
 
 
-def _emit_candidates(builder: _Builder):
+def _emit_subsumed(
+    builder: _Builder,
+    subsumed: list[tuple[str, str]],
+    subsumed_when: list[tuple[str, str, str, str]],
+) -> None:
     emit = builder.emit
     emit("% ================================================================ record sets compared")
     emit("% subsumed(A, B): every record of set A is also in set B (A = B included).")
-    for narrow, broad in subsumed_sets(builder.record_sets):
+    for narrow, broad in subsumed:
         emit(f"subsumed({narrow}, {broad}).")
-    conditional = _request_subsumed(builder)
-    if conditional:
+    if subsumed_when:
         emit("% subsumed_when(A, B, F, V): so once request field F has value V.")
-    for narrow, broad, request_field, value in conditional:
-        name = request_field.removeprefix("request.")
-        emit(f"subsumed_when({narrow}, {broad}, request({name}), {value_term(value)}).")
+    for narrow, broad, request_field, value in subsumed_when:
+        term = fact_term("request", request_field.removeprefix("request."))
+        emit(f"subsumed_when({narrow}, {broad}, {term}, {value_term(value)}).")
     emit()
+
+
+def _emit_candidates(builder: _Builder):
+    emit = builder.emit
     emit("% ================================================================ missing documentation")
     emit("% Values that documentation not yet in the case could supply: one per class of values")
     emit("% the criteria treat alike (a number) or each value (true/false, a choice).")

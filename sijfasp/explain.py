@@ -28,7 +28,16 @@ from .compiler import (
     WithinCondition,
     WithinMonthsCondition,
 )
-from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Operator, Status, World
+from .kinds import (
+    BOTH_SIDES,
+    CountUnit,
+    Determination,
+    ExclusionStatus,
+    NodeKind,
+    Operator,
+    Status,
+    World,
+)
 from .results import AdvisoryResult, ExclusionResult, NodeResult
 from .semantics import CPT_FIELD, Policy
 from .units import scaled, unscaled
@@ -381,7 +390,7 @@ def _condition_holds(reader: Reader, condition: Condition, values: dict) -> bool
     request = reader.case.request.get(condition.target.removeprefix("request."))
     if request is None:
         return False
-    if condition.test == "covers" and _value_text(value) == "bilateral":
+    if condition.test == "covers" and _value_text(value) == BOTH_SIDES:
         return True  # a record of both sides serves either (policy.lp, covers)
     return _value_text(request) == _value_text(value)
 

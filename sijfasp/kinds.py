@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# The value of a record's side field that covers either side: `covers` in policy.lp reads it, and
+# the checks and the code that match records in Python must read it alike.
+BOTH_SIDES = "bilateral"
+
 
 class Determination(StrEnum):
     """determination/1: the finding for a case under one policy, in precedence order."""

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from . import ast
 from .diagnostics import Code, Diagnostic, DiagnosticSink, did_you_mean
+from .kinds import BOTH_SIDES
 from .source import Span
 from .units import DECIMALS, is_code
 from .versions import version_problem
@@ -1141,7 +1142,7 @@ def _check_field_condition(
             or not set(field.type.values) & set(fact.type.values)
         ):
             sink.error("type", f"'{field.name}' and '{target}' do not share values", condition.span)
-        elif op == "covers" and "bilateral" not in field.type.values:
+        elif op == "covers" and BOTH_SIDES not in field.type.values:
             sink.error(
                 "type",
                 f"'covers' needs a side field with the value bilateral; '{field.name}' is "

@@ -43,13 +43,13 @@ from typing import Any
 import clingo
 
 from . import versions
-from .atoms import Snapshot, item_key
+from .atoms import FactRef, Snapshot, item_key
 from .case import validate_case
 from .case_facts import case_symbols
 from .compiler import CompiledPolicy, RecordsLeaf
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
 from .explain import Reader, code_reasons, criteria_tree, exclusion_results
-from .kinds import CountUnit, Determination, ExclusionStatus, NodeKind, Status
+from .kinds import CountUnit, Determination, ExclusionStatus, FactScope, NodeKind, Status
 from .policies import POLICY_SUFFIX, LoadedPolicy, bundled_policy_versions, load_policy
 from .policytests import default_test_files, load_test_file
 from .resources import encodings_dir, policies_dir
@@ -71,7 +71,7 @@ NEWER = "a newer record with another value added to a case approvable under both
 COMPLETION = "a minimal completion under one policy"
 WITHOUT = "a minimal completion under one policy without one of its criteria"
 OTHERS_FACTS = (
-    "a minimal completion under one policy without the facts a criterion of the other reads"
+    "a case approvable under both, completed again without the facts a criterion of the other reads"
 )
 EXCLUSION = "an exclusion made to hold"
 SERVICE = "a service only one policy addresses"
@@ -388,16 +388,10 @@ def _without_facts(data: CaseData, keys: Sequence[str]) -> CaseData:
     """The case without these findings and request fields (as a case writes them)."""
     result = data
     for key in keys:
-        item = (
-            ("request", key.removeprefix("request."))
-            if key.startswith("request.")
-            else (
-                "findings",
-                key,
-            )
-        )
-        if item[1] in (result.get(item[0]) or {}):
-            result = without(result, item)
+        fact = FactRef.of_key(key)
+        part = "request" if fact.scope == FactScope.REQUEST else "findings"
+        if fact.name in (result.get(part) or {}):
+            result = without(result, (part, fact.name))
     return result
 
 
@@ -457,7 +451,7 @@ class Search:
 
     def fewest_without(self, keys: Sequence[str]) -> list[str] | None:
         """The fewest items that meet the policy without documenting any of these facts."""
-        externals = [clingo.Function("avoid_fact", [_fact_term(key)]) for key in keys]
+        externals = [clingo.Function("avoid_fact", [FactRef.of_key(k).symbol()]) for k in keys]
         for external in externals:
             self._control.assign_external(external, True)
         try:
@@ -482,13 +476,6 @@ class Search:
             return self._best()
         finally:
             self._control.assign_external(external, False)
-
-
-def _fact_term(key: str) -> clingo.Symbol:
-    """A fact as the encoding names it: vas_score, or request(side) for request.side."""
-    if key.startswith("request."):
-        return clingo.Function("request", [clingo.Function(key.removeprefix("request."))])
-    return clingo.Function(key)
 
 
 def _key(data: CaseData) -> str:

@@ -44,7 +44,7 @@ import clingo
 from .atoms import value_text
 from .case_facts import months_before
 from .compiler import COMPARISONS, CompiledPolicy, RecordsLeaf
-from .kinds import CountUnit
+from .kinds import BOTH_SIDES, CountUnit
 from .semantics import RecordKind, Vocabulary
 
 # How far back a record may be dated when no window bounds it.
@@ -206,7 +206,7 @@ def record_matches(
             wanted = request.get(test.arguments[1].arguments[0].name)
             if value is None or wanted is None:
                 return False
-            if test.name == "covers" and value == "bilateral":
+            if test.name == "covers" and value == BOTH_SIDES:
                 continue
             if _text(value) != _text(wanted):
                 return False

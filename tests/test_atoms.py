@@ -163,3 +163,12 @@ def test_terms_taken_apart_once_are_still_checked_for_their_place():
     with pytest.raises(AtomError):
         decode(clingo.parse_term("in_set(doc,r(injection,3),r(injection,3))"))  # and back
     assert decode(clingo.parse_term("in_set(hyp,injection,r(injection,3))")).world == World.HYP
+
+
+@pytest.mark.parametrize(
+    "key, term", [("vas_score", "vas_score"), ("request.side", "request(side)")]
+)
+def test_a_fact_named_as_a_case_writes_it_is_the_fact_the_program_names(key, term):
+    fact = FactRef.of_key(key)
+    assert fact.key == key and str(fact.symbol()) == term
+    assert FactRef.decode(fact.symbol()) == fact
