@@ -42,6 +42,18 @@ class Property:
 
 
 @dataclass(frozen=True)
+class Coding(Property):
+    """`code loinc "38214-3" "display" for value`: a standard code of a vocabulary item, or with
+    `for` of one of its values. It sits among the item's properties (name `code`, no value) and
+    may be given many times; semantics.py checks its system and form (codings.py)."""
+
+    system: str = ""
+    code: str = ""
+    display: str | None = None
+    for_value: str | None = None
+
+
+@dataclass(frozen=True)
 class TypeSpec:
     """`bool`, `number 0..10`, `date`, `choice {a, b}`, `set {a, b}`."""
 

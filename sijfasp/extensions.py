@@ -19,6 +19,7 @@ its own items (case.restrict_case).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -30,6 +31,7 @@ from .semantics import (
     RecordKind,
     ValueType,
     Vocabulary,
+    _codes,
     _properties,
     check_field,
     check_vocabulary,
@@ -195,7 +197,7 @@ def _extend(
     value_type = _more_values(original.type, decl.type, f"{what} '{decl.name}'", sink)
     if value_type is None:
         return vocabulary
-    extended = _replace_fact(original, value_type)
+    extended = _replace_fact(original, value_type, _codes(decl.properties, value_type, sink))
     if scope == "finding":
         findings = tuple(extended if f is original else f for f in vocabulary.findings)
         return _with(vocabulary, findings=findings)
@@ -203,32 +205,15 @@ def _extend(
     return _with(vocabulary, request_fields=fields)
 
 
-def _replace_fact(fact: FactDef, value_type: ValueType) -> FactDef:
-    return FactDef(
-        fact.name,
-        fact.scope,
-        value_type,
-        fact.means,
-        fact.ask,
-        fact.unit,
-        fact.cost,
-        fact.required,
-        fact.span,
-    )
+def _replace_fact(fact: FactDef, value_type: ValueType, codes: tuple = ()) -> FactDef:
+    """With more values, and the codes an extension gives them (codings.py)."""
+    more = tuple(c for c in codes if c not in fact.codes)
+    return dataclasses.replace(fact, type=value_type, codes=fact.codes + more)
 
 
-def _replace_field(field: FieldDef, value_type: ValueType) -> FieldDef:
-    return FieldDef(
-        field.name,
-        value_type,
-        field.means,
-        field.ask,
-        field.unit,
-        field.required,
-        field.only_for,
-        field.derived,
-        field.span,
-    )
+def _replace_field(field: FieldDef, value_type: ValueType, codes: tuple = ()) -> FieldDef:
+    more = tuple(c for c in codes if c not in field.codes)
+    return dataclasses.replace(field, type=value_type, codes=field.codes + more)
 
 
 def _with(vocabulary: Vocabulary, **changes) -> Vocabulary:
@@ -280,7 +265,9 @@ def _extend_record(
                 continue
             value_type = _more_values(existing.type, field.type, where, sink)
             if value_type is not None:
-                fields[fields.index(existing)] = _replace_field(existing, value_type)
+                fields[fields.index(existing)] = _replace_field(
+                    existing, value_type, _codes(field.properties, value_type, sink)
+                )
             continue
         if existing is not None:
             _already(f"{decl.name}.{field.name}", "a field", existing, field.span, sink)
@@ -299,7 +286,13 @@ def _extend_record(
     if original is None:
         return vocabulary
     record = RecordKind(
-        original.name, original.means, original.ask, original.cost, tuple(fields), original.span
+        original.name,
+        original.means,
+        original.ask,
+        original.cost,
+        tuple(fields),
+        original.span,
+        original.codes,
     )
     records = tuple(record if r is original else r for r in vocabulary.records)
     return _with(vocabulary, records=records)
@@ -356,7 +349,7 @@ def _union(vocabularies: tuple[Vocabulary, ...]) -> Vocabulary:
                 raise _conflict(fact.name, known.span, fact.span)
             else:
                 facts[(fact.scope, fact.name)] = _replace_fact(
-                    known, _union_type(known.type, fact.type)
+                    known, _union_type(known.type, fact.type), fact.codes
                 )
         for record in vocabulary.records:
             mine = records.get(record.name)
@@ -371,9 +364,17 @@ def _union(vocabularies: tuple[Vocabulary, ...]) -> Vocabulary:
                 elif _field_key(seen) != _field_key(field):
                     raise _conflict(f"{record.name}.{field.name}", seen.span, field.span)
                 else:
-                    fields[field.name] = _replace_field(seen, _union_type(seen.type, field.type))
+                    fields[field.name] = _replace_field(
+                        seen, _union_type(seen.type, field.type), field.codes
+                    )
             records[record.name] = RecordKind(
-                mine.name, mine.means, mine.ask, mine.cost, tuple(fields.values()), mine.span
+                mine.name,
+                mine.means,
+                mine.ask,
+                mine.cost,
+                tuple(fields.values()),
+                mine.span,
+                mine.codes + tuple(c for c in record.codes if c not in mine.codes),
             )
     return Vocabulary(
         first.name,

@@ -549,6 +549,10 @@ def _section(section: str | None) -> str:
 
 
 def _plain(item: ast.Property | ast.PlanProperty, text: str) -> str:
+    if isinstance(item, ast.Coding):
+        display = f" {_quote(item.display)}" if item.display is not None else ""
+        value = f" for {item.for_value}" if item.for_value is not None else ""
+        return f"code {item.system} {_quote(item.code)}{display}{value}"
     if isinstance(item, ast.PlanProperty):
         return f"{item.name} for {item.plan} {text}"
     return f"{item.name} {text}".rstrip()

@@ -704,6 +704,19 @@ class _ToAst(Transformer):
             value = _value(children[1])
         return ast.Property(str(name), value, self._span(meta))
 
+    def coding(self, meta, children):
+        texts = [_unquote(c) for c in children[1:] if c.type == "STRING"]
+        value = next((str(c) for c in children[1:] if c.type != "STRING"), None)
+        return ast.Coding(
+            "code",
+            None,
+            self._span(meta),
+            str(children[0]),
+            texts[0],
+            texts[1] if len(texts) > 1 else None,
+            value,
+        )
+
     def plan_property(self, meta, children):
         return ast.PlanProperty(
             str(children[0]), str(children[1]), _value(children[2]), self._span(meta)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from . import ast
+from . import ast, codings
 from .diagnostics import Code, Diagnostic, DiagnosticSink, did_you_mean
 from .kinds import BOTH_SIDES
 from .source import Span
@@ -78,6 +78,7 @@ class FactDef:
     cost: int
     required: bool
     span: Span
+    codes: tuple[codings.Coding, ...] = ()  # `code` clauses (codings.py)
 
     @property
     def key(self) -> str:
@@ -95,6 +96,7 @@ class FieldDef:
     only_for: str | None
     derived: bool
     span: Span
+    codes: tuple[codings.Coding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class RecordKind:
     cost: int
     fields: tuple[FieldDef, ...]
     span: Span
+    codes: tuple[codings.Coding, ...] = ()
 
     def field(self, name: str) -> FieldDef | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -179,6 +182,8 @@ def _properties(
 ) -> dict[str, ast.Property]:
     found: dict[str, ast.Property] = {}
     for prop in props:
+        if isinstance(prop, ast.Coding):  # checked by _codes, and may be given many times
+            continue
         if prop.name not in allowed:
             sink.error(
                 "property",
@@ -230,6 +235,54 @@ def _cost(props: dict[str, ast.Property]) -> int:
 def _text(props: dict[str, ast.Property], name: str) -> str:
     prop = props.get(name)
     return prop.value if prop is not None and isinstance(prop.value, str) else ""
+
+
+def _codes(
+    props: Iterable[ast.Property], value_type: ValueType | None, sink: DiagnosticSink
+) -> tuple[codings.Coding, ...]:
+    """The item's `code` clauses checked: a known system, the code's form, a listed value."""
+    found: list[codings.Coding] = []
+    for prop in props:
+        if not isinstance(prop, ast.Coding):
+            continue
+        system = codings.SYSTEMS.get(prop.system)
+        if system is None:
+            sink.error(
+                Code.PROPERTY,
+                f"unknown code system '{prop.system}'",
+                prop.span,
+                did_you_mean(prop.system, codings.SYSTEMS)
+                or "systems: " + ", ".join(codings.SYSTEMS),
+            )
+            continue
+        problem = codings.form_problem(prop.system, prop.code)
+        if problem is not None:
+            sink.error(Code.PROPERTY, f"'{prop.code}': {problem}", prop.span)
+            continue
+        value = prop.for_value
+        if value is not None and value_type is None:
+            sink.error(
+                Code.PROPERTY,
+                "a record kind's code names the kind: 'for' names a value of a field",
+                prop.span,
+            )
+            continue
+        if value is not None and value_type is not None:
+            values = BOOL_VALUES if value_type.kind == "bool" else value_type.values
+            if value not in values:
+                sink.error(
+                    Code.UNKNOWN_NAME,
+                    f"'{value}' is not a value of this item",
+                    prop.span,
+                    did_you_mean(value, values) or "values: " + ", ".join(values),
+                )
+                continue
+        coding = codings.Coding(system, prop.code, prop.display, value)
+        if coding in found:
+            sink.error(Code.DUPLICATE_NAME, f"code {prop.code} is given twice", prop.span)
+            continue
+        found.append(coding)
+    return tuple(found)
 
 
 def _reserved(name: str, what: str, span: Span, sink: DiagnosticSink) -> None:
@@ -392,6 +445,7 @@ def check_vocabulary(source: ast.SourceFile, extension: bool = False) -> Vocabul
                 _cost(props),
                 "required" in props,
                 decl.span,
+                _codes(decl.properties, value_type, sink),
             )
             (findings if scope == "finding" else request_fields).append(fact)
         elif isinstance(decl, ast.RecordDecl):
@@ -468,6 +522,7 @@ def _check_record(decl: ast.RecordDecl, sink: DiagnosticSink) -> RecordKind:
         _cost(props),
         tuple(fields),
         decl.span,
+        _codes(decl.properties, None, sink),
     )
 
 
@@ -494,6 +549,7 @@ def check_field(record: str, field: ast.FieldDecl, sink: DiagnosticSink) -> Fiel
         _text(fprops, "only_for") or None,
         derived,
         field.span,
+        _codes(field.properties, value_type, sink),
     )
 
 
