@@ -108,6 +108,7 @@ _COMMAND_HELP = {
     "check": "the determination of a case under each policy",
     "explain": "every criterion with its evidence, exclusions and advisories",
     "missing": "the minimal sets of missing documentation",
+    "questionnaire": "a FHIR Questionnaire of what a policy reads (docs/fhir.md)",
     "compile": "compile a policy file to ASP",
     "lint": "check policy and vocabulary files, report every problem",
     "fmt": "rewrite policy and vocabulary files in canonical layout",
@@ -147,7 +148,14 @@ def _case_options(sub: argparse.ArgumentParser, formats: tuple[str, ...]) -> Non
 
 
 def _check_options(sub: argparse.ArgumentParser) -> None:
-    _case_options(sub, ("text", "json"))
+    _case_options(sub, ("text", "json", "claim-response"))
+    sub.add_argument(
+        "--answers",
+        type=Path,
+        metavar="QR",
+        help="a FHIR QuestionnaireResponse to sijfasp's questionnaire: its answers complete "
+        "the case (docs/fhir.md)",
+    )
     sub.add_argument(
         "--no-missing",
         action="store_true",
@@ -161,7 +169,7 @@ def _explain_options(sub: argparse.ArgumentParser) -> None:
 
 
 def _missing_options(missing: argparse.ArgumentParser) -> None:
-    _case_options(missing, ("text", "json", "markdown"))
+    _case_options(missing, ("text", "json", "markdown", "questionnaire"))
     missing.add_argument(
         "--reply-days",
         type=_count,
@@ -177,6 +185,14 @@ def _missing_options(missing: argparse.ArgumentParser) -> None:
         metavar="DATE",
         help="the letter's date, YYYY-MM-DD (default: today)",
     )
+
+
+def _questionnaire_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("policy_ref", metavar="POLICY[@VERSION]", help="the policy, by id")
+    sub.add_argument(
+        "--service", default=None, help="only what the policy reads for this service"
+    )
+    _policies_option(sub)
 
 
 def _compile_options(compile_: argparse.ArgumentParser) -> None:
@@ -274,6 +290,7 @@ _OPTIONS = {
     "check": _check_options,
     "explain": _explain_options,
     "missing": _missing_options,
+    "questionnaire": _questionnaire_options,
     "compile": _compile_options,
     "lint": _lint_options,
     "fmt": _fmt_options,
@@ -601,9 +618,13 @@ def _cmd_case(args: argparse.Namespace) -> int:
     limits = _case_limits(args)
     cases: list[tuple[Case, list[LoadedPolicy]]] = []
     problems: list[SijfaspError] = []
+    fhir_read: dict[str, Any] = {}  # case path -> what the FHIR reader found
     for path in _case_paths(args.cases):
         try:
             data = read_case_file(path, limits)
+            if _fhir_input(data, args):
+                cases.append(_fhir_case(data, policies, display_name(path), limits, args, fhir_read))
+                continue
             cases.append(case_under(data, policies, display_name(path), limits))
         except SijfaspError as error:
             problems.append(error)
@@ -614,7 +635,7 @@ def _cmd_case(args: argparse.Namespace) -> int:
         raise combined
     if args.enumerate is not None:
         options = Options(enumerate=args.enumerate)
-    elif args.format == "json":
+    elif args.format in ("json", *_FHIR_FORMATS):
         options = Options(enumerate=DEFAULT_ENUMERATE)
     else:
         # Text and Markdown list sets only when there are few; the grouped view covers the rest.
@@ -629,12 +650,66 @@ def _cmd_case(args: argparse.Namespace) -> int:
         )
         for case, chosen in cases
     ]
-    if args.format == "json":
+    if args.format in _FHIR_FORMATS:
+        output = _fhir_output(args, results, cases, fhir_read)
+    elif args.format == "json":
         output = render.json_cases(results)
     else:
         # One section per case; Markdown documents are parted by a rule.
         separator = "\n---\n\n" if args.format == "markdown" else "\n"
         output = separator.join(_formatted(args, result) for result in results)
+    _write_output(output, final=True)
+    return Exit.OK
+
+
+# ------------------------------------------------------------------ FHIR (docs/fhir.md)
+_FHIR_FORMATS = ("claim-response", "questionnaire")
+
+
+def _fhir_input(data: Any, args: argparse.Namespace) -> bool:
+    """FHIR JSON (a resource, or a CDS Hooks request), or a case `--answers` completes."""
+    fhir = isinstance(data, dict) and (
+        "resourceType" in data or ("hook" in data and "hookInstance" in data)
+    )
+    return fhir or getattr(args, "answers", None) is not None
+
+
+def _fhir_case(
+    data: Any,
+    policies: list[LoadedPolicy],
+    name: str,
+    limits: Limits,
+    args: argparse.Namespace,
+    read: dict[str, Any],
+) -> tuple[Case, list[LoadedPolicy]]:
+    from .fhir import commands, require
+
+    require(name)
+    case, chosen, found = commands.read_case(
+        data, policies, name, limits, getattr(args, "answers", None)
+    )
+    read[case.path] = found
+    return case, chosen
+
+
+def _fhir_output(
+    args: argparse.Namespace,
+    results: list[CaseResult],
+    cases: list[tuple[Case, list[LoadedPolicy]]],
+    read: dict[str, Any],
+) -> str:
+    from .fhir import commands, require
+
+    require("--format", f"--format {args.format}")
+    return commands.output(args.format, results, cases, read)
+
+
+def _cmd_questionnaire(args: argparse.Namespace) -> int:
+    from .fhir import commands, require
+
+    require("questionnaire", "sijfasp questionnaire")
+    args.policy, args.policy_file = [args.policy_ref], None
+    output = commands.questionnaire(_select_policies(args), args.policy_ref, args.service)
     _write_output(output, final=True)
     return Exit.OK
 
@@ -932,6 +1007,7 @@ _HANDLERS = {
     "check": _cmd_case,
     "explain": _cmd_case,
     "missing": _cmd_case,
+    "questionnaire": _cmd_questionnaire,
     "compile": _cmd_compile,
     "lint": _cmd_lint,
     "fmt": _cmd_fmt,

@@ -1,0 +1,141 @@
+"""The FHIR side of the command line: cli.py calls these, and imports this module only when a
+case is FHIR, `--answers` is given, or a FHIR output is asked for."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import versions
+from ..case import Case
+from ..case_reader import display_name, read_case_file
+from ..case_vocabulary import case_under
+from ..diagnostics import Diagnostic, SijfaspError, did_you_mean
+from ..extensions import union
+from ..limits import Limits
+from ..policies import LoadedPolicy
+from ..results import CaseResult
+from ..textsafe import terminal
+from . import is_fhir, require
+from .claim_response import claim_response
+from .questionnaire import missing_bundle, policy_questionnaire
+from .read import FhirCase, merge_answers, read_fhir
+
+
+def _notify(name: str, notices: tuple[str, ...]) -> None:
+    for notice in notices:
+        sys.stderr.write(terminal(f"note: {name}: {notice}") + "\n")
+
+
+def _relocated(error: SijfaspError, read: FhirCase) -> SijfaspError:
+    """A case problem pointed at the FHIR resource its field was read from."""
+    moved = []
+    for diagnostic in error.diagnostics:
+        where = read.locate(diagnostic.field_path or "") if diagnostic.field_path else None
+        if where is not None:
+            diagnostic = dataclasses.replace(
+                diagnostic, field_path=f"{where} (read as {diagnostic.field_path})"
+            )
+        moved.append(diagnostic)
+    error.diagnostics = moved
+    return error
+
+
+def read_case(
+    data: Any,
+    policies: list[LoadedPolicy],
+    name: str,
+    limits: Limits,
+    answers: Path | None,
+) -> tuple[Case, list[LoadedPolicy], FhirCase | None]:
+    """The validated case of FHIR input (or of a case with `--answers` merged in), the policies
+    it is judged under, and what the FHIR reader found (None for a YAML/JSON case)."""
+    vocabulary = union([p.policy.vocabulary for p in policies])
+    read: FhirCase | None = None
+    if is_fhir(data):
+        read = read_fhir(data, vocabulary, name)
+        _notify(name, read.notices)
+        data = read.data
+    if answers is not None:
+        shown = display_name(answers)
+        raw = read_case_file(answers, limits)
+        if not (isinstance(raw, dict) and raw.get("resourceType") == "QuestionnaireResponse"):
+            raise SijfaspError(
+                [
+                    Diagnostic(
+                        "case",
+                        "--answers takes a FHIR QuestionnaireResponse",
+                        hint="the response to sijfasp's questionnaire (sijfasp missing CASE "
+                        "--format questionnaire)",
+                        field_path="resourceType",
+                        file=shown,
+                    )
+                ]
+            )
+        require(shown, "--answers")
+        answered = read_fhir(raw, vocabulary, shown)
+        _notify(shown, answered.notices)
+        data = merge_answers(data, answered, shown)
+    try:
+        case, chosen = case_under(data, policies, name, limits)
+    except SijfaspError as error:
+        raise _relocated(error, read) if read is not None else error from None
+    return case, chosen, read
+
+
+def output(
+    fmt: str,
+    results: list[CaseResult],
+    cases: list[tuple[Case, list[LoadedPolicy]]],
+    read: dict[str, FhirCase | None],
+) -> str:
+    """`--format claim-response` (check) or `--format questionnaire` (missing)."""
+    if fmt == "claim-response":
+        bundles = [
+            claim_response(result, case, read.get(case.path))
+            for result, (case, _) in zip(results, cases, strict=True)
+        ]
+        if len(bundles) == 1:
+            return _json(bundles[0])
+        return _json(
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": b} for b in bundles],
+            }
+        )
+    entries = [
+        (result, case, {p.policy.id: p.policy.vocabulary for p in chosen})
+        for result, (case, chosen) in zip(results, cases, strict=True)
+    ]
+    return _json(missing_bundle(entries))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def questionnaire(policies: list[LoadedPolicy], reference: str, service: str | None) -> str:
+    """`sijfasp questionnaire POLICY[@VERSION] [--service S]`: the latest version asked for."""
+    chosen = versions.latest(policies)
+    loaded = chosen[0] if chosen else policies[0]
+    if service is not None:
+        names = [s.name for s in loaded.policy.services]
+        if service not in names:
+            raise SijfaspError(
+                [
+                    Diagnostic(
+                        "unknown-name",
+                        f"policy '{loaded.policy.id}' has no service '{service}'",
+                        hint=did_you_mean(service, names) or "its services: " + ", ".join(names),
+                        file="--service",
+                    )
+                ]
+            )
+    return _json(policy_questionnaire(loaded, service))
+
+
+__all__ = ["output", "questionnaire", "read_case"]
