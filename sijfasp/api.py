@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import __version__, textsafe, versions
-from .case import Case, restrict_case
+from .case import LINE_OF_BUSINESS, Case, restrict_case
 from .case_facts import case_symbols
 from .diagnostics import Diagnostic, SijfaspError, did_you_mean
 from .explain import (
@@ -111,15 +111,15 @@ def version_use(choice: Choice, as_of: bool = False) -> VersionUse:
         choice.plan_line,
         choice.explicit,
         tuple((v.policy.version, versions.dates_text(v)) for v in choice.versions),
+        choice.undecided,
     )
 
 
 def _explicit_use(loaded: LoadedPolicy, case: Case) -> VersionUse:
     """A version judged as given (a policy test, `evaluate` called directly)."""
-    plan = case.details.get("plan")
-    key = versions.plan_key(plan) if plan is not None else None
-    date, own = versions.effective_for(loaded, key)
-    choice = versions.Choice(loaded.policy.id, case.date, key, loaded, date, own, True, (loaded,))
+    line = case.details.get(LINE_OF_BUSINESS)
+    date, own = versions.effective_for(loaded, line)
+    choice = versions.Choice(loaded.policy.id, case.date, line, loaded, date, own, True, (loaded,))
     return version_use(choice)
 
 
@@ -127,15 +127,28 @@ def _notices(loaded: LoadedPolicy, use: VersionUse) -> tuple[str, ...]:
     """An explicitly chosen version that is not in effect on the date says so."""
     if not use.explicit or use.effective is None or use.effective <= use.on:
         return ()
-    plan = f" for plan {use.plan}" if use.plan else ""
+    plan = f" for {versions.line_words(use.plan)}" if use.plan else ""
     return (
         f"version {loaded.policy.version} takes effect on {use.effective.isoformat()}{plan}, "
         f"after {use.on.isoformat()}; it was applied because it was chosen explicitly",
     )
 
 
+def line_notice(choice: Choice) -> tuple[str, ...]:
+    """A policy whose version the case's undocumented line of business decides: what to
+    document (the case's `line_of_business`, docs/case-format.md), in words."""
+    if not choice.undecided:
+        return ()
+    lines = ", ".join(versions.line_words(line) for line in versions.LINES_OF_BUSINESS)
+    return (
+        "document the plan's line of business: it decides which version of this policy applies "
+        f"on {choice.on.isoformat()}, and the plan's name is not read for it (one of: {lines})",
+    )
+
+
 def no_version_result(choice: Choice, case: Case, as_of: bool = False) -> PolicyResult:
-    """The result for a policy with no version in effect: what the policy is, and no finding."""
+    """The result for a policy with no version in effect (or none chosen, for want of the
+    case's line of business): what the policy is, and no finding."""
     latest = choice.versions[-1].policy
     return PolicyResult(
         latest.id,
@@ -158,6 +171,7 @@ def no_version_result(choice: Choice, case: Case, as_of: bool = False) -> Policy
         True,
         payer_id(latest.id),
         next((s.label for s in latest.services if s.name == case.service), case.service),
+        notices=line_notice(choice),
         version_use=version_use(choice, as_of),
     )
 
@@ -252,7 +266,7 @@ def evaluate_case(
     With a `time_limit` (seconds; 0: none), solving stops after it with `solver.OutOfTime`."""
     deadline = time.monotonic() + time_limit if time_limit else None
     on = as_of or case.date
-    choices = versions.choose(policies, on, case.details.get("plan"), pinned)
+    choices = versions.choose(policies, on, case.details.get(LINE_OF_BUSINESS), pinned)
     results = []
     for choice in choices:
         if choice.chosen is None:
@@ -271,6 +285,7 @@ def evaluate_case(
             case.details.get("payer"),
             case.details.get("plan"),
             case.details.get("reference_id"),
+            case.details.get(LINE_OF_BUSINESS),
         ),
         __version__,
     )

@@ -23,7 +23,8 @@ from .case_reader import (
     read_case_file,
     read_case_text,
 )
-from .diagnostics import Diagnostic, SijfaspError, did_you_mean
+from .diagnostics import Diagnostic, SijfaspError, did_you_mean, normalized_name, script_problem
+from .kinds import LineOfBusiness
 from .limits import (
     DEFAULT_LIMITS,
     ID_CHARACTERS,
@@ -41,7 +42,13 @@ __all__ = ["Case", "Record", "load_case", "read_case_text", "restrict_case", "va
 
 # Who and what the case is about, for a letter's header; each optional, never read by the solver.
 DETAILS = ("patient", "member_id", "payer", "plan", "reference_id")
-TOP_LEVEL = ("id", "request", "findings", "records", *DETAILS)
+# The plan's line of business: chooses among a policy's versions (versions.py), never read by
+# the solver; one of kinds.LineOfBusiness. Kept with the details (`details` in JSON).
+LINE_OF_BUSINESS = "line_of_business"
+# Details that select behaviour (a payer selects policies): NFKC-normalized and written in
+# one script, so that a look-alike letter cannot name another payer or plan unnoticed.
+ONE_SCRIPT = ("payer", "plan")
+TOP_LEVEL = ("id", "request", "findings", "records", *DETAILS, LINE_OF_BUSINESS)
 MAX_DETAIL_LENGTH = 80
 # Letters (any script), digits, space and the punctuation of names and ids: nothing that a
 # terminal or Markdown reads as markup is needed, and what is refused cannot be echoed wrongly.
@@ -231,7 +238,7 @@ def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
                 "write it in quotes" if isinstance(raw, (int, Decimal)) else None,
             )
             continue
-        text = raw.strip()
+        text = normalized_name(raw).strip() if name in ONE_SCRIPT else raw.strip()
         if len(text) > MAX_DETAIL_LENGTH or _DETAIL.fullmatch(text) is None:
             problems.add(
                 name,
@@ -239,8 +246,44 @@ def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
                 "characters, of letters, digits, space and . , ' / : # ( ) & + - _",
             )
             continue
+        mixed = script_problem(text) if name in ONE_SCRIPT else None
+        if mixed is not None:
+            problems.add(
+                name,
+                f"'{name}' '{_show(raw)}' is not accepted: it {mixed}",
+                "write the name in one script, as the payer writes it",
+            )
+            continue
         details[name] = text
+    line = _line_of_business(data.get(LINE_OF_BUSINESS), problems)
+    if line is not None:
+        details[LINE_OF_BUSINESS] = line
     return details
+
+
+def _line_of_business(raw: Any, problems: _Problems) -> str | None:
+    """`line_of_business`: one of kinds.LineOfBusiness, in any letter case, with spaces or
+    hyphens for `_` (`Medicare Advantage`); anything else is refused with the list."""
+    if raw is None:
+        return None
+    known = [line.value for line in LineOfBusiness]
+    if not isinstance(raw, str) or isinstance(raw, Yaml11Scalar):
+        problems.add(
+            LINE_OF_BUSINESS, f"'{LINE_OF_BUSINESS}' is one of {', '.join(known)}; found {_kind_of(raw)}"
+        )
+        return None
+    text = normalized_name(raw).strip()
+    key = re.sub(r"[\s_-]+", "_", text.casefold()).strip("_")
+    if key in known:
+        return key
+    mixed = script_problem(text)
+    problems.add(
+        LINE_OF_BUSINESS,
+        f"'{_show(raw)}' is not a line of business: expected one of {', '.join(known)}"
+        + (f"; the text {mixed}" if mixed else ""),
+        _suggest(key, known) or "the plan's kind of coverage; 'other' when it is none of these",
+    )
+    return None
 
 
 def _show(value: Any) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, SijfaspError
+from .diagnostics import Diagnostic, SijfaspError, file_kind
 from .limits import DEFAULT_LIMITS, Limits, raise_hint
 from .source import Span
 from .textsafe import for_diagnostic, terminal
@@ -92,18 +92,6 @@ def read_case_bytes(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> bytes:
             f"the case is larger than the limit of {limit:,} bytes; {raise_hint('max_file_bytes')}",
         )
     return data
-
-
-def file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a special file"
 
 
 def decode(data: bytes, name: str) -> str:

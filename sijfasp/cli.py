@@ -42,7 +42,7 @@ try:
     with dataclass_code.cached():
         from . import __version__, render, textsafe, versions
         from .api import DEFAULT_ENUMERATE, Options, evaluate_case, payer_id
-        from .case import Case
+        from .case import EARLIEST, LATEST, Case
         from .case_reader import display_name, file_kind, read_case_file
         from .case_vocabulary import case_under
         from .compiler import source_name
@@ -172,7 +172,7 @@ def _missing_options(missing: argparse.ArgumentParser) -> None:
     _case_options(missing, ("text", "json", "markdown", "questionnaire"))
     missing.add_argument(
         "--reply-days",
-        type=_count,
+        type=_reply_days,
         default=render.DEFAULT_REPLY_DAYS,
         metavar="N",
         help=f"the letter (--format markdown) asks for a reply within N days "
@@ -180,7 +180,7 @@ def _missing_options(missing: argparse.ArgumentParser) -> None:
     )
     missing.add_argument(
         "--today",
-        type=_date,
+        type=_letter_date,
         default=None,
         metavar="DATE",
         help="the letter's date, YYYY-MM-DD (default: today)",
@@ -448,6 +448,29 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got '{text}'") from None
+
+
+# A letter's date is one a case may have, and its reply is asked for within a year of it.
+MAX_REPLY_DAYS = 365
+
+
+def _letter_date(text: str) -> dt.date:
+    date = _date(text)
+    if not EARLIEST <= date <= LATEST:
+        raise argparse.ArgumentTypeError(
+            f"{date.isoformat()} is outside the dates sijfasp accepts "
+            f"({EARLIEST.isoformat()}..{LATEST.isoformat()})"
+        )
+    return date
+
+
+def _reply_days(text: str | int) -> int:
+    days = _count(text)
+    if days > MAX_REPLY_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of days from 0 to {MAX_REPLY_DAYS}, got {days}"
+        )
+    return days
 
 
 def _count(text: str | int) -> int:
@@ -923,13 +946,15 @@ def _cmd_fmt(args: argparse.Namespace) -> int:
             continue
         changed.append(source.path)
         if args.check:
-            if args.diff:
-                sys.stdout.writelines(
-                    difflib.unified_diff(
-                        source.text.splitlines(keepends=True),
-                        formatted.splitlines(keepends=True),
-                        source.path,
-                        f"{source.path} (formatted)",
+            if args.diff:  # in the output's encoding, as every result is (_write_output)
+                _write_output(
+                    "".join(
+                        difflib.unified_diff(
+                            source.text.splitlines(keepends=True),
+                            formatted.splitlines(keepends=True),
+                            source.path,
+                            f"{source.path} (formatted)",
+                        )
                     )
                 )
         else:
@@ -937,11 +962,9 @@ def _cmd_fmt(args: argparse.Namespace) -> int:
     if problems:
         raise SijfaspError(problems, sources.values())
     if args.check:
-        for name in changed:
-            print(f"would reformat {name}")
+        _write_output("".join(f"would reformat {name}\n" for name in changed))
         return Exit.STALE if changed else Exit.OK
-    for name in changed:
-        print(f"reformatted {name}")
+    _write_output("".join(f"reformatted {name}\n" for name in changed))
     return Exit.OK
 
 
@@ -977,15 +1000,58 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     """Exit 0 when the two decide every case alike, 1 when they differ (as diff(1) does)."""
     from . import diff_render, semdiff
 
+    if args.write_cases is not None:  # before the search, which may take minutes
+        _check_output_folder(args.write_cases, "--write-cases")
     a, b = semdiff.resolve(args.a), semdiff.resolve(args.b)
     semdiff.check_service(a, b, args.service)
     report = semdiff.semantic_diff(a, b, args.service)
     report.a, report.b = semdiff.shown(report.a, args.a), semdiff.shown(report.b, args.b)
     if args.write_cases is not None:
-        diff_render.write_cases(report, args.write_cases)
+        try:
+            diff_render.write_cases(report, args.write_cases)
+        except OSError as error:
+            shown = textsafe.terminal(str(args.write_cases))
+            raise SijfaspError(
+                [
+                    Diagnostic(
+                        "import",
+                        f"cannot write into {shown} (--write-cases): {error.strerror or error}",
+                        file=shown,
+                    )
+                ]
+            ) from None
     formats = {"text": diff_render.text, "json": diff_render.to_json}
     _write_output(formats.get(args.format, diff_render.markdown)(report), final=True)
     return Exit.DIFFERS if report.differences else Exit.OK
+
+
+def _check_output_folder(folder: Path, option: str) -> None:
+    """A folder files will be written into: it is a folder, or can be made one, and can be
+    written; checked before any work, so that a long run never ends on a refusal."""
+    shown = textsafe.terminal(str(folder))
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():  # a dangling link: nothing could be written through it
+            break
+        existing = existing.parent
+    problem = None
+    if existing.is_symlink() and not existing.exists():
+        problem = f"{textsafe.terminal(str(existing))} is a symbolic link to nothing"
+    elif not existing.is_dir():
+        problem = f"{textsafe.terminal(str(existing))} exists and is not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{textsafe.terminal(str(existing))} cannot be written to"
+    if problem is not None:
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "import",
+                    f"cannot write into {shown} ({option}): {problem}",
+                    hint="name a folder, new or existing, to write the witness cases into",
+                    file=shown,
+                )
+            ]
+        )
 
 
 def _cmd_lsp(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ together, `file:line:col: error[code]: message`, the source line and a caret und
 from __future__ import annotations
 
 import difflib
+import stat
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -116,6 +118,63 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate, or None when nothing is close."""
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, for a message that refuses it."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def code_point(character: str) -> str:
+    """`U+0410 CYRILLIC CAPITAL LETTER A`: a character as a message shows it, whatever it
+    looks like on screen."""
+    name = unicodedata.name(character, "")
+    return f"U+{ord(character):04X}" + (f" {name}" if name else "")
+
+
+# Scripts that one name may mix: Japanese writes Han with kana, Korean Han with Hangul.
+_MIXABLE = ({"CJK", "HIRAGANA", "KATAKANA"}, {"CJK", "HANGUL"})
+# Names of letters that belong to no one script (their first word is no script's name).
+_NO_SCRIPT = {"MODIFIER", "LETTER", "SMALL", "CAPITAL"}
+
+
+def _script(character: str) -> str | None:
+    """The script of a letter, from its Unicode name (`CYRILLIC SMALL LETTER A`: Cyrillic);
+    None for anything else (digits, spaces, punctuation and marks go with any script)."""
+    if not unicodedata.category(character).startswith("L"):
+        return None
+    word = unicodedata.name(character, "").split(" ")[0]
+    return None if not word or word in _NO_SCRIPT else word
+
+
+def script_problem(text: str) -> str | None:
+    """Why a name that selects behaviour (a payer, a plan) is refused for mixing the letters of
+    several scripts, each letter out of the main script shown by its code point; None when its
+    letters are of one script (or of scripts written together, as Han with kana)."""
+    scripts = [(i, c, _script(c)) for i, c in enumerate(text, 1)]
+    found = {s for _, _, s in scripts if s is not None}
+    if len(found) <= 1 or any(found <= group for group in _MIXABLE):
+        return None
+    counts = {s: sum(1 for _, _, t in scripts if t == s) for s in found}
+    main = max(sorted(found), key=lambda s: counts[s])
+    odd = [(i, c) for i, c, s in scripts if s is not None and s != main]
+    shown = ", ".join(f"character {i} is {code_point(c)}" for i, c in odd[:5])
+    more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
+    names = ", ".join(s.title() for s in sorted(found, key=lambda s: (s != main, s)))
+    return f"mixes letters of several scripts ({names}): {shown}{more}"
+
+
+def normalized_name(text: str) -> str:
+    """A name as it is compared: NFKC (so a full-width or ligature letter is the letter)."""
+    return unicodedata.normalize("NFKC", text)
 
 
 @dataclass

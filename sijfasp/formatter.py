@@ -68,7 +68,14 @@ def _on(chunks: list[_Chunk], line: int) -> list[_Chunk]:
 
 
 def _number(value: Decimal) -> str:
-    return str(value)
+    return number_text(value)
+
+
+def number_text(value: Decimal) -> str:
+    """A number as the grammar reads it (`INT` or `DECIMAL`: digits, maybe a point and more
+    digits), with the digits written: never an exponent (`str` gives `0E-7` for 0.0000000)."""
+    text = format(value, "f")
+    return text[:-1] if text.endswith(".") else text
 
 
 def _quote(text: str) -> str:

@@ -144,3 +144,40 @@ class CountUnit(StrEnum):
     DATES = "dates"
     DAYS = "days"
     LATEST = "latest"  # `latest of SET`: the most recent attempt shows the outcome
+
+
+class LineOfBusiness(StrEnum):
+    """The kind of coverage a plan is (a case's `line_of_business`): which version of a policy
+    applies may depend on it (`effective for medicaid DATE`, versions.py), never on a plan's
+    name. `other` documents a line that is none of the listed ones."""
+
+    COMMERCIAL = "commercial"
+    MARKETPLACE = "marketplace"
+    MEDICAID = "medicaid"
+    CHIP = "chip"
+    MEDICARE_ADVANTAGE = "medicare_advantage"
+    MEDICARE_MEDICAID = "medicare_medicaid"
+    OTHER = "other"
+
+
+# Each line of business in words, for text, Markdown and letters.
+LINE_OF_BUSINESS_WORDS = {
+    LineOfBusiness.COMMERCIAL: "commercial",
+    LineOfBusiness.MARKETPLACE: "individual marketplace",
+    LineOfBusiness.MEDICAID: "Medicaid",
+    LineOfBusiness.CHIP: "CHIP",
+    LineOfBusiness.MEDICARE_ADVANTAGE: "Medicare Advantage",
+    LineOfBusiness.MEDICARE_MEDICAID: "Medicare-Medicaid (dual eligible)",
+    LineOfBusiness.OTHER: "another line of business",
+}
+
+
+def line_words(line: str | None) -> str:
+    """A line of business in words ("Medicaid"); None: every line without a date of its own in
+    a policy version, as a version's choice lists them."""
+    if line is None:
+        return "any other line of business"
+    try:
+        return LINE_OF_BUSINESS_WORDS[LineOfBusiness(line)]
+    except ValueError:
+        return line.replace("_", " ")

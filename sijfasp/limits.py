@@ -39,7 +39,7 @@ DEFAULT_LIMITS = Limits()
 
 # The case id: a short name, safe in a terminal, a file name and a Markdown heading.
 MAX_ID_LENGTH = 128
-ID_CHARACTERS = "letters, digits, and . _ - : / and space (not first or last)"
+ID_CHARACTERS = "ASCII letters, digits, and . _ - : / and space (not first or last)"
 
 # Inputs longer than this get no did-you-mean hint (the comparison is quadratic).
 MAX_SUGGEST_LENGTH = 64
@@ -63,3 +63,7 @@ def too_complex(subject: str, seconds: float) -> str:
 def raise_hint(name: str) -> str:
     option, variable = RAISE_WITH[name]
     return f"raise the limit with {option} or {variable}"
+
+
+# Bytes of one policy or vocabulary file: the bundled ones are under 100 kB.
+MAX_POLICY_BYTES = 5_000_000

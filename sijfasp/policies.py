@@ -6,7 +6,9 @@ This module only composes the stages (parser, semantics, compiler); it adds no m
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import ast, policy_cache, versions
-from .diagnostics import Code, Diagnostic, SijfaspError
+from .diagnostics import Code, Diagnostic, SijfaspError, file_kind
+from .limits import MAX_POLICY_BYTES
 from .policy_set import FOLDER_NAME, Origin, PolicySet, installed
 from .source import SourceText, Span
 
@@ -39,20 +42,69 @@ class LoadedPolicy:
 
 
 def read_source(path: Path, shown_as: str | None = None) -> SourceText:
+    """The text of a policy or vocabulary file. A file that is not a regular file (a named pipe
+    would block, a device never end), is past the size limit, is not UTF-8 text, or holds no
+    declaration of the language (`not_language`) is refused by its name only: its lines are
+    never quoted, since it may be anything (a symbolic link to /etc/passwd named x.sijp)."""
+    shown = str(shown_as or path)
+
+    def refuse(reason: str) -> SijfaspError:
+        return SijfaspError([Diagnostic(Code.IMPORT, f"cannot read {shown}: {reason}", file=shown)])
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise SijfaspError(
-            [
-                Diagnostic(
-                    "import",
-                    f"cannot read {shown_as or path}: {reason}",
-                    file=str(shown_as or path),
-                )
-            ]
-        ) from None
-    return SourceText(shown_as or str(path), text)
+        info = os.stat(path)  # follows symbolic links: what counts is what is read
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse(f"{file_kind(info.st_mode)}, not a regular file")
+        if info.st_size > MAX_POLICY_BYTES:
+            raise refuse(f"larger than the limit of {MAX_POLICY_BYTES:,} bytes for a policy file")
+        with open(path, "rb") as file:
+            data = file.read(MAX_POLICY_BYTES + 1)
+    except OSError as error:
+        raise refuse(error.strerror or str(error)) from None
+    if len(data) > MAX_POLICY_BYTES:
+        raise refuse(f"larger than the limit of {MAX_POLICY_BYTES:,} bytes for a policy file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise refuse(f"not UTF-8 text (byte {error.start + 1} cannot be decoded)") from None
+    if not_language(text):
+        raise refuse(
+            "not a policy or vocabulary file: it does not begin with a declaration and "
+            "declares no policy or vocabulary (its text is not shown)"
+        )
+    return SourceText(shown, text)
+
+
+# What a policy or vocabulary file can begin with (after blank lines and comments), and the
+# header one of them must have somewhere when it does not.
+_DECLARATIONS = [
+    "import",
+    "advisories",
+    "criteria",
+    "define",
+    "exclusions",
+    "finding",
+    "policy",
+    "record",
+    "records",
+    "request_field",
+    "service",
+    "vocabulary",
+]
+_FIRST_WORD = re.compile(r"(?:\s|#[^\n]*)*([^\s#]*)")
+_HEADER = re.compile(r"^[ \t]*(?:policy|vocabulary)[ \t]+[a-z][a-z0-9_]*", re.MULTILINE)
+
+
+def not_language(text: str) -> bool:
+    """Whether a text is no file of the language, to be named and never quoted: its first word
+    is no declaration's and it has no `policy NAME` or `vocabulary NAME` line. A file with only
+    blank lines and comments is a file of the language (with nothing in it)."""
+    match = _FIRST_WORD.match(text)
+    first = match.group(1) if match else ""
+    word = re.match(r"[a-z_]*", first)
+    if not first or (word is not None and word.group() in _DECLARATIONS):
+        return False
+    return _HEADER.search(text) is None
 
 
 def _vocabulary(path: Path, shown_as: str) -> tuple[Vocabulary, SourceText]:
@@ -158,8 +210,28 @@ def _load(path: Path, source: SourceText, read: list[tuple[Path, str]]) -> Loade
             error.sources.setdefault(shown, read_source(target, shown))
             raise
     assert vocabulary is not None
-    policy = check_policy(tree, vocabulary)
+    lines = _line_problems(tree)
+    try:
+        policy = check_policy(tree, vocabulary)
+    except SijfaspError as error:
+        error.diagnostics += lines
+        raise
+    if lines:
+        raise SijfaspError(lines)
     return LoadedPolicy(policy, compile_policy(policy), tuple(sources))
+
+
+def _line_problems(tree: ast.SourceFile) -> list[Diagnostic]:
+    """`effective for NAME DATE` lines whose NAME is no line of business (versions.py)."""
+    found = []
+    for declaration in tree.declarations:
+        if not isinstance(declaration, ast.PolicyDecl):
+            continue
+        for line in declaration.plan_properties:
+            problem = versions.line_problem(line.plan)
+            if problem is not None:
+                found.append(Diagnostic(Code.PROPERTY, problem[0], line.span, hint=problem[1]))
+    return found
 
 
 def _import_target(path: Path, source: SourceText, imported: ast.ImportDecl) -> tuple[Path, str]:
@@ -246,10 +318,12 @@ def shown_path(policy_set: PolicySet, path: Path) -> str:
     below it, `policies_asp/NAME` for the installed bundle, else the absolute path."""
     if policy_set.origin == Origin.INSTALLED:
         return f"{FOLDER_NAME}/{path.name}"
+    # The file as the set holds it: a symbolic link is named by its own name, not its target's.
+    absolute = Path(os.path.abspath(path))
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(absolute.relative_to(Path.cwd()))
     except (ValueError, OSError):
-        return str(path.resolve())
+        return str(absolute)
 
 
 def set_policies(policy_set: PolicySet) -> tuple[LoadedPolicy, ...]:

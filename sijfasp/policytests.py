@@ -8,9 +8,14 @@ coverage reads the statuses off the same results (the solver's), never recompute
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import difflib
+import os
+import re
+import stat
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +30,7 @@ from .case import Case, validate_case
 from .case_reader import read_case_file
 from .diagnostics import Code, Diagnostic, SijfaspError, did_you_mean
 from .kinds import Determination, ExclusionStatus, Status
+from .limits import MAX_ID_LENGTH
 from .policies import (
     POLICY_SUFFIX,
     LoadedPolicy,
@@ -34,6 +40,7 @@ from .policies import (
 )
 from .resources import policies_dir
 from .results import NodeResult, PolicyResult
+from .textsafe import for_diagnostic
 
 TESTS_FOLDER = "tests"
 TESTS_SUFFIX = ".tests.yaml"
@@ -124,6 +131,7 @@ def load_test_file(path: Path, lenient: bool = False) -> TestFile:
     dropped: list[str] | None = [] if lenient else None
     shown = _shown(path)
     raw = read_case_file(path)
+    _refuse_duplicates(raw, shown)
     if not isinstance(raw, dict):
         raise _problem(shown, "", "a test file is a mapping with 'policy' and 'tests'")
     for key in raw:
@@ -162,6 +170,33 @@ def load_test_file(path: Path, lenient: bool = False) -> TestFile:
         names.add(test.name)
         tests.append(test)
     return TestFile(path, shown, loaded, tests, not_applicable, raw, dropped or [])
+
+
+def _refuse_duplicates(raw: Any, shown: str) -> None:
+    """A key written twice anywhere in a test file is refused, as in a case: which of the two
+    values a test meant cannot be told."""
+    problems = []
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            for key, line in getattr(value, "duplicates", ()):
+                at = f"{where}.{key}" if where else str(key)
+                problems.append(
+                    Diagnostic(
+                        Code.PROPERTY,
+                        f"'{for_diagnostic(key)}' is written twice"
+                        + (f" (again at line {line})" if line else "")
+                        + "; a key may appear once in a mapping",
+                        field_path=for_diagnostic(at),
+                        file=shown,
+                    )
+                )
+            stack += [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    if problems:
+        raise SijfaspError(sorted(problems, key=lambda d: d.field_path or ""))
 
 
 def _not_applicable(
@@ -345,8 +380,12 @@ def _case_data(entry: dict[str, Any], path: Path, shown: str, where: str) -> Any
 
 
 def _slug(name: str) -> str:
-    word = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
-    return word or "test"
+    """The test's name as a case id (ASCII letters, digits, `_`): accents dropped ("VAS élevé"
+    gives vas_eleve), any other character `_`."""
+    plain = unicodedata.normalize("NFKD", name.lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    word = re.sub(r"_+", "_", "".join(c if c.isascii() and c.isalnum() else "_" for c in plain))
+    return word.strip("_")[:MAX_ID_LENGTH] or "test"
 
 
 _ABSENT = object()
@@ -701,9 +740,44 @@ class Report:
     coverages: list[Coverage]
 
 
+def _cannot_write(shown: str, reason: str, hint: str | None = None) -> SijfaspError:
+    message = f"cannot update {shown}: {reason}"
+    return SijfaspError([Diagnostic(Code.IMPORT, message, hint=hint, file=shown)])
+
+
+def _check_writable(test_file: TestFile) -> None:
+    """--update writes a test file beside itself and then over it: both must be allowed, known
+    before any test runs."""
+    path = test_file.path
+    hint = "make it writable, or run without --update"
+    if not os.access(path, os.W_OK):
+        raise _cannot_write(test_file.shown, "the file is read-only", hint)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise _cannot_write(test_file.shown, "its folder cannot be written to", hint)
+
+
+def _write_update(test_file: TestFile, text: str) -> None:
+    """The updated text, written whole or not at all: into a new file beside the test file,
+    then renamed over it, so that a failed write leaves the test file as it was."""
+    path = test_file.path
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.chmod(partial, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        reason = f"{error.strerror or error}; the file is left as it was"
+        raise _cannot_write(test_file.shown, reason) from None
+
+
 def run_tests(paths: Sequence[Path], update: bool = False, with_coverage: bool = False) -> Report:
     """Load every test file first (a bad one stops the run), then run them all."""
     files = [load_test_file(p, lenient=update) for p in (list(paths) or default_test_files())]
+    if update:
+        for test_file in files:
+            _check_writable(test_file)
     if not files:
         raise SijfaspError(
             [Diagnostic(Code.PROPERTY, "no test files found", file=str(policies_dir()))]
@@ -728,7 +802,7 @@ def run_tests(paths: Sequence[Path], update: bool = False, with_coverage: bool =
         entry[1].append(test_file)
         entry[2].extend(outcomes)
         if update and (test_file.dropped or any(not o.passed for o in outcomes)):
-            test_file.path.write_text(update_text(test_file, outcomes), encoding="utf-8")
+            _write_update(test_file, update_text(test_file, outcomes))
             lines.append(f"  updated {test_file.shown}")
             lines += [f"  dropped {where}: no such id in the policy" for where in test_file.dropped]
     coverages = [coverage(p, fs, os_) for p, fs, os_ in by_policy.values()]

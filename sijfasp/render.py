@@ -839,9 +839,14 @@ def _version_json(result: PolicyResult) -> dict[str, Any]:
         data["selection"] = {
             "on": use.on.isoformat(),
             "as_of": use.as_of,
-            "plan": use.plan,
+            "line_of_business": use.plan,
             "in_effect_since": use.effective.isoformat() if use.effective else None,
             "plan_line": use.plan_line,
+            # The line of business decides the version and the case does not document it.
+            "line_of_business_needed": bool(use.undecided),
+            "by_line_of_business": [
+                {"line_of_business": line, "version": version} for line, version in use.undecided
+            ],
             "explicit": use.explicit,
             "versions": [{"version": v, "dates": dates} for v, dates in use.known],
             "reason": use.reason(),
@@ -849,7 +854,7 @@ def _version_json(result: PolicyResult) -> dict[str, Any]:
     return data
 
 
-JSON_SCHEMA = 3  # docs/cli.md: what each version of the JSON output holds
+JSON_SCHEMA = 4  # docs/cli.md: what each version of the JSON output holds
 
 
 def case_json(case: CaseResult) -> dict:

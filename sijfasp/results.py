@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from .kinds import Determination, ExclusionStatus, NodeKind, Status
+from .kinds import Determination, ExclusionStatus, NodeKind, Status, line_words
 
 STATUS_WORDS = {
     Status.MET: "met",
@@ -120,16 +120,31 @@ class VersionUse:
     version: str | None  # None: no version was in effect
     on: dt.date  # the date versions were compared on: the request date, or --as-of
     as_of: bool  # `on` was given with --as-of
-    plan: str | None  # the case's plan in identifier form, when it names one
+    plan: str | None  # the case's line of business (kinds.LineOfBusiness), when documented
     effective: dt.date | None  # the date that put the version in effect
-    plan_line: bool  # that date is the plan's own (`effective for PLAN`), not the general one
+    plan_line: bool  # that date is the version's own for the line (`effective for LINE`)
     explicit: bool  # picked with --policy ID@VERSION
     known: tuple[tuple[str, str], ...] = ()  # (version, its dates in words) of every version
+    # No version chosen, for want of the case's line of business, which decides it: (line, the
+    # version it would take or None), then (None, ...) for every line without a date of its own.
+    undecided: tuple[tuple[str | None, str | None], ...] = ()
 
-    def reason(self) -> str:
-        """Why this version (or none) was used, in one sentence."""
+    def reason(self, plain: bool = False) -> str:
+        """Why this version (or none) was used, in one sentence, the line of business in words
+        ("Medicaid"); `plain` is kept for callers and changes nothing since."""
         on = f"the --as-of date {self.on.isoformat()}" if self.as_of else self.on.isoformat()
-        plan = f" for plan {self.plan}" if self.plan else ""
+        shown = line_words(self.plan) if self.plan else None
+        plan = f" for {shown}" if shown else ""
+        if self.undecided:
+            each = "; ".join(
+                f"for {line_words(line)}, "
+                + (f"version {version}" if version else "no version in effect")
+                for line, version in self.undecided
+            )
+            return (
+                f"which version applies on {on} depends on the plan's line of business, which "
+                f"the case does not document: {each}"
+            )
         if self.version is None:
             known = "; ".join(f"{v} ({dates})" for v, dates in self.known)
             return f"no version in effect on {on}{plan}; versions encoded: {known or 'none'}"
@@ -138,7 +153,7 @@ class VersionUse:
         assert self.effective is not None
         whose = ""
         if self.plan:
-            whose = f" for {self.plan}" if self.plan_line else ", its date for every plan"
+            whose = f" for {shown}" if self.plan_line else ", its date for every line of business"
         return (
             f"version {self.version}, in effect on {on}{plan} "
             f"(effective {self.effective.isoformat()}{whose})"
@@ -189,6 +204,7 @@ class CaseDetails:
     payer: str | None = None
     plan: str | None = None
     reference_id: str | None = None
+    line_of_business: str | None = None  # kinds.LineOfBusiness: chooses policy versions
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ def test_json_carries_schema_tool_and_policy_versions(capsys):
     code, out, _ = _run(capsys, "check", "--format", "json", CASES / "vas_4.yaml")
     assert code == 0
     data = json.loads(out)
-    assert data["schema"] == 3
+    assert data["schema"] == 4
     assert data["tool"]["name"] == "sijfasp" and data["tool"]["version"]
     vocabulary = hashlib.sha256((REPO / "policies_asp" / "vocabulary.sijv").read_bytes())
     for result in data["results"]:

@@ -1,6 +1,6 @@
-"""Policy versions: the header's version and dates per plan, the choice of the version in effect
-on a request date for a plan, the explicit no-version result, and `--policy ID@VERSION` and
-`--as-of` (docs/dsl.md, docs/cli.md)."""
+"""Policy versions: the header's version and dates per line of business, the choice of the
+version in effect on a request date for the case's line of business (never its plan's name), the
+explicit no-version result, and `--policy ID@VERSION` and `--as-of` (docs/dsl.md, docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,12 @@ from sijfasp.cli import main
 from sijfasp.diagnostics import SijfaspError
 from sijfasp.kinds import Determination
 from sijfasp.parser import parse
-from sijfasp.policies import bundled_policy_versions, load_policy, load_vocabulary
+from sijfasp.policies import (
+    bundled_policy_versions,
+    load_policy,
+    load_policy_text,
+    load_vocabulary,
+)
 from sijfasp.render import json_case, markdown_explain, text_check
 from sijfasp.semantics import check_policy
 from sijfasp.source import SourceText
@@ -70,13 +75,13 @@ def _errors(lines: str) -> list[tuple[str, str, int | None]]:
 def test_version_and_plan_dates_are_read_with_their_positions():
     policy = _check(
         '  version "2022-06-12"\n  effective 2022-06-12\n'
-        "  effective for anthem_medicaid 2022-09-11\n  effective for early_plan 2022-01-01"
+        "  effective for medicaid 2022-09-11\n  effective for chip 2022-01-01"
     )
     assert policy.version == "2022-06-12"
     assert policy.effective == dt.date(2022, 6, 12)
     assert policy.plan_effective == (
-        ("anthem_medicaid", dt.date(2022, 9, 11)),
-        ("early_plan", dt.date(2022, 1, 1)),  # before the general date: allowed
+        ("medicaid", dt.date(2022, 9, 11)),
+        ("chip", dt.date(2022, 1, 1)),  # before the general date: allowed
     )
     declaration = parse(
         SourceText("tiny.sijp", HEADER.format(lines="  effective for a 2022-09-11"))
@@ -134,68 +139,111 @@ def _version(policy_id: str, version: str, effective: str, **plans: str) -> Any:
 
 AIM_VERSIONS = [
     _version(AIM, CURRENT, CURRENT),
-    _version(AIM, EARLIER, EARLIER, anthem_medicaid=CURRENT),
+    _version(AIM, EARLIER, EARLIER, medicaid=CURRENT),
 ]
 
 
 @pytest.mark.parametrize(
-    ("on", "plan", "expected"),
+    ("on", "line", "expected"),
     [
-        ("2022-07-01", None, EARLIER),
         ("2022-07-01", "commercial", EARLIER),
-        ("2022-07-01", "Anthem Medicaid", None),
-        ("2022-06-11", None, None),
-        ("2022-06-12", None, EARLIER),
+        ("2022-07-01", "other", EARLIER),
+        ("2022-07-01", "medicaid", None),
+        ("2022-06-11", None, None),  # no line has a version yet: no line decides anything
+        ("2022-06-11", "medicaid", None),
         ("2022-09-11", None, CURRENT),
         ("2022-10-01", None, CURRENT),
-        # Both versions take effect on 2022-09-11 for Anthem Medicaid: the later one wins.
-        ("2022-10-01", "anthem_medicaid", CURRENT),
+        # Both versions take effect on 2022-09-11 for Medicaid: the later general date wins.
+        ("2022-10-01", "medicaid", CURRENT),
     ],
 )
-def test_the_version_in_effect(on, plan, expected):
-    (choice,) = versions.choose(AIM_VERSIONS, dt.date.fromisoformat(on), plan)
+def test_the_version_in_effect(on, line, expected):
+    (choice,) = versions.choose(AIM_VERSIONS, dt.date.fromisoformat(on), line)
     got = choice.chosen.policy.version if choice.chosen else None
     assert got == expected
-    assert len(choice.versions) == 2 and not choice.explicit
+    assert len(choice.versions) == 2 and not choice.explicit and not choice.undecided
+
+
+def test_an_undocumented_line_of_business_that_decides_the_version_chooses_none():
+    (choice,) = versions.choose(AIM_VERSIONS, dt.date(2022, 7, 1), None)
+    assert choice.chosen is None
+    # Medicaid would have no version yet; every other line the earlier one.
+    assert choice.undecided == (("medicaid", None), (None, EARLIER))
+
+
+def test_a_plan_line_with_the_same_date_as_another_general_date_is_no_tie_to_refuse():
+    versions.check_unique(AIM_VERSIONS)  # Medicaid: 2022-09-11 twice, told apart generally
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "words"),
+    [
+        (("1.9", "2022-01-01", {}), ("1.10", "2022-01-01", {}), "on 2022-01-01:"),
+        (
+            ("a", "2022-01-01", {"medicaid": "2022-05-01"}),
+            ("b", "2022-02-01", {"medicaid": "2022-05-01"}),
+            "on 2022-05-01 for medicaid",
+        ),
+    ],
+)
+def test_two_versions_taking_effect_on_one_date_for_one_line_are_an_error(first, second, words):
+    with pytest.raises(SijfaspError) as raised:
+        versions.check_unique([_version("p", v, d, **lines) for v, d, lines in (first, second)])
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.code == "duplicate-name" and words in diagnostic.message
+    assert f"'{first[0]}'" in diagnostic.message and f"'{second[0]}'" in diagnostic.message
 
 
 def test_a_plan_line_before_the_general_date_brings_the_version_in_early():
-    early = [_version("p", "1", "2022-01-01"), _version("p", "2", "2022-06-01", early="2022-03-01")]
-    (general,) = versions.choose(early, dt.date(2022, 4, 1), None)
-    (plan,) = versions.choose(early, dt.date(2022, 4, 1), "early")
+    early = [_version("p", "1", "2022-01-01"), _version("p", "2", "2022-06-01", chip="2022-03-01")]
+    (general,) = versions.choose(early, dt.date(2022, 4, 1), "commercial")
+    (plan,) = versions.choose(early, dt.date(2022, 4, 1), "chip")
     assert general.chosen.policy.version == "1"
     assert plan.chosen.policy.version == "2" and plan.plan_line
     assert plan.effective == dt.date(2022, 3, 1)
 
 
 def test_a_tie_on_the_plan_date_goes_to_the_later_general_date():
-    tied = [_version("p", "b", "2022-01-01", x="2022-05-01"), _version("p", "a", "2022-05-01")]
-    (choice,) = versions.choose(tied, dt.date(2022, 6, 1), "x")
+    tied = [
+        _version("p", "b", "2022-01-01", medicaid="2022-05-01"),
+        _version("p", "a", "2022-05-01"),
+    ]
+    (choice,) = versions.choose(tied, dt.date(2022, 6, 1), "medicaid")
     assert choice.chosen.policy.version == "a"
 
 
 def test_each_policy_id_gets_its_own_choice_and_pinned_ids_keep_their_version():
     other = _version("q", "1", "2030-01-01")
-    choices = versions.choose([*AIM_VERSIONS, other], dt.date(2022, 7, 1), None, pinned={"q"})
+    choices = versions.choose(
+        [*AIM_VERSIONS, other], dt.date(2022, 7, 1), "commercial", pinned={"q"}
+    )
     assert [c.policy_id for c in choices] == [AIM, "q"]
     assert choices[1].chosen is other and choices[1].explicit
 
 
 @pytest.mark.parametrize(
-    ("given", "key"),
+    ("name", "hint"),
     [
-        ("Anthem Medicaid", "anthem_medicaid"),
-        ("anthem-medicaid", "anthem_medicaid"),
-        (" ANTHEM  medicaid ", "anthem_medicaid"),
-        ("Medicaid PASSE", "medicaid_passe"),
+        ("anthem_medicaid", "did you mean 'medicaid'?"),
+        ("medicare_advantage_ppo", "did you mean 'medicare_advantage'?"),
+        ("medicad", "did you mean 'medicaid'?"),
     ],
 )
-def test_plans_are_compared_in_identifier_form(given, key):
-    assert versions.plan_key(given) == key
+def test_a_plan_line_names_a_line_of_business_never_a_plan(name, hint):
+    message, given = versions.line_problem(name)
+    assert f"'{name}' is not a line of business" in message and hint in given
+    assert versions.line_problem("medicaid") is None
 
 
-def test_plans_differing_in_a_letter_of_another_script_stay_apart():
-    assert versions.plan_key("Ärzte Plan") == "ärzte_plan" != versions.plan_key("rzte Plan")
+def test_a_plan_line_naming_a_plan_is_refused_at_its_line():
+    text = HEADER.format(lines="  effective 2022-06-12\n  effective for anthem_medicaid 2022-09-11")
+    path = VOCABULARY.parent / "tiny_line.sijp"
+    with pytest.raises(SijfaspError) as raised:
+        load_policy_text(path, text)
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.code == "property" and diagnostic.span.line == 9
+    assert "'anthem_medicaid' is not a line of business" in diagnostic.message
+    assert "did you mean 'medicaid'?" in diagnostic.hint
 
 
 def test_references():
@@ -214,7 +262,7 @@ def test_one_id_and_version_in_two_files_is_an_error_naming_both():
 def test_aim_has_both_versions_with_their_dates():
     aim = {p.policy.version: p.policy for p in bundled_policy_versions() if p.policy.id == AIM}
     assert set(aim) == {EARLIER, CURRENT}
-    assert aim[EARLIER].plan_effective == (("anthem_medicaid", dt.date(2022, 9, 11)),)
+    assert aim[EARLIER].plan_effective == (("medicaid", dt.date(2022, 9, 11)),)
     assert aim[CURRENT].effective == dt.date(2022, 9, 11) and aim[CURRENT].plan_effective == ()
     # What the 2022-09-11 revision added is absent from the earlier version.
     earlier = versions.grouped(bundled_policy_versions())[AIM][0]
@@ -241,10 +289,10 @@ def _shifted(case: dict, to: dt.date) -> dict:
     return shift(copy.deepcopy(case))
 
 
-def _judge(date: str, plan: str | None = None, payer: str | None = None, **changes: Any):
+def _judge(date: str, line: str | None = None, payer: str | None = None, **changes: Any):
     data = _shifted(base_case(), dt.date.fromisoformat(date))
-    if plan is not None:
-        data["plan"] = plan
+    if line is not None:
+        data["line_of_business"] = line
     if payer is not None:
         data["payer"] = payer
     for key, value in changes.items():
@@ -259,27 +307,28 @@ def _aim(result):
 
 
 def test_a_request_of_2022_07_01_is_judged_by_the_2022_06_12_version_for_a_commercial_plan():
-    result = _judge("2022-07-01", plan="Commercial PPO", payer="AIM")
+    result = _judge("2022-07-01", line="Commercial", payer="AIM", plan="Anthem Medicaid PPO")
     (aim,) = result.results  # the payer's policy only
     assert aim.determination == Determination.APPROVABLE
     assert aim.version_use.version == EARLIER and not aim.version_use.plan_line
     assert aim.effective == dt.date(2022, 6, 12)
-    assert "version 2022-06-12, in effect on 2022-07-01 for plan commercial_ppo" in (
+    assert "version 2022-06-12, in effect on 2022-07-01 for commercial" in (
         aim.version_use.reason()
     )
     assert "revision" not in {n.id for n in aim.criteria}
 
 
-def test_a_request_of_2022_07_01_for_anthem_medicaid_has_no_aim_version_in_effect():
-    result = _judge("2022-07-01", plan="Anthem Medicaid")
+def test_a_request_of_2022_07_01_for_a_medicaid_plan_has_no_aim_version_in_effect():
+    # The plan's name says nothing of Medicaid: its line of business does.
+    result = _judge("2022-07-01", line="medicaid", plan="HealthKeepers Plus")
     aim = _aim(result)
     assert aim.determination == Determination.NO_VERSION
     assert aim.criteria == () and aim.exclusions == () and aim.missing == ()
     reason = aim.version_use.reason()
-    assert "no version in effect on 2022-07-01 for plan anthem_medicaid" in reason
-    assert "2022-06-12 (effective 2022-06-12; 2022-09-11 for anthem_medicaid)" in reason
+    assert "no version in effect on 2022-07-01 for Medicaid" in reason
+    assert "2022-06-12 (effective 2022-06-12; 2022-09-11 for Medicaid)" in reason
     text = " ".join(text_check(result).split())
-    assert "no version in effect on 2022-07-01 for plan anthem_medicaid" in text
+    assert "no version in effect on 2022-07-01 for Medicaid" in text
     # No version's effective date stands in the header: the title runs into the reason.
     assert "Techniques) no version in effect on 2022-07-01" in text
     data = json.loads(json_case(result))
@@ -287,13 +336,36 @@ def test_a_request_of_2022_07_01_for_anthem_medicaid_has_no_aim_version_in_effec
     assert aim_json["determination"] == "no_version_in_effect"
     assert aim_json["effective"] is None
     assert aim_json["policy_version"]["version"] is None
-    assert aim_json["policy_version"]["selection"]["plan"] == "anthem_medicaid"
+    assert aim_json["policy_version"]["selection"]["line_of_business"] == "medicaid"
+    assert aim_json["policy_version"]["selection"]["line_of_business_needed"] is False
+    assert data["details"]["line_of_business"] == "medicaid"
     assert "no version in effect" in markdown_explain(result)
 
 
-@pytest.mark.parametrize("plan", [None, "Anthem Medicaid"])
-def test_a_request_of_2022_10_01_gets_the_2022_09_11_version_under_both_plans(plan):
-    aim = _aim(_judge("2022-10-01", plan=plan))
+def test_a_medicaid_plan_without_its_line_of_business_is_asked_for_it():
+    # "Anthem HealthKeepers Plus Medicaid" is a Medicaid plan, but its name is not read.
+    result = _judge("2022-07-01", plan="Anthem HealthKeepers Plus Medicaid")
+    aim = _aim(result)
+    assert aim.determination == Determination.NO_VERSION and aim.criteria == ()
+    reason = aim.version_use.reason()
+    assert "depends on the plan's line of business, which the case does not document" in reason
+    assert "for Medicaid, no version in effect; for any other line of business, version" in reason
+    (notice,) = aim.notices
+    assert "document the plan's line of business" in notice and "Medicare Advantage" in notice
+    selection = json.loads(json_case(result))["results"][0]["policy_version"]["selection"]
+    assert selection["line_of_business_needed"] is True
+    assert selection["by_line_of_business"] == [
+        {"line_of_business": "medicaid", "version": None},
+        {"line_of_business": None, "version": EARLIER},
+    ]
+    # CareSource has one version: its line of business decides nothing, nothing is asked.
+    caresource = next(r for r in result.results if r.policy != AIM)
+    assert caresource.notices == () and not caresource.version_use.undecided
+
+
+@pytest.mark.parametrize("line", [None, "medicaid", "commercial"])
+def test_a_request_of_2022_10_01_gets_the_2022_09_11_version_under_every_line(line):
+    aim = _aim(_judge("2022-10-01", line=line))
     assert aim.determination == Determination.APPROVABLE
     assert aim.version_use.version == CURRENT
     assert aim.version_use.plan_line is False
@@ -309,6 +381,7 @@ def test_a_careSource_request_of_2026_05_20_has_no_version_in_effect():
 def test_the_version_decides_a_case_without_a_therapeutic_injection():
     def without_therapeutic(date: str):
         data = _shifted(base_case(), dt.date.fromisoformat(date))
+        data["line_of_business"] = "commercial"
         data["records"]["injection"] = [
             r for r in data["records"]["injection"] if r["purpose"] != "therapeutic"
         ]
@@ -370,7 +443,9 @@ def test_as_of_chooses_versions_on_that_date_and_keeps_the_request_date(capsys):
     assert data["request_date"] == "2026-07-15"
     by_policy = {r["policy"]: r for r in data["results"]}
     selection = by_policy[AIM]["policy_version"]["selection"]
-    assert by_policy[AIM]["policy_version"]["version"] == EARLIER
+    # The case does not document its line of business, which decides AIM's version then.
+    assert by_policy[AIM]["policy_version"]["version"] is None
+    assert selection["line_of_business_needed"] is True
     assert selection["on"] == "2022-07-01" and selection["as_of"] is True
     assert by_policy["caresource_sijf_2026"]["determination"] == "no_version_in_effect"
 
@@ -379,10 +454,10 @@ def test_policies_lists_every_version_with_its_dates(capsys):
     code, out, _ = _run(capsys, "policies", "--format", "json")
     assert code == 0
     listed = {(p["id"], p["version"]): p for p in json.loads(out)["policies"]}
-    assert listed[(AIM, EARLIER)]["effective_for"] == {"anthem_medicaid": "2022-09-11"}
+    assert listed[(AIM, EARLIER)]["effective_for"] == {"medicaid": "2022-09-11"}
     assert listed[(AIM, CURRENT)]["effective"] == "2022-09-11"
     _, out, _ = _run(capsys, "policies")
-    assert "effective 2022-06-12; 2022-09-11 for anthem_medicaid" in " ".join(out.split())
+    assert "effective 2022-06-12; 2022-09-11 for medicaid" in " ".join(out.split())
 
 
 @pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
@@ -405,6 +480,7 @@ def test_two_files_with_one_id_and_version_exit_2_naming_both(tmp_path, capsys):
 def test_batch_judges_each_case_under_its_version(tmp_path, capsys):
     early = _shifted(base_case(), dt.date(2022, 7, 1))
     early["id"] = "early"
+    early["line_of_business"] = "commercial"  # Medicaid would have no version on the date
     lines = [json.dumps(early, default=str), json.dumps(base_case(), default=str)]
     source = tmp_path / "cases.jsonl"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -417,7 +493,8 @@ def test_batch_judges_each_case_under_its_version(tmp_path, capsys):
 
 def test_batch_takes_a_pinned_version_and_as_of(tmp_path, capsys):
     source = tmp_path / "cases.jsonl"
-    source.write_text(json.dumps(base_case(), default=str) + "\n", encoding="utf-8")
+    case = {**base_case(), "line_of_business": "commercial"}
+    source.write_text(json.dumps(case, default=str) + "\n", encoding="utf-8")
     pinned, as_of = tmp_path / "pinned.jsonl", tmp_path / "as_of.jsonl"
     assert _run(capsys, "batch", source, "--out", pinned, "--policy", f"{AIM}@{EARLIER}")[0] == 0
     assert _run(capsys, "batch", source, "--out", as_of, "--as-of", "2022-07-01")[0] == 0
@@ -430,9 +507,10 @@ def test_batch_takes_a_pinned_version_and_as_of(tmp_path, capsys):
 
 
 @pytest.mark.slow  # a fresh interpreter
-def test_the_command_says_no_version_for_anthem_medicaid_in_a_subprocess(tmp_path):
+def test_the_command_says_no_version_for_medicaid_in_a_subprocess(tmp_path):
     data = _shifted(base_case(), dt.date(2022, 7, 1))
     data["plan"] = "Anthem Medicaid"
+    data["line_of_business"] = "Medicaid"
     path = tmp_path / "case.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     done = subprocess.run(
@@ -443,11 +521,11 @@ def test_the_command_says_no_version_for_anthem_medicaid_in_a_subprocess(tmp_pat
     )
     assert done.returncode == 0, done.stderr
     words = " ".join(done.stdout.split())
-    assert "no version in effect on 2022-07-01 for plan anthem_medicaid" in words
+    assert "no version in effect on 2022-07-01 for Medicaid" in words
     assert "determination: no version in effect" in words
 
 
 def test_a_policy_file_loads_with_its_version():
     loaded = load_policy(POLICIES_DIR / f"{AIM}_v{EARLIER}.sijp")
     assert versions.reference(loaded) == f"{AIM}@{EARLIER}"
-    assert versions.dates_text(loaded) == "effective 2022-06-12; 2022-09-11 for anthem_medicaid"
+    assert versions.dates_text(loaded) == "effective 2022-06-12; 2022-09-11 for Medicaid"
