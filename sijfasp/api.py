@@ -23,6 +23,7 @@ from .explain import (
     criteria_tree,
     exclusion_results,
     reasons,
+    reasons_in_words,
 )
 from .kinds import Determination
 from .missing import (
@@ -250,6 +251,9 @@ def evaluate(
         use,
         retried.sets,
         retried.grouped,
+        code_reasons(reader)
+        if determination == Determination.NOT_APPLICABLE
+        else reasons_in_words(determination, tree, exclusions),
     )
 
 

@@ -739,8 +739,9 @@ def _cmd_questionnaire(args: argparse.Namespace) -> int:
 
 def _formatted(args: argparse.Namespace, result: CaseResult) -> str:
     if args.format == "markdown":
-        letter = args.command == "missing"
-        return _formatted_only(args, result) + "\n" + render.markdown_set_line(result, not letter)
+        if args.command == "missing":  # a letter names each policy's version under its heading
+            return _formatted_only(args, result)
+        return _formatted_only(args, result) + "\n" + render.markdown_set_line(result)
     line = render.text_set_line(result)
     return _formatted_only(args, result) + ("\n" + line if line else "")
 

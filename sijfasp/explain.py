@@ -8,6 +8,8 @@ for labels, sections and conditions. Missing documentation is `missing`'s.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import assert_never
@@ -16,6 +18,7 @@ from .atoms import RecordRef, Snapshot, Value
 from .case import Case
 from .case_facts import months_before
 from .compiler import (
+    FACT_WINDOW_MONTHS,
     CmpCondition,
     CompiledPolicy,
     Condition,
@@ -26,6 +29,7 @@ from .compiler import (
     OrderCondition,
     RecordsLeaf,
     WithinCondition,
+    WithinFactMonthsCondition,
     WithinMonthsCondition,
 )
 from .kinds import (
@@ -33,6 +37,7 @@ from .kinds import (
     CountUnit,
     Determination,
     ExclusionStatus,
+    LeafTest,
     NodeKind,
     Operator,
     Status,
@@ -41,7 +46,7 @@ from .kinds import (
 from .results import AdvisoryResult, ExclusionResult, NodeResult
 from .semantics import CPT_FIELD, Policy
 from .units import scaled, unscaled
-from .wording import lower_first, plain_words
+from .wording import lower_first, plain_words, value_words
 
 
 # ------------------------------------------------------------------ reading a snapshot
@@ -66,6 +71,26 @@ class Reader:
         value = documented.get(key)
         return f"{key} not documented" if value is None else f"{key} = {self.fact_value(value)}"
 
+    def fact_words(self, key: str, documented: dict[str, Value]) -> str:
+        """A documented finding or request field for people: its meaning in the vocabulary and
+        its value in words with the unit ("Pain intensity on a 0-10 scale: 7/10")."""
+        scope, _, name = key.rpartition(".")
+        definition = self.policy.vocabulary.fact("request" if scope else "finding", name)
+        means = definition.means if definition is not None else plain_words(name)
+        value = documented.get(key)
+        if value is None:
+            return f"{means}: not documented"
+        shown = self.fact_value(value)
+        if definition is None:
+            return f"{means}: {plain_words(shown)}"
+        high = definition.type.high
+        return f"{means}: " + value_words(
+            shown,
+            definition.type.kind,
+            definition.unit,
+            str(high) if high is not None and definition.type.low == 0 else None,
+        )
+
     def record_text(self, record: RecordRef) -> str:
         found = self.case.record(record.kind, record.index)
         if found is None:
@@ -87,6 +112,38 @@ class Reader:
             parts.append("lasting relief" if values["lasting_relief"] else "no lasting relief")
         return f"{record.kind} " + " ".join(p for p in parts if p)
 
+    def record_words(self, record: RecordRef) -> str:
+        """A documented record for people: "diagnostic injection of 2026-04-01, left joint,
+        relief 80%", "physical therapy from 2025-08-01 to 2026-03-01"."""
+        found = self.case.record(record.kind, record.index)
+        if found is None:
+            return f"{record.kind} record {record.index + 1}"
+        values = found.values
+        if "start" in values:
+            kind = plain_words(str(values.get("kind", record.kind)))
+            end = values.get("end")
+            return (
+                f"{kind} from {values['start']} to {end}"
+                if end
+                else (f"{kind} from {values['start']}, ongoing")
+            )
+        head = self.record_phrase(record).removeprefix("the ")
+        parts = [head]
+        if "region" in values and "modality" in values:
+            parts = [
+                f"{plain_words(str(values['modality']))} of the "
+                f"{plain_words(str(values['region']))} of {values.get('date')}"
+            ]
+        if "side" in values:
+            parts.append(side_words(str(values["side"])))
+        if "outcome" in values:
+            parts.append(plain_words(str(values["outcome"])))
+        if "relief_percent" in values:
+            parts.append(f"relief {values['relief_percent']}%")
+        if "lasting_relief" in values:
+            parts.append("lasting relief" if values["lasting_relief"] else "no lasting relief")
+        return ", ".join(parts)
+
     def record_phrase(self, record: RecordRef) -> str:
         """A documented record as a sentence names it: "the diagnostic injection of 2026-04-01"."""
         kind = record.kind
@@ -95,10 +152,11 @@ class Reader:
             return f"the {kind} record {record.index + 1}"
         values = found.values
         if "start" in values:
-            return f"the {values.get('kind', kind)} {kind} starting {values['start']}"
+            return f"the {plain_words(str(values.get('kind', kind)))} starting {values['start']}"
         qualifier = next(
             (str(values[n]) for n in ("purpose", "modality", "procedure") if n in values), ""
         )
+        qualifier = plain_words(qualifier)
         return f"the {qualifier + ' ' if qualifier else ''}{kind} of {values.get('date')}"
 
     def window_start(self, days: int | None, months: int | None = None) -> dt.date | None:
@@ -110,11 +168,24 @@ class Reader:
             return None
         return self.case.date - dt.timedelta(days=days)
 
+    def window_words(self, days: int | None, months: int | None = None) -> str:
+        """A window in words: "of the 12 months before the request"."""
+        if months:
+            return f"of the {months} months before the request"
+        if days:
+            return f"of the {days} days before the request"
+        return "up to the request"
+
     def window_text(self, days: int | None, months: int | None = None) -> str:
         start = self.window_start(days, months)
         if start is None:
             return f"up to {self.case.date}"
         return f"within {start}..{self.case.date}"
+
+
+def side_words(side: str) -> str:
+    """A record's side: "left joint", "both joints"."""
+    return "both joints" if side == BOTH_SIDES else f"{plain_words(side)} joint"
 
 
 def _plain(value: object) -> str:
@@ -126,20 +197,55 @@ def _plain(value: object) -> str:
 
 
 def documented_values(snapshot: Snapshot) -> dict[str, Value]:
-    """The documented findings and request fields, by their key as a case writes it."""
-    return {fact.key: value for fact, value in snapshot.documented().items()}
+    """The documented findings and request fields, by their key as a case writes it, with the
+    findings known by an implication of the vocabulary (`implied_by` names their source)."""
+    implied = {fact.key: value for fact, (value, _) in snapshot.implied().items()}
+    return implied | {fact.key: value for fact, value in snapshot.documented().items()}
+
+
+def implied_by(snapshot: Snapshot, keys: Iterable[str]) -> tuple[str, ...]:
+    """The documented findings that imply these (otherwise undocumented) ones: `name = value`."""
+    implied = {fact.key: sources for fact, (_, sources) in snapshot.implied().items()}
+    documented = {fact.key: value for fact, value in snapshot.documented().items()}
+    return tuple(
+        dict.fromkeys(
+            f"{source.key} = {_plain(documented.get(source.key))}"
+            for key in keys
+            for source in implied.get(key, ())
+        )
+    )
+
+
+def _implied_lines(
+    reader: Reader, snapshot: Snapshot, keys: Iterable[str], plain: bool
+) -> tuple[str, ...]:
+    """One line per documented finding that implies a finding read here."""
+    documented = documented_values(snapshot)
+    implied = {fact.key: sources for fact, (_, sources) in snapshot.implied().items()}
+    sources = dict.fromkeys(s.key for key in keys for s in implied.get(key, ()))
+    if plain:
+        return tuple(f"implied by {reader.fact_words(s, documented)}" for s in sources)
+    return tuple(f"implied by {reader.fact_evidence(s, documented)}" for s in sources)
 
 
 def node_evidence(
-    reader: Reader, snapshot: Snapshot, info: NodeInfo, documented: dict[str, Value]
+    reader: Reader,
+    snapshot: Snapshot,
+    info: NodeInfo,
+    documented: dict[str, Value],
+    plain: bool = False,
 ) -> tuple[str, ...]:
-    """What the model says about one leaf: the documented value, or the records and figures."""
+    """What the model says about one leaf: the documented value, or the records and figures;
+    `plain`: in words for people (the vocabulary's meanings and units, no field names)."""
     leaf = info.leaf
     if leaf is None:
         return ()
     if isinstance(leaf, FactLeaf):
-        return (reader.fact_evidence(leaf.key, documented),)
-    return _records_evidence(reader, snapshot, info.id, leaf)
+        implied = _implied_lines(reader, snapshot, (leaf.key,), plain)
+        if plain:
+            return (reader.fact_words(leaf.key, documented), *implied)
+        return (reader.fact_evidence(leaf.key, documented), *implied)
+    return _records_evidence(reader, snapshot, info.id, leaf, plain)
 
 
 def note_order_dates(reader: Reader, snapshot: Snapshot) -> None:
@@ -164,36 +270,54 @@ def note_order_dates(reader: Reader, snapshot: Snapshot) -> None:
 
 
 def _records_evidence(
-    reader: Reader, snapshot: Snapshot, node_id: str, leaf: RecordsLeaf
+    reader: Reader, snapshot: Snapshot, node_id: str, leaf: RecordsLeaf, plain: bool = False
 ) -> tuple[str, ...]:
     note_order_dates(reader, snapshot)
-    members = sorted({reader.record_text(r) for r in snapshot.members(World.DOC, leaf.set_id)})
+    text = reader.record_words if plain else reader.record_text
+    members = sorted({text(r) for r in snapshot.members(World.DOC, leaf.set_id)})
     lines: list[str] = []
+    kind = reader.compiled.record_sets[leaf.set_id].kind
     match leaf.unit:
         case CountUnit.DAYS:
             covered = snapshot.days(World.DOC, node_id)
-            lines.append(
-                f"{covered} of {leaf.minimum} days {reader.window_text(leaf.window, leaf.window_months)}"
-            )
+            need = snapshot.need_days(node_id, leaf.minimum)  # 6 months: this case's days
+            if plain:
+                window = reader.window_words(leaf.window, leaf.window_months)
+                lines.append(f"{kind} on {_plural(covered, 'day')} {window}; {need} needed")
+            else:
+                window = reader.window_text(leaf.window, leaf.window_months)
+                lines.append(f"{covered} of {need} days {window}")
         case CountUnit.LATEST:
-            return _latest_evidence(reader, snapshot, node_id, leaf)
+            return _latest_evidence(reader, snapshot, node_id, leaf, plain)
         case CountUnit.DATES if leaf.apart:
             lines.extend(_spaced_lines(reader, snapshot, node_id, leaf.minimum, leaf.apart))
         case CountUnit.RECORDS | CountUnit.DATES:
             count = snapshot.count(World.DOC, node_id)
-            noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
-            if count > leaf.minimum:
-                lines.append(f"{count} {noun} ({leaf.minimum} needed)")
+            if plain:
+                many = RECORD_NOUNS.get(kind, (kind, f"{kind} records"))
+                noun = (
+                    f"qualifying {many[1]} on {_plural(count, 'separate date')}"
+                    if leaf.unit == CountUnit.DATES
+                    else f"{count} qualifying {many[0] if count == 1 else many[1]}"
+                )
+                lines.append(f"{noun}; {leaf.minimum} needed")
             else:
-                lines.append(f"{count} of {leaf.minimum} {noun}")
+                noun = "separate dates" if leaf.unit == CountUnit.DATES else "qualifying records"
+                if count > leaf.minimum:
+                    lines.append(f"{count} {noun} ({leaf.minimum} needed)")
+                else:
+                    lines.append(f"{count} of {leaf.minimum} {noun}")
         case _:
             assert_never(leaf.unit)
     # Attempts documented as failing the outcome the count needs: the reason quotes them.
     for record in snapshot.failed_attempts(node_id):
-        missed = _missed_outcome(reader, leaf.set_id, record)
-        lines.append(
-            f"attempt without the required outcome: {reader.record_text(record)}: {missed}"
-        )
+        missed = _missed_outcome(reader, leaf.set_id, record, plain)
+        if plain:
+            lines.append(
+                f"{reader.record_phrase(record)} did not show the outcome needed ({missed})"
+            )
+        else:
+            lines.append(f"attempt without the required outcome: {text(record)}: {missed}")
     if members:
         shown = members[:4]
         lines.extend(shown)
@@ -203,46 +327,66 @@ def _records_evidence(
     # they would only distract.
     if snapshot.status(node_id) != Status.MET:
         failed = set(snapshot.failed_attempts(node_id))
-        lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed))
+        lines.extend(near_miss_lines(reader, snapshot, leaf.set_id, skip=failed, plain=plain))
     return tuple(lines)
 
 
-def _missed_outcome(reader: Reader, set_id: str, record: RecordRef) -> str:
+# A record kind counted in words, one and several.
+RECORD_NOUNS = {
+    "injection": ("injection", "injections"),
+    "imaging": ("study", "studies"),
+    "surgery": ("surgery", "surgeries"),
+    "therapy": ("therapy course", "therapy courses"),
+}
+
+
+def _plural(number: int, word: str) -> str:
+    return f"{number} {word}" + ("" if number == 1 else "s")
+
+
+def _missed_outcome(reader: Reader, set_id: str, record: RecordRef, plain: bool = False) -> str:
     """How a failed attempt misses the set's outcome, with its documented values."""
     outcome = reader.compiled.outcome_fields(set_id)
     return "; ".join(
         dict.fromkeys(
             text
             for each in _set_and_included(reader.compiled, set_id)
-            for text in _miss_texts(reader, each, record, list(outcome))
+            for text in _miss_texts(reader, each, record, list(outcome), plain)
             if not text.endswith("does not qualify")
         )
-    ) or ", ".join(outcome)
+    ) or ", ".join(plain_words(o) if plain else o for o in outcome)
 
 
 def _latest_evidence(
-    reader: Reader, snapshot: Snapshot, node_id: str, leaf: RecordsLeaf
+    reader: Reader, snapshot: Snapshot, node_id: str, leaf: RecordsLeaf, plain: bool = False
 ) -> tuple[str, ...]:
     """A `latest of` leaf: the attempts on the latest date, each with how its outcome came out
     (a failed one quoted with its values, as a failed attempt of a count is)."""
     latest = snapshot.latest_records(node_id)
+    text = reader.record_words if plain else reader.record_text
     if not latest:
-        return ("no documented attempt",) + tuple(near_miss_lines(reader, snapshot, leaf.set_id))
+        return ("no documented attempt",) + tuple(
+            near_miss_lines(reader, snapshot, leaf.set_id, plain=plain)
+        )
     members = set(snapshot.members(World.DOC, leaf.set_id))
     failed = set(snapshot.failed_attempts(node_id))
     outcome = reader.compiled.outcome_fields(leaf.set_id)
     lines: list[str] = []
     for record in latest:
         if record in members:
-            lines.append(f"latest: {reader.record_text(record)}: shows the outcome")
+            lines.append(f"latest: {text(record)}: shows the outcome")
         elif record in failed:
-            missed = _missed_outcome(reader, leaf.set_id, record)
-            lines.append(
-                f"latest attempt without the required outcome: {reader.record_text(record)}: {missed}"
-            )
+            missed = _missed_outcome(reader, leaf.set_id, record, plain)
+            lines.append(f"latest attempt without the required outcome: {text(record)}: {missed}")
         else:
-            missing = ", ".join(outcome)
-            lines.append(f"latest: {reader.record_text(record)}: {missing} not documented")
+            # Its outcome, or (a record that may still be an attempt) a field saying whether it
+            # is one: the fields of the set it lacks.
+            found = reader.case.record(record.kind, record.index)
+            values = found.values if found is not None else {}
+            fields = outcome + sorted(reader.compiled.condition_fields(leaf.set_id) - set(outcome))
+            lacking = [f for f in fields if f not in values] or outcome
+            missing = ", ".join(plain_words(o) if plain else o for o in lacking)
+            lines.append(f"latest: {text(record)}: {missing} not documented")
     older = len([r for r in members if r not in latest])
     if older:
         plural = "s" if older > 1 else ""
@@ -280,10 +424,15 @@ def _spaced_lines(
 
 
 MAX_NEAR_MISSES = 3
+NEARLY_WORDS = "does not count:"  # how a record that nearly qualifies is introduced, for people
 
 
 def near_miss_lines(
-    reader: Reader, snapshot: Snapshot, set_id: str, skip: set[RecordRef] | None = None
+    reader: Reader,
+    snapshot: Snapshot,
+    set_id: str,
+    skip: set[RecordRef] | None = None,
+    plain: bool = False,
 ) -> list[str]:
     """The documented records of the right kind that nearly belong to a record set, each with
     the conditions they miss and their documented values, as the solver found them. Records in
@@ -296,12 +445,13 @@ def near_miss_lines(
             if record in inside:
                 continue
             misses = found.setdefault(record, [])
-            for text in _miss_texts(reader, each, record, fields):
+            for text in _miss_texts(reader, each, record, fields, plain):
                 if text not in misses:
                     misses.append(text)
     ordered = sorted(found.items(), key=lambda pair: (pair[0].kind, pair[0].index))
+    name = reader.record_words if plain else reader.record_text
     lines = [
-        f"nearly: {reader.record_text(record)}: {'; '.join(misses)}"
+        f"{NEARLY_WORDS if plain else 'nearly:'} {name(record)}: {'; '.join(misses)}"
         for record, misses in ordered[:MAX_NEAR_MISSES]
     ]
     if len(ordered) > MAX_NEAR_MISSES:
@@ -321,7 +471,9 @@ def _set_and_included(compiled: CompiledPolicy, set_id: str) -> list[str]:
     return order
 
 
-def _miss_texts(reader: Reader, set_id: str, record: RecordRef, fields: list[str]) -> list[str]:
+def _miss_texts(
+    reader: Reader, set_id: str, record: RecordRef, fields: list[str], plain: bool = False
+) -> list[str]:
     """What a record misses, in words, on the fields the solver found failing.
 
     The solver names the fields; the words need the condition itself. A set may have several
@@ -336,7 +488,9 @@ def _miss_texts(reader: Reader, set_id: str, record: RecordRef, fields: list[str
     for conditions in reader.compiled.record_sets[set_id].filters:
         failing = [c for c in conditions if not _condition_holds(reader, c, values)]
         if failing and {c.field for c in failing} <= wanted:
-            texts += [_miss_text(reader, c, values.get(c.field), record.kind) for c in failing]
+            texts += [
+                _miss_text(reader, c, values.get(c.field), record.kind, plain) for c in failing
+            ]
     if not texts:
         # Other conditions fail too, on fields the solver leaves open (a request field not yet
         # documented): word the named fields' conditions alone.
@@ -349,12 +503,30 @@ def _miss_texts(reader: Reader, set_id: str, record: RecordRef, fields: list[str
             texts += [
                 text
                 for c in failing
-                if (text := _miss_text(reader, c, values.get(c.field), record.kind)) not in texts
+                if (text := _miss_text(reader, c, values.get(c.field), record.kind, plain))
+                not in texts
             ]
-    return texts or [f"{name} does not qualify" for name in fields]
+    return texts or [f"{plain_words(n) if plain else n} does not qualify" for n in fields]
+
+
+def _fact_window_start(reader: Reader, condition: WithinFactMonthsCondition) -> dt.date | None:
+    """The first day of a window as long as a finding documents (policy.lp, fact_start): that
+    many calendar months before the request, a fraction counted whole; None: no bound."""
+    documented = reader.case.findings.get(condition.fact)
+    if not isinstance(documented, Decimal):
+        return None
+    months = math.ceil(documented)
+    if months <= 0:
+        return reader.case.date
+    return months_before(reader.case.date, months) if months <= FACT_WINDOW_MONTHS else None
 
 
 def _condition_holds(reader: Reader, condition: Condition, values: dict) -> bool:
+    if isinstance(condition, WithinFactMonthsCondition):
+        start = _fact_window_start(reader, condition)
+        # An ongoing therapy (no `end`) ends on the request date.
+        day = values.get(condition.field, reader.case.date if condition.field == "end" else None)
+        return start is None or (isinstance(day, dt.date) and day >= start)
     value = values.get(condition.field)
     if value is None:
         return False
@@ -395,7 +567,9 @@ def _condition_holds(reader: Reader, condition: Condition, values: dict) -> bool
     return _value_text(request) == _value_text(value)
 
 
-def _miss_text(reader: Reader, condition: Condition, value: object, kind: str = "") -> str:
+def _miss_text(
+    reader: Reader, condition: Condition, value: object, kind: str = "", plain: bool = False
+) -> str:
     """What a record misses on one condition: its documented value against what is needed, in
     words ("relief 60%, needs 75% or more", "modality X-ray, needs CT or MRI")."""
     field_def = _field_def(reader, kind, condition.field)
@@ -405,6 +579,9 @@ def _miss_text(reader: Reader, condition: Condition, value: object, kind: str = 
         return f"{name} not documented"
     shown = _value_text(value)
     if isinstance(condition, InCondition):
+        if plain and field_def is not None and field_def.type.kind == "bool":
+            wanted = " or ".join(value_words(v, "bool") for v in sorted(condition.values))
+            return f"{name}: {value_words(shown, 'bool')}, needs {wanted}"
         wanted = " or ".join(plain_words(v) for v in sorted(condition.values))
         return f"{name} {plain_words(shown)}, needs {wanted}"
     if isinstance(condition, CmpCondition):
@@ -421,11 +598,23 @@ def _miss_text(reader: Reader, condition: Condition, value: object, kind: str = 
         end = reader.case.date + dt.timedelta(days=condition.high)
         # The record's own text gives the date; the window is named by its first day.
         if isinstance(value, dt.date) and value < start:
+            if plain:
+                return f"more than {-condition.low} days before the request"
             return f"dated before the window that starts {start}"
         return f"dated after the window that ends {end}"
+    if isinstance(condition, WithinFactMonthsCondition):
+        start = _fact_window_start(reader, condition)
+        if plain:
+            fact = reader.policy.vocabulary.fact("finding", condition.fact)
+            means = lower_first(fact.means) if fact is not None else plain_words(condition.fact)
+            length = reader.case.findings.get(condition.fact)
+            return f"{name} {shown}, before {start}, {length} months before the request ({means})"
+        return f"{name} {shown}, before the window of {condition.fact} that starts {start}"
     if isinstance(condition, WithinMonthsCondition):
         start = months_before(reader.case.date, condition.months)
         if isinstance(value, dt.date) and value < start:
+            if plain:
+                return f"more than {condition.months} months before the request"
             return f"dated before the window that starts {start}"
         return f"dated after the request date {reader.case.date}"
     if isinstance(condition, OrderCondition):
@@ -433,6 +622,8 @@ def _miss_text(reader: Reader, condition: Condition, value: object, kind: str = 
     target = condition.target.removeprefix("request.")
     request = reader.case.request.get(target)
     wanted = _value_text(request) if request is not None else "not documented"
+    if plain:
+        return f"{name} {plain_words(shown)}, not the requested {plain_words(target)} ({plain_words(wanted)})"
     return f"{name} {shown}, not the requested {plain_words(target)} ({wanted})"
 
 
@@ -488,10 +679,47 @@ def _condition_words(reader: Reader, info: NodeInfo) -> str | None:
             return f"{label}" + (f", {leaf.minimum} records" if leaf.minimum > 1 else "")
         case CountUnit.DAYS:
             window = reader.window_text(leaf.window, leaf.window_months)
+            if leaf.minimum_months:
+                return f"{leaf.minimum_months} months of {label} {window}"
             return f"{leaf.minimum} days of {label} {window}"
         case CountUnit.LATEST:
             return f"the most recent record of the set to show the outcome ({label})"
     assert_never(leaf.unit)
+
+
+def _fact_condition_words(reader: Reader, leaf: FactLeaf) -> str:
+    """What a fact leaf asks, for people: "Pain intensity on a 0-10 scale: 5/10 or more",
+    "The pain radiates: no", "Side of the SI joint to be fused: left or right"."""
+    scope, _, name = leaf.key.rpartition(".")
+    definition = reader.policy.vocabulary.fact("request" if scope else "finding", name)
+    if definition is None:
+        return plain_words(name)
+    kind, unit = definition.type.kind, definition.unit
+    scale = str(definition.type.high) if definition.type.low == 0 else None
+    match leaf.test:
+        case LeafTest.IS_TRUE:
+            return f"{definition.means}: yes"
+        case LeafTest.IS_FALSE:
+            return f"{definition.means}: no"
+        case LeafTest.NOT_TRUE:
+            return f"{definition.means}: not yes"
+        case LeafTest.VALUE_IN:
+            values = [value_words(v, kind, unit, scale) for v in leaf.values]
+            either = values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+            return f"{definition.means}: {either}"
+        case LeafTest.COMPARE:
+            assert leaf.operator is not None and leaf.threshold is not None
+            amount = value_words(unscaled(leaf.threshold), kind, unit, scale)
+            return f"{definition.means}: {_OPERATOR_WORDS[leaf.operator].format(amount)}"
+    assert_never(leaf.test)
+
+
+def _condition_plain(reader: Reader, info: NodeInfo) -> str | None:
+    """What a leaf asks, for people: a fact leaf in the vocabulary's words, a records leaf as
+    its condition already says it."""
+    if isinstance(info.leaf, FactLeaf):
+        return _fact_condition_words(reader, info.leaf)
+    return _condition_words(reader, info)
 
 
 def criteria_tree(
@@ -511,6 +739,9 @@ def criteria_tree(
             _condition_words(reader, info),
             node_evidence(reader, snapshot, info, documented),
             tuple(build(c) for c in info.children),
+            node_evidence(reader, snapshot, info, documented, plain=True),
+            _condition_plain(reader, info),
+            implied_by(snapshot, [k for k in (info.fact_key(),) if k is not None]),
         )
 
     return tuple(build(r) for r in roots)
@@ -526,12 +757,23 @@ def exclusion_results(
     for exclusion in reader.compiled.exclusions.get(service, ()):
         keys = sorted(_fact_keys(reader.compiled, exclusion))
         evidence = tuple(reader.fact_evidence(k, documented) for k in keys)
+        evidence += _implied_lines(reader, snapshot, keys, plain=False)
+        words = tuple(reader.fact_words(k, documented) for k in keys)
+        words += _implied_lines(reader, snapshot, keys, plain=True)
         status = ExclusionStatus.of(snapshot.status(exclusion))
         if (status == ExclusionStatus.APPLIES) != (exclusion in applied):
             raise AssertionError(f"status/2 and excluded/2 disagree on {exclusion}")
         info = reader.compiled.nodes[exclusion]
         results.append(
-            ExclusionResult(exclusion, info.label, reader.cite(exclusion), status, evidence)
+            ExclusionResult(
+                exclusion,
+                info.label,
+                reader.cite(exclusion),
+                status,
+                evidence,
+                words,
+                implied_by(snapshot, keys),
+            )
         )
     return tuple(results)
 
@@ -543,6 +785,18 @@ def _fact_keys(compiled: CompiledPolicy, node_id: str) -> set[str]:
     for child in info.children:
         keys |= _fact_keys(compiled, child)
     return keys
+
+
+def _advisory_records(reader: Reader, snapshot: Snapshot, node_id: str) -> list[RecordRef]:
+    """The documented members of the record counts met under an advisory's condition, in the
+    order of the condition and each record once."""
+    info = reader.compiled.nodes[node_id]
+    found: list[RecordRef] = []
+    if isinstance(info.leaf, RecordsLeaf) and snapshot.status(node_id) == Status.MET:
+        found.extend(snapshot.members(World.DOC, info.leaf.set_id))
+    for child in info.children:
+        found.extend(r for r in _advisory_records(reader, snapshot, child) if r not in found)
+    return found
 
 
 def advisory_results(
@@ -559,6 +813,11 @@ def advisory_results(
             | (_fact_keys(reader.compiled, recommend_id) if recommend_id else set())
         )
         evidence = tuple(reader.fact_evidence(k, documented) for k in keys if k in documented)
+        words = tuple(reader.fact_words(k, documented) for k in keys if k in documented)
+        # The records that make an advisory apply are named too (the later block that failed).
+        named = _advisory_records(reader, snapshot, when_id) if advisory.id in applying else []
+        evidence = tuple(reader.record_text(r) for r in named) + evidence
+        words = tuple(reader.record_words(r) for r in named) + words
         recommendation = snapshot.status(recommend_id) if recommend_id else None
         results.append(
             AdvisoryResult(
@@ -568,6 +827,7 @@ def advisory_results(
                 advisory.id in applying,
                 recommendation,
                 evidence,
+                words,
             )
         )
     return tuple(results)
@@ -617,9 +877,63 @@ def reasons(
     return tuple(found)
 
 
-def _decisive_evidence(node: NodeResult) -> str:
+def reasons_in_words(
+    determination: Determination,
+    tree: tuple[NodeResult, ...],
+    exclusions: tuple[ExclusionResult, ...],
+) -> tuple[str, ...]:
+    """The reasons for people: what `reasons` says, with the documented values in words and
+    in sentences a provider's office reads as they are."""
+    if determination == Determination.EXCLUDED:
+        return tuple(
+            f"{e.cite}: {e.label}. Documented: {'; '.join(e.evidence_words)}."
+            for e in exclusions
+            if e.status == ExclusionStatus.APPLIES
+        )
+    if determination != Determination.NOT_MET:
+        return ()
+    return tuple(
+        _reason_text(node, plain=True)
+        for top in tree
+        if top.status == Status.NOT_MET
+        for node in _deepest_failures(top)
+    )
+
+
+def _deepest_failures(node: NodeResult) -> list[NodeResult]:
+    failing = [c for c in node.children if c.status == Status.NOT_MET]
+    if not failing or node.kind in (NodeKind.ANY, NodeKind.AT_LEAST, NodeKind.NONE):
+        return [node]
+    return [leaf for child in failing for leaf in _deepest_failures(child)]
+
+
+def _decisive_evidence(node: NodeResult, plain: bool = False) -> str:
     # Records that nearly qualify explain the tree; a reason quotes what decided it.
+    if plain:
+        return "; ".join(e for e in node.evidence_words if not e.startswith(NEARLY_WORDS))
     return "; ".join(e for e in node.evidence if not e.startswith("nearly:"))
+
+
+def _quoted_deep(node: NodeResult) -> str:
+    """A failing criterion for people: its own documented values, or those of the members
+    that decided it, without the labels of the groups in between."""
+    if node.evidence_words:
+        return _decisive_evidence(node, True) or lower_first(node.label)
+    if node.kind in (NodeKind.AT_LEAST, NodeKind.NONE):
+        return _quoted(node, True)
+    failing = [c for c in node.children if c.status == Status.NOT_MET]
+    kept = [c for c in failing if not _for_other_request(c)] or failing
+    if node.kind == NodeKind.ALL:
+        kept = [c for c in kept if _on_the_request(c)] or kept
+    return "; ".join(_quoted_deep(c) for c in kept) or lower_first(node.label)
+
+
+def _for_other_request(node: NodeResult) -> bool:
+    """A group meant for another kind of request (joint by joint, for a bilateral one), which
+    the request itself rules out."""
+    return node.kind == NodeKind.ALL and any(
+        _on_the_request(c) and c.status == Status.NOT_MET for c in node.children
+    )
 
 
 def _on_the_request(node: NodeResult) -> bool:
@@ -627,25 +941,32 @@ def _on_the_request(node: NodeResult) -> bool:
     return node.kind == NodeKind.LEAF and (node.condition or "").startswith("request.")
 
 
-def _quoted(node: NodeResult) -> str:
+def _quoted(node: NodeResult, plain: bool = False) -> str:
     """A criterion as a reason quotes it: its documented values, or for a criterion with no
     evidence of its own, its label with the values of the members that decided it."""
     if node.evidence:
-        return _decisive_evidence(node) or node.label
+        return _decisive_evidence(node, plain) or node.label
     deciding = Status.MET if node.kind == NodeKind.NONE else Status.NOT_MET
     members = [c for c in node.children if c.status == deciding]
     if node.kind == NodeKind.ALL:
         # A group meant for another kind of request (joint by joint, for a bilateral one) is
         # decided by the request alone: what its other members lack is beside the point.
         members = [c for c in members if _on_the_request(c)] or members
-    parts = [_quoted(c) for c in members]
-    return f"{node.label} ({', '.join(parts)})" if parts else node.label
+    parts = [_quoted(c, plain) for c in members]
+    sep = "; " if plain else ", "
+    return f"{node.label} ({sep.join(parts)})" if parts else node.label
 
 
-def _reason_text(node: NodeResult) -> str:
+def _reason_text(node: NodeResult, plain: bool = False) -> str:
+    sep = "; " if plain else ", "
     match node.kind:
         case NodeKind.LEAF:
-            documented = _decisive_evidence(node)
+            documented = _decisive_evidence(node, plain)
+            if plain:
+                return (
+                    f"{node.cite}: {node.label}. Not met as documented ({documented}); "
+                    f"needed: {lower_first(node.condition_words or node.label)}."
+                )
             return (
                 f"{node.cite}: {node.label}. Not met as documented ({documented}); "
                 f"the criterion needs {node.condition}."
@@ -654,13 +975,28 @@ def _reason_text(node: NodeResult) -> str:
             negative = [c for c in node.children if c.status == Status.NOT_MET]
             return (
                 f"{node.cite}: {node.label}. {node.met_count} of the required {node.minimum} "
-                "met; documented as not met: " + ", ".join(_quoted(c) for c in negative) + "."
+                "met; documented as not met: " + sep.join(_quoted(c, plain) for c in negative) + "."
             )
         case NodeKind.NONE:
-            present = [_quoted(c) for c in node.children if c.status == Status.MET]
-            return f"{node.cite}: {node.label}. Not met as documented: {', '.join(present)}."
+            present = [_quoted(c, plain) for c in node.children if c.status == Status.MET]
+            return f"{node.cite}: {node.label}. Not met as documented: {sep.join(present)}."
         case NodeKind.ANY | NodeKind.ALL:
-            parts = [_quoted(c) for c in node.children if c.status == Status.NOT_MET]
+            parts = [_quoted(c, plain) for c in node.children if c.status == Status.NOT_MET]
+            if plain:
+                # Alternatives meant for another kind of request are beside the point.
+                failing = [c for c in node.children if c.status == Status.NOT_MET]
+                kept = [c for c in failing if not _for_other_request(c)] or failing
+                if node.kind == NodeKind.ALL or len(kept) == 1:
+                    said = sep.join(_quoted_deep(c) for c in kept)
+                    return f"{node.cite}: {node.label}. Not met as documented: {said}."
+                said = sep.join(
+                    _quoted_deep(c) if c.kind == NodeKind.LEAF else f"{c.label} ({_quoted_deep(c)})"
+                    for c in kept
+                )
+                return (
+                    f"{node.cite}: {node.label}. None of the alternatives is met as "
+                    f"documented: {said}."
+                )
             return (
                 f"{node.cite}: {node.label}. None of the alternatives can be met as documented "
                 f"({', '.join(parts)})."
@@ -678,4 +1014,5 @@ __all__ = [
     "near_miss_lines",
     "node_evidence",
     "reasons",
+    "reasons_in_words",
 ]

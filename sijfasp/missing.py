@@ -16,8 +16,9 @@ from typing import assert_never
 from .atoms import Fill, Guess, Item, More, MoreDays, Snapshot, Value, item_key
 from .compiler import NodeInfo, ValueClass
 from .explain import Reader
-from .kinds import NodeKind, Status, World
-from .results import MissingGroup, MissingItem, NodeResult
+from .kinds import BOTH_SIDES, NodeKind, Status, World
+from .results import MissingGroup, MissingItem, NodeResult, RecordAsk
+from .semantics import FieldDef
 from .solver import DEFAULT_BUDGET, Abducer, CaseSolver
 from .units import scaled, unscaled
 from .wording import lower_first, plain_words, section_key
@@ -265,6 +266,8 @@ def _merged_set(
 
 def _either(values: list[str]) -> str:
     words = [{"true": "yes", "false": "no"}.get(v, plain_words(v)) for v in values]
+    if not words:
+        return ""
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
@@ -382,6 +385,7 @@ def describe_item(
                 + (f" ({field_words})" if field_words.startswith("needed:") else ""),
                 plain=_plain_need(field_def.means, field_def.type.kind, field_def.unit, need, value)
                 + f", on {reader.record_phrase(record)}",
+                on_record=_record_ask(reader, record, field_def),
             )
         case MoreDays(node=node_id):
             records = compiled.nodes[node_id].records_leaf()
@@ -458,6 +462,34 @@ def describe_item(
 def _fact_words(means: str, kind: str, unit: str | None, need: str, value: Value) -> str:
     """What a criterion asks of a fact, in words: "" for a yes/no finding (its question says
     it), "pain intensity on a 0-10 scale: 5 or more points", "side of the SI joint to be fused:
+def _record_ask(reader: Reader, record: RecordRef, field_def: FieldDef) -> RecordAsk | None:
+    """A yes/no or choice field of a documented record, asked once whatever value serves (a
+    number's value needed is part of what is asked, so it is asked as it is)."""
+    kind = field_def.type.kind
+    if kind not in ("bool", "choice"):
+        return None
+    phrase = reader.record_phrase(record).removeprefix("the ")
+    noun, _, date = phrase.rpartition(" of ")
+    if not noun:
+        noun, date = phrase, ""
+    if noun.endswith("imaging"):  # "the CT imaging of ...": a study
+        noun = noun.removesuffix("imaging") + "study"
+    if kind == "bool":
+        question = field_def.ask.rstrip(". ") or f"Document whether: {lower_first(field_def.means)}"
+        choices = ""
+    else:
+        question = f"Document the {lower_first(field_def.means)}"
+        choices = _either([_value_name(v) for v in field_def.type.values])
+    return RecordAsk(
+        f"{record.kind} {record.index + 1}", field_def.name, noun, date, question, choices
+    )
+
+
+def _value_name(value: str) -> str:
+    """A choice in a letter: a record of both joints is "both joints", not "bilateral"."""
+    return "both joints" if value == BOTH_SIDES else value
+
+
     left"."""
     if kind == "bool":
         return ""

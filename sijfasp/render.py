@@ -24,7 +24,7 @@ from .results import (
     PolicyResult,
     PolicySetInfo,
 )
-from .wording import article, section_key
+from .wording import article, lower_first, section_key
 
 WIDTH = 80
 MARKS = {Status.MET: "✓", Status.NOT_MET: "✗", Status.NOT_DOCUMENTED: "?"}
@@ -58,11 +58,11 @@ def _wrap(text: str, indent: int, hanging: int | None = None) -> list[str]:
 def _header(result: PolicyResult) -> list[str]:
     number = f" {result.number}" if result.number else ""
     lines = [
-        *_wrap(f"{result.policy}: {result.payer}, {result.document}{number}", 0, 2),
+        *_wrap(f"{result.payer}: {result.document}{number}", 0, 2),
         *_wrap(f"{result.title}{_effective(result)}", 2),
     ]
     if result.version_use is not None:
-        lines += _wrap(result.version_use.reason(), 2, 4)
+        lines += _wrap(result.version_use.reason(plain=True), 2, 4)
     lines.append(f"  determination: {DETERMINATION_WORDS[result.determination]}")
     for notice in result.notices:
         lines += _wrap(f"notice: {notice}", 2, 4)
@@ -81,14 +81,23 @@ def _version_words(result: PolicyResult) -> str:
     use = result.version_use
     if use is None:
         return ""
-    reason = use.reason()
+    reason = use.reason(plain=True)
     return textsafe.markdown(reason[0].upper() + reason[1:]) + "."
+
+
+def _service_words(case: CaseResult) -> str:
+    """The requested service as the policies name it (its identifier only if none judged it)."""
+    label = next(
+        (r.service_label for r in case.results if r.service_label not in ("", case.service)), ""
+    )
+    return label or case.service.replace("_", " ")
 
 
 def _case_header(case: CaseResult) -> list[str]:
     case_id = textsafe.terminal(case.case)
+    service = textsafe.terminal(_service_words(case))
     return [
-        *_wrap(f"case {case_id}: {case.service} requested {case.request_date.isoformat()}", 0, 2),
+        *_wrap(f"case {case_id}: {service}, requested {case.request_date.isoformat()}", 0, 2),
         "",
     ]
 
@@ -106,15 +115,57 @@ RULED_OUT = {
 }
 
 
+# A none-of member whose label says it is documented negative: ruled out when it does not hold.
+NEGATIVE_SUFFIX = ": documented negative"
+
+
 def _mark(node: NodeResult, ruled_out: bool) -> tuple[str, str]:
     return RULED_OUT[node.status] if ruled_out else (MARKS[node.status], "")
+
+
+def _node_label(node: NodeResult, ruled_out: bool) -> tuple[str, str]:
+    """A node's mark and label in words; a none-of member reads as what was found."""
+    mark, words = _mark(node, ruled_out)
+    if ruled_out and node.label.endswith(NEGATIVE_SUFFIX):
+        what = node.label.removesuffix(NEGATIVE_SUFFIX)
+        said = {
+            Status.MET: ": documented as absent",
+            Status.NOT_MET: ": not documented as absent",
+            Status.NOT_DOCUMENTED: ": not documented either way",
+        }[node.status]
+        return mark, what + said
+    if ruled_out and node.status == Status.MET:
+        return mark, f"{node.label} (documented, against the request)"
+    if ruled_out and node.status == Status.NOT_MET:
+        return mark, f"{node.label}: not the case as documented"
+    return mark, words + node.label
+
+
+def other_request(node: NodeResult) -> str | None:
+    """For an alternative meant for another kind of request (the joint-by-joint documentation
+    of a bilateral request, when the request is one-sided), the words that say so; else None."""
+    if node.kind != NodeKind.ALL or node.status != Status.NOT_MET:
+        return None
+    for child in node.children:
+        if (
+            child.kind == NodeKind.LEAF
+            and (child.condition or "").startswith("request.")
+            and child.status == Status.NOT_MET
+        ):
+            asked = child.condition_words or child.label
+            if asked.endswith(": bilateral"):
+                return "not for a one-sided request"
+            if asked.endswith(("left or right", "right or left")):
+                return "not for a bilateral request"
+            return "not for this request"
+    return None
 
 
 def _node_line(
     result: PolicyResult, node: NodeResult, indent: int, ruled_out: bool = False
 ) -> list[str]:
-    mark, words = _mark(node, ruled_out)
-    head = f"{mark} {_section(result, node.cite)}: {words}{node.label}"
+    mark, label = _node_label(node, ruled_out)
+    head = f"{mark} {_section(result, node.cite)}: {label}"
     return _wrap(head, indent, indent + 2)
 
 
@@ -148,7 +199,7 @@ def _advisory_line(result: PolicyResult, advisory: AdvisoryResult) -> str:
         if advisory.recommendation
         else ""
     )
-    evidence = "; ".join(advisory.evidence)
+    evidence = "; ".join(advisory.evidence_words or advisory.evidence)
     return f"{_section(result, advisory.cite)}: {advisory.label}{state}" + (
         f"; {evidence}" if evidence else ""
     )
@@ -158,18 +209,23 @@ def _advisory_short(result: PolicyResult, advisory: AdvisoryResult) -> str:
     """An advisory in `check`: one line with its topic, the documented values and, when it
     recommends a criterion, that criterion's status; `explain` gives its full label."""
     topic = _section(result, advisory.cite).rsplit(", ", 1)[-1]
-    parts = list(advisory.evidence)
+    parts = list(advisory.evidence_words or advisory.evidence)
     if advisory.recommendation:
         parts.append(f"recommendation {STATUS_WORDS[advisory.recommendation]}")
     return f"advisory, {topic}: " + ("; ".join(parts) or advisory.label)
+
+
+def reasons_words(result: PolicyResult) -> tuple[str, ...]:
+    """The reasons for people (a result built without them: as they are)."""
+    return result.reasons_words or result.reasons
 
 
 def _reasons_text(result: PolicyResult) -> list[str]:
     if not result.reasons:
         return []
     lines = ["  reasons:"]
-    for reason in result.reasons:
-        lines += _wrap(f"- {reason}", 4, 6)
+    for reason in reasons_words(result):
+        lines += _wrap(f"- {textsafe.terminal(reason)}", 4, 6)
     return lines
 
 
@@ -206,16 +262,23 @@ def _groups_text(
 
 def _phrases(option: tuple[MissingItem, ...], more: str = "more") -> list[tuple[MissingItem, str]]:
     """Each item of an option in words; the records added for one criterion read as one."""
-    runs: dict[str, list[MissingItem]] = {}
+    # Keyed by the records too: a record of the set another is ordered against, asked for the
+    # same criterion, is its own phrase.
+    runs: dict[tuple[str, str], list[MissingItem]] = {}
     for item in option:
         if item.records is not None:
-            runs.setdefault(item.criterion_id, []).append(item)
+            runs.setdefault((item.criterion_id, item.records), []).append(item)
     phrases: list[tuple[MissingItem, str]] = []
+    asks = [item for item in option if item.on_record is not None]
+    if asks:
+        phrases += [(asks[0], lower_first(text)) for text in record_asks_text(asks)]
     for item in option:
+        if item.on_record is not None:
+            continue
         if item.records is None:
             phrases.append((item, item.plain or item.need))
-        elif runs[item.criterion_id][0] is item:
-            run = runs[item.criterion_id]
+        elif runs[(item.criterion_id, item.records)][0] is item:
+            run = runs[(item.criterion_id, item.records)]
             noun = item.fact if len(run) == 1 else f"{item.fact} records"
             what = item.records if len(run) > 1 else item.records.replace(", each on", ", on")
             phrases.append((item, f"{_count_word(len(run))} {more} {noun}: {what}"))
@@ -243,15 +306,16 @@ def _leaf_group_text(
     result: PolicyResult, top: MissingGroup, group: MissingGroup, more: str = "more"
 ) -> list[str]:
     where = "" if group.criterion == top.criterion else f" [{_section(result, group.criterion)}]"
-    if len(group.options) == 1 and group.options_complete and group.choose == 1:
-        option = group.options[0]
+    options = collapsed(group)
+    if len(options) == 1 and group.options_complete and group.choose == 1:
+        option = options[0]
         return _wrap("- " + needs_text(option, more) + where, 6, 8)
     how = f"any {group.choose} of" if group.choose > 1 else "one of"
     head = f"{group.label}{where}, {how}" if group is not top else how
     lines = _wrap(f"- {head}:", 6, 8)
-    for letter, option in zip("abcdefghijklmnopqrstuvwxyz", group.options[:MAX_OPTIONS_SHOWN]):
+    for letter, option in zip("abcdefghijklmnopqrstuvwxyz", options[:MAX_OPTIONS_SHOWN]):
         lines += _wrap(f"({letter}) " + needs_text(option, more), 8, 12)
-    hidden = len(group.options) - MAX_OPTIONS_SHOWN
+    hidden = len(options) - MAX_OPTIONS_SHOWN
     if hidden > 0:
         lines += _wrap(f"... and {_plural(hidden, 'other option')}", 8)
     elif not group.options_complete:
@@ -295,6 +359,10 @@ def text_explain(case: CaseResult) -> str:
 def _tree_text(
     result: PolicyResult, node: NodeResult, indent: int, ruled_out: bool = False
 ) -> list[str]:
+    other = other_request(node)
+    if other is not None:
+        # No ✗: the alternative does not apply to this request, nothing in it is missing.
+        return _wrap(f"- {_section(result, node.cite)}: {node.label} ({other})", indent, indent + 2)
     lines = _node_line(result, node, indent, ruled_out)
     if node.kind == NodeKind.AT_LEAST:
         lines += _wrap(
@@ -302,8 +370,8 @@ def _tree_text(
             indent + 2,
             indent + 4,
         )
-    for evidence in node.evidence:
-        lines += _wrap(f"· {evidence}", indent + 2, indent + 4)
+    for evidence in node.evidence_words or node.evidence:
+        lines += _wrap(f"· {textsafe.terminal(evidence)}", indent + 2, indent + 4)
     for child in node.children:
         lines += _tree_text(result, child, indent + 2, node.kind == NodeKind.NONE)
     return lines
@@ -366,34 +434,57 @@ def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
 
 
 # ------------------------------------------------------------------ the policy set used
-SHORT_HASH = 12  # hex digits of a content hash in text and Markdown; JSON has them all
+# Hex digits of a policy text's sha256 that name its version in text and Markdown: a short id
+# to tell two texts apart, as a short commit id does; the folder and the full hash are JSON's.
+SHORT_HASH = 8
 
 
 def _set_words(info: PolicySetInfo) -> str:
     return info.origin if info.path is None else f"{info.path} ({info.origin})"
 
 
+def short_id(result: PolicyResult) -> str:
+    """A policy text's short version id: the first hex digits of its sha256."""
+    return result.source_sha256[:SHORT_HASH] or "unknown"
+
+
+def _version_ids(case: CaseResult) -> str:
+    """Each policy judged, by its citation, version and the short id of its text."""
+    return ", ".join(
+        f"{r.cite}"
+        + (f" version {r.version_use.version}" if r.version_use and r.version_use.version else "")
+        + f" (text {short_id(r)})"
+        for r in case.results
+    )
+
+
+def _origin_words(info: PolicySetInfo) -> str:
+    """How the policy set was chosen, without its folder (JSON names the folder)."""
+    return {
+        "--policies": "named with --policies",
+        "--policy-file": "policy files named with --policy-file",
+        "SIJFASP_POLICIES": "named by SIJFASP_POLICIES",
+    }.get(info.origin, info.origin)
+
+
 def text_set_line(case: CaseResult) -> str:
-    """One line naming the policy set a case was judged with and each policy file's hash."""
+    """The policy set a case was judged with (how it was found, not its folder) and each
+    policy's version with the short id of its text; one line, or a few when wrapped."""
     if case.policy_set is None:
         return ""
-    hashes = ", ".join(
-        f"{r.policy} sha256 {r.source_sha256[:SHORT_HASH] or 'unknown'}" for r in case.results
-    )
-    line = f"policy set: {_set_words(case.policy_set)}" + (f"; {hashes}" if hashes else "")
+    ids = _version_ids(case)
+    line = f"policies: {_origin_words(case.policy_set)}" + (f"; {ids}" if ids else "")
     return "\n".join(_wrap(textsafe.terminal(line), 0, 2)) + "\n"
 
 
 def markdown_set_line(case: CaseResult, with_hashes: bool = True) -> str:
-    """The policy set as a closing line of a Markdown document; a letter already names each
-    policy's hash under its heading."""
+    """The policy set as a closing line of a Markdown document (a letter names each policy's
+    version under its own heading)."""
     if case.policy_set is None:
         return ""
-    hashes = "; ".join(
-        f"{r.policy} sha256 {r.source_sha256[:SHORT_HASH] or 'unknown'}" for r in case.results
-    )
-    words = textsafe.markdown(_set_words(case.policy_set))
-    return f"Policy set: {words}" + (f"; {hashes}" if hashes and with_hashes else "") + ".\n"
+    ids = _version_ids(case)
+    words = textsafe.markdown(_origin_words(case.policy_set))
+    return f"Policies: {words}" + (f"; {ids}" if ids and with_hashes else "") + ".\n"
 
 
 def _set_json(info: PolicySetInfo | None) -> dict | None:
@@ -427,7 +518,8 @@ def markdown_explain(case: CaseResult) -> str:
     out = [
         f"# Criteria review: case {textsafe.markdown(case.case)}",
         "",
-        f"Requested service: `{case.service}`, request date {case.request_date.isoformat()}.",
+        f"Requested service: {textsafe.markdown(_service_words(case))}, request date "
+        f"{case.request_date.isoformat()}.",
         "The criteria below are found met or not met against the policy text; the decision "
         "rests with the physician reviewer.",
         "",
@@ -435,30 +527,34 @@ def markdown_explain(case: CaseResult) -> str:
     for result in case.results:
         number = f" {result.number}" if result.number else ""
         out += [
-            f"## {result.payer}: {result.title}",
+            f"## {textsafe.markdown(result.payer)}: {textsafe.markdown(result.title)}",
             "",
-            f"{result.document}{number}{_effective(result)} (`{result.policy}`). "
+            f"{textsafe.markdown(result.document)}{number}{_effective(result)} "
+            f"({textsafe.markdown(result.cite)}, text {short_id(result)}). "
             f"{_version_words(result)}".rstrip(),
             "",
             f"**Finding:** {DETERMINATION_WORDS[result.determination]}.",
             "",
         ]
         out += _markdown_notices(result)
+        reasons = [f"- {textsafe.markdown(r)}" for r in reasons_words(result)]
         if result.determination in NOT_JUDGED:
-            if result.reasons:
-                out += ["### Reasons", ""] + [f"- {r}" for r in result.reasons] + [""]
+            if reasons:
+                out += ["### Reasons", "", *reasons, ""]
             continue
         out += ["| | criterion | section | evidence |", "|---|---|---|---|"]
         for node in result.criteria:
             out += _markdown_rows(node, 0)
         out.append("")
-        if result.reasons:
-            out += ["### Reasons", ""] + [f"- {r}" for r in result.reasons] + [""]
+        if reasons:
+            out += ["### Reasons", "", *reasons, ""]
         documented = [e for e in result.exclusions if e.status == ExclusionStatus.APPLIES]
         unknown = [e for e in result.exclusions if e.status == ExclusionStatus.NOT_DOCUMENTED]
         out += ["### Exclusions", ""]
         out += [
-            f"- ✗ {e.cite}: {e.label} (documented: {'; '.join(e.evidence)})" for e in documented
+            f"- ✗ {e.cite}: {e.label} (documented: "
+            f"{textsafe.markdown('; '.join(e.evidence_words or e.evidence))})"
+            for e in documented
         ]
         if unknown:
             out.append(
@@ -476,15 +572,13 @@ def markdown_explain(case: CaseResult) -> str:
 
 
 def _reviewed_under(result: PolicyResult, number: str) -> str:
+    document = textsafe.markdown(result.document)
+    cite = textsafe.markdown(result.cite)
     if result.determination == Determination.NO_VERSION:
-        return (
-            f"Not reviewed under {textsafe.markdown(result.document)}{number} (policy "
-            f"{result.policy}): {_version_words(result)}"
-        )
+        return f"Not reviewed under {document}{number} ({cite}): {_version_words(result)}"
     return (
-        f"Reviewed under {textsafe.markdown(result.document)}{number}, effective "
-        f"{result.effective.isoformat()} (policy {result.policy}; policy text sha256 "
-        f"{result.source_sha256 or 'unknown'}). {_version_words(result)}"
+        f"Reviewed under {document}{number}, effective {result.effective.isoformat()} "
+        f"({cite}, text {short_id(result)}). {_version_words(result)}"
     ).rstrip()
 
 
@@ -495,74 +589,198 @@ def _markdown_notices(result: PolicyResult) -> list[str]:
 
 
 def _markdown_rows(node: NodeResult, depth: int, ruled_out: bool = False) -> list[str]:
-    mark, words = _mark(node, ruled_out)
-    label = ("&nbsp;" * 4 * depth) + words + node.label
-    evidence = "; ".join(node.evidence).replace("|", "/")
+    indent = "&nbsp;" * 4 * depth
+    other = other_request(node)
+    if other is not None:
+        return [f"| - | {indent}{node.label} ({other}) | {node.cite} | |"]
+    mark, label = _node_label(node, ruled_out)
+    label = indent + label
+    evidence = textsafe.markdown("; ".join(node.evidence_words or node.evidence))
     rows = [f"| {mark} | {label} | {node.cite} | {evidence} |"]
     for child in node.children:
         rows += _markdown_rows(child, depth + 1, node.kind == NodeKind.NONE)
     return rows
 
 
+LETTER_NOTE = (
+    "The criteria are found met or not met against the policy text; the decision rests with "
+    "the physician reviewer."
+)
+
+
 def markdown_missing(
     case: CaseResult, today: dt.date | None = None, reply_days: int = DEFAULT_REPLY_DAYS
 ) -> str:
-    """A request for additional information a payer can send to the provider's office as it is:
-    a header naming the patient, member and reference, a reply-by date, and per policy the
-    version it was judged under and what to send, in plain clinical words."""
+    """What a provider's office is sent, one document per payer (never two payers' criteria in
+    one): a request for additional information when something is requested, a notice of the
+    findings for physician review when a criterion is not met or an exclusion is documented,
+    and otherwise a short note that nothing is requested."""
     today = today or dt.date.today()
+    by_payer: dict[str, list[PolicyResult]] = {}
+    for result in case.results:
+        by_payer.setdefault(result.payer_id or result.payer, []).append(result)
+    documents = [
+        _payer_document(case, tuple(results), today, reply_days) for results in by_payer.values()
+    ] or [_nothing_requested(case, (), today)]
+    return "\n---\n\n".join(documents)
+
+
+def _letter_header(
+    case: CaseResult,
+    results: tuple[PolicyResult, ...],
+    title: str,
+    today: dt.date,
+    reply_by: dt.date | None = None,
+) -> list[str]:
     details = case.details
-    service = case.results[0].service_label if case.results else case.service
+    service = next(
+        (r.service_label for r in results if r.service_label not in ("", case.service)),
+        _service_words(case),
+    )
+    payer = details.payer if details.payer and not results else None
+    if results:
+        payer = results[0].payer
     rows = [
         ("Patient", details.patient),
         ("Member ID", details.member_id),
-        ("Payer", details.payer),
+        ("Payer", payer),
         ("Plan", details.plan),
         ("Reference", details.reference_id),
         ("Case", case.case),
         ("Requested procedure", service),
         ("Request date", case.request_date.isoformat()),
         ("Date of this letter", today.isoformat()),
-        ("Please reply by", (today + dt.timedelta(days=reply_days)).isoformat()),
+        ("Please reply by", reply_by.isoformat() if reply_by else None),
     ]
-    out = [
-        "# Request for additional information",
+    return [
+        f"# {title}",
         "",
         "| | |",
         "|---|---|",
         *(f"| {name} | {_cell(value)} |" for name, value in rows if value),
         "",
-        "To complete the review of this prior authorization request, please send the "
-        "documentation listed below. Where options are listed, any one of them is enough. "
-        "The criteria are found met or not met against the policy text; the decision rests "
-        "with the physician reviewer.",
+    ]
+
+
+def _payer_document(
+    case: CaseResult, results: tuple[PolicyResult, ...], today: dt.date, reply_days: int
+) -> str:
+    asking = tuple(r for r in results if r.determination == Determination.INCOMPLETE)
+    findings = tuple(
+        r for r in results if r.determination in (Determination.NOT_MET, Determination.EXCLUDED)
+    )
+    if asking:
+        out = _request_letter(case, results, asking, today, reply_days)
+        for result in findings:  # another version of the same payer's policy, rarely
+            out += _policy_heading(result) + _findings_section(result)
+        return "\n".join(out).rstrip() + "\n"
+    if findings:
+        out = _letter_header(case, results, "Findings for physician review", today)
+        out += [
+            "The documentation of this prior authorization request was reviewed against the "
+            "policy below. As documented, it does not meet every criterion. These findings go to "
+            "the physician reviewer, who decides the request; they are not a decision on it. "
+            "No additional information is requested.",
+            "",
+        ]
+        for result in findings:
+            out += _policy_heading(result) + _findings_section(result)
+        return "\n".join(out).rstrip() + "\n"
+    return _nothing_requested(case, results, today)
+
+
+def _nothing_requested(case: CaseResult, results: tuple[PolicyResult, ...], today: dt.date) -> str:
+    out = _letter_header(case, results, "No additional information requested", today)
+    for result in results:
+        out += _policy_heading(result)
+        if result.determination == Determination.APPROVABLE:
+            out += ["Every criterion of this policy is met as documented.", ""]
+        elif result.determination == Determination.NOT_APPLICABLE:
+            out += ["This policy does not address the requested procedure.", ""]
+            out += (
+                [textsafe.markdown(" ".join(reasons_words(result))), ""] if result.reasons else []
+            )
+        elif result.determination == Determination.NO_VERSION:
+            out += ["No version of this policy was in effect on the date of the request.", ""]
+    if not results:
+        out += ["No policy was applied to this request.", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _policy_heading(result: PolicyResult) -> list[str]:
+    number = f" {result.number}" if result.number else ""
+    return [
+        f"## {textsafe.markdown(result.payer)}: {textsafe.markdown(result.title)}",
+        "",
+        _reviewed_under(result, number),
+        "",
+        *_markdown_notices(result),
+    ]
+
+
+def _findings_section(result: PolicyResult) -> list[str]:
+    """A criterion not met or an exclusion documented: what was found, with the documented
+    values that decide it, for the physician reviewer; what new documentation could change it."""
+    excluded = result.determination == Determination.EXCLUDED
+    out = [
+        (
+            "An exclusion of this policy is documented:"
+            if excluded
+            else "As documented, this criterion is not met:"
+            if len(result.reasons) == 1
+            else "As documented, these criteria are not met:"
+        ),
+        "",
+        *(f"- {textsafe.markdown(reason)}" for reason in reasons_words(result)),
         "",
     ]
-    first = _asked_first(case)
+    retry = _new_attempts_letter(result)
+    if retry:
+        return out + retry
+    if excluded:
+        out += [
+            "If the documentation of this exclusion is in error, send the corrected record; "
+            "otherwise no documentation is requested.",
+            "",
+        ]
+    else:
+        out += [
+            "New documentation could change this finding only if it shows otherwise, such as a "
+            "more recent assessment; send it with a note if it exists.",
+            "",
+        ]
+    return out
+
+
+def _request_letter(
+    case: CaseResult,
+    results: tuple[PolicyResult, ...],
+    asking: tuple[PolicyResult, ...],
+    today: dt.date,
+    reply_days: int,
+) -> list[str]:
+    """A request for additional information, for the results of one payer that ask for some."""
+    out = _letter_header(
+        case,
+        results,
+        "Request for additional information",
+        today,
+        today + dt.timedelta(days=reply_days),
+    )
+    out += [
+        "To complete the review of this prior authorization request, please send the "
+        "documentation listed below. Where options are listed, any one of them is enough. "
+        + LETTER_NOTE,
+        "",
+    ]
+    first = _asked_first(asking)
     if first:
         out += ["First, for the criteria below:", ""]
         out += [f"- {_capital(text)}" for item in first.values() for text in _letter_items((item,))]
         out.append("")
     asked: dict[str, str] = {}  # a criterion's request as written, and where it was first asked
-    for result in case.results:
-        number = f" {result.number}" if result.number else ""
-        out += [
-            f"## {textsafe.markdown(result.payer)}: {textsafe.markdown(result.title)}",
-            "",
-            _reviewed_under(result, number),
-            "",
-        ]
-        out += _markdown_notices(result)
-        if result.determination != Determination.INCOMPLETE:
-            out += [
-                "No additional information is requested under this policy "
-                f"({DETERMINATION_WORDS[result.determination]}).",
-                "",
-            ]
-            if result.determination == Determination.NOT_APPLICABLE and result.reasons:
-                out += [" ".join(result.reasons), ""]  # the procedure code it does not address
-            out += _new_attempts_letter(result)
-            continue
+    for result in asking:
+        out += _policy_heading(result)
         for top in result.grouped:
             for leaf in top.leaves():
                 body = _letter_group(leaf, frozenset(first))
@@ -573,9 +791,59 @@ def markdown_missing(
                 if key in asked:
                     out += [f"As requested above under {asked[key]}.", ""]
                     continue
-                asked[key] = textsafe.markdown(f"{result.payer}, {leaf.criterion}")
+                asked[key] = textsafe.markdown(leaf.criterion)
                 out += body + [""]
-    return "\n".join(out).rstrip() + "\n"
+                out += _on_file(result, leaf.criterion_id)
+    return out
+
+
+MAX_ON_FILE = 3
+
+
+def _on_file(result: PolicyResult, criterion_id: str) -> list[str]:
+    """The documented records of a criterion that do not count, each with why ("more than 6
+    months before the request"), so a record on file is not asked for again without a word."""
+    node = _find_node(result.criteria, criterion_id)
+    if node is None:
+        return []
+    lines: list[str] = []
+    for each in _walk(node):
+        if other_request(each) is not None:
+            continue
+        for evidence in each.evidence_words:
+            if not evidence.startswith(NEARLY_PREFIX):
+                continue
+            record, _, why = evidence.removeprefix(NEARLY_PREFIX).strip().partition(": ")
+            head, _, rest = record.partition(", ")
+            named = f"{head} ({rest})" if rest else head
+            why = f"it is {why}" if why.startswith("more than") else why
+            line = f"- The {named} does not count: {why}."
+            if line not in lines:
+                lines.append(line)
+    if not lines:
+        return []
+    return ["On file:", "", *[textsafe.markdown(x) for x in lines[:MAX_ON_FILE]], ""]
+
+
+NEARLY_PREFIX = "does not count:"  # explain.NEARLY_WORDS: a record that nearly qualifies
+
+
+def _find_node(nodes: tuple[NodeResult, ...], node_id: str) -> NodeResult | None:
+    for node in nodes:
+        if node.id == node_id:
+            return node
+        found = _find_node(node.children, node_id)
+        if found is not None:
+            return found
+    return None
+
+
+def _walk(node: NodeResult) -> list[NodeResult]:
+    out = [node]
+    if other_request(node) is None:
+        for child in node.children:
+            out += _walk(child)
+    return out
 
 
 def _new_attempts_letter(result: PolicyResult) -> list[str]:
@@ -629,12 +897,12 @@ def _cell(value: str) -> str:
     return textsafe.markdown(value).replace("|", "/")
 
 
-def _asked_first(case: CaseResult) -> dict[str, MissingItem]:
+def _asked_first(results: tuple[PolicyResult, ...]) -> dict[str, MissingItem]:
     """Request fields every option of two or more criteria needs (the side of the fusion, when
     any side serves): asked once at the top of the letter rather than under each criterion."""
     counts: dict[str, int] = {}
     items: dict[str, MissingItem] = {}
-    for result in case.results:
+    for result in results:
         if result.determination != Determination.INCOMPLETE:
             continue
         for top in result.grouped:
@@ -656,12 +924,79 @@ def _asked_first(case: CaseResult) -> dict[str, MissingItem]:
     return {key: items[key] for key, count in counts.items() if count >= 2}
 
 
+def _ask_key(item: MissingItem) -> str:
+    """What an item asks: a field of a documented record is asked once, whatever its value."""
+    ask = item.on_record
+    return f"{ask.record} {ask.field}" if ask is not None else item.key
+
+
+def collapsed(group: MissingGroup) -> tuple[tuple[MissingItem, ...], ...]:
+    """A group's options as a letter lists them: a record's undocumented field is one item,
+    not one per value that would serve, and the options it made differ only by are one.
+    Options that fill in some of those fields and add records besides are left out when the
+    fields alone are an option: the office documents what it has, or sends the records."""
+    if group.choose != 1:
+        return group.options
+    unique: dict[frozenset[str], tuple[MissingItem, ...]] = {}
+    for option in group.options:
+        kept: dict[str, MissingItem] = {}
+        for item in option:
+            kept.setdefault(_ask_key(item), item)
+        unique.setdefault(frozenset(kept), tuple(kept.values()))
+    record_keys = {
+        _ask_key(i) for option in unique.values() for i in option if i.on_record is not None
+    }
+    fields_only = [keys for keys in unique if keys and keys <= record_keys]
+    covered = frozenset().union(*fields_only) if fields_only else frozenset()
+    return tuple(
+        option
+        for keys, option in unique.items()
+        if not (keys & record_keys and not keys <= record_keys and keys & record_keys <= covered)
+    )
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _many(noun: str) -> str:
+    last = noun.rsplit(" ", 1)[-1]
+    if last.endswith("y") and not last.endswith(("ay", "ey", "oy")):
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def record_asks_text(items: list[MissingItem]) -> list[str]:
+    """The fields of documented records to fill in, one sentence per question: "Document the
+    side of the joint injected (left, right or both joints) for the diagnostic injections of
+    2026-04-01 and 2026-05-06"."""
+    questions: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for item in items:
+        ask = item.on_record
+        if ask is None:
+            continue
+        dates = questions.setdefault((ask.question, ask.choices), {}).setdefault(ask.noun, [])
+        if ask.date not in dates:
+            dates.append(ask.date)
+    texts = []
+    for (question, choices), nouns in questions.items():
+        records = _and(
+            [
+                f"the {noun if len(dates) == 1 else _many(noun)}"
+                + (f" of {_and(dates)}" if any(dates) else "")
+                for noun, dates in nouns.items()
+            ]
+        )
+        texts.append(f"{question}" + (f" ({choices})" if choices else "") + f" for {records}")
+    return texts
+
+
 def _letter_group(group: MissingGroup, asked_first: frozenset[str] = frozenset()) -> list[str]:
     """What one criterion needs, in the letter's words; items asked at the top are left out."""
     lines: list[str] = []
     options = tuple(
         kept if (kept := tuple(i for i in option if i.key not in asked_first)) else option
-        for option in group.options
+        for option in collapsed(group)
     )
     if len(options) == 1 and group.choose == 1 and group.options_complete:
         lines += [f"- {_capital(text)}" for text in _letter_items(options[0])]
@@ -671,7 +1006,7 @@ def _letter_group(group: MissingGroup, asked_first: frozenset[str] = frozenset()
         for option in options:
             texts = _letter_items(option)
             lines.append(f"- {_capital(texts[0])}" + ("" if len(texts) == 1 else ","))
-            lines += [f"  and {text}" for text in texts[1:]]
+            lines += [f"  and {lower_first(text)}" for text in texts[1:]]
         if not group.options_complete:
             lines.append("- or other documentation that meets this criterion")
     asks = dict.fromkeys(item.prompt for option in options for item in option if item.send)
@@ -687,12 +1022,14 @@ def _letter_group(group: MissingGroup, asked_first: frozenset[str] = frozenset()
 
 def _letter_items(option: tuple[MissingItem, ...]) -> list[str]:
     """Each item of an option as a sentence; the records added for one criterion read as one."""
-    texts: list[str] = []
+    texts: list[str] = record_asks_text(list(option))
     runs: dict[tuple[str, str], list[MissingItem]] = {}
     for item in option:
         if item.send:
             runs.setdefault((item.criterion_id, item.words), []).append(item)
     for item in option:
+        if item.on_record is not None:
+            continue
         if not item.send:
             words = item.words
             if words.startswith("needed:"):

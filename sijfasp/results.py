@@ -30,11 +30,33 @@ class NodeResult:
     condition: str | None
     evidence: tuple[str, ...]
     children: tuple[NodeResult, ...]
+    # The evidence for people: the vocabulary's meanings, values in words with their units,
+    # records by what they are and their date (no field names); `evidence` keeps the names.
+    evidence_words: tuple[str, ...] = ()
+    # What a leaf asks, for people ("Pain intensity on a 0-10 scale: 5/10 or more").
+    condition_words: str | None = None
+    # A fact leaf whose finding is known only by an implication of the vocabulary: the
+    # documented findings that imply it, as `name = value` ("sacral_tumor_present = true").
+    implied_by: tuple[str, ...] = ()
 
     @property
     def met_count(self) -> int:
         """How many members the solver found met (the figure an at-least criterion shows)."""
         return sum(1 for c in self.children if c.status == Status.MET)
+
+
+@dataclass(frozen=True)
+class RecordAsk:
+    """A field of a documented record that is not documented, for a letter to ask once
+    whatever value would serve: "Document the side of the joint injected on the diagnostic
+    injections of 2026-04-01 and 2026-05-06 (left, right or both joints)"."""
+
+    record: str  # the record, stable within a case ("injection 3")
+    field: str  # the field's name, to ask each field of each record once
+    noun: str  # the record in words without its date: "diagnostic injection"
+    date: str  # the record's date, ISO
+    question: str  # "Document the side of the joint injected", or a yes/no field's own ask
+    choices: str = ""  # the values in words: "left, right or both joints"
 
 
 @dataclass(frozen=True)
@@ -59,6 +81,8 @@ class MissingItem:
     # For a fact any one of several values serves (the side, when the records asked for follow
     # it): those values, in the vocabulary's order. One item, not one set per value.
     values: tuple[str, ...] = ()
+    # A field of a documented record to fill in: asked once, whatever value the item names.
+    on_record: RecordAsk | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,8 @@ class ExclusionResult:
     cite: str
     status: ExclusionStatus
     evidence: tuple[str, ...]
+    evidence_words: tuple[str, ...] = ()  # the evidence for people, as a NodeResult's
+    implied_by: tuple[str, ...] = ()  # as a NodeResult's, for the findings the exclusion reads
 
 
 @dataclass(frozen=True)
@@ -111,6 +137,7 @@ class AdvisoryResult:
     applies: bool
     recommendation: Status | None  # the recommended criterion's status, when it has one
     evidence: tuple[str, ...]
+    evidence_words: tuple[str, ...] = ()  # the evidence for people, as a NodeResult's
 
 
 @dataclass(frozen=True)
@@ -193,6 +220,8 @@ class PolicyResult:
     # changes the determination; empty when a documented fact contradicts a criterion.
     new_attempts: tuple[tuple[MissingItem, ...], ...] = ()
     new_attempts_grouped: tuple[MissingGroup, ...] = ()
+    # The reasons for people: the same reasons with the documented values in words.
+    reasons_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -238,5 +267,6 @@ __all__ = [
     "NodeResult",
     "PolicyResult",
     "PolicySetInfo",
+    "RecordAsk",
     "VersionUse",
 ]

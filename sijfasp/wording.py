@@ -16,12 +16,29 @@ ABBREVIATIONS = {
     "tens": "TENS",
     "ia": "intra-articular",
     "l5": "L5",
+    "nsaid": "NSAID",
 }
 
 
 def plain_words(name: str) -> str:
     """A vocabulary value name in words: `lumbar_spine` reads "lumbar spine", `mri` "MRI"."""
     return " ".join(ABBREVIATIONS.get(word, word) for word in name.split("_") if word)
+
+
+def value_words(value: str, kind: str, unit: str | None = None, scale: str | None = None) -> str:
+    """A documented value in words with its unit: yes / no, "7/10" (points on a scale from 0 to
+    `scale` 10), "80%", "14 months", "left", "lumbar spine"."""
+    if kind == "bool":
+        return {"true": "yes", "false": "no"}.get(value, value)
+    if kind == "number":
+        if unit == "points" and scale == "10":
+            return f"{value}/10"
+        if unit == "%":
+            return f"{value}%"
+        return f"{value} {unit}" if unit else value
+    if kind == "set":
+        return ", ".join(plain_words(v.strip()) for v in value.strip("[]").split(",")) or "none"
+    return plain_words(value)
 
 
 # Letters whose name starts with a vowel sound, for an abbreviation read letter by letter.
@@ -54,4 +71,11 @@ def section_key(cite: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", cite)]
 
 
-__all__ = ["ABBREVIATIONS", "article", "lower_first", "plain_words", "section_key"]
+__all__ = [
+    "ABBREVIATIONS",
+    "article",
+    "lower_first",
+    "plain_words",
+    "section_key",
+    "value_words",
+]

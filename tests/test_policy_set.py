@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,7 +151,9 @@ def test_the_option_may_come_before_the_command(tmp_path, capsys):
     _aim_with_stricter_block(folder)
     code, out, _ = _run(capsys, "--policies", folder, "check", APPROVABLE, "--policy", AIM)
     assert code == 0
-    assert "not met" in out and f"{folder.resolve()} (--policies)" in " ".join(out.split())
+    # The text names how the set was chosen, never its folder (JSON has the path).
+    assert "not met" in out and "policies: named with --policies;" in out
+    assert str(folder.resolve()) not in " ".join(out.split())
     # The same folder on both sides is one choice; two different ones are refused.
     code, _, _ = _run(capsys, "--policies", folder, "policies", "--policies", folder)
     assert code == 0
@@ -169,13 +172,18 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_text_output_names_the_set_and_each_hash(tmp_path, capsys):
+def test_text_output_names_the_set_and_each_version(tmp_path, capsys):
+    """The closing line says how the set was chosen and each policy's version with a short id
+    of its text: no folder, no full hash (however long the folder's path, whatever wraps)."""
     folder = _copy_set(tmp_path)
     code, out, _ = _run(capsys, "check", APPROVABLE, "--policies", folder)
     assert code == 0
-    tail = " ".join(out.split("policy set:")[1].split())
-    assert tail.startswith(f"{folder.resolve()} (--policies);")
-    assert f"{AIM} sha256 {_sha256(folder / f'{AIM}.sijp')[:12]}" in tail
+    tail = " ".join(out.rsplit("\npolicies: ", 1)[1].split())
+    assert tail.startswith("named with --policies;")
+    short = _sha256(folder / f"{AIM}.sijp")[:8]
+    assert re.search(rf"AIM SIJF 2022 version [\d-]+ \(text {short}\)", tail), tail
+    assert str(folder.resolve()) not in " ".join(out.split())
+    assert _sha256(folder / f"{AIM}.sijp") not in out
 
 
 @pytest.mark.slow  # an integration run of half a second or more; the full tier runs it
@@ -201,7 +209,10 @@ def test_the_letter_and_the_review_name_the_set(tmp_path, capsys):
             capsys, command, APPROVABLE, "--format", "markdown", "--policies", folder
         )
         assert code == 0
-        assert "Policy set: " in out and "(--policies)" in out
+        short = _sha256(folder / f"{AIM}.sijp")[:8]
+        assert f"text {short})" in out and str(folder.resolve()) not in out
+        if command == "explain":
+            assert "Policies: named with --policies;" in out
 
 
 def test_policy_files_named_one_by_one_say_so(capsys):
