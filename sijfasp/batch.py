@@ -6,6 +6,11 @@ the object `sijfasp check CASE --format json` prints for that case, on one line;
 cannot be read or validated gives an error line naming its source and fields, and the batch
 goes on.
 
+The output is locked for the run (flock), and beside it OUTPUT.resume records the run's
+options and, for each line, its case (source and content hash) and where the line is: --resume
+reads both streaming, checks them against the input and the options, cuts only a partial line
+it wrote itself, and refuses anything else.
+
 The cases run in this process, in N local processes (`--workers N`), or on a Dask cluster
 (`--engine dask`). Whatever runs them, the parent writes the lines in input order, each with
 one write: a run stopped at any point leaves whole lines of finished cases (at worst a partial
@@ -18,9 +23,15 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
+import errno
+import fcntl
+import hashlib
+import itertools
 import json
 import os
+import re
 import signal
+import stat
 import sys
 import threading
 import time
@@ -30,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from . import render, versions
+from . import __version__, render, versions
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
 from .case_reader import (
     STDIN,
@@ -60,6 +71,11 @@ ENGINES = ("local", "dask")
 AHEAD_PER_WORKER = 8
 PROGRESS_INTERVAL = 0.2
 PARENT_POLL = 0.2  # seconds between a worker's checks that the batch still runs
+# The resume record beside the output (OUTPUT.resume): its first line, then one per line written.
+RECORD_SUFFIX = ".resume"
+RECORD_FORMAT = "sijfasp batch resume record 1"
+MAX_RECORD_LINE = 1 << 20  # bytes of one line of a record (its header lists the policies)
+CHUNK = 1 << 20  # bytes read at a time when the output's lines are checked
 
 
 # ------------------------------------------------------------------ command line
@@ -115,7 +131,10 @@ def is_batch(argv: Sequence[str]) -> bool:
 
 
 def _workers(text: str) -> int:
-    value = _workers_or_zero(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
     if value < 1:
         raise argparse.ArgumentTypeError("expected 1 or more")
     return value
@@ -155,6 +174,9 @@ class Item:
     text: str | None
     is_json: bool
     problem: str | None = None
+    # The case's key in the resume record, with `source`: the SHA-256 of its bytes as read
+    # (of the problem, when it could not be read).
+    digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +185,8 @@ class Outcome:
     line: str  # one JSON object and a newline
     # (policy, determination) per policy; None for an error line.
     determinations: tuple[tuple[str, str], ...] | None
+    source: str = ""  # the item's, for the resume record
+    digest: str = ""
 
 
 _LOADED: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, str]], list[LoadedPolicy]] = {}
@@ -195,6 +219,10 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
     except SijfaspError as error:
         return _error(item, None, _diagnostics(error))
     raw_id = data.get("id") if isinstance(data, dict) else None
+    surrogate = _surrogate_at(data)
+    if surrogate is not None:
+        shown_id = raw_id if surrogate != "id" else None
+        return _error(item, shown_id, [{"message": LONE_SURROGATE, "field": surrogate}])
     try:
         policies = _policies(config)
         case, chosen = case_under(data, policies, item.source, config.limits)
@@ -216,12 +244,54 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
     elif config.policy_set[0]:
         result = dataclasses.replace(result, policy_set=PolicySetInfo(*config.policy_set))
     # The same object as `check --format json`, on one line.
-    line = json.dumps(render.case_json(result), ensure_ascii=False, separators=(",", ":")) + "\n"
     return Outcome(
         item.index,
-        line,
+        _json_line(render.case_json(result)),
         tuple((r.policy, r.determination.value) for r in result.results),
+        item.source,
+        item.digest,
     )
+
+
+LONE_SURROGATE = (
+    "a lone surrogate escape (\\ud800 to \\udfff) stands for no character: the text cannot be read"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_at(data: Any, where: str = "") -> str | None:
+    """The field path of the first key or text holding a lone surrogate (a JSON escape such as
+    "\\ud800" reads as one; no UTF-8 text can hold it), shown with the surrogate escaped."""
+    stack = [(where, data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return _escaped(path) or "(the case)"
+        elif isinstance(value, dict):
+            for key, inner in reversed(list(value.items())):
+                name = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return _escaped(name)
+                stack.append((name, inner))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", inner) for i, inner in reversed(list(enumerate(value))))
+    return None
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _json_line(data: Any) -> str:
+    """One JSON object on one line; a text no UTF-8 can hold (a file name of undecodable
+    bytes, read as surrogates) is written as JSON escapes, which read back as the same text."""
+    line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    return line + "\n"
 
 
 _TOO_COMPLEX_MEMORY = (
@@ -245,11 +315,9 @@ def _diagnostics(error: SijfaspError) -> list[dict[str, Any]]:
 
 
 def _error(item: Item, raw_id: Any, errors: list[dict[str, Any]]) -> Outcome:
-    case_id = raw_id if isinstance(raw_id, str) else None
+    case_id = raw_id if isinstance(raw_id, str) and not _SURROGATE.search(raw_id) else None
     data = {"case": case_id, "source": item.source, "errors": errors}
-    return Outcome(
-        item.index, json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", None
-    )
+    return Outcome(item.index, _json_line(data), None, item.source, item.digest)
 
 
 def _too_complex_time(seconds: float) -> str:
@@ -305,17 +373,24 @@ def read_items(inputs: list[str], limits: Limits) -> Iterator[Item]:
     """Every case of the inputs in order, numbered from 0."""
     index = 0
     for name in inputs:
-        for source, text, is_json, problem in _cases_of(name, limits):
-            yield Item(index, source, text, is_json, problem)
+        for source, text, is_json, problem, digest in _cases_of(name, limits):
+            yield Item(index, source, text, is_json, problem, digest)
             index += 1
 
 
-def _cases_of(name: str, limits: Limits) -> Iterator[tuple[str, str | None, bool, str | None]]:
+_Read = tuple[str, str | None, bool, str | None, str]
+
+
+def _case_files(folder: str) -> list[Path]:
+    """The case files of an input directory, in the order they are read."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in CASE_FILE_SUFFIXES)
+
+
+def _cases_of(name: str, limits: Limits) -> Iterator[_Read]:
     if name == STDIN:
         yield from _json_lines(sys.stdin.buffer, "<stdin>", limits)
     elif os.path.isdir(name):
-        paths = sorted(p for p in Path(name).iterdir() if p.suffix.lower() in CASE_FILE_SUFFIXES)
-        for path in paths:
+        for path in _case_files(name):
             yield _case_file(path, limits)
     elif Path(name).suffix.lower() in CASE_FILE_SUFFIXES:
         yield _case_file(Path(name), limits)
@@ -328,18 +403,26 @@ def _cases_of(name: str, limits: Limits) -> Iterator[tuple[str, str | None, bool
             yield from _json_lines(stream, name, limits)
 
 
-def _case_file(path: Path, limits: Limits) -> tuple[str, str | None, bool, str | None]:
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _problem_digest(problem: str) -> str:
+    return _sha256(b"problem\0" + problem.encode("utf-8", "backslashreplace"))
+
+
+def _case_file(path: Path, limits: Limits) -> _Read:
     source = str(path)
     try:
-        text = decode(read_case_bytes(path, limits), source)
+        data = read_case_bytes(path, limits)
+        text = decode(data, source)
     except SijfaspError as error:
-        return source, None, False, "; ".join(d.message for d in error.diagnostics)
-    return source, text, path.suffix.lower() == ".json", None
+        problem = "; ".join(d.message for d in error.diagnostics)
+        return source, None, False, problem, _problem_digest(problem)
+    return source, text, path.suffix.lower() == ".json", None, _sha256(data)
 
 
-def _json_lines(
-    stream: IO[bytes], name: str, limits: Limits
-) -> Iterator[tuple[str, str | None, bool, str | None]]:
+def _json_lines(stream: IO[bytes], name: str, limits: Limits) -> Iterator[_Read]:
     """The non-blank lines of a JSON Lines stream; a line is bounded by the file-size limit."""
     limit = limits.max_file_bytes
     number = 0
@@ -350,45 +433,94 @@ def _json_lines(
         number += 1
         source = f"{name}:{number}"
         if len(raw) > limit and not raw.endswith(b"\n"):
+            digest = hashlib.sha256(raw)
             while raw and not raw.endswith(b"\n"):  # skip the rest of the long line
                 raw = stream.readline(1 << 20)
+                digest.update(raw)
             yield (
                 source,
                 None,
                 True,
                 f"the line is longer than the limit of {limit:,} bytes; "
                 f"{raise_hint('max_file_bytes')}",
+                digest.hexdigest(),
             )
             continue
         try:
             text = decode(raw, source)
         except SijfaspError as error:
-            yield source, None, True, "; ".join(d.message for d in error.diagnostics)
+            problem = "; ".join(d.message for d in error.diagnostics)
+            yield source, None, True, problem, _sha256(raw)
             continue
         if text.strip():
-            yield source, text, True, None
+            yield source, text, True, None, _sha256(raw)
 
 
 # ------------------------------------------------------------------ the output
-class Output:
-    """The output file: each line written with one write, so a stopped run leaves whole
-    lines (and at worst a partial last one, which --resume cuts)."""
+def record_path(out: Path) -> Path:
+    """The resume record of an output: OUTPUT.resume, beside it."""
+    return out.with_name(out.name + RECORD_SUFFIX)
 
-    def __init__(self, path: Path, resume: bool):
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resume else os.O_TRUNC)
-        try:
-            self.fd = os.open(path, flags, 0o644)
-        except OSError as error:
-            raise _usage(f"cannot write {path}: {error.strerror or error}", str(path)) from None
 
-    def write(self, line: str) -> None:
-        data = line.encode("utf-8")
-        while data:
-            written = os.write(self.fd, data)
-            data = data[written:]
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
-    def close(self) -> None:
-        os.close(self.fd)
+
+def _stat(path: Path | str) -> os.stat_result | None:
+    try:
+        return os.stat(path)  # follows links: what counts is the file written or read
+    except (OSError, ValueError):
+        return None
+
+
+def check_output(out: Path, inputs: list[str], opened: os.stat_result | None = None) -> None:
+    """Refuse an output (or its resume record) that is an input, whatever the name it is given
+    by (the same path, a hard link, a symbolic link, standard input redirected from it), or that
+    lies in an input directory: before anything is opened for writing, and again on the opened
+    output (`opened`), before anything is written."""
+    checked = [("output", out, opened or _stat(out)), ("resume record", record_path(out), None)]
+    for what, path, info in checked:
+        info = info or _stat(path)
+        folder = _stat(Path(os.path.realpath(path)).parent)
+        for name in inputs:
+            if name == STDIN:
+                try:
+                    given = os.fstat(sys.stdin.fileno())
+                except (OSError, ValueError, AttributeError):
+                    continue
+                if info is not None and _same(info, given):
+                    raise _output_is_input(what, path, "- (standard input)")
+                continue
+            given_info = _stat(name)
+            if given_info is None:
+                continue
+            if stat.S_ISDIR(given_info.st_mode):
+                inside = folder is not None and _same(folder, given_info)
+                if inside or (info is not None and _in_folder(info, name)):
+                    raise _usage(
+                        f"the {what} {path} is in the input folder {name}: a case file there "
+                        f"is read as a case, and a later run could read the output as one; "
+                        f"choose another --out, outside that folder",
+                        str(out),
+                    )
+            elif info is not None and _same(info, given_info):
+                raise _output_is_input(what, path, name)
+
+
+def _in_folder(info: os.stat_result, folder: str) -> bool:
+    """The output is one of the case files of an input folder (a hard link to one)."""
+    try:
+        return any(_same(info, os.stat(p)) for p in _case_files(folder))
+    except OSError:
+        return False
+
+
+def _output_is_input(what: str, path: Path, name: str) -> SijfaspError:
+    return _usage(
+        f"the {what} {path} is the input {name} (the same file): writing it would erase the "
+        f"cases it holds; choose another --out",
+        str(path),
+    )
 
 
 @dataclass
@@ -399,64 +531,319 @@ class Done:
     errors: int = 0
 
 
-def prepare_resume(path: Path, items: Iterator[Item]) -> Done:
-    """Keep the whole lines of `path` (a partial last line is cut off) and check that they
-    are the first cases of the input, in order; `items` is left at the first case to do."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except FileNotFoundError:
-        return Done()
-    except OSError as error:
-        raise _usage(f"cannot read {path}: {error.strerror or error}", str(path)) from None
-    whole = data[: data.rfind(b"\n") + 1]
-    if len(whole) != len(data):
-        with open(path, "r+b") as file:
-            file.truncate(len(whole))
-    done = Done()
-    for number, line in enumerate(whole.splitlines(), start=1):
-        item = next(items, None)
-        where = f"{path}:{number}"
-        if item is None:
-            raise _usage(
-                "the output holds more lines than the input has cases: not a run of this input",
-                where,
-            )
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def run_header(config: Config, policies: Sequence[LoadedPolicy], inputs: list[str]) -> dict:
+    """The first line of the resume record: what the lines depend on, which a resume must
+    give again (inputs are checked case by case; --time-limit and --memory-limit may change:
+    they bound the run, and a run stopped by them goes on with higher ones)."""
+    limits = config.limits
+    return {
+        "format": RECORD_FORMAT,
+        "inputs": inputs,
+        "options": {
+            "sijfasp": f"{__version__} (encodings {_encodings_digest()[:12]})",
+            "policies": [
+                f"{versions.reference(p)} (content {_policy_digest(p)[:12]})" for p in policies
+            ],
+            "--policy": list(config.pinned),
+            "--as-of": config.as_of.isoformat() if config.as_of else None,
+            "--enumerate": config.enumerate,
+            "--max-file-size": limits.max_file_bytes,
+            "--max-records": limits.max_records,
+            "--max-string-length": limits.max_string_length,
+            "--max-record-years": limits.max_record_years,
+        },
+    }
+
+
+def _policy_digest(loaded: LoadedPolicy) -> str:
+    """The content of a policy version: its file, its vocabulary and their extensions."""
+    digest = hashlib.sha256()
+    for source in loaded.sources:
+        digest.update(_sha256(source.text.encode("utf-8", "surrogatepass")).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _encodings_digest() -> str:
+    """The encodings every policy is read with (policy.lp: what a policy means)."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).resolve().parent / "encodings").glob("*.lp")):
+        digest.update(_sha256(path.read_bytes()).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return "not given" if value is None else str(value)
+
+
+class Journal:
+    """The output and its resume record, for one run, with the output locked throughout.
+
+    The record's first line is the run's header (`run_header`); then, for each line of the
+    output, before that line is written: its case's index, source and content hash, where the
+    line starts, its length in bytes and its SHA-256, and whether it is an error line. A run
+    stopped at any point leaves whole entries and at worst an entry whose line is missing or
+    partial: the one part of the output --resume cuts, since that entry says this run wrote
+    it. Anything else in the output that the record does not account for is left alone."""
+
+    def __init__(self, path: Path, inputs: list[str]):
+        self.path = path
+        self.record = record_path(path)
+        self.created = not os.path.lexists(path)
         try:
-            written = json.loads(line)
-        except ValueError:
-            raise _usage("not a line written by sijfasp batch", where) from None
-        if not isinstance(written, dict):
-            raise _usage("not a line written by sijfasp batch", where)
-        if "errors" in written:
-            done.errors += 1
-            matches = written.get("source") == item.source
-        else:
-            expected = _raw_id(item)
-            matches = expected is None or written.get("case") == expected
-        if not matches:
+            # Neither truncated nor appended to yet: first checked again, then locked.
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as error:
+            raise _usage(f"cannot write {path}: {error.strerror or error}", str(path)) from None
+        self.record_fd: int | None = None
+        self.offset = 0  # bytes of whole lines in the output
+        self.number = 0  # lines in the output
+        self.continuing = False  # a resume that keeps lines already written
+        try:
+            info = os.fstat(self.fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise _usage(f"cannot write {path}: not a regular file", str(path))
+            check_output(path, inputs, info)
+            self._lock()
+        except BaseException:
+            self.close()
+            self.discard()
+            raise
+
+    def _lock(self) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             raise _usage(
-                f"the line is for case '{written.get('case')}', but the input's case "
-                f"{number} is {item.source}: not a run of this input",
-                where,
+                f"another sijfasp batch is writing {self.path} (it holds the file's lock): "
+                "wait until it ends, or choose another --out",
+                str(self.path),
+            ) from None
+        except OSError as error:
+            if error.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                reason = (
+                    "its file system does not support locks, so another run could write it at "
+                    "the same time; choose an --out on a file system that does (a local disk)"
+                )
+            else:
+                reason = error.strerror or str(error)
+            raise _usage(f"cannot lock {self.path}: {reason}", str(self.path)) from None
+
+    # -------------------------------------------------------------- resume
+    def resume(self, header: dict, items: Iterator[Item]) -> tuple[Done, Iterator[Item]]:
+        """Check the output against its record, the record against this run's header and
+        input (streaming both files: constant memory), cut a partial line this run's record
+        says it was writing, and leave `items` at the first case to do."""
+        size = os.fstat(self.fd).st_size
+        try:
+            record = open(self.record, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            if size:
+                raise self._refuse(
+                    f"the output has no resume record ({self.record}): it was not written by "
+                    f"sijfasp batch as it is now, or the record was removed, and --resume "
+                    f"changes nothing it did not write; run without --resume to start over, or "
+                    f"choose another --out"
+                ) from None
+            return Done(), items  # nothing written yet: a new run
+        except OSError as error:
+            raise self._refuse(f"cannot read {self.record}: {error.strerror or error}") from None
+        with record, open(self.path, "rb") as output:
+            written = self._header(record)
+            if not size:
+                return Done(), items  # nothing kept: a new run, whatever wrote the record
+            self._same_options(written, header)
+            return self._entries(record, output, size, items)
+
+    def _header(self, record: IO[bytes]) -> dict:
+        try:
+            written = json.loads(record.readline(MAX_RECORD_LINE))
+        except ValueError:
+            written = None
+        if not isinstance(written, dict) or written.get("format") != RECORD_FORMAT:
+            raise self._refuse(f"{self.record} is not a resume record of sijfasp batch")
+        return written
+
+    def _same_options(self, written: dict, header: dict) -> None:
+        then, now = written.get("options"), header["options"]
+        if not isinstance(then, dict):
+            raise self._refuse(f"{self.record} is not a resume record of sijfasp batch")
+        differ = [
+            f"{key}: {_shown(then.get(key))} then, {_shown(value)} now"
+            for key, value in now.items()
+            if then.get(key) != value
+        ]
+        if differ:
+            raise self._refuse(
+                "the output was written with other options than this run's ("
+                + "; ".join(differ)
+                + "): resume with the same options, or run without --resume to start over"
             )
-        done.lines += 1
-    return done
 
+    def _entries(
+        self, record: IO[bytes], output: IO[bytes], size: int, items: Iterator[Item]
+    ) -> tuple[Done, Iterator[Item]]:
+        done = Done()
+        offset = number = 0
+        cut_record: int | None = None  # where the record's unfinished entry starts
+        redo: Item | None = None  # the case whose line was missing or partial
+        while True:
+            start = record.tell()
+            raw = record.readline(MAX_RECORD_LINE)
+            if not raw:
+                break
+            if not raw.endswith(b"\n"):  # stopped while writing the entry: no line yet
+                if record.read(1):
+                    raise self._damaged(number + 2)
+                cut_record = start
+                break
+            entry = self._entry(raw, number, offset)
+            item = next(items, None)
+            where = f"{self.path}:{number + 1}"
+            if item is None:
+                raise _usage(
+                    "the output holds more lines than the input has cases: not a run of this "
+                    "input; run without --resume to start over",
+                    where,
+                )
+            if entry["source"] != item.source:
+                raise self._changed(
+                    number, f"case {number + 1} was {entry['source']}, it is now {item.source}"
+                )
+            if entry["sha256"] != item.digest:
+                raise self._changed(
+                    number, f"case {number + 1} ({item.source}) has another content now"
+                )
+            end = offset + entry["bytes"]
+            if end > size:  # stopped while writing its line: the last entry
+                tail = output.read(size - offset)
+                if b"\n" in tail or (tail and not tail.startswith(b"{")) or record.read(1):
+                    raise self._foreign(size - offset, number)
+                cut_record, redo = start, item
+                break
+            digest = hashlib.sha256()
+            left = entry["bytes"]
+            while left:
+                chunk = output.read(min(left, CHUNK))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                left -= len(chunk)
+            if left or digest.hexdigest() != entry["line_sha256"]:
+                raise _usage(
+                    "the line was changed since sijfasp batch wrote it, and --resume changes "
+                    "nothing it did not write; restore it, or run without --resume to start "
+                    "over",
+                    where,
+                )
+            offset, number = end, number + 1
+            done.lines += 1
+            done.errors += bool(entry["error"])
+        if redo is None and size > offset:
+            raise self._foreign(size - offset, number)
+        # Everything checked: cut what this run's record says it left unfinished.
+        if cut_record is not None:
+            os.truncate(self.record, cut_record)
+        if size > offset:
+            os.ftruncate(self.fd, offset)
+        self.offset, self.number, self.continuing = offset, number, True
+        self.record_fd = self._open_record(os.O_WRONLY | os.O_APPEND)
+        return done, items if redo is None else itertools.chain([redo], items)
 
-def _raw_id(item: Item) -> str | None:
-    """The id written in a case, when it has one (a case without one is named by its file)."""
-    if item.text is None:
-        return None
-    try:
-        if item.is_json:
-            data = read_json_case_text(item.text, item.source)
-        else:
-            data = read_case_text(item.text, item.source)
-    except SijfaspError:
-        return None
-    raw = data.get("id") if isinstance(data, dict) else None
-    return raw if isinstance(raw, str) else None
+    def _entry(self, raw: bytes, number: int, offset: int) -> dict:
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            entry = None
+        fields = {"case": int, "source": str, "sha256": str, "at": int, "bytes": int}
+        if (
+            not isinstance(entry, dict)
+            or any(not isinstance(entry.get(k), t) for k, t in fields.items())
+            or not isinstance(entry.get("line_sha256"), str)
+            or (entry["case"], entry["at"]) != (number, offset)
+            or entry["bytes"] < 1
+        ):
+            raise self._damaged(number + 2)
+        return entry
+
+    def _refuse(self, message: str) -> SijfaspError:
+        return _usage(message, str(self.path))
+
+    def _damaged(self, line: int) -> SijfaspError:
+        return _usage(
+            "the resume record is damaged here: --resume cannot tell which lines of the output "
+            "it wrote; run without --resume to start over",
+            f"{self.record}:{line}",
+        )
+
+    def _changed(self, number: int, how: str) -> SijfaspError:
+        return _usage(
+            f"the input changed since the output was written: {how}; --resume needs the same "
+            f"cases in the same order (a case file added or removed before the stop moves "
+            f"every case after it): restore the input, or run without --resume to start over",
+            f"{self.path}:{number + 1}",
+        )
+
+    def _foreign(self, extra: int, number: int) -> SijfaspError:
+        after = f"after its line {number}" if number else "before any line"
+        return self._refuse(
+            f"the output holds {extra:,} bytes {after}, the last one sijfasp batch wrote "
+            f"there: they were not written by this run, and --resume changes nothing it did "
+            f"not write; move them away, or run without --resume to start over"
+        )
+
+    # -------------------------------------------------------------- writing
+    def _open_record(self, flags: int) -> int:
+        try:
+            return os.open(self.record, flags, 0o644)
+        except OSError as error:
+            raise self._refuse(f"cannot write {self.record}: {error.strerror or error}") from None
+
+    def start(self, header: dict) -> None:
+        """A new run: the record first (so that a stop in between leaves an output that
+        --resume refuses rather than one it misreads), then the output emptied."""
+        self.record_fd = self._open_record(os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
+        _write_all(self.record_fd, (json.dumps(header, separators=(",", ":")) + "\n").encode())
+        os.ftruncate(self.fd, 0)
+        self.offset = self.number = 0
+
+    def write(self, outcome: Outcome) -> None:
+        """The entry, then the line, each with one write."""
+        assert self.record_fd is not None
+        data = outcome.line.encode("utf-8")
+        entry = {
+            "case": self.number,
+            "source": outcome.source,
+            "sha256": outcome.digest,
+            "at": self.offset,
+            "bytes": len(data),
+            "line_sha256": _sha256(data),
+            "error": outcome.determinations is None,
+        }
+        _write_all(self.record_fd, (json.dumps(entry, separators=(",", ":")) + "\n").encode())
+        _write_all(self.fd, data)
+        self.offset += len(data)
+        self.number += 1
+
+    def discard(self) -> None:
+        """Remove an output this run created and never wrote to (with the lock still held)."""
+        if self.created and not self.number and self.record_fd is None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+    def close(self) -> None:
+        for fd in (self.record_fd, self.fd):
+            if fd is not None and fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.record_fd, self.fd = None, -1
 
 
 # ------------------------------------------------------------------ engines
@@ -608,6 +995,7 @@ def run(
     if args.scheduler is not None and args.engine != "dask":
         raise _usage("--scheduler goes with --engine dask", "--scheduler")
     check_inputs(args.inputs)
+    check_output(args.out, args.inputs)  # before anything is opened for writing
     config = Config(
         tuple(versions.reference(p) for p in policies),
         tuple(str(p) for p in args.policy_file or ()),
@@ -617,35 +1005,71 @@ def run(
         tuple(i for i, v in map(versions.split_reference, args.policy or ()) if v is not None),
         (str(policy_set.directory), policy_set.origin) if policy_set else ("", ""),
     )
-    items = read_items(args.inputs, limits)
-    done = prepare_resume(args.out, items) if args.resume else Done()
+    header = run_header(config, policies, args.inputs)
+    journal = Journal(args.out, args.inputs)
     tally = Tally()
-    progress = _Progress(sys.stderr, done.lines)
-    started = time.monotonic()
     engine: Any = None
-    output: Output | None = None
     try:
+        items: Iterator[Item] = read_items(args.inputs, limits)
+        done, items = journal.resume(header, items) if args.resume else (Done(), items)
+        workers, items = _workers_for(args, items)
+        progress = _Progress(sys.stderr, done.lines)
+        started = time.monotonic()
         # The engine first: when it cannot start, an earlier output is left as it was.
         if args.engine == "dask":
-            engine = _Dask(config, args.workers, args.scheduler)
-        elif args.workers > 1:
-            engine = _Processes(config, args.workers)
+            engine = _Dask(config, workers, args.scheduler)
+        elif workers > 1:
+            engine = _Processes(config, workers)
         else:
             engine = _InProcess(config)
-        output = Output(args.out, resume=args.resume)
-        for outcome in in_order(engine, items, engine.capacity * AHEAD_PER_WORKER):
-            output.write(outcome.line)
-            tally.add(outcome)
-            progress.show(tally.cases)
+        if not journal.continuing:
+            journal.start(header)
+        try:
+            for outcome in in_order(engine, items, engine.capacity * AHEAD_PER_WORKER):
+                journal.write(outcome)
+                tally.add(outcome)
+                progress.show(tally.cases)
+        finally:
+            progress.clear()
+    except BaseException:
+        journal.discard()
+        raise
     finally:
-        progress.clear()
-        if output is not None:
-            output.close()
+        journal.close()
         if engine is not None:
             engine.close()
     elapsed = time.monotonic() - started
     _summary(sys.stderr, tally, done, elapsed)
     return 1 if tally.errors or done.errors else 0
+
+
+def cores() -> int:
+    """The processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+def _workers_for(args: argparse.Namespace, items: Iterator[Item]) -> tuple[int, Iterator[Item]]:
+    """--workers capped at this machine's cores and at the cases to do (looked at ahead, as
+    many as the processes that could take them): a process costs a Python interpreter with the
+    policies loaded, and more of them than cores only take turns. A cluster started apart
+    (--scheduler) has the workers it has."""
+    asked = args.workers
+    if args.scheduler is not None:
+        return asked, items
+    workers, why = asked, ""
+    if asked > cores():
+        workers, why = cores(), f"the {cores()} cores of this machine"
+    ahead = list(itertools.islice(items, workers))
+    if len(ahead) < workers:
+        workers = max(1, len(ahead))
+        why = f"the {len(ahead)} case{'s' if len(ahead) != 1 else ''} to do"
+    if workers < asked and ahead:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"batch: --workers {asked}: capped at {workers} ({why})\n")
+    return workers, itertools.chain(ahead, items)
 
 
 def in_order(engine: Any, items: Iterable[Item], ahead: int) -> Iterator[Outcome]:

@@ -155,6 +155,10 @@ def test_resume_after_a_partial_last_line(tmp_path, capsys):
     lines = whole.splitlines(keepends=True)
     partial = tmp_path / "partial.jsonl"
     partial.write_bytes(b"".join(lines[:3]) + lines[3][:40])  # killed while writing line 4
+    # Its resume record (OUTPUT.resume) as the run left it: the header, then an entry per line
+    # written or being written.
+    record = (tmp_path / "full.jsonl.resume").read_bytes().splitlines(keepends=True)
+    (tmp_path / "partial.jsonl.resume").write_bytes(b"".join(record[:5]))
     capsys.readouterr()
     assert cli.main(["batch", str(source), "--out", str(partial), "--resume"]) == 0
     assert "3 already done" in capsys.readouterr().err
@@ -171,7 +175,7 @@ def test_resume_refuses_an_output_of_other_cases(tmp_path, capsys):
     other = _write_jsonl(tmp_path / "other.jsonl", list(reversed(_cases(4))))
     before = out.read_bytes()
     assert cli.main(["batch", str(other), "--out", str(out), "--resume"]) == 2
-    assert "not a run of this input" in capsys.readouterr().err
+    assert "the input changed since the output was written" in capsys.readouterr().err
     assert out.read_bytes() == before
 
 
