@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import assert_never
 
-from .atoms import Fill, Guess, Item, More, MoreDays, Snapshot, Value, item_key
+from .atoms import Fill, Guess, Item, More, MoreDays, RecordRef, Snapshot, Value, item_key
 from .compiler import NodeInfo, ValueClass
 from .explain import Reader
 from .kinds import BOTH_SIDES, NodeKind, Status, World
@@ -459,9 +459,6 @@ def describe_item(
     assert_never(item)
 
 
-def _fact_words(means: str, kind: str, unit: str | None, need: str, value: Value) -> str:
-    """What a criterion asks of a fact, in words: "" for a yes/no finding (its question says
-    it), "pain intensity on a 0-10 scale: 5 or more points", "side of the SI joint to be fused:
 def _record_ask(reader: Reader, record: RecordRef, field_def: FieldDef) -> RecordAsk | None:
     """A yes/no or choice field of a documented record, asked once whatever value serves (a
     number's value needed is part of what is asked, so it is asked as it is)."""
@@ -490,6 +487,9 @@ def _value_name(value: str) -> str:
     return "both joints" if value == BOTH_SIDES else value
 
 
+def _fact_words(means: str, kind: str, unit: str | None, need: str, value: Value) -> str:
+    """What a criterion asks of a fact, in words: "" for a yes/no finding (its question says
+    it), "pain intensity on a 0-10 scale: 5 or more points", "side of the SI joint to be fused:
     left"."""
     if kind == "bool":
         return ""
