@@ -104,6 +104,28 @@ class RecordDecl:
     span: Span
 
 
+@dataclass(frozen=True)
+class ImplicationDecl:
+    """`finding sacral_tumor_present implies tumor`: the narrow finding true makes the broad
+    one true."""
+
+    narrow: str
+    broad: str
+    span: Span
+    narrow_span: Span
+    broad_span: Span
+
+
+@dataclass(frozen=True)
+class ServiceCodesDecl:
+    """`service percutaneous_sij_fusion cpt 27278, 27279` in a vocabulary: the procedure codes
+    a request for the service may document (a policy's `service` has a section and a label)."""
+
+    name: str
+    cpt_codes: tuple[str, ...]
+    span: Span
+
+
 # ------------------------------------------------------------------ conditions
 @dataclass(frozen=True)
 class FactRef:
@@ -212,6 +234,9 @@ class CountRecords:
     window_months: int | None = None
     # `, at least G days apart` (dates only): the dates counted are pairwise G days apart or more.
     apart_days: int | None = None
+    # `at least N months of` (unit days): `minimum` is N calendar months ending on the request
+    # date, as days, which only the case can say.
+    in_months: bool = False
 
 
 @dataclass(frozen=True)
@@ -325,6 +350,8 @@ Declaration = Union[
     FindingDecl,
     RequestDecl,
     RecordDecl,
+    ImplicationDecl,
+    ServiceCodesDecl,
     ImportDecl,
     PolicyDecl,
     ServiceDecl,

@@ -426,6 +426,26 @@ class DaysOf:
 
 
 @dataclass(frozen=True)
+class NeedDays:
+    """need_days(Node, K): the days a duration in months (`at least N months of`) needs for this
+    case: the days of the N calendar months that end on the request date."""
+
+    node: str
+    days: int
+
+
+@dataclass(frozen=True)
+class Implied:
+    """implied(Fact, Value, From): a finding not documented has this value by an implication of
+    the vocabulary, from the documented finding From (`sacral_tumor_present implies tumor`:
+    tumor true from sacral_tumor_present true; from tumor false, sacral_tumor_present false)."""
+
+    fact: FactRef
+    value: Value
+    source: FactRef
+
+
+@dataclass(frozen=True)
 class CoveredFrom:
     """covered_from(Node, D): in hyp, where days are added, a run of covered days begins on D."""
 
@@ -516,6 +536,8 @@ Shown = (
     | FailedAttempt
     | LatestRecord
     | DaysOf
+    | NeedDays
+    | Implied
     | CoveredFrom
     | CoveredTo
     | SpacedDate
@@ -538,6 +560,8 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
     ("failed_attempt", 2): lambda a: FailedAttempt(_const(a[0]), RecordRef.decode(a[1])),
     ("latest_record", 2): lambda a: LatestRecord(_const(a[0]), RecordRef.decode(a[1])),
     ("days_of", 3): lambda a: DaysOf(_enum(World, a[0]), _const(a[1]), _int(a[2])),
+    ("need_days", 2): lambda a: NeedDays(_const(a[0]), _int(a[1])),
+    ("implied", 3): lambda a: Implied(FactRef.decode(a[0]), _value(a[1]), FactRef.decode(a[2])),
     ("covered_from", 2): lambda a: CoveredFrom(_const(a[0]), _int(a[1])),
     ("covered_to", 2): lambda a: CoveredTo(_const(a[0]), _int(a[1])),
     ("spaced_date", 2): lambda a: SpacedDate(_const(a[0]), _int(a[1])),
@@ -671,6 +695,23 @@ class Snapshot:
         found = [a.days for a in self._of(DaysOf) if a.world == world and a.node == node]
         return _one(found, f"days_of({world},{node},_)")
 
+    def need_days(self, node: str, minimum: int) -> int:
+        """The days a duration leaf needs for this case: need_days/2 for one in months, else
+        its own `minimum` (a duration in days is the same for every case)."""
+        found = [a.days for a in self._of(NeedDays) if a.node == node]
+        return found[0] if found else minimum
+
+    def implied(self) -> dict[FactRef, tuple[Value, list[FactRef]]]:
+        """The findings known only by implication: each value, and the documented findings
+        that imply it (by name, in order)."""
+        found: dict[FactRef, tuple[Value, list[FactRef]]] = {}
+        for a in self._of(Implied):
+            found.setdefault(a.fact, (a.value, []))[1].append(a.source)
+        return {
+            fact: (value, sorted(set(sources), key=lambda f: f.name))
+            for fact, (value, sources) in found.items()
+        }
+
     def _hyp_days(self, node: str) -> int:
         if MoreDays(node) not in self.items():
             raise AtomError(f"the days of {node} in hyp are shown only where days are added")
@@ -725,6 +766,7 @@ __all__ = [
     "FailedAttempt",
     "Fill",
     "Guess",
+    "Implied",
     "InSet",
     "Item",
     "ItemAtom",
@@ -734,6 +776,7 @@ __all__ = [
     "More",
     "MoreDays",
     "NearMiss",
+    "NeedDays",
     "NodeStatus",
     "RField",
     "RMember",

@@ -147,9 +147,40 @@ def validate_case(
     request_date = request.get("date") if isinstance(request.get("date"), dt.date) else None
     records = _validate_records(data.get("records"), vocabulary, request_date, limits, problems)
     details = _validate_details(data, problems)
+    _check_implied(findings, vocabulary, problems)
+    _check_service_code(request, vocabulary, problems)
     if problems.items:
         raise SijfaspError(problems.items)
     return Case(case_id, path, request, findings, tuple(records), details)
+
+
+def _check_implied(findings: dict, vocabulary: Vocabulary, problems: _Problems) -> None:
+    """A narrow finding documented true and a finding it implies documented false (the
+    vocabulary's `implies`): the case contradicts itself, and no reading of it is safe."""
+    for narrow, broad in vocabulary.contradictions(findings):
+        problems.add(
+            f"findings.{broad}",
+            f"'{broad}' is false, but '{narrow}' is true and implies it",
+            f"document one of them again: '{narrow}' true makes '{broad}' true",
+        )
+
+
+def _check_service_code(request: dict, vocabulary: Vocabulary, problems: _Problems) -> None:
+    """A procedure code the vocabulary's table of codes gives to other services only, not to
+    the requested one: the request states two different procedures."""
+    service, code = request.get("service"), request.get("cpt_code")
+    if service is None or code is None:
+        return
+    codes = vocabulary.codes_of(str(service))
+    others = [name for name, listed in vocabulary.service_codes if str(code) in listed]
+    # A code the table gives to no service (an extension's own) says nothing about the service.
+    if codes is None or str(code) in codes or not others:
+        return
+    problems.add(
+        "request.cpt_code",
+        f"CPT {code} is a code of {' or '.join(others)}, not of the requested service {service}",
+        f"the codes of {service} are " + ", ".join(codes) + "; correct the code or the service",
+    )
 
 
 # ------------------------------------------------------------------ one policy's view

@@ -7,7 +7,6 @@ the request date (day 0).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,7 +29,7 @@ from .atoms import (
 )
 from .case import Case, Record
 from .kinds import FactScope
-from .units import day_offset
+from .units import day_offset, months_before
 
 
 def record_ref(record: Record) -> RecordRef:
@@ -44,15 +43,6 @@ def record_symbol(record: Record) -> clingo.Symbol:
 
 # A window `within last N months` may reach this far back (the language's limit).
 MAX_WINDOW_MONTHS = 240
-
-
-def months_before(date: dt.date, months: int) -> dt.date:
-    """The first day of a window of `months` calendar months ending on `date`, inclusive: the
-    same day of the month, `months` months back (the month's last day when it is shorter)."""
-    index = date.year * 12 + date.month - 1 - months
-    year, month = divmod(index, 12)
-    day = min(date.day, calendar.monthrange(year, month + 1)[1])
-    return dt.date(year, month + 1, day)
 
 
 CaseAtom = Doc | RecordFact | RField | RMember | Span | SpanNext | MonthStart | DateNext

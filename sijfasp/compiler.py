@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple, assert_never
 from . import ast
 from .kinds import BOTH_SIDES, CountUnit, FieldOperator, LeafTest, NodeKind, Operator
 from .semantics import FactDef, FieldDef, Policy, ValueType
-from .units import scaled, unscaled, value_term
+from .units import month_days_range, scaled, unscaled, value_term
 
 OPERATORS = {text: Operator.of_symbol(text).value for text in (">=", "<=", ">", "<", "=", "!=")}
 
@@ -70,6 +70,9 @@ class RecordsLeaf:
     window: int | None  # days back from the request date, for a days leaf
     window_months: int | None = None  # calendar months back from the request date, inclusive
     apart: int | None = None  # a dates leaf's spacing: the dates counted are this many days apart
+    # `at least N months of`: N calendar months ending on the request date, as many days as the
+    # case's month_start/2 says; `minimum` is then the fewest days N months can be (any date).
+    minimum_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -220,9 +223,11 @@ class CompiledPolicy:
         """The calendar-month windows the policy reads (`within the last N months` in a filter
         or on a days leaf): the only lengths of month_start/2 its program needs."""
         found = {
-            node.leaf.window_months
+            months
             for node in self.nodes.values()
-            if isinstance(node.leaf, RecordsLeaf) and node.leaf.window_months
+            if isinstance(node.leaf, RecordsLeaf)
+            for months in (node.leaf.window_months, node.leaf.minimum_months)
+            if months
         }
         found |= {
             condition.months
@@ -338,6 +343,12 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         # The procedure codes the service covers (policy.lp: another code is not addressed).
         for code in service.cpt_codes:
             emit(f"service_code({service.name}, {value_term(code)}).")
+    if policy.vocabulary.implications:
+        emit()
+        emit("% A documented true finding makes each finding it implies true (the vocabulary's")
+        emit("% `implies`); policy.lp applies them, the contrapositive too.")
+        for implication in policy.vocabulary.implications:
+            emit(f"implication({implication.narrow}, {implication.broad}).")
 
     emit()
     emit("% ================================================================ record sets")
@@ -599,7 +610,8 @@ def _condition_text(builder: _Builder, expr: ast.Expr) -> str:
         if expr.unit == "latest":
             return f"the latest of {what}"
         assert expr.unit == "days", expr.unit
-        return f"at least {expr.minimum} days of {what}{window}"
+        unit = "months" if expr.in_months else "days"
+        return f"at least {expr.minimum} {unit} of {what}{window}"
     if isinstance(expr, ast.Reference):
         return expr.name
     raise AssertionError(f"not a condition: {type(expr).__name__}")
@@ -699,7 +711,16 @@ def _compile_leaf(
         window = f"window({-expr.window_days}, 0)" if expr.window_days else "unbounded"
         if expr.window_months:
             window = f"months({expr.window_months})"
-        leaf = f"days({set_id}, {expr.minimum}, {window})"
+        if expr.in_months:
+            # The days of N months depend on the request date: policy.lp reads them from the
+            # case (month_start/2). The leaf holds the fewest they can be, a bound true of
+            # every case for what reads the program without a case.
+            fewest = month_days_range(expr.minimum)[0]
+            builder.emit(f"duration_months({node_id}, {expr.minimum}).")
+            leaf = f"days({set_id}, {fewest}, {window})"
+        else:
+            leaf = f"days({set_id}, {expr.minimum}, {window})"
+    months = expr.minimum if expr.in_months else None
     return (
         leaf,
         text,
@@ -707,10 +728,11 @@ def _compile_leaf(
             "records",
             CountUnit(expr.unit),
             set_id,
-            expr.minimum,
+            month_days_range(expr.minimum)[0] if months else expr.minimum,
             expr.window_days,
             expr.window_months,
             expr.apart_days,
+            months,
         ),
     )
 

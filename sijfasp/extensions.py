@@ -87,6 +87,10 @@ def check_extension(source: ast.SourceFile, base: Vocabulary | None) -> Vocabula
         merged.records,
         merged.path,
         (*base.extensions, source.path),
+        # The base's implications and table of codes, and the extension's own implications
+        # (between its own findings: it is checked alone first).
+        implications=merged.implications + (own.implications if own is not None else ()),
+        service_codes=merged.service_codes,
     )
 
 
@@ -137,6 +141,8 @@ def _add_new(base: Vocabulary, own: Vocabulary, sink: DiagnosticSink) -> Vocabul
         base.records + own.records,
         base.path,
         base.extensions,
+        implications=base.implications,
+        service_codes=base.service_codes,
     )
 
 
@@ -231,6 +237,8 @@ def _with(vocabulary: Vocabulary, **changes) -> Vocabulary:
         values["records"],
         vocabulary.path,
         vocabulary.extensions,
+        implications=vocabulary.implications,
+        service_codes=vocabulary.service_codes,
     )
 
 
@@ -384,4 +392,6 @@ def _union(vocabularies: tuple[Vocabulary, ...]) -> Vocabulary:
         tuple(records.values()),
         first.path,
         tuple(dict.fromkeys(e for v in vocabularies for e in v.extensions)),
+        implications=tuple(dict.fromkeys(i for v in vocabularies for i in v.implications)),
+        service_codes=tuple(dict.fromkeys(c for v in vocabularies for c in v.service_codes)),
     )

@@ -190,7 +190,7 @@ def _leaf_chunks(expr: ast.Expr) -> list[_Chunk]:
     of = {
         ast.CountUnit.RECORDS: "",
         ast.CountUnit.DATES: "separate dates of ",
-        ast.CountUnit.DAYS: "days of ",
+        ast.CountUnit.DAYS: "months of " if expr.in_months else "days of ",
     }[expr.unit]
     chunks = _record_set(expr.records, f"at least {expr.minimum} {of}")
     window = None
@@ -360,6 +360,11 @@ class _Printer:
             self.record(decl)
         elif isinstance(decl, ast.PolicyDecl):
             self.policy(decl)
+        elif isinstance(decl, ast.ImplicationDecl):
+            self.emit(f"finding {decl.narrow} implies {decl.broad}")
+        elif isinstance(decl, ast.ServiceCodesDecl):
+            codes = ", ".join(decl.cpt_codes)
+            self.emit(f"service {decl.name}" + (f" cpt {codes}" if codes else ""))
         elif isinstance(decl, ast.ServiceDecl):
             codes = ", ".join(decl.cpt_codes)
             head = f"service {decl.name}" + (f" cpt {codes}" if codes else "")

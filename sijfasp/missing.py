@@ -393,7 +393,7 @@ def describe_item(
             record_def = vocabulary.record(record_set.kind)
             assert record_def is not None
             covered = snapshot.days(World.HYP, node_id)
-            days = max(records.minimum - covered, 1)
+            days = max(snapshot.need_days(node_id, records.minimum) - covered, 1)
             need = f"{days} more days of {record_set.label} {reader.window_text(records.window, records.window_months)}"
             start = reader.window_start(records.window, records.window_months)
             period = (

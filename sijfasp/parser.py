@@ -359,11 +359,58 @@ def _comparison_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None
     return _Fix(diagnostic, position - 1, position + 1, meant.ljust(2))
 
 
+# The units of time the language has: a duration or window in days or calendar months, a
+# spacing in days.
+DURATION_UNITS = ("days", "months")
+_UNIT_PLACE = re.compile(
+    r"\b(?P<lead>at\s+least|within\s+last)\s+\d+\s+(?P<unit>[A-Za-z_]\w*)(?P<tail>\s+(?:of|apart)\b)?"
+)
+
+
+def _unit_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
+    """`at least 6 weeks of ...`, `within last 2 years`, `at least 2 months apart`: a unit the
+    language lacks, named with the units it has, and read as days to parse on."""
+    position = error.token.start_pos
+    if position is None:
+        return None
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    line = _blank_outside_texts(text[start : end if end != -1 else len(text)])
+    for match in _UNIT_PLACE.finditer(line):
+        unit, tail = match.group("unit"), (match.group("tail") or "").strip()
+        lead = " ".join(match.group("lead").split())
+        apart = tail == "apart"
+        if lead == "at least" and not tail:
+            continue  # `at least 2 injection_set`: a count of records
+        if unit in (("days",) if apart else DURATION_UNITS) or unit == "separate":
+            continue
+        if apart:
+            message = f"'{unit}' is not a unit of a spacing; the dates are spaced in days"
+            hint = "write: at least 2 separate dates of SET, at least 14 days apart"
+        else:
+            message = (
+                f"'{unit}' is not a unit of time here; durations and windows are in days or months"
+            )
+            hint = (
+                f"write: {lead} N days or {lead} N months (a month is a calendar month back "
+                "from the request date)"
+            )
+        at = start + match.start("unit")
+        return _Fix(
+            Diagnostic(Code.SYNTAX, message, _span_at(path, text, at, at + len(unit)), hint=hint),
+            at,
+            at + len(unit),
+            "days",
+        )
+    return None
+
+
 def _guided_fix(path: str, text: str, error: UnexpectedToken) -> _Fix | None:
     if error.token.type == "$END":
         return None
     return (
-        _comparison_fix(path, text, error)
+        _unit_fix(path, text, error)
+        or _comparison_fix(path, text, error)
         or _keyword_fix(path, text, error)
         or _joined_conditions_fix(path, text, error)
     )
@@ -766,7 +813,19 @@ class _ToAst(Transformer):
         name = str(children[0])
         codes = tuple(str(c) for c in children[1:] if c.type == "INT")
         rest = [c for c in children[1:] if c.type != "INT"]
+        if not rest:  # a vocabulary's table of codes: no section, no label
+            return ast.ServiceCodesDecl(name, codes, self._span(meta))
         return ast.ServiceDecl(name, codes, _section(rest[0]), _unquote(rest[1]), self._span(meta))
+
+    def implication_decl(self, meta, children):
+        narrow, broad = children
+        return ast.ImplicationDecl(
+            str(narrow),
+            str(broad),
+            self._span(meta),
+            self._tok_span(narrow),
+            self._tok_span(broad),
+        )
 
     def _labelled(self, children):
         """NAME SECTION? STRING ... -> (name, section, label, rest)."""
@@ -889,6 +948,10 @@ class _ToAst(Transformer):
         return ast.CountRecords(
             ast.CountUnit.DAYS, int(children[0]), children[1], days, self._span(meta), months
         )
+
+    def count_months(self, meta, children):
+        days = self.count_days(meta, children)
+        return dataclasses.replace(days, in_months=True)
 
     def latest_record(self, meta, children):
         return ast.CountRecords(ast.CountUnit.LATEST, 1, children[0], None, self._span(meta))

@@ -17,7 +17,7 @@ from . import ast, codings
 from .diagnostics import Code, Diagnostic, DiagnosticSink, did_you_mean
 from .kinds import BOTH_SIDES
 from .source import Span
-from .units import DECIMALS, is_code
+from .units import DECIMALS, is_code, month_days_range
 from .versions import version_problem
 
 # The request field a case documents the procedure code in; a service's `cpt` codes are its values.
@@ -114,6 +114,16 @@ class RecordKind:
 
 
 @dataclass(frozen=True)
+class Implication:
+    """`narrow implies broad` between two true/false findings: narrow documented true makes
+    broad true, and broad documented false makes narrow false (the contrapositive)."""
+
+    narrow: str
+    broad: str
+    span: Span
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     name: str
     description: str
@@ -123,6 +133,38 @@ class Vocabulary:
     path: str
     # The extension vocabularies merged into this one (extensions.py), in import order.
     extensions: tuple[str, ...] = ()
+    implications: tuple[Implication, ...] = ()
+    # `service NAME cpt CODES` in the vocabulary: the codes a request for the service may
+    # document, per service (a service not listed may document any code).
+    service_codes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def broader(self, name: str) -> tuple[str, ...]:
+        """Every finding `name` implies, directly or through others, nearest first."""
+        found: list[str] = []
+        pending = [name]
+        while pending:
+            current = pending.pop(0)
+            for implication in self.implications:
+                if implication.narrow == current and implication.broad not in found:
+                    found.append(implication.broad)
+                    pending.append(implication.broad)
+        return tuple(found)
+
+    def contradictions(self, findings: dict[str, object]) -> list[tuple[str, str]]:
+        """Pairs (narrow, broad) of documented findings that contradict an implication: the
+        narrow one true, a finding it implies false."""
+        return [
+            (name, broad)
+            for name, value in findings.items()
+            if value is True
+            for broad in self.broader(name)
+            if findings.get(broad) is False
+        ]
+
+    def codes_of(self, service: str) -> tuple[str, ...] | None:
+        """The codes a request for `service` may document, or None: the table does not list the
+        service, so any code goes."""
+        return next((codes for name, codes in self.service_codes if name == service), None)
 
     def fact(self, scope: str, name: str) -> FactDef | None:
         pool = self.findings if scope == "finding" else self.request_fields
@@ -325,6 +367,17 @@ def _check_service_codes(
                     did_you_mean(code, field.type.values)
                     or "values: " + ", ".join(field.type.values),
                 )
+                continue
+            # A case documenting this code with this service is refused (the vocabulary's
+            # table of codes): listing it would address a request that cannot be made.
+            table = vocabulary.codes_of(service.name)
+            if table is not None and code not in table:
+                sink.error(
+                    Code.TYPE,
+                    f"CPT {code} is not a code of service '{service.name}' in the vocabulary",
+                    service.span,
+                    f"the vocabulary gives {service.name} the codes " + ", ".join(table),
+                )
 
 
 def decimals(value: Decimal) -> int:
@@ -452,13 +505,18 @@ def check_vocabulary(source: ast.SourceFile, extension: bool = False) -> Vocabul
             declare(decl.name, decl.span)
             _reserved(decl.name, "a record kind", decl.span, sink)
             records.append(_check_record(decl, sink))
+        elif isinstance(decl, (ast.ImplicationDecl, ast.ServiceCodesDecl)):
+            continue  # checked below, once every finding and request field is known
         else:
             sink.error(
                 "syntax",
-                "a vocabulary file holds only vocabulary, finding, "
-                "request_field and record declarations",
+                "a vocabulary file holds only vocabulary, finding, request_field, record, "
+                "implication ('a implies b') and service code ('service NAME cpt CODES') "
+                "declarations",
                 decl.span,
             )
+    implications = _check_implications(source, findings, sink)
+    service_codes = _check_code_table(source, request_fields, sink)
     if header is None:
         sink.error(
             "property",
@@ -481,7 +539,142 @@ def check_vocabulary(source: ast.SourceFile, extension: bool = False) -> Vocabul
         tuple(request_fields),
         tuple(records),
         source.path,
+        implications=implications,
+        service_codes=service_codes,
     )
+
+
+def _check_implications(
+    source: ast.SourceFile, findings: list[FactDef], sink: DiagnosticSink
+) -> tuple[Implication, ...]:
+    """Each `narrow implies broad`: two declared true/false findings, not the same, not twice,
+    and no chain of implications leading back to where it started."""
+    by_name = {f.name: f for f in findings}
+    found: list[Implication] = []
+    for decl in source.declarations:
+        if not isinstance(decl, ast.ImplicationDecl):
+            continue
+        fine = True
+        for name, span in ((decl.narrow, decl.narrow_span), (decl.broad, decl.broad_span)):
+            fact = by_name.get(name)
+            if fact is None:
+                sink.error(
+                    Code.UNKNOWN_NAME,
+                    f"'{name}' is not a finding of this vocabulary",
+                    span,
+                    did_you_mean(name, list(by_name)),
+                )
+                fine = False
+            elif fact.type.kind != "bool":
+                # A value of a choice or a number would need its own contrapositive (which
+                # other values does a false broad finding rule out?): only true/false findings.
+                sink.error(
+                    Code.TYPE,
+                    f"'{name}' is {fact.type.describe()}; an implication joins findings that are "
+                    "true or false",
+                    span,
+                )
+                fine = False
+        if not fine:
+            continue
+        if decl.narrow == decl.broad:
+            sink.error(Code.CYCLE, f"'{decl.narrow}' implies itself", decl.span)
+            continue
+        twice = next((i for i in found if (i.narrow, i.broad) == (decl.narrow, decl.broad)), None)
+        if twice is not None:
+            sink.error(
+                Code.DUPLICATE_NAME,
+                f"'{decl.narrow} implies {decl.broad}' is written twice (first at {twice.span})",
+                decl.span,
+            )
+            continue
+        found.append(Implication(decl.narrow, decl.broad, decl.span))
+    _check_implication_cycles(found, sink)
+    return tuple(found)
+
+
+def _check_implication_cycles(implications: list[Implication], sink: DiagnosticSink) -> None:
+    """A chain of implications back to its start would make each finding of it imply the
+    others: they are one finding, and the vocabulary should say so."""
+    reported: set[str] = set()
+    for first in implications:
+        # Depth-first from first.broad, looking for first.narrow; the path is the cycle.
+        pending: list[tuple[str, tuple[str, ...]]] = [(first.broad, (first.narrow, first.broad))]
+        seen: set[str] = set()
+        while pending:
+            name, path = pending.pop()
+            if name == first.narrow:
+                if not reported & set(path):
+                    sink.error(
+                        Code.CYCLE,
+                        "implications go round in a circle: " + " implies ".join(path),
+                        first.span,
+                        "findings that imply each other are one finding: keep one of them",
+                    )
+                reported.update(path)
+                break
+            if name in seen:
+                continue
+            seen.add(name)
+            for step in implications:
+                if step.narrow == name:
+                    pending.append((step.broad, (*path, step.broad)))
+
+
+def _check_code_table(
+    source: ast.SourceFile, request_fields: list[FactDef], sink: DiagnosticSink
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`service NAME cpt CODES` in a vocabulary: NAME a value of request field `service`, each
+    code a value of `cpt_code`, each service listed once, with one code or more."""
+    service = next((f for f in request_fields if f.name == "service"), None)
+    cpt = next((f for f in request_fields if f.name == CPT_FIELD), None)
+    table: dict[str, tuple[str, ...]] = {}
+    for decl in source.declarations:
+        if not isinstance(decl, ast.ServiceCodesDecl):
+            continue
+        services = service.type.values if service is not None else ()
+        if decl.name not in services:
+            sink.error(
+                Code.UNKNOWN_NAME,
+                f"'{decl.name}' is not a value of the request field service",
+                decl.span,
+                did_you_mean(decl.name, list(services)) or "services: " + ", ".join(services),
+            )
+            continue
+        if not decl.cpt_codes:
+            sink.error(
+                Code.SYNTAX,
+                f"the vocabulary's line for service '{decl.name}' lists no code",
+                decl.span,
+                f"write: service {decl.name} cpt 27278, 27279",
+            )
+            continue
+        if cpt is None:
+            sink.error(
+                Code.UNKNOWN_NAME,
+                f"codes of services need the request field {CPT_FIELD}",
+                decl.span,
+            )
+            continue
+        unknown = [c for c in decl.cpt_codes if c not in cpt.type.values]
+        if unknown:
+            sink.error(
+                Code.UNKNOWN_NAME,
+                f"{unknown[0]} is not a value of request field {CPT_FIELD}",
+                decl.span,
+                "codes: " + ", ".join(cpt.type.values),
+            )
+            continue
+        if decl.name in table:
+            sink.error(
+                Code.DUPLICATE_NAME,
+                f"the codes of service '{decl.name}' are listed twice",
+                decl.span,
+                "list them on one line",
+            )
+            continue
+        table[decl.name] = tuple(dict.fromkeys(decl.cpt_codes))
+    return tuple(table.items())
 
 
 def _require(
@@ -601,6 +794,13 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
             record_sets[decl.name] = decl
         elif isinstance(decl, ast.CriteriaBlock):
             blocks.append(decl)
+        elif isinstance(decl, ast.ServiceCodesDecl):
+            sink.error(
+                Code.SYNTAX,
+                f"service '{decl.name}' needs a section and a label",
+                decl.span,
+                f'write: service {decl.name} [section] "label" (codes, if any, before the section)',
+            )
         else:
             sink.error("syntax", "vocabulary declarations belong in the vocabulary file", decl.span)
 
@@ -898,7 +1098,9 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
         if expr.minimum < 1:
             sink.error("count", "'at least' needs a count of 1 or more", expr.span)
         limit = MAX_DAYS if expr.unit == "days" else MAX_COUNT
-        if expr.minimum > limit:
+        if expr.in_months:
+            _check_months_duration(expr, sink)
+        elif expr.minimum > limit:
             sink.error(
                 Code.LIMIT,
                 f"at least {expr.minimum} {expr.unit} is past the limit of {limit}",
@@ -935,7 +1137,13 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                 sink.error(
                     "range", f"a window in months runs from 1 to {MAX_MONTHS} months", expr.span
                 )
-            elif expr.minimum > 31 * expr.window_months + 1:
+            elif expr.in_months and expr.minimum > expr.window_months:
+                sink.error(
+                    "count",
+                    f"{expr.minimum} months cannot fit in a window of {expr.window_months} months",
+                    expr.span,
+                )
+            elif not expr.in_months and expr.minimum > 31 * expr.window_months + 1:
                 sink.error(
                     "count",
                     f"{expr.minimum} days cannot fit in a window of {expr.window_months} months",
@@ -944,6 +1152,15 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
         if expr.window_days is not None:
             if expr.window_days < 1:
                 sink.error("range", "a window needs at least 1 day", expr.span)
+            elif expr.in_months and 1 <= expr.minimum <= MAX_MONTHS:
+                fewest = month_days_range(expr.minimum)[0]
+                if fewest > expr.window_days + 1:
+                    sink.error(
+                        "count",
+                        f"{expr.minimum} months (at least {fewest} days) cannot fit in a window "
+                        f"of {expr.window_days} days",
+                        expr.span,
+                    )
             elif expr.unit == "days" and expr.minimum > expr.window_days + 1:
                 sink.error(
                     "count",
@@ -952,6 +1169,17 @@ def _check_expr(expr: ast.Member, context: _PolicyContext) -> None:
                 )
     else:
         raise AssertionError(f"not a condition: {type(expr).__name__}")
+
+
+def _check_months_duration(expr: ast.CountRecords, sink: DiagnosticSink) -> None:
+    """`at least N months of`: N calendar months back from the request date, as the case's
+    month_start/2 facts give them, so no further back than a window in months may reach."""
+    if expr.minimum > MAX_MONTHS:
+        sink.error(
+            Code.LIMIT,
+            f"at least {expr.minimum} months is past the limit of {MAX_MONTHS}",
+            expr.span,
+        )
 
 
 def _fact_names(context: _PolicyContext) -> list[str]:

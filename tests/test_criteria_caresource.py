@@ -764,10 +764,12 @@ CONTRADICTED = [
         None,
         label="present, not the primary cause",
     ),
+    # (Absent and yet the primary cause contradicts the vocabulary's implication: a case error,
+    # tests/test_implications.py.)
     param(
         P,
         "generalized_pain_not_primary",
-        findings(generalized_pain_disorder=False, generalized_pain_primary_cause=True),
+        findings(generalized_pain_disorder=True, generalized_pain_primary_cause=True),
         "excluded",
         None,
     ),
@@ -1492,7 +1494,11 @@ def test_self_check_on_incomplete_rows(build):
 PERCUTANEOUS_EXCLUSIONS = [
     ("systemic_arthropathy", {"ankylosing_spondylitis": True}),
     ("systemic_arthropathy", {"rheumatoid_arthritis": True}),
-    ("generalized_pain", {"generalized_pain_primary_cause": True}),
+    # The primary cause implies the disorder (the vocabulary): both documented true.
+    (
+        "generalized_pain",
+        {"generalized_pain_disorder": True, "generalized_pain_primary_cause": True},
+    ),
     ("infection_tumor_fracture", {"infection": True}),
     ("infection_tumor_fracture", {"tumor": True}),
     ("infection_tumor_fracture", {"fracture": True}),
@@ -1644,7 +1650,8 @@ def test_seven_months_of_massage_and_activity_modification_meet_d_i_b_4_b():
     assert result.determination == "approvable", result.reasons
     node = s.find_node(result, "inactive_therapy")
     assert node.status == "met"
-    assert any(e.startswith("212 of 180 days") for e in node.evidence), node.evidence
+    # 6 calendar months before 2026-07-15: from 2026-01-15, 181 days.
+    assert any(e.startswith("212 of 181 days") for e in node.evidence), node.evidence
     assert s.status(result, "failed_conservative_therapy") == "met"
     # The same courses are complementary treatments under AIM.
     assert s.evaluate(case, s.AIM).determination == "approvable"

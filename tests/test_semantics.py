@@ -51,6 +51,11 @@ EXPECTED = {
     "wrong_type": [("type", "error", 15, ["vas_score", "number", "true or false"])],
     "out_of_range": [("range", "error", 15, ["15", "vas_score", "0..10"])],
     "at_least_too_many": [("count", "error", 15, ["at least 4", "3"])],
+    "unknown_duration_unit": [
+        ("syntax", "error", 15, ["'weeks'", "days or months"]),
+        ("syntax", "error", 16, ["'years'", "days or months"]),
+    ],
+    "months_past_window": [("count", "error", 15, ["6 months", "3 months"])],
     "undefined_definition": [
         ("unknown-name", "error", 17, ["pain_requirment", "did you mean 'pain_requirement'"])
     ],
@@ -163,9 +168,10 @@ def test_bundled_policies_load_without_problems():
     ]
     assert caresource.number == "MM-1508"
     assert caresource.effective.isoformat() == "2026-06-01"
+    # MM-1508 lists no procedure codes: its services judge a request by its service.
     assert [(s.name, s.cpt) for s in caresource.services] == [
-        ("open_sij_fusion", "27280"),
-        ("percutaneous_sij_fusion", "27279"),
+        ("open_sij_fusion", None),
+        ("percutaneous_sij_fusion", None),
     ]
     for policy in (aim, caresource):
         assert not getattr(policy, "warnings", ())
