@@ -23,7 +23,14 @@ from .case_reader import (
     read_case_file,
     read_case_text,
 )
-from .diagnostics import Diagnostic, SijfaspError, did_you_mean, normalized_name, script_problem
+from .diagnostics import (
+    Diagnostic,
+    SijfaspError,
+    did_you_mean,
+    non_ascii_note,
+    normalized_name,
+    script_problem,
+)
 from .kinds import LineOfBusiness
 from .limits import (
     DEFAULT_LIMITS,
@@ -300,19 +307,19 @@ def _line_of_business(raw: Any, problems: _Problems) -> str | None:
     known = [line.value for line in LineOfBusiness]
     if not isinstance(raw, str) or isinstance(raw, Yaml11Scalar):
         problems.add(
-            LINE_OF_BUSINESS, f"'{LINE_OF_BUSINESS}' is one of {', '.join(known)}; found {_kind_of(raw)}"
+            LINE_OF_BUSINESS,
+            f"'{LINE_OF_BUSINESS}' is one of {', '.join(known)}; found {_kind_of(raw)}",
         )
         return None
     text = normalized_name(raw).strip()
     key = re.sub(r"[\s_-]+", "_", text.casefold()).strip("_")
     if key in known:
         return key
-    mixed = script_problem(text)
     problems.add(
         LINE_OF_BUSINESS,
-        f"'{_show(raw)}' is not a line of business: expected one of {', '.join(known)}"
-        + (f"; the text {mixed}" if mixed else ""),
-        _suggest(key, known) or "the plan's kind of coverage; 'other' when it is none of these",
+        f"'{_show(raw)}' is not a line of business{non_ascii_note(text)}: expected one of "
+        + ", ".join(known),
+        did_you_mean(key, known) or "the plan's kind of coverage; 'other' when it is none of these",
     )
     return None
 
@@ -335,7 +342,10 @@ def _suggest(name: Any, candidates: Iterable[str]) -> str | None:
         same = next((c for c in names if c.lower().startswith(folded + "_")), None)
     if same is not None:
         return f"did you mean '{same}'?"
-    return did_you_mean(folded, names) or did_you_mean(text, names)
+    hint = did_you_mean(folded, names) or did_you_mean(text, names)
+    # A look-alike letter (a Cyrillic e for a Latin one): the hint names the odd character.
+    note = non_ascii_note(text)
+    return f"{hint}{note}" if hint and note else hint
 
 
 def _check_raw(data: Any, limits: Limits, problems: _Problems) -> None:

@@ -46,7 +46,13 @@ try:
         from .case_reader import display_name, file_kind, read_case_file
         from .case_vocabulary import case_under
         from .compiler import source_name
-        from .diagnostics import Diagnostic, SijfaspError, did_you_mean, render_all
+        from .diagnostics import (
+            Diagnostic,
+            SijfaspError,
+            did_you_mean,
+            non_ascii_note,
+            render_all,
+        )
         from .limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint, too_complex
         from .policies import (
             LoadedPolicy,
@@ -514,7 +520,7 @@ def _select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
             problems.append(
                 Diagnostic(
                     "unknown-name",
-                    f"unknown policy '{policy_id}'",
+                    f"unknown policy '{policy_id}'{non_ascii_note(policy_id)}",
                     hint=_policy_hint(policy_id, list(by_id)),
                     file="--policy",
                 )

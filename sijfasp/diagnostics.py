@@ -172,6 +172,16 @@ def script_problem(text: str) -> str | None:
     return f"mixes letters of several scripts ({names}): {shown}{more}"
 
 
+def non_ascii_note(text: str, limit: int = 3) -> str:
+    """For a name that can only be ASCII (an id, a value of the vocabulary): the code points of
+    its other characters, which may look like ASCII letters on screen; empty when it has none."""
+    odd = [(i, c) for i, c in enumerate(text, 1) if not c.isascii()]
+    if not odd:
+        return ""
+    shown = ", ".join(f"character {i} is {code_point(c)}" for i, c in odd[:limit])
+    return f" ({shown}{', ...' if len(odd) > limit else ''})"
+
+
 def normalized_name(text: str) -> str:
     """A name as it is compared: NFKC (so a full-width or ligature letter is the letter)."""
     return unicodedata.normalize("NFKC", text)
