@@ -317,17 +317,20 @@ class Twin:
             else project("surgery", "procedure", procedure)
         )
         outcome = {"successful": "385669000", "failed": "385671000"}[record["outcome"]]
-        self.add(
-            {
-                "resourceType": "Procedure",
-                "id": self.new_id("surgery"),
-                "status": "completed",
-                "code": {"coding": [code]},
-                "subject": {"reference": "Patient/patient-1"},
-                "performedDateTime": text(record["date"]),
-                "outcome": {"coding": [coding(codings.SNOMED, outcome)]},
-            }
-        )
+        resource: dict[str, Any] = {
+            "resourceType": "Procedure",
+            "id": self.new_id("surgery"),
+            "status": "completed",
+            "code": {"coding": [code]},
+            "subject": {"reference": "Patient/patient-1"},
+            "performedDateTime": text(record["date"]),
+            "outcome": {"coding": [coding(codings.SNOMED, outcome)]},
+        }
+        if record.get("side"):
+            # The joint operated on, by the side field's own code (no laterality code of it
+            # is in the vocabulary).
+            resource["bodySite"] = [{"coding": [project("surgery", "side", record["side"])]}]
+        self.add(resource)
 
     # -------------------------------------------------------------- the bundle
     def bundle(self) -> dict[str, Any]:

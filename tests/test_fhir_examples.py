@@ -88,18 +88,6 @@ def test_the_order_sign_request_decides_as_its_yaml_twin(path):
 
 
 @pytest.mark.slow
-def test_the_twins_are_those_the_script_writes():
-    done = subprocess.run(
-        [sys.executable, "scripts/fhir_twins.py", "--check"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-@pytest.mark.slow
 def test_a_twin_on_the_command_line_gives_the_yaml_twins_json():
     def results(path: str) -> list[tuple[str, str, list[str]]]:
         done = subprocess.run(

@@ -143,6 +143,7 @@ RECORD_SOURCES: dict[str, tuple[RecordSource, ...]] = {
                 "date": PERFORMED_START,
                 "procedure": "code.coding",
                 "outcome": "outcome.coding",
+                "side": "bodySite.coding",
             },
         ),
     ),
@@ -208,3 +209,70 @@ __all__ = [
     "RecordSource",
     "RequestSource",
 ]
+
+
+# ------------------------------------------------------------------ the table docs/fhir.md prints
+def _codes_text(codes: tuple, value: str | None = "*") -> str:
+    from .. import codings
+
+    names = {v: k for k, v in codings.SYSTEMS.items()}
+    shown = [
+        f"{names.get(c.system, c.system)} {c.code}" + (f" ({c.value})" if c.value else "")
+        for c in codes
+        if value == "*" or c.value == value
+    ]
+    return ", ".join(shown)
+
+
+def _expr(expression: str) -> str:
+    """A FHIRPath expression in a Markdown table cell (its union bar escaped)."""
+    return "`" + expression.replace("|", "\\|") + "`"
+
+
+def mapping_table(vocabulary) -> str:  # type: ignore[no-untyped-def]
+    """The Markdown table of what is read where: a row per vocabulary item with standard codes
+    or an expression of its own. Every other item is read by its project code alone (a finding
+    or request field from an Observation, a record field from an Observation part of the
+    record) or from an answer, as docs/fhir.md says once for all."""
+    rows = ["| item | codes (besides its own project code) | read from |", "|---|---|---|"]
+    claim = REQUEST_SOURCES["Claim"]
+    order = REQUEST_SOURCES["ServiceRequest"]
+    for fact in vocabulary.request_fields:
+        if fact.name in claim.fields:
+            where = (
+                f"Claim {_expr('item.' + claim.fields[fact.name])}; ServiceRequest "
+                f"{_expr(order.fields[fact.name])}"
+            )
+        elif fact.name == "date":
+            where = f"Claim `{claim.date}`; ServiceRequest `{order.date}`"
+        else:
+            continue
+        rows.append(f"| `request.{fact.name}` | {_codes_text(fact.codes) or '-'} | {where} |")
+    for fact in vocabulary.findings:
+        if not fact.codes:
+            continue
+        if fact.type.kind == "bool":
+            where = "Condition `code.coding` (`verificationStatus`); Observation `code.coding` (`value`)"
+        else:
+            where = "Observation `code.coding` (`value`, its UCUM unit checked)"
+        rows.append(f"| `{fact.name}` | {_codes_text(fact.codes) or '-'} | {where}; an answer |")
+    for kind_name, sources in RECORD_SOURCES.items():
+        # The fields the expressions read, then the vocabulary's coded fields: the table does
+        # not change with a vocabulary's uncoded fields.
+        kind = vocabulary.record(kind_name)
+        if kind is None:
+            continue
+        where = "; ".join(f"{s.resource} {_expr(s.codes)}" for s in sources)
+        rows.append(
+            f"| record `{kind_name}` | {_codes_text(kind.codes) or '-'} | {where}; a group of "
+            "answers |"
+        )
+        names = list(dict.fromkeys(n for s in sources for n in s.fields))
+        names += [f.name for f in kind.fields if f.codes and f.name not in names]
+        for name in names:
+            field_def = kind.field(name)
+            codes = _codes_text(field_def.codes) if field_def is not None else ""
+            paths = [f"{s.resource} {_expr(s.fields[name])}" for s in sources if name in s.fields]
+            where = "; ".join(paths) or "an Observation part of the record"
+            rows.append(f"| `{kind_name}.{name}` | {codes or '-'} | {where} |")
+    return "\n".join(rows) + "\n"
