@@ -387,6 +387,9 @@ def text_missing(case: CaseResult, listed: bool = False) -> str:
             lines += _missing_summary(result)
             lines.append("")
             continue
+        if _needs_line(result):
+            lines += ["  to add: the plan's line of business, which decides the version", ""]
+            continue
         if result.determination != Determination.INCOMPLETE:
             lines.append(
                 "  nothing to add: "
@@ -689,8 +692,15 @@ def _payer_document(
     return _nothing_requested(case, results, today)
 
 
+def _needs_line(result: PolicyResult) -> bool:
+    """No version chosen for want of the plan's line of business (versions.py): it is asked."""
+    return result.version_use is not None and bool(result.version_use.undecided)
+
+
 def _nothing_requested(case: CaseResult, results: tuple[PolicyResult, ...], today: dt.date) -> str:
-    out = _letter_header(case, results, "No additional information requested", today)
+    asking = any(_needs_line(r) for r in results)
+    title = "Additional information requested" if asking else "No additional information requested"
+    out = _letter_header(case, results, title, today)
     for result in results:
         out += _policy_heading(result)
         if result.determination == Determination.APPROVABLE:
@@ -700,6 +710,13 @@ def _nothing_requested(case: CaseResult, results: tuple[PolicyResult, ...], toda
             out += (
                 [textsafe.markdown(" ".join(reasons_words(result))), ""] if result.reasons else []
             )
+        elif _needs_line(result):
+            out += [
+                "Please tell us the plan's line of business (for example Medicaid, Medicare "
+                "Advantage or commercial): which version of this policy applies to the request "
+                "depends on it.",
+                "",
+            ]
         elif result.determination == Determination.NO_VERSION:
             out += ["No version of this policy was in effect on the date of the request.", ""]
     if not results:

@@ -31,7 +31,13 @@ from sijfasp.policies import (
     load_policy_text,
     load_vocabulary,
 )
-from sijfasp.render import json_case, markdown_explain, text_check
+from sijfasp.render import (
+    json_case,
+    markdown_explain,
+    markdown_missing,
+    text_check,
+    text_missing,
+)
 from sijfasp.semantics import check_policy
 from sijfasp.source import SourceText
 
@@ -358,6 +364,10 @@ def test_a_medicaid_plan_without_its_line_of_business_is_asked_for_it():
         {"line_of_business": "medicaid", "version": None},
         {"line_of_business": None, "version": EARLIER},
     ]
+    letter = markdown_missing(result, dt.date(2022, 7, 2))
+    assert letter.startswith("# Additional information requested")
+    assert "Please tell us the plan's line of business" in letter
+    assert "to add: the plan's line of business" in " ".join(text_missing(result).split())
     # CareSource has one version: its line of business decides nothing, nothing is asked.
     caresource = next(r for r in result.results if r.policy != AIM)
     assert caresource.notices == () and not caresource.version_use.undecided
