@@ -1164,6 +1164,7 @@ def result_json(result: PolicyResult) -> dict:
         "exclusions": _plain(result.exclusions),
         "advisories": _plain(result.advisories),
         "reasons": list(result.reasons),
+        "reasons_words": list(reasons_words(result)),  # the reasons for people, in words
         "missing": [[_item_json(i) for i in items] for items in result.missing],
         "missing_complete": result.missing_complete,
         "missing_total": result.missing_total,
