@@ -679,8 +679,8 @@ def _cmd_case(args: argparse.Namespace) -> int:
         )
         for case, chosen in cases
     ]
-    if args.format in _FHIR_FORMATS:
-        output = _fhir_output(args, results, cases, fhir_read)
+    if args.format in _FHIR_FORMATS or (args.format == "json" and any(fhir_read.values())):
+        output = _fhir_output(args, results, cases, fhir_read)  # JSON: with the FHIR sources
     elif args.format == "json":
         output = render.json_cases(results)
     else:

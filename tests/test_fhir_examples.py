@@ -104,6 +104,24 @@ def test_a_twin_on_the_command_line_gives_the_yaml_twins_json():
         ]
 
     assert results("examples/fhir/relief_60.json") == results("examples/cases/relief_60.yaml")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sijfasp",
+            "check",
+            "examples/fhir/relief_60.json",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    sources = json.loads(done.stdout)["fhir"]["sources"]
+    assert sources["vas_score"] == ["Observation/vas-score-1"]
+    assert sources["records.injection[2].relief_percent"][0].startswith("Observation/injection-3-")
 
 
 # ------------------------------------------------------------------ the round trip
@@ -207,3 +225,33 @@ def test_every_listed_minimal_set_answered_in_the_questionnaire_is_approvable(na
             option,
             items,
         )
+
+
+@pytest.mark.slow
+def test_the_questionnaire_answered_on_the_command_line_completes_the_case(tmp_path):
+    def sijfasp(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sijfasp", *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            check=False,
+        )
+
+    case = "examples/cases/odi_missing.yaml"
+    asked = sijfasp("missing", case, "--policy", AIM, "--format", "questionnaire")
+    assert asked.returncode == 0, asked.stderr
+    entries = [e["resource"] for e in json.loads(asked.stdout)["entry"]]
+    questionnaire, response = entries[0], entries[1]
+    assert [i["linkId"] for i in questionnaire["item"] if i["linkId"] != "documented"] == [
+        "odi_score"
+    ]
+    response["status"] = "completed"
+    response["item"].append({"linkId": "odi_score", "answer": [{"valueDecimal": 44}]})
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(response))
+    checked = sijfasp("check", case, "--policy", AIM, "--answers", str(answers), "--format", "json")
+    assert checked.returncode == 0, checked.stderr
+    assert [r["determination"] for r in json.loads(checked.stdout)["results"]] == ["approvable"]
+    explained = sijfasp("explain", "examples/fhir/odi_missing.json", "--policy", AIM)
+    assert explained.returncode == 0 and "ODI" in explained.stdout

@@ -92,7 +92,26 @@ def output(
     cases: list[tuple[Case, list[LoadedPolicy]]],
     read: dict[str, FhirCase | None],
 ) -> str:
-    """`--format claim-response` (check) or `--format questionnaire` (missing)."""
+    """`--format claim-response` (check), `--format questionnaire` (missing), or the JSON
+    output of FHIR cases: each case's object with `fhir`, the resources each fact was read
+    from (`sources`) and the notices."""
+    if fmt == "json":
+        from ..render import case_json
+
+        objects = []
+        for result, (case, _) in zip(results, cases, strict=True):
+            data = case_json(result)
+            found = read.get(case.path)
+            if found is not None:
+                data["fhir"] = {
+                    "sources": {k: list(v) for k, v in found.sources.items()},
+                    "notices": list(found.notices),
+                }
+            objects.append(data)
+        return (
+            json.dumps(objects[0] if len(objects) == 1 else objects, indent=2, ensure_ascii=False)
+            + "\n"
+        )
     if fmt == "claim-response":
         bundles = [
             claim_response(result, case, read.get(case.path))
