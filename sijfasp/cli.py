@@ -942,7 +942,11 @@ def _cmd_fmt(args: argparse.Namespace) -> int:
     problems: list[Diagnostic] = []
     sources: dict[str, SourceText] = {}
     for path in files:
-        source = read_source(path)
+        try:  # a file that cannot be read is named, and the others are still formatted
+            source = read_source(path)
+        except SijfaspError as error:
+            problems += error.diagnostics
+            continue
         try:
             formatted = format_source(source)
         except SijfaspError as error:

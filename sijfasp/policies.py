@@ -41,11 +41,13 @@ class LoadedPolicy:
     sources: tuple[SourceText, ...]
 
 
-def read_source(path: Path, shown_as: str | None = None) -> SourceText:
+def read_source(path: Path, shown_as: str | None = None, language: bool = True) -> SourceText:
     """The text of a policy or vocabulary file. A file that is not a regular file (a named pipe
     would block, a device never end), is past the size limit, is not UTF-8 text, or holds no
     declaration of the language (`not_language`) is refused by its name only: its lines are
-    never quoted, since it may be anything (a symbolic link to /etc/passwd named x.sijp)."""
+    never quoted, since it may be anything (a symbolic link to /etc/passwd named x.sijp).
+    `language` False: the caller says what the file is not, at the line that named it (an import
+    of a file that is no vocabulary)."""
     shown = str(shown_as or path)
 
     def refuse(reason: str) -> SijfaspError:
@@ -67,7 +69,7 @@ def read_source(path: Path, shown_as: str | None = None) -> SourceText:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise refuse(f"not UTF-8 text (byte {error.start + 1} cannot be decoded)") from None
-    if not_language(text):
+    if language and not_language(text):
         raise refuse(
             "not a policy or vocabulary file: it does not begin with a declaration and "
             "declares no policy or vocabulary (its text is not shown)"
@@ -253,7 +255,7 @@ def _import_target(path: Path, source: SourceText, imported: ast.ImportDecl) -> 
                 )
             ]
         )
-    if not _looks_like_vocabulary(read_source(target, shown).text):
+    if not _looks_like_vocabulary(read_source(target, shown, language=False).text):
         # Not quoted: the file may be anything, and its lines are none of the author's business.
         raise SijfaspError(
             [

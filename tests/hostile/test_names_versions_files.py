@@ -257,6 +257,7 @@ def test_a_link_to_etc_passwd_in_a_policy_set_is_named_never_quoted(tmp_path):
         ("lint", "--policies", folder),
         ("lint", folder / "x.sijp"),
         ("fmt", "--check", folder / "x.sijp"),
+        ("fmt", "--check", folder),  # a folder: the file is named, the others still read
     ]
     for args in commands:
         done = run_cli(*args, cwd=tmp_path)
