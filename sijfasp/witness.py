@@ -46,6 +46,7 @@ from .case_facts import months_before
 from .compiler import COMPARISONS, CompiledPolicy, RecordsLeaf
 from .kinds import BOTH_SIDES, CountUnit
 from .semantics import RecordKind, Vocabulary
+from .units import month_days
 
 # How far back a record may be dated when no window bounds it.
 OPEN_WINDOW_DAYS = 10_000
@@ -556,7 +557,13 @@ class Writer:
             elif term.name == "more_days":
                 leaf = self.compiled.nodes[args[0].name].records_leaf()
                 choice = choices.get(str(term), 0)
-                self._add_record(result, leaf.set_id, leaf.minimum, _leaf_days(leaf), choice=choice)
+                # A duration in months is this case's days of its months (units.month_days).
+                days = (
+                    month_days(request_date(result), leaf.minimum_months)
+                    if leaf.minimum_months
+                    else leaf.minimum
+                )
+                self._add_record(result, leaf.set_id, days, _leaf_days(leaf), choice=choice)
             else:
                 raise AssertionError(f"unknown missing item {term}")
         return result
