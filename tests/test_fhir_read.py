@@ -429,6 +429,13 @@ def _with(data: dict[str, Any], value: Any, *path: Any) -> dict[str, Any]:
     return data
 
 
+def _nested(levels: int) -> dict[str, Any]:
+    inner: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
+    for _ in range(levels):
+        inner = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": inner}]}
+    return inner
+
+
 GOOD = bundle(VAS)
 MALFORMED = [
     ("patient", {"resourceType": "Patient", "id": "p"}, "resourceType", "not a case"),
@@ -461,6 +468,7 @@ MALFORMED = [
     ("answer not a value", answers({"linkId": "request.side", "answer": [{"valueCoding": {"system": codings.PROJECT_SYSTEM, "code": "request.side.up"}}]}), "item[0].answer[0].valueCoding", "not a value of request.side"),
     ("record field unknown", answers({"linkId": "imaging", "item": [{"linkId": "imaging.colour"}]}), "item[0].item[0].linkId", "not a field of imaging"),
     ("item without linkId", answers({"text": "x"}), "item[0]", "linkId"),
+    ("bundles nested too deep", bundle(_nested(6)), "entry[1].resource.entry[0].resource.entry[0].resource.entry[0].resource.entry[0].resource", "nested more than 4"),
 ]  # fmt: skip
 
 

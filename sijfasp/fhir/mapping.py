@@ -10,6 +10,7 @@ such as `value[x]` resolve with `ofType`). docs/fhir.md prints this table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # ------------------------------------------------------------------ shared expressions
 PERFORMED_START = "performed.ofType(dateTime) | performed.ofType(Period).start"
@@ -229,7 +230,7 @@ def _expr(expression: str) -> str:
     return "`" + expression.replace("|", "\\|") + "`"
 
 
-def mapping_table(vocabulary) -> str:  # type: ignore[no-untyped-def]
+def mapping_table(vocabulary: Any) -> str:
     """The Markdown table of what is read where: a row per vocabulary item with standard codes
     or an expression of its own. Every other item is read by its project code alone (a finding
     or request field from an Observation, a record field from an Observation part of the

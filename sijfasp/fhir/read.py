@@ -25,6 +25,8 @@ from ..semantics import FactDef, FieldDef, RecordKind, Vocabulary
 from . import HOOKS, mapping, require
 
 QUESTIONNAIRE_BASE = f"{codings.CANONICAL_BASE}/Questionnaire/"
+# A Bundle may hold Bundles (a prefetch's search results); this deep is plenty.
+MAX_BUNDLE_DEPTH = 4
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _VOID_STATUSES = {"entered-in-error", "cancelled", "not-done", "revoked"}
@@ -103,8 +105,22 @@ def _compiled(expression: str) -> Callable[[Any], list[Any]]:
 
 
 def evaluate(resource: dict[str, Any], expression: str) -> list[Any]:
-    """A FHIRPath expression over a resource (R4 model: choice types resolve)."""
-    return list(_compiled(expression)(resource))
+    """A FHIRPath expression over a resource (R4 model: choice types resolve); a resource
+    whose shape the expression cannot walk is bad input, not a crash."""
+    try:
+        return list(_compiled(expression)(resource))
+    except Exception as error:  # fhirpathpy raises plain exceptions on malformed elements
+        where = f"{resource.get('resourceType', 'resource')}/{resource.get('id', '?')}"
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "case",
+                    f"{where}: its elements cannot be read as FHIR R4 ({expression}: "
+                    f"{str(error)[:80]})",
+                    field_path=str(resource.get("resourceType", "resource")),
+                )
+            ]
+        ) from None
 
 
 def _describe(system: str, code: str) -> str:
@@ -158,6 +174,7 @@ class _Reader:
         # Fields of documented records a response fills: (kind, index, field, value, path).
         self.fills: list[tuple[str, int, str, Any, str]] = []
         self.patient_ref: str | None = None
+        self.depth = 0  # Bundles inside the one being read (a prefetch's search results)
 
     def fail(self, path: str, message: str, hint: str | None = None) -> SijfaspError:
         return _fail(self.name, path, message, hint)
@@ -173,9 +190,16 @@ class _Reader:
         if rid is not None and not isinstance(rid, str):
             raise self.fail(_at(path, "id"), "a resource id is a text")
         if kind == "Bundle":
-            self.bundle_entries(resource, path)
-            found = _Resource(resource, path, used=True)
-            return found
+            if self.depth >= MAX_BUNDLE_DEPTH:
+                raise self.fail(
+                    path, f"a Bundle nested more than {MAX_BUNDLE_DEPTH} deep", "a few levels serve"
+                )
+            self.depth += 1
+            try:
+                self.bundle_entries(resource, path)
+            finally:
+                self.depth -= 1
+            return _Resource(resource, path, used=True)
         found = _Resource(resource, path)
         self.resources.append(found)
         if rid is not None:
