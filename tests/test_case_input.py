@@ -115,6 +115,9 @@ def _months_in_program(program: str) -> set[int]:
             found.add(term.arguments[1].number)
         if term.name == "months" and len(term.arguments) == 1:
             found.add(term.arguments[0].number)
+        # `at least N months of`: the days of N months are read from month_start(N, _).
+        if term.name == "duration_months" and len(term.arguments) == 2:
+            found.add(term.arguments[1].number)
         for argument in term.arguments:
             walk(argument)
 

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 import support as s
 
+from sijfasp.formatter import format_text
 from sijfasp.parser import parse_text
 from sijfasp.units import month_days, month_days_range, months_before
 
@@ -98,3 +99,16 @@ def test_caresource_counts_six_months_within_the_last_twelve():
     program = s.loaded(s.CARESOURCE).compiled.program
     assert "duration_months(active_six_months, 6)." in program
     assert "duration_months(inactive_therapy, 6)." in program
+
+
+def test_the_formatter_keeps_months():
+    text = (
+        "criteria for s {\n"
+        '  a "a": at least 6 months of therapy within last 12 months\n'
+        '  b "b": at least 180 days of therapy\n'
+        "}\n"
+    )
+    formatted = format_text(text, "p.sijp")
+    assert "at least 6 months of therapy within last 12 months" in formatted
+    assert "at least 180 days of therapy" in formatted
+    assert format_text(formatted, "p.sijp") == formatted
