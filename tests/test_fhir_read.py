@@ -481,6 +481,17 @@ def test_malformed_input_gets_one_message_with_its_json_path(data, path, words):
     assert words in message
 
 
+def test_a_key_written_twice_is_an_error_at_its_path(tmp_path):
+    from sijfasp.case_reader import read_case_file
+
+    path = tmp_path / "twice.json"
+    text = json.dumps(GOOD).replace('"status": "final"', '"status": "final", "status": "amended"')
+    path.write_text(text)
+    where, message = error_of(read_case_file(path))
+    assert where == "entry[1].resource.status"
+    assert "written twice" in message
+
+
 def test_at_least_twenty_malformed_inputs_are_covered():
     assert len(MALFORMED) >= 20
 

@@ -847,7 +847,7 @@ class _Reader:
                 self.findings_of(resource)
         for resource in self.resources:
             if not resource.used:
-                code = resource.data.get("code")
+                code = resource.data.get("code") or resource.data.get("medicationCodeableConcept")
                 what = f" with {self.codes_text(code)}" if isinstance(code, dict) else ""
                 self.unread[f"{resource.type}{what}"] += 1
 
@@ -936,6 +936,7 @@ def read_fhir(data: dict[str, Any], vocabulary: Vocabulary, name: str) -> FhirCa
     """The raw case of a FHIR document: a PAS request Bundle (its Claim first), a CDS Hooks
     order request, or a QuestionnaireResponse to sijfasp's questionnaire."""
     require(name)
+    _no_duplicates(data, "", name)
     reader = _Reader(vocabulary, name)
     if "hook" in data and "hookInstance" in data and "resourceType" not in data:
         _read_hook(reader, data)
@@ -956,6 +957,19 @@ def read_fhir(data: dict[str, Any], vocabulary: Vocabulary, name: str) -> FhirCa
             )
     bundle_id = data.get("id") if isinstance(data.get("id"), str) else None
     return reader.case(bundle_id if bundle_id and _ID.fullmatch(bundle_id) else _fallback_id(name))
+
+
+def _no_duplicates(value: Any, path: str, name: str) -> None:
+    """A key written twice in the JSON is an error at its path: which one was meant is not
+    for sijfasp to guess (the JSON reader keeps the first and records the others)."""
+    if isinstance(value, dict):
+        for key, _ in getattr(value, "duplicates", ()):
+            raise _fail(name, _at(path, str(key)), f"'{key}' is written twice", "keep one")
+        for key, inner in value.items():
+            _no_duplicates(inner, _at(path, str(key)), name)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _no_duplicates(inner, f"{path}[{index}]", name)
 
 
 def _read_bundle(reader: _Reader, data: dict[str, Any]) -> None:
