@@ -101,7 +101,8 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
         type=_workers,
         default=1,
         metavar="N",
-        help="processes evaluating cases (default 1: this process)",
+        help="processes evaluating cases (default 1: this process); at most the cores of "
+        "this machine and the cases to do",
     )
     sub.add_argument(
         "--engine",
@@ -606,6 +607,7 @@ class Journal:
         self.offset = 0  # bytes of whole lines in the output
         self.number = 0  # lines in the output
         self.continuing = False  # a resume that keeps lines already written
+        self.locked = False
         try:
             info = os.fstat(self.fd)
             if not stat.S_ISREG(info.st_mode):
@@ -613,13 +615,14 @@ class Journal:
             check_output(path, inputs, info)
             self._lock()
         except BaseException:
-            self.close()
             self.discard()
+            self.close()
             raise
 
     def _lock(self) -> None:
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.locked = True
         except BlockingIOError:
             raise _usage(
                 f"another sijfasp batch is writing {self.path} (it holds the file's lock): "
@@ -656,10 +659,9 @@ class Journal:
         except OSError as error:
             raise self._refuse(f"cannot read {self.record}: {error.strerror or error}") from None
         with record, open(self.path, "rb") as output:
-            written = self._header(record)
             if not size:
-                return Done(), items  # nothing kept: a new run, whatever wrote the record
-            self._same_options(written, header)
+                return Done(), items  # nothing kept: a new run, whatever the record holds
+            self._same_options(self._header(record), header)
             return self._entries(record, output, size, items)
 
     def _header(self, record: IO[bytes]) -> dict:
@@ -833,8 +835,9 @@ class Journal:
         self.number += 1
 
     def discard(self) -> None:
-        """Remove an output this run created and never wrote to (with the lock still held)."""
-        if self.created and not self.number and self.record_fd is None:
+        """Remove an output this run created and never wrote to (with the lock still held:
+        never one another run created in the meantime)."""
+        if self.locked and self.created and not self.number and self.record_fd is None:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
 

@@ -239,6 +239,49 @@ def test_an_empty_output_resumes_as_a_new_run(tmp_path, capsys):
     assert code == 1 and _ids(out) == ["c0", "c1", "c2"]
 
 
+def test_a_run_stopped_before_its_first_line_starts_again(tmp_path, capsys):
+    source = tmp_path / "cases.jsonl"
+    source.write_text(_cheap(3), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"")
+    _record(out).write_bytes(b"")  # stopped before even the record's header was written
+    code, _ = _batch(capsys, source, "--out", out, "--resume")
+    assert code == 1 and _ids(out) == ["c0", "c1", "c2"]
+
+
+def test_a_run_stopped_between_its_record_and_emptying_the_output_is_refused(
+    tmp_path, capsys, monkeypatch
+):
+    # A new run writes the record's header, then empties the output: stopped in between, the
+    # output still holds an earlier run's lines, which this record does not account for.
+    source, out = _stopped_run(tmp_path, capsys, monkeypatch, _cheap(4), 2)
+    header = _record(out).read_bytes().splitlines(keepends=True)[0]
+    _record(out).write_bytes(header)
+    before = out.read_bytes()
+    code, err = _batch(capsys, source, "--out", out, "--resume")
+    assert code == 2 and "before any line" in err and "not written by" in err, err
+    assert out.read_bytes() == before and _record(out).read_bytes() == header
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda lines: [lines[0], b"not json\n", *lines[2:]],
+        lambda lines: [lines[0], lines[2], lines[1]],  # entries out of order
+        lambda lines: [b'{"format": "something else"}\n', *lines[1:]],
+    ],
+)
+def test_a_damaged_record_is_refused(tmp_path, capsys, monkeypatch, damage):
+    source, out = _stopped_run(tmp_path, capsys, monkeypatch, _cheap(4), 2)
+    record = b"".join(damage(_record(out).read_bytes().splitlines(keepends=True)))
+    _record(out).write_bytes(record)
+    before = out.read_bytes()
+    code, err = _batch(capsys, source, "--out", out, "--resume")
+    assert code == 2, err
+    assert "damaged" in err or "not a resume record" in err, err
+    assert out.read_bytes() == before and _record(out).read_bytes() == record
+
+
 # ------------------------------------------------------------------ resume: a changed input
 def _folder_of_cases(folder: Path, names: list[str]) -> None:
     folder.mkdir(exist_ok=True)
