@@ -210,6 +210,7 @@ def test_the_bundled_vocabulary_names_the_codes_of_the_exchange():
         "finding", "vas_score"
     )
     assert (codings.SNOMED, "77386006", "true") in codes("finding", "pregnant")
+    assert (codings.LOINC, "97909-6", None) in codes("finding", "odi_score")
     assert (codings.ICD10CM, "M79.7", "true") in codes("finding", "generalized_pain_disorder")
     injection = vocabulary.record("injection")
     assert injection is not None
