@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import errno
-import fcntl
 import hashlib
 import itertools
 import json
@@ -51,7 +50,7 @@ from .case_reader import (
     read_json_case_text,
 )
 from .case_vocabulary import case_under
-from .diagnostics import Diagnostic, SijfaspError
+from .diagnostics import Diagnostic, SijfaspError, file_kind
 from .limits import Limits, raise_hint, too_complex
 from .policies import (
     LoadedPolicy,
@@ -63,6 +62,11 @@ from .policies import (
 from .policy_set import PolicySet
 from .results import PolicySetInfo
 from .solver import OutOfTime
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: no flock, and a batch is refused (Journal._lock)
+    fcntl = None  # type: ignore[assignment]
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 ENGINES = ("local", "dask")
@@ -460,7 +464,7 @@ def _json_lines(stream: IO[bytes], name: str, limits: Limits) -> Iterator[_Read]
 # ------------------------------------------------------------------ the output
 def record_path(out: Path) -> Path:
     """The resume record of an output: OUTPUT.resume, beside it."""
-    return out.with_name(out.name + RECORD_SUFFIX)
+    return Path(f"{out}{RECORD_SUFFIX}")
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
@@ -611,7 +615,11 @@ class Journal:
         try:
             info = os.fstat(self.fd)
             if not stat.S_ISREG(info.st_mode):
-                raise _usage(f"cannot write {path}: not a regular file", str(path))
+                raise _usage(
+                    f"cannot write {path}: {file_kind(info.st_mode)}, not a regular file (the "
+                    f"run locks its output, and --resume reads it back)",
+                    str(path),
+                )
             check_output(path, inputs, info)
             self._lock()
         except BaseException:
@@ -620,6 +628,8 @@ class Journal:
             raise
 
     def _lock(self) -> None:
+        if fcntl is None:
+            raise _usage(f"cannot lock {self.path}: this system has no flock", str(self.path))
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self.locked = True

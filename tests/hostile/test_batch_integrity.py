@@ -171,6 +171,17 @@ def test_an_output_read_on_standard_input_is_refused(tmp_path):
     assert out.read_text() == _cheap(2)
 
 
+def test_an_output_that_is_no_regular_file_is_refused(tmp_path, capsys):
+    source = tmp_path / "cases.jsonl"
+    source.write_text(_cheap(2), encoding="utf-8")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for out, kind in ((fifo, "a named pipe (FIFO)"), (Path(os.devnull), "a device")):
+        code, err = _batch(capsys, source, "--out", out)
+        assert code == 2 and f"cannot write {out}: {kind}, not a regular file" in err, err
+    assert not Path(os.devnull + ".resume").exists() and not (tmp_path / "pipe.resume").exists()
+
+
 # ------------------------------------------------------------------ resume: lines it did not write
 def test_resume_never_cuts_a_last_line_it_did_not_write(tmp_path, capsys, monkeypatch):
     source, out = _stopped_run(tmp_path, capsys, monkeypatch, _cheap(6), 3)
@@ -510,6 +521,21 @@ def test_a_lone_surrogate_is_an_error_line_and_the_batch_goes_on(tmp_path, capsy
     code, err = _batch(capsys, source, "--out", out, "--resume")
     assert code == 1 and "3 already done" in err, err
     assert out.read_bytes() == data
+
+
+def test_a_lone_surrogate_in_a_yaml_case_file_is_an_error_line(tmp_path, capsys):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    (folder / "a.yaml").write_text('id: "\\ud800"\nrequest: {}\n', encoding="utf-8")
+    (folder / "b.yaml").write_text('id: b\nrequest: {service: "x\\udfffy"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code, err = _batch(capsys, folder, "--out", out)
+    assert code == 1 and "2 cases" in err, err
+    written = [json.loads(line) for line in out.read_bytes().decode("utf-8").splitlines()]
+    assert [(w["case"], w["errors"][0]["field"]) for w in written] == [
+        (None, "id"),
+        ("b", "request.service"),
+    ]
 
 
 def test_a_case_file_named_with_undecodable_bytes_is_written_as_utf8(tmp_path, capsys):
