@@ -424,30 +424,30 @@ def test_a_file_system_without_locks_is_refused(tmp_path, capsys, monkeypatch):
 @pytest.mark.slow  # two runs of real cases at once, in processes of their own
 def test_two_concurrent_resumes_of_one_output_leave_one_writer(tmp_path):
     source, reference = tmp_path / "cases.jsonl", tmp_path / "reference.jsonl"
-    source.write_text(_real(40), encoding="utf-8")
+    source.write_text(_real(80), encoding="utf-8")
     assert _subprocess("batch", source, "--out", reference).returncode == 0
     # A run that stopped after 5 cases: its input then had those 5 cases only.
     source.write_text(_real(5), encoding="utf-8")
     out = tmp_path / "out.jsonl"
     assert _subprocess("batch", source, "--out", out).returncode == 0
-    source.write_text(_real(40), encoding="utf-8")
-    command = ["batch", str(source), "--out", str(out)]
-    running = subprocess.Popen(
-        [sys.executable, "-m", "sijfasp", *command, "--resume"],
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    source.write_text(_real(80), encoding="utf-8")
+    command = [sys.executable, "-m", "sijfasp", "batch", str(source), "--out", str(out)]
+
+    def start(*options: str) -> subprocess.Popen:
+        return subprocess.Popen([*command, *options], cwd=REPO, stderr=subprocess.PIPE, text=True)
+
+    running = start("--resume")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and out.read_bytes().count(b"\n") < 7:
         time.sleep(0.02)
-    second = _subprocess(*command, "--resume")
-    fresh = _subprocess(*command)  # a new run would truncate it: refused as well
+    # While it runs: a second resume, and a new run, which would truncate the output.
+    others = [start("--resume"), start()]
+    refusals = [other.communicate(timeout=120)[1] for other in others]
     _, err = running.communicate(timeout=300)
     assert running.returncode == 0 and "5 already done" in err, err
-    for refused in (second, fresh):
-        assert refused.returncode == 2, refused.stderr
-        assert "another sijfasp batch is writing" in refused.stderr
+    for other, refusal in zip(others, refusals):
+        assert other.returncode == 2, refusal
+        assert "another sijfasp batch is writing" in refusal
     assert out.read_bytes() == reference.read_bytes()  # each case once, in input order
 
 
