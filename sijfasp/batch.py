@@ -588,6 +588,15 @@ def _shown(value: Any) -> str:
     return "not given" if value is None else str(value)
 
 
+def _regular(path: Path, info: os.stat_result | None) -> None:
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise _usage(
+            f"cannot write {path}: {file_kind(info.st_mode)}, not a regular file (the run "
+            f"locks its output, and --resume reads it back with its record)",
+            str(path),
+        )
+
+
 class Journal:
     """The output and its resume record, for one run, with the output locked throughout.
 
@@ -602,6 +611,7 @@ class Journal:
         self.path = path
         self.record = record_path(path)
         self.created = not os.path.lexists(path)
+        _regular(self.record, _stat(self.record))
         try:
             # Neither truncated nor appended to yet: first checked again, then locked.
             self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -614,12 +624,7 @@ class Journal:
         self.locked = False
         try:
             info = os.fstat(self.fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise _usage(
-                    f"cannot write {path}: {file_kind(info.st_mode)}, not a regular file (the "
-                    f"run locks its output, and --resume reads it back)",
-                    str(path),
-                )
+            _regular(path, info)
             check_output(path, inputs, info)
             self._lock()
         except BaseException:
@@ -735,8 +740,10 @@ class Journal:
                 )
             end = offset + entry["bytes"]
             if end > size:  # stopped while writing its line: the last entry
+                if record.read(1):  # an entry after a line not written: not this code's
+                    raise self._damaged(number + 3)
                 tail = output.read(size - offset)
-                if b"\n" in tail or (tail and not tail.startswith(b"{")) or record.read(1):
+                if b"\n" in tail or (tail and not tail.startswith(b"{")):
                     raise self._foreign(size - offset, number)
                 cut_record, redo = start, item
                 break

@@ -179,6 +179,12 @@ def test_an_output_that_is_no_regular_file_is_refused(tmp_path, capsys):
     for out, kind in ((fifo, "a named pipe (FIFO)"), (Path(os.devnull), "a device")):
         code, err = _batch(capsys, source, "--out", out)
         assert code == 2 and f"cannot write {out}: {kind}, not a regular file" in err, err
+    out = tmp_path / "out.jsonl"
+    os.mkfifo(_record(out))  # a record that is a pipe would never be read to its end
+    for options in ([], ["--resume"]):
+        code, err = _batch(capsys, source, "--out", out, *options)
+        assert code == 2 and f"cannot write {_record(out)}: a named pipe" in err, err
+        assert not out.exists()
     assert not Path(os.devnull + ".resume").exists() and not (tmp_path / "pipe.resume").exists()
 
 
