@@ -469,7 +469,11 @@ def _record_ask(reader: Reader, record: RecordRef, field_def: FieldDef) -> Recor
     noun, _, date = phrase.rpartition(" of ")
     if not noun:
         noun, date = phrase, ""
-    if noun.endswith("imaging"):  # "the CT imaging of ...": a study
+    found = reader.case.record(record.kind, record.index)
+    values = found.values if found is not None else {}
+    if "modality" in values and "region" in values:  # "the X-ray of the hip of 2026-01-20"
+        noun = f"{plain_words(str(values['modality']))} of the {plain_words(str(values['region']))}"
+    elif noun.endswith("imaging"):
         noun = noun.removesuffix("imaging") + "study"
     if kind == "bool":
         question = field_def.ask.rstrip(". ") or f"Document whether: {lower_first(field_def.means)}"

@@ -831,6 +831,8 @@ def _on_file(result: PolicyResult, criterion_id: str) -> list[str]:
             if not evidence.startswith(NEARLY_PREFIX):
                 continue
             record, _, why = evidence.removeprefix(NEARLY_PREFIX).strip().partition(": ")
+            if all(part.endswith("not documented") for part in why.split("; ")):
+                continue  # asked for above
             head, _, rest = record.partition(", ")
             named = f"{head} ({rest})" if rest else head
             why = f"it is {why}" if why.startswith("more than") else why
@@ -977,6 +979,10 @@ def _and(words: list[str]) -> str:
 
 
 def _many(noun: str) -> str:
+    """A record's noun, several of them: "diagnostic injections", "X-rays of the hip"."""
+    head, of, rest = noun.partition(" of ")
+    if of:
+        return f"{_many(head)} of {rest}"
     last = noun.rsplit(" ", 1)[-1]
     if last.endswith("y") and not last.endswith(("ay", "ey", "oy")):
         return noun[:-1] + "ies"
