@@ -56,6 +56,10 @@ EXPECTED = {
         ("syntax", "error", 16, ["'years'", "days or months"]),
     ],
     "months_past_window": [("count", "error", 15, ["6 months", "3 months"])],
+    "service_code_of_another_service": [
+        ("type", "error", 13, ["CPT 27280", "percutaneous_sij_fusion", "27278, 27279"]),
+        ("syntax", "error", 14, ["open_sij_fusion", "section and a label"]),
+    ],
     "undefined_definition": [
         ("unknown-name", "error", 17, ["pain_requirment", "did you mean 'pain_requirement'"])
     ],
