@@ -63,7 +63,7 @@ def _header(result: PolicyResult) -> list[str]:
     ]
     if result.version_use is not None:
         lines += _wrap(result.version_use.reason(plain=True), 2, 4)
-    lines.append(f"  determination: {DETERMINATION_WORDS[result.determination]}")
+    lines.append(f"  determination: {_determination_words(result)}")
     for notice in result.notices:
         lines += _wrap(f"notice: {notice}", 2, 4)
     return lines
@@ -536,7 +536,7 @@ def markdown_explain(case: CaseResult) -> str:
             f"({textsafe.markdown(result.cite)}, text {short_id(result)}). "
             f"{_version_words(result)}".rstrip(),
             "",
-            f"**Finding:** {DETERMINATION_WORDS[result.determination]}.",
+            f"**Finding:** {_determination_words(result)}.",
             "",
         ]
         out += _markdown_notices(result)
@@ -695,6 +695,12 @@ def _payer_document(
 def _needs_line(result: PolicyResult) -> bool:
     """No version chosen for want of the plan's line of business (versions.py): it is asked."""
     return result.version_use is not None and bool(result.version_use.undecided)
+
+
+def _determination_words(result: PolicyResult) -> str:
+    if _needs_line(result):  # `no_version_in_effect`, though a version is, for each line
+        return "no version chosen: the line of business is not documented"
+    return DETERMINATION_WORDS[result.determination]
 
 
 def _nothing_requested(case: CaseResult, results: tuple[PolicyResult, ...], today: dt.date) -> str:

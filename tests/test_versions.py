@@ -368,6 +368,9 @@ def test_a_medicaid_plan_without_its_line_of_business_is_asked_for_it():
     assert letter.startswith("# Additional information requested")
     assert "Please tell us the plan's line of business" in letter
     assert "to add: the plan's line of business" in " ".join(text_missing(result).split())
+    assert "determination: no version chosen: the line of business is not documented" in (
+        text_check(result)
+    )
     # CareSource has one version: its line of business decides nothing, nothing is asked.
     caresource = next(r for r in result.results if r.policy != AIM)
     assert caresource.notices == () and not caresource.version_use.undecided
