@@ -799,7 +799,7 @@ def _request_letter(
     first = _asked_first(asking)
     if first:
         out += ["First, for the criteria below:", ""]
-        out += [f"- {_capital(text)}" for item in first.values() for text in _letter_items((item,))]
+        out += [f"- {textsafe.markdown(_sentence(item.prompt))}" for item in first.values()]
         out.append("")
     asked: dict[str, str] = {}  # a criterion's request as written, and where it was first asked
     for result in asking:
@@ -923,8 +923,9 @@ def _cell(value: str) -> str:
 
 
 def _asked_first(results: tuple[PolicyResult, ...]) -> dict[str, MissingItem]:
-    """Request fields every option of two or more criteria needs (the side of the fusion, when
-    any side serves): asked once at the top of the letter rather than under each criterion."""
+    """Request fields (by name) every option of two or more criteria needs, whatever value each
+    option names (the side of the fusion): asked once at the top of the letter; under each
+    criterion an option that needs one value says so ("For a bilateral request, ...")."""
     counts: dict[str, int] = {}
     items: dict[str, MissingItem] = {}
     for result in results:
@@ -932,21 +933,36 @@ def _asked_first(results: tuple[PolicyResult, ...]) -> dict[str, MissingItem]:
             continue
         for top in result.grouped:
             for leaf in top.leaves():
-                if not leaf.options:
+                if not leaf.options or leaf.choose != 1:
                     continue
                 common = set.intersection(
                     *(
-                        {i.key for i in option if i.fact.startswith("request.") and not i.send}
+                        {i.fact for i in option if i.fact.startswith("request.") and not i.send}
                         for option in leaf.options
                     )
                 )
                 for option in leaf.options:
                     for item in option:
-                        if item.key in common:
-                            items.setdefault(item.key, item)
-                for key in common:
-                    counts[key] = counts.get(key, 0) + 1
-    return {key: items[key] for key, count in counts.items() if count >= 2}
+                        if item.fact in common:
+                            items.setdefault(item.fact, item)
+                for fact in common:
+                    counts[fact] = counts.get(fact, 0) + 1
+    return {fact: items[fact] for fact, count in counts.items() if count >= 2}
+
+
+# A request field's values in words, as "for a ... request" reads them.
+_REQUEST_KINDS = {"left or right": "one-sided", "left, right or bilateral": ""}
+
+
+def _for_request(items: list[MissingItem]) -> str:
+    """The kind of request an option is for, from the values of the request fields asked at
+    the top that it names: "For a bilateral request, " (nothing when any value serves)."""
+    kinds = []
+    for item in items:
+        words = _REQUEST_KINDS.get(item.words, item.words)
+        if words:
+            kinds.append(words)
+    return f"For a {' '.join(kinds)} request, " if kinds else ""
 
 
 def _ask_key(item: MissingItem) -> str:
@@ -1021,20 +1037,23 @@ def record_asks_text(items: list[MissingItem]) -> list[str]:
 
 
 def _letter_group(group: MissingGroup, asked_first: frozenset[str] = frozenset()) -> list[str]:
-    """What one criterion needs, in the letter's words; items asked at the top are left out."""
+    """What one criterion needs, in the letter's words; request fields asked at the top are
+    left out, an option that needs one of their values saying which kind of request it is for."""
     lines: list[str] = []
+    asked = [[i for i in option if i.fact in asked_first] for option in collapsed(group)]
     options = tuple(
-        kept if (kept := tuple(i for i in option if i.key not in asked_first)) else option
-        for option in collapsed(group)
+        tuple(i for i in option if i.fact not in asked_first) for option in collapsed(group)
     )
-    if len(options) == 1 and group.choose == 1 and group.options_complete:
+    prefixes = [_for_request(items) for items in asked]
+    if len(options) == 1 and group.choose == 1 and group.options_complete and not prefixes[0]:
         lines += [f"- {_capital(text)}" for text in _letter_items(options[0])]
     else:
         how = f"Any {group.choose} of the following:" if group.choose > 1 else "One of:"
         lines += [how, ""]
-        for option in options:
-            texts = _letter_items(option)
-            lines.append(f"- {_capital(texts[0])}" + ("" if len(texts) == 1 else ","))
+        for prefix, option in zip(prefixes, options, strict=True):
+            texts = _letter_items(option) or ["nothing more is needed for this criterion"]
+            first = prefix + lower_first(texts[0]) if prefix else _capital(texts[0])
+            lines.append(f"- {first}" + ("" if len(texts) == 1 else ","))
             lines += [f"  and {lower_first(text)}" for text in texts[1:]]
         if not group.options_complete:
             lines.append("- or other documentation that meets this criterion")

@@ -488,26 +488,20 @@ def test_missing_text_names_facts_in_words_not_identifiers(capsys):
     assert "Side of the SI joint to be fused: left or right AND one more imaging" in out
 
 
-def test_a_letter_asks_for_the_side_without_choosing_one(tmp_path, capsys):
+def test_a_letter_asks_for_the_side_once_and_says_which_request_an_option_is_for(tmp_path, capsys):
     case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + DETAILS)
     code, out, err = _run(capsys, "missing", case, "--format", "markdown")
     assert code == 0, err
-    # No side serves every criterion alike (a bilateral request may send the records joint by
-    # joint), so each option asks for the side with the sides that serve it, never one
-    # chosen for the office.
+    # The side is asked once, at the top, never chosen for the office; an option that needs
+    # one kind of request says so (a bilateral request may send the records joint by joint).
     head = out[: out.index("## ")]
-    assert "State the side" not in head
+    assert "- State the side of the requested fusion (left, right or bilateral)\n" in head
+    body = out[out.index("## ") :]
+    assert "State the side" not in body
     blocks = out[out.index("### D.I.B.7") : out.index("### D.I.B.8")]
-    assert "- State the side of the requested fusion (left, right or bilateral),\n" in blocks
-    assert (
-        blocks.count(
-            "State the side of the requested fusion (left, right or bilateral): bilateral,"
-        )
-        == 2
-    )
-    assert (
-        "State the side of the requested fusion (left, right or bilateral): left or right," in out
-    )
+    assert "- For a bilateral request, send the record" in blocks
+    hips = out[out.index("### D.I.B.9.b") : out.index("### D.I.B.9.c")]
+    assert "- For a one-sided request, send the record of a hip radiograph of that side" in hips
 
 
 @pytest.mark.slow  # every minimal set of the empty request, about half a minute
