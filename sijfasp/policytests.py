@@ -28,7 +28,7 @@ from . import versions
 from .api import evaluate
 from .case import Case, validate_case
 from .case_reader import read_case_file
-from .diagnostics import Code, Diagnostic, SijfaspError, did_you_mean
+from .diagnostics import Code, Diagnostic, SijfaspError, did_you_mean, non_ascii_note
 from .kinds import Determination, ExclusionStatus, Status
 from .limits import MAX_ID_LENGTH
 from .policies import (
@@ -147,7 +147,7 @@ def load_test_file(path: Path, lenient: bool = False) -> TestFile:
         raise _problem(
             shown,
             "policy",
-            f"unknown policy '{policy_id}'",
+            f"unknown policy '{for_diagnostic(policy_id)}'{non_ascii_note(policy_id)}",
             did_you_mean(policy_id, known)
             or (
                 "known: " + ", ".join(known)

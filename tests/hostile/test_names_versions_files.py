@@ -363,6 +363,19 @@ def test_a_duplicate_key_in_a_policy_test_file_is_refused(tmp_path):
     )
 
 
+def test_a_look_alike_policy_in_a_test_file_is_refused_with_its_code_point(tmp_path):
+    path = _test_folder(tmp_path, "- name: one\n  case: cases/approvable.yaml\n")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(CARESOURCE, "c\u0430resource_sijf_2026"),
+        encoding="utf-8",
+    )
+    with pytest.raises(SijfaspError) as raised:
+        policytests.load_test_file(path)
+    (diagnostic,) = raised.value.diagnostics
+    assert "(character 2 is U+0430 CYRILLIC SMALL LETTER A)" in diagnostic.message
+    assert diagnostic.hint == f"did you mean '{CARESOURCE}'?"
+
+
 def test_a_test_name_with_accented_letters_makes_an_ascii_case_id():
     assert _slug("VAS élevé") == "vas_eleve"
     assert _slug("Schmerz über 5/10") == "schmerz_uber_5_10"
