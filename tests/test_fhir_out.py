@@ -27,6 +27,7 @@ from sijfasp.fhir.claim_response import HUMAN_REVIEW, claim_response
 from sijfasp.fhir.questionnaire import (
     ADAPTIVE_PROFILE,
     INFORMATION_ORIGIN,
+    missing_bundle,
     missing_questionnaire,
     missing_url,
     policy_questionnaire,
@@ -249,3 +250,20 @@ def test_the_questionnaire_command_refuses_an_unknown_service_or_policy():
     )
     unknown = run("questionnaire", "aim_sijf")
     assert unknown.returncode == 2 and "unknown policy" in unknown.stderr
+
+
+def test_nothing_missing_is_a_bundle_without_entries():
+    data = case_of("vas_4")  # not met under both: nothing to ask
+    case = validate_case(data, vocabulary(), "case.yaml")
+    results = tuple(evaluate(data, policy_id) for policy_id in (AIM, CARESOURCE))
+    bundle = missing_bundle(
+        [
+            (
+                CaseResult(case.id, case.service, case.date, results),
+                case,
+                {AIM: vocabulary(), CARESOURCE: vocabulary()},
+            )
+        ]
+    )
+    Bundle.model_validate(bundle)
+    assert "entry" not in bundle  # FHIR JSON has no empty arrays

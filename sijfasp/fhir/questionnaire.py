@@ -463,7 +463,10 @@ def missing_bundle(results: list[tuple[CaseResult, Case, dict[str, Vocabulary]]]
             )
             entries.append({"fullUrl": questionnaire["url"], "resource": questionnaire})
             entries.append({"fullUrl": f"urn:uuid:{response['id']}", "resource": response})
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
+    if entries:  # FHIR JSON has no empty arrays: nothing is missing, no entry
+        bundle["entry"] = entries
+    return bundle
 
 
 __all__ = [
