@@ -224,7 +224,7 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
     except SijfaspError as error:
         return _error(item, None, _diagnostics(error))
     raw_id = data.get("id") if isinstance(data, dict) else None
-    surrogate = _surrogate_at(data)
+    surrogate = _surrogate_at(data) if _MAY_HOLD_SURROGATE.search(item.text or "") else None
     if surrogate is not None:
         shown_id = raw_id if surrogate != "id" else None
         return _error(item, shown_id, [{"message": LONE_SURROGATE, "field": surrogate}])
@@ -262,6 +262,9 @@ LONE_SURROGATE = (
     "a lone surrogate escape (\\ud800 to \\udfff) stands for no character: the text cannot be read"
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# UTF-8 text holds no surrogate: only an escape (JSON \uD800, YAML \uD800 or \U0000D800) can
+# make one, so the case is walked only when its text has such an escape.
+_MAY_HOLD_SURROGATE = re.compile(r"\\(?:u|U0000)[dD][89a-fA-F]")
 
 
 def _surrogate_at(data: Any, where: str = "") -> str | None:
@@ -673,11 +676,11 @@ class Journal:
             return Done(), items  # nothing written yet: a new run
         except OSError as error:
             raise self._refuse(f"cannot read {self.record}: {error.strerror or error}") from None
-        with record, open(self.path, "rb") as output:
+        with record:
             if not size:
                 return Done(), items  # nothing kept: a new run, whatever the record holds
             self._same_options(self._header(record), header)
-            return self._entries(record, output, size, items)
+            return self._entries(record, size, items)
 
     def _header(self, record: IO[bytes]) -> dict:
         try:
@@ -705,8 +708,10 @@ class Journal:
             )
 
     def _entries(
-        self, record: IO[bytes], output: IO[bytes], size: int, items: Iterator[Item]
+        self, record: IO[bytes], size: int, items: Iterator[Item]
     ) -> tuple[Done, Iterator[Item]]:
+        """The output is read through the locked descriptor itself (os.pread): where flock is
+        carried by POSIX locks (NFS), closing another descriptor of the file would release it."""
         done = Done()
         offset = number = 0
         cut_record: int | None = None  # where the record's unfinished entry starts
@@ -742,19 +747,19 @@ class Journal:
             if end > size:  # stopped while writing its line: the last entry
                 if record.read(1):  # an entry after a line not written: not this code's
                     raise self._damaged(number + 3)
-                tail = output.read(size - offset)
+                tail = os.pread(self.fd, size - offset, offset)
                 if b"\n" in tail or (tail and not tail.startswith(b"{")):
                     raise self._foreign(size - offset, number)
                 cut_record, redo = start, item
                 break
             digest = hashlib.sha256()
-            left = entry["bytes"]
+            left, at = entry["bytes"], offset
             while left:
-                chunk = output.read(min(left, CHUNK))
+                chunk = os.pread(self.fd, min(left, CHUNK), at)
                 if not chunk:
                     break
                 digest.update(chunk)
-                left -= len(chunk)
+                left, at = left - len(chunk), at + len(chunk)
             if left or digest.hexdigest() != entry["line_sha256"]:
                 raise _usage(
                     "the line was changed since sijfasp batch wrote it, and --resume changes "

@@ -534,13 +534,15 @@ def test_a_lone_surrogate_in_a_yaml_case_file_is_an_error_line(tmp_path, capsys)
     folder.mkdir()
     (folder / "a.yaml").write_text('id: "\\ud800"\nrequest: {}\n', encoding="utf-8")
     (folder / "b.yaml").write_text('id: b\nrequest: {service: "x\\udfffy"}\n', encoding="utf-8")
+    (folder / "c.yaml").write_text('id: c\nrecords:\n  - "\\U0000DC00"\n', encoding="utf-8")
     out = tmp_path / "out.jsonl"
     code, err = _batch(capsys, folder, "--out", out)
-    assert code == 1 and "2 cases" in err, err
+    assert code == 1 and "3 cases" in err, err
     written = [json.loads(line) for line in out.read_bytes().decode("utf-8").splitlines()]
     assert [(w["case"], w["errors"][0]["field"]) for w in written] == [
         (None, "id"),
         ("b", "request.service"),
+        ("c", "records[0]"),
     ]
 
 
