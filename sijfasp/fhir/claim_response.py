@@ -38,6 +38,8 @@ LOINC_QUESTIONNAIRE = "102089-0"
 # How long an approval sijfasp finds stays valid, from the request date: the policies state no
 # period, so this is the project's default (docs/fhir.md); a payer sets its own.
 AUTHORIZATION_DAYS = 180
+# The X12 306 codes sijfasp writes: never A3 (not certified), which is a physician's to give.
+REVIEW_WORDS = {"A1": "Certified in total", "A4": "Pended"}
 HUMAN_REVIEW = (
     "Pended for review by a physician or other appropriate professional: sijfasp found "
     "criteria not met as documented; it does not decide a denial."
@@ -58,7 +60,9 @@ def _review_action(code: str, number: str) -> dict[str, Any]:
         "extension": [
             {
                 "url": REVIEW_ACTION_CODE,
-                "valueCodeableConcept": {"coding": [{"system": X12_306, "code": code}]},
+                "valueCodeableConcept": {
+                    "coding": [{"system": X12_306, "code": code, "display": REVIEW_WORDS[code]}]
+                },
             },
             {"url": "number", "valueString": number},
         ],
