@@ -963,9 +963,18 @@ def _reason_text(node: NodeResult, plain: bool = False) -> str:
         case NodeKind.LEAF:
             documented = _decisive_evidence(node, plain)
             if plain:
+                needed = node.condition_words or node.label
+                means, _, wanted = needed.rpartition(": ")
+                if means and documented.startswith(means + ": ") and "; " not in documented:
+                    # One value against what is needed: "Pain intensity on a 0-10 scale:
+                    # 4/10 documented, 5/10 or more needed."
+                    shown = documented.removeprefix(means + ": ")
+                    return (
+                        f"{node.cite}: {node.label}. {means}: {shown} documented, {wanted} needed."
+                    )
                 return (
                     f"{node.cite}: {node.label}. Not met as documented ({documented}); "
-                    f"needed: {lower_first(node.condition_words or node.label)}."
+                    f"needed: {lower_first(needed)}."
                 )
             return (
                 f"{node.cite}: {node.label}. Not met as documented ({documented}); "

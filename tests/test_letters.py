@@ -162,7 +162,7 @@ def test_a_notice_not_a_request_when_a_criterion_is_not_met(capsys):
     assert out.startswith("# Findings for physician review")
     assert "Request for additional information" not in out and "Please reply by" not in out
     assert "Percutaneous 1, VAS: Pain score (VAS) of 5 or more" in out
-    assert "(Pain intensity on a 0-10 scale: 4/10)" in out
+    assert "Pain intensity on a 0-10 scale: 4/10 documented, 5/10 or more needed." in out
     assert "goes to the physician reviewer" in out or "go to the physician reviewer" in out
 
 
