@@ -481,6 +481,41 @@ def test_malformed_input_gets_one_message_with_its_json_path(data, path, words):
     assert words in message
 
 
+def test_statuses_of_an_odd_shape_are_not_a_crash():
+    odd = bundle(
+        VAS | {"status": {"code": "final"}},
+        condition("as-1", "M45.6", {"coding": [{"code": {"x": 1}}]}),
+    )
+    found = read(odd)
+    assert found.data["findings"]["vas_score"] == Decimal(7)
+    assert "ankylosing_spondylitis" not in found.data["findings"]
+    assert any("Condition/as-1" in n for n in found.notices)
+
+
+def test_a_set_field_reads_every_value_an_observation_names():
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "xr-1",
+        "status": "final",
+        "code": {"coding": [{"system": codings.CPT, "code": "72200"}]},
+        "effectiveDateTime": "2026-01-20",
+        "result": [{"reference": "Observation/xr-findings"}],
+    }
+    findings = observation(
+        "xr-findings",
+        codings.PROJECT_SYSTEM,
+        "imaging.findings",
+        valueCodeableConcept={
+            "coding": [
+                {"system": codings.PROJECT_SYSTEM, "code": f"imaging.findings.{name}"}
+                for name in ("sij_injury_or_degeneration", "destructive_lesion_excluded")
+            ]
+        },
+    )
+    (record,) = read(bundle(report, findings)).data["records"]["imaging"]
+    assert record["findings"] == ["destructive_lesion_excluded", "sij_injury_or_degeneration"]
+
+
 def test_a_key_written_twice_is_an_error_at_its_path(tmp_path):
     from sijfasp.case_reader import read_case_file
 

@@ -87,6 +87,11 @@ class _Resource:
         return f"{self.type}/{self.data.get('id', '?')}"
 
 
+def _void(status: list[Any]) -> bool:
+    """The resource is marked entered-in-error, cancelled, not done or revoked."""
+    return any(isinstance(s, str) and s in _VOID_STATUSES for s in status)
+
+
 def _at(path: str, rest: str) -> str:
     return f"{path}.{rest}" if path else rest
 
@@ -297,6 +302,8 @@ class _Reader:
                             matched.add("true")
                         elif coding.get("code") == mapping.SNOMED_NEGATIVE:
                             matched.add("false")
+            if kind == "set" and matched:
+                return [v for v in fact.type.values if v in matched]
             if len(matched) > 1:
                 raise self.fail(path, f"the answer names several values of {key}")
             if not matched:
@@ -319,7 +326,7 @@ class _Reader:
         if source is None:
             return
         status = evaluate(resource.data, source.status)
-        if any(s in _VOID_STATUSES for s in status):
+        if _void(status):
             self.notices.append(f"ignored: {resource.ref} is marked {status[0]}")
             resource.used = True
             return
@@ -406,7 +413,7 @@ class _Reader:
     ) -> None:
         resource.used = True
         status = evaluate(resource.data, source.status)
-        if any(s in _VOID_STATUSES for s in status):
+        if _void(status):
             self.notices.append(f"ignored: {resource.ref} is marked {status[0]}")
             return
         values: dict[str, Any] = {}
