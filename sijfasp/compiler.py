@@ -22,6 +22,10 @@ from .units import month_days_range, scaled, unscaled, value_term
 
 OPERATORS = {text: Operator.of_symbol(text).value for text in (">=", "<=", ">", "<", "=", "!=")}
 
+# A window as long as a finding documents (`within last FINDING months`) reaches this far back at
+# most: the longest window in months (semantics.MAX_MONTHS); a longer duration sets no bound.
+FACT_WINDOW_MONTHS = 240
+
 
 def fact_term(scope: str, name: str) -> str:
     """How a finding or request field is named in ASP: `vas_score`, `request(side)`."""
@@ -148,6 +152,15 @@ class WithinMonthsCondition(NamedTuple):
     months: int
 
 
+class WithinFactMonthsCondition(NamedTuple):
+    """The date field is no earlier than as many calendar months before the request date as the
+    number finding `fact` documents (the current episode of care, from the pain's duration)."""
+
+    test: Literal["within_fact_months"]
+    field: str
+    fact: str
+
+
 class MatchesCondition(NamedTuple):
     """The field has the same value as a request field (`target`, e.g. request.side); with
     `covers`, or the value bilateral."""
@@ -173,6 +186,7 @@ Condition = (
     | HasCondition
     | WithinCondition
     | WithinMonthsCondition
+    | WithinFactMonthsCondition
     | MatchesCondition
     | OrderCondition
 )
@@ -236,7 +250,19 @@ class CompiledPolicy:
             for condition in conditions
             if condition.test == "within_months"
         }
+        if self.reads_fact_windows():
+            found |= set(range(1, FACT_WINDOW_MONTHS + 1))
         return frozenset(found)
+
+    def reads_fact_windows(self) -> bool:
+        """Whether a filter's window is as long as a finding documents (`within last FINDING
+        months`): the case's value decides its length, so every length may be needed."""
+        return any(
+            condition.test == "within_fact_months"
+            for info in self.record_sets.values()
+            for conditions in info.filters
+            for condition in conditions
+        )
 
     def cite(self, node_id: str, policy_cite: str) -> str:
         return f"{policy_cite} {self.nodes[node_id].section}".strip()
@@ -649,7 +675,8 @@ def _conditions_text(conditions: tuple[ast.FieldCondition, ...]) -> str:
             tests.append(f"{c.field} has {c.values[0]}")
         elif c.operator == "within":
             unit = "months" if c.months else "days"
-            tests.append(f"{c.field} within the last {c.number} {unit}")
+            length = c.number if c.number is not None else c.values[0]
+            tests.append(f"{c.field} within the last {length} {unit}")
         elif c.operator == "matches":
             tests.append(f"{c.field} same as {c.values[0]}")
         elif c.operator == "covers":
@@ -824,6 +851,10 @@ def _condition_key(condition: ast.FieldCondition) -> Condition:
             )
         case FieldOperator.HAS:
             return HasCondition("has", condition.field, condition.values[0])
+        case FieldOperator.WITHIN if condition.months and condition.number is None:
+            return WithinFactMonthsCondition(
+                "within_fact_months", condition.field, condition.values[0]
+            )
         case FieldOperator.WITHIN if condition.months:
             assert condition.number is not None
             return WithinMonthsCondition("within_months", condition.field, int(condition.number))
@@ -1005,6 +1036,8 @@ def _compile_field_condition(
         return f"compare({field_def.name}, {test}, {threshold})"
     if op == "has":
         return f"has({field_def.name}, {condition.values[0]})"
+    if op == "within" and condition.months and condition.number is None:
+        return f"within_fact_months({field_def.name}, {condition.values[0]})"
     if op == "within" and condition.months:
         assert condition.number is not None
         return f"within_months({field_def.name}, {int(condition.number)})"

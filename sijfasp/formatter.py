@@ -116,6 +116,9 @@ def _field_chunks(condition: ast.FieldCondition, prefix: str) -> list[_Chunk]:
         return [_Chunk(f"{prefix}{name} {condition.comparator} {_number(condition.number)}")]
     if operator is ast.FieldOperator.HAS:
         return [_Chunk(f"{prefix}{name} has {condition.values[0]}")]
+    if operator is ast.FieldOperator.WITHIN and condition.number is None:
+        # A window as long as a finding documents: `end within last pain_duration_months months`.
+        return [_Chunk(f"{prefix}{name} within last {condition.values[0]} months")]
     if operator is ast.FieldOperator.WITHIN:
         assert condition.number is not None
         unit = "months" if condition.months else "days"

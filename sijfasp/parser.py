@@ -1020,6 +1020,14 @@ class _ToAst(Transformer):
         )
         return dataclasses.replace(condition, months=True)
 
+    def field_within_fact_months(self, meta, children):
+        """`end within last pain_duration_months months`: the window's length is a finding's
+        documented value; the finding's name is kept in `values`, `number` stays None."""
+        condition = self._field(
+            meta, children[0], ast.FieldOperator.WITHIN, [children[1]], None, None
+        )
+        return dataclasses.replace(condition, months=True)
+
     def field_matches(self, meta, children):
         fact = children[1]
         # Kept as "scope.name" so the semantic stage can insist on a request field.

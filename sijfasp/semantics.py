@@ -1342,6 +1342,28 @@ def _record_part_kind(
     return record.name
 
 
+def _check_fact_window(condition: ast.FieldCondition, context: _PolicyContext) -> None:
+    """`FIELD within last FINDING months`: the window is as long as a number finding documents
+    in months (the pain's duration: the current episode of care)."""
+    name = condition.values[0]
+    fact = context.vocabulary.fact("finding", name)
+    if fact is None:
+        names = [f.name for f in context.vocabulary.findings if f.type.kind == "number"]
+        context.sink.error(
+            "unknown-name",
+            f"'{name}' is not a finding; a window in months is a number or a number finding",
+            condition.span,
+            did_you_mean(name, names) or "number findings: " + ", ".join(names),
+        )
+    elif fact.type.kind != "number" or fact.unit != "months":
+        context.sink.error(
+            "type",
+            f"a window as long as a finding needs a number of months; '{name}' is "
+            f"{fact.type.describe()}" + (f" in {fact.unit}" if fact.unit else ""),
+            condition.span,
+        )
+
+
 def _check_field_condition(
     record: RecordKind, condition: ast.FieldCondition, context: _PolicyContext
 ) -> None:
@@ -1395,6 +1417,8 @@ def _check_field_condition(
                 f"'within' tests a date; '{field.name}' is {field.type.describe()}",
                 condition.span,
             )
+        elif condition.months and condition.number is None:
+            _check_fact_window(condition, context)
         elif condition.months and condition.number is not None:
             if not 1 <= condition.number <= MAX_MONTHS:
                 sink.error(

@@ -211,6 +211,8 @@ def record_matches(
                 continue
             if _text(value) != _text(wanted):
                 return False
+        elif test.name == "within_fact_months":
+            continue  # as long as a finding documents: set free, as lint sets it
         elif test.name in ("after", "before"):
             date, bounds = _as_date(value), (order or {}).get(test.arguments[1].name)
             if date is None or bounds is None:
@@ -309,6 +311,9 @@ class Writer:
         has: dict[str, list[str]] = {}
         date_range = {"date": [-OPEN_WINDOW_DAYS, latest], "start": [-OPEN_WINDOW_DAYS, latest]}
         min_length = 1
+        # A window as long as a finding documents (the current episode): the record is written
+        # ending the day before the request, inside any such window.
+        recent_end = any(t.name == "within_fact_months" for t in fl.conditions)
         order = self._order_bounds(case, fl)
         for test, accepted in zip(fl.conditions, fl.values, strict=True):
             name = test.arguments[0].name
@@ -357,7 +362,7 @@ class Writer:
             low = -(window or OPEN_WINDOW_DAYS)
             start = _fresh_date(case, low, min(-length, date_range["start"][1]))
             end = start + dt.timedelta(days=max(length - 1, 0))
-            if days is not None:  # a duration runs up to the day before the request
+            if days is not None or recent_end:  # up to the day before the request
                 end = request_date(case) - dt.timedelta(days=1)
                 start = _fresh_date(case, low, (end - request_date(case)).days - length + 1)
             fixed["start"], fixed["end"] = start, end

@@ -15,6 +15,7 @@ from sijfasp import solver
 from sijfasp.atoms import InSet, World
 from sijfasp.case import validate_case
 from sijfasp.case_facts import SIGNATURE_OF, CaseAtom, CaseFacts, case_atoms, case_symbols
+from sijfasp.compiler import FACT_WINDOW_MONTHS
 from sijfasp.prune import CASE_PREDICATES
 
 sys.path.insert(0, str(support.REPO_ROOT / "benchmarks"))
@@ -118,6 +119,9 @@ def _months_in_program(program: str) -> set[int]:
         # `at least N months of`: the days of N months are read from month_start(N, _).
         if term.name == "duration_months" and len(term.arguments) == 2:
             found.add(term.arguments[1].number)
+        # A window as long as a finding documents: the case's value decides its length.
+        if term.name == "within_fact_months" and len(term.arguments) == 2:
+            found.update(range(1, FACT_WINDOW_MONTHS + 1))
         for argument in term.arguments:
             walk(argument)
 

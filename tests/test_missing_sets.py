@@ -16,6 +16,7 @@ import pytest
 import support as s
 from support import AIM, CARESOURCE
 
+from sijfasp.compiler import OrderCondition
 from sijfasp.witness import Unwritable
 
 FIVE_UNDOCUMENTED = (
@@ -357,7 +358,13 @@ def test_an_added_record_belongs_to_its_set_and_every_set_containing_it(policy):
     case = s.request_only(side="left")
     for set_id in compiled.record_sets:
         done = s.apply_missing_set(case, policy, [f"more({set_id},1)"])
-        ((kind, (record,)),) = done["records"].items()
+        # A set ordered against another (a later failed block, after a block with enough relief)
+        # is added after a record of that set: the set's own record comes last. Its membership
+        # needs the other set's dates, which sets_matching does not read (the policy tests
+        # check those sets through the solver).
+        ((kind, (*_, record)),) = done["records"].items()
+        if any(isinstance(c, OrderCondition) for c in compiled.set_conditions(set_id)):
+            continue
         joined = facts.sets_matching(kind, record, case["request"])
         assert set_id in joined, (set_id, record)
         assert {b for a, b in compiled.subsumed if a == set_id} <= joined, (set_id, record)
