@@ -107,11 +107,21 @@ class Twin:
         own = [c for c in fact.codes if c.value is None and c.system != P]
         return coding(own[0].system, own[0].code, own[0].display) if own else None
 
+    def shared(self, code: Any) -> bool:
+        named = [
+            f.name
+            for f in self.vocabulary.findings
+            if any((c.system, c.code) == (code.system, code.code) for c in f.codes)
+        ]
+        return len(named) > 1
+
     def finding(self, name: str, value: Any) -> None:
         fact = self.vocabulary.fact("finding", name)
         assert fact is not None, name
         code = self.standard(fact)
-        partial = [c for c in fact.codes if c.value == "true"]
+        # A code of one kind of the finding that no other finding names too (sepsis is a kind
+        # of two findings: it would document both).
+        partial = [c for c in fact.codes if c.value == "true" and not self.shared(c)]
         if fact.type.kind == "bool" and code is None and partial and value is True:
             c = partial[0]
             self.add(self.condition(coding(c.system, c.code, c.display), True))
@@ -267,7 +277,8 @@ class Twin:
 
     def imaging(self, record: dict[str, Any]) -> None:
         modality, region = record["modality"], record["region"]
-        cpt = IMAGING_CPT[(modality, region)]
+        # CT or MRI of a region no code names: the pelvis code, the region from the study.
+        cpt = IMAGING_CPT.get((modality, region)) or {"ct": "72192", "mri": "72195"}[modality]
         report: dict[str, Any] = {
             "resourceType": "DiagnosticReport",
             "id": self.new_id("imaging"),
