@@ -1,0 +1,94 @@
+"""`sijfasp serve`: load the policies, open the database, run uvicorn until Ctrl-C."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, SijfaspError
+from ..policies import set_policies
+from ..policy_set import discover
+from . import INSTALL_LINE
+from .config import Settings, load
+
+
+def require() -> None:
+    try:
+        import jwt  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "import",
+                    "sijfasp serve needs the optional server support, which is not installed",
+                    hint=f"install it with: {INSTALL_LINE}",
+                    file="serve",
+                )
+            ]
+        ) from None
+
+
+def serve(
+    host: str | None,
+    port: int,
+    policies: Path | None,
+    database: str,
+    config: Path | None,
+    dev: bool,
+) -> int:
+    require()
+    import uvicorn
+
+    from .app import create_app, setup_logging
+    from .auth import start_message
+
+    if dev and host not in (None, "127.0.0.1"):
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "property",
+                    "--dev serves without authentication, on 127.0.0.1 only",
+                    hint="leave out --host, or leave out --dev and configure a client",
+                    file="--host",
+                )
+            ]
+        )
+    chosen = discover(policies)
+    settings = load(
+        config,
+        Settings(
+            host="127.0.0.1" if dev or host is None else host,
+            port=port,
+            policies=chosen.directory,
+            database=database,
+            dev=dev,
+        ),
+    )
+    loaded = list(set_policies(chosen))
+    app = create_app(settings, loaded)
+    setup_logging()
+    say = sys.stderr.write
+    say(f"sijfasp serve: {len(loaded)} policy versions from {chosen.directory}\n")
+    say(f"sijfasp serve: database {settings.database}\n")
+    if dev:
+        say("sijfasp serve: --dev: no authentication, listening on 127.0.0.1 only\n")
+    message = start_message(settings)
+    if message:
+        say(f"sijfasp serve: {message}\n")
+    say(f"sijfasp serve: listening on http://{settings.host}:{settings.port}/ (Ctrl-C stops)\n")
+    sys.stderr.flush()
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+__all__ = ["dataclasses", "serve"]
