@@ -564,3 +564,46 @@ def test_no_new_attempts_when_a_documented_fact_fails_a_criterion():
     result = s.evaluate(case, s.AIM)
     assert result.determination == "not_met"
     assert result.new_attempts == () and result.new_attempts_grouped == ()
+
+
+# ------------------------------------------------------------------ words for people, names in JSON
+def test_an_alternative_for_another_request_has_no_cross(capsys):
+    """A one-sided request: the joint-by-joint documentation of a bilateral request is marked as
+    not for it, without ✗ and without its members."""
+    code, out, err = _run(
+        capsys, "explain", CASES / "approvable.yaml", "--policy", "caresource_sijf_2026"
+    )
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert (
+        "- D.I.B.7: For a bilateral request, blocks of each joint (not for a one-sided request)"
+        in flat
+    )
+    marks = [line.strip()[:1] for line in out.splitlines() if "✗ not met" not in line]
+    assert "✗" not in marks  # an approvable case: nothing shows as not met
+    assert "request.side" not in out and "Blocks of the right joint" not in out
+
+
+def test_json_keeps_the_names_and_gives_the_words(capsys):
+    code, out, err = _run(
+        capsys, "check", CASES / "vas_4.yaml", "--format", "json", "--policy", "aim_sijf_2022"
+    )
+    assert code == 0, err
+    (result,) = json.loads(out)["results"]
+    assert result["policy"] == "aim_sijf_2022" and result["determination"] == "not_met"
+    assert any("vas_score = 4" in reason for reason in result["reasons"])
+    assert any(
+        "Pain intensity on a 0-10 scale: 4/10 documented" in reason
+        for reason in result["reasons_words"]
+    )
+
+    def nodes(node):
+        yield node
+        for child in node["children"]:
+            yield from nodes(child)
+
+    vas = next(
+        n for top in result["criteria"] for n in nodes(top) if n["evidence"] == ["vas_score = 4"]
+    )
+    assert vas["evidence_words"] == ["Pain intensity on a 0-10 scale: 4/10"]
+    assert vas["condition_words"] == "Pain intensity on a 0-10 scale: 5/10 or more"
