@@ -122,6 +122,7 @@ _COMMAND_HELP = {
     "test": "run the policy tests; --coverage shows what they saw",
     "diff": "the criteria two policies or versions decide differently, with witnesses",
     "lsp": "a language server for policy and vocabulary files, over stdio",
+    "serve": "the CRD, DTR and PAS service over HTTP, with a reviewer's page (docs/serve.md)",
 }
 
 
@@ -291,6 +292,26 @@ def _lsp_options(lsp: argparse.ArgumentParser) -> None:
     pass  # no options of its own
 
 
+def _serve_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    sub.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    _policies_option(sub)
+    sub.add_argument(
+        "--db",
+        default="sijfasp.db",
+        metavar="PATH|URL",
+        help="SQLite file (created on first start) or postgresql:// URL (default sijfasp.db)",
+    )
+    sub.add_argument(
+        "--config", type=Path, metavar="FILE", help="the server's TOML file: clients, routes"
+    )
+    sub.add_argument(
+        "--dev",
+        action="store_true",
+        help="no authentication, on 127.0.0.1 only: for trying it on this machine",
+    )
+
+
 _OPTIONS = {
     "policies": _policies_options,
     "check": _check_options,
@@ -304,6 +325,7 @@ _OPTIONS = {
     "test": _test_options,
     "diff": _diff_options,
     "lsp": _lsp_options,
+    "serve": _serve_options,
 }
 
 
@@ -1078,6 +1100,13 @@ def _cmd_lsp(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    # The server is the optional `serve` extra: imported by this command alone.
+    from .serve.command import serve
+
+    return serve(args.host, args.port, args.policies, args.db, args.config, args.dev)
+
+
 _HANDLERS = {
     "batch": _cmd_batch,
     "policies": _cmd_policies,
@@ -1091,6 +1120,7 @@ _HANDLERS = {
     "test": _cmd_test,
     "diff": _cmd_diff,
     "lsp": _cmd_lsp,
+    "serve": _cmd_serve,
 }
 
 
@@ -1368,7 +1398,7 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     time_limit, memory_limit = _bounds(argv)
     subject = _subject(argv)
-    if _command(argv) == "batch" or subject == "lsp":
+    if _command(argv) in ("batch", "serve") or subject == "lsp":
         # In a batch the limit is per case (batch.py); a server runs until its editor stops
         # it. Ctrl-C still stops either.
         time_limit = 0
