@@ -1,0 +1,110 @@
+"""The reviewer's page in a real headless browser: Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("cryptography")
+
+from serve_support import ROOT, TOKEN, running
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = os.environ.get("SIJFASP_SCREENSHOT")  # where to keep the docs' screenshot
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with running(tmp_path_factory.mktemp("page")) as started:
+        yield started
+
+
+def test_a_case_is_judged_with_its_tree_letter_and_downloads(browser, server):
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    assert page.title().startswith("Review a case")
+    # Every form control has a label.
+    for control in page.query_selector_all("textarea, input:not([type=hidden]), select"):
+        ident = control.get_attribute("id")
+        assert ident and page.query_selector(f"label[for={ident}]"), ident
+    page.set_input_files("#file", str(ROOT / "examples" / "cases" / "two_tests_undocumented.yaml"))
+    page.wait_for_function("document.getElementById('case').value.length > 100")
+    page.fill("#token", TOKEN)
+    page.click("#case-form button[type=submit]")
+    page.wait_for_selector(".policy")
+    text = page.inner_text("main")
+    assert "Documentation is missing" in text
+    assert "✓" in text and "?" in text
+    assert "Percutaneous 3" in text and "D.I.B.5" in text  # section references
+    assert "any one of these completes the request" in text
+    assert "_" not in page.inner_text(".policies")  # in words: no vocabulary names
+    downloads = [a.get_attribute("download") for a in page.query_selector_all("a.download")]
+    assert downloads == ["claim-response.json", "questionnaire.json"]
+    assert page.inner_text("#letter").strip()
+    if SCREENSHOT:
+        page.screenshot(path=SCREENSHOT, full_page=False)
+    # Print preview: only the letter is shown.
+    page.emulate_media(media="print")
+    assert not page.is_visible(".policies")
+    assert page.is_visible("#letter")
+    page.emulate_media(media="screen")
+    # The token is asked for once: the next page of this tab has it filled in.
+    page.goto(server.url + "/")
+    assert page.input_value("#token") == TOKEN
+    page.close()
+
+
+def test_the_form_works_without_javascript_and_refuses_a_bad_token(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    assert not page.is_visible("#file")  # the file picker needs the script
+    page.fill("#case", (ROOT / "examples" / "cases" / "vas_4.yaml").read_text())
+    page.fill("#token", "wrong")
+    page.click("#case-form button[type=submit]")
+    assert "Not allowed" in page.inner_text("main")
+    page.fill("#case", (ROOT / "examples" / "cases" / "vas_4.yaml").read_text())
+    page.fill("#token", TOKEN)
+    page.click("#case-form button[type=submit]")
+    text = page.inner_text("main")
+    assert "do not meet a criterion" in text and "✗" in text
+    context.close()
+
+
+def test_an_author_compares_two_versions(browser, server):
+    page = browser.new_page()
+    page.goto(server.url + "/policies")
+    page.keyboard.press("Tab")  # keyboard reaches the links and forms
+    form = page.query_selector("form.diff-form")
+    assert form is not None
+    page.select_option("form.diff-form select[name=old]", index=0)
+    page.select_option("form.diff-form select[name=new]", index=1)
+    page.click("form.diff-form button")
+    assert "Differences in the criteria" in page.inner_text("main")
+    assert page.query_selector_all(".diff .added")
+    page.close()
