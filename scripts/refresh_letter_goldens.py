@@ -4,7 +4,9 @@ office read, checked word for word by tests/test_letter_goldens.py.
     python scripts/refresh_letter_goldens.py           # rewrite tests/golden/letters/
     python scripts/refresh_letter_goldens.py --check   # exit 1 and list the files that differ
 
-For each case in examples/cases: `check` and `explain` as text, `explain --format markdown`, and
+For each case in examples/cases, and in tests/letter_cases (cases the letters once got wrong:
+a record's side not documented, a bilateral request, a study too old, a named payer with an
+advisory): `check` and `explain` as text, `explain --format markdown`, and
 the letter of `missing --format markdown --today 2026-07-16`, each run through the command line
 (in this process) from the repository root with the bundled policies. Regenerate after a change
 of policy, vocabulary or wording, read the diff, and commit the goldens with the change.
@@ -21,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "examples" / "cases"
+LETTER_CASES = ROOT / "tests" / "letter_cases"
 GOLDEN = ROOT / "tests" / "golden" / "letters"
 TODAY = "2026-07-16"
 # (suffix of the golden file, the command's arguments after the case file)
@@ -33,7 +36,12 @@ OUTPUTS = (
 
 
 def case_files() -> list[Path]:
-    return sorted(p for p in CASES.iterdir() if p.suffix in (".yaml", ".json"))
+    return [
+        p
+        for folder in (CASES, LETTER_CASES)
+        for p in sorted(folder.iterdir())
+        if p.suffix in (".yaml", ".json")
+    ]
 
 
 def run(argv: list[str]) -> str:

@@ -738,6 +738,23 @@ def _policy_heading(result: PolicyResult) -> list[str]:
         _reviewed_under(result, number),
         "",
         *_markdown_notices(result),
+        *_letter_advisories(result),
+    ]
+
+
+def _letter_advisories(result: PolicyResult) -> list[str]:
+    """The advisories that apply, for the reviewer: they never decide the case."""
+    lines = [
+        f"- {textsafe.markdown(_advisory_line(result, a))}" for a in result.advisories if a.applies
+    ]
+    if not lines:
+        return []
+    return [
+        "Advisory recommendations of this policy (for the reviewer; they decide nothing):",
+        "",
+    ] + [
+        *lines,
+        "",
     ]
 
 
