@@ -431,7 +431,10 @@ def describe_item(
                 prefer=lambda info: info.set_id() == set_id,
             )
             info = compiled.nodes[node_id]
-            separate = info.counts_dates()
+            # A record of a set the criterion's records are ordered against is not one of them.
+            leaf_set = info.set_id()
+            own = leaf_set is not None and compiled.may_count_for(set_id, leaf_set)
+            separate = own and info.counts_dates()
             apart = info.records_leaf().apart if separate else None
             wanted = sum(
                 1

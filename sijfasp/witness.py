@@ -484,6 +484,31 @@ class Writer:
             return 1
         return len(self._least_reaching(copy.deepcopy(case), set_id, days, window))
 
+    def _order_targets(self) -> dict[str, int]:
+        """The sets some filter orders its records against, each with the most days the
+        records ordered after it must span (K dates G days apart: (K - 1) * G)."""
+        found: dict[str, int] = {}
+        for set_id in self.filters.all_sets():
+            for fl in self.filters.of(set_id):
+                for test in fl.conditions:
+                    if test.name not in ("after", "before"):
+                        continue
+                    target = test.arguments[1].name
+                    span = 0
+                    if test.name == "after":
+                        span = max(
+                            (
+                                (leaf.minimum - 1) * (leaf.apart or 1)
+                                for info in self.compiled.nodes.values()
+                                if isinstance(leaf := info.leaf, RecordsLeaf)
+                                and leaf.unit == CountUnit.DATES
+                                and self.compiled.may_count_for(set_id, leaf.set_id)
+                            ),
+                            default=0,
+                        )
+                    found[target] = max(found.get(target, 0), span)
+        return found
+
     def _read_as_latest(self, set_id: str) -> bool:
         """Whether a `latest of` leaf reads the set, or a set containing it."""
         return any(
@@ -532,7 +557,15 @@ class Writer:
         # A merged item (any of several values serves) is applied with its first value.
         parsed = [clingo.parse_term(k.split(" | ")[0]) for k in keys]
         order = {"guess": 0, "fill": 1, "more": 2, "more_days": 3}
-        for term in sorted(parsed, key=lambda t: (order[t.name], str(t))):
+        # A record of a set others are ordered against comes first, so that they are dated
+        # against it.
+        targets = self._order_targets()
+
+        def position(term: clingo.Symbol) -> tuple[int, int, str]:
+            target = term.name == "more" and term.arguments[0].name in targets
+            return (order[term.name], 0 if target else 1, str(term))
+
+        for term in sorted(parsed, key=position):
             args = term.arguments
             if term.name == "guess":
                 fact, value = args
@@ -551,7 +584,16 @@ class Writer:
                 if skip_unwritable and self.tied_to_unknown_request(result, set_id):
                     continue
                 choice = choices.get(str(term), 0)
-                self._add_record(result, set_id, None, self._set_window(set_id), choice=choice)
+                window = self._set_window(set_id)
+                if set_id in targets:
+                    # Early enough for the records after it to be dated, spaced as counted.
+                    try:
+                        span = -(2 + targets[set_id])
+                        self._add_record(result, set_id, None, window, span, choice)
+                        continue
+                    except Unwritable:
+                        pass
+                self._add_record(result, set_id, None, window, choice=choice)
                 if self._read_as_latest(set_id):
                     # A new result must be the latest one: it is dated on the request date,
                     # unless a record is already (another added record keeps its own date).
