@@ -461,6 +461,12 @@ class _Lint:
             )
         caps = [_date_cap(self.located.filters[f]) for f in filters]
         most = max((c for c in caps if c is not None), default=0)
+        if leaf.apart:
+            return (
+                f"its records fall within a date window of at most {most} days, so never on "
+                f"{leaf.minimum} dates at least {leaf.apart} days apart (the first and the last "
+                f"{(leaf.minimum - 1) * leaf.apart} days apart)"
+            )
         return (
             f"its records fall within a date window of at most {most} days, so never on "
             f"{leaf.minimum} separate dates"

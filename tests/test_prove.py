@@ -85,6 +85,20 @@ EXPECTED: dict[str, tuple[Code, int, Severity, list[str]]] = {
         Severity.ERROR,
         ["at most 31 days", "40 separate dates"],
     ),
+    # Issue 20: spaced dates need (K - 1) * G days of room, not K days.
+    "unreachable_spacing.sijp": (
+        Code.UNREACHABLE_COUNT,
+        8,
+        Severity.ERROR,
+        ["at most 6 days", "2 dates at least 14 days apart"],
+    ),
+    # Issue 20: a record ordered after another set needs a record of that set.
+    "order_without_its_set.sijp": (
+        Code.UNMEETABLE_SERVICE,
+        5,
+        Severity.ERROR,
+        ["'pt_after' (line 11)", "'no_block' (line 12)", "`at least 1 diagnostic_block`"],
+    ),
 }
 
 
@@ -638,3 +652,43 @@ def test_a_record_model_of_the_proving_encoding_is_met_by_the_evaluator(tmp_path
     checked = validate_case(case, loaded.policy.vocabulary)
     (node,) = [n for n in evaluate(loaded, checked).criteria if n.id == "first"]
     assert node.status == "met", (text, case)
+
+
+# ------------------------------------------------------------------ order conditions (issue 20)
+ORDERED = (
+    'records blocks [2] "Diagnostic block": injection where purpose is diagnostic\n'
+    'records pt_after [3] "PT after a block":\n'
+    "  therapy where kind is physical_therapy and start after blocks\n"
+)
+
+
+def test_a_record_ordered_after_a_set_whose_filter_no_record_meets_is_contradictory(tmp_path):
+    body = ORDERED.replace(
+        "purpose is diagnostic", "purpose is diagnostic and purpose is therapeutic"
+    )
+    body += 'criteria for percutaneous_sij_fusion {\n  pt [4] "PT": at least 1 pt_after\n}\n'
+    codes = [d.code for d in _proven(_write(tmp_path, body))]
+    assert Code.CONTRADICTORY_FILTER in codes
+
+
+def test_an_order_and_a_count_of_its_set_that_can_both_hold_are_clean(tmp_path):
+    body = ORDERED + (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  pt [4] "PT": at least 1 pt_after\n'
+        '  two_blocks [5] "Two blocks": at least 2 blocks\n'
+        "}\n"
+    )
+    assert _proven(_write(tmp_path, body)) == []
+
+
+def test_the_record_an_order_needs_does_not_make_a_count_of_two_hold(tmp_path):
+    # One block is all a therapy after a block needs: "not two blocks" can still hold.
+    body = ORDERED.replace(
+        "purpose is diagnostic", "purpose is diagnostic and relief_percent >= 50"
+    ) + (
+        "criteria for percutaneous_sij_fusion {\n"
+        '  pt [4] "PT": at least 1 pt_after\n'
+        '  few [5] "Not two blocks": none of { at least 2 blocks }\n'
+        "}\n"
+    )
+    assert _proven(_write(tmp_path, body)) == []
