@@ -230,7 +230,14 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
         return _error(item, shown_id, [{"message": LONE_SURROGATE, "field": surrogate}])
     try:
         policies = _policies(config)
-        case, chosen = case_under(data, policies, item.source, config.limits)
+        if isinstance(data, dict) and ("resourceType" in data or "hookInstance" in data):
+            from .fhir import commands as fhir_commands  # a FHIR case (docs/fhir.md)
+
+            case, chosen, _ = fhir_commands.read_case(
+                data, policies, item.source, config.limits, None, notify=False
+            )
+        else:
+            case, chosen = case_under(data, policies, item.source, config.limits)
         options = Options(enumerate=config.enumerate)
         limit = config.limits.time_limit
         result = _within_time(

@@ -281,3 +281,27 @@ def test_the_questionnaire_answered_on_the_command_line_completes_the_case(tmp_p
     assert [r["determination"] for r in json.loads(checked.stdout)["results"]] == ["approvable"]
     explained = sijfasp("explain", "examples/fhir/odi_missing.json", "--policy", AIM)
     assert explained.returncode == 0 and "ODI" in explained.stdout
+
+
+@pytest.mark.slow
+def test_batch_reads_fhir_twins_among_its_cases(tmp_path):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for source in (EXAMPLES_DIR / "relief_60.yaml", FHIR_DIR / "relief_60.json", HOOKS[0]):
+        (folder / source.name).write_bytes(source.read_bytes())
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "sijfasp", "batch", str(folder), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    by_source = {
+        line["case"]: [(r["policy"], r["determination"], r["reasons"]) for r in line["results"]]
+        for line in lines
+    }
+    assert by_source["relief-60"] == by_source["relief_60"]
+    assert {r[1] for r in by_source["approvable-order"]} == {"approvable"}

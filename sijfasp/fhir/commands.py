@@ -50,14 +50,17 @@ def read_case(
     name: str,
     limits: Limits,
     answers: Path | None,
+    notify: bool = True,
 ) -> tuple[Case, list[LoadedPolicy], FhirCase | None]:
     """The validated case of FHIR input (or of a case with `--answers` merged in), the policies
-    it is judged under, and what the FHIR reader found (None for a YAML/JSON case)."""
+    it is judged under, and what the FHIR reader found (None for a YAML/JSON case). The
+    reader's notices go to standard error unless `notify` is false (a batch's workers)."""
     vocabulary = union([p.policy.vocabulary for p in policies])
     read: FhirCase | None = None
     if is_fhir(data):
         read = read_fhir(data, vocabulary, name)
-        _notify(name, read.notices)
+        if notify:
+            _notify(name, read.notices)
         data = read.data
     if answers is not None:
         shown = display_name(answers)
