@@ -1,0 +1,106 @@
+"""A bounded load on `sijfasp serve` over loopback: order-sign calls, some at a time.
+
+    python benchmarks/serve.py [--calls 2000] [--concurrency 16] [--workers 2]
+
+Starts the real server (`--dev`, a fresh SQLite file in a temporary folder) on a free port of
+127.0.0.1, sends the example order-sign requests (each with its own hookInstance) and reports
+throughput, latency percentiles and errors; then checks the database: one stored request and
+two decisions per answered call, none lost, none twice. Nothing but 127.0.0.1 is contacted;
+the run stops after the calls or after `--max-seconds`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import httpx
+from serve_support import FHIR, start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-seconds", type=float, default=1800)
+    args = parser.parse_args()
+    hooks = [json.loads(p.read_text()) for p in sorted((FHIR / "hooks").glob("*.json"))]
+    folder = Path(tempfile.mkdtemp(prefix="sijfasp-bench-"))
+    config = folder / "serve.toml"
+    config.write_text(f"[server]\nworkers = {args.workers}\nqueue = {args.concurrency * 4}\n")
+    database = folder / "bench.db"
+    server = start(folder, "--dev", config=config, database=database)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(args.calls))
+    deadline = time.monotonic() + args.max_seconds
+
+    def worker() -> None:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            for number in counter:
+                if time.monotonic() > deadline:
+                    return
+                body = dict(hooks[number % len(hooks)], hookInstance=f"bench-{number}")
+                began = time.perf_counter()
+                try:
+                    answer = http.post("/cds-services/sijfasp-order-sign", json=body)
+                    status = answer.status_code
+                except httpx.HTTPError as error:
+                    status = 0
+                    with lock:
+                        errors.append(type(error).__name__)
+                elapsed = time.perf_counter() - began
+                with lock:
+                    latencies.append(elapsed)
+                    statuses[status] = statuses.get(status, 0) + 1
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    server.stop()
+    with sqlite3.connect(database) as db:
+        stored = db.execute(
+            "SELECT COUNT(*) FROM requests WHERE endpoint = 'cds-services/sijfasp-order-sign'"
+        ).fetchone()[0]
+        decisions = db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+        distinct = db.execute("SELECT COUNT(DISTINCT id) FROM requests").fetchone()[0]
+    ok = statuses.get(200, 0)
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    print(f"calls {len(latencies)}, {args.concurrency} at a time, {args.workers} workers")
+    print(f"load average before the end: {os.getloadavg()[0]:.2f} (2 cores)")
+    print(f"wall {wall:.1f} s, throughput {len(latencies) / wall:.1f} calls/s")
+    print(
+        f"latency ms: p50 {pct(50):.0f}, p95 {pct(95):.0f}, p99 {pct(99):.0f}, "
+        f"mean {statistics.fmean(latencies) * 1000:.0f}"
+    )
+    print(f"statuses {dict(sorted(statuses.items()))}, transport errors {len(errors)}")
+    print(f"stored requests {stored}, distinct {distinct}, decisions {decisions}")
+    lost = ok - stored
+    print(f"lost {max(lost, 0)}, duplicated {max(-lost, 0)}")
+    good = stored == ok and decisions == 2 * ok and not errors
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
