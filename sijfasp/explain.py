@@ -183,6 +183,9 @@ class Reader:
         return f"within {start}..{self.case.date}"
 
 
+SIDES = frozenset({"left", "right", BOTH_SIDES})  # the values of a side, as records hold them
+
+
 def side_words(side: str) -> str:
     """A record's side: "left joint", "both joints"."""
     return "both joints" if side == BOTH_SIDES else f"{plain_words(side)} joint"
@@ -579,6 +582,13 @@ def _miss_text(
         return f"{name} not documented"
     shown = _value_text(value)
     if isinstance(condition, InCondition):
+        if plain and set(condition.values) | {shown} <= SIDES:
+            # "left joint, needs the right joint or both joints"
+            wanted = " or ".join(
+                "both joints" if v == BOTH_SIDES else f"the {v} joint"
+                for v in sorted(condition.values, key=lambda v: v == BOTH_SIDES)
+            )
+            return f"{side_words(shown)}, needs {wanted}"
         if plain and field_def is not None and field_def.type.kind == "bool":
             wanted = " or ".join(value_words(v, "bool") for v in sorted(condition.values))
             return f"{name}: {value_words(shown, 'bool')}, needs {wanted}"

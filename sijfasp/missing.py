@@ -542,6 +542,11 @@ def _side_of(reader: Reader, model: Snapshot) -> str | None:
 
 def _sided(label: str, side: str | None) -> str:
     """A record set "of that side" names the side: "left hip radiograph"."""
+    requested = " of the requested side or of both joints"
+    if requested in label and side is not None:
+        # The side is known (documented, or supposed by the set): the joint it names.
+        joint = "of both joints" if side == "bilateral" else f"of the {side} joint or of both joints"
+        return label.replace(requested, f" {joint}")
     marker = " of that side"
     if marker not in label or side is None:
         return label

@@ -846,7 +846,7 @@ def _on_file(result: PolicyResult, criterion_id: str) -> list[str]:
     node = _find_node(result.criteria, criterion_id)
     if node is None:
         return []
-    lines: list[str] = []
+    reasons: dict[str, list[str]] = {}  # each record, and why it does not count (every set's)
     for each in _walk(node):
         if other_request(each) is not None:
             continue
@@ -854,14 +854,17 @@ def _on_file(result: PolicyResult, criterion_id: str) -> list[str]:
             if not evidence.startswith(NEARLY_PREFIX):
                 continue
             record, _, why = evidence.removeprefix(NEARLY_PREFIX).strip().partition(": ")
-            if all(part.endswith("not documented") for part in why.split("; ")):
-                continue  # asked for above
-            head, _, rest = record.partition(", ")
-            named = f"{head} ({rest})" if rest else head
-            why = f"it is {why}" if why.startswith("more than") else why
-            line = f"- The {named} does not count: {why}."
-            if line not in lines:
-                lines.append(line)
+            parts = reasons.setdefault(record, [])
+            parts += [part for part in why.split("; ") if part not in parts]
+    lines = []
+    for record, parts in reasons.items():
+        if all(part.endswith("not documented") for part in parts):
+            continue  # asked for above
+        head, _, rest = record.partition(", ")
+        named = f"{head} ({rest})" if rest else head
+        why = "; ".join(parts)
+        why = f"it is {why}" if why.startswith("more than") else why
+        lines.append(f"- The {named} does not count: {why}.")
     if not lines:
         return []
     return ["On file:", "", *[textsafe.markdown(x) for x in lines[:MAX_ON_FILE]], ""]
