@@ -926,8 +926,8 @@ def _new_attempt_items(option: tuple[MissingItem, ...]) -> list[str]:
             texts += _letter_items(tuple(run))
             continue
         separate = item.records.endswith("a date of its own")
-        noun = _with_article(item.words) if len(run) == 1 else item.words
-        count = "" if len(run) == 1 else f"{_count_word(len(run))} new, each "
+        noun = _with_article(item.words)
+        count = "" if len(run) == 1 else f"{_count_word(len(run))} new records, each "
         texts.append(
             textsafe.markdown(
                 (count or "a new attempt: ")

@@ -554,7 +554,9 @@ def test_blocks_that_failed_say_what_new_blocks_would_have_to_show(capsys):
         capsys, "missing", RELIEF_60, "--format", "markdown", "--policy", "aim_sijf_2022"
     )
     assert "new attempts would have to show" in out
-    assert "Two new, each image-guided, contrast-enhanced intra-articular SIJ block" in out
+    assert (
+        "Two new records, each an image-guided, contrast-enhanced intra-articular SIJ block" in out
+    )
 
 
 def test_no_new_attempts_when_a_documented_fact_fails_a_criterion():
