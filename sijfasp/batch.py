@@ -493,6 +493,13 @@ def check_output(out: Path, inputs: list[str], opened: os.stat_result | None = N
     by (the same path, a hard link, a symbolic link, standard input redirected from it), or that
     lies in an input directory: before anything is opened for writing, and again on the opened
     output (`opened`), before anything is written."""
+    if out.name.endswith(RECORD_SUFFIX):
+        # Another run's record (OUTPUT.resume) is written under that run's lock, not this one's.
+        raise _usage(
+            f"the output {out} is named as the resume record of another output "
+            f"({out.name[: -len(RECORD_SUFFIX)]}); choose another --out",
+            str(out),
+        )
     checked = [("output", out, opened or _stat(out)), ("resume record", record_path(out), None)]
     for what, path, info in checked:
         info = info or _stat(path)

@@ -160,6 +160,15 @@ def test_the_resume_record_cannot_be_an_input(tmp_path, capsys):
     assert record.read_text() == _cheap(2) and not out.exists()
 
 
+def test_an_output_named_as_a_resume_record_is_refused(tmp_path, capsys, monkeypatch):
+    # Written by a second run, another run's record would change under that run's lock.
+    source, out = _stopped_run(tmp_path, capsys, monkeypatch, _cheap(4), 2)
+    record = _record(out).read_bytes()
+    code, err = _batch(capsys, source, "--out", _record(out))
+    assert code == 2 and "named as the resume record of another output" in err, err
+    assert _record(out).read_bytes() == record and not _record(_record(out)).exists()
+
+
 @pytest.mark.slow  # a process of its own, with standard input redirected
 def test_an_output_read_on_standard_input_is_refused(tmp_path):
     out = tmp_path / "out.jsonl"
