@@ -247,18 +247,24 @@ class Service:
         judged = self.engine.judge(data)
         bundle = self.engine.claim_bundle(judged)
         bundle["identifier"] = {"system": DECISION_SYSTEM, "value": request_id}
-        replay = self.store.record(
-            request_id,
-            client,
-            "Claim/$submit",
-            digest,
-            body.decode("utf-8"),
-            200,
-            bundle,
-            judged.case.id,
-            decisions_of(judged),
-            claim_key=key,
-        )
+        for attempt in (1, 2):
+            try:
+                replay = self.store.record(
+                    request_id,
+                    client,
+                    "Claim/$submit",
+                    digest,
+                    body.decode("utf-8"),
+                    200,
+                    bundle,
+                    judged.case.id,
+                    decisions_of(judged),
+                    claim_key=key,
+                )
+                break
+            except Exception as error:  # another process stored this claim version first
+                if attempt == 2 or not _is_duplicate(error):
+                    raise
         logged = self._logged(judged)
         if replay is not None:
             first, answer, status = replay
@@ -370,6 +376,11 @@ class Service:
 
 
 DECISION_SYSTEM = "http://sijfasp.org/fhir/decision"
+
+
+def _is_duplicate(error: BaseException) -> bool:
+    text = str(error).upper()
+    return "UNIQUE" in text or "DUPLICATE" in text
 
 
 def _where(error: BaseException) -> str:
