@@ -613,13 +613,13 @@ def _miss_text(
             return f"dated before the window that starts {start}"
         return f"dated after the window that ends {end}"
     if isinstance(condition, WithinFactMonthsCondition):
-        start = _fact_window_start(reader, condition)
+        since = _fact_window_start(reader, condition)
         if plain:
             fact = reader.policy.vocabulary.fact("finding", condition.fact)
             means = lower_first(fact.means) if fact is not None else plain_words(condition.fact)
             length = reader.case.findings.get(condition.fact)
-            return f"{name} {shown}, before {start}, {length} months before the request ({means})"
-        return f"{name} {shown}, before the window of {condition.fact} that starts {start}"
+            return f"{name} {shown}, before {since}, {length} months before the request ({means})"
+        return f"{name} {shown}, before the window of {condition.fact} that starts {since}"
     if isinstance(condition, WithinMonthsCondition):
         start = months_before(reader.case.date, condition.months)
         if isinstance(value, dt.date) and value < start:
