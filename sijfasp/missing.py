@@ -545,7 +545,9 @@ def _sided(label: str, side: str | None) -> str:
     requested = " of the requested side or of both joints"
     if requested in label and side is not None:
         # The side is known (documented, or supposed by the set): the joint it names.
-        joint = "of both joints" if side == "bilateral" else f"of the {side} joint or of both joints"
+        joint = (
+            "of both joints" if side == "bilateral" else f"of the {side} joint or of both joints"
+        )
         return label.replace(requested, f" {joint}")
     marker = " of that side"
     if marker not in label or side is None:
