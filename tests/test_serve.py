@@ -441,3 +441,64 @@ def test_killed_mid_request_loses_nothing_answered(tmp_path):
             "SELECT COUNT(*) FROM claims c JOIN decisions d ON d.request_id = c.request_id"
         ).fetchone()[0]
         assert decided == 2 * len(rows)  # every stored claim with both policies' decisions
+
+
+def test_payer_routes_saturation_and_the_time_limit(tmp_path):
+    routes = (
+        '\n[[route]]\npayer = "Example Health Plan"\nline_of_business = "medicaid"\n'
+        'policies = ["caresource_sijf_2026"]\n'
+    )
+    config, key = write_config(tmp_path, extra="")
+    text = config.read_text().replace("workers = 2\nqueue = 8", "workers = 1\nqueue = 1")
+    config.write_text(text + routes)
+    server = start(tmp_path, config=config, key=key)
+    try:
+        with server.client() as http:
+            answer = http.post("/Claim/$submit", json=_load("approvable.json"), headers=bearer())
+            assert answer.status_code == 200, answer.text
+            responses = [
+                e["resource"]
+                for e in answer.json()["entry"]
+                if e["resource"]["resourceType"] == "ClaimResponse"
+            ]
+            assert [r["insurer"]["display"] for r in responses] == ["CareSource (Arkansas PASSE)"]
+            stranger = _load("approvable.json")
+            for entry in stranger["entry"]:
+                if entry["resource"]["resourceType"] == "Organization":
+                    entry["resource"]["name"] = "Another Plan"
+            refused = http.post("/Claim/$submit", json=stranger, headers=bearer())
+            assert refused.status_code == 422
+            assert _issues(refused)[0]["expression"] == ["Coverage.payor"]
+        # One worker and a queue of one: of eight calls at once, some are told to retry.
+        statuses: list[int] = []
+        retry: list[str | None] = []
+
+        def call(number: int) -> None:
+            claim = _load("approvable.json")
+            claim["entry"][0]["resource"]["identifier"][0]["value"] = f"busy-{number}"
+            with server.client() as http:
+                answer = http.post("/Claim/$submit", json=claim, headers=bearer())
+            statuses.append(answer.status_code)
+            retry.append(answer.headers.get("Retry-After"))
+
+        threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert set(statuses) == {200, 429}, statuses
+        assert all(r == "1" for s, r in zip(statuses, retry) if s == 429)
+    finally:
+        server.stop()
+    assert server.process.returncode == 0  # Ctrl-C (SIGINT) stops it cleanly
+    assert server.log.read_text().rstrip().endswith("sijfasp serve: stopped")
+    config.write_text(config.read_text().replace("workers = 1", "time_limit = 0.001\nworkers = 1"))
+    slow = start(tmp_path, config=config, key=key, database=tmp_path / "slow.db")
+    try:
+        with slow.client() as http:
+            answer = http.post("/Claim/$submit", json=_load("approvable.json"), headers=bearer())
+        assert answer.status_code == 503
+        assert _issues(answer)[0]["code"] == "timeout"
+        assert answer.headers["Retry-After"]
+    finally:
+        slow.stop()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, SijfaspError
@@ -80,14 +83,21 @@ def serve(
         say(f"sijfasp serve: {message}\n")
     say(f"sijfasp serve: listening on http://{settings.host}:{settings.port}/ (Ctrl-C stops)\n")
     sys.stderr.flush()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    # The command line's watchdog ends a run at once on Ctrl-C (it reads the signal from the
+    # wake-up pipe); a server instead lets uvicorn stop taking requests and finish those under
+    # way, then returns here.
+    if threading.current_thread() is threading.main_thread():
+        signal.set_wakeup_fd(-1)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+    say("sijfasp serve: stopped\n")
     return 0
 
 

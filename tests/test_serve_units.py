@@ -1,0 +1,150 @@
+"""The parts of `sijfasp serve` in the process (quick): config, storage, authentication."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("cryptography")
+
+from sijfasp.diagnostics import SijfaspError
+from sijfasp.serve import auth, config
+from sijfasp.serve.store import Decision, Store
+
+
+def _config(tmp_path: Path, text: str) -> config.Settings:
+    path = tmp_path / "serve.toml"
+    path.write_text(text)
+    return config.load(path, config.Settings())
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "where"),
+    [
+        ("[server]\nworkerz = 2\n", "unknown setting 'workerz'", "server.workerz"),
+        ("[server]\nworkers = 0\n", "positive number", "server.workers"),
+        (
+            '[[client]]\nid = "a"\nkind = "bearer"\ntoken_sha256 = "abc"\n',
+            "64 hexadecimal",
+            "client[0].token_sha256",
+        ),
+        ('[[client]]\nid = "a"\nkind = "basic"\n', "'jwt' or 'bearer'", "client[0].kind"),
+        (
+            '[[client]]\nid = "a"\nkind = "jwt"\nissuer = "x"\n',
+            "one of 'public_key' or 'jwks'",
+            "client[0]",
+        ),
+        ('[[route]]\npayer = "p"\npolicies = []\n', "list of policy ids", "route[0].policies"),
+        (
+            '[[route]]\npayer = "p"\nline_of_business = "medicare"\npolicies = ["a"]\n',
+            "unknown line of business",
+            "route[0].line_of_business",
+        ),
+        ("[server\n", "not a TOML file", ""),
+    ],
+)
+def test_a_bad_config_is_one_clear_message(tmp_path, text, words, where):
+    with pytest.raises(SijfaspError) as raised:
+        _config(tmp_path, text)
+    (diagnostic,) = raised.value.diagnostics
+    assert words in diagnostic.message
+    assert (diagnostic.field_path or "") == where
+
+
+def test_routes_beside_the_policies_follow_the_config_file(tmp_path):
+    (tmp_path / "payers.toml").write_text('[[route]]\npayer = "B"\npolicies = ["b"]\n')
+    path = tmp_path / "serve.toml"
+    path.write_text('[[route]]\npayer = "A"\npolicies = ["a"]\n')
+    settings = config.load(path, config.Settings(policies=tmp_path))
+    assert [r.payer for r in settings.routes] == ["A", "B"]
+
+
+def test_migrations_run_once_and_a_claim_is_stored_once_per_body(tmp_path):
+    url = str(tmp_path / "s.db")
+    store = Store(url)
+    assert Store(url).schema_version() == 1  # a second start applies nothing again
+    with sqlite3.connect(url) as db:
+        assert db.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 1
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    decision = Decision("p", "1", "h" * 64, "approvable", "a1")
+    answer = {"resourceType": "Bundle"}
+    assert (
+        store.record(
+            "r1", "c", "Claim/$submit", "d1", "{}", 200, answer, "k", [decision], claim_key="K"
+        )
+        is None
+    )
+    replay = store.record(
+        "r2", "c", "Claim/$submit", "d1", "{}", 200, {"other": 1}, "k", [decision], claim_key="K"
+    )
+    assert replay == ("r1", answer, 200)
+    assert (
+        store.record("r3", "c", "Claim/$submit", "d2", "{}", 200, answer, "k", [], claim_key="K")
+        is None
+    )
+    versions = store.claim("K")
+    assert [(v["version"], v["first_request_id"]) for v in versions] == [(1, "r1"), (2, "r1")]
+    assert store.counts()["decisions"] == 1  # the replay stored no decision
+    assert store.assertion("a1") == ("r1", "p")
+
+
+def test_bearer_tokens_are_compared_by_digest(tmp_path):
+    digest = hashlib.sha256(b"secret").hexdigest()
+    settings = config.Settings(clients=(config.Client("pas", "bearer", token_sha256=digest),))
+    assert auth.bearer_client(settings, {"authorization": "Bearer secret"}) == "pas"
+    with pytest.raises(auth.Refused, match="not one of a configured client"):
+        auth.bearer_client(settings, {"authorization": "Bearer other"})
+    with pytest.raises(auth.Refused, match="no bearer client"):
+        auth.bearer_client(config.Settings(), {"authorization": "Bearer secret"})
+
+
+def test_a_jwks_client_is_verified_by_kid_and_a_jti_only_once(tmp_path):
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwks = {"keys": [dict(public, kid="k7", use="sig")]}
+    (tmp_path / "ehr.jwks.json").write_text(json.dumps(jwks))
+    settings = _config(
+        tmp_path,
+        '[[client]]\nid = "ehr"\nkind = "jwt"\nissuer = "https://e"\njwks = "ehr.jwks.json"\n',
+    )
+    store = Store(str(tmp_path / "s.db"))
+    now = int(time.time())
+    claims = {
+        "iss": "https://e",
+        "aud": "https://s/cds-services/x",
+        "iat": now,
+        "exp": now + 60,
+        "jti": "j1",
+    }
+    token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": "k7"})
+    headers = {"authorization": f"Bearer {token}"}
+    assert auth.jwt_client(settings, store, headers, ["https://s/cds-services/x"]) == "ehr"
+    with pytest.raises(auth.Refused, match="replay"):
+        auth.jwt_client(settings, store, headers, ["https://s/cds-services/x"])
+    other = jwt.encode(dict(claims, jti="j2"), key, algorithm="ES256", headers={"kid": "nope"})
+    with pytest.raises(auth.Refused, match="kid"):
+        auth.jwt_client(
+            settings, store, {"authorization": f"Bearer {other}"}, ["https://s/cds-services/x"]
+        )
+    long = jwt.encode(
+        dict(claims, jti="j3", exp=now + 7200), key, algorithm="ES256", headers={"kid": "k7"}
+    )
+    with pytest.raises(auth.Refused, match="more than 3600 seconds"):
+        auth.jwt_client(
+            settings, store, {"authorization": f"Bearer {long}"}, ["https://s/cds-services/x"]
+        )
+
+
+def test_the_start_message_says_how_to_configure_a_client():
+    message = auth.start_message(config.Settings())
+    assert message and "[[client]]" in message and "--dev" in message
+    assert auth.start_message(config.Settings(dev=True)) is None
