@@ -234,3 +234,16 @@ def test_the_bundled_vocabulary_lints_clean_through_the_command_line():
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_service_codes_agree_with_the_vocabularys_table_of_codes_by_service():
+    # The FHIR reader names the service by the `code cpt ... for SERVICE` clauses; the case checks
+    # hold a request to its service's codes (`service NAME cpt CODES`): the two never disagree.
+    vocabulary = load_vocabulary(VOCABULARY)
+    service = vocabulary.fact("request", "service")
+    assert service is not None
+    table = dict(vocabulary.service_codes)
+    for value in service.type.values:
+        read_as = {c.code for c in service.codes if c.system == codings.CPT and c.value == value}
+        if value in table:
+            assert read_as <= set(table[value]), value
