@@ -93,6 +93,24 @@ def test_the_form_works_without_javascript_and_refuses_a_bad_token(browser, serv
     page.click("#case-form button[type=submit]")
     text = page.inner_text("main")
     assert "do not meet a criterion" in text and "✗" in text
+    # A stored request (a FHIR PAS Bundle submitted over the API), opened by its number.
+    import json
+
+    import httpx
+
+    claim = json.loads((ROOT / "examples" / "fhir" / "odi_missing.json").read_text())
+    submitted = httpx.post(
+        server.url + "/Claim/$submit",
+        json=claim,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
+    page.goto(server.url + "/")
+    page.fill("#request", submitted.headers["X-Request-Id"])
+    page.fill("#token2", TOKEN)
+    page.click(".stored-form button[type=submit]")
+    text = page.inner_text("main")
+    assert "Stored as request" in text and "Documentation is missing" in text
     context.close()
 
 

@@ -147,11 +147,7 @@ def review_html(service: Any, judged: Judged, request_id: str | None) -> HTMLRes
     result: CaseResult = judged.result
     engine = service.engine
     sections = (
-        "".join(
-            _policy_section(r)
-            for r in result.results
-            if (r.determination in PLAIN and r.criteria) or r.reasons
-        )
+        "".join(_policy_section(r) for r in result.results if r.criteria or r.reasons)
         or "<p>No policy addresses this request.</p>"
     )
     letter = render.markdown_missing(result)
@@ -168,7 +164,11 @@ def review_html(service: Any, judged: Judged, request_id: str | None) -> HTMLRes
             )
         )
     stored = f'<p class="stored">Stored as request {e(request_id)}.</p>' if request_id else ""
-    body = f"""<h1>Review of the request for {e(render._service_words(result)) if hasattr(render, "_service_words") else "the service"}</h1>
+    service_words = next((r.service_label for r in result.results if r.service_label), "")
+    heading = (
+        f"Review of the request for {service_words}" if service_words else "Review of the request"
+    )
+    body = f"""<h1>{e(heading)}</h1>
 {stored}
 <p class="downloads">{" ".join(downloads)}</p>
 <div class="policies">{sections}</div>
