@@ -479,6 +479,20 @@ class TooClose:
     other: int
 
 
+# The encoding's `no_day` (policy.lp): a day before every day a case can hold.
+NO_DAY = -100_000_000
+
+
+@dataclass(frozen=True)
+class RoomBetween:
+    """room_between(Node, First, Last): a count of dates spaced apart whose dates can never fit:
+    the set's records can only be dated from day First (no_day: no first day) to day Last."""
+
+    node: str
+    first: int
+    last: int
+
+
 @dataclass(frozen=True)
 class Excluded:
     """excluded(World, Node): an exclusion of the requested service holds."""
@@ -542,6 +556,7 @@ Shown = (
     | CoveredTo
     | SpacedDate
     | TooClose
+    | RoomBetween
     | Excluded
     | AdvisoryApplies
     | ItemAtom
@@ -566,6 +581,7 @@ SHOWN: dict[tuple[str, int], Callable[[Sequence[Symbol]], Shown]] = {
     ("covered_to", 2): lambda a: CoveredTo(_const(a[0]), _int(a[1])),
     ("spaced_date", 2): lambda a: SpacedDate(_const(a[0]), _int(a[1])),
     ("too_close", 3): lambda a: TooClose(_const(a[0]), _int(a[1]), _int(a[2])),
+    ("room_between", 3): lambda a: RoomBetween(_const(a[0]), _int(a[1]), _int(a[2])),
     ("excluded", 2): lambda a: Excluded(_enum(World, a[0]), _const(a[1])),
     ("advisory_applies", 1): lambda a: AdvisoryApplies(_const(a[0])),
     ("item", 1): lambda a: ItemAtom(decode_item(a[0])),
@@ -729,6 +745,12 @@ class Snapshot:
         """Pairs (counted date, date passed over) of a spaced count, as documented."""
         return sorted((a.day, a.other) for a in self._of(TooClose) if a.node == node)
 
+    def room_between(self, node: str) -> tuple[int, int] | None:
+        """For a count of dates that can never fit, the first and last day (offsets from the
+        request; the first may be NO_DAY) its set's records can be dated on; else None."""
+        found = [(a.first, a.last) for a in self._of(RoomBetween) if a.node == node]
+        return found[0] if found else None
+
     def excluded(self, world: World) -> set[str]:
         return {a.node for a in self._of(Excluded) if a.world == world}
 
@@ -751,6 +773,7 @@ def _one(found: list[int], atom: str) -> int:
 
 
 __all__ = [
+    "NO_DAY",
     "SHOWN",
     "AdvisoryApplies",
     "AtomError",
@@ -782,6 +805,7 @@ __all__ = [
     "RMember",
     "RecordFact",
     "RecordRef",
+    "RoomBetween",
     "Snapshot",
     "SpacedDate",
     "Span",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import assert_never
 
-from .atoms import RecordRef, Snapshot, Value
+from .atoms import NO_DAY, RecordRef, Snapshot, Value
 from .case import Case
 from .case_facts import months_before
 from .compiler import (
@@ -312,6 +312,10 @@ def _records_evidence(
                     lines.append(f"{count} of {leaf.minimum} {noun}")
         case _:
             assert_never(leaf.unit)
+    # A count of dates that can never fit in the days its set's records can be dated on.
+    room = snapshot.room_between(node_id)
+    if room is not None:
+        lines.append(_room_text(reader, leaf, room))
     # Attempts documented as failing the outcome the count needs: the reason quotes them.
     for record in snapshot.failed_attempts(node_id):
         missed = _missed_outcome(reader, leaf.set_id, record, plain)
@@ -424,6 +428,27 @@ def _spaced_lines(
     if len(pairs) > MAX_TOO_CLOSE:
         lines.append(f"... and {len(pairs) - MAX_TOO_CLOSE} more dates too close")
     return lines
+
+
+def _room_text(reader: Reader, leaf: RecordsLeaf, room: tuple[int, int]) -> str:
+    """Why a count of dates can never be met: the days its records can be dated on, from the
+    solver (room_between/3), and the days its dates need from the first to the last."""
+    first, last = room
+    day = reader.case.date
+    end = day + dt.timedelta(days=last)
+    apart = leaf.apart or 1
+    dates = (
+        f"{leaf.minimum} dates at least {apart} days apart"
+        if leaf.apart
+        else f"{leaf.minimum} separate dates"
+    )
+    need = f"{dates} need {(leaf.minimum - 1) * apart} days from the first to the last"
+    if first == NO_DAY:
+        return f"no room: its records can be dated only up to {end}; {need}"
+    start = day + dt.timedelta(days=first)
+    if first > last:
+        return f"no room: no day from {start} to {end} is left for its records; {need}"
+    return f"no room: its records can be dated only from {start} to {end}; {need}"
 
 
 MAX_NEAR_MISSES = 3

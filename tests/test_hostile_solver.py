@@ -134,6 +134,10 @@ def test_separate_dates_need_a_day_each_inside_the_window(tmp_path):
     result, sets = _judge(tmp_path, body, {}, {})
     assert result.determination == "not_met" and sets == []
     assert result.criteria[0].status == "not_met"
+    assert (
+        "no room: its records can be dated only from 2026-07-13 to 2026-07-15; 4 separate "
+        "dates need 3 days from the first to the last" in result.criteria[0].evidence
+    )
 
 
 def test_a_record_before_a_set_asks_for_a_later_record_of_it_when_none_is_late_enough(tmp_path):
