@@ -401,6 +401,8 @@ def text_missing(case: CaseResult, listed: bool = False) -> str:
                     else "no added documentation can change this determination"
                 )
             )
+            if result.determination in (Determination.NOT_MET, Determination.EXCLUDED):
+                lines += _reasons_text(result)  # what was found, for physician review
             lines.append("")
             continue
         lines += _missing_summary(result)
