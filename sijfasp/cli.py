@@ -269,6 +269,19 @@ def _test_options(test: argparse.ArgumentParser) -> None:
     test.add_argument(
         "--fail-under-full", action="store_true", help="exit 1 unless coverage is full"
     )
+    test.add_argument(
+        "--mutate",
+        action="store_true",
+        help="mutation testing: which small changes of the policy no test notices "
+        "(paths may then name policies: ID, ID@VERSION)",
+    )
+    test.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --mutate: processes judging mutants (default: up to 4, one per core)",
+    )
     _policies_option(test)
     _run_limit_options(test)
 
@@ -1011,6 +1024,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def _cmd_test(args: argparse.Namespace) -> int:
     from . import policytests  # only `sijfasp test` reads policy test files
 
+    named: list[str] = []
+    if args.mutate:  # `--mutate POLICY`: a path that is no test file names a policy
+        named = [str(p) for p in args.paths if not str(p).endswith(policytests.TESTS_SUFFIX)]
+        args.paths = [p for p in args.paths if str(p).endswith(policytests.TESTS_SUFFIX)]
     paths = args.paths or policytests.default_test_files(policy_set(args).directory)
     if not paths:
         chosen = policy_set(args)
@@ -1024,6 +1041,16 @@ def _cmd_test(args: argparse.Namespace) -> int:
                 )
             ]
         )
+    if args.mutate:
+        from . import mutate
+
+        if args.workers < 0:
+            raise SijfaspError(
+                [Diagnostic("property", "--workers: expected a number of processes, 1 or more")]
+            )
+        text, status = mutate.command(paths, named, args.workers or mutate.default_workers())
+        _write_output(text, final=True)
+        return status
     text, status = policytests.command(paths, args.update, args.coverage, args.fail_under_full)
     _write_output(text, final=True)
     return status

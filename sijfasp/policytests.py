@@ -44,7 +44,7 @@ from .textsafe import for_diagnostic
 
 TESTS_FOLDER = "tests"
 TESTS_SUFFIX = ".tests.yaml"
-TOP_KEYS = ("policy", "note", "not_applicable", "tests")
+TOP_KEYS = ("policy", "note", "not_applicable", "tests", "equivalent")
 ENTRY_KEYS = (
     "name",
     "note",
@@ -89,6 +89,8 @@ class TestFile:
     not_applicable: dict[str, set[str]]  # node or exclusion id -> statuses it cannot take
     raw: dict[str, Any]
     dropped: list[str] = field(default_factory=list)  # ids the policy no longer has (--update)
+    # mutant -> why it cannot change a determination (`sijfasp test --mutate`, mutate.py)
+    equivalent: dict[str, str] = field(default_factory=dict)
 
 
 def _problem(shown: str, where: str, message: str, hint: str | None = None) -> SijfaspError:
@@ -169,7 +171,34 @@ def load_test_file(path: Path, lenient: bool = False) -> TestFile:
             raise _problem(shown, f"tests[{index}].name", f"a second test named '{test.name}'")
         names.add(test.name)
         tests.append(test)
-    return TestFile(path, shown, loaded, tests, not_applicable, raw, dropped or [])
+    equivalent = _equivalent(raw.get("equivalent"), shown)
+    return TestFile(path, shown, loaded, tests, not_applicable, raw, dropped or [], equivalent)
+
+
+def _equivalent(value: Any, shown: str) -> dict[str, str]:
+    """`equivalent:` entries, each a mutant as `sijfasp test --mutate` names it and a reason."""
+    if value is None:
+        return {}
+    if not isinstance(value, list):
+        raise _problem(shown, "equivalent", "expected a list of {mutant, reason}")
+    found: dict[str, str] = {}
+    for index, entry in enumerate(value):
+        where = f"equivalent[{index}]"
+        if not isinstance(entry, dict):
+            raise _problem(shown, where, "expected a mapping with 'mutant' and 'reason'")
+        for key in entry:
+            if key not in ("mutant", "reason"):
+                hint = did_you_mean(str(key), ("mutant", "reason"))
+                raise _problem(shown, f"{where}.{key}", f"unknown field '{key}'", hint)
+        mutant, reason = entry.get("mutant"), entry.get("reason")
+        if not isinstance(mutant, str) or not mutant.strip():
+            raise _problem(shown, f"{where}.mutant", "expected the mutant as --mutate names it")
+        if not isinstance(reason, str) or not reason.strip():
+            raise _problem(
+                shown, f"{where}.reason", "expected why no case can tell this mutant apart"
+            )
+        found[mutant.strip()] = reason.strip()
+    return found
 
 
 def _refuse_duplicates(raw: Any, shown: str) -> None:
