@@ -65,6 +65,7 @@ try:
             set_policies,
             shown_path,
             source_sha256,
+            stale_compiled,
         )
         from .policy_set import ENVIRONMENT_VARIABLE, PolicySet, discover
         from .results import CaseResult, PolicySetInfo
@@ -941,6 +942,9 @@ def _cmd_lint(args: argparse.Namespace) -> int:
             failures.append(SijfaspError(list(loaded.policy.warnings) + proven, loaded.sources))
             continue
         shown = list(loaded.policy.warnings) + proven
+        stale = stale_compiled(loaded)  # the .lp beside it, as `compile --check` reads it
+        if stale is not None:
+            shown.append(stale)
         if shown:
             warnings += len(shown)
             print(render_all(shown, {s.path: s for s in loaded.sources}), file=sys.stderr)
@@ -1374,6 +1378,8 @@ def _bounds(argv: Sequence[str] | None) -> tuple[float, int]:
     time_limit: Any = _default("time_limit") or DEFAULT_LIMITS.time_limit
     if _subject(argv) == "diff" and not _default("time_limit"):
         time_limit = DIFF_TIME_LIMIT  # a search of many cases, each judged by the solver
+    if _command(argv) == "test" and "--mutate" in args and not _default("time_limit"):
+        time_limit = 0  # hundreds of policies, each judged by its tests: minutes (no limit)
     memory: Any = _default("memory_limit") or DEFAULT_LIMITS.memory_limit
     for index, word in enumerate(args):
         for option in ("--time-limit", "--memory-limit"):

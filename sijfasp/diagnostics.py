@@ -45,6 +45,8 @@ class Code(StrEnum):
     NEVER_MATTERS = "never-matters"
     IMPOSSIBLE_GROUP = "impossible-group"
     UNREACHABLE_COUNT = "unreachable-count"
+    LABEL_NUMBER = "label-number"
+    STALE_COMPILED = "stale-compiled"
 
 
 CODES = {
@@ -73,6 +75,8 @@ CODES = {
     Code.NEVER_MATTERS: "an `any of` member or exclusion that never decides alone (a warning)",
     Code.IMPOSSIBLE_GROUP: "an `at least N of` group where fewer than N members can hold",
     Code.UNREACHABLE_COUNT: "a count or duration that no record set in its window can reach",
+    Code.LABEL_NUMBER: "a number in a label that its condition does not state (a warning)",
+    Code.STALE_COMPILED: "a compiled .lp beside a policy that differs from a fresh compile",
 }
 
 

@@ -32,6 +32,7 @@ from . import ast, versions
 from .ast import BlockRole, CombinatorKind
 from .diagnostics import Code, Diagnostic, SijfaspError, did_you_mean
 from .kinds import CountUnit, FieldOperator
+from .missing import Options
 from .policies import LoadedPolicy
 from .source import SourceText, Span
 from .textsafe import for_diagnostic
@@ -290,12 +291,15 @@ def _compile(loaded: LoadedPolicy, tree: ast.SourceFile) -> LoadedPolicy:
     return LoadedPolicy(policy, compile_policy(policy), loaded.sources)
 
 
+_NO_MISSING = Options(missing=False)
+
 # The state a worker process needs, set before the pool forks (or in each worker).
 _STATE: dict[str, Any] = {}
 
 
 def _judge(index: int) -> tuple[str, str]:
     """Run the tests against mutant `index` of `_STATE`; (outcome, test that killed it)."""
+    from .api import evaluate
     from .policytests import coverage_universe, run_test
 
     loaded: LoadedPolicy = _STATE["loaded"]
@@ -307,21 +311,53 @@ def _judge(index: int) -> tuple[str, str]:
     if changed.compiled.program == loaded.compiled.program:
         return "unchanged", ""
     nodes, exclusions = coverage_universe(changed)
-    for shown, test in _STATE["tests"]:
+    tests = [
         # A status asked of a node the mutant no longer has (a dropped member, a removed
         # exclusion) would kill it by its name alone: only what the mutant decides counts.
-        test = dataclasses.replace(
-            test,
-            criteria={k: v for k, v in test.criteria.items() if k in nodes},
-            exclusions={k: v for k, v in test.exclusions.items() if k in exclusions},
+        (
+            shown,
+            dataclasses.replace(
+                test,
+                criteria={k: v for k, v in test.criteria.items() if k in nodes},
+                exclusions={k: v for k, v in test.exclusions.items() if k in exclusions},
+            ),
         )
+        for shown, test in _STATE["tests"]
+    ]
+    # First without working out missing documentation (the costly part), then, for a mutant
+    # still alive, the tests that compare missing sets, in full.
+    for shown, test in tests:
         try:
-            outcome = run_test(test, changed)
+            if _differs(test, evaluate(changed, test.case, _NO_MISSING)):
+                return "killed", f"{shown}::{test.name}"
         except Exception as error:  # a mutant the solver cannot run is caught all the same
             return "killed", f"{shown}::{test.name} ({type(error).__name__})"
-        if not outcome.passed:
-            return "killed", f"{shown}::{test.name}"
+    for shown, test in tests:
+        if test.missing is None:
+            continue
+        try:
+            if not run_test(test, changed).passed:
+                return "killed", f"{shown}::{test.name}"
+        except Exception as error:
+            return "killed", f"{shown}::{test.name} ({type(error).__name__})"
     return "survived", ""
+
+
+def _differs(test: Any, result: Any) -> bool:
+    """Whether a result contradicts a test in anything but its missing sets (policytests.run_test
+    compares the same)."""
+    from .policytests import walk
+
+    if result.determination != test.expect:
+        return True
+    reasons = " ".join(result.reasons).lower()
+    if any(words.lower() not in reasons for words in test.reason):
+        return True
+    statuses = {n.id: n.status for n in walk(result.criteria)}
+    excluded = {e.id: e.status for e in result.exclusions}
+    return any(statuses.get(k) != v for k, v in test.criteria.items()) or any(
+        excluded.get(k) != v for k, v in test.exclusions.items()
+    )
 
 
 def _init_worker(state: dict[str, Any]) -> None:

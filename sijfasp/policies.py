@@ -362,6 +362,27 @@ def source_sha256(loaded: LoadedPolicy) -> str:
     return hashlib.sha256(source.text.encode("utf-8")).hexdigest() if source else ""
 
 
+def stale_compiled(loaded: LoadedPolicy) -> Diagnostic | None:
+    """A warning when the compiled `.lp` beside a policy file differs from a fresh compile
+    (`sijfasp compile --check` fails on it): what lint and test say of it. No `.lp` at all is
+    no warning here (a policy outside the bundle may never be compiled to a file)."""
+    path = Path(loaded.policy.path)
+    target = path.with_suffix(".lp")
+    try:
+        current = target.read_text(encoding="utf-8") if target.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        current = ""
+    if current is None or current == loaded.compiled.program:
+        return None
+    return Diagnostic(
+        Code.STALE_COMPILED,
+        f"stale: {target.name} differs from a fresh compile of {path.name}",
+        severity="warning",
+        hint="run: sijfasp compile --write",
+        file=str(target),
+    )
+
+
 def check_distinct(loaded: Sequence[LoadedPolicy]) -> None:
     """Two files of one set with one policy id and version (the effective date when the
     header names none): an error naming both, never the last one silently winning."""

@@ -37,6 +37,7 @@ from .policies import (
     bundled_policy_versions,
     load_policy,
     policy_versions,
+    stale_compiled,
 )
 from .resources import policies_dir
 from .results import NodeResult, PolicyResult
@@ -835,6 +836,10 @@ def run_tests(paths: Sequence[Path], update: bool = False, with_coverage: bool =
             lines.append(f"  updated {test_file.shown}")
             lines += [f"  dropped {where}: no such id in the policy" for where in test_file.dropped]
     coverages = [coverage(p, fs, os_) for p, fs, os_ in by_policy.values()]
+    for loaded, _, _ in by_policy.values():  # the tests ran a fresh compile; CI reads the .lp
+        stale = stale_compiled(loaded)
+        if stale is not None:
+            lines.append(f"warning: {stale.message} (run: sijfasp compile --write)")
     text = "\n".join(lines)
     if failures:
         text += "\n\n" + "\n\n".join(failures)

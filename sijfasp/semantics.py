@@ -16,6 +16,7 @@ from decimal import Decimal
 from . import ast, codings
 from .diagnostics import Code, Diagnostic, DiagnosticSink, did_you_mean
 from .kinds import BOTH_SIDES
+from .label_numbers import label_warnings
 from .source import Span
 from .units import DECIMALS, is_code, month_days_range
 from .versions import version_problem
@@ -873,6 +874,7 @@ def check_policy(source: ast.SourceFile, vocabulary: Vocabulary) -> Policy:
         _named_set_kind(name, context, frozenset())
     if not sink.errors:  # a misspelt reference would also make its target look unused
         _warn_unused(defines, record_sets, blocks, sink)
+        sink.items.extend(label_warnings(source))  # "At least 50%" over `>= 60`
     if not services:
         sink.error("scope", "the policy declares no service", Span(source.path, 1, 1, 1, 2))
     sink.raise_if_errors()
