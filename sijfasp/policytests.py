@@ -344,7 +344,21 @@ def _missing(value: Any, shown: str, where: str) -> list[list[str]] | None:
     if not isinstance(value, list) or not all(
         isinstance(s, list) and all(isinstance(i, str) for i in s) for s in value
     ):
-        raise _problem(shown, where, "expected a list of sets, each a list of needs (texts)")
+        mapping = next(
+            (
+                i
+                for s in value
+                if isinstance(s, list)
+                for i in s
+                if isinstance(i, dict) and len(i) == 1
+            ),
+            None,
+        )
+        hint = None
+        if mapping is not None:  # `- [imaging 1 of 1 more: SIJ CT]`: YAML read a mapping
+            key, rest = next(iter(mapping.items()))
+            hint = f"quote a need holding ': ', like: - ['{key}: {rest}']"
+        raise _problem(shown, where, "expected a list of sets, each a list of needs (texts)", hint)
     return sorted(sorted(s) for s in value)  # sets of needs: order does not matter
 
 

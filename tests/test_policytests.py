@@ -343,3 +343,14 @@ tests:
     loaded = pt.load_test_file(_write(workspace, text))
     (outcome,) = pt.run_file(loaded)
     assert outcome.passed, pt.failure_text(loaded, outcome)
+
+
+def test_a_need_holding_a_colon_unquoted_is_refused_with_the_quoted_form(workspace, capsys):
+    path = _write(
+        workspace,
+        SMALL.format(expect="incomplete", odi="not_documented", need="imaging 1 of 1 more: SIJ CT"),
+    )
+    status, _, err = _run(capsys, path)
+    assert status == 2
+    assert "tests[1] (no odi).missing" in err
+    assert "- ['imaging 1 of 1 more: SIJ CT']" in err
