@@ -148,3 +148,29 @@ def test_the_start_message_says_how_to_configure_a_client():
     message = auth.start_message(config.Settings())
     assert message and "[[client]]" in message and "--dev" in message
     assert auth.start_message(config.Settings(dev=True)) is None
+
+
+def test_the_server_stays_outside_the_core():
+    """Only `sijfasp/serve/` imports the server libraries; nothing imports it but the command
+    line, inside the `serve` command."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "sijfasp"
+    for path in package.rglob("*.py"):
+        inside = "serve" in path.relative_to(package).parts[:-1]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = ["." * node.level + (node.module or "")]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] in ("starlette", "uvicorn", "jwt", "psycopg", "anyio"):
+                    assert inside, f"{path.name} imports {name}"
+                if not inside and name in (".serve", ".serve.command", "sijfasp.serve"):
+                    assert path.name == "cli.py" and id(node) not in top, (
+                        f"{path.name} imports {name}"
+                    )
