@@ -909,7 +909,19 @@ def reasons(
             continue
         for node in deepest_failures(top):
             found.append(_reason_text(node))
-    return tuple(found)
+    return tuple(found) or _not_together(tree)
+
+
+def _not_together(tree: tuple[NodeResult, ...]) -> tuple[str, ...]:
+    """Not met though no criterion is contradicted alone: the solver found no documentation
+    that could be added meeting the criteria together (a record ordered after another set, and
+    a criterion that rules out a record of that set)."""
+    return tuple(
+        f"{top.cite}: {top.label}. Not documented, and no documentation that could be added "
+        "meets it together with the other criteria."
+        for top in tree
+        if top.status == Status.NOT_DOCUMENTED
+    )
 
 
 def reasons_in_words(
@@ -932,7 +944,7 @@ def reasons_in_words(
         for top in tree
         if top.status == Status.NOT_MET
         for node in _deepest_failures(top)
-    )
+    ) or _not_together(tree)
 
 
 def _deepest_failures(node: NodeResult) -> list[NodeResult]:
