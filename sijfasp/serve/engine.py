@@ -362,7 +362,7 @@ class Engine:
     def _card_line(self, result: PolicyResult) -> str:
         from ..render import needs_text, reasons_words
 
-        head = f"**{result.payer}, {result.document}**: {PLAIN[result.determination]}."
+        head = f"**{result.payer}: {result.title}**: {PLAIN[result.determination]}."
         details = (
             list(reasons_words(result)) if result.determination != Determination.INCOMPLETE else []
         )
