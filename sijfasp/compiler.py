@@ -385,10 +385,10 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     emit("% ================================================================ definitions")
     for define in policy.defines:
         where = _where(define.span)
-        builder.comment(f"{policy.cite} [{define.section or ''}] {define.label}  ({where})")
-        _compile_node(
-            builder, define.name, define.label, define.section or "", define.body, define.span
-        )
+        # A define with no section of its own cites its members' sections.
+        section = define.section or member_sections(policy, define.body)
+        builder.comment(f"{policy.cite}{_bracketed(section)} {define.label}  ({where})")
+        _compile_node(builder, define.name, define.label, section, define.body, define.span)
         emit()
 
     top: dict[str, list[str]] = {s.name: [] for s in policy.services}
@@ -764,10 +764,48 @@ def _compile_leaf(
     )
 
 
+def _bracketed(section: str) -> str:
+    """` [SECTION]` for a comment, nothing for no section (never `[]`)."""
+    return f" [{section}]" if section else ""
+
+
+def member_sections(policy: Policy, body: ast.Member) -> str:
+    """The sections a condition's members cite, in order, each once ("D.I.B.6, D.I.B.7"): its
+    criteria's, the defines' and record sets' it names; for a define written without one."""
+    found: list[str] = []
+
+    def visit(node: ast.Member, seen: frozenset[str]) -> None:
+        if isinstance(node, ast.Criterion):
+            if node.section:
+                found.append(node.section)
+            else:
+                visit(node.body, seen)
+        elif isinstance(node, ast.Combinator):
+            for member in node.members:
+                visit(member, seen)
+        elif isinstance(node, ast.Reference) and node.name not in seen:
+            define = policy.define(node.name)
+            if define is not None:
+                if define.section:
+                    found.append(define.section)
+                else:
+                    visit(define.body, seen | {node.name})
+        elif isinstance(node, ast.CountRecords):
+            for part in node.records.parts:
+                named = (
+                    policy.record_set(part.name) if isinstance(part, ast.RecordSetName) else None
+                )
+                if named is not None and named.section:
+                    found.append(named.section)
+
+    visit(body, frozenset())
+    return ", ".join(dict.fromkeys(found))
+
+
 # ------------------------------------------------------------------ record sets
 def _compile_named_set(builder: _Builder, decl: ast.RecordsDecl) -> None:
     builder.comment(
-        f"{builder.policy.cite} [{decl.section or ''}] {decl.label}  ({_where(decl.span)})"
+        f"{builder.policy.cite}{_bracketed(decl.section or '')} {decl.label}  ({_where(decl.span)})"
     )
     _compile_set(builder, decl.name, decl.label, decl.records)
     builder.emit()

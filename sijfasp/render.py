@@ -305,7 +305,8 @@ def _section(result: PolicyResult, cite: str) -> str:
 def _leaf_group_text(
     result: PolicyResult, top: MissingGroup, group: MissingGroup, more: str = "more"
 ) -> list[str]:
-    where = "" if group.criterion == top.criterion else f" [{_section(result, group.criterion)}]"
+    cited = _section(result, group.criterion)
+    where = "" if group.criterion == top.criterion or not cited else f" [{cited}]"
     options = collapsed(group)
     if len(options) == 1 and group.options_complete and group.choose == 1:
         option = options[0]
@@ -430,8 +431,9 @@ def _sets_text(result: PolicyResult, listed: bool) -> list[str]:
     ]
     for number, items in enumerate(sets, start=1):
         lines += _wrap(f"{number}. {needs_text(items)}", 4, 7)
-        sections = sorted({_section(result, i.criterion) for i in items}, key=section_key)
-        lines += _wrap(f"[{'; '.join(sections)}]", 7)
+        sections = sorted({_section(result, i.criterion) for i in items} - {""}, key=section_key)
+        if sections:  # a citation is never printed empty
+            lines += _wrap(f"[{'; '.join(sections)}]", 7)
     if not result.missing_complete:
         more = f"{total - len(sets)} more sets" if total is not None else "more sets"
         lines += _wrap(f"... and {more} (a larger --enumerate N lists more)", 4)
