@@ -40,10 +40,21 @@ def _hook(name: str, hook: str = "order-sign") -> dict:
     return data
 
 
+def _validate(resource: dict) -> None:
+    """A FHIR resource the server wrote, checked against fhir.resources' R4B models."""
+    models = pytest.importorskip("fhir.resources.R4B")
+    import importlib
+
+    kind = resource["resourceType"]
+    module = importlib.import_module(f"{models.__name__}.{kind.lower()}")
+    getattr(module, kind).model_validate(resource)
+
+
 def _coverage_information(answer: dict) -> list[dict[str, object]]:
     (action,) = answer["systemActions"]
     assert action["type"] == "update"
     assert action["resource"]["resourceType"] == "ServiceRequest"
+    _validate(action["resource"])
     found = []
     for extension in action["resource"]["extension"]:
         assert extension["url"] == CRD
@@ -57,6 +68,7 @@ def _issues(response) -> list[dict]:
     assert response.headers["content-type"].startswith("application/fhir+json")
     body = response.json()
     assert body["resourceType"] == "OperationOutcome"
+    _validate(body)
     return body["issue"]
 
 
@@ -240,6 +252,8 @@ def test_questionnaire_package_and_next_question(server):
         assert grown.status_code == 200, grown.text
         assert grown.json()["status"] == "in-progress"
         assert grown.json()["contained"][0]["resourceType"] == "Questionnaire"
+        _validate(grown.json())
+        _validate(package.json())
         unknown = dict(response, questionnaire="http://sijfasp.org/fhir/Questionnaire/nothing")
         assert (
             http.post("/Questionnaire/$next-question", json=unknown, headers=bearer()).status_code
