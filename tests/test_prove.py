@@ -476,7 +476,7 @@ def _documented_examples() -> list[tuple[str, str, str, int]]:
 
 def test_the_documented_examples_are_all_found():
     names = [name for name, *_ in _documented_examples()]
-    assert len(names) == 12 and "contradictory_leaf.sijp" in names
+    assert len(names) == 14 and "contradictory_leaf.sijp" in names
 
 
 @pytest.mark.parametrize("example", _documented_examples(), ids=lambda e: e[0])
