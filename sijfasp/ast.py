@@ -272,6 +272,8 @@ Member = Union[Criterion, Expr]
 class ImportDecl:
     path: str
     span: Span
+    # `import vocabulary "sij_fusion"`: `path` is the name of a vocabulary bundled with sijfasp.
+    by_name: bool = False
 
 
 @dataclass(frozen=True)

@@ -355,7 +355,8 @@ class _Printer:
         if isinstance(decl, ast.VocabularyDecl):
             self.emit(f"vocabulary {decl.name} {_quote(decl.description)}")
         elif isinstance(decl, ast.ImportDecl):
-            self.emit(f"import {_quote(decl.path)}")
+            named = "vocabulary " if decl.by_name else ""
+            self.emit(f"import {named}{_quote(decl.path)}")
         elif isinstance(decl, (ast.FindingDecl, ast.RequestDecl)):
             keyword = "finding" if isinstance(decl, ast.FindingDecl) else "request_field"
             self.typed(0, f"{keyword} {decl.name}: ", decl.type, decl.properties, decl.span, True)

@@ -801,6 +801,9 @@ class _ToAst(Transformer):
     def import_decl(self, meta, children):
         return ast.ImportDecl(_unquote(children[0]), self._span(meta))
 
+    def import_named(self, meta, children):
+        return ast.ImportDecl(_unquote(children[0]), self._span(meta), by_name=True)
+
     def policy_decl(self, meta, children):
         return ast.PolicyDecl(
             str(children[0]),

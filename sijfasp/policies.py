@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import ast, policy_cache, versions
-from .diagnostics import Code, Diagnostic, SijfaspError, file_kind
+from .diagnostics import Code, Diagnostic, SijfaspError, did_you_mean, file_kind
 from .limits import MAX_POLICY_BYTES
 from .policy_set import FOLDER_NAME, Origin, PolicySet, installed
 from .source import SourceText, Span
@@ -236,9 +236,48 @@ def _line_problems(tree: ast.SourceFile) -> list[Diagnostic]:
     return found
 
 
+_VOCABULARY_NAME = re.compile(r"(?:\s|#[^\n]*)*vocabulary\s+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def bundled_vocabularies() -> dict[str, Path]:
+    """The vocabularies bundled with sijfasp, by the name each declares (`vocabulary NAME`)."""
+    from .resources import policies_dir
+
+    found: dict[str, Path] = {}
+    for candidate in sorted(policies_dir().glob("*" + VOCABULARY_SUFFIX)):
+        try:
+            match = _VOCABULARY_NAME.match(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if match is not None:
+            found.setdefault(match.group(1), candidate)
+    return found
+
+
+def _named_vocabulary(imported: ast.ImportDecl) -> tuple[Path, str]:
+    """`import vocabulary "NAME"`: the bundled vocabulary of that name (no copy, no path)."""
+    known = bundled_vocabularies()
+    if imported.path not in known:
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    Code.IMPORT,
+                    f"no vocabulary named '{imported.path}' is bundled with sijfasp",
+                    imported.span,
+                    hint=did_you_mean(imported.path, known)
+                    or ("bundled: " + ", ".join(sorted(known)) if known else None),
+                )
+            ]
+        )
+    target = known[imported.path]
+    return target, str(target)
+
+
 def _import_target(path: Path, source: SourceText, imported: ast.ImportDecl) -> tuple[Path, str]:
     """The file an import names, relative to the policy's own folder, checked to be a
     vocabulary; and how diagnostics name it."""
+    if imported.by_name:
+        return _named_vocabulary(imported)
     problem = _import_problem(imported.path)
     if problem is not None:
         raise SijfaspError([Diagnostic(Code.IMPORT, problem, imported.span)])

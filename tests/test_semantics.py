@@ -86,6 +86,9 @@ EXPECTED = {
         ("syntax", "error", 16, ["'and'", "all of {"]),
         ("syntax", "error", 17, ["'or'", "any of {"]),
     ],
+    "unknown_vocabulary_name": [
+        ("import", "error", 2, ["'sij_fusoin'", "bundled", "did you mean 'sij_fusion'"])
+    ],
     "mistyped_comparisons": [
         ("syntax", "error", 15, ["'=='", "write '='"]),
         ("syntax", "error", 16, ["'=>'", "write '>='"]),
