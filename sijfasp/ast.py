@@ -195,6 +195,9 @@ class RecordFilter:
     span: Span
     # `with ...`: the outcome an attempt (a record meeting `conditions`) must show to count.
     outcome: tuple[FieldCondition, ...] = ()
+    # `recent_imaging where ...`: the named record set this filter narrows (semantics.py
+    # rewrites the narrowing into one filter per filter of the set, each naming it here).
+    narrows: str | None = None
 
     @property
     def all_conditions(self) -> tuple[FieldCondition, ...]:
