@@ -75,6 +75,7 @@ OTHERS_FACTS = (
 )
 EXCLUSION = "an exclusion made to hold"
 SERVICE = "a service only one policy addresses"
+CODE = "a procedure code only one policy addresses"
 
 # Keys of a case that are never left out: they make it a request at all.
 KEPT_REQUEST = ("service", "date")
@@ -580,7 +581,8 @@ class Diff:
                     witness = self._minimal(SERVICE, case, pair)
                     return [Difference(service, *_signature(pair), (witness,))]
             return []
-        candidates: list[tuple[str, CaseData]] = []
+        # Codes first: a code one policy's service lists and the other's does not.
+        candidates: list[tuple[str, CaseData]] = list(self._code_cases(service))
         completions_a = self.a.completions(base, COMPLETIONS)
         completions_b = self.b.completions(base, COMPLETIONS)
         candidates += [(COMPLETION, c) for c in completions_a + completions_b]
@@ -606,6 +608,24 @@ class Diff:
                             (OTHERS_FACTS, c) for c in judge.searched_without(stripped, [group])
                         ]
         return self._differences(service, candidates)
+
+    def _code_cases(self, service: str) -> Iterator[tuple[str, CaseData]]:
+        """For each procedure code one policy addresses for the service and the other does not,
+        a completion under the policy that addresses it, documenting that code."""
+        listed = []
+        for judge in (self.a, self.b):
+            decl = next((s for s in judge.loaded.policy.services if s.name == service), None)
+            listed.append(set(decl.cpt_codes) if decl is not None else set())
+        if listed[0] == listed[1]:
+            return
+        table = self.a.loaded.policy.vocabulary.codes_of(service) or ()
+        # A service listing no code addresses every code of the vocabulary's table for it.
+        addressed = [codes or set(table) for codes in listed]
+        for code in sorted(addressed[0] ^ addressed[1]):
+            judge = self.a if code in addressed[0] else self.b
+            number = int(code) if code.isdigit() else code
+            for case in judge.completions(self.request(service, cpt_code=number), 1):
+                yield CODE, case
 
     def _sides(self) -> tuple[str, ...]:
         """The values of the request's side, when the vocabulary has that field."""
