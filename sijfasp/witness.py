@@ -254,12 +254,12 @@ def request_date(case: dict) -> dt.date:
     return date
 
 
-def _fresh_date(case: dict, low: int, high: int, gap: int = 1) -> dt.date:
-    """The latest date before the request, inside [low, high] days, at least `gap` days from
-    every date a record uses (1: a date no record uses)."""
+def _fresh_date(case: dict, low: int, high: int, gap: int = 1, today: bool = False) -> dt.date:
+    """The latest date before the request (`today`: on or before it), inside [low, high] days,
+    at least `gap` days from every date a record uses (1: a date no record uses)."""
     day0 = request_date(case)
     used = sorted(_used_dates(case))
-    for offset in range(min(high, -1), low - 1, -1):
+    for offset in range(min(high, 0 if today else -1), low - 1, -1):
         date = day0 + dt.timedelta(days=offset)
         at = bisect.bisect_left(used, date)
         near = used[max(at - 1, 0) : at + 1]
@@ -368,7 +368,7 @@ class Writer:
             fixed["start"], fixed["end"] = start, end
         elif kind.field("date") is not None:
             low, high = date_range["date"]
-            fixed["date"] = _fresh_date(case, low, high, gap)
+            fixed["date"] = _fresh_date(case, low, high, gap, today=latest >= 0)
         best: tuple[int, dict] | None = None
         names = list(options)
         for combination in itertools.product(*(options[n] for n in names)):
@@ -385,6 +385,19 @@ class Writer:
             if best is None or reach < best[0]:
                 best = (reach, record)
         return None if best is None else best[1]
+
+    def _dated_record(
+        self, case: dict, fl: _Filter, days: int | None, window: int | None, gap: int, latest: int
+    ) -> dict | None:
+        """`_record_for`, or, where no day before the request is left (a record after one of
+        the day before), a record on the request date, which a case accepts."""
+        try:
+            record = self._record_for(case, fl, days, window, gap, latest)
+        except Unwritable:
+            record = None
+        if record is None and latest == -1:
+            return self._record_for(case, fl, days, window, gap, 0)
+        return record
 
     def _add_order_targets(self, case: dict, fl: _Filter) -> None:
         """A record of each set the filter orders its records against, when the case has none,
@@ -426,7 +439,7 @@ class Writer:
         gap = self._set_gap(set_id)
         for fl in self.filters.of(set_id):
             self._add_order_targets(case, fl)
-            record = self._record_for(case, fl, days, window, gap, latest)
+            record = self._dated_record(case, fl, days, window, gap, latest)
             if record is not None:
                 reach = len(self.filters.sets_matching(fl.kind, record, case["request"]))
                 candidates.append((reach, fl.kind, record))

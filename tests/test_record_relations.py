@@ -440,12 +440,22 @@ def test_a_record_ordered_against_a_set_the_case_lacks_comes_with_a_record_of_it
 
 
 def test_a_record_that_cannot_be_dated_against_the_other_set_is_not_written(ordered):
-    # The therapy is on the day before the request: no injection can be dated after it.
-    case = case_with([injection("2026-01-05")], [therapy("2026-05-31")])
-    case["records"]["therapy"][0]["end"] = "2026-05-31"
+    # The therapy began on the request date: no injection a case accepts is after it.
+    case = case_with([injection("2026-01-05")], [therapy("2026-06-01")])
+    case["records"]["therapy"][0]["end"] = "2026-06-01"
     writer = Writer(ordered.compiled, ordered.policy.vocabulary)
     with pytest.raises(Unwritable):
         writer.apply(case, ["more(injection_after_therapy_records,1)"])
+
+
+def test_a_record_after_one_of_the_day_before_is_dated_on_the_request_date(ordered):
+    # The request date is a date a case accepts: the injection after the therapy takes it.
+    case = case_with([injection("2026-01-05")], [therapy("2026-05-31")])
+    case["records"]["therapy"][0]["end"] = "2026-05-31"
+    writer = Writer(ordered.compiled, ordered.policy.vocabulary)
+    completed = writer.apply(case, ["more(injection_after_therapy_records,1)"])
+    assert completed["records"]["injection"][-1]["date"] == dt.date(2026, 6, 1)
+    assert judge(ordered, completed).determination == Determination.APPROVABLE
 
 
 def test_the_order_is_formatted_back_unchanged():
