@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import support as s
+import yaml
 from case_builders import (
     all_of,
     base,
@@ -274,15 +275,71 @@ INDICATIONS = {
 }
 
 
-def revision(**values):
+# The revision is of a joint fused before (AIM Revision): a prior fusion of the left joint.
+LEFT_FUSION = {
+    "date": "2025-03-10",
+    "procedure": "percutaneous_sij_fusion",
+    "outcome": "failed",
+    "side": "left",
+}
+RIGHT_FUSION = dict(LEFT_FUSION, side="right")
+UNSIDED_FUSION = {k: v for k, v in LEFT_FUSION.items() if k != "side"}
+
+
+def revision(surgery=(LEFT_FUSION,), side="left", **values):
     def build():
         case = s.request_only(
-            s.REVISION, side="left", approach="lateral", fixation="fda_structural_device"
+            s.REVISION, side=side, approach="lateral", fixation="fda_structural_device"
         )
         case["findings"] = dict(values)
+        if surgery:
+            case["records"] = {"surgery": [dict(r) for r in surgery]}
         return case
 
     return build
+
+
+def bilateral_revision(*surgery):
+    return revision(surgery, side="bilateral", implant_failure=True)
+
+
+# ------------------------------------------------------------------ the current episode of care
+def old_episode(case):
+    """Pain for 8 months (since 2025-11-15); every course of therapy ended in 2023."""
+    case = s.with_findings(case, pain_duration_months=8)
+    return s.with_records(
+        case,
+        "therapy",
+        [
+            {"kind": "physical_therapy", "start": "2022-09-01", "end": "2023-04-01"},
+            {"kind": "nsaid_or_analgesic", "start": "2022-09-01", "end": "2023-06-30"},
+        ],
+    )
+
+
+def reaching_episode(case):
+    """Pain for 8 months (since 2025-11-15): physical therapy from 2025-01-01 ending in the
+    episode, an NSAID ongoing: both count, with all of their days."""
+    case = s.with_findings(case, pain_duration_months=8)
+    return s.with_records(
+        case,
+        "therapy",
+        [
+            {"kind": "physical_therapy", "start": "2025-01-01", "end": "2025-12-01"},
+            {"kind": "nsaid_or_analgesic", "start": "2025-01-01"},
+        ],
+    )
+
+
+# Percutaneous 2's trial failed: the therapeutic injections without lasting relief.
+RELIEVED = change_records("injection", THERAPEUTIC, lasting_relief=True)
+
+
+def first_injection_relieved(case):
+    """The first therapeutic injection relieved the pain; the second did not."""
+    return s.update_records(
+        case, "injection", lambda r: str(r.get("date")) == "2026-02-10", lasting_relief=True
+    )
 
 
 # ------------------------------------------------------------------ (a) met
@@ -439,11 +496,38 @@ MET = [
         lambda: s.with_side(s.base_case(), "bilateral"),
         label="blocks of both joints",
     ),
+    param(P, "one_joint_injection_trial", base),
+    # One injection relieved the pain, a later one did not: the trial failed.
+    *[
+        param(P, node, all_of(first_injection_relieved), label="one of two relieved")
+        for node in ("therapeutic_injection_trial", "joint_injection_trial")
+    ],
+    param(P, "course_attested", base),
+    param(P, "course_in_episode", base),
+    *[
+        param(P, node, all_of(reaching_episode), label="courses reaching the episode")
+        for node in ("course_in_episode", "pt_by_provider", "six_months_of_care")
+    ],
 ]
 
 REVISION_MET = [
     param(P, "revision_indication", revision(implant_failure=True)),
     *[param(P, node, revision(**{fact: True})) for node, fact in INDICATIONS.items()],
+    *[
+        param(P, node, revision(implant_failure=True))
+        for node in ("prior_fusion", "one_joint_prior_fusion", "joint_prior_fusion")
+    ],
+    param(
+        P,
+        "joint_prior_fusion",
+        revision([dict(LEFT_FUSION, side="bilateral")], implant_failure=True),
+        label="a fusion of both joints",
+    ),
+    *[
+        param(P, node, bilateral_revision(LEFT_FUSION, RIGHT_FUSION))
+        for node in ("prior_fusion", "each_joint_prior_fusion", "left_prior_fusion")
+    ],
+    param(P, "right_prior_fusion", bilateral_revision(LEFT_FUSION, RIGHT_FUSION)),
 ]
 
 
@@ -599,9 +683,91 @@ CONTRADICTED = [
         for side in SIDES
         for node in (f"{side}_joint_blocks", "each_joint_blocks", "diagnostic_blocks")
     ],
+    # Percutaneous 2: a failed trial; every therapeutic injection relieved the pain.
+    *[
+        param(P, node, RELIEVED, "not_met", "therapeutic_injection_trial", label="relieved")
+        for node in (
+            "therapeutic_injection_trial",
+            "one_joint_injection_trial",
+            "joint_injection_trial",
+            "complementary_injection",
+            "failed_conservative_management",
+        )
+    ],
+    # Bilateral: each joint's trial on its own; the left joint's injection relieved the pain.
+    *[
+        param(
+            P,
+            node,
+            bilateral(change_joint("injection", "left", THERAPEUTIC, lasting_relief=True)),
+            "not_met",
+            "therapeutic_injection_trial",
+            label="bilateral, the left injections relieved",
+        )
+        for node in ("left_injection_trial", "each_joint_injection_trial")
+    ],
+    param(
+        P,
+        "right_injection_trial",
+        bilateral(change_joint("injection", "right", THERAPEUTIC, lasting_relief=True)),
+        "not_met",
+        "therapeutic_injection_trial",
+        label="bilateral, the right injections relieved",
+    ),
+    param(
+        P,
+        "one_joint_injection_trial",
+        bilateral(),
+        "approvable",
+        None,
+        label="bilateral request",
+    ),
+    # The current episode of care: every course ended before the pain began.
+    *[
+        param(P, node, all_of(old_episode), "not_met", "course_in_episode", label="old episode")
+        for node in ("course_in_episode", "course_completed")
+    ],
+    param(
+        P,
+        "course_attested",
+        findings(conservative_course_completed=False),
+        "not_met",
+        "course_attested",
+    ),
 ]
 
 REVISION_CONTRADICTED = [
+    # The revision is of the joint fused before: a fusion of the other joint is not met.
+    *[
+        param(
+            P,
+            node,
+            revision([RIGHT_FUSION], implant_failure=True),
+            "not_met",
+            "prior_fusion",
+            label="fusion of the other joint",
+        )
+        for node in ("prior_fusion", "one_joint_prior_fusion", "joint_prior_fusion")
+    ],
+    *[
+        param(
+            P,
+            node,
+            bilateral_revision(RIGHT_FUSION),
+            "not_met",
+            "prior_fusion",
+            label="bilateral, the right joint's fusion only",
+        )
+        for node in ("each_joint_prior_fusion", "left_prior_fusion")
+    ],
+    param(
+        P,
+        "right_prior_fusion",
+        bilateral_revision(LEFT_FUSION),
+        "not_met",
+        "prior_fusion",
+        label="bilateral, the left joint's fusion only",
+    ),
     param(
         P,
         "revision_indication",
@@ -850,7 +1016,12 @@ NOT_QUALIFYING = [
 # One therapeutic intra-articular injection meets the complementary treatment group (through
 # complementary_injection) and Percutaneous 2, so with neither met no minimal set needs a
 # complementary course: the sets name its group instead.
-NAMED_UNDER = {"complementary_course": "complementary"}
+# The months of conservative management asked for bring a course of the current episode with
+# them: course_in_episode is open only with them, and is met by the record they add.
+NAMED_UNDER = {
+    "complementary_course": "complementary",
+    "course_in_episode": "failed_conservative_management",
+}
 
 
 @pytest.mark.parametrize("node, build", NOT_QUALIFYING)
@@ -905,7 +1076,7 @@ OPEN = [
         drop_records("therapy", kind("physical_therapy")),
         {
             one(g("pt_not_possible", "true")),
-            one("more(pt_by_provider_records,1)"),
+            one("more(physical_therapy_course,1)"),
             one("more(supervised_home_program_course,1)"),
         },
     ),
@@ -1256,9 +1427,49 @@ OPEN = [
             ),
         )
     ],
+    param(
+        P,
+        "course_attested",
+        drop("conservative_course_completed"),
+        {one(g("conservative_course_completed", "true"))},
+    ),
+    # No course documented: one reaching the current episode is asked for.
+    param(P, "course_in_episode", drop_records("therapy"), None),
+    param(P, "one_joint_injection_trial", lambda: s.with_request(s.base_case(), side=REMOVE), None),
+    # The relief of the injections not documented: the trial stays open.
+    *[
+        param(
+            P,
+            node,
+            change_records("injection", THERAPEUTIC, lasting_relief=REMOVE),
+            None,
+            label="relief not documented",
+        )
+        for node in ("therapeutic_injection_trial", "joint_injection_trial")
+    ],
 ]
 
 REVISION_OPEN = [
+    # No prior fusion documented, or one whose side is not: asked for, never assumed.
+    *[
+        param(P, node, revision((), implant_failure=True), None, label="no surgery")
+        for node in ("prior_fusion", "one_joint_prior_fusion", "joint_prior_fusion")
+    ],
+    param(
+        P,
+        "joint_prior_fusion",
+        revision([UNSIDED_FUSION], implant_failure=True),
+        {
+            one("fill(r(surgery,0),side,left)"),
+            one("fill(r(surgery,0),side,bilateral)"),
+            one("more(prior_sij_fusion,1)"),
+        },
+        label="side not documented",
+    ),
+    *[
+        param(P, node, bilateral_revision(), None, label="bilateral, no surgery")
+        for node in ("each_joint_prior_fusion", "left_prior_fusion", "right_prior_fusion")
+    ],
     param(
         P,
         "revision_indication",
@@ -1480,8 +1691,10 @@ def test_neural_compression_exclusion_differs_by_service():
 
 
 def _revision_from_example(**values):
-    """The fully documented example, requested as a revision, with these findings."""
+    """The fully documented example, requested as a revision of its left joint's fusion, with
+    these findings."""
     case = s.with_request(s.base_case(), service=s.REVISION)
+    case = s.with_records(case, "surgery", [LEFT_FUSION])
     return s.with_findings(case, **values)
 
 
@@ -2089,3 +2302,112 @@ def test_no_minimal_set_pairs_studies_of_both_joints_when_one_serves(side):
     no set adds a radiograph of both joints to it as well."""
     sets = s.set_keys(s.evaluate(_ct_missing(side), P))
     assert not any("more(sij_radiographs_records,1)" in keys for keys in sets), sets
+
+
+# ------------------------------------------------------------------ a later block that failed
+def later_block(relief, date="2026-06-10", side="left"):
+    """A diagnostic block of the example's kind on `date` with `relief` (REMOVE: undocumented)."""
+    block = {
+        "date": date,
+        "purpose": "diagnostic",
+        "site": "sij_intra_articular",
+        "side": side,
+        "image_guided": True,
+        "contrast_enhanced": True,
+        "agent": "local_anesthetic",
+        "relief_percent": relief,
+    }
+    return {k: v for k, v in block.items() if v is not REMOVE}
+
+
+@pytest.mark.parametrize(
+    "blocks, applies",
+    [
+        pytest.param([later_block(30)], True, id="a later block with 30% relief"),
+        pytest.param([later_block(80)], False, id="a later block with 80% relief"),
+        pytest.param([later_block(REMOVE)], False, id="a later block, relief not documented"),
+        # Before the qualifying blocks (2026-04-01, 2026-05-06): they confirm the joint since.
+        pytest.param([later_block(30, "2026-03-25")], False, id="an earlier block with 30%"),
+        pytest.param([later_block(30, side="right")], False, id="a later block of the other joint"),
+    ],
+)
+def test_a_later_failed_block_is_shown_to_the_reviewer(blocks, applies):
+    """Percutaneous 5: two blocks with enough relief meet it; a later block with too little is an
+    advisory naming that block, never part of the determination."""
+    result = s.evaluate(s.add_records(s.base_case(), "injection", *blocks), P)
+    assert result.determination == "approvable", result.reasons
+    assert s.status(result, "diagnostic_blocks") == "met"
+    found = _advisory(result, "later_block_failed")
+    assert found.applies is applies
+    if applies:
+        assert any("2026-06-10" in e and "30%" in e for e in found.evidence_words), found
+        assert "pain generator" in found.label
+
+
+def test_a_later_failed_block_of_either_joint_of_a_bilateral_request():
+    """Joint by joint: the right joint's later block with little relief is named."""
+    case = bilateral(lambda c: s.add_records(c, "injection", later_block(40, side="right")))()
+    result = s.evaluate(case, P)
+    assert result.determination == "approvable", result.reasons
+    found = _advisory(result, "later_block_failed")
+    assert found.applies
+    assert any("2026-06-10" in e and "right" in e for e in found.evidence_words), found
+    assert not any("left joint, relief" in e for e in found.evidence_words), found
+
+
+@pytest.mark.slow  # three runs of the command line
+def test_check_explain_and_the_letter_name_the_later_failed_block(tmp_path):
+    case = s.add_records(s.base_case(), "injection", later_block(30))
+    path = tmp_path / "later_block.yaml"
+    path.write_text(yaml.safe_dump(case, sort_keys=False))
+    for args in (
+        ("check", path, "--policy", P),
+        ("explain", path, "--policy", P),
+        ("missing", path, "--policy", P, "--format", "markdown"),
+    ):
+        result = s.run_cli(*args)
+        assert result.returncode == 0, result.stderr
+        text = " ".join(result.stdout.split())
+        assert "2026-06-10" in text and "relief 30%" in text, (args[0], result.stdout)
+        assert "pain generator" in text, (args[0], result.stdout)
+
+
+# ------------------------------------------------------------------ the current episode of care
+def test_without_a_pain_duration_no_course_is_set_aside():
+    """The episode began when the pain did: without the pain's duration no course is set aside,
+    and Percutaneous 1 asks for the duration."""
+    case = s.without_findings(old_episode(s.base_case()), "pain_duration_months")
+    result = s.evaluate(case, P)
+    assert s.status(result, "course_in_episode") == "met"
+    assert s.status(result, "pt_by_provider") == "met"
+    assert s.status(result, "pain_six_months") == "not_documented"
+    assert result.determination == "incomplete"
+
+
+def test_courses_before_the_pain_began_are_quoted_with_the_attestation():
+    """The attestation of a full course for this episode, contradicted by courses that all ended
+    before the pain began: not met, the reason naming the courses and the episode's start."""
+    result = s.evaluate(old_episode(s.base_case()), P)
+    assert result.determination == "not_met"
+    assert s.status(result, "course_attested") == "met"
+    assert s.status(result, "course_in_episode") == "not_met"
+    (reason,) = [r for r in result.reasons if "current episode" in r]
+    assert "2023-04-01" in reason and "2023-06-30" in reason and "2025-11-15" in reason, reason
+    # CareSource reads its own window (12 months): the same courses are simply too old.
+    assert s.evaluate(old_episode(s.base_case()), s.CARESOURCE).determination == "incomplete"
+
+
+@pytest.mark.parametrize(
+    "months, counted",
+    [(8, False), (7.5, False), (42, True), (250, True)],
+    ids=["8 months", "7.5 months (8 counted)", "42 months", "past the longest window"],
+)
+def test_the_episode_starts_the_pain_duration_before_the_request(months, counted):
+    """A course ending 2025-11-14: outside an 8-month episode (from 2025-11-15), inside a longer
+    one; a duration past 240 months sets no bound."""
+    case = s.with_findings(s.base_case(), pain_duration_months=months)
+    case = s.with_records(
+        case, "therapy", [{"kind": "physical_therapy", "start": "2025-01-01", "end": "2025-11-14"}]
+    )
+    result = s.evaluate(case, P)
+    assert (s.status(result, "course_in_episode") == "met") is counted

@@ -101,7 +101,11 @@ FAILED_PERCUTANEOUS = {
     "date": "2025-03-10",
     "procedure": "percutaneous_sij_fusion",
     "outcome": "failed",
+    "side": "left",
 }
+# D.I.A.1.e: the failed fusion is of the joint to be fused.
+RIGHT_FAILED = dict(FAILED_PERCUTANEOUS, side="right")
+UNSIDED_FAILED = {k: v for k, v in FAILED_PERCUTANEOUS.items() if k != "side"}
 
 
 def open_case(findings=None, surgery=(), ct_days_before=30, ct=True, **ct_values):
@@ -133,6 +137,16 @@ def open_case(findings=None, surgery=(), ct_days_before=30, ct=True, **ct_values
 
 
 NO_INDICATION = dict.fromkeys(OPEN_INDICATIONS.values(), False)
+
+
+def bilateral_open(surgery=(), findings=None):
+    """The open fusion case requested for both joints (its pelvis CT shows both)."""
+    return lambda: s.with_request(open_case(findings, surgery=surgery)(), side="bilateral")
+
+
+# The per-joint alternatives of D.I.A.1.e.
+EACH_FAILED = ("each_joint_failed_fusion", "left_failed_fusion", "right_failed_fusion")
+ONE_FAILED = ("failed_percutaneous", "one_joint_failed_fusion", "joint_failed_fusion")
 
 
 def open_each_joint(left=None, right=None):
@@ -617,6 +631,17 @@ OPEN_MET = [
     ),
     *[param(P, node, open_case({fact: True})) for node, fact in OPEN_INDICATIONS.items()],
     param(P, "failed_percutaneous", open_case({}, surgery=[FAILED_PERCUTANEOUS])),
+    *[param(P, node, open_case({}, surgery=[FAILED_PERCUTANEOUS])) for node in ONE_FAILED[1:]],
+    param(
+        P,
+        "joint_failed_fusion",
+        open_case({}, surgery=[dict(FAILED_PERCUTANEOUS, side="bilateral")]),
+        label="a fusion of both joints",
+    ),
+    *[
+        param(P, node, bilateral_open([FAILED_PERCUTANEOUS, RIGHT_FAILED], {}))
+        for node in ("failed_percutaneous", *EACH_FAILED)
+    ],
     param(P, "recent_imaging", open_case()),
     param(P, "recent_imaging", open_case(ct_days_before=180), label="180 days exactly"),
     # 6 calendar months before 2026-07-15 is 2026-01-15, 181 days back: inside, inclusive.
@@ -866,6 +891,37 @@ OPEN_CONTRADICTED = [
         for node, fact in OPEN_INDICATIONS.items()
     ],
     param(P, "each_joint_recent_imaging", open_case(), "approvable", None, label="left request"),
+    # A failed fusion of the other joint does not make D.I.A.1.e met (the side is its outcome).
+    *[
+        param(
+            P,
+            node,
+            open_case(NO_INDICATION, surgery=[RIGHT_FAILED]),
+            "not_met",
+            "open_indication",
+            label="fusion of the other joint",
+        )
+        for node in ONE_FAILED
+    ],
+    *[
+        param(
+            P,
+            node,
+            bilateral_open([RIGHT_FAILED], NO_INDICATION),
+            "not_met",
+            "open_indication",
+            label="bilateral, only the right joint's fusion",
+        )
+        for node in ("each_joint_failed_fusion", "left_failed_fusion")
+    ],
+    param(
+        P,
+        "right_failed_fusion",
+        bilateral_open([FAILED_PERCUTANEOUS], NO_INDICATION),
+        "not_met",
+        "open_indication",
+        label="bilateral, only the left joint's fusion",
+    ),
 ]
 
 
@@ -1400,17 +1456,47 @@ OPEN_OPEN = [
         "open_indication",
         open_case({}),
         {one(g(fact, "true")) for fact in OPEN_INDICATIONS.values()}
-        | {one("more(failed_percutaneous_records,1)")},
+        | {one("more(failed_percutaneous_fusion,1)")},
     ),
     param(
         P,
         "open_fusion_indication",
         open_case({}),
         {one(g(fact, "true")) for fact in OPEN_INDICATIONS.values()}
-        | {one("more(failed_percutaneous_records,1)")},
+        | {one("more(failed_percutaneous_fusion,1)")},
     ),
     *[param(P, node, open_case({}), None) for node in OPEN_INDICATIONS],
     param(P, "failed_percutaneous", open_case({}), None),
+    *[param(P, node, open_case({}), None) for node in ONE_FAILED[1:]],
+    # The side of a failed fusion is asked for, never assumed.
+    *[
+        param(P, node, open_case(NO_INDICATION, surgery=[UNSIDED_FAILED]), None, label="no side")
+        for node in ONE_FAILED
+    ],
+    param(
+        P,
+        "each_joint_failed_fusion",
+        bilateral_open([UNSIDED_FAILED], NO_INDICATION),
+        None,
+        label="no side",
+    ),
+    # Each joint's fusion asked for: one of both joints, or one of each.
+    *[
+        param(
+            P,
+            node,
+            bilateral_open([], NO_INDICATION),
+            {
+                one("more(failed_percutaneous_fusion,1)"),
+                one(
+                    "more(left_failed_percutaneous_fusion,1)",
+                    "more(right_failed_percutaneous_fusion,1)",
+                ),
+            },
+            label="bilateral, no surgery",
+        )
+        for node in ("left_failed_fusion", "right_failed_fusion")
+    ],
     param(P, "recent_imaging", open_case(ct=False), {one("more(joint_recent_imaging_records,1)")}),
     param(
         P,
@@ -1456,7 +1542,9 @@ def test_percutaneous_criterion_not_documented(node, build, exact):
 def test_open_criterion_not_documented(node, build, exact):
     result = s.check_open(build(), P, node, exact)
     info = s.loaded(P).compiled.nodes[node]
-    if info.kind == "leaf":
+    # A joint's failed fusion (D.I.A.1.e) is asked for with the other joint's: a record of each
+    # joint or one of both (a documented fusion of the other joint alone makes it not met).
+    if info.kind == "leaf" and node not in ("left_failed_fusion", "right_failed_fusion"):
         naming = [
             items for items in result.missing if len(items) == 1 and items[0].criterion_id == node
         ]
@@ -1578,7 +1666,7 @@ def test_exclusion_documented_false_or_absent_does_not_exclude(service, exclusio
         # (a record) can supply one.
         elif service == s.OPEN:
             assert result.determination == "incomplete", (documented, result.reasons)
-            assert s.set_keys(result) == {one("more(failed_percutaneous_records,1)")}
+            assert s.set_keys(result) == {one("more(failed_percutaneous_fusion,1)")}
         else:
             assert result.determination == "approvable", (documented, result.reasons)
 
@@ -1994,3 +2082,39 @@ def test_an_open_fusion_sought_for_a_d_ii_a_reason_is_excluded(reason, exclusion
     assert result.determination == "excluded"
     assert _exclusion(result, exclusion).status == "applies"
     assert s.determination(s.with_request(case, open_fusion_reason="other"), P) == "approvable"
+
+
+# ------------------------------------------------------------------ a later block that failed
+def _later_block(relief, date="2026-06-10"):
+    block = {
+        "date": date,
+        "purpose": "diagnostic",
+        "site": "sij_intra_articular",
+        "side": "left",
+        "image_guided": True,
+        "contrast_enhanced": True,
+        "agent": "local_anesthetic",
+        "relief_percent": relief,
+    }
+    return {k: v for k, v in block.items() if v is not REMOVE}
+
+
+@pytest.mark.parametrize(
+    "relief, date, applies",
+    [
+        pytest.param(20, "2026-06-10", True, id="a later block with 20% relief"),
+        pytest.param(50, "2026-06-10", False, id="a later block with 50% relief"),
+        pytest.param(REMOVE, "2026-06-10", False, id="a later block, relief not documented"),
+        pytest.param(20, "2026-03-25", False, id="an earlier block with 20% relief"),
+    ],
+)
+def test_a_later_failed_block_is_an_advisory_only(relief, date, applies):
+    """D.I.B.7: two blocks with 50% relief meet it; a later one with less is shown to the
+    reviewer, naming the block, and decides nothing."""
+    result = s.evaluate(s.add_records(s.base_case(), "injection", _later_block(relief, date)), P)
+    assert result.determination == "approvable", result.reasons
+    assert s.status(result, "diagnostic_blocks") == "met"
+    (found,) = [a for a in result.advisories if a.id == "later_block_failed"]
+    assert found.applies is applies
+    if applies:
+        assert any(date in e and "20%" in e for e in found.evidence_words), found

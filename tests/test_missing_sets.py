@@ -373,8 +373,9 @@ def test_an_added_record_belongs_to_its_set_and_every_set_containing_it(policy):
 @pytest.mark.slow  # a few seconds; the full tier runs it
 def test_equally_narrow_records_are_offered_as_choices():
     """AIM's conservative management set is the union of physical therapy, the supervised home
-    program and the complementary therapies: each joins two record sets, so more_days takes
-    one of three, chosen by `choices`, each giving the leaf its 180 days."""
+    program and the complementary therapies: each joins two record sets (and the courses of the
+    current episode of care), so more_days takes one of three, chosen by `choices`, each giving
+    the leaf its days."""
     case = s.request_only()
     key = "more_days(six_months_of_care)"
     assert s.ties(case, AIM, key) == 3
@@ -384,7 +385,8 @@ def test_equally_narrow_records_are_offered_as_choices():
         (record,) = done["records"]["therapy"]
         kinds.add("supervised" if record.get("compliance_documented") else record["kind"])
         joined = s.filter_facts(AIM).sets_matching("therapy", record, case["request"])
-        assert "conservative_management_therapy" in joined and len(joined) == 2, joined
+        assert "conservative_management_therapy" in joined, joined
+        assert "episode_conservative_course" in joined and len(joined) == 3, joined
         assert s.status(s.evaluate(done, AIM), "six_months_of_care") == "met"
     assert "physical_therapy" in kinds and "supervised" in kinds and len(kinds) == 3
     assert s.ties(case, AIM, "guess(vas_score,500)") == 1

@@ -66,7 +66,10 @@ def open_fusion_after_trauma():
 
 
 def revision_for_loosening():
+    """A revision of the left joint's earlier fusion, whose implant has loosened."""
     case = s.with_request(s.base_case(), service=s.REVISION)
+    fusion = {"date": "2025-03-10", "procedure": "percutaneous_sij_fusion", "outcome": "failed"}
+    case = s.with_records(case, "surgery", [dict(fusion, side="left")])
     return s.with_findings(case, implant_failure=True)
 
 
@@ -180,4 +183,4 @@ def test_open_fusion_with_old_imaging_is_incomplete():
 def test_revision_for_loosening_meets_the_revision_indication():
     result = s.evaluate(revision_for_loosening(), AIM)
     assert s.status(result, "implant_failure_present") == "met"
-    assert [n.id for n in result.criteria] == ["revision_indication"]
+    assert [n.id for n in result.criteria] == ["prior_fusion", "revision_indication"]
