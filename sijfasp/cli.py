@@ -197,9 +197,7 @@ def _missing_options(missing: argparse.ArgumentParser) -> None:
 
 def _questionnaire_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("policy_ref", metavar="POLICY[@VERSION]", help="the policy, by id")
-    sub.add_argument(
-        "--service", default=None, help="only what the policy reads for this service"
-    )
+    sub.add_argument("--service", default=None, help="only what the policy reads for this service")
     _policies_option(sub)
 
 
@@ -688,7 +686,9 @@ def _cmd_case(args: argparse.Namespace) -> int:
         try:
             data = read_case_file(path, limits)
             if _fhir_input(data, args):
-                cases.append(_fhir_case(data, policies, display_name(path), limits, args, fhir_read))
+                cases.append(
+                    _fhir_case(data, policies, display_name(path), limits, args, fhir_read)
+                )
                 continue
             cases.append(case_under(data, policies, display_name(path), limits))
         except SijfaspError as error:
