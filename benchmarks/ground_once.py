@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solves", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    from sijfasp.policies import bundled_policies
+    from sijfasp.policies.loading import bundled_policies
 
     total = 0.0
     for loaded in bundled_policies():

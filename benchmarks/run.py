@@ -60,14 +60,14 @@ HOME_POINTS = ((10, None), (20, None), (40, None), (40, 5000))
 
 # ------------------------------------------------------------------ the pieces timed
 def _policies() -> list[Any]:
-    from sijfasp.policies import bundled_policies
+    from sijfasp.policies.loading import bundled_policies
 
     return list(bundled_policies())
 
 
 def _cases(raw: list[dict], policies: list[Any]) -> list[Any]:
-    from sijfasp.case import validate_case
-    from sijfasp.case_reader import read_json_case_text
+    from sijfasp.cases.case import validate_case
+    from sijfasp.cases.reader import read_json_case_text
 
     vocabulary = policies[0].policy.vocabulary
     return [
@@ -77,8 +77,8 @@ def _cases(raw: list[dict], policies: list[Any]) -> list[Any]:
 
 
 def _determine_all(policies: list[Any], cases: list[Any]) -> float:
-    from sijfasp.case_facts import case_symbols
-    from sijfasp.solver import determine
+    from sijfasp.solve.case_facts import case_symbols
+    from sijfasp.solve.solver import determine
 
     started = time.perf_counter()
     for case in cases:
@@ -112,10 +112,10 @@ def _floor(policies: list[Any], cases: list[Any]) -> float:
     """clingo alone: the programs as text and the facts as symbols are ready beforehand."""
     import clingo
 
-    from sijfasp.case_facts import case_symbols
-    from sijfasp.solver import encoding_for
+    from sijfasp.solve.case_facts import case_symbols
+    from sijfasp.solve.solver import encoding_for
 
-    # policy.lp as the solver gives it to clingo for each policy: specialized (prune.py); the
+    # policy.lp as the solver gives it to clingo for each policy: specialized (solve/prune.py); the
     # case's facts as the solver gives them: month_start/2 for the policy's own windows.
     encodings = ["\n".join(map(str, encoding_for(p.compiled.program))) for p in policies]
     programs = [p.compiled.program for p in policies]

@@ -13,8 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-from sijfasp.policies import bundled_policies
-from sijfasp.semantics import FactDef, FieldDef, RecordKind, ValueType
+from sijfasp.language.semantics import FactDef, FieldDef, RecordKind, ValueType
+from sijfasp.policies.loading import bundled_policies
 
 DOCS = Path(__file__).resolve().parent
 

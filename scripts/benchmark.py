@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sijfasp.api import evaluate  # noqa: E402
-from sijfasp.case import validate_case  # noqa: E402
-from sijfasp.policies import bundled_policies, bundled_policy_paths, load_policy  # noqa: E402
+from sijfasp.cases.case import validate_case  # noqa: E402
+from sijfasp.policies.loading import bundled_policies, bundled_policy_paths, load_policy  # noqa: E402
 
 EMPTY = {"id": "empty", "request": {"service": "percutaneous_sij_fusion", "date": "2026-07-15"}}
 

@@ -27,9 +27,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sijfasp import codings  # noqa: E402
-from sijfasp.policies import load_vocabulary  # noqa: E402
-from sijfasp.semantics import FactDef, Vocabulary  # noqa: E402
+from sijfasp.core import codings  # noqa: E402
+from sijfasp.language.semantics import FactDef, Vocabulary  # noqa: E402
+from sijfasp.policies.loading import load_vocabulary  # noqa: E402
 
 CASES = REPO / "examples" / "cases"
 OUT = REPO / "examples" / "fhir"

@@ -22,15 +22,15 @@ from typing import Any
 
 import yaml
 
-from sijfasp import policytests as pt
-from sijfasp.case import validate_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.case_reader import read_case_file
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.explain import Reader, criteria_tree, exclusion_results
-from sijfasp.policies import LoadedPolicy
-from sijfasp.semantics import ValueType
-from sijfasp.solver import determine
+from sijfasp.authoring import policytests as pt
+from sijfasp.cases.case import validate_case
+from sijfasp.cases.reader import read_case_file
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.semantics import ValueType
+from sijfasp.policies.loaded import LoadedPolicy
+from sijfasp.results.explain import Reader, criteria_tree, exclusion_results
+from sijfasp.solve.case_facts import case_symbols
+from sijfasp.solve.solver import determine
 
 REMOVE = "__remove__"
 NUMBERS = (0, 1, 2, 3, 4, 5, 6, 10, 20, 29, 30, 40, 49, 50, 60, 74, 75, 80, 100)

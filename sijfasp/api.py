@@ -12,11 +12,14 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import __version__, textsafe, versions
-from .case import LINE_OF_BUSINESS, Case, restrict_case
-from .case_facts import case_symbols
-from .diagnostics import Diagnostic, SijfaspError, did_you_mean
-from .explain import (
+from . import __version__
+from .cases.case import LINE_OF_BUSINESS, Case, restrict_case
+from .cases.vocabulary import payer_id, policies_for_payer
+from .core.kinds import Determination
+from .policies import versions
+from .policies.loaded import LoadedPolicy
+from .policies.versions import Choice
+from .results.explain import (
     Reader,
     advisory_results,
     code_reasons,
@@ -25,18 +28,16 @@ from .explain import (
     reasons,
     reasons_in_words,
 )
-from .kinds import Determination
-from .missing import (
+from .results.missing import (
     DEFAULT_ENUMERATE,
     DEFAULT_OPTIONS,
     NOTHING_MISSING,
     Options,
     missing_documentation,
 )
-from .policies import LoadedPolicy
-from .results import CaseDetails, CaseResult, PolicyResult, VersionUse
-from .solver import CaseSolver, Facts
-from .versions import Choice
+from .results.results import CaseDetails, CaseResult, PolicyResult, VersionUse
+from .solve.case_facts import case_symbols
+from .solve.solver import CaseSolver, Facts
 
 __all__ = [
     "DEFAULT_ENUMERATE",
@@ -48,39 +49,6 @@ __all__ = [
     "policies_for_payer",
     "version_use",
 ]
-
-
-def payer_id(policy_id: str) -> str:
-    """The payer a policy is for, as a case names it: the policy id up to its first `_`."""
-    return policy_id.split("_", 1)[0].lower()
-
-
-def policies_for_payer(policies: list[LoadedPolicy], payer: str) -> list[LoadedPolicy]:
-    """The policies of the payer a case names: by payer id or full policy id, any case."""
-    wanted = payer.strip().lower()
-    return [p for p in policies if wanted in (payer_id(p.policy.id), p.policy.id.lower())]
-
-
-def policies_for_case(case: Case, policies: list[LoadedPolicy]) -> list[LoadedPolicy]:
-    """The policies of the payer the case names, or all of them when it names none."""
-    payer = case.details.get("payer")
-    if payer is None:
-        return policies
-    chosen = policies_for_payer(policies, payer)
-    if chosen:
-        return chosen
-    names = sorted({payer_id(p.policy.id) for p in policies} | {p.policy.id for p in policies})
-    raise SijfaspError(
-        [
-            Diagnostic(
-                "case",
-                f"no policy of the payer '{textsafe.terminal(payer)}' among the policies used",
-                hint=did_you_mean(payer.lower(), names) or "payers: " + ", ".join(names),
-                field_path="payer",
-                file=textsafe.terminal(case.path),
-            )
-        ]
-    )
 
 
 def _extension_hashes(loaded: LoadedPolicy) -> tuple[tuple[str, str], ...]:

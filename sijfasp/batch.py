@@ -40,28 +40,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from . import __version__, render, versions
+from . import __version__
 from .api import DEFAULT_ENUMERATE, Options, evaluate_case
-from .case_reader import (
+from .cases.reader import (
     STDIN,
     decode,
     read_case_bytes,
     read_case_text,
     read_json_case_text,
 )
-from .case_vocabulary import case_under
-from .diagnostics import Diagnostic, SijfaspError, file_kind
-from .limits import Limits, raise_hint, too_complex
-from .policies import (
-    LoadedPolicy,
-    bundled_policy_versions,
-    load_policy,
-    policy_versions,
-    set_policies,
-)
-from .policy_set import PolicySet
-from .results import PolicySetInfo
-from .solver import OutOfTime
+from .cases.vocabulary import case_under
+from .core.diagnostics import Diagnostic, SijfaspError, file_kind
+from .core.limits import Limits, raise_hint, too_complex
+from .policies import versions
+from .policies.loaded import LoadedPolicy
+from .policies.loading import bundled_policy_versions, load_policy, policy_versions, set_policies
+from .policies.policy_set import PolicySet
+from .results import render
+from .results.results import PolicySetInfo
+from .solve.solver import OutOfTime
 
 try:
     import fcntl
@@ -84,7 +81,7 @@ CHUNK = 1 << 20  # bytes read at a time when the output's lines are checked
 
 # ------------------------------------------------------------------ command line
 def add_arguments(sub: argparse.ArgumentParser) -> None:
-    """The batch options; cli.py adds the limit options shared with `check`."""
+    """The batch options; cli/commands.py adds the limit options shared with `check`."""
     sub.add_argument(
         "inputs",
         nargs="+",

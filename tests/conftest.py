@@ -14,7 +14,7 @@ _CACHE_HOME = tempfile.mkdtemp(prefix="sijfasp-test-cache-")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The tests and the runs they start keep their caches (user_cache.py) in a folder of their
+    # The tests and the runs they start keep their caches (core/user_cache.py) in a folder of their
     # own, never in the user's cache directory; tests of the caches choose their own folders.
     os.environ.pop("SIJFASP_CACHE_DIR", None)
     os.environ["XDG_CACHE_HOME"] = _CACHE_HOME

@@ -25,16 +25,17 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 import generate  # noqa: E402
 
-from sijfasp import solver  # noqa: E402
 from sijfasp.api import Options, evaluate  # noqa: E402
-from sijfasp.atoms import MoreDays, World, item_key  # noqa: E402
-from sijfasp.case import validate_case  # noqa: E402
-from sijfasp.case_facts import case_symbols  # noqa: E402
-from sijfasp.case_reader import read_json_case_text  # noqa: E402
-from sijfasp.compiler import RecordsLeaf  # noqa: E402
-from sijfasp.kinds import CountUnit  # noqa: E402
-from sijfasp.policies import LoadedPolicy, bundled_policies  # noqa: E402
-from sijfasp.results import MissingGroup, MissingItem, NodeResult  # noqa: E402
+from sijfasp.cases.case import validate_case  # noqa: E402
+from sijfasp.cases.reader import read_json_case_text  # noqa: E402
+from sijfasp.core.kinds import CountUnit  # noqa: E402
+from sijfasp.language.compiler import RecordsLeaf  # noqa: E402
+from sijfasp.policies.loaded import LoadedPolicy  # noqa: E402
+from sijfasp.policies.loading import bundled_policies  # noqa: E402
+from sijfasp.results.results import MissingGroup, MissingItem, NodeResult  # noqa: E402
+from sijfasp.solve import solver  # noqa: E402
+from sijfasp.solve.atoms import MoreDays, World, item_key  # noqa: E402
+from sijfasp.solve.case_facts import case_symbols  # noqa: E402
 
 GOLDEN = REPO_ROOT / "tests" / "golden" / "corpus" / "outputs.jsonl"
 SEED = 11

@@ -24,15 +24,16 @@ import clingo
 import pytest
 import yaml
 
-from sijfasp import solver
 from sijfasp.api import Options
 from sijfasp.api import evaluate as _evaluate
-from sijfasp.case import validate_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.policies import LoadedPolicy, bundled_policies
-from sijfasp.results import MissingItem, NodeResult, PolicyResult
-from sijfasp.semantics import Vocabulary
-from sijfasp.witness import RecordFilters, Writer, record_filters
+from sijfasp.authoring.witness import RecordFilters, Writer, record_filters
+from sijfasp.cases.case import validate_case
+from sijfasp.language.semantics import Vocabulary
+from sijfasp.policies.loaded import LoadedPolicy
+from sijfasp.policies.loading import bundled_policies
+from sijfasp.results.results import MissingItem, NodeResult, PolicyResult
+from sijfasp.solve import solver
+from sijfasp.solve.case_facts import case_symbols
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = REPO_ROOT / "examples" / "cases"
@@ -223,7 +224,7 @@ def _determination_cached(key: str, policy_id: str) -> str:
     compiled = loaded(policy_id).compiled
     if not hasattr(solver, "_control"):  # fall back to the public call
         return str(solver.determine(compiled, case_symbols(checked)).determination)
-    # The same program, options and optimum as sijfasp.solver.determine; only the
+    # The same program, options and optimum as sijfasp.solve.solver.determine; only the
     # determination atom is read off the model instead of copying every atom.
     control = solver._control(
         ["--opt-mode=opt", "--opt-strategy=usc"], compiled, case_symbols(checked)
@@ -319,7 +320,7 @@ def apply_missing_set(
     skip_unwritable: bool = False,
 ) -> dict:
     """Turn a set of missing documentation (MissingItems or their ASP keys) into documentation,
-    in a copy of the case: see sijfasp/witness.py for what each item becomes. `choices` (item
+    in a copy of the case: see sijfasp/authoring/witness.py for what each item becomes. `choices` (item
     key -> index) picks among equally narrow records; `skip_unwritable` leaves out an added
     record tied to a request value the case does not document (the self-check leaves the guess
     of the side out)."""
@@ -512,7 +513,7 @@ APPROVABLE = REPO / "examples" / "cases" / "approvable.yaml"
 
 def bundled_ids() -> list[str]:
     """Every bundled policy's id, in the order the CLI lists them."""
-    from sijfasp.policies import bundled_policies
+    from sijfasp.policies.loading import bundled_policies
 
     return [p.policy.id for p in bundled_policies()]
 

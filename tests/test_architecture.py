@@ -1,4 +1,10 @@
-"""The import rules of docs/architecture.md, checked on the source."""
+"""The import rules of docs/architecture.md, checked on the source.
+
+The layers between the stages are import-linter's contracts in pyproject.toml (`lint-imports`
+in CI); these tests keep the finer rules: which modules may import clingo, Lark, PyYAML and
+pygls (and the FHIR extra's libraries), what the results model and rendering read, and that no
+import runs in a loop.
+"""
 
 from __future__ import annotations
 
@@ -8,53 +14,146 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sijfasp"
+# Modules by their path under sijfasp/, without `.py`.
 MAY_IMPORT = {
-    "clingo": {"atoms", "case_facts", "solver", "prune", "prove", "semdiff", "witness"},
-    "lark": {"parser"},
+    "clingo": {
+        "solve/atoms",
+        "solve/case_facts",
+        "solve/solver",
+        "solve/prune",
+        "authoring/prove",
+        "authoring/semdiff",
+        "authoring/witness",
+    },
+    "lark": {"language/parser"},
+    "yaml": {"cases/reader", "authoring/policytests", "authoring/diff_render"},
+    "pygls": {"authoring/lsp"},
+    "lsprotocol": {"authoring/lsp"},
+    "fhirpathpy": {"fhir/__init__", "fhir/read"},
+    "fhir": {"fhir/__init__", "fhir/read"},  # fhir.resources: only the tests validate with it
 }
 # A stage imports no later one; render reads only the results model (and escapes user text).
 ONLY_FROM = {
-    "results": {"kinds"},
-    "render": {"kinds", "results", "textsafe", "wording"},
-    "wording": set(),
-    "textsafe": set(),
-    "kinds": set(),
-    "units": set(),
+    "results/results": {"core/kinds"},
+    "results/render": {"core/kinds", "results/results", "core/textsafe", "core/wording"},
+    "core/wording": set(),
+    "core/textsafe": set(),
+    "core/kinds": set(),
+    "core/units": set(),
 }
 
 
+def _name(path: Path) -> str:
+    return path.relative_to(PACKAGE).with_suffix("").as_posix()
+
+
+def _modules() -> dict[str, Path]:
+    return {_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "__pycache__" not in p.parts}
+
+
 def _imports(module: Path) -> tuple[set[str], set[str]]:
-    """Third-party top-level names and sibling modules a module imports."""
+    """Third-party top-level names, and the package's modules (by path), a module imports,
+    wherever in it (lazy and type-checking imports too)."""
+    known = _modules()
+    here = module.relative_to(PACKAGE).parent.parts
     outside, inside = set(), set()
+
+    def add(parts: list[str]) -> None:
+        name = "/".join(parts)
+        if name in known:
+            inside.add(name)
+        elif f"{name}/__init__" in known and name:
+            inside.add(f"{name}/__init__")
+
     for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            outside |= {alias.name.split(".")[0] for alias in node.names}
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "sijfasp":
+                    add(parts[1:])
+                else:
+                    outside.add(parts[0])
         elif isinstance(node, ast.ImportFrom):
             if node.level:
+                base = list(here[: len(here) - node.level + 1])
+            elif node.module and node.module.split(".")[0] == "sijfasp":
+                base = []
+            else:
                 if node.module:
-                    inside.add(node.module.split(".")[0])
+                    outside.add(node.module.split(".")[0])
+                continue
+            rest = (node.module or "").split(".") if node.module else []
+            if not node.level:
+                rest = rest[1:]
+            parts = base + rest
+            for alias in node.names:
+                if "/".join([*parts, alias.name]) in known:
+                    add([*parts, alias.name])
                 else:
-                    inside |= {alias.name for alias in node.names}
-            elif node.module:
-                outside.add(node.module.split(".")[0])
-    return outside, inside
+                    add(parts)
+    return outside, inside - {_name(module)}
 
 
-def test_only_the_named_modules_import_clingo_or_lark():
-    for module in sorted(PACKAGE.glob("*.py")):
+def test_only_the_named_modules_import_clingo_lark_yaml_or_pygls():
+    for name, module in _modules().items():
         outside, _ = _imports(module)
         for library, allowed in MAY_IMPORT.items():
             if library in outside:
-                assert module.stem in allowed, f"{module.name} imports {library}"
+                assert name in allowed, f"{name}.py imports {library}"
+
+
+def test_every_named_module_exists():
+    """A rule about a module that is not there checks nothing (an optional package, fhir/ or
+    serve/, may be absent as a whole)."""
+    known = set(_modules())
+    for allowed in [*MAY_IMPORT.values(), *ONLY_FROM.values(), set(ONLY_FROM)]:
+        present = {n for n in allowed if "/" not in n or (PACKAGE / n.split("/")[0]).is_dir()}
+        assert present <= known, present - known
 
 
 def test_results_and_render_read_only_the_results_model():
     for name, allowed in ONLY_FROM.items():
         _, inside = _imports(PACKAGE / f"{name}.py")
-        assert inside <= allowed, (name, inside - allowed)
+        assert inside <= allowed | {"__init__"}, (name, inside - allowed)
+
+
+def test_no_import_runs_in_a_loop():
+    graph = {name: _imports(path)[1] for name, path in _modules().items()}
+    # Tarjan's strongly connected components: a component of two or more modules is a loop.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    loops: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in sorted(graph.get(module, ())):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == module:
+                    break
+            if len(component) > 1:
+                loops.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    assert loops == []
 
 
 def test_rendering_loads_no_solver():
-    code = "import sys, sijfasp.render; print(sorted(m for m in ('clingo', 'lark') if m in sys.modules))"
+    code = (
+        "import sys, sijfasp.results.render; "
+        "print(sorted(m for m in ('clingo', 'lark') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

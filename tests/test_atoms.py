@@ -8,7 +8,9 @@ from decimal import Decimal
 import clingo
 import pytest
 
-from sijfasp.atoms import (
+from sijfasp.core.kinds import Determination, ExclusionStatus, FactScope, Status, World
+from sijfasp.core.units import date_at, day_offset, scaled, unscaled
+from sijfasp.solve.atoms import (
     AtomError,
     Doc,
     FactRef,
@@ -25,8 +27,6 @@ from sijfasp.atoms import (
     decode_item,
     item_key,
 )
-from sijfasp.kinds import Determination, ExclusionStatus, FactScope, Status, World
-from sijfasp.units import date_at, day_offset, scaled, unscaled
 
 DAY0 = dt.date(2026, 7, 15)
 
@@ -125,10 +125,10 @@ def test_exclusion_status_is_the_node_status_in_exclusion_words():
 
 
 def test_compiled_filter_conditions_are_typed_and_an_unknown_operator_is_an_error():
-    from sijfasp import ast
-    from sijfasp.compiler import CmpCondition, MatchesCondition, _condition_key
-    from sijfasp.kinds import Operator
-    from sijfasp.source import Span
+    from sijfasp.core.kinds import Operator
+    from sijfasp.core.source import Span
+    from sijfasp.language import ast
+    from sijfasp.language.compiler import CmpCondition, MatchesCondition, _condition_key
 
     span = Span("policy.sijp", 1, 1, 1, 2)  # where the condition was written: any place will do
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sijfasp import cli
+from sijfasp.cli import commands as cli
 
 # Batches run the command in subprocesses, with worker processes: the full tier only.
 pytestmark = pytest.mark.slow
@@ -349,9 +349,9 @@ def _generator():
 
 
 def test_the_generator_is_seeded_and_its_cases_are_valid():
-    from sijfasp.case import validate_case
-    from sijfasp.case_reader import read_json_case_text
-    from sijfasp.policies import bundled_policies
+    from sijfasp.cases.case import validate_case
+    from sijfasp.cases.reader import read_json_case_text
+    from sijfasp.policies.loading import bundled_policies
 
     generate = _generator()
     first = [generate.json_line(c) for c in generate.generate(60, seed=3)]

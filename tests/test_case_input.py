@@ -11,12 +11,12 @@ import clingo
 import pytest
 import support
 
-from sijfasp import solver
-from sijfasp.atoms import InSet, World
-from sijfasp.case import validate_case
-from sijfasp.case_facts import SIGNATURE_OF, CaseAtom, CaseFacts, case_atoms, case_symbols
-from sijfasp.compiler import FACT_WINDOW_MONTHS
-from sijfasp.prune import CASE_PREDICATES
+from sijfasp.cases.case import validate_case
+from sijfasp.language.compiler import FACT_WINDOW_MONTHS
+from sijfasp.solve import solver
+from sijfasp.solve.atoms import InSet, World
+from sijfasp.solve.case_facts import SIGNATURE_OF, CaseAtom, CaseFacts, case_atoms, case_symbols
+from sijfasp.solve.prune import CASE_PREDICATES
 
 sys.path.insert(0, str(support.REPO_ROOT / "benchmarks"))
 import generate

@@ -17,11 +17,11 @@ from support import (
     write_case,
 )
 
-from sijfasp.case import load_case, read_case_text, validate_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.cli import main
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.policies import bundled_policies
+from sijfasp.cases.case import load_case, read_case_text, validate_case
+from sijfasp.cli.commands import main
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.policies.loading import bundled_policies
+from sijfasp.solve.case_facts import case_symbols
 
 ASP_LIKE = "a). #false. b("
 VOCABULARY = bundled_policies()[0].policy.vocabulary

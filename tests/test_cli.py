@@ -24,7 +24,7 @@ from support import (
     write_case,
 )
 
-from sijfasp.cli import main
+from sijfasp.cli.commands import main
 
 # Every test here reads outputs of the command run in subprocesses: the full tier only (the quick
 # tier reaches the command through the letter, hostile-case and policy-test modules).
@@ -404,7 +404,7 @@ def test_compile_output_file_equals_stdout(tmp_path):
 
 
 def test_lint_default_checks_bundled_policies():
-    from sijfasp.policies import bundled_policy_paths
+    from sijfasp.policies.loading import bundled_policy_paths
 
     assert f"{len(bundled_policy_paths())} policy files" in _ok("lint")
 

@@ -28,8 +28,9 @@ from support import (
     write_case,
 )
 
-from sijfasp import cli, textsafe
-from sijfasp.cli import fit_encoding, main
+from sijfasp.cli import commands as cli
+from sijfasp.cli.commands import fit_encoding, main
+from sijfasp.core import textsafe
 
 # Each test starts the command in a subprocess, some wait on limits: the full tier only.
 pytestmark = pytest.mark.slow

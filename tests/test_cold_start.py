@@ -20,10 +20,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sijfasp import case_reader, cli, dataclass_code, solver
-from sijfasp.case_reader import CaseMapping, Yaml11Scalar, read_case_text
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.limits import DEFAULT_LIMITS, Limits
+from sijfasp.cases import reader as case_reader
+from sijfasp.cases.reader import CaseMapping, Yaml11Scalar, read_case_text
+from sijfasp.cli import commands as cli
+from sijfasp.core import dataclass_code
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.core.limits import DEFAULT_LIMITS, Limits
+from sijfasp.solve import solver
 
 HOSTILE_CASES = support.REPO_ROOT / "tests" / "hostile" / "cases"
 SETTINGS = settings(
@@ -237,7 +240,7 @@ def test_without_libyaml_the_pure_python_reader_reads_the_case():
     # PyYAML without its C extension, as a build without libyaml has it.
     code = (
         "import sys; sys.modules['yaml._yaml'] = None\n"
-        "import yaml; from sijfasp import case_reader\n"
+        "import yaml; from sijfasp.cases import reader as case_reader\n"
         "assert not yaml.__with_libyaml__ and case_reader._LIBYAML_LOADER is None\n"
         f"data = case_reader.read_case_file({str(support.APPROVABLE_PATH)!r})\n"
         "print(data['id'], data['findings']['vas_score'])\n"
@@ -405,7 +408,7 @@ def counting(source, *rest, **named):
     compiled += isinstance(source, str) and "__create_fn__" in source
     return real_compile(source, *rest, **named)
 builtins.compile = counting
-import sijfasp.cli
+import sijfasp.cli.commands
 builtins.compile = real_compile
 
 def code(function):
@@ -472,7 +475,7 @@ def test_data_classes_are_compiled_once_and_made_alike(tmp_path):
 def test_the_command_freezes_what_it_loaded_and_an_import_does_not():
     probe = (
         "import gc, sys\n"
-        "import sijfasp.cli as cli\n"
+        "import sijfasp.cli.commands as cli\n"
         "imported = gc.get_freeze_count()\n"
         "cli.main = lambda: print(imported, gc.get_freeze_count()) or 0\n"
         "cli.entry()\n"
@@ -581,11 +584,11 @@ def test_the_cache_leaves_exec_and_the_collector_as_they_were(tmp_path, monkeypa
 # ------------------------------------------------------------------ one case, programs as text
 @pytest.mark.slow
 def test_programs_read_as_text_decide_as_programs_built_from_the_ast(monkeypatch):
-    from sijfasp import render
     from sijfasp.api import evaluate_case
-    from sijfasp.case_reader import read_case_file
-    from sijfasp.case_vocabulary import case_under
-    from sijfasp.policies import bundled_policy_versions
+    from sijfasp.cases.reader import read_case_file
+    from sijfasp.cases.vocabulary import case_under
+    from sijfasp.policies.loading import bundled_policy_versions
+    from sijfasp.results import render
 
     class Never(set):  # no program seen: every Control gets the program's text
         def __contains__(self, item: object) -> bool:
@@ -613,7 +616,7 @@ def test_programs_read_as_text_decide_as_programs_built_from_the_ast(monkeypatch
 def _programs_parsed(monkeypatch, *cases: Path) -> list[str]:
     """The policy programs parsed to an AST during `sijfasp check CASES`, in a process that
     has built no Control yet."""
-    from sijfasp.policies import bundled_policy_versions
+    from sijfasp.policies.loading import bundled_policy_versions
 
     monkeypatch.setattr(solver, "_SEEN_PROGRAMS", set())
 

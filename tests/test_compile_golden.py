@@ -20,8 +20,8 @@ from support import (
 )
 
 from sijfasp.api import evaluate
-from sijfasp.case import validate_case
-from sijfasp.policies import bundled_policies, load_policy
+from sijfasp.cases.case import validate_case
+from sijfasp.policies.loading import bundled_policies, load_policy
 
 COMPILE_DIR = GOLDEN / "compile"
 GOLDEN_SOURCES = sorted(COMPILE_DIR.glob("*.sijp"))

@@ -17,7 +17,7 @@ import json
 import corpus_outputs
 import pytest
 
-from sijfasp.policies import bundled_policies
+from sijfasp.policies.loading import bundled_policies
 
 
 def _golden() -> list[dict]:

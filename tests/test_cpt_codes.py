@@ -12,12 +12,12 @@ import pytest
 from support import VOCABULARY
 
 from sijfasp.api import evaluate
-from sijfasp.case import validate_case
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.formatter import format_text
-from sijfasp.parser import parse_text
-from sijfasp.policies import load_policy
-from sijfasp.results import PolicyResult
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.formatter import format_text
+from sijfasp.language.parser import parse_text
+from sijfasp.policies.loading import load_policy
+from sijfasp.results.results import PolicyResult
 
 POLICY = """\
 import "vocabulary.sijv"
@@ -190,7 +190,7 @@ def test_the_program_holds_codes_as_strings_never_numbers(loaded):
 
 
 def test_policies_json_lists_every_code_and_keeps_the_first_as_cpt(policy_file, capsys):
-    from sijfasp.cli import main
+    from sijfasp.cli.commands import main
 
     assert main(["policies", "--policies", str(policy_file.parent), "--format", "json"]) == 0
     listing = json.loads(capsys.readouterr().out)
@@ -202,14 +202,14 @@ def test_policies_json_lists_every_code_and_keeps_the_first_as_cpt(policy_file, 
 
 
 def test_lint_makes_no_claim_on_a_policy_that_tests_codes(policy_file, capsys):
-    from sijfasp.cli import main
+    from sijfasp.cli.commands import main
 
     assert main(["lint", str(policy_file)]) == 0
     assert "no errors, no warnings" in capsys.readouterr().out
 
 
 def test_policies_text_lists_every_code(policy_file, capsys):
-    from sijfasp.cli import main
+    from sijfasp.cli.commands import main
 
     assert main(["policies", "--policies", str(policy_file.parent)]) == 0
     out = capsys.readouterr().out
@@ -238,7 +238,7 @@ def test_a_code_the_service_does_not_list_is_never_proposed_as_missing(tmp_path)
 def test_a_code_only_another_policys_extension_lists_is_still_a_code_not_addressed(
     loaded, tmp_path
 ):
-    from sijfasp.extensions import union
+    from sijfasp.language.extensions import union
 
     _copy_vocabulary(tmp_path)
     (tmp_path / "codes_extra.sijv").write_text(

@@ -2099,8 +2099,8 @@ criteria for percutaneous_sij_fusion {
 )
 def test_a_documented_lab_result_that_fails_is_not_met(tmp_path, labs, expected):
     from sijfasp.api import evaluate
-    from sijfasp.case import validate_case
-    from sijfasp.policies import load_policy
+    from sijfasp.cases.case import validate_case
+    from sijfasp.policies.loading import load_policy
 
     (tmp_path / "labs.sijv").write_text(LAB_VOCABULARY, encoding="utf-8")
     (tmp_path / "lab.sijp").write_text(LAB_POLICY, encoding="utf-8")

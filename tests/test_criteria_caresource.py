@@ -2036,7 +2036,7 @@ def test_blocks_and_injections_must_be_of_the_requested_joint(policy):
 
 # ------------------------------------------------------------------ windows in months
 def test_months_before_counts_calendar_months_inclusive():
-    from sijfasp.case_facts import months_before
+    from sijfasp.solve.case_facts import months_before
 
     assert str(months_before(dt.date(2026, 7, 15), 6)) == "2026-01-15"
     assert str(months_before(dt.date(2026, 8, 31), 6)) == "2026-02-28"

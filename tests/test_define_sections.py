@@ -7,7 +7,7 @@ import shutil
 
 from support import POLICIES_DIR
 
-from sijfasp.policies import load_policy
+from sijfasp.policies.loading import load_policy
 
 POLICY = """\
 import "vocabulary.sijv"

@@ -14,13 +14,13 @@ import sys
 import pytest
 import support
 
-from sijfasp import solver
 from sijfasp.api import Options, evaluate
-from sijfasp.atoms import MoreDays, Snapshot, Span, World
-from sijfasp.case import validate_case
-from sijfasp.case_facts import case_atoms, case_symbols, months_before
-from sijfasp.compiler import RecordsLeaf
-from sijfasp.kinds import CountUnit, Determination
+from sijfasp.cases.case import validate_case
+from sijfasp.core.kinds import CountUnit, Determination
+from sijfasp.language.compiler import RecordsLeaf
+from sijfasp.solve import solver
+from sijfasp.solve.atoms import MoreDays, Snapshot, Span, World
+from sijfasp.solve.case_facts import case_atoms, case_symbols, months_before
 
 sys.path.insert(0, str(support.REPO_ROOT / "benchmarks"))
 import generate

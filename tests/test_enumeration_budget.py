@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sijfasp.api import Options, evaluate
-from sijfasp.case import load_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.policies import bundled_policies
-from sijfasp.solver import Abducer
+from sijfasp.cases.case import load_case
+from sijfasp.policies.loading import bundled_policies
+from sijfasp.solve.case_facts import case_symbols
+from sijfasp.solve.solver import Abducer
 
 EMPTY = Path(__file__).resolve().parent.parent / "examples" / "cases" / "empty_request.yaml"
 CARESOURCE = next(p for p in bundled_policies() if p.policy.id == "caresource_sijf_2026")

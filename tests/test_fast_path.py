@@ -13,10 +13,10 @@ import sys
 import pytest
 import support
 
-from sijfasp import solver
 from sijfasp.api import Options, evaluate
-from sijfasp.case import validate_case
-from sijfasp.kinds import Determination
+from sijfasp.cases.case import validate_case
+from sijfasp.core.kinds import Determination
+from sijfasp.solve import solver
 
 
 def _no_abduction(*args, **kwargs):

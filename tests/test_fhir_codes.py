@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from support import REPO_ROOT
 
-from sijfasp import codings
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.extensions import check_extension
-from sijfasp.formatter import format_text
-from sijfasp.parser import parse_text
-from sijfasp.policies import load_vocabulary
-from sijfasp.semantics import check_vocabulary
+from sijfasp.core import codings
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.extensions import check_extension
+from sijfasp.language.formatter import format_text
+from sijfasp.language.parser import parse_text
+from sijfasp.language.semantics import check_vocabulary
+from sijfasp.policies.loading import load_vocabulary
 
 VOCABULARY = REPO_ROOT / "policies_asp" / "vocabulary.sijv"
 

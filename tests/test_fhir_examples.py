@@ -25,12 +25,12 @@ from support import (
     vocabulary,
 )
 
-from sijfasp import codings
-from sijfasp.case import validate_case
-from sijfasp.case_reader import read_case_file
+from sijfasp.cases.case import validate_case
+from sijfasp.cases.reader import read_case_file
+from sijfasp.core import codings
+from sijfasp.core.kinds import Determination
 from sijfasp.fhir.questionnaire import missing_questionnaire
 from sijfasp.fhir.read import merge_answers, read_fhir
-from sijfasp.kinds import Determination
 
 pytest.importorskip("fhirpathpy")
 

@@ -21,8 +21,9 @@ from support import (
     vocabulary,
 )
 
-from sijfasp import codings
-from sijfasp.case import validate_case
+from sijfasp.cases.case import validate_case
+from sijfasp.core import codings
+from sijfasp.core.kinds import Determination
 from sijfasp.fhir.claim_response import HUMAN_REVIEW, claim_response
 from sijfasp.fhir.questionnaire import (
     ADAPTIVE_PROFILE,
@@ -32,8 +33,7 @@ from sijfasp.fhir.questionnaire import (
     missing_url,
     policy_questionnaire,
 )
-from sijfasp.kinds import Determination
-from sijfasp.results import CaseResult
+from sijfasp.results.results import CaseResult
 
 pytest.importorskip("fhir.resources")
 from fhir.resources.R4B.bundle import Bundle

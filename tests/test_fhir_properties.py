@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support import REPO_ROOT, vocabulary
 
-from sijfasp.case import validate_case
-from sijfasp.diagnostics import SijfaspError
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.fhir.read import read_fhir
-from sijfasp.semantics import FieldDef
+from sijfasp.language.semantics import FieldDef
 
 pytest.importorskip("fhirpathpy")
 

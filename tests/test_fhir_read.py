@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from support import REPO_ROOT
 
-from sijfasp import codings
-from sijfasp.diagnostics import SijfaspError
+from sijfasp.core import codings
+from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.fhir.read import FhirCase, merge_answers, read_fhir
-from sijfasp.policies import load_vocabulary
+from sijfasp.policies.loading import load_vocabulary
 
 pytest.importorskip("fhirpathpy")
 
@@ -517,7 +517,7 @@ def test_a_set_field_reads_every_value_an_observation_names():
 
 
 def test_a_key_written_twice_is_an_error_at_its_path(tmp_path):
-    from sijfasp.case_reader import read_case_file
+    from sijfasp.cases.reader import read_case_file
 
     path = tmp_path / "twice.json"
     text = json.dumps(GOOD).replace('"status": "final"', '"status": "final", "status": "amended"')

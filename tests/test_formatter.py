@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from support import POLICIES_DIR, VOCABULARY
 from test_policy_oracle import VOCAB, GeneratedPolicy, policies
 
-from sijfasp.cli import main
-from sijfasp.compiler import compile_policy
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.formatter import WIDTH, find_comments, format_text
-from sijfasp.parser import parse_text
-from sijfasp.policies import load_policy, load_vocabulary
-from sijfasp.semantics import check_policy
+from sijfasp.cli.commands import main
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.compiler import compile_policy
+from sijfasp.language.formatter import WIDTH, find_comments, format_text
+from sijfasp.language.parser import parse_text
+from sijfasp.language.semantics import check_policy
+from sijfasp.policies.loading import load_policy, load_vocabulary
 
 BUNDLED = sorted([*POLICIES_DIR.glob("*.sijp"), VOCABULARY])
 # Where a compiled program cites the line it came from: the only part formatting may change.

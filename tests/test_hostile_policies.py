@@ -15,12 +15,13 @@ import pytest
 from support import REPO, VOCABULARY, run_cli
 
 from sijfasp.api import evaluate
-from sijfasp.case import validate_case
-from sijfasp.compiler import compile_policy
-from sijfasp.diagnostics import Code, SijfaspError
-from sijfasp.parser import parse_text
-from sijfasp.policies import LoadedPolicy, load_policy, load_vocabulary
-from sijfasp.semantics import check_policy, check_vocabulary
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import Code, SijfaspError
+from sijfasp.language.compiler import compile_policy
+from sijfasp.language.parser import parse_text
+from sijfasp.language.semantics import check_policy, check_vocabulary
+from sijfasp.policies.loaded import LoadedPolicy
+from sijfasp.policies.loading import load_policy, load_vocabulary
 
 HOSTILE = Path(__file__).resolve().parent / "hostile" / "policies"
 VOCAB = check_vocabulary(parse_text(VOCABULARY.read_text(encoding="utf-8"), "vocabulary.sijv"))

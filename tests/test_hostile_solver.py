@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from sijfasp.api import evaluate
-from sijfasp.case import validate_case
-from sijfasp.cli import main
-from sijfasp.missing import Options
-from sijfasp.policies import load_policy
-from sijfasp.witness import Writer
+from sijfasp.authoring.witness import Writer
+from sijfasp.cases.case import validate_case
+from sijfasp.cli.commands import main
+from sijfasp.policies.loading import load_policy
+from sijfasp.results.missing import Options
 
 SOLVER = Path(__file__).resolve().parent / "hostile" / "solver"
 EXPECTED = yaml.safe_load((SOLVER / "expected.yaml").read_text(encoding="utf-8"))

@@ -11,11 +11,11 @@ import pytest
 import support as s
 from support import VOCABULARY
 
-from sijfasp.case import validate_case
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.formatter import format_text
-from sijfasp.parser import parse_text
-from sijfasp.semantics import check_vocabulary
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.formatter import format_text
+from sijfasp.language.parser import parse_text
+from sijfasp.language.semantics import check_vocabulary
 
 HEADER = """vocabulary v "Test"
 
@@ -77,7 +77,7 @@ def test_the_same_implication_twice_is_a_duplicate():
 
 
 def test_an_implication_belongs_in_the_vocabulary(tmp_path):
-    from sijfasp.policies import load_policy
+    from sijfasp.policies.loading import load_policy
 
     policy = VOCABULARY.parent / "caresource_sijf_2026.sijp"
     text = policy.read_text(encoding="utf-8") + "\nfinding tumor implies infection\n"

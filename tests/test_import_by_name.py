@@ -8,10 +8,10 @@ import shutil
 import pytest
 from support import REPO, run_cli
 
-from sijfasp.formatter import format_source
-from sijfasp.parser import parse_text
-from sijfasp.policies import bundled_vocabularies, load_policy
-from sijfasp.source import SourceText
+from sijfasp.core.source import SourceText
+from sijfasp.language.formatter import format_source
+from sijfasp.language.parser import parse_text
+from sijfasp.policies.loading import bundled_vocabularies, load_policy
 
 EXAMPLE = REPO / "examples" / "third_policy"
 POLICY = "examplepayer_sijf_2026.sijp"

@@ -1,4 +1,4 @@
-"""Lint of a label's numbers against its condition (label_numbers.py, code `label-number`), and
+"""Lint of a label's numbers against its condition (language/label_numbers.py, code `label-number`), and
 a stale compiled `.lp` reported by lint and by `sijfasp test` (code `stale-compiled`).
 
 The golden file tests/golden/lint/label_number.txt is the stderr of
@@ -11,9 +11,9 @@ import shutil
 import pytest
 from support import GOLDEN, POLICIES_DIR, REPO, check_golden, run_cli
 
-from sijfasp.label_numbers import label_warnings
-from sijfasp.parser import parse_text
-from sijfasp.policies import bundled_policy_paths
+from sijfasp.language.label_numbers import label_warnings
+from sijfasp.language.parser import parse_text
+from sijfasp.policies.loading import bundled_policy_paths
 
 HEADER = """\
 import "vocabulary.sijv"

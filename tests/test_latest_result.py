@@ -11,13 +11,13 @@ import pytest
 from support import VOCABULARY
 
 from sijfasp.api import evaluate
-from sijfasp.case import validate_case
-from sijfasp.cli import main
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.formatter import format_text
-from sijfasp.policies import load_policy
-from sijfasp.results import PolicyResult
-from sijfasp.semdiff import semantic_diff
+from sijfasp.authoring.semdiff import semantic_diff
+from sijfasp.cases.case import validate_case
+from sijfasp.cli.commands import main
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.formatter import format_text
+from sijfasp.policies.loading import load_policy
+from sijfasp.results.results import PolicyResult
 
 # A lab record kind, in an extension of the test's own: neither bundled policy reads a lab.
 LAB_EXTRA = """\
@@ -235,7 +235,7 @@ def test_a_chart_of_2000_records_is_judged_in_under_a_second(loaded):
 
 def test_a_witness_dates_a_new_result_on_the_request_date(loaded):
     # Documented yesterday and failed: the new test the retest abduction asks for is the latest.
-    from sijfasp.witness import Writer
+    from sijfasp.authoring.witness import Writer
 
     case = {"request": {**REQUEST, "date": dt.date(2026, 7, 15)}}
     case["records"] = {"lab": [lab("2026-07-14", "positive")]}

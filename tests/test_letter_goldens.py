@@ -24,13 +24,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import refresh_letter_goldens as goldens  # noqa: E402
 
-from sijfasp import render  # noqa: E402
 from sijfasp.api import Options, evaluate_case  # noqa: E402
-from sijfasp.case import validate_case  # noqa: E402
-from sijfasp.case_reader import read_json_case_text  # noqa: E402
-from sijfasp.kinds import Determination, ExclusionStatus, Status  # noqa: E402
-from sijfasp.policies import bundled_policies  # noqa: E402
-from sijfasp.results import CaseResult, PolicySetInfo  # noqa: E402
+from sijfasp.cases.case import validate_case  # noqa: E402
+from sijfasp.cases.reader import read_json_case_text  # noqa: E402
+from sijfasp.core.kinds import Determination, ExclusionStatus, Status  # noqa: E402
+from sijfasp.policies.loading import bundled_policies  # noqa: E402
+from sijfasp.results import render  # noqa: E402
+from sijfasp.results.results import CaseResult, PolicySetInfo  # noqa: E402
 
 GOLDEN = goldens.GOLDEN
 SNAKE = re.compile(r"(?<![\w\\-])[a-z][a-z0-9]*(?:\\?_[a-z0-9]+)+(?![\w-])")

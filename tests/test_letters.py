@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sijfasp.cli import main
-from sijfasp.policies import bundled_policies
-from sijfasp.wording import article, plain_words, section_key
+from sijfasp.cli.commands import main
+from sijfasp.core.wording import article, plain_words, section_key
+from sijfasp.policies.loading import bundled_policies
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "examples" / "cases"
@@ -510,8 +510,8 @@ def test_the_empty_request_lists_each_set_once_with_the_side_one_item():
     MM-1508's 1824 solver models are 1752 sets. Most are a bilateral request's: blocks,
     injections and SIJ imaging of both joints, of each joint, or a mix."""
     from sijfasp.api import evaluate
-    from sijfasp.case import load_case
-    from sijfasp.missing import Options
+    from sijfasp.cases.case import load_case
+    from sijfasp.results.missing import Options
 
     case = load_case(EMPTY, VOCABULARY)
     totals = {

@@ -226,7 +226,7 @@ def test_without_pygls_the_command_names_the_extra(tmp_path: Path):
 
 def test_no_other_command_loads_pygls():
     code = (
-        "import sys, sijfasp.cli, sijfasp.api; "
+        "import sys, sijfasp.cli.commands, sijfasp.api; "
         "print(sorted(m for m in ('pygls', 'lsprotocol') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -236,7 +236,7 @@ def test_no_other_command_loads_pygls():
 @pytest.mark.slow
 def test_completion_after_an_order_word_offers_the_record_sets():
     """`date after ` is followed by a record set's name: the policy's own sets, and only them."""
-    from sijfasp.lsp import DocumentState, analyze, completions
+    from sijfasp.authoring.lsp import DocumentState, analyze, completions
 
     state = DocumentState(BUNDLED)
     analyze(state, TEXT)

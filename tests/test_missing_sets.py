@@ -16,8 +16,8 @@ import pytest
 import support as s
 from support import AIM, CARESOURCE
 
-from sijfasp.compiler import OrderCondition
-from sijfasp.witness import Unwritable
+from sijfasp.authoring.witness import Unwritable
+from sijfasp.language.compiler import OrderCondition
 
 FIVE_UNDOCUMENTED = (
     "long_ligament_test",
@@ -400,7 +400,7 @@ def test_apply_missing_set_takes_a_record_set_not_a_leaf():
 def test_the_case_id_takes_no_part_in_an_evaluation():
     """support caches evaluations by case content without the id; that needs this to hold."""
     from sijfasp.api import Options, evaluate
-    from sijfasp.case import validate_case
+    from sijfasp.cases.case import validate_case
 
     case = s.without_findings(s.base_case(), "odi_score", "vas_score")
     results = [

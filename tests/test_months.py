@@ -9,9 +9,9 @@ import datetime as dt
 import pytest
 import support as s
 
-from sijfasp.formatter import format_text
-from sijfasp.parser import parse_text
-from sijfasp.units import month_days, month_days_range, months_before
+from sijfasp.core.units import month_days, month_days_range, months_before
+from sijfasp.language.formatter import format_text
+from sijfasp.language.parser import parse_text
 
 AIM_NODE = "six_months_of_care"
 

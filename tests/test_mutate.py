@@ -1,4 +1,4 @@
-"""Mutation testing (`sijfasp test --mutate`, mutate.py): the mutants made from a policy's
+"""Mutation testing (`sijfasp test --mutate`, authoring/mutate.py): the mutants made from a policy's
 syntax tree, the survivors reported with their line and the change, declarations of equivalent
 mutants, and the bundled policies' score."""
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from support import POLICIES_DIR
 
-from sijfasp import mutate
-from sijfasp.parser import parse
-from sijfasp.policies import load_policy
-from sijfasp.source import SourceText
+from sijfasp.authoring import mutate
+from sijfasp.core.source import SourceText
+from sijfasp.language.parser import parse
+from sijfasp.policies.loading import load_policy
 
 POLICY = """\
 import "vocabulary.sijv"
@@ -174,8 +174,8 @@ def test_a_bad_equivalent_entry_and_an_unknown_policy_are_refused(tiny):
 
 @pytest.mark.slow  # every mutant of every bundled policy (minutes): CI's full tier
 def test_the_bundled_policies_mutation_score_is_printed(capsys):
-    from sijfasp import policytests
-    from sijfasp.versions import reference
+    from sijfasp.authoring import policytests
+    from sijfasp.policies.versions import reference
 
     files = policytests.default_test_files()
     text, _ = mutate.command(files, [], mutate.default_workers())

@@ -11,9 +11,9 @@ import pytest
 from support import POLICIES_DIR
 
 from sijfasp.api import evaluate
-from sijfasp.case import validate_case
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.policies import load_policy
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.policies.loading import load_policy
 
 POLICY = """\
 import "vocabulary.sijv"

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import support
 
-from sijfasp import solver
-from sijfasp.atoms import NearMiss
-from sijfasp.case import validate_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.policies import load_policy
+from sijfasp.cases.case import validate_case
+from sijfasp.policies.loading import load_policy
+from sijfasp.solve import solver
+from sijfasp.solve.atoms import NearMiss
+from sijfasp.solve.case_facts import case_symbols
 
 POLICY = """import "vocabulary.sijv"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from support import POLICIES_DIR, VOCABULARY
 
-from sijfasp import ast
-from sijfasp.diagnostics import SijfaspError, render
-from sijfasp.parser import parse, parse_text
-from sijfasp.source import SourceText
+from sijfasp.core.diagnostics import SijfaspError, render
+from sijfasp.core.source import SourceText
+from sijfasp.language import ast
+from sijfasp.language.parser import parse, parse_text
 
 POLICY_FILES = sorted(POLICIES_DIR.glob("*.sijp"))
 

@@ -13,7 +13,7 @@ import support
 POLICY = support.REPO_ROOT / "policies_asp" / "aim_sijf_2022.sijp"
 # Parse a bundled policy in a fresh process and print what it found.
 SCRIPT = (
-    "import sys, pathlib; from sijfasp.parser import parse; from sijfasp.source import SourceText; "
+    "import sys, pathlib; from sijfasp.language.parser import parse; from sijfasp.core.source import SourceText; "
     "path = pathlib.Path(sys.argv[1]); "
     "tree = parse(SourceText(str(path), path.read_text(encoding='utf-8'))); print(repr(tree)[:2000])"
 )

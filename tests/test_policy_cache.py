@@ -1,4 +1,4 @@
-"""Loaded policies are cached between runs (policy_cache.py): a hit is the same as a fresh load,
+"""Loaded policies are cached between runs (policies/cache.py): a hit is the same as a fresh load,
 any change to what a load reads is a miss, and a bad or unusable cache only costs a load."""
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ from pathlib import Path
 import pytest
 import support
 
-from sijfasp import policies, policy_cache, user_cache
 from sijfasp.api import evaluate_case
-from sijfasp.case_reader import read_case_file
-from sijfasp.case_vocabulary import case_under
-from sijfasp.kinds import Determination
-from sijfasp.policies import LoadedPolicy, load_policy
+from sijfasp.cases.reader import read_case_file
+from sijfasp.cases.vocabulary import case_under
+from sijfasp.core import user_cache
+from sijfasp.core.kinds import Determination
+from sijfasp.policies import cache as policy_cache
+from sijfasp.policies import loading as policies
+from sijfasp.policies.loaded import LoadedPolicy
+from sijfasp.policies.loading import load_policy
 
 BUNDLE = support.REPO_ROOT / "policies_asp"
 POLICY_FILES = ("aim_sijf_2022.sijp", "aim_sijf_2022_v2022-06-12.sijp", "caresource_sijf_2026.sijp")
@@ -315,23 +318,23 @@ def test_a_temporary_file_left_by_a_killed_run_goes(cache, monkeypatch):
 
 # A check in a fresh process, printing on stderr the modules it imported.
 CHECK = (
-    "import sys; from sijfasp import cli; status = cli.main(sys.argv[1:]); "
+    "import sys; from sijfasp.cli import commands as cli; status = cli.main(sys.argv[1:]); "
     "print(' '.join(sorted(sys.modules)), file=sys.stderr); sys.exit(status)"
 )
 UNUSED_BY_CHECK = {
     "sijfasp.batch",
-    "sijfasp.prove",
-    "sijfasp.semdiff",
-    "sijfasp.witness",
-    "sijfasp.diff_render",
-    "sijfasp.formatter",
-    "sijfasp.lsp",
-    "sijfasp.policytests",
+    "sijfasp.authoring.prove",
+    "sijfasp.authoring.semdiff",
+    "sijfasp.authoring.witness",
+    "sijfasp.authoring.diff_render",
+    "sijfasp.language.formatter",
+    "sijfasp.authoring.lsp",
+    "sijfasp.authoring.policytests",
     "dask",
     "distributed",
 }
 # Needed only to load a policy afresh.
-UNUSED_ON_A_HIT = {"sijfasp.parser", "lark"}
+UNUSED_ON_A_HIT = {"sijfasp.language.parser", "lark"}
 
 
 def _check_in_process(cache: Path) -> tuple[str, set[str]]:

@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import VOCABULARY
 
-from sijfasp.case import read_case_text, validate_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.compiler import compile_policy
-from sijfasp.parser import parse_text
-from sijfasp.semantics import check_policy, check_vocabulary
-from sijfasp.solver import determine
+from sijfasp.cases.case import read_case_text, validate_case
+from sijfasp.language.compiler import compile_policy
+from sijfasp.language.parser import parse_text
+from sijfasp.language.semantics import check_policy, check_vocabulary
+from sijfasp.solve.case_facts import case_symbols
+from sijfasp.solve.solver import determine
 
 VOCAB = check_vocabulary(parse_text(VOCABULARY.read_text(encoding="utf-8"), "vocabulary.sijv"))
 SERVICE = "percutaneous_sij_fusion"

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from sijfasp import policy_set
-from sijfasp.cli import main
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.policies import set_policies
-from sijfasp.policy_set import Origin, discover
-from sijfasp.resources import policies_dir
+from sijfasp.cli.commands import main
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.core.resources import policies_dir
+from sijfasp.policies import policy_set
+from sijfasp.policies.loading import set_policies
+from sijfasp.policies.policy_set import Origin, discover
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLE = REPO / "policies_asp"
@@ -557,8 +557,8 @@ def test_two_policies_that_declare_one_item_two_ways_cannot_judge_one_case(tmp_p
 
 
 def test_a_policy_sees_a_case_without_the_items_of_other_vocabularies(tmp_path):
-    from sijfasp.case import restrict_case, validate_case
-    from sijfasp.case_reader import read_case_file
+    from sijfasp.cases.case import restrict_case, validate_case
+    from sijfasp.cases.reader import read_case_file
 
     loaded = {p.policy.id: p for p in set_policies(discover(_third_set(tmp_path)))}
     data = read_case_file(_extended_case(tmp_path))

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from support import POLICIES_DIR, POLICY_IDS
 
-from sijfasp import policytests as pt
-from sijfasp.cli import main
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.policies import bundled_policies, bundled_policy_versions
-from sijfasp.versions import reference
+from sijfasp.authoring import policytests as pt
+from sijfasp.cli.commands import main
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.policies.loading import bundled_policies, bundled_policy_versions
+from sijfasp.policies.versions import reference
 
 TEST_FILES = pt.default_test_files()
 

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from support import DETERMINATIONS, POLICIES_DIR, VOCABULARY, approvable_case
 
 from sijfasp.api import Options, evaluate
-from sijfasp.case import read_case_text, validate_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.parser import parse_text
-from sijfasp.policies import bundled_policies, load_policy
-from sijfasp.semantics import check_vocabulary
-from sijfasp.solver import determine
+from sijfasp.cases.case import read_case_text, validate_case
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.parser import parse_text
+from sijfasp.language.semantics import check_vocabulary
+from sijfasp.policies.loading import bundled_policies, load_policy
+from sijfasp.solve.case_facts import case_symbols
+from sijfasp.solve.solver import determine
 
 # Hundreds of generated inputs, many of them solved: the full tier only.
 pytestmark = pytest.mark.slow

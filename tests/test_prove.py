@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sijfasp import prove
-from sijfasp.diagnostics import Code, Severity
-from sijfasp.policies import bundled_policy_paths, load_policy
+from sijfasp.authoring import prove
+from sijfasp.core.diagnostics import Code, Severity
+from sijfasp.policies.loading import bundled_policy_paths, load_policy
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "hostile" / "prove"
@@ -481,7 +481,7 @@ def test_the_documented_examples_are_all_found():
 
 @pytest.mark.parametrize("example", _documented_examples(), ids=lambda e: e[0])
 def test_each_documented_example_is_what_lint_prints(tmp_path, capsys, monkeypatch, example):
-    from sijfasp.cli import main
+    from sijfasp.cli.commands import main
 
     name, body, output, status = example
     (tmp_path / "vocabulary.sijv").write_text(VOCABULARY.read_text(encoding="utf-8"))
@@ -513,7 +513,7 @@ def test_a_definition_that_never_holds_is_reported_at_the_definition(tmp_path):
 
 def _witness_case(symbols) -> dict:
     """A case documenting what a model of the proving encoding documents (findings, side)."""
-    from sijfasp.units import unscaled
+    from sijfasp.core.units import unscaled
 
     findings: dict = {}
     request = {"service": "percutaneous_sij_fusion", "date": "2026-07-15"}
@@ -538,7 +538,7 @@ def test_a_model_of_the_proving_encoding_is_a_case_the_evaluator_judges_alike(tm
     import random
 
     from sijfasp.api import evaluate
-    from sijfasp.case import validate_case
+    from sijfasp.cases.case import validate_case
 
     rng = random.Random(1000 + seed)
     text, _ = _random_tree(rng, 3, [])
@@ -605,7 +605,7 @@ def test_a_record_model_of_the_proving_encoding_is_met_by_the_evaluator(tmp_path
     import random
 
     from sijfasp.api import evaluate
-    from sijfasp.case import validate_case
+    from sijfasp.cases.case import validate_case
 
     rng = random.Random(2000 + seed)
     tests = rng.sample(_INJECTION_TESTS, rng.randrange(1, 4))

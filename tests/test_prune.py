@@ -1,4 +1,4 @@
-"""The encoding specialized to a policy (sijfasp/prune.py): what it removes, that nothing a
+"""The encoding specialized to a policy (sijfasp/solve/prune.py): what it removes, that nothing a
 case can show changes, and the positions it remembers between runs."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import clingo
 import pytest
 from clingo import ast
 
-from sijfasp import case_facts, prune, solver
-from sijfasp.case import load_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.policies import LoadedPolicy, bundled_policies, load_policy
+from sijfasp.cases.case import load_case
+from sijfasp.policies.loaded import LoadedPolicy
+from sijfasp.policies.loading import bundled_policies, load_policy
+from sijfasp.solve import case_facts, prune, solver
+from sijfasp.solve.case_facts import case_symbols
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "examples" / "cases").glob("*.yaml"))
@@ -134,7 +135,7 @@ def test_every_predicate_a_case_brings_is_known_as_one():
         seen |= {(s.name, len(s.arguments)) for s in case_symbols(case)}
     base = next(c for c in generate._examples() if c["id"] == "odi_missing")
     long_chart = generate.with_records(base, 40, seed=1)
-    from sijfasp.case import validate_case
+    from sijfasp.cases.case import validate_case
 
     seen |= {
         (s.name, len(s.arguments))

@@ -19,16 +19,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import find_node
 
-from sijfasp import diff_render, semdiff, solver
 from sijfasp.api import Options, evaluate
-from sijfasp.case import validate_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.formatter import format_text
-from sijfasp.kinds import Determination, Status
-from sijfasp.policies import LoadedPolicy, load_policy
-from sijfasp.results import PolicyResult
-from sijfasp.witness import Unwritable, Writer
+from sijfasp.authoring import diff_render, semdiff
+from sijfasp.authoring.witness import Unwritable, Writer
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.core.kinds import Determination, Status
+from sijfasp.language.formatter import format_text
+from sijfasp.policies.loaded import LoadedPolicy
+from sijfasp.policies.loading import load_policy
+from sijfasp.results.results import PolicyResult
+from sijfasp.solve import solver
+from sijfasp.solve.case_facts import case_symbols
 
 REPO = Path(__file__).resolve().parent.parent
 VOCABULARY = REPO / "policies_asp" / "vocabulary.sijv"

@@ -28,10 +28,10 @@ from support import (
     run_many,
 )
 
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.parser import parse_text
-from sijfasp.policies import bundled_policies, bundled_policy_paths, load_policy
-from sijfasp.semantics import check_vocabulary
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.parser import parse_text
+from sijfasp.language.semantics import check_vocabulary
+from sijfasp.policies.loading import bundled_policies, bundled_policy_paths, load_policy
 
 BAD_FILES = sorted(BAD_POLICIES.glob("*.sijp"))
 GOLDEN_DIAGNOSTICS = GOLDEN / "diagnostics"
@@ -650,7 +650,7 @@ def test_names_inside_definitions_are_checked(tmp_path, body, code):
 
 
 def test_every_diagnostic_code_is_documented():
-    from sijfasp.diagnostics import CODES, Code, Diagnostic
+    from sijfasp.core.diagnostics import CODES, Code, Diagnostic
 
     table = (REPO / "docs" / "diagnostics.md").read_text(encoding="utf-8")
     for code in Code:

@@ -16,17 +16,17 @@ import pytest
 import yaml
 from support import run_cli, run_many
 
-from sijfasp import diff_render, semdiff
 from sijfasp.api import evaluate
-from sijfasp.atoms import item_key
-from sijfasp.case import validate_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.kinds import Determination
-from sijfasp.policies import LoadedPolicy
-from sijfasp.semdiff import Difference, Judgement, Report, Witness
-from sijfasp.solver import Abducer
-from sijfasp.witness import Writer
+from sijfasp.authoring import diff_render, semdiff
+from sijfasp.authoring.semdiff import Difference, Judgement, Report, Witness
+from sijfasp.authoring.witness import Writer
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.core.kinds import Determination
+from sijfasp.policies.loaded import LoadedPolicy
+from sijfasp.solve.atoms import item_key
+from sijfasp.solve.case_facts import case_symbols
+from sijfasp.solve.solver import Abducer
 
 OLD_AIM = "aim_sijf_2022@2022-06-12"
 AIM = "aim_sijf_2022"

@@ -9,11 +9,11 @@ import json
 import pytest
 import support as s
 
-from sijfasp.case import validate_case
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.formatter import format_text
-from sijfasp.parser import parse_text
-from sijfasp.semantics import check_vocabulary
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.language.formatter import format_text
+from sijfasp.language.parser import parse_text
+from sijfasp.language.semantics import check_vocabulary
 
 HEADER = """vocabulary v "Test"
 
@@ -56,7 +56,7 @@ def test_a_table_line_formats_as_written():
 
 def test_a_policy_service_needs_a_section_and_a_label():
     text = 'import "x.sijv"\nservice percutaneous_sij_fusion cpt 27279\n'
-    from sijfasp.semantics import check_policy
+    from sijfasp.language.semantics import check_policy
 
     with pytest.raises(SijfaspError) as raised:
         check_policy(parse_text(text, "p.sijp"), s.vocabulary())

@@ -15,12 +15,13 @@ from pathlib import Path
 import clingo
 import pytest
 
-from sijfasp.atoms import SHOWN
-from sijfasp.case import load_case
-from sijfasp.case_facts import case_symbols
-from sijfasp.cli import main
-from sijfasp.policies import LoadedPolicy, bundled_policies
-from sijfasp.resources import encodings_dir
+from sijfasp.cases.case import load_case
+from sijfasp.cli.commands import main
+from sijfasp.core.resources import encodings_dir
+from sijfasp.policies.loaded import LoadedPolicy
+from sijfasp.policies.loading import bundled_policies
+from sijfasp.solve.atoms import SHOWN
+from sijfasp.solve.case_facts import case_symbols
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "examples" / "cases").glob("*.yaml")) + sorted(
@@ -289,7 +290,7 @@ def test_output_agrees_with_solver_atoms(name, case_path, edit, capsys, tmp_path
 
 
 def test_shown_predicates_are_the_declared_ones():
-    """policy.lp's #show lines and sijfasp.atoms declare the same predicates: by signature
+    """policy.lp's #show lines and sijfasp.solve.atoms declare the same predicates: by signature
     (`#show item/1.`) or as the atom itself under a condition (`#show status(N, S) : ...`)."""
     text = (encodings_dir() / "policy.lp").read_text(encoding="utf-8")
     shown = Counter(re.findall(r"^#show (\w+)/(\d+)\.", text, flags=re.MULTILINE))

@@ -18,28 +18,29 @@ import pytest
 import yaml
 from support import POLICIES_DIR, VOCABULARY, base_case
 
-from sijfasp import versions
-from sijfasp.api import Options, evaluate_case, policies_for_case
-from sijfasp.case import validate_case
-from sijfasp.cli import main
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.kinds import Determination
-from sijfasp.parser import parse
-from sijfasp.policies import (
+from sijfasp.api import Options, evaluate_case
+from sijfasp.cases.case import validate_case
+from sijfasp.cases.vocabulary import policies_for_case
+from sijfasp.cli.commands import main
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.core.kinds import Determination
+from sijfasp.core.source import SourceText
+from sijfasp.language.parser import parse
+from sijfasp.language.semantics import check_policy
+from sijfasp.policies import versions
+from sijfasp.policies.loading import (
     bundled_policy_versions,
     load_policy,
     load_policy_text,
     load_vocabulary,
 )
-from sijfasp.render import (
+from sijfasp.results.render import (
     json_case,
     markdown_explain,
     markdown_missing,
     text_check,
     text_missing,
 )
-from sijfasp.semantics import check_policy
-from sijfasp.source import SourceText
 
 AIM = "aim_sijf_2022"
 EARLIER = "2022-06-12"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import Diagnostic, SijfaspError
+from ..core.diagnostics import Diagnostic, SijfaspError
 
 INSTALL_LINE = 'pip install "sijfasp[fhir]"'
 HOOKS = ("order-sign", "order-select", "order-dispatch")

@@ -20,9 +20,9 @@ import datetime as dt
 import re
 from typing import Any
 
-from ..case import Case
-from ..kinds import Determination
-from ..results import CaseResult, PolicyResult
+from ..cases.case import Case
+from ..core.kinds import Determination
+from ..results.results import CaseResult, PolicyResult
 from .questionnaire import missing_url
 from .read import FhirCase
 

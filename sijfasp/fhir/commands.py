@@ -1,4 +1,4 @@
-"""The FHIR side of the command line: cli.py calls these, and imports this module only when a
+"""The FHIR side of the command line: cli/commands.py calls these, and imports this module only when a
 case is FHIR, `--answers` is given, or a FHIR output is asked for."""
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import versions
-from ..case import Case
-from ..case_reader import display_name, read_case_file
-from ..case_vocabulary import case_under
-from ..diagnostics import Diagnostic, SijfaspError, did_you_mean
-from ..extensions import union
-from ..limits import Limits
-from ..policies import LoadedPolicy
-from ..results import CaseResult
-from ..textsafe import terminal
+from ..cases.case import Case
+from ..cases.reader import display_name, read_case_file
+from ..cases.vocabulary import case_under
+from ..core.diagnostics import Diagnostic, SijfaspError, did_you_mean
+from ..core.limits import Limits
+from ..core.textsafe import terminal
+from ..language.extensions import union
+from ..policies import versions
+from ..policies.loaded import LoadedPolicy
+from ..results.results import CaseResult
 from . import is_fhir, require
 from .claim_response import claim_response
 from .questionnaire import missing_bundle, policy_questionnaire
@@ -99,7 +99,7 @@ def output(
     output of FHIR cases: each case's object with `fhir`, the resources each fact was read
     from (`sources`) and the notices."""
     if fmt == "json":
-        from ..render import case_json
+        from ..results.render import case_json
 
         objects = []
         for result, (case, _) in zip(results, cases, strict=True):

@@ -214,7 +214,7 @@ __all__ = [
 
 # ------------------------------------------------------------------ the table docs/fhir.md prints
 def _codes_text(codes: tuple, value: str | None = "*") -> str:
-    from .. import codings
+    from ..core import codings
 
     names = {v: k for k, v in codings.SYSTEMS.items()}
     shown = [

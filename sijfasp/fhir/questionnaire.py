@@ -19,13 +19,13 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from .. import codings
-from ..case import Case
-from ..compiler import RecordsLeaf
-from ..kinds import Determination
-from ..policies import LoadedPolicy
-from ..results import CaseResult, MissingItem, PolicyResult
-from ..semantics import FactDef, FieldDef, RecordKind, Vocabulary
+from ..cases.case import Case
+from ..core import codings
+from ..core.kinds import Determination
+from ..language.compiler import RecordsLeaf
+from ..language.semantics import FactDef, FieldDef, RecordKind, Vocabulary
+from ..policies.loaded import LoadedPolicy
+from ..results.results import CaseResult, MissingItem, PolicyResult
 from .mapping import UCUM_UNITS
 
 DTR = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition"

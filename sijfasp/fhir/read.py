@@ -18,10 +18,10 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from .. import codings
-from ..codings import Coding
-from ..diagnostics import Diagnostic, SijfaspError, did_you_mean
-from ..semantics import FactDef, FieldDef, RecordKind, Vocabulary
+from ..core import codings
+from ..core.codings import Coding
+from ..core.diagnostics import Diagnostic, SijfaspError, did_you_mean
+from ..language.semantics import FactDef, FieldDef, RecordKind, Vocabulary
 from . import HOOKS, mapping, require
 
 QUESTIONNAIRE_BASE = f"{codings.CANONICAL_BASE}/Questionnaire/"

@@ -29,9 +29,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..diagnostics import SijfaspError
-from ..policies import LoadedPolicy
-from ..solver import OutOfTime
+from ..core.diagnostics import SijfaspError
+from ..policies.loaded import LoadedPolicy
+from ..solve.solver import OutOfTime
 from . import auth, page
 from .config import Settings
 from .engine import PREFETCH, SERVICE_IDS, Engine, Judged, decisions_of, fail

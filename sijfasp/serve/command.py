@@ -9,9 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, SijfaspError
-from ..policies import set_policies
-from ..policy_set import discover
+from ..core.diagnostics import Diagnostic, SijfaspError
+from ..policies.loading import set_policies
+from ..policies.policy_set import discover
 from . import INSTALL_LINE
 from .config import Settings, load
 

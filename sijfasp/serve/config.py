@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, SijfaspError
-from ..kinds import LineOfBusiness
+from ..core.diagnostics import Diagnostic, SijfaspError
+from ..core.kinds import LineOfBusiness
 
 ROUTES_FILE = "payers.toml"
 

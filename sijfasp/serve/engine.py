@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .. import versions
 from ..api import DEFAULT_ENUMERATE, Options, evaluate_case
-from ..case import Case
-from ..case_reader import read_case_text, read_json_case_text
-from ..case_vocabulary import case_under
-from ..diagnostics import Diagnostic, SijfaspError
-from ..extensions import union
+from ..cases.case import Case
+from ..cases.reader import read_case_text, read_json_case_text
+from ..cases.vocabulary import case_under
+from ..core.diagnostics import Diagnostic, SijfaspError
+from ..core.kinds import Determination
+from ..core.limits import Limits
 from ..fhir import is_fhir
 from ..fhir.claim_response import claim_response
 from ..fhir.questionnaire import (
@@ -32,10 +32,10 @@ from ..fhir.questionnaire import (
     policy_questionnaire,
 )
 from ..fhir.read import FhirCase, merge_answers, read_fhir
-from ..kinds import Determination
-from ..limits import Limits
-from ..policies import LoadedPolicy
-from ..results import CaseResult, PolicyResult
+from ..language.extensions import union
+from ..policies import versions
+from ..policies.loaded import LoadedPolicy
+from ..results.results import CaseResult, PolicyResult
 from .config import Route, Settings
 
 CRD_EXTENSION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
@@ -360,7 +360,7 @@ class Engine:
         return {"url": CRD_EXTENSION, "extension": parts}
 
     def _card_line(self, result: PolicyResult) -> str:
-        from ..render import needs_text, reasons_words
+        from ..results.render import needs_text, reasons_words
 
         head = f"**{result.payer}: {result.title}**: {PLAIN[result.determination]}."
         details = (
@@ -381,7 +381,7 @@ def _plain(value: Any) -> Any:
 
 
 def _reason(result: PolicyResult) -> str:
-    from ..render import needs_text, reasons_words
+    from ..results.render import needs_text, reasons_words
 
     if result.determination == Determination.APPROVABLE:
         return "Every criterion of the policy is met as documented; prior authorization is needed."

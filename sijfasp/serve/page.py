@@ -22,11 +22,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from .. import render, versions
-from ..diagnostics import SijfaspError
-from ..kinds import Status
-from ..policies import LoadedPolicy
-from ..results import CaseResult, NodeResult, PolicyResult
+from ..core.diagnostics import SijfaspError
+from ..core.kinds import Status
+from ..policies import versions
+from ..policies.loaded import LoadedPolicy
+from ..results import render
+from ..results.results import CaseResult, NodeResult, PolicyResult
 from . import auth
 from .engine import PLAIN, Judged
 

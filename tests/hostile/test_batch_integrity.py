@@ -22,7 +22,8 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from sijfasp import batch, cli
+from sijfasp import batch
+from sijfasp.cli import commands as cli
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "cases"

@@ -34,16 +34,18 @@ from support import (
     run_cli,
 )
 
-from sijfasp import ast, policytests, versions
 from sijfasp.api import evaluate_case
-from sijfasp.case import validate_case
-from sijfasp.diagnostics import SijfaspError
-from sijfasp.formatter import format_source, number_text
-from sijfasp.kinds import Determination
-from sijfasp.parser import parse_text
-from sijfasp.policies import bundled_policy_versions, load_policy, not_language, read_source
-from sijfasp.policytests import _slug
-from sijfasp.source import SourceText
+from sijfasp.authoring import policytests
+from sijfasp.authoring.policytests import _slug
+from sijfasp.cases.case import validate_case
+from sijfasp.core.diagnostics import SijfaspError
+from sijfasp.core.kinds import Determination
+from sijfasp.core.source import SourceText
+from sijfasp.language import ast
+from sijfasp.language.formatter import format_source, number_text
+from sijfasp.language.parser import parse_text
+from sijfasp.policies import versions
+from sijfasp.policies.loading import bundled_policy_versions, load_policy, not_language, read_source
 
 VOCABULARY = bundled_policy_versions()[0].policy.vocabulary
 CARESOURCE_FILE = POLICIES_DIR / f"{CARESOURCE}.sijp"

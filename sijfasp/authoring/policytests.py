@@ -1,0 +1,889 @@
+"""Policy tests: what a policy must decide for given cases, checked, with coverage.
+
+A test file (`<policies>/tests/<policy id>.tests.yaml`, format in docs/authoring.md) names a
+policy and lists cases with their expected determination, missing documentation, reason words
+and criterion or exclusion statuses. Running it evaluates each case through `api.evaluate`;
+coverage reads the statuses off the same results (the solver's), never recomputes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import difflib
+import os
+import re
+import stat
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..api import evaluate
+from ..cases.case import Case, validate_case
+from ..cases.reader import read_case_file
+from ..core.diagnostics import Code, Diagnostic, SijfaspError, did_you_mean, non_ascii_note
+from ..core.kinds import Determination, ExclusionStatus, Status
+from ..core.limits import MAX_ID_LENGTH
+from ..core.resources import policies_dir
+from ..core.textsafe import for_diagnostic
+from ..policies import versions
+from ..policies.loaded import LoadedPolicy
+from ..policies.loading import (
+    POLICY_SUFFIX,
+    bundled_policy_versions,
+    load_policy,
+    policy_versions,
+    stale_compiled,
+)
+from ..results.results import NodeResult, PolicyResult
+
+TESTS_FOLDER = "tests"
+TESTS_SUFFIX = ".tests.yaml"
+TOP_KEYS = ("policy", "note", "not_applicable", "tests", "equivalent")
+ENTRY_KEYS = (
+    "name",
+    "note",
+    "case",
+    "set",
+    "remove",
+    "add",
+    "expect",
+    "missing",
+    "reason",
+    "criteria",
+    "exclusions",
+)
+STATUS_ORDER = (Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED)
+EXCLUSION_ORDER = (
+    ExclusionStatus.APPLIES,
+    ExclusionStatus.DOCUMENTED_ABSENT,
+    ExclusionStatus.NOT_DOCUMENTED,
+)
+
+
+# ------------------------------------------------------------------ the test file
+@dataclass
+class TestCase:
+    name: str
+    index: int
+    case: Case
+    expect: Determination | None
+    missing: list[list[str]] | None
+    reason: list[str]
+    criteria: dict[str, Status]
+    exclusions: dict[str, ExclusionStatus]
+    raw: dict[str, Any]  # the entry as written, for --update
+
+
+@dataclass
+class TestFile:
+    path: Path
+    shown: str
+    policy: LoadedPolicy
+    tests: list[TestCase]
+    not_applicable: dict[str, set[str]]  # node or exclusion id -> statuses it cannot take
+    raw: dict[str, Any]
+    dropped: list[str] = field(default_factory=list)  # ids the policy no longer has (--update)
+    # mutant -> why it cannot change a determination (`sijfasp test --mutate`, authoring/mutate.py)
+    equivalent: dict[str, str] = field(default_factory=dict)
+
+
+def _problem(shown: str, where: str, message: str, hint: str | None = None) -> SijfaspError:
+    return SijfaspError(
+        [Diagnostic(Code.PROPERTY, message, hint=hint, field_path=where or None, file=shown)]
+    )
+
+
+def default_test_files(directory: Path | None = None) -> list[Path]:
+    """Every test file of the policies in a folder (default: the bundled policies)."""
+    folder = (directory or policies_dir()) / TESTS_FOLDER
+    return sorted(folder.glob("*" + TESTS_SUFFIX)) if folder.is_dir() else []
+
+
+def _policies_beside(test_path: Path) -> dict[str, LoadedPolicy]:
+    """The policies of the folder a test file's `tests/` folder sits in, by `ID@VERSION` and,
+    for the latest version of each, by `ID` alone."""
+    folder = test_path.resolve().parent.parent
+    if folder == policies_dir().resolve():
+        found = bundled_policy_versions()
+    else:
+        found = policy_versions(load_policy(p) for p in sorted(folder.glob("*" + POLICY_SUFFIX)))
+    known = {versions.reference(p): p for p in found}
+    known.update({p.policy.id: p for p in versions.latest(found)})
+    return known
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_test_file(path: Path, lenient: bool = False) -> TestFile:
+    """Read and check a test file and every case it names; SijfaspError on the first problem.
+
+    `lenient` (for --update): a criterion or exclusion id the policy no longer has is dropped
+    from the test rather than refused, so that renaming a criterion does not block the update."""
+    dropped: list[str] | None = [] if lenient else None
+    shown = _shown(path)
+    raw = read_case_file(path)
+    _refuse_duplicates(raw, shown)
+    if not isinstance(raw, dict):
+        raise _problem(shown, "", "a test file is a mapping with 'policy' and 'tests'")
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise _problem(
+                shown, str(key), f"unknown field '{key}'", did_you_mean(str(key), TOP_KEYS)
+            )
+    policy_id = raw.get("policy")
+    if not isinstance(policy_id, str):
+        raise _problem(shown, "policy", "expected the id of the policy the tests are for")
+    known = _policies_beside(path)
+    if policy_id not in known:
+        raise _problem(
+            shown,
+            "policy",
+            f"unknown policy '{for_diagnostic(policy_id)}'{non_ascii_note(policy_id)}",
+            did_you_mean(policy_id, known)
+            or (
+                "known: " + ", ".join(known)
+                if known
+                else f"no policy files ({POLICY_SUFFIX}) in {path.resolve().parent.parent}: "
+                f"a test file goes in the tests/ folder beside its policy"
+            ),
+        )
+    loaded = known[policy_id]
+    not_applicable = _not_applicable(raw.get("not_applicable"), shown, loaded, dropped)
+    entries = raw.get("tests")
+    if not isinstance(entries, list) or not entries:
+        raise _problem(shown, "tests", "expected a list of tests")
+    tests = []
+    names: set[str] = set()
+    for index, entry in enumerate(entries):
+        test = _load_entry(entry, index, path, shown, loaded, dropped)
+        if test.name in names:
+            raise _problem(shown, f"tests[{index}].name", f"a second test named '{test.name}'")
+        names.add(test.name)
+        tests.append(test)
+    equivalent = _equivalent(raw.get("equivalent"), shown)
+    return TestFile(path, shown, loaded, tests, not_applicable, raw, dropped or [], equivalent)
+
+
+def _equivalent(value: Any, shown: str) -> dict[str, str]:
+    """`equivalent:` entries, each a mutant as `sijfasp test --mutate` names it and a reason."""
+    if value is None:
+        return {}
+    if not isinstance(value, list):
+        raise _problem(shown, "equivalent", "expected a list of {mutant, reason}")
+    found: dict[str, str] = {}
+    for index, entry in enumerate(value):
+        where = f"equivalent[{index}]"
+        if not isinstance(entry, dict):
+            raise _problem(shown, where, "expected a mapping with 'mutant' and 'reason'")
+        for key in entry:
+            if key not in ("mutant", "reason"):
+                hint = did_you_mean(str(key), ("mutant", "reason"))
+                raise _problem(shown, f"{where}.{key}", f"unknown field '{key}'", hint)
+        mutant, reason = entry.get("mutant"), entry.get("reason")
+        if not isinstance(mutant, str) or not mutant.strip():
+            raise _problem(shown, f"{where}.mutant", "expected the mutant as --mutate names it")
+        if not isinstance(reason, str) or not reason.strip():
+            raise _problem(
+                shown, f"{where}.reason", "expected why no case can tell this mutant apart"
+            )
+        found[mutant.strip()] = reason.strip()
+    return found
+
+
+def _refuse_duplicates(raw: Any, shown: str) -> None:
+    """A key written twice anywhere in a test file is refused, as in a case: which of the two
+    values a test meant cannot be told."""
+    problems = []
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            for key, line in getattr(value, "duplicates", ()):
+                at = f"{where}.{key}" if where else str(key)
+                problems.append(
+                    Diagnostic(
+                        Code.PROPERTY,
+                        f"'{for_diagnostic(key)}' is written twice"
+                        + (f" (again at line {line})" if line else "")
+                        + "; a key may appear once in a mapping",
+                        field_path=for_diagnostic(at),
+                        file=shown,
+                    )
+                )
+            stack += [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    if problems:
+        raise SijfaspError(sorted(problems, key=lambda d: d.field_path or ""))
+
+
+def _not_applicable(
+    value: Any, shown: str, loaded: LoadedPolicy, dropped: list[str] | None
+) -> dict[str, set[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _problem(shown, "not_applicable", "expected a mapping: node id -> list of statuses")
+    nodes, exclusions = coverage_universe(loaded)
+    result: dict[str, set[str]] = {}
+    for node_id, statuses in value.items():
+        where = f"not_applicable.{node_id}"
+        if node_id in nodes:
+            allowed: tuple[str, ...] = tuple(STATUS_ORDER)
+        elif node_id in exclusions:
+            allowed = tuple(EXCLUSION_ORDER)
+        elif dropped is not None:
+            dropped.append(where)
+            continue
+        else:
+            raise _problem(
+                shown,
+                where,
+                f"'{node_id}' is no criterion or exclusion of {loaded.policy.id}",
+                did_you_mean(str(node_id), [*nodes, *exclusions]),
+            )
+        if not isinstance(statuses, list) or not all(s in allowed for s in statuses):
+            raise _problem(shown, where, "expected a list of: " + ", ".join(allowed))
+        result[str(node_id)] = set(statuses)
+    return result
+
+
+def _load_entry(
+    entry: Any,
+    index: int,
+    path: Path,
+    shown: str,
+    loaded: LoadedPolicy,
+    dropped: list[str] | None = None,
+) -> TestCase:
+    where = f"tests[{index}]"
+    if not isinstance(entry, dict):
+        raise _problem(shown, where, "a test is a mapping with 'name', 'case' and 'expect'")
+    for key in entry:
+        if key not in ENTRY_KEYS:
+            raise _problem(
+                shown,
+                f"{where}.{key}",
+                f"unknown field '{key}'",
+                did_you_mean(str(key), ENTRY_KEYS) or "a test has " + ", ".join(ENTRY_KEYS),
+            )
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        raise _problem(shown, f"{where}.name", "expected the test's name")
+    where = f"tests[{index}] ({name})"
+    data = _case_data(entry, path, shown, where)
+    case_name = f"{shown}::{name}"
+    case = validate_case(data, loaded.policy.vocabulary, case_name)
+    expect = _choice(entry.get("expect"), Determination, shown, f"{where}.expect", optional=True)
+    missing = _missing(entry.get("missing"), shown, f"{where}.missing")
+    reason = entry.get("reason", [])
+    if isinstance(reason, str):
+        reason = [reason]
+    if not isinstance(reason, list) or not all(isinstance(w, str) for w in reason):
+        raise _problem(shown, f"{where}.reason", "expected words (a text or a list of texts)")
+    nodes, exclusions = coverage_universe(loaded)
+    criteria = {
+        node: Status(status)
+        for node, status in _statuses(
+            entry.get("criteria"), Status, nodes, shown, f"{where}.criteria", dropped
+        ).items()
+    }
+    excluded = {
+        node: ExclusionStatus(status)
+        for node, status in _statuses(
+            entry.get("exclusions"),
+            ExclusionStatus,
+            exclusions,
+            shown,
+            f"{where}.exclusions",
+            dropped,
+        ).items()
+    }
+    return TestCase(
+        name,
+        index,
+        case,
+        Determination(expect) if expect else None,
+        missing,
+        list(reason),
+        criteria,
+        excluded,
+        entry,
+    )
+
+
+def _choice(value: Any, enum: Any, shown: str, where: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    words = [m.value for m in enum]
+    if value not in words:
+        raise _problem(
+            shown,
+            where,
+            f"expected one of {', '.join(words)}; found {value!r}",
+            did_you_mean(str(value), words),
+        )
+    return str(value)
+
+
+def _missing(value: Any, shown: str, where: str) -> list[list[str]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(s, list) and all(isinstance(i, str) for i in s) for s in value
+    ):
+        mapping = next(
+            (
+                i
+                for s in value
+                if isinstance(s, list)
+                for i in s
+                if isinstance(i, dict) and len(i) == 1
+            ),
+            None,
+        )
+        hint = None
+        if mapping is not None:  # `- [imaging 1 of 1 more: SIJ CT]`: YAML read a mapping
+            key, rest = next(iter(mapping.items()))
+            hint = f"quote a need holding ': ', like: - ['{key}: {rest}']"
+        raise _problem(shown, where, "expected a list of sets, each a list of needs (texts)", hint)
+    return sorted(sorted(s) for s in value)  # sets of needs: order does not matter
+
+
+def _statuses(
+    value: Any,
+    enum: Any,
+    known: Iterable[str],
+    shown: str,
+    where: str,
+    dropped: list[str] | None = None,
+) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _problem(shown, where, "expected a mapping: id -> status")
+    known = list(known)
+    result = {}
+    for node_id, status in value.items():
+        if node_id not in known and dropped is not None:
+            dropped.append(f"{where}.{node_id}")
+            continue
+        if node_id not in known:
+            raise _problem(
+                shown,
+                f"{where}.{node_id}",
+                f"unknown id '{node_id}'",
+                did_you_mean(str(node_id), known),
+            )
+        result[str(node_id)] = _choice(status, enum, shown, f"{where}.{node_id}") or ""
+    return result
+
+
+def _case_data(entry: dict[str, Any], path: Path, shown: str, where: str) -> Any:
+    source = entry.get("case")
+    if isinstance(source, str):
+        target = path.parent / source
+        if not target.is_file():
+            raise _problem(shown, f"{where}.case", f"cannot find the case file '{source}'")
+        data = read_case_file(target)
+    elif isinstance(source, dict):
+        data = copy.deepcopy(source)
+    else:
+        raise _problem(shown, f"{where}.case", "expected a case (a mapping) or a path to one")
+    if isinstance(data, dict):
+        data = dict(data)
+        data["id"] = _slug(str(entry["name"]))
+    changes = entry.get("set", {})
+    if not isinstance(changes, dict):
+        raise _problem(shown, f"{where}.set", "expected a mapping: field path -> value")
+    for dotted, value in changes.items():
+        _apply(data, str(dotted), shown, f"{where}.set.{dotted}", value=value)
+    removals = entry.get("remove", [])
+    if not isinstance(removals, list):
+        raise _problem(shown, f"{where}.remove", "expected a list of field paths")
+    for dotted in removals:
+        _apply(data, str(dotted), shown, f"{where}.remove", remove=True)
+    additions = entry.get("add", {})
+    if not isinstance(additions, dict) or not all(isinstance(v, list) for v in additions.values()):
+        raise _problem(shown, f"{where}.add", "expected a mapping: list path -> items to append")
+    for dotted, items in additions.items():
+        _apply(data, str(dotted), shown, f"{where}.add.{dotted}", value=items, append=True)
+    return data
+
+
+def _slug(name: str) -> str:
+    """The test's name as a case id (ASCII letters, digits, `_`): accents dropped ("VAS élevé"
+    gives vas_eleve), any other character `_`."""
+    plain = unicodedata.normalize("NFKD", name.lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    word = re.sub(r"_+", "_", "".join(c if c.isascii() and c.isalnum() else "_" for c in plain))
+    return word.strip("_")[:MAX_ID_LENGTH] or "test"
+
+
+_ABSENT = object()
+
+
+def _apply(
+    data: Any,
+    dotted: str,
+    shown: str,
+    where: str,
+    value: Any = _ABSENT,
+    remove: bool = False,
+    append: bool = False,
+) -> None:
+    """Set, remove or append to the value at a field path like `findings.vas_score`,
+    `records.injection.0.relief_percent` or `records.therapy`, creating mappings on the way."""
+    parts = dotted.split(".")
+    node = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise _problem(shown, where, f"'{dotted}': no item {part} in a list of {len(node)}")
+            key: Any = int(part)
+        elif isinstance(node, dict):
+            key = part
+            if key not in node:
+                if remove:
+                    raise _problem(shown, where, f"'{dotted}': nothing to remove at '{part}'")
+                if not last:
+                    node[key] = {}
+                elif append:
+                    node[key] = []
+        else:
+            raise _problem(shown, where, f"'{dotted}': '{part}' is inside a value, not a mapping")
+        if last:
+            if remove:
+                del node[key]
+            elif append:
+                if not isinstance(node[key], list):
+                    raise _problem(shown, where, f"'{dotted}' is not a list to add to")
+                node[key] = [*node[key], *value]
+            else:
+                node[key] = value
+            return
+        # Copy on the way down: a shared inline case stays as written.
+        child = node[key]
+        child = (
+            dict(child)
+            if isinstance(child, dict)
+            else list(child)
+            if isinstance(child, list)
+            else child
+        )
+        node[key] = child
+        node = child
+
+
+# ------------------------------------------------------------------ running
+@dataclass
+class Outcome:
+    test: TestCase
+    result: PolicyResult
+    problems: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+    actual: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def missing_needs(result: PolicyResult) -> list[list[str]]:
+    return sorted(sorted(item.need for item in option) for option in result.missing)
+
+
+def walk(nodes: Iterable[NodeResult]) -> Iterator[NodeResult]:
+    for node in nodes:
+        yield node
+        yield from walk(node.children)
+
+
+def run_test(test: TestCase, loaded: LoadedPolicy) -> Outcome:
+    result = evaluate(loaded, test.case)
+    outcome = Outcome(test, result)
+    statuses = {n.id: n.status for n in walk(result.criteria)}
+    excluded = {e.id: e.status for e in result.exclusions}
+
+    def compare(label: str, expected: Any, actual: Any) -> None:
+        outcome.expected.append(f"{label}: {_show(expected)}")
+        outcome.actual.append(f"{label}: {_show(actual)}")
+        if expected != actual:
+            outcome.problems.append(label)
+
+    compare("determination", test.expect, result.determination)
+    if test.missing is not None:
+        compare("missing", test.missing, missing_needs(result))
+    reasons = " ".join(result.reasons).lower()
+    for words in test.reason:
+        compare(f"reason contains {words!r}", True, words.lower() in reasons)
+    for node_id, status in test.criteria.items():
+        compare(f"criteria.{node_id}", status, statuses.get(node_id))
+    for node_id, excl in test.exclusions.items():
+        compare(f"exclusions.{node_id}", excl, excluded.get(node_id))
+    return outcome
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        if value and isinstance(value[0], list):
+            return "\n" + "\n".join("  - " + " + ".join(s) for s in value) if value else "[]"
+        return "[]" if not value else ", ".join(map(str, value))
+    return str(value)
+
+
+def run_file(test_file: TestFile) -> list[Outcome]:
+    return [run_test(t, test_file.policy) for t in test_file.tests]
+
+
+def failure_text(test_file: TestFile, outcome: Outcome) -> str:
+    lines = [f"FAILED {test_file.shown}::{outcome.test.name}"]
+    if outcome.test.expect is None:
+        lines.append("  no expected determination (write 'expect', or run with --update)")
+    expected = "\n".join(outcome.expected).splitlines()
+    actual = "\n".join(outcome.actual).splitlines()
+    diff = difflib.unified_diff(expected, actual, "expected", "actual", lineterm="", n=1)
+    lines += ["  " + line for line in diff]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ --update
+def updated_entry(outcome: Outcome) -> dict[str, Any]:
+    """The test as written, with the actual results in place of the expected ones."""
+    entry = dict(outcome.test.raw)
+    result = outcome.result
+    entry["expect"] = str(result.determination)
+    if result.determination == Determination.INCOMPLETE:
+        entry["missing"] = missing_needs(result)
+    else:
+        entry.pop("missing", None)
+    reasons = " ".join(result.reasons).lower()
+    kept = [w for w in outcome.test.reason if w.lower() in reasons]
+    if kept:
+        entry["reason"] = kept
+    else:
+        entry.pop("reason", None)
+    statuses = {n.id: n.status for n in walk(result.criteria)}
+    if "criteria" in entry:
+        entry["criteria"] = {
+            k: str(statuses[k]) for k in outcome.test.criteria if statuses.get(k) is not None
+        }
+    excluded = {e.id: e.status for e in result.exclusions}
+    if "exclusions" in entry:
+        entry["exclusions"] = {
+            k: str(excluded[k]) for k in outcome.test.exclusions if excluded.get(k) is not None
+        }
+    # Keep the author's field order, then the fields that are new.
+    ordered = {k: entry[k] for k in ENTRY_KEYS if k in entry}
+    return {k: v for k, v in ordered.items() if v not in ({}, [])}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> Any:
+    # Short lists of words (one missing set, statuses) on one line; longer ones in block.
+    flow = all(not isinstance(v, (dict, list)) for v in data) and len(str(data)) < 80
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def update_text(test_file: TestFile, outcomes: Sequence[Outcome]) -> str:
+    raw = dict(test_file.raw)
+    if "not_applicable" in raw:
+        raw["not_applicable"] = {
+            node_id: [s for s in raw["not_applicable"][node_id] if s in statuses]
+            for node_id, statuses in test_file.not_applicable.items()
+        }
+    raw["tests"] = [updated_entry(o) for o in outcomes]
+    header = "# Policy tests (format: docs/authoring.md). Rewritten by `sijfasp test --update`.\n"
+    body = yaml.dump(_plain(raw), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+    return header + body
+
+
+# ------------------------------------------------------------------ coverage
+def coverage_universe(loaded: LoadedPolicy) -> tuple[dict[str, str], dict[str, str]]:
+    """Every criterion node (members included) and every exclusion, each with its service."""
+    compiled = loaded.compiled
+    nodes: dict[str, str] = {}
+
+    def visit(node_id: str, service: str) -> None:
+        if node_id in nodes:
+            return
+        nodes[node_id] = service
+        for child in compiled.nodes[node_id].children:
+            visit(child, service)
+
+    for service, roots in compiled.top.items():
+        for root in roots:
+            visit(root, service)
+    exclusions: dict[str, str] = {}
+    for service, ids in compiled.exclusions.items():
+        for exclusion in ids:
+            exclusions.setdefault(exclusion, service)
+    return nodes, exclusions
+
+
+@dataclass
+class Coverage:
+    policy: str
+    tests: int
+    nodes: dict[str, set[str]]  # node id -> statuses seen
+    exclusions: dict[str, set[str]]
+    not_applicable: dict[str, set[str]]
+
+    def gaps(self) -> list[tuple[str, str, list[str]]]:
+        """(kind, id, statuses never seen), in tree order."""
+        found = []
+        for kind, table, order in (
+            ("criterion", self.nodes, STATUS_ORDER),
+            ("exclusion", self.exclusions, EXCLUSION_ORDER),
+        ):
+            for node_id, seen in table.items():
+                skip = self.not_applicable.get(node_id, set())
+                unseen = [str(s) for s in order if s not in seen and s not in skip]
+                if unseen:
+                    found.append((kind, node_id, unseen))
+        return found
+
+    def contradicted(self) -> list[tuple[str, list[str]]]:
+        """Statuses declared not applicable that a test saw all the same."""
+        found = []
+        for table in (self.nodes, self.exclusions):
+            for node_id, seen in table.items():
+                wrong = sorted(seen & self.not_applicable.get(node_id, set()))
+                if wrong:
+                    found.append((node_id, wrong))
+        return found
+
+    def counts(self) -> tuple[int, int]:
+        """(statuses seen, statuses to see), not-applicable ones left out."""
+        total = seen = 0
+        for table, order in (
+            (self.nodes, STATUS_ORDER),
+            (self.exclusions, EXCLUSION_ORDER),
+        ):
+            for node_id, statuses in table.items():
+                skip = self.not_applicable.get(node_id, set())
+                wanted = [s for s in order if s not in skip]
+                total += len(wanted)
+                seen += sum(1 for s in wanted if s in statuses)
+        return seen, total
+
+    @property
+    def full(self) -> bool:
+        return not self.gaps() and not self.contradicted()
+
+
+def coverage(
+    policy: LoadedPolicy, files: Sequence[TestFile], outcomes: Sequence[Outcome]
+) -> Coverage:
+    nodes, exclusions = coverage_universe(policy)
+    seen_nodes: dict[str, set[str]] = {n: set() for n in nodes}
+    seen_exclusions: dict[str, set[str]] = {e: set() for e in exclusions}
+    for outcome in outcomes:
+        for node in walk(outcome.result.criteria):
+            seen_nodes.setdefault(node.id, set()).add(str(node.status))
+        for exclusion in outcome.result.exclusions:
+            seen_exclusions.setdefault(exclusion.id, set()).add(str(exclusion.status))
+    not_applicable: dict[str, set[str]] = {}
+    for test_file in files:
+        for node_id, statuses in test_file.not_applicable.items():
+            not_applicable.setdefault(node_id, set()).update(statuses)
+    return Coverage(
+        versions.reference(policy), len(outcomes), seen_nodes, seen_exclusions, not_applicable
+    )
+
+
+_MARKS = {
+    Status.MET: "met",
+    Status.NOT_MET: "not met",
+    Status.NOT_DOCUMENTED: "not documented",
+    ExclusionStatus.APPLIES: "applies",
+    ExclusionStatus.DOCUMENTED_ABSENT: "documented absent",
+    ExclusionStatus.NOT_DOCUMENTED: "not documented",
+}
+
+
+def coverage_text(report: Coverage) -> str:
+    seen, total = report.counts()
+    percent = 100 * seen // total if total else 100
+    lines = [
+        f"coverage of {report.policy}: {seen}/{total} statuses seen ({percent}%) "
+        f"by {report.tests} test{'s' if report.tests != 1 else ''}"
+    ]
+    for title, table, order in (
+        ("criteria", report.nodes, STATUS_ORDER),
+        ("exclusions", report.exclusions, EXCLUSION_ORDER),
+    ):
+        width = max([len(title) - 2, *map(len, table)])
+        heads = [_MARKS[s] for s in order]
+        lines.append(f"  {title:<{width + 2}}  " + "  ".join(heads))
+        for node_id, statuses in table.items():
+            skip = report.not_applicable.get(node_id, set())
+            marks = ["n/a" if s in skip else ("yes" if s in statuses else "NO") for s in order]
+            cells = "  ".join(f"{m:<{len(h)}}" for m, h in zip(marks, heads))
+            lines.append(f"    {node_id:<{width}}  {cells}".rstrip())
+    gaps = report.gaps()
+    if gaps:
+        lines.append("  never exercised:")
+        for kind, node_id, unseen in gaps:
+            lines.append(f"    {kind} {node_id}: " + ", ".join(_MARKS[_status(s)] for s in unseen))
+    for node_id, wrong in report.contradicted():
+        lines.append(
+            f"  declared not applicable but seen: {node_id}: "
+            + ", ".join(_MARKS[_status(s)] for s in wrong)
+        )
+    if report.full:
+        lines.append("  full coverage")
+    return "\n".join(lines)
+
+
+def _status(word: str) -> Status | ExclusionStatus:
+    return Status(word) if word in Status.__members__.values() else ExclusionStatus(word)
+
+
+# ------------------------------------------------------------------ the command
+@dataclass
+class Report:
+    text: str
+    failed: int
+    passed: int
+    coverages: list[Coverage]
+
+
+def _cannot_write(shown: str, reason: str, hint: str | None = None) -> SijfaspError:
+    message = f"cannot update {shown}: {reason}"
+    return SijfaspError([Diagnostic(Code.IMPORT, message, hint=hint, file=shown)])
+
+
+def _check_writable(test_file: TestFile) -> None:
+    """--update writes a test file beside itself and then over it: both must be allowed, known
+    before any test runs."""
+    path = test_file.path
+    hint = "make it writable, or run without --update"
+    if not os.access(path, os.W_OK):
+        raise _cannot_write(test_file.shown, "the file is read-only", hint)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise _cannot_write(test_file.shown, "its folder cannot be written to", hint)
+
+
+def _write_update(test_file: TestFile, text: str) -> None:
+    """The updated text, written whole or not at all: into a new file beside the test file,
+    then renamed over it, so that a failed write leaves the test file as it was."""
+    path = test_file.path
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.chmod(partial, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        reason = f"{error.strerror or error}; the file is left as it was"
+        raise _cannot_write(test_file.shown, reason) from None
+
+
+def run_tests(paths: Sequence[Path], update: bool = False, with_coverage: bool = False) -> Report:
+    """Load every test file first (a bad one stops the run), then run them all."""
+    files = [load_test_file(p, lenient=update) for p in (list(paths) or default_test_files())]
+    if update:
+        for test_file in files:
+            _check_writable(test_file)
+    if not files:
+        raise SijfaspError(
+            [Diagnostic(Code.PROPERTY, "no test files found", file=str(policies_dir()))]
+        )
+    lines: list[str] = []
+    failures: list[str] = []
+    passed = failed = 0
+    by_policy: dict[str, tuple[LoadedPolicy, list[TestFile], list[Outcome]]] = {}
+    for test_file in files:
+        outcomes = run_file(test_file)
+        marks = "".join("." if o.passed else "F" for o in outcomes)
+        lines.append(f"{test_file.shown} {marks}")
+        for outcome in outcomes:
+            if outcome.passed:
+                passed += 1
+            else:
+                failed += 1
+                failures.append(failure_text(test_file, outcome))
+        entry = by_policy.setdefault(
+            versions.reference(test_file.policy), (test_file.policy, [], [])
+        )
+        entry[1].append(test_file)
+        entry[2].extend(outcomes)
+        if update and (test_file.dropped or any(not o.passed for o in outcomes)):
+            _write_update(test_file, update_text(test_file, outcomes))
+            lines.append(f"  updated {test_file.shown}")
+            lines += [f"  dropped {where}: no such id in the policy" for where in test_file.dropped]
+    coverages = [coverage(p, fs, os_) for p, fs, os_ in by_policy.values()]
+    for loaded, _, _ in by_policy.values():  # the tests ran a fresh compile; CI reads the .lp
+        stale = stale_compiled(loaded)
+        if stale is not None:
+            lines.append(f"warning: {stale.message} (run: sijfasp compile --write)")
+    text = "\n".join(lines)
+    if failures:
+        text += "\n\n" + "\n\n".join(failures)
+    if with_coverage:
+        text += "\n\n" + "\n\n".join(coverage_text(c) for c in coverages)
+    verb = "updated" if update else "failed"
+    text += f"\n\n{passed} passed, {failed} {verb}\n"
+    return Report(text, 0 if update else failed, passed, coverages)
+
+
+__all__ = [
+    "Coverage",
+    "Outcome",
+    "Report",
+    "TestCase",
+    "TestFile",
+    "coverage",
+    "coverage_universe",
+    "default_test_files",
+    "load_test_file",
+    "run_file",
+    "run_tests",
+]
+
+
+def command(
+    paths: Sequence[Path], update: bool, with_coverage: bool, fail_under_full: bool
+) -> tuple[str, int]:
+    """`sijfasp test`: the report's text and the exit status (1 on a failure or, when asked,
+    on coverage short of full)."""
+    report = run_tests(paths, update=update, with_coverage=with_coverage or fail_under_full)
+    short = fail_under_full and any(not c.full for c in report.coverages)
+    return report.text, 1 if report.failed or short else 0

@@ -1,0 +1,443 @@
+"""clingo: ground a compiled policy with a case's facts, solve, and keep lasting snapshots.
+
+The compiled policy text comes from the compiler; the case reaches clingo only as symbols
+through the backend. A clingo `Model` lives only inside its callback, so each one is copied into
+a typed `atoms.Snapshot` that the explain stage can read at leisure.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import clingo
+from clingo import ast
+
+from ..core.resources import encodings_dir
+from ..language.compiler import CompiledPolicy
+from .atoms import Guess, ItemAtom, Snapshot, Value
+from .case_facts import SIGNATURE_OF, CaseFacts
+from .prune import kept_statements
+
+ENCODING = "policy.lp"
+DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
+
+Facts = Sequence[clingo.Symbol]  # a case as `case_facts` builds it
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    models: tuple[Snapshot, ...]
+    complete: bool  # False when the limit cut the enumeration short
+
+
+class SolveError(RuntimeError):
+    """clingo reported a problem with a program sijfasp generated: a bug, not a user error."""
+
+
+class OutOfTime(RuntimeError):
+    """A solve call reached the case's deadline and was stopped: no result for the case."""
+
+
+@functools.lru_cache(maxsize=1)
+def _encoding_text() -> str:
+    return (encodings_dir() / ENCODING).read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=32)
+def _statements(program: str) -> tuple[ast.AST, ...]:
+    """A program's statements, parsed once per process: each case's Control is built from
+    them, which is about three times faster than parsing the text again (a few ms a case)."""
+    found: list[ast.AST] = []
+    ast.parse_string("#program base.\n" + program, found.append)
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=32)
+def encoding_for(program: str) -> tuple[ast.AST, ...]:
+    """policy.lp without the rules that can never fire for this compiled policy (solve/prune.py),
+    worked out once per process and policy."""
+    return kept_statements(_encoding_text(), _statements(_encoding_text()), program)
+
+
+# A predicate with at least this many atoms in a case goes to clingo in bulk (below); fewer
+# go one by one through the backend, which costs less than grounding one more rule.
+BULK_ATOMS = 64
+CASE_INPUT = "case_input"
+
+
+@functools.lru_cache(maxsize=16)
+def _bulk_rule(name: str) -> ast.AST:
+    """`p(X0, ..., Xn) :- p(X0, ..., Xn) = @case_atoms(p).`: clingo asks the context for the
+    case's atoms of p, in one call, and each becomes a fact. The text is built from a case
+    predicate's own name, never from the case."""
+    arity = next(a for n, a in SIGNATURE_OF.values() if n == name)
+    atom = f"{name}({', '.join(f'X{i}' for i in range(arity))})"
+    found: list[ast.AST] = []
+    ast.parse_string(f"{atom} :- {atom} = @case_atoms({name}).", found.append)
+    return found[-1]  # after the `#program base.` that parse_string puts first
+
+
+class _CaseInput:
+    """The grounding context of the `case_input` part: a case's atoms, grouped by predicate."""
+
+    def __init__(self, groups: dict[str, tuple[clingo.Symbol, ...]]):
+        self._groups = groups
+
+    def case_atoms(self, name: clingo.Symbol) -> Sequence[clingo.Symbol]:
+        return self._groups[name.name]
+
+
+def _add_case_facts(
+    control: clingo.Control, compiled: CompiledPolicy, case_facts: Iterable[clingo.Symbol]
+) -> None:
+    """The case's atoms as facts, month_start/2 only for the policy's own windows.
+
+    Through the backend, each atom costs two calls into clingo; a predicate with many atoms (a
+    long chart's record fields) is grounded instead from a rule that asks for all of them at
+    once, about three times faster, in a part of its own grounded here, before the encoding, so
+    the encoding sees them as facts."""
+    if isinstance(case_facts, CaseFacts):
+        groups = dict(case_facts.groups)
+        groups["month_start"] = case_facts.month_starts(compiled.window_months())
+        bulk = {n: g for n, g in groups.items() if len(g) >= BULK_ATOMS}
+        one_by_one: Iterable[clingo.Symbol] = [
+            symbol for n, g in groups.items() if n not in bulk for symbol in g
+        ]
+    else:
+        bulk, one_by_one = {}, case_facts
+    with control.backend() as backend:
+        for symbol in one_by_one:
+            backend.add_rule([backend.add_atom(symbol)])
+    if bulk:
+        with ast.ProgramBuilder(control) as builder:
+            builder.add(ast.Program(_LOCATION, CASE_INPUT, []))
+            for name in bulk:
+                builder.add(_bulk_rule(name))
+        control.ground([(CASE_INPUT, [])], context=_CaseInput(bulk))
+
+
+_POSITION = ast.Position("<case>", 1, 1)
+_LOCATION = ast.Location(_POSITION, _POSITION)
+
+
+# The compiled policy programs a Control was built from in this process. The first Control of
+# a program gets its text: clingo reads it in less time than a parse to the AST and a build from
+# it take, and a run judging one case uses each program once. Every later Control is built from
+# the AST, parsed once (_statements), which is faster to give again.
+_SEEN_PROGRAMS: set[str] = set()
+_SEEN_LIMIT = 64
+
+
+def _first_use(program: str) -> bool:
+    if program in _SEEN_PROGRAMS:
+        return False
+    if len(_SEEN_PROGRAMS) >= _SEEN_LIMIT:
+        _SEEN_PROGRAMS.clear()
+    _SEEN_PROGRAMS.add(program)
+    return True
+
+
+def _control(
+    arguments: Sequence[str], compiled: CompiledPolicy, case_facts: Iterable[clingo.Symbol]
+) -> clingo.Control:
+    messages: list[str] = []
+
+    def logger(code: clingo.MessageCode, message: str) -> None:
+        if code not in (clingo.MessageCode.AtomUndefined, clingo.MessageCode.GlobalVariable):
+            messages.append(message)
+
+    control = clingo.Control(list(arguments), logger=logger, message_limit=20)
+    as_text = _first_use(compiled.program)
+    try:
+        statements = encoding_for(compiled.program)
+        if not as_text:
+            statements += _statements(compiled.program)
+        with ast.ProgramBuilder(control) as builder:
+            for statement in statements:
+                builder.add(statement)
+        if as_text:
+            control.add("base", [], compiled.program)
+    except RuntimeError as error:
+        raise SolveError("; ".join(messages) or str(error)) from None
+    _add_case_facts(control, compiled, case_facts)
+    return control
+
+
+def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> Snapshot:
+    """The optimal model of base + decide: the determination and every criterion's status."""
+    return CaseSolver(compiled, case_facts).determine()
+
+
+RETEST = clingo.Function("retest")
+# The optima use clingo's default heuristic; the enumeration of minimal sets needs the domain
+# heuristic (the `#heuristic` sign on items), which would otherwise also steer which of several
+# equally good sets an optimum finds first.
+VSIDS, DOMAIN = "vsids,92", "domain,0"
+ABDUCING = clingo.Function("abducing")
+RANKING = clingo.Function("ranking")
+PHASES: list[tuple[str, Sequence[clingo.Symbol]]] = [
+    ("base", []),
+    ("decide", []),
+    ("abduce", []),
+    ("rank", []),
+]
+
+
+class CaseSolver:
+    """One case under one compiled policy: a single grounding serves every phase.
+
+    The determination (an optimum), the enumeration of minimal sets (the domain heuristic,
+    no optimum) and their ranking (another optimum) differ only in the externals `abducing`,
+    `ranking`, `retest` and `focus(N)` and in the solve configuration, which are switched
+    between solve calls; the program is grounded once.
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledPolicy,
+        case_facts: Sequence[clingo.Symbol],
+        deadline: float | None = None,
+    ):
+        """`deadline`: a `time.monotonic()` past which every solve call stops (`OutOfTime`).
+        Grounding cannot be stopped from Python; it is linear in the case (policy.lp)."""
+        self.compiled = compiled
+        self.facts = case_facts if isinstance(case_facts, CaseFacts) else list(case_facts)
+        self.deadline = deadline
+        self.control = _control(["--heuristic=Domain", "--opt-strategy=usc"], compiled, self.facts)
+        self.control.ground(PHASES)
+
+    def configure(self, opt_mode: str, enum_mode: str, models: int, heuristic: str) -> None:
+        configuration = self.control.configuration
+        solve_config, solver_config = configuration.solve, configuration.solver
+        assert isinstance(solve_config, clingo.Configuration)
+        assert isinstance(solver_config, clingo.Configuration)
+        solve_config.opt_mode = opt_mode
+        solve_config.enum_mode = enum_mode
+        solve_config.models = str(models)
+        solver_config.heuristic = heuristic
+
+    def determine(self) -> Snapshot:
+        """The optimal model of the decide phase: the determination and every status."""
+        control = self.control
+        self.configure("opt", "auto", 0, VSIDS)
+        for external in (ABDUCING, RANKING, RETEST):
+            control.assign_external(external, False)
+        best: list[Snapshot] = []
+
+        def on_model(model: clingo.Model) -> None:
+            best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
+
+        result = self.solve(on_model)
+        if not result.satisfiable or not best:
+            raise SolveError("the policy program has no model for this case")
+        return best[0]
+
+    def solve(
+        self,
+        on_model: Callable[[clingo.Model], None],
+        assumptions: Sequence[tuple[clingo.Symbol, bool]] = (),
+    ) -> clingo.SolveResult:
+        """One solve call, stopped at the deadline."""
+        with self.control.solve(
+            on_model=on_model, assumptions=list(assumptions), async_=True
+        ) as handle:
+            if not handle.wait(self.remaining()):
+                handle.cancel()
+                raise OutOfTime
+            return handle.get()
+
+    def remaining(self, budget: float | None = None) -> float | None:
+        """Seconds a solve call may take: to the deadline, or `budget` if that is sooner
+        (None: no bound)."""
+        left = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+        if budget is None:
+            return left
+        return budget if left is None else min(budget, left)
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def abducer(
+        self, budget: float = DEFAULT_BUDGET, retest: bool = False, alternatives: Sequence[str] = ()
+    ) -> Abducer:
+        return Abducer(self.compiled, self.facts, budget, retest, self, alternatives)
+
+
+class Abducer:
+    """Subset-minimal sets of missing documentation for one case, on demand.
+
+    The case's one grounding (`CaseSolver`), with the domain heuristic enumerating minimal sets
+    (clingo's domRec); when there are more than asked for, the ranking optimum finds the best
+    ones in order instead.
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledPolicy,
+        case_facts: Sequence[clingo.Symbol],
+        budget: float = DEFAULT_BUDGET,
+        retest: bool = False,
+        grounded: CaseSolver | None = None,
+        alternatives: Sequence[str] = (),
+    ):
+        """`retest`: a documented failed attempt no longer closes its count, so the sets say
+        what new attempts would have to show (for a case not met because attempts failed).
+        `grounded`: the case's grounding to reuse (a new one otherwise). `alternatives`: facts
+        (`request.side`) whose other values a ranked set is listed with (`_siblings`)."""
+        self._budget = budget
+        self._retest = retest
+        self._alternatives = frozenset(alternatives)
+        self._solver = grounded or CaseSolver(compiled, case_facts)
+
+    def _phase(self, ranking: bool, focus: clingo.Symbol | None) -> None:
+        control = self._solver.control
+        control.assign_external(ABDUCING, True)
+        control.assign_external(RANKING, ranking)
+        control.assign_external(RETEST, self._retest)
+        if focus is not None:
+            control.assign_external(focus, True)
+
+    def _end_phase(self, focus: clingo.Symbol | None) -> None:
+        control = self._solver.control
+        if focus is not None:
+            control.assign_external(focus, False)
+        for external in (ABDUCING, RANKING, RETEST):
+            control.assign_external(external, False)
+
+    def minimal_sets(
+        self, focus: str | None = None, limit: int = 0, ranked: bool = True
+    ) -> Enumeration:
+        """Minimal sets making the policy (or the `focus` criterion) hold; limit 0: all.
+
+        With a limit and `ranked`, the sets returned are the best `limit` ones (fewest items,
+        then cheapest); without `ranked`, whichever `limit` the solver met first. Without a
+        limit, the enumeration stops after the time budget with the sets found so far, marked
+        incomplete.
+        """
+        models, finished = self._enumerate(focus, limit + 1 if limit else 0)
+        if not limit:
+            return Enumeration(tuple(models), finished)
+        if len(models) <= limit:
+            return Enumeration(tuple(models), True)
+        if not ranked:
+            return Enumeration(tuple(models[:limit]), False)
+        return Enumeration(tuple(self._ranked(focus, limit)), False)
+
+    def _enumerate(self, focus: str | None, models_wanted: int) -> tuple[list[Snapshot], bool]:
+        """The models the solver meets first, and whether it finished (0 wanted: every one)."""
+        control = self._solver.control
+        self._solver.configure("ignore", "domRec", models_wanted, DOMAIN)
+        focus_atom = _focus(focus)
+        self._phase(False, focus_atom)
+        models: list[Snapshot] = []
+        finished = True
+        try:
+            with control.solve(
+                on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))),
+                async_=True,
+            ) as handle:
+                # An unbounded enumeration stops after the budget with the sets found so far;
+                # any solve call stops at the case's deadline.
+                budget = self._budget if models_wanted == 0 else None
+                if not handle.wait(self._solver.remaining(budget)):
+                    handle.cancel()
+                    if self._solver.past_deadline():
+                        raise OutOfTime
+                    finished = False
+                handle.get()
+        finally:
+            self._end_phase(focus_atom)
+        return models, finished
+
+    def _ranked(self, focus: str | None, count: int) -> list[Snapshot]:
+        """The `count` best minimal sets, by repeated optimization.
+
+        Each round finds an optimal set (fewest items, then lowest cost) and then forbids every
+        set that contains it. The next optimum is again subset-minimal: a smaller set inside it
+        would be allowed and better. The constraints are guarded by an external of this call
+        alone, released at the end, so later phases on the same grounding never see them.
+        """
+        solver = self._solver
+        control = solver.control
+        solver.configure("opt", "auto", 0, VSIDS)
+        focus_atom = _focus(focus)
+        with control.backend() as backend:
+            guard = backend.add_atom()
+            backend.add_external(guard, clingo.TruthValue.False_)
+        control.assign_external(guard, True)
+        self._phase(True, focus_atom)
+        found: list[Snapshot] = []
+        try:
+            for _ in range(count):
+                best: list[Snapshot] = []
+                solver.solve(
+                    lambda m: best.__setitem__(slice(None), [Snapshot.of(m.symbols(shown=True))])
+                )
+                if not best:
+                    break
+                for optimum in [best[0], *self._siblings(best[0])]:
+                    found.append(optimum)
+                    items = [ItemAtom(x).symbol() for x in optimum.items()]
+                    literals = [_literal(control, atom) for atom in items]
+                    with control.backend() as backend:
+                        backend.add_rule([], [guard, *literals])
+        finally:
+            self._end_phase(focus_atom)
+            control.release_external(guard)
+        return found
+
+    def _siblings(self, optimum: Snapshot) -> list[Snapshot]:
+        """The sets that differ from an optimum only in the value guessed for one of the
+        `alternatives` facts, and are optima too (so minimal): listed with it, so that the
+        value can be named as one item ("side: left, right or bilateral") whichever of the
+        equally good sets the optimization met first.
+
+        Each is the optimum under the assumption that its items are documented: it is a
+        sibling when that optimum adds nothing to them.
+        """
+        control = self._solver.control
+        items = optimum.items()
+        found: list[Snapshot] = []
+        for item in items:
+            if not isinstance(item, Guess) or item.fact.key not in self._alternatives:
+                continue
+            for value in self._values(item):
+                changed = [Guess(item.fact, value) if x == item else x for x in items]
+                wanted = [ItemAtom(x).symbol() for x in changed]
+                if any(control.symbolic_atoms[atom] is None for atom in wanted):
+                    continue
+                best: list[Snapshot] = []
+                self._solver.solve(
+                    lambda m: best.__setitem__(slice(None), [Snapshot.of(m.symbols(shown=True))]),
+                    [(atom, True) for atom in wanted],
+                )
+                if best and set(best[0].items()) == set(changed):
+                    found.append(best[0])
+        return found
+
+    def _values(self, item: Guess) -> list[Value]:
+        """The other values the solver may guess for the item's fact."""
+        fact = item.fact.symbol()
+        return [
+            value
+            for atom in self._solver.control.symbolic_atoms.by_signature("candidate", 2)
+            if atom.symbol.arguments[0] == fact
+            and (value := _candidate_value(atom.symbol.arguments[1])) != item.value
+        ]
+
+
+def _candidate_value(symbol: clingo.Symbol) -> Value:
+    return symbol.number if symbol.type == clingo.SymbolType.Number else str(symbol)
+
+
+def _literal(control: clingo.Control, atom: clingo.Symbol) -> int:
+    found = control.symbolic_atoms[atom]
+    assert found is not None, atom
+    return found.literal
+
+
+def _focus(focus: str | None) -> clingo.Symbol | None:
+    return clingo.Function("focus", [clingo.Function(focus)]) if focus else None
