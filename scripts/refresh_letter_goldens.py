@@ -47,7 +47,7 @@ def case_files() -> list[Path]:
 def run(argv: list[str]) -> str:
     """One command's standard output, run in this process from the repository root."""
     sys.path.insert(0, str(ROOT))
-    from sijfasp.cli import commands as cli
+    from sijfasp.cli import main as cli
 
     out = io.StringIO()
     here = Path.cwd()

@@ -1,3 +1,3 @@
-from .cli.commands import entry
+from .cli.main import entry
 
 entry()

@@ -81,7 +81,7 @@ CHUNK = 1 << 20  # bytes read at a time when the output's lines are checked
 
 # ------------------------------------------------------------------ command line
 def add_arguments(sub: argparse.ArgumentParser) -> None:
-    """The batch options; cli/commands.py adds the limit options shared with `check`."""
+    """The batch options; cli/batch.py adds the limit options shared with `check`."""
     sub.add_argument(
         "inputs",
         nargs="+",

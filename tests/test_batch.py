@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sijfasp.cli import commands as cli
+from sijfasp.cli import main as cli
 
 # Batches run the command in subprocesses, with worker processes: the full tier only.
 pytestmark = pytest.mark.slow

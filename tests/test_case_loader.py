@@ -18,7 +18,7 @@ from support import (
 )
 
 from sijfasp.cases.case import load_case, read_case_text, validate_case
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.policies.loading import bundled_policies
 from sijfasp.solve.case_facts import case_symbols

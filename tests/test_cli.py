@@ -24,7 +24,7 @@ from support import (
     write_case,
 )
 
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 
 # Every test here reads outputs of the command run in subprocesses: the full tier only (the quick
 # tier reaches the command through the letter, hostile-case and policy-test modules).

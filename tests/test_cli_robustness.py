@@ -28,8 +28,9 @@ from support import (
     write_case,
 )
 
-from sijfasp.cli import commands as cli
-from sijfasp.cli.commands import fit_encoding, main
+from sijfasp.cli import author
+from sijfasp.cli.common import fit_encoding
+from sijfasp.cli.main import main
 from sijfasp.core import textsafe
 
 # Each test starts the command in a subprocess, some wait on limits: the full tier only.
@@ -173,7 +174,9 @@ def test_fit_encoding_keeps_what_the_console_can_show():
 
 def test_compile_write_on_a_read_only_install(tmp_path, monkeypatch):
     # Every bundled policy looks stale, and writing is refused as on a read-only install.
-    monkeypatch.setattr(cli, "compiled_path", lambda path: tmp_path / path.with_suffix(".lp").name)
+    monkeypatch.setattr(
+        author, "compiled_path", lambda path: tmp_path / path.with_suffix(".lp").name
+    )
 
     def refuse(self, *args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")

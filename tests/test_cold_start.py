@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from sijfasp.cases import reader as case_reader
 from sijfasp.cases.reader import CaseMapping, Yaml11Scalar, read_case_text
-from sijfasp.cli import commands as cli
+from sijfasp.cli import main as cli
 from sijfasp.core import dataclass_code
 from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.core.limits import DEFAULT_LIMITS, Limits
@@ -408,7 +408,7 @@ def counting(source, *rest, **named):
     compiled += isinstance(source, str) and "__create_fn__" in source
     return real_compile(source, *rest, **named)
 builtins.compile = counting
-import sijfasp.cli.commands
+import sijfasp.cli.main
 builtins.compile = real_compile
 
 def code(function):
@@ -475,7 +475,7 @@ def test_data_classes_are_compiled_once_and_made_alike(tmp_path):
 def test_the_command_freezes_what_it_loaded_and_an_import_does_not():
     probe = (
         "import gc, sys\n"
-        "import sijfasp.cli.commands as cli\n"
+        "import sijfasp.cli.main as cli\n"
         "imported = gc.get_freeze_count()\n"
         "cli.main = lambda: print(imported, gc.get_freeze_count()) or 0\n"
         "cli.entry()\n"

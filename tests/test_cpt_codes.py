@@ -190,7 +190,7 @@ def test_the_program_holds_codes_as_strings_never_numbers(loaded):
 
 
 def test_policies_json_lists_every_code_and_keeps_the_first_as_cpt(policy_file, capsys):
-    from sijfasp.cli.commands import main
+    from sijfasp.cli.main import main
 
     assert main(["policies", "--policies", str(policy_file.parent), "--format", "json"]) == 0
     listing = json.loads(capsys.readouterr().out)
@@ -202,14 +202,14 @@ def test_policies_json_lists_every_code_and_keeps_the_first_as_cpt(policy_file, 
 
 
 def test_lint_makes_no_claim_on_a_policy_that_tests_codes(policy_file, capsys):
-    from sijfasp.cli.commands import main
+    from sijfasp.cli.main import main
 
     assert main(["lint", str(policy_file)]) == 0
     assert "no errors, no warnings" in capsys.readouterr().out
 
 
 def test_policies_text_lists_every_code(policy_file, capsys):
-    from sijfasp.cli.commands import main
+    from sijfasp.cli.main import main
 
     assert main(["policies", "--policies", str(policy_file.parent)]) == 0
     out = capsys.readouterr().out

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from support import POLICIES_DIR, VOCABULARY
 from test_policy_oracle import VOCAB, GeneratedPolicy, policies
 
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.language.compiler import compile_policy
 from sijfasp.language.formatter import WIDTH, find_comments, format_text

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 CASES = HOSTILE / "cases"

@@ -17,7 +17,7 @@ import yaml
 from sijfasp.api import evaluate
 from sijfasp.authoring.witness import Writer
 from sijfasp.cases.case import validate_case
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.policies.loading import load_policy
 from sijfasp.results.missing import Options
 

@@ -13,7 +13,7 @@ from support import VOCABULARY
 from sijfasp.api import evaluate
 from sijfasp.authoring.semdiff import semantic_diff
 from sijfasp.cases.case import validate_case
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.language.formatter import format_text
 from sijfasp.policies.loading import load_policy

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.core.wording import article, plain_words, section_key
 from sijfasp.policies.loading import bundled_policies
 

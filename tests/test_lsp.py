@@ -226,7 +226,7 @@ def test_without_pygls_the_command_names_the_extra(tmp_path: Path):
 
 def test_no_other_command_loads_pygls():
     code = (
-        "import sys, sijfasp.cli.commands, sijfasp.api; "
+        "import sys, sijfasp.cli.main, sijfasp.api; "
         "print(sorted(m for m in ('pygls', 'lsprotocol') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

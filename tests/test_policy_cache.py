@@ -318,7 +318,7 @@ def test_a_temporary_file_left_by_a_killed_run_goes(cache, monkeypatch):
 
 # A check in a fresh process, printing on stderr the modules it imported.
 CHECK = (
-    "import sys; from sijfasp.cli import commands as cli; status = cli.main(sys.argv[1:]); "
+    "import sys; from sijfasp.cli import main as cli; status = cli.main(sys.argv[1:]); "
     "print(' '.join(sorted(sys.modules)), file=sys.stderr); sys.exit(status)"
 )
 UNUSED_BY_CHECK = {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.core.resources import policies_dir
 from sijfasp.policies import policy_set

@@ -10,7 +10,7 @@ import pytest
 from support import POLICIES_DIR, POLICY_IDS
 
 from sijfasp.authoring import policytests as pt
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.policies.loading import bundled_policies, bundled_policy_versions
 from sijfasp.policies.versions import reference

@@ -481,7 +481,7 @@ def test_the_documented_examples_are_all_found():
 
 @pytest.mark.parametrize("example", _documented_examples(), ids=lambda e: e[0])
 def test_each_documented_example_is_what_lint_prints(tmp_path, capsys, monkeypatch, example):
-    from sijfasp.cli.commands import main
+    from sijfasp.cli.main import main
 
     name, body, output, status = example
     (tmp_path / "vocabulary.sijv").write_text(VOCABULARY.read_text(encoding="utf-8"))

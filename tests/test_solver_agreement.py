@@ -16,7 +16,7 @@ import clingo
 import pytest
 
 from sijfasp.cases.case import load_case
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.core.resources import encodings_dir
 from sijfasp.policies.loaded import LoadedPolicy
 from sijfasp.policies.loading import bundled_policies

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLE = REPO / "policies_asp"

@@ -21,7 +21,7 @@ from support import POLICIES_DIR, VOCABULARY, base_case
 from sijfasp.api import Options, evaluate_case
 from sijfasp.cases.case import validate_case
 from sijfasp.cases.vocabulary import policies_for_case
-from sijfasp.cli.commands import main
+from sijfasp.cli.main import main
 from sijfasp.core.diagnostics import SijfaspError
 from sijfasp.core.kinds import Determination
 from sijfasp.core.source import SourceText

@@ -1,4 +1,4 @@
-"""The FHIR side of the command line: cli/commands.py calls these, and imports this module only when a
+"""The FHIR side of the command line: cli/fhir.py calls these, and imports this module only when a
 case is FHIR, `--answers` is given, or a FHIR output is asked for."""
 
 from __future__ import annotations

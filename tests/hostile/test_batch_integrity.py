@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from sijfasp import batch
-from sijfasp.cli import commands as cli
+from sijfasp.cli import main as cli
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "cases"
