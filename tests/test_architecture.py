@@ -9,6 +9,7 @@ import runs in a loop.
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -47,13 +48,17 @@ def _name(path: Path) -> str:
     return path.relative_to(PACKAGE).with_suffix("").as_posix()
 
 
+@functools.cache
 def _modules() -> dict[str, Path]:
+    """Every module of the package by name; read once and shared by the tests (and _imports)."""
     return {_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "__pycache__" not in p.parts}
 
 
-def _imports(module: Path) -> tuple[set[str], set[str]]:
+@functools.cache
+def _imports(module: Path) -> tuple[frozenset[str], frozenset[str]]:
     """Third-party top-level names, and the package's modules (by path), a module imports,
-    wherever in it (lazy and type-checking imports too)."""
+    wherever in it (lazy and type-checking imports too). Each module is parsed once per run:
+    the tests below share the result."""
     known = _modules()
     here = module.relative_to(PACKAGE).parent.parts
     outside, inside = set(), set()
@@ -91,7 +96,7 @@ def _imports(module: Path) -> tuple[set[str], set[str]]:
                     add([*parts, alias.name])
                 else:
                     add(parts)
-    return outside, inside - {_name(module)}
+    return frozenset(outside), frozenset(inside - {_name(module)})
 
 
 def test_only_the_named_modules_import_clingo_lark_yaml_or_pygls():

@@ -82,6 +82,7 @@ def test_a_bulk_predicate_lands_as_facts_before_the_encoding_is_grounded(monkeyp
     assert grounded.determine().determination is not None
 
 
+@pytest.mark.slow  # about half a second of solving; the full tier runs it
 def test_the_decide_model_shows_set_members_as_documented_only():
     case = _chart(40)
     for policy_id in support.bundled_ids():

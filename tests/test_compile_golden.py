@@ -27,6 +27,7 @@ COMPILE_DIR = GOLDEN / "compile"
 GOLDEN_SOURCES = sorted(COMPILE_DIR.glob("*.sijp"))
 
 
+@pytest.mark.slow  # a run of the command line over every bundled policy; the full tier runs it
 def test_committed_programs_are_fresh():
     result = run_cli("compile", "--check")
     assert result.returncode == 0, result.stderr
@@ -101,6 +102,7 @@ def test_tiny_policy_decides_cases(change, expected):
         assert [[i.key for i in s] for s in result.missing] == [["guess(vas_score,500)"]]
 
 
+@pytest.mark.slow  # a run of the command line; test_compile_matches_golden stays quick
 def test_tiny_policy_through_the_command_line():
     source = (COMPILE_DIR / "tiny_policy.sijp").relative_to(REPO).as_posix()
     result = run_cli(

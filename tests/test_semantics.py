@@ -370,6 +370,7 @@ def test_nested_criterion_may_omit_its_section(tmp_path):
     assert "inner" in loaded.compiled.nodes
 
 
+@pytest.mark.slow  # a run of the command line; the full tier runs it
 def test_unused_definition_is_a_warning_not_an_error(tmp_path):
     body = 'define spare [A] "Unused": tumor is true\n' + _criteria("infection is false")
     path = _write(tmp_path, body)
