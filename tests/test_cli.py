@@ -156,7 +156,7 @@ def test_policies_text():
         "revision_sij_fusion",
         "open_sij_fusion",
         "CPT 27279",
-        "CPT 27280",
+        "no CPT code listed",  # MM-1508 lists none: it judges a request by its service
         "MM-1508",
     ):
         assert word in out, word
@@ -175,9 +175,10 @@ def test_policies_json():
         "percutaneous_sij_fusion": "27279",
         "revision_sij_fusion": "27279",
     }
+    # MM-1508 lists no CPT codes: a request is judged by its service (the vocabulary's table).
     assert {s["service"]: s["cpt"] for s in caresource["services"]} == {
-        "open_sij_fusion": "27280",
-        "percutaneous_sij_fusion": "27279",
+        "open_sij_fusion": None,
+        "percutaneous_sij_fusion": None,
     }
     for policy in data["policies"]:
         assert {"id", "payer", "title", "effective", "services"} <= set(policy)

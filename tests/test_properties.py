@@ -422,6 +422,13 @@ def valid_case(draw):
                 "outcome": draw(st.sampled_from(["failed", "successful"])),
             }
         )
+    # A valid case keeps the vocabulary's implications (a narrow finding true, one it implies
+    # not documented false) and documents only a code its service may have.
+    for _narrow, broad in VOCAB.contradictions(findings):
+        findings.pop(broad, None)
+    codes = VOCAB.codes_of(request["service"])
+    if "cpt_code" in request and codes is not None and str(request["cpt_code"]) not in codes:
+        del request["cpt_code"]
     return {"id": "generated", "request": request, "findings": findings, "records": records}
 
 

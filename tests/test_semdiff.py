@@ -217,6 +217,8 @@ def test_impact_lists_the_old_versions_tests_whose_verdict_changes(aim_versions)
         ("not_applicable", "approvable"),
         ("not_met", "excluded"),
         ("approvable", "incomplete"),
+        # The readings of the failed trial and the current episode differ between the versions.
+        ("incomplete", "not_met"),
     }
 
 
