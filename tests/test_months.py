@@ -75,7 +75,7 @@ def test_six_months_of_care_is_read_for_the_request_date(
 def test_the_days_still_lacking_are_counted_against_the_cases_months():
     result = s.evaluate(_therapy_case("2026-08-31", "2026-03-01", "2026-08-30"), s.AIM)
     needs = [item.need for option in result.missing for item in option if "more_days" in item.key]
-    assert needs and all(need.startswith("1 more days") for need in needs), needs
+    assert needs and all(need.startswith("1 more day of") for need in needs), needs
 
 
 def test_a_duration_in_days_stays_exact():

@@ -394,14 +394,15 @@ def describe_item(
             assert record_def is not None
             covered = snapshot.days(World.HYP, node_id)
             days = max(snapshot.need_days(node_id, records.minimum) - covered, 1)
-            need = f"{days} more days of {record_set.label} {reader.window_text(records.window, records.window_months)}"
+            day_word = "day" if days == 1 else "days"
+            need = f"{days} more {day_word} of {record_set.label} {reader.window_text(records.window, records.window_months)}"
             start = reader.window_start(records.window, records.window_months)
             period = (
                 f"between {start.isoformat()} and {reader.case.date.isoformat()}"
                 if start is not None
                 else f"up to {reader.case.date.isoformat()}"
             )
-            words = f"{days} more days of {lower_first(record_set.label)}, {period}"
+            words = f"{days} more {day_word} of {lower_first(record_set.label)}, {period}"
             return MissingItem(
                 key,
                 record_set.kind,

@@ -683,9 +683,16 @@ def _payer_document(
         return "\n".join(out).rstrip() + "\n"
     if findings:
         out = _letter_header(case, results, "Findings for physician review", today)
+        kinds = {r.determination for r in findings}
+        if kinds == {Determination.EXCLUDED}:
+            verdict = "an exclusion of the policy applies"
+        elif kinds == {Determination.NOT_MET}:
+            verdict = "it does not meet every criterion"
+        else:
+            verdict = "it does not meet every criterion, or an exclusion applies"
         out += [
             "The documentation of this prior authorization request was reviewed against the "
-            "policy below. As documented, it does not meet every criterion. These findings go to "
+            f"policy below. As documented, {verdict}. These findings go to "
             "the physician reviewer, who decides the request; they are not a decision on it. "
             "No additional information is requested.",
             "",
