@@ -227,7 +227,7 @@ def _implied_lines(
     implied = {fact.key: sources for fact, (_, sources) in snapshot.implied().items()}
     sources = dict.fromkeys(s.key for key in keys for s in implied.get(key, ()))
     if plain:
-        return tuple(f"implied by {reader.fact_words(s, documented)}" for s in sources)
+        return tuple(f"implied by {lower_first(reader.fact_words(s, documented))}" for s in sources)
     return tuple(f"implied by {reader.fact_evidence(s, documented)}" for s in sources)
 
 
