@@ -58,6 +58,11 @@ def article(phrase: str) -> str:
     return ("an " if vowel else "a ") + phrase
 
 
+def plural(number: int, word: str) -> str:
+    """A count in words: "1 day", "2 days"."""
+    return f"{number} {word}" + ("" if number == 1 else "s")
+
+
 def lower_first(text: str) -> str:
     """A label inside a sentence: "SIJ MRI ..." stays, "Image-guided ..." becomes lower case."""
     first = text.split(" ", 1)[0]

@@ -27,7 +27,7 @@ from ..core.kinds import (
     World,
 )
 from ..core.units import scaled, unscaled
-from ..core.wording import lower_first, plain_words, value_words
+from ..core.wording import lower_first, plain_words, plural, value_words
 from ..language.compiler import (
     FACT_WINDOW_MONTHS,
     CmpCondition,
@@ -286,7 +286,7 @@ def _records_evidence(
             need = snapshot.need_days(node_id, leaf.minimum)  # 6 months: this case's days
             if plain:
                 window = reader.window_words(leaf.window, leaf.window_months)
-                lines.append(f"{kind} on {_plural(covered, 'day')} {window}; {need} needed")
+                lines.append(f"{kind} on {plural(covered, 'day')} {window}; {need} needed")
             else:
                 window = reader.window_text(leaf.window, leaf.window_months)
                 lines.append(f"{covered} of {need} days {window}")
@@ -299,7 +299,7 @@ def _records_evidence(
             if plain:
                 many = RECORD_NOUNS.get(kind, (kind, f"{kind} records"))
                 noun = (
-                    f"qualifying {many[1]} on {_plural(count, 'separate date')}"
+                    f"qualifying {many[1]} on {plural(count, 'separate date')}"
                     if leaf.unit == CountUnit.DATES
                     else f"{count} qualifying {many[0] if count == 1 else many[1]}"
                 )
@@ -345,10 +345,6 @@ RECORD_NOUNS = {
     "surgery": ("surgery", "surgeries"),
     "therapy": ("therapy course", "therapy courses"),
 }
-
-
-def _plural(number: int, word: str) -> str:
-    return f"{number} {word}" + ("" if number == 1 else "s")
 
 
 def _missed_outcome(reader: Reader, set_id: str, record: RecordRef, plain: bool = False) -> str:

@@ -15,7 +15,7 @@ from typing import assert_never
 
 from ..core.kinds import BOTH_SIDES, NodeKind, Status, World
 from ..core.units import scaled, unscaled
-from ..core.wording import lower_first, plain_words, section_key
+from ..core.wording import lower_first, plain_words, plural, section_key
 from ..language.compiler import NodeInfo, ValueClass
 from ..language.semantics import FieldDef
 from ..solve.atoms import Fill, Guess, Item, More, MoreDays, RecordRef, Snapshot, Value, item_key
@@ -394,15 +394,14 @@ def describe_item(
             assert record_def is not None
             covered = snapshot.days(World.HYP, node_id)
             days = max(snapshot.need_days(node_id, records.minimum) - covered, 1)
-            day_word = "day" if days == 1 else "days"
-            need = f"{days} more {day_word} of {record_set.label} {reader.window_text(records.window, records.window_months)}"
+            need = f"{plural(days, 'more day')} of {record_set.label} {reader.window_text(records.window, records.window_months)}"
             start = reader.window_start(records.window, records.window_months)
             period = (
                 f"between {start.isoformat()} and {reader.case.date.isoformat()}"
                 if start is not None
                 else f"up to {reader.case.date.isoformat()}"
             )
-            words = f"{days} more {day_word} of {lower_first(record_set.label)}, {period}"
+            words = f"{plural(days, 'more day')} of {lower_first(record_set.label)}, {period}"
             return MissingItem(
                 key,
                 record_set.kind,

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core import textsafe
 from ..core.kinds import Determination, ExclusionStatus, NodeKind, Status
-from ..core.wording import article, lower_first, section_key
+from ..core.wording import article, lower_first, plural, section_key
 from .results import (
     STATUS_WORDS,
     AdvisoryResult,
@@ -293,10 +293,6 @@ def _count_word(number: int) -> str:
     return {1: "one", 2: "two", 3: "three"}.get(number, str(number))
 
 
-def _plural(number: int, word: str) -> str:
-    return f"{number} {word}" + ("" if number == 1 else "s")
-
-
 def _section(result: PolicyResult, cite: str) -> str:
     """A criterion's section without the policy's own name, which the header already gives."""
     return cite[len(result.cite) :].strip() if cite.startswith(result.cite) else cite
@@ -318,7 +314,7 @@ def _leaf_group_text(
         lines += _wrap(f"({letter}) " + needs_text(option, more), 8, 12)
     hidden = len(options) - MAX_OPTIONS_SHOWN
     if hidden > 0:
-        lines += _wrap(f"... and {_plural(hidden, 'other option')}", 8)
+        lines += _wrap(f"... and {plural(hidden, 'other option')}", 8)
     elif not group.options_complete:
         lines += _wrap("... and other options", 8)
     return lines
