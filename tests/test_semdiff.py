@@ -17,8 +17,8 @@ import yaml
 from support import run_cli, run_many
 
 from sijfasp.api import evaluate
-from sijfasp.authoring import diff_render, semdiff
-from sijfasp.authoring.semdiff import Difference, Judgement, Report, Witness
+from sijfasp.authoring import diff_model, diff_render, semdiff
+from sijfasp.authoring.diff_model import Difference, Judgement, Report, Witness
 from sijfasp.authoring.witness import Writer
 from sijfasp.cases.case import validate_case
 from sijfasp.core.diagnostics import SijfaspError
@@ -58,8 +58,8 @@ def minimal_under_both(search: semdiff.Diff, witness: Witness) -> None:
     """No item can be left out with both determinations and their deciders unchanged."""
     wanted = (witness.a.ids(), witness.b.ids())
     pair = (witness.a.determination, witness.b.determination)
-    for item in semdiff.items_of(witness.case):
-        smaller = semdiff.without(witness.case, item)
+    for item in diff_model.items_of(witness.case):
+        smaller = diff_model.without(witness.case, item)
         judged = search.judged(smaller)
         assert judged is not None
         same = (judged[0].determination, judged[1].determination) == pair
@@ -68,7 +68,7 @@ def minimal_under_both(search: semdiff.Diff, witness: Witness) -> None:
 
 # ------------------------------------------------------------------ fast: the parts
 def test_a_minimal_set_written_as_documentation_makes_the_request_approvable() -> None:
-    loaded = semdiff.resolve(AIM)
+    loaded = diff_model.resolve(AIM)
     request = {"id": "w", "request": {"service": PERCUTANEOUS, "date": dt.date(2022, 9, 11)}}
     case = validate_case(request, loaded.policy.vocabulary)
     found = Abducer(loaded.compiled, case_symbols(case)).minimal_sets(limit=2)
@@ -81,15 +81,15 @@ def test_a_minimal_set_written_as_documentation_makes_the_request_approvable() -
 
 
 def test_resolve_takes_an_id_a_version_and_a_file() -> None:
-    assert semdiff.resolve(AIM).policy.version == "2022-09-11"
-    assert semdiff.resolve(OLD_AIM).policy.version == "2022-06-12"
-    by_path = semdiff.resolve("policies_asp/aim_sijf_2022_v2022-06-12.sijp")
+    assert diff_model.resolve(AIM).policy.version == "2022-09-11"
+    assert diff_model.resolve(OLD_AIM).policy.version == "2022-06-12"
+    by_path = diff_model.resolve("policies_asp/aim_sijf_2022_v2022-06-12.sijp")
     assert by_path.policy.version == "2022-06-12"
 
 
 def test_a_signature_made_of_smaller_ones_is_dropped() -> None:
     x, xy, e = frozenset({"x"}), frozenset({"x", "y"}), frozenset()
-    kept = semdiff._minimal_signatures([(e, x), (e, xy), (x, e), (x, x)])
+    kept = diff_model.minimal_signatures([(e, x), (e, xy), (x, e), (x, x)])
     assert kept == [(e, x), (x, e)]
 
 
@@ -97,7 +97,7 @@ def test_witness_files_name_their_case_and_test_entries_their_determination() ->
     judged_a = Judgement(Determination.APPROVABLE, ())
     judged_b = Judgement(Determination.INCOMPLETE, ())
     case = {"id": "witness", "request": {"service": PERCUTANEOUS, "date": dt.date(2022, 9, 11)}}
-    witness = Witness(semdiff.COMPLETION, judged_a, judged_b, case, 0)
+    witness = Witness(diff_model.COMPLETION, judged_a, judged_b, case, 0)
     difference = Difference(PERCUTANEOUS, frozenset(), frozenset({"x y"}), (witness,))
     name = diff_render.witness_name(3, difference)
     assert name == "03-difference"
@@ -130,16 +130,16 @@ def _check_errors(expected: dict[tuple[str, ...], str]) -> None:
 
 def test_unknown_policy_version_service_or_file_is_an_error_naming_it() -> None:
     for words, call in (
-        ("unknown policy 'aim_sijf_2021'", lambda: semdiff.resolve("aim_sijf_2021")),
-        ("has no version '2020-01-01'", lambda: semdiff.resolve("aim_sijf_2022@2020-01-01")),
-        ("no policy file 'missing.sijp'", lambda: semdiff.resolve("missing.sijp")),
+        ("unknown policy 'aim_sijf_2021'", lambda: diff_model.resolve("aim_sijf_2021")),
+        ("has no version '2020-01-01'", lambda: diff_model.resolve("aim_sijf_2022@2020-01-01")),
+        ("no policy file 'missing.sijp'", lambda: diff_model.resolve("missing.sijp")),
     ):
         with pytest.raises(SijfaspError) as raised:
             call()
         assert words in str(raised.value.diagnostics[0].message)
-    aim = semdiff.resolve(AIM)
+    aim = diff_model.resolve(AIM)
     with pytest.raises(SijfaspError) as raised:
-        semdiff.check_service(aim, aim, "percutaneous")
+        diff_model.check_service(aim, aim, "percutaneous")
     assert raised.value.diagnostics[0].hint == "did you mean 'percutaneous_sij_fusion'?"
 
 
@@ -167,7 +167,7 @@ def test_a_report_without_differences_says_so_in_every_format() -> None:
 # ------------------------------------------------------------------ slow: AIM's two versions
 @pytest.fixture(scope="module")
 def aim_versions() -> tuple[semdiff.Diff, Report]:
-    a, b = semdiff.resolve(OLD_AIM), semdiff.resolve(AIM)
+    a, b = diff_model.resolve(OLD_AIM), diff_model.resolve(AIM)
     search = semdiff.Diff(a, b)
     report = semdiff.semantic_diff(a, b)
     return search, report
@@ -253,7 +253,7 @@ def test_markdown_shows_each_witness_as_a_case_file(aim_versions) -> None:
 # ------------------------------------------------------------------ slow: AIM against CareSource
 @pytest.fixture(scope="module")
 def aim_caresource() -> tuple[semdiff.Diff, Report]:
-    a, b = semdiff.resolve(AIM), semdiff.resolve(CARESOURCE)
+    a, b = diff_model.resolve(AIM), diff_model.resolve(CARESOURCE)
     report = semdiff.semantic_diff(a, b, PERCUTANEOUS, with_impact=False)
     return semdiff.Diff(a, b), report
 
@@ -327,7 +327,7 @@ def test_hip_imaging_and_the_same_lumbar_imaging(aim_caresource) -> None:
 def test_the_12_month_therapy_window(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "b", "active_therapy")
-    moved = [w for w in difference.witnesses if w.origin == semdiff.MOVED]
+    moved = [w for w in difference.witnesses if w.origin == diff_model.MOVED]
     assert moved, [w.origin for w in difference.witnesses]
     witness = moved[0]
     assert (witness.a.determination, witness.b.determination) == ("approvable", "incomplete")

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ..core import textsafe
-from .semdiff import CaseData, Decider, Difference, Report, Witness
+from .diff_model import CaseData, Decider, Difference, Report, Witness
 
 CASES_FOLDER = "cases"
 

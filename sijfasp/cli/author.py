@@ -391,14 +391,14 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """Exit 0 when the two decide every case alike, 1 when they differ (as diff(1) does)."""
-    from ..authoring import diff_render, semdiff
+    from ..authoring import diff_model, diff_render, semdiff
 
     if args.write_cases is not None:  # before the search, which may take minutes
         _check_output_folder(args.write_cases, "--write-cases")
-    a, b = semdiff.resolve(args.a), semdiff.resolve(args.b)
-    semdiff.check_service(a, b, args.service)
+    a, b = diff_model.resolve(args.a), diff_model.resolve(args.b)
+    diff_model.check_service(a, b, args.service)
     report = semdiff.semantic_diff(a, b, args.service)
-    report.a, report.b = semdiff.shown(report.a, args.a), semdiff.shown(report.b, args.b)
+    report.a, report.b = diff_model.shown(report.a, args.a), diff_model.shown(report.b, args.b)
     if args.write_cases is not None:
         try:
             diff_render.write_cases(report, args.write_cases)
