@@ -25,17 +25,9 @@ from functools import lru_cache
 
 from ..core.diagnostics import Code, DiagnosticSink, SijfaspError, did_you_mean
 from . import ast
-from .semantics import (
-    FactDef,
-    FieldDef,
-    RecordKind,
-    ValueType,
-    Vocabulary,
-    _codes,
-    _properties,
-    check_field,
-    check_vocabulary,
-)
+from .checked import FactDef, FieldDef, RecordKind, ValueType, Vocabulary
+from .declarations import check_codes, check_properties
+from .vocabulary_checks import check_field, check_vocabulary
 
 EXTENDS = "extends"
 _Item = ast.FindingDecl | ast.RequestDecl | ast.RecordDecl
@@ -148,7 +140,7 @@ def _add_new(base: Vocabulary, own: Vocabulary, sink: DiagnosticSink) -> Vocabul
 
 def _only_extends(decl: _Item | ast.FieldDecl, where: str, sink: DiagnosticSink) -> None:
     """An `extends` declaration adds values; every other property stays the original's."""
-    _properties(decl.properties, {EXTENDS}, where, sink)
+    check_properties(decl.properties, {EXTENDS}, where, sink)
 
 
 def _more_values(
@@ -203,7 +195,7 @@ def _extend(
     value_type = _more_values(original.type, decl.type, f"{what} '{decl.name}'", sink)
     if value_type is None:
         return vocabulary
-    extended = _replace_fact(original, value_type, _codes(decl.properties, value_type, sink))
+    extended = _replace_fact(original, value_type, check_codes(decl.properties, value_type, sink))
     if scope == "finding":
         findings = tuple(extended if f is original else f for f in vocabulary.findings)
         return _with(vocabulary, findings=findings)
@@ -274,7 +266,7 @@ def _extend_record(
             value_type = _more_values(existing.type, field.type, where, sink)
             if value_type is not None:
                 fields[fields.index(existing)] = _replace_field(
-                    existing, value_type, _codes(field.properties, value_type, sink)
+                    existing, value_type, check_codes(field.properties, value_type, sink)
                 )
             continue
         if existing is not None:
