@@ -1,5 +1,5 @@
-"""`batch`: many cases, one JSON line each (sijfasp/batch.py, imported by this command and by a
-parser of every command)."""
+"""`batch`: many cases, one JSON line each (the package sijfasp/batch/, imported by this command
+and by a parser of every command)."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser: of `command` alone when it is a known command (a run
     parses the options of one command, and each parser and option costs a little to make);
     of every command otherwise, for the help and the messages that list the commands.
-    batch.py is imported for a batch only, or for a parser of every command."""
+    sijfasp/batch/ is imported for a batch only, or for a parser of every command."""
     parser = argparse.ArgumentParser(
         prog="sijfasp",
         description="Check SI joint fusion prior-authorization cases against payer policies.",
@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     time_limit, memory_limit = _bounds(argv)
     subject = _subject(argv)
     if _command(argv) in ("batch", "serve") or subject == "lsp":
-        # In a batch the limit is per case (batch.py); a server runs until its editor stops
+        # In a batch the limit is per case (sijfasp/batch/); a server runs until its editor stops
         # it. Ctrl-C still stops either.
         time_limit = 0
     watchdog = Watchdog(time_limit, subject)

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from sijfasp import batch
+from sijfasp.batch import command, engines
 from sijfasp.cli import main as cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -430,7 +431,7 @@ def test_a_file_system_without_locks_is_refused(tmp_path, capsys, monkeypatch):
     def no_locks(fd, operation):
         raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
 
-    monkeypatch.setattr(batch.fcntl, "flock", no_locks)
+    monkeypatch.setattr(fcntl, "flock", no_locks)
     for options in ([], ["--resume"]):
         code, err = _batch(capsys, source, "--out", out, *options)
         assert code == 2 and "cannot lock" in err and "does not support locks" in err, err
@@ -590,17 +591,17 @@ class _Recorded:
 
     def __init__(self, config, workers, *rest):
         type(self).asked.append(workers)
-        self.inner = batch._InProcess(config)
+        self.inner = engines.InProcess(config)
         self.capacity = workers
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
 
-@pytest.mark.parametrize(("engine", "name"), [("local", "_Processes"), ("dask", "_Dask")])
+@pytest.mark.parametrize(("engine", "name"), [("local", "Processes"), ("dask", "Dask")])
 def test_workers_are_capped_at_the_cores_and_the_cases(tmp_path, capsys, monkeypatch, engine, name):
     cores = len(os.sched_getaffinity(0))
-    monkeypatch.setattr(batch, name, _Recorded)
+    monkeypatch.setattr(command, name, _Recorded)  # the engines the run starts
     _Recorded.asked = []
     source = tmp_path / "cases.jsonl"
     for count in (cores + 3, 1):
