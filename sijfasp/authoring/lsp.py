@@ -19,7 +19,8 @@ from ..core.diagnostics import Diagnostic, SijfaspError
 from ..core.source import SourceText, Span
 from ..language import ast
 from ..language.extensions import check_extension, is_extension
-from ..language.parser import _keywords, parse
+from ..language.grammar import keywords
+from ..language.parser import parse
 from ..language.semantics import FactDef, FieldDef, RecordKind, Vocabulary, check_vocabulary
 from ..policies.loading import (
     VOCABULARY_SUFFIX,
@@ -255,7 +256,7 @@ def completions(state: DocumentState, prefix: str) -> list[types.CompletionItem]
                         types.CompletionItem(f.name, kind=Kind.Field, detail=f.means)
                         for f in kind.fields
                     ]
-    items = [types.CompletionItem(k, kind=Kind.Keyword) for k in sorted(_keywords())]
+    items = [types.CompletionItem(k, kind=Kind.Keyword) for k in sorted(keywords())]
     if vocabulary is not None:
         items += [
             types.CompletionItem(f.name, kind=Kind.Variable, detail=f.means)
