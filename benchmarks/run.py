@@ -23,6 +23,13 @@ Prints a table:
 - `sijfasp batch --workers 2` on generated cases, with the output counted (no case lost or
   duplicated, in input order).
 
+Throughput against the previous release (`--throughput` runs only this part): the same
+generated cases, in this checkout and in a git worktree of PREVIOUS (the code issue 25
+measured), each in a process of its own (`benchmarks/throughput.py`): `check --no-missing`
+(here the determinations of up to 100 cases come from one grounding, solve/batched.py),
+`check --format json` with the minimal sets, the grounding floor (clingo alone, a grounding
+per case) and, here, the batched floor (clingo alone, a grounding per 100 cases).
+
 `--large-batch N` runs only a batch of N generated cases with `--workers`: killed after
 `--interrupt` seconds and finished with `--resume`, every line counted, and `--sample` cases
 chosen at random checked one by one against `sijfasp check --format json`.
@@ -56,6 +63,8 @@ RECORD_BASE = "odi_missing"  # incomplete under one policy: both phases have wor
 # without its therapy: the days of therapy stay open in the hypothetical world.
 HOME_BASE = "approvable"
 HOME_POINTS = ((10, None), (20, None), (40, None), (40, 5000))
+# The previous release the throughput is compared with: the code issue 25 measured (2026-11-26).
+PREVIOUS = "960cff7"
 
 
 # ------------------------------------------------------------------ the pieces timed
@@ -409,6 +418,79 @@ def source_line(source: Path, index: int) -> str:
     raise IndexError(index)
 
 
+# ------------------------------------------------------------------ against the previous release
+def _throughput(tree: Path, cases: Path, cache: Path) -> dict[str, Any]:
+    env = {**os.environ, "SIJFASP_CACHE_DIR": str(cache), "PYTHONPATH": str(tree)}
+    env.pop("SIJFASP_NO_CACHE", None)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "throughput.py"), "--tree", str(tree), "--cases", str(cases)],
+        capture_output=True,
+        text=True,
+        cwd=tree,
+        env=env,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"throughput in {tree} failed: {done.stderr}")
+    found: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+def throughput_rows(mix: int, seed: int) -> list[tuple[str, str]]:
+    """Cases per second (CPU seconds of one core; wall in brackets) here and in PREVIOUS, on
+    the same generated cases."""
+    with tempfile.TemporaryDirectory(prefix="sijfasp-throughput-") as name:
+        folder = Path(name)
+        cases = folder / "cases.jsonl"
+        with cases.open("w", encoding="utf-8") as file:
+            for case in generate.generate(mix, seed):
+                file.write(generate.json_line(case))
+        worktree = folder / "previous"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(worktree), PREVIOUS],
+            check=True,
+            capture_output=True,
+            cwd=REPO,
+        )
+        try:
+            previous = _throughput(worktree, cases, folder / "cache-previous")
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(worktree)],
+                check=False,
+                capture_output=True,
+                cwd=REPO,
+            )
+        now = _throughput(REPO, cases, folder / "cache-now")
+    rows = [
+        (
+            "throughput: cases",
+            f"{now['cases']} here, {previous['cases']} in {PREVIOUS} "
+            f"(of {mix}; policies here {', '.join(now['policies'])})",
+        )
+    ]
+
+    def rate(found: dict[str, Any], key: str) -> str:
+        count, clock = found["cases"], found[key]
+        return f"{count / clock['cpu']:,.1f} cases/s ({count / clock['wall']:,.1f} wall)"
+
+    for key, label in (
+        ("no_missing", "check --no-missing"),
+        ("json", "check --format json (minimal sets)"),
+        ("floor", "floor: clingo alone, a grounding per case"),
+    ):
+        ratio = (now["cases"] / now[key]["cpu"]) / (previous["cases"] / previous[key]["cpu"])
+        rows.append(
+            (f"{label}", f"{rate(now, key)}; {PREVIOUS}: {rate(previous, key)}; {ratio:.2f}x")
+        )
+        print(f"  {rows[-1][0]}: {rows[-1][1]}", flush=True)
+    if "batched_floor" in now:
+        rows.append(("floor: clingo alone, 100 cases a grounding", rate(now, "batched_floor")))
+        for key, label in (("no_missing", "--no-missing"), ("json", "json")):
+            over = now[key]["cpu"] / now["batched_floor"]["cpu"]
+            rows.append((f"  {label} against the batched floor", f"{over:.2f}x"))
+    return rows
+
+
 # ------------------------------------------------------------------ report
 def machine() -> str:
     model = "unknown CPU"
@@ -462,6 +544,11 @@ def main(argv: list[str] | None = None) -> int:
         "--interrupt", type=float, default=60.0, help="with --large-batch: kill after S seconds"
     )
     parser.add_argument("--sample", type=int, default=20, help="with --large-batch: cases checked")
+    parser.add_argument(
+        "--throughput",
+        action="store_true",
+        help=f"only the throughput on the mix, here and in {PREVIOUS} (the previous release)",
+    )
     args = parser.parse_args(argv)
     if args.large_batch:
         print(f"machine: {machine()}")
@@ -475,6 +562,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.long_charts:
         print(f"machine: {machine()}")
         _print_home_series(args.cap)
+        return 0
+    if args.throughput:
+        print(f"machine: {machine()}, load average {os.getloadavg()[0]:.2f}")
+        rows = throughput_rows(args.mix, args.seed)
+        width = max(len(label) for label, _ in rows)
+        print("\n".join(f"{label:<{width}}  {value}" for label, value in rows))
         return 0
 
     from sijfasp.api import Options
@@ -524,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("peak memory, record series", f"{_rss_mib(resource.RUSAGE_CHILDREN):,.0f} MiB"))
 
     rows.extend(cold_rows(args.cold_runs))
+    rows.extend(throughput_rows(args.mix, args.seed))
 
     seconds, lines, in_order = batch_run(args.batch, args.workers, args.seed)
     rows.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -31,11 +31,14 @@ from .results.explain import (
 from .results.missing import (
     DEFAULT_ENUMERATE,
     DEFAULT_OPTIONS,
+    NOT_WORKED_OUT,
     NOTHING_MISSING,
     Options,
     missing_documentation,
 )
 from .results.results import CaseDetails, CaseResult, PolicyResult, VersionUse
+from .solve.atoms import Snapshot
+from .solve.batched import CHUNK, determine_many
 from .solve.case_facts import case_symbols
 from .solve.solver import CaseSolver, Facts
 
@@ -44,6 +47,7 @@ __all__ = [
     "Options",
     "evaluate",
     "evaluate_case",
+    "evaluate_cases",
     "no_version_result",
     "payer_id",
     "policies_for_payer",
@@ -167,14 +171,22 @@ def evaluate(
     options: Options = DEFAULT_OPTIONS,
     use: VersionUse | None = None,
     deadline: float | None = None,
+    determined: Snapshot | None = None,
 ) -> PolicyResult:
     """The case under one version of a policy; `use` says why that version (default: it was
-    given explicitly). Past `deadline` (a `time.monotonic()`), solving stops: `OutOfTime`."""
+    given explicitly). Past `deadline` (a `time.monotonic()`), solving stops: `OutOfTime`.
+    `determined`: the determination's model, found already with other cases
+    (`evaluate_cases`); the case is then grounded on its own only for its missing
+    documentation."""
     use = use or _explicit_use(loaded, case)
     policy, compiled = loaded.policy, loaded.compiled
     case = restrict_case(case, policy.vocabulary)  # other policies' extensions left out
-    solver = CaseSolver(compiled, _symbols(case), deadline)  # one grounding for every phase
-    snapshot = solver.determine()
+    if determined is None:
+        # One grounding for every phase; the abduction's parts are grounded when asked for.
+        solver = CaseSolver(compiled, _symbols(case), deadline, abduce=options.missing)
+        snapshot = solver.determine()
+    else:
+        snapshot = determined
     determination = snapshot.determination
     reader = Reader(policy, compiled, case)
     # A policy that does not address the request (its service, or its procedure code) is not
@@ -185,10 +197,24 @@ def evaluate(
     exclusions = exclusion_results(reader, snapshot, case.service) if applies else ()
     advisories = advisory_results(reader, snapshot, case.service) if roots else ()
     missing = retried = NOTHING_MISSING
-    if determination == Determination.INCOMPLETE:
-        missing = missing_documentation(reader, solver, snapshot, tree, options)
-    elif determination == Determination.NOT_MET and snapshot.any_failed_attempt():
-        retried = missing_documentation(reader, solver, snapshot, tree, options, retest=True)
+    wanted = determination == Determination.INCOMPLETE or (
+        determination == Determination.NOT_MET and snapshot.any_failed_attempt()
+    )
+    if wanted and not options.missing:  # `check --no-missing`: no abduction at all
+        if determination == Determination.INCOMPLETE:
+            missing = NOT_WORKED_OUT
+        else:
+            retried = NOT_WORKED_OUT
+    elif wanted:
+        if determined is not None:
+            # The case's own grounding, decided again as on its own: each later solve call
+            # starts from the same solver state as in `evaluate` without `determined`.
+            solver = CaseSolver(compiled, _symbols(case), deadline)
+            solver.determine()
+        if determination == Determination.INCOMPLETE:
+            missing = missing_documentation(reader, solver, snapshot, tree, options)
+        else:
+            retried = missing_documentation(reader, solver, snapshot, tree, options, retest=True)
     return PolicyResult(
         policy.id,
         policy.payer,
@@ -246,6 +272,68 @@ def evaluate_case(
         else:
             use = version_use(choice, as_of is not None)
             results.append(evaluate(choice.chosen, case, options, use, deadline))
+    return _case_result(case, results)
+
+
+def evaluate_cases(
+    cases: Sequence[tuple[Case, list[LoadedPolicy]]],
+    options: Options = DEFAULT_OPTIONS,
+    as_of: dt.date | None = None,
+    pinned: Iterable[str] = (),
+    time_limit: float = 0,
+) -> list[CaseResult]:
+    """`evaluate_case` of each case under its policies, the same results: the determinations
+    of up to `batched.CHUNK` cases under one policy version come from one grounding
+    (solve/batched.py); each case's missing documentation from a grounding of its own. With a
+    `time_limit`, each case's own solving stops after it (`solver.OutOfTime`)."""
+    pinned = tuple(pinned)
+    found: list[CaseResult] = []
+    for start in range(0, len(cases), CHUNK):
+        found += _evaluate_chunk(cases[start : start + CHUNK], options, as_of, pinned, time_limit)
+    return found
+
+
+def _evaluate_chunk(
+    cases: Sequence[tuple[Case, list[LoadedPolicy]]],
+    options: Options,
+    as_of: dt.date | None,
+    pinned: tuple[str, ...],
+    time_limit: float,
+) -> list[CaseResult]:
+    if len(cases) == 1:
+        return [evaluate_case(cases[0][1], cases[0][0], options, as_of, pinned, time_limit)]
+    chosen = [
+        versions.choose(policies, as_of or case.date, case.details.get(LINE_OF_BUSINESS), pinned)
+        for case, policies in cases
+    ]
+    # Each policy version's cases, determined together.
+    by_policy: dict[int, tuple[LoadedPolicy, list[tuple[int, int]]]] = {}
+    for i, choices in enumerate(chosen):
+        for j, choice in enumerate(choices):
+            if choice.chosen is not None:
+                by_policy.setdefault(id(choice.chosen), (choice.chosen, []))[1].append((i, j))
+    determined: dict[tuple[int, int], Snapshot] = {}
+    for loaded, where in by_policy.values():
+        facts = [
+            case_symbols(restrict_case(cases[i][0], loaded.policy.vocabulary)) for i, _ in where
+        ]
+        determined.update(zip(where, determine_many(loaded.compiled, facts), strict=True))
+    found = []
+    for i, ((case, _), choices) in enumerate(zip(cases, chosen, strict=True)):
+        deadline = time.monotonic() + time_limit if time_limit else None
+        results = []
+        for j, choice in enumerate(choices):
+            if choice.chosen is None:
+                results.append(no_version_result(choice, case, as_of is not None))
+            else:
+                use = version_use(choice, as_of is not None)
+                snapshot = determined[i, j]
+                results.append(evaluate(choice.chosen, case, options, use, deadline, snapshot))
+        found.append(_case_result(case, results))
+    return found
+
+
+def _case_result(case: Case, results: list[PolicyResult]) -> CaseResult:
     return CaseResult(
         case.id,
         case.service,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..api import DEFAULT_ENUMERATE, Options, evaluate_case
+from ..api import DEFAULT_ENUMERATE, Options, evaluate_cases
 from ..cases.case import EARLIEST, LATEST, Case
 from ..cases.reader import display_name, read_case_file
 from ..cases.vocabulary import case_under
@@ -183,11 +183,10 @@ def cmd_case(args: argparse.Namespace) -> int:
         options = dataclasses.replace(options, missing=False)
     pinned = pinned_ids(args)
     info = set_info(args)
+    # Several cases: their determinations grounded together, a chunk at a time (api).
     results = [
-        dataclasses.replace(
-            evaluate_case(chosen, case, options, args.as_of, pinned), policy_set=info
-        )
-        for case, chosen in cases
+        dataclasses.replace(result, policy_set=info)
+        for result in evaluate_cases(cases, options, args.as_of, pinned)
     ]
     if args.format in FHIR_FORMATS or (args.format == "json" and any(fhir_read.values())):
         output = fhir_output(args, results, cases, fhir_read)  # JSON: with the FHIR sources

@@ -184,6 +184,7 @@ PHASES: list[tuple[str, Sequence[clingo.Symbol]]] = [
     ("abduce", []),
     ("rank", []),
 ]
+DECIDING, ABDUCTION = PHASES[:2], PHASES[2:]
 
 
 class CaseSolver:
@@ -200,14 +201,19 @@ class CaseSolver:
         compiled: CompiledPolicy,
         case_facts: Sequence[clingo.Symbol],
         deadline: float | None = None,
+        abduce: bool = True,
     ):
         """`deadline`: a `time.monotonic()` past which every solve call stops (`OutOfTime`).
-        Grounding cannot be stopped from Python; it is linear in the case (policy.lp)."""
+        Grounding cannot be stopped from Python; it is linear in the case (policy.lp).
+        `abduce`: False when no minimal sets will be asked for (`check --no-missing`): only
+        base and decide are grounded. Either way the parts ground together, before the first
+        solve, so that every solve call meets the same program and solver state."""
         self.compiled = compiled
         self.facts = case_facts if isinstance(case_facts, CaseFacts) else list(case_facts)
         self.deadline = deadline
         self.control = _control(["--heuristic=Domain", "--opt-strategy=usc"], compiled, self.facts)
-        self.control.ground(PHASES)
+        self._abduce = abduce
+        self.control.ground(PHASES if abduce else DECIDING)
 
     def configure(self, opt_mode: str, enum_mode: str, models: int, heuristic: str) -> None:
         configuration = self.control.configuration
@@ -263,6 +269,8 @@ class CaseSolver:
     def abducer(
         self, budget: float = DEFAULT_BUDGET, retest: bool = False, alternatives: Sequence[str] = ()
     ) -> Abducer:
+        if not self._abduce:
+            raise SolveError("the case was grounded without its abduction (abduce=False)")
         return Abducer(self.compiled, self.facts, budget, retest, self, alternatives)
 
 

@@ -1,0 +1,321 @@
+"""Many cases in one grounding: the determination of a chunk of cases under one policy.
+
+clingo's grounder pays for every rule it is given, with data or without (docs/batch.md): a
+small case spends most of its grounding on rules that derive nothing new for it, and on the
+policy's own facts, which are the same for every case. Here the program of a policy (policy.lp
+as `solver.encoding_for` specializes it, and the compiled policy) is rewritten once, by an AST
+transform worked out from the program itself, so that every predicate that depends on a case
+carries the case's index as its first argument: the case's input (`doc/2`, `record/2`, ...),
+every predicate derived from one, every choice and external, and with them the `#show`,
+`#minimize`, `#heuristic`, `#external` and `#defined` statements. What depends on the policy
+alone (its criteria, sets, filters and what the encoding derives from them) is grounded once
+for the chunk. Nothing in the rewriting names a predicate of policy.lp: a new rule or predicate
+there is indexed or not by the same analysis.
+
+The cases are independent in the rewritten program: no rule joins two case indices. The
+determination's optimization (reachable first, then fewest items) is a sum over the cases, so
+the chunk's optimum is each case's optimum, and one solve decides the whole chunk. Each case's
+shown atoms, with the index taken off, are the atoms its own grounding shows
+(`tests/test_batched.py` checks it on a generated corpus). Which of several equally good sets of
+items an optimum contains may differ; the determination's model is read for statuses,
+documented values, counts, days and exclusions, never for its items.
+
+Only the determination is batched: the minimal sets of an incomplete case are worked out on the
+case's own grounding (`solver.CaseSolver`), where each of their many solve calls concerns one
+case.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import clingo
+from clingo import ast
+
+from ..language.compiler import CompiledPolicy
+from .atoms import Snapshot
+from .case_facts import SIGNATURE_OF, CaseFacts
+from .solver import SolveError, _statements, encoding_for
+
+CHUNK = 100  # cases grounded together (about 100: larger chunks gain little, and hold more)
+CASE_INDEX = "case_index"  # case_index(K): the chunk's case indices
+CASE_INPUT = "case_input"
+PARTS: list[tuple[str, Sequence[clingo.Symbol]]] = [("base", []), ("decide", [])]
+
+_POSITION = ast.Position("<batched>", 1, 1)
+_LOCATION = ast.Location(_POSITION, _POSITION)
+
+Signature = tuple[str, int]
+
+
+# ------------------------------------------------------------------ which predicates
+def _atoms_in(node: ast.AST) -> list[Signature]:
+    """The signatures of every atom in a rule part (literals, aggregates, conditions)."""
+    found: list[Signature] = []
+
+    class Visitor(ast.Transformer):
+        def visit_SymbolicAtom(self, atom: ast.AST) -> ast.AST:
+            term = atom.symbol
+            if term.ast_type == ast.ASTType.Function:
+                found.append((term.name, len(term.arguments)))
+            elif term.ast_type == ast.ASTType.SymbolicTerm:  # a constant: `reachable`
+                found.append((str(term.symbol), 0))
+            return atom
+
+    Visitor()(node)
+    return found
+
+
+def _parts(statement: ast.AST) -> tuple[list[Signature], list[Signature], bool]:
+    """A statement's head atoms, body atoms, and whether its head is a choice."""
+    kind = statement.ast_type
+    if kind == ast.ASTType.Rule:
+        head = statement.head
+        body = [s for literal in statement.body for s in _atoms_in(literal)]
+        if head.ast_type in (ast.ASTType.Aggregate, ast.ASTType.HeadAggregate):
+            heads, conditions = [], []
+            for element in head.elements:
+                if head.ast_type == ast.ASTType.HeadAggregate:
+                    element = element.condition  # a conditional literal, after its terms
+                heads += _atoms_in(element.literal)
+                conditions += [s for c in element.condition for s in _atoms_in(c)]
+            return heads, body + conditions, True
+        if head.ast_type == ast.ASTType.Disjunction:
+            heads = [s for element in head.elements for s in _atoms_in(element.literal)]
+            conditions = [s for e in head.elements for c in e.condition for s in _atoms_in(c)]
+            return heads, body + conditions, True
+        return _atoms_in(head), body, False
+    if kind == ast.ASTType.External:
+        return _atoms_in(statement.atom), [s for b in statement.body for s in _atoms_in(b)], True
+    return [], [], False
+
+
+def case_dependent(
+    statements: Sequence[ast.AST], inputs: frozenset[Signature]
+) -> frozenset[Signature]:
+    """The predicates whose atoms differ from case to case: the case's input, every choice and
+    external, and whatever a rule derives from one of them (through any literal: positive,
+    negated, in an aggregate or a condition), to a fixed point."""
+    dependent = set(inputs)
+    rules = [_parts(s) for s in statements]
+    for heads, _, choice in rules:
+        if choice:
+            dependent.update(heads)
+    changed = True
+    while changed:
+        changed = False
+        for heads, body, _ in rules:
+            if any(s in dependent for s in body) and not all(h in dependent for h in heads):
+                dependent.update(heads)
+                changed = True
+    return frozenset(dependent)
+
+
+# ------------------------------------------------------------------ the rewriting
+def _fresh_variable(statements: Sequence[ast.AST]) -> str:
+    used: set[str] = set()
+
+    class Visitor(ast.Transformer):
+        def visit_Variable(self, variable: ast.AST) -> ast.AST:
+            used.add(variable.name)
+            return variable
+
+    for statement in statements:
+        Visitor()(statement)
+    name = "CaseIndex"
+    while name in used:
+        name += "_"
+    return name
+
+
+class _Indexer(ast.Transformer):
+    """Puts the case index first in every atom of a case-dependent predicate."""
+
+    def __init__(self, dependent: frozenset[Signature], variable: str):
+        self.dependent = dependent
+        self.variable = ast.Variable(_LOCATION, variable)
+        self.touched = False  # whether the statement had a case-dependent atom
+
+    def visit_SymbolicAtom(self, atom: ast.AST) -> ast.AST:
+        term = atom.symbol
+        if term.ast_type == ast.ASTType.Function:
+            signature = (term.name, len(term.arguments))
+            if signature in self.dependent:
+                self.touched = True
+                arguments = [self.variable, *term.arguments]
+                return atom.update(symbol=term.update(arguments=arguments))
+        elif term.ast_type == ast.ASTType.SymbolicTerm:
+            symbol = term.symbol
+            if symbol.type == clingo.SymbolType.Function and (symbol.name, 0) in self.dependent:
+                self.touched = True
+                function = ast.Function(term.location, symbol.name, [self.variable], 0)
+                return atom.update(symbol=function)
+        return atom
+
+
+def _case_literal(variable: str) -> ast.AST:
+    function = ast.Function(_LOCATION, CASE_INDEX, [ast.Variable(_LOCATION, variable)], 0)
+    return ast.Literal(_LOCATION, ast.Sign.NoSign, ast.SymbolicAtom(function))
+
+
+def _binds(body: Sequence[ast.AST], dependent: frozenset[Signature]) -> bool:
+    """Whether a positive literal of a case-dependent predicate, outside aggregates and
+    conditions, binds the case index in this body."""
+    for literal in body:
+        if literal.ast_type != ast.ASTType.Literal or literal.sign != ast.Sign.NoSign:
+            continue
+        if literal.atom.ast_type != ast.ASTType.SymbolicAtom:
+            continue
+        if any(s in dependent for s in _atoms_in(literal)):
+            return True
+    return False
+
+
+def _rewrite(statement: ast.AST, dependent: frozenset[Signature], variable: str) -> ast.AST | None:
+    """One statement for the chunk (None: left out)."""
+    kind = statement.ast_type
+    if kind == ast.ASTType.Comment:
+        return None
+    if kind == ast.ASTType.Defined:
+        if (statement.name, statement.arity) in dependent:
+            return statement.update(arity=statement.arity + 1)
+        return statement
+    if kind == ast.ASTType.ShowSignature:
+        if (statement.name, statement.arity) in dependent:
+            return statement.update(arity=statement.arity + 1)
+        return statement
+    indexer = _Indexer(dependent, variable)
+    if kind == ast.ASTType.ShowTerm:
+        body = [indexer(b) for b in statement.body]
+        if not indexer.touched:
+            return statement
+        term = statement.term
+        index = ast.Variable(_LOCATION, variable)
+        if term.ast_type == ast.ASTType.Function:
+            term = term.update(arguments=[index, *term.arguments])
+        else:
+            term = ast.Function(_LOCATION, str(term.symbol), [index], 0)
+        if not _binds(body, dependent):
+            body = [_case_literal(variable), *body]
+        return statement.update(term=term, body=body)
+    if kind == ast.ASTType.Minimize:
+        body = [indexer(b) for b in statement.body]
+        if not indexer.touched:
+            return statement
+        if not _binds(body, dependent):
+            body = [_case_literal(variable), *body]
+        terms = [ast.Variable(_LOCATION, variable), *statement.terms]
+        return statement.update(terms=terms, body=body)
+    if kind == ast.ASTType.Heuristic:
+        atom = indexer(statement.atom)
+        body = [indexer(b) for b in statement.body]
+        if not indexer.touched:
+            return statement
+        if not _binds(body, dependent):
+            body = [_case_literal(variable), *body]
+        return statement.update(atom=atom, body=body)
+    if kind == ast.ASTType.External:
+        atom = indexer(statement.atom)
+        body = [indexer(b) for b in statement.body]
+        if not indexer.touched:
+            return statement
+        return statement.update(atom=atom, body=[_case_literal(variable), *body])
+    if kind == ast.ASTType.Rule:
+        head = indexer(statement.head)
+        body = [indexer(b) for b in statement.body]
+        if not indexer.touched:
+            return statement
+        if not _binds(body, dependent):
+            body = [_case_literal(variable), *body]
+        return statement.update(head=head, body=body)
+    return statement  # #program, #const: as they are
+
+
+@functools.lru_cache(maxsize=32)
+def batched_statements(program: str) -> tuple[tuple[ast.AST, ...], frozenset[Signature]]:
+    """The policy's program (the specialized policy.lp and the compiled policy) rewritten for a
+    chunk of cases, and the case-dependent predicates; worked out once per process and policy."""
+    statements = [*encoding_for(program), *_statements(program)]
+    inputs = frozenset(SIGNATURE_OF.values())
+    dependent = case_dependent(statements, inputs)
+    variable = _fresh_variable(statements)
+    rewritten = tuple(r for s in statements if (r := _rewrite(s, dependent, variable)) is not None)
+    return rewritten, dependent
+
+
+def _bulk_rule(name: str, arity: int) -> ast.AST:
+    """`p(K, X1, ..., Xn) :- p(K, X1, ..., Xn) = @case_atoms(p).`: every case's atoms of p, in
+    one call. The text is built from a case predicate's own name, never from a case."""
+    atom = f"{name}({', '.join(f'X{i}' for i in range(arity + 1))})"
+    found: list[ast.AST] = []
+    ast.parse_string(f"{atom} :- {atom} = @case_atoms({name}).", found.append)
+    return found[-1]
+
+
+class _ChunkInput:
+    def __init__(self, groups: dict[str, list[clingo.Symbol]]):
+        self._groups = groups
+
+    def case_atoms(self, name: clingo.Symbol) -> Sequence[clingo.Symbol]:
+        return self._groups[name.name]
+
+
+def _indexed(index: clingo.Symbol, symbol: clingo.Symbol) -> clingo.Symbol:
+    return clingo.Function(symbol.name, [index, *symbol.arguments])
+
+
+def determine_many(compiled: CompiledPolicy, cases: Sequence[CaseFacts]) -> list[Snapshot]:
+    """The determination's optimal model of each case, from one grounding and one solve for
+    every `CHUNK` cases: the same shown atoms as `solver.determine` on each case alone."""
+    found: list[Snapshot] = []
+    for start in range(0, len(cases), CHUNK):
+        found += _determine_chunk(compiled, cases[start : start + CHUNK])
+    return found
+
+
+def _determine_chunk(compiled: CompiledPolicy, cases: Sequence[CaseFacts]) -> list[Snapshot]:
+    statements, _ = batched_statements(compiled.program)
+    messages: list[str] = []
+
+    def logger(code: clingo.MessageCode, message: str) -> None:
+        if code not in (clingo.MessageCode.AtomUndefined, clingo.MessageCode.GlobalVariable):
+            messages.append(message)
+
+    control = clingo.Control(
+        ["--opt-mode=opt", "--opt-strategy=usc"], logger=logger, message_limit=20
+    )
+    windows = compiled.window_months()
+    groups: dict[str, list[clingo.Symbol]] = {CASE_INDEX: []}
+    for k, facts in enumerate(cases):
+        index = clingo.Number(k)
+        groups[CASE_INDEX].append(clingo.Function(CASE_INDEX, [index]))
+        months = facts.month_starts(windows)
+        for name, each in [*facts.groups.items(), ("month_start", months)]:
+            groups.setdefault(name, []).extend(_indexed(index, s) for s in each)
+    arity = dict(SIGNATURE_OF.values()) | {CASE_INDEX: 0}
+    try:
+        with ast.ProgramBuilder(control) as builder:
+            builder.add(ast.Program(_LOCATION, CASE_INPUT, []))
+            for name, atoms in groups.items():
+                if atoms:
+                    builder.add(_bulk_rule(name, arity[name]))
+            for statement in statements:
+                builder.add(statement)
+        control.ground([(CASE_INPUT, [])], context=_ChunkInput(groups))
+        control.ground(PARTS)
+    except RuntimeError as error:
+        raise SolveError("; ".join(messages) or str(error)) from None
+    shown: list[list[clingo.Symbol]] = [[] for _ in cases]
+
+    def on_model(model: clingo.Model) -> None:
+        for each in shown:
+            each.clear()
+        for symbol in model.symbols(shown=True):
+            arguments = symbol.arguments
+            shown[arguments[0].number].append(clingo.Function(symbol.name, arguments[1:]))
+
+    result = control.solve(on_model=on_model)
+    if not result.satisfiable:
+        raise SolveError("the policy program has no model for this chunk of cases")
+    return [Snapshot.of(each) for each in shown]
