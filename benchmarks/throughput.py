@@ -113,7 +113,7 @@ def batched_floor(policies: list[Any], cases: list[Any]) -> Clock | None:
                 facts.append(clingo.Function(batched.CASE_INDEX, [index]))
                 symbols = case_symbols(case)
                 for group in [*symbols.groups.values(), symbols.month_starts(windows)]:
-                    facts.extend(batched._indexed(index, s) for s in group)
+                    facts.extend(clingo.Function(s.name, [index, *s.arguments]) for s in group)
             prepared.append((text, facts))
     clock = Clock()
     for text, facts in prepared:

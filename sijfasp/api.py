@@ -39,7 +39,7 @@ from .results.missing import (
 from .results.results import CaseDetails, CaseResult, PolicyResult, VersionUse
 from .solve.atoms import Snapshot
 from .solve.batched import CHUNK, determine_many
-from .solve.case_facts import case_symbols
+from .solve.case_facts import CaseFacts, case_symbols
 from .solve.solver import CaseSolver, Facts
 
 __all__ = [
@@ -172,12 +172,13 @@ def evaluate(
     use: VersionUse | None = None,
     deadline: float | None = None,
     determined: Snapshot | None = None,
+    facts: Facts | None = None,
 ) -> PolicyResult:
     """The case under one version of a policy; `use` says why that version (default: it was
     given explicitly). Past `deadline` (a `time.monotonic()`), solving stops: `OutOfTime`.
     `determined`: the determination's model, found already with other cases
     (`evaluate_cases`); the case is then grounded on its own only for its missing
-    documentation."""
+    documentation, from `facts` when given (the case's symbols, built for that model)."""
     use = use or _explicit_use(loaded, case)
     policy, compiled = loaded.policy, loaded.compiled
     case = restrict_case(case, policy.vocabulary)  # other policies' extensions left out
@@ -209,7 +210,7 @@ def evaluate(
         if determined is not None:
             # The case's own grounding, decided again as on its own: each later solve call
             # starts from the same solver state as in `evaluate` without `determined`.
-            solver = CaseSolver(compiled, _symbols(case), deadline)
+            solver = CaseSolver(compiled, facts or _symbols(case), deadline)
             solver.determine()
         if determination == Determination.INCOMPLETE:
             missing = missing_documentation(reader, solver, snapshot, tree, options)
@@ -313,11 +314,19 @@ def _evaluate_chunk(
             if choice.chosen is not None:
                 by_policy.setdefault(id(choice.chosen), (choice.chosen, []))[1].append((i, j))
     determined: dict[tuple[int, int], Snapshot] = {}
+    # Each case's symbols, built once for every policy that sees the case unchanged (as
+    # `_symbols` does for one case): restrict_case returns the case itself then.
+    symbols: dict[tuple[int, int], CaseFacts] = {}
+    built: dict[int, tuple[Case, CaseFacts]] = {}
     for loaded, where in by_policy.values():
-        facts = [
-            case_symbols(restrict_case(cases[i][0], loaded.policy.vocabulary)) for i, _ in where
-        ]
-        determined.update(zip(where, determine_many(loaded.compiled, facts), strict=True))
+        for i, j in where:
+            restricted = restrict_case(cases[i][0], loaded.policy.vocabulary)
+            known = built.get(id(restricted))
+            if known is None or known[0] is not restricted:
+                known = built[id(restricted)] = (restricted, case_symbols(restricted))
+            symbols[i, j] = known[1]
+        chunk = [symbols[each] for each in where]
+        determined.update(zip(where, determine_many(loaded.compiled, chunk), strict=True))
     found = []
     for i, ((case, _), choices) in enumerate(zip(cases, chosen, strict=True)):
         deadline = time.monotonic() + time_limit if time_limit else None
@@ -327,8 +336,10 @@ def _evaluate_chunk(
                 results.append(no_version_result(choice, case, as_of is not None))
             else:
                 use = version_use(choice, as_of is not None)
-                snapshot = determined[i, j]
-                results.append(evaluate(choice.chosen, case, options, use, deadline, snapshot))
+                snapshot, facts = determined[i, j], symbols[i, j]
+                results.append(
+                    evaluate(choice.chosen, case, options, use, deadline, snapshot, facts)
+                )
         found.append(_case_result(case, results))
     return found
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -663,7 +663,12 @@ class Snapshot:
         except KeyError:
             raise AtomError(f"no status/2 for node {node}") from None
 
-    def documented(self) -> dict[FactRef, Value]:
+    def documented(self) -> Mapping[FactRef, Value]:
+        """The documented values (read for every criterion of the tree: built once)."""
+        return self._documented
+
+    @functools.cached_property
+    def _documented(self) -> Mapping[FactRef, Value]:
         return {a.fact: a.value for a in self._of(Doc)}
 
     def near_misses(self, set_id: str) -> dict[RecordRef, list[str]]:
@@ -717,9 +722,13 @@ class Snapshot:
         found = [a.days for a in self._of(NeedDays) if a.node == node]
         return found[0] if found else minimum
 
-    def implied(self) -> dict[FactRef, tuple[Value, list[FactRef]]]:
+    def implied(self) -> Mapping[FactRef, tuple[Value, list[FactRef]]]:
         """The findings known only by implication: each value, and the documented findings
-        that imply it (by name, in order)."""
+        that imply it (by name, in order). Read for every criterion of the tree: built once."""
+        return self._implied
+
+    @functools.cached_property
+    def _implied(self) -> Mapping[FactRef, tuple[Value, list[FactRef]]]:
         found: dict[FactRef, tuple[Value, list[FactRef]]] = {}
         for a in self._of(Implied):
             found.setdefault(a.fact, (a.value, []))[1].append(a.source)

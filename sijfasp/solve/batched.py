@@ -34,7 +34,7 @@ import clingo
 from clingo import ast
 
 from ..language.compiler import CompiledPolicy
-from .atoms import Snapshot
+from .atoms import SHOWN, NodeStatus, Shown, Snapshot
 from .case_facts import SIGNATURE_OF, CaseFacts
 from .solver import SolveError, _statements, encoding_for
 
@@ -245,24 +245,55 @@ def batched_statements(program: str) -> tuple[tuple[ast.AST, ...], frozenset[Sig
 
 
 def _bulk_rule(name: str, arity: int) -> ast.AST:
-    """`p(K, X1, ..., Xn) :- p(K, X1, ..., Xn) = @case_atoms(p).`: every case's atoms of p, in
-    one call. The text is built from a case predicate's own name, never from a case."""
-    atom = f"{name}({', '.join(f'X{i}' for i in range(arity + 1))})"
+    """`p(K, X1, ..., Xn) :- case_index(K), p(X1, ..., Xn) = @case_atoms(p, K).`: case K's
+    atoms of p, one call per case, as the case's facts hold them (no symbol is built again
+    with its index in Python). The text is built from a case predicate's own name, never from
+    a case."""
+    variables = [f"X{i}" for i in range(arity)]
+    plain = f"{name}({', '.join(variables)})"
+    indexed = f"{name}({', '.join(['K', *variables])})"
     found: list[ast.AST] = []
-    ast.parse_string(f"{atom} :- {atom} = @case_atoms({name}).", found.append)
+    ast.parse_string(
+        f"{indexed} :- {CASE_INDEX}(K), {plain} = @case_atoms({name}, K).", found.append
+    )
     return found[-1]
 
 
 class _ChunkInput:
-    def __init__(self, groups: dict[str, list[clingo.Symbol]]):
+    """The grounding context of a chunk's input: each case's atoms, by predicate."""
+
+    def __init__(self, groups: list[dict[str, Sequence[clingo.Symbol]]]):
         self._groups = groups
 
-    def case_atoms(self, name: clingo.Symbol) -> Sequence[clingo.Symbol]:
-        return self._groups[name.name]
+    def case_atoms(self, name: clingo.Symbol, index: clingo.Symbol) -> Sequence[clingo.Symbol]:
+        return self._groups[index.number].get(name.name, ())
 
 
-def _indexed(index: clingo.Symbol, symbol: clingo.Symbol) -> clingo.Symbol:
-    return clingo.Function(symbol.name, [index, *symbol.arguments])
+def _snapshots(symbols: Sequence[clingo.Symbol], count: int) -> list[Snapshot]:
+    """The chunk's model split into one snapshot per case, each atom read without its index
+    (`atoms.decode`, with its own memory: the same indexed symbol reads the same)."""
+    atoms: list[list[Shown]] = [[] for _ in range(count)]
+    for symbol in symbols:
+        found = _DECODED.get(symbol)
+        if found is None:
+            arguments = symbol.arguments
+            name = symbol.name
+            reader = SHOWN.get((name, len(arguments) - 1))
+            if reader is None:
+                raise SolveError(f"unexpected atom {symbol} in a chunk's model")
+            found = (arguments[0].number, reader(arguments[1:]))
+            if len(_DECODED) >= _DECODED_LIMIT:
+                _DECODED.clear()
+            _DECODED[symbol] = found
+        atoms[found[0]].append(found[1])
+    return [
+        Snapshot(tuple(each), (), {a.node: a.status for a in each if isinstance(a, NodeStatus)})
+        for each in atoms
+    ]
+
+
+_DECODED: dict[clingo.Symbol, tuple[int, Shown]] = {}
+_DECODED_LIMIT = 200_000
 
 
 def determine_many(compiled: CompiledPolicy, cases: Sequence[CaseFacts]) -> list[Snapshot]:
@@ -286,36 +317,32 @@ def _determine_chunk(compiled: CompiledPolicy, cases: Sequence[CaseFacts]) -> li
         ["--opt-mode=opt", "--opt-strategy=usc"], logger=logger, message_limit=20
     )
     windows = compiled.window_months()
-    groups: dict[str, list[clingo.Symbol]] = {CASE_INDEX: []}
-    for k, facts in enumerate(cases):
-        index = clingo.Number(k)
-        groups[CASE_INDEX].append(clingo.Function(CASE_INDEX, [index]))
-        months = facts.month_starts(windows)
-        for name, each in [*facts.groups.items(), ("month_start", months)]:
-            groups.setdefault(name, []).extend(_indexed(index, s) for s in each)
-    arity = dict(SIGNATURE_OF.values()) | {CASE_INDEX: 0}
+    groups: list[dict[str, Sequence[clingo.Symbol]]] = [
+        {**facts.groups, "month_start": facts.month_starts(windows)} for facts in cases
+    ]
+    names = {name for each in groups for name, atoms in each.items() if atoms}
+    arity = dict(SIGNATURE_OF.values())
     try:
+        with control.backend() as backend:
+            for k in range(len(cases)):
+                index = clingo.Function(CASE_INDEX, [clingo.Number(k)])
+                backend.add_rule([backend.add_atom(index)])
         with ast.ProgramBuilder(control) as builder:
             builder.add(ast.Program(_LOCATION, CASE_INPUT, []))
-            for name, atoms in groups.items():
-                if atoms:
-                    builder.add(_bulk_rule(name, arity[name]))
+            for name in sorted(names):
+                builder.add(_bulk_rule(name, arity[name]))
             for statement in statements:
                 builder.add(statement)
         control.ground([(CASE_INPUT, [])], context=_ChunkInput(groups))
         control.ground(PARTS)
     except RuntimeError as error:
         raise SolveError("; ".join(messages) or str(error)) from None
-    shown: list[list[clingo.Symbol]] = [[] for _ in cases]
+    best: list[Sequence[clingo.Symbol]] = []
 
     def on_model(model: clingo.Model) -> None:
-        for each in shown:
-            each.clear()
-        for symbol in model.symbols(shown=True):
-            arguments = symbol.arguments
-            shown[arguments[0].number].append(clingo.Function(symbol.name, arguments[1:]))
+        best[:] = [model.symbols(shown=True)]
 
     result = control.solve(on_model=on_model)
-    if not result.satisfiable:
+    if not result.satisfiable or not best:
         raise SolveError("the policy program has no model for this chunk of cases")
-    return [Snapshot.of(each) for each in shown]
+    return _snapshots(best[0], len(cases))

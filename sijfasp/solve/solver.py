@@ -246,7 +246,11 @@ class CaseSolver:
         on_model: Callable[[clingo.Model], None],
         assumptions: Sequence[tuple[clingo.Symbol, bool]] = (),
     ) -> clingo.SolveResult:
-        """One solve call, stopped at the deadline."""
+        """One solve call, stopped at the deadline. Without a deadline the call is made in this
+        thread: an asynchronous call starts a thread and waits for it, a cost paid on each of
+        the many small solve calls of the minimal sets."""
+        if self.deadline is None:
+            return self.control.solve(on_model=on_model, assumptions=list(assumptions))
         with self.control.solve(
             on_model=on_model, assumptions=list(assumptions), async_=True
         ) as handle:
@@ -343,6 +347,9 @@ class Abducer:
         models: list[Snapshot] = []
         finished = True
         try:
+            if models_wanted and self._solver.deadline is None:  # no time bound: this thread
+                control.solve(on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))))
+                return models, finished
             with control.solve(
                 on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))),
                 async_=True,
@@ -386,11 +393,17 @@ class Abducer:
                 )
                 if not best:
                     break
-                for optimum in [best[0], *self._siblings(best[0])]:
-                    found.append(optimum)
-                    items = [ItemAtom(x).symbol() for x in optimum.items()]
-                    literals = [_literal(control, atom) for atom in items]
-                    with control.backend() as backend:
+                optima = [best[0], *self._siblings(best[0])]
+                found += optima
+                # One backend session a round (each opening costs about half a millisecond);
+                # the last round's constraints are added too, so that later solve calls on this
+                # grounding meet the same program as before.
+                forbidden = [
+                    [_literal(control, ItemAtom(x).symbol()) for x in optimum.items()]
+                    for optimum in optima
+                ]
+                with control.backend() as backend:
+                    for literals in forbidden:
                         backend.add_rule([], [guard, *literals])
         finally:
             self._end_phase(focus_atom)
