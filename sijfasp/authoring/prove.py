@@ -250,18 +250,64 @@ class _Prover:
         with self._setting(assumptions):
             return bool(self.control.solve().satisfiable)
 
+    def each_sat(self, questions: Sequence[tuple[Assumption, clingo.Symbol]]) -> list[bool]:
+        """`sat` of each question's assumption, with the atom every model of it makes true
+        (`holds(N)` for `want(N)`, whose constraint asks just that): an earlier model in which
+        the atom is true answers the question without a solve of its own, since the external
+        only adds a constraint that model meets. A policy's nodes then cost a few solves, not
+        one each."""
+        literals: dict[clingo.Symbol, int] = {}
+        for _, atom in questions:
+            found = self.control.symbolic_atoms[atom]
+            if found is not None:
+                literals[atom] = found.literal
+        witnessed: set[clingo.Symbol] = set()
+        answers: list[bool] = []
+        for assumption, atom in questions:
+            if atom in witnessed:
+                answers.append(True)
+                continue
+
+            def keep(model: clingo.Model) -> None:
+                witnessed.update(a for a, lit in literals.items() if model.is_true(lit))
+
+            self.solves += 1
+            with self._setting([assumption]):
+                answers.append(bool(self.control.solve(on_model=keep).satisfiable))
+        return answers
+
     def core(
         self, goal: Sequence[Assumption], candidates: Sequence[Assumption]
     ) -> list[Assumption] | None:
         """A minimal subset of the candidates that with the goal has no model, or None.
 
         A candidate left out is left free, which must only ever allow more models (a condition
-        set free, a criterion no longer required). The solver's core is shrunk one candidate at
-        a time, so the result is minimal: no candidate of it can be dropped."""
+        set free, a criterion no longer required). The solver's core is shrunk by halves
+        (QuickXplain): a core of k among n costs about 2k log(n/k) solves, not n, and the
+        result is minimal: no candidate of it can be dropped."""
         candidates = [c for c in candidates if c[0] in self.literal]
 
         def literal(candidate: Assumption) -> int:
             return self.literal[candidate[0]] if candidate[1] else -self.literal[candidate[0]]
+
+        def unsat(assumed: list[Assumption]) -> bool:
+            self.solves += 1
+            return not self.control.solve(assumptions=[literal(c) for c in assumed]).satisfiable
+
+        def shrink(
+            background: list[Assumption], added: bool, part: list[Assumption]
+        ) -> list[Assumption]:
+            # The fewest of `part` that with `background` have no model (background with part
+            # has none); `added`: background grew since the last test of it alone.
+            if added and unsat(background):
+                return []
+            if len(part) == 1:
+                return part
+            half = len(part) // 2
+            first, second = part[:half], part[half:]
+            needed_second = shrink(background + first, bool(first), second)
+            needed_first = shrink(background + needed_second, bool(needed_second), first)
+            return needed_first + needed_second
 
         by_literal = {literal(c): c for c in candidates}
         seen: list[int] = []
@@ -271,12 +317,7 @@ class _Prover:
             if self.control.solve(assumptions=everything, on_core=seen.extend).satisfiable:
                 return None
             core = [by_literal[x] for x in dict.fromkeys(seen) if x in by_literal]
-            for item in list(core):
-                trial = [c for c in core if c != item]
-                self.solves += 1
-                if not self.control.solve(assumptions=[literal(c) for c in trial]).satisfiable:
-                    core = trial
-        return core
+            return shrink([], True, core) if core else []
 
 
 # ------------------------------------------------------------------ the checks
@@ -378,9 +419,12 @@ class _Lint:
     # -- 1: contradictions
     def check_filters(self) -> set[str]:
         dead: set[str] = set()
-        for filter_id, part in self.located.filters.items():
+        filters = list(self.located.filters)
+        questions = [((_sym("want_rec", f), True), _sym("rec", f)) for f in filters]
+        for filter_id, met in zip(filters, self.prover.each_sat(questions)):
+            part = self.located.filters[filter_id]
             goal = [(_sym("want_rec", filter_id), True)]
-            if self.prover.sat(goal):
+            if met:
                 continue
             dead.add(filter_id)
             numbers = range(1, len(part.all_conditions) + 1)
@@ -398,9 +442,9 @@ class _Lint:
 
     def check_nodes(self, dead_filters: set[str]) -> set[str]:
         compiled = self.loaded.compiled
-        unmeetable = {
-            n for n in self.located.nodes if not self.prover.sat([(_sym("want", n), True)])
-        }
+        nodes = list(self.located.nodes)
+        questions = [((_sym("want", n), True), _sym("holds", n)) for n in nodes]
+        unmeetable = {n for n, met in zip(nodes, self.prover.each_sat(questions)) if not met}
         for node_id, where in self.located.nodes.items():
             if node_id not in unmeetable:
                 continue
