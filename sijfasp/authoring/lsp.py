@@ -7,7 +7,10 @@ installed with the optional `lsp` extra.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,8 @@ from ..policies.loading import (
 from . import prove
 
 SOURCE = "sijfasp"
+# An edit is checked once typing pauses this long: the text of each keystroke is not linted.
+DEBOUNCE_SECONDS = 0.3
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -286,20 +291,44 @@ def _kinds_of(decl: ast.DefineDecl | ast.RecordsDecl) -> set[str]:
 
 # ------------------------------------------------------------------ the server
 class PolicyLanguageServer(LanguageServer):
+    """Documents are checked in a worker thread (the solver's lint of a long policy takes
+    seconds), so the server answers hover, definition and completion meanwhile from the last
+    analysis; a text an edit has replaced is never analyzed, and its findings never shown."""
+
     def __init__(self) -> None:
         super().__init__("sijfasp", "0.1.0")
         self.documents: dict[str, DocumentState] = {}
+        self.versions: dict[str, int] = {}  # per document, counts the texts it was given
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sijfasp-check")
 
     def state(self, uri: str) -> DocumentState:
         if uri not in self.documents:
             self.documents[uri] = DocumentState(Path(to_fs_path(uri) or uri))
         return self.documents[uri]
 
-    def check(self, uri: str) -> None:
-        state = self.state(uri)
-        analyze(state, self.workspace.get_text_document(uri).source)
+    async def check(self, uri: str, pause: float = 0.0) -> None:
+        """Analyze the document's current text in the worker and publish what it finds, unless
+        another text has arrived meanwhile (after `pause` seconds, or during the analysis)."""
+        version = self.versions[uri] = self.versions.get(uri, 0) + 1
+        text = self.workspace.get_text_document(uri).source
+        if pause:
+            await asyncio.sleep(pause)
+            if self.versions.get(uri) != version:
+                return  # typed on: the newer text is checked instead
+        fresh = dataclasses.replace(self.state(uri))  # the old state answers meanwhile
+
+        def work() -> bool:
+            if self.versions.get(uri) != version:
+                return False  # replaced while it waited for the worker
+            analyze(fresh, text)
+            return True
+
+        done = await asyncio.get_running_loop().run_in_executor(self.worker, work)
+        if not done or self.versions.get(uri) != version or uri not in self.documents:
+            return
+        self.documents[uri] = fresh
         self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=state.diagnostics)
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=fresh.diagnostics)
         )
 
 
@@ -307,23 +336,24 @@ server = PolicyLanguageServer()
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-def did_open(ls: PolicyLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-    ls.check(params.text_document.uri)
+async def did_open(ls: PolicyLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    await ls.check(params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls: PolicyLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-    ls.check(params.text_document.uri)
+async def did_change(ls: PolicyLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    await ls.check(params.text_document.uri, DEBOUNCE_SECONDS)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-def did_save(ls: PolicyLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-    ls.check(params.text_document.uri)
+async def did_save(ls: PolicyLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+    await ls.check(params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: PolicyLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.documents.pop(params.text_document.uri, None)
+    ls.versions.pop(params.text_document.uri, None)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
