@@ -23,6 +23,12 @@ from .prune import kept_statements
 
 ENCODING = "policy.lp"
 DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
+# Conflicts one ranking round after the first may take (clingo's solve limit): a count, not a
+# time, so the same case lists the same sets on any machine. The rounds of the bundled policies'
+# cases take at most about 60; open records a count or a duration can combine in many ways (300
+# home programs without their fields) take tens of thousands a round. A round stopped by it is
+# not proved optimal, so its set is dropped and the ranking ends there (Abducer._ranked).
+ROUND_CONFLICTS = 1_000
 
 Facts = Sequence[clingo.Symbol]  # a case as `case_facts` builds it
 
@@ -31,6 +37,9 @@ Facts = Sequence[clingo.Symbol]  # a case as `case_facts` builds it
 class Enumeration:
     models: tuple[Snapshot, ...]
     complete: bool  # False when the limit cut the enumeration short
+    # True when the ranking stopped at ROUND_CONFLICTS: the first sets are the best ones, the
+    # rest are minimal sets the enumeration met first.
+    bounded: bool = False
 
 
 class SolveError(RuntimeError):
@@ -336,7 +345,11 @@ class Abducer:
             return Enumeration(tuple(models), True)
         if not ranked:
             return Enumeration(tuple(models[:limit]), False)
-        return Enumeration(tuple(self._ranked(focus, limit)), False)
+        best, bounded = self._ranked(focus, limit)
+        if bounded:  # the rest from the enumeration: minimal too, in the order met
+            seen = {frozenset(m.items()) for m in best}
+            best += [m for m in models if frozenset(m.items()) not in seen][: limit - len(best)]
+        return Enumeration(tuple(best), False, bounded)
 
     def _enumerate(self, focus: str | None, models_wanted: int) -> tuple[list[Snapshot], bool]:
         """The models the solver meets first, and whether it finished (0 wanted: every one)."""
@@ -367,13 +380,16 @@ class Abducer:
             self._end_phase(focus_atom)
         return models, finished
 
-    def _ranked(self, focus: str | None, count: int) -> list[Snapshot]:
-        """The `count` best minimal sets, by repeated optimization.
+    def _ranked(self, focus: str | None, count: int) -> tuple[list[Snapshot], bool]:
+        """The `count` best minimal sets, by repeated optimization, and whether a round was
+        stopped by ROUND_CONFLICTS (then fewer are returned).
 
         Each round finds an optimal set (fewest items, then lowest cost) and then forbids every
         set that contains it. The next optimum is again subset-minimal: a smaller set inside it
         would be allowed and better. The constraints are guarded by an external of this call
         alone, released at the end, so later phases on the same grounding never see them.
+        Every round after the first is bounded in conflicts: one that stops there has not proved
+        its set optimal, so the set may not be minimal; it is dropped and the ranking ends.
         """
         solver = self._solver
         control = solver.control
@@ -385,12 +401,18 @@ class Abducer:
         control.assign_external(guard, True)
         self._phase(True, focus_atom)
         found: list[Snapshot] = []
+        bounded = False
         try:
-            for _ in range(count):
+            for round_number in range(count):
+                if round_number == 1:
+                    _solve_limit(control, ROUND_CONFLICTS)
                 best: list[Snapshot] = []
-                solver.solve(
+                result = solver.solve(
                     lambda m: best.__setitem__(slice(None), [Snapshot.of(m.symbols(shown=True))])
                 )
+                if not result.exhausted:
+                    bounded = True
+                    break
                 if not best:
                     break
                 optima = [best[0], *self._siblings(best[0])]
@@ -406,9 +428,10 @@ class Abducer:
                     for literals in forbidden:
                         backend.add_rule([], [guard, *literals])
         finally:
+            _solve_limit(control, None)
             self._end_phase(focus_atom)
             control.release_external(guard)
-        return found
+        return found, bounded
 
     def _siblings(self, optimum: Snapshot) -> list[Snapshot]:
         """The sets that differ from an optimum only in the value guessed for one of the
@@ -431,11 +454,12 @@ class Abducer:
                 if any(control.symbolic_atoms[atom] is None for atom in wanted):
                     continue
                 best: list[Snapshot] = []
-                self._solver.solve(
+                result = self._solver.solve(
                     lambda m: best.__setitem__(slice(None), [Snapshot.of(m.symbols(shown=True))]),
                     [(atom, True) for atom in wanted],
                 )
-                if best and set(best[0].items()) == set(changed):
+                # Under the ranking's conflict bound, an optimum not proved is no sibling.
+                if best and result.exhausted and set(best[0].items()) == set(changed):
                     found.append(best[0])
         return found
 
@@ -448,6 +472,13 @@ class Abducer:
             if atom.symbol.arguments[0] == fact
             and (value := _candidate_value(atom.symbol.arguments[1])) != item.value
         ]
+
+
+def _solve_limit(control: clingo.Control, conflicts: int | None) -> None:
+    """Stop each later solve call after `conflicts` conflicts (None: no limit)."""
+    solve_config = control.configuration.solve
+    assert isinstance(solve_config, clingo.Configuration)
+    solve_config.solve_limit = "umax,umax" if conflicts is None else str(conflicts)
 
 
 def _candidate_value(symbol: clingo.Symbol) -> Value:
