@@ -286,7 +286,7 @@ def _on_file(result: PolicyResult, criterion_id: str) -> list[str]:
     return ["On file:", "", *[textsafe.markdown(x) for x in lines[:MAX_ON_FILE]], ""]
 
 
-NEARLY_PREFIX = "does not count:"  # explain.NEARLY_WORDS: a record that nearly qualifies
+NEARLY_PREFIX = "does not count:"  # near_misses.NEARLY_WORDS: a record that nearly qualifies
 
 
 def _find_node(nodes: tuple[NodeResult, ...], node_id: str) -> NodeResult | None:
