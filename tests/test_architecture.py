@@ -25,6 +25,7 @@ MAY_IMPORT = {
         "solve/prune",
         "authoring/prove",
         "authoring/semdiff",
+        "authoring/diff_judge",
         "authoring/witness",
     },
     # The parser's modules: grammar loading, syntax errors, the tree to AST, and the run.

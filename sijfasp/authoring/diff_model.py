@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,6 +44,7 @@ OTHERS_FACTS = (
     "a case approvable under both, completed again without the facts a criterion of the other reads"
 )
 EXCLUSION = "an exclusion made to hold"
+ALONE = "a case one criterion alone fails, the rest of its policy met"
 SERVICE = "a service only one policy addresses"
 CODE = "a procedure code only one policy addresses"
 
@@ -117,6 +119,16 @@ class Impact:
     b: Determination
 
 
+@dataclass(frozen=True)
+class NotTried:
+    """A criterion or exclusion of one policy that no judged case was decided by, and why."""
+
+    side: str  # "a" or "b"
+    service: str
+    criterion: Decider  # its status: "criterion" or "exclusion"
+    why: str
+
+
 @dataclass
 class Report:
     a: str  # the policies as `ID@VERSION` (and file, for a path)
@@ -130,6 +142,12 @@ class Report:
     # Why some sets of missing documentation could not be written as cases (so were not
     # searched): a record ordered against a set the case has no record of, for one.
     unwritten: tuple[str, ...] = ()
+    # The criteria and exclusions of either policy that no case the search judged was
+    # decided by: "no differences" is only said when there are none.
+    not_tried: list[NotTried] = field(default_factory=list)
+
+    def all_tried(self) -> bool:
+        return not self.not_tried
 
 
 # ------------------------------------------------------------------ resolving A and B
@@ -256,6 +274,32 @@ def service_nodes(loaded: LoadedPolicy, service: str) -> list[str]:
     return found
 
 
+def deciding_level(loaded: LoadedPolicy, service: str) -> list[Decider]:
+    """The criteria a case of a service can be decided by (its top criteria, as deep as an
+    all-of goes) and its exclusions, as deciders (their status: criterion or exclusion)."""
+    compiled, cite = loaded.compiled, loaded.policy.cite
+    found: list[str] = []
+
+    def walk(node: str) -> None:
+        info = compiled.nodes[node]
+        if info.kind == NodeKind.ALL and info.children:
+            for child in info.children:
+                walk(child)
+        elif node not in found:
+            found.append(node)
+
+    for top in compiled.top.get(service, ()):
+        walk(top)
+    deciders = [
+        Decider(n, compiled.cite(n, cite), compiled.nodes[n].label, "criterion") for n in found
+    ]
+    deciders += [
+        Decider(x, compiled.cite(x, cite), compiled.nodes[x].label, "exclusion")
+        for x in compiled.exclusions.get(service, ())
+    ]
+    return deciders
+
+
 def failures(node: NodeResult) -> list[Decider]:
     """The criteria a case fails, as deep as an all-of goes: a group of alternatives (any of,
     at least, none of) is named as one."""
@@ -355,3 +399,100 @@ def test_file_for(loaded: LoadedPolicy) -> Path | None:
         ):
             return path
     return None
+
+
+# ------------------------------------------------------------------ what an edit changed
+_FACT = re.compile(r"^([a-z_]\w*)\((.*)\)\.")
+_NAME = re.compile(r"\b[a-z_]\w*\b")
+# Facts left out of a node's meaning: the words shown for it, and the facts of a service (its
+# top criteria and exclusions, which the nodes of either policy are compared by; a value
+# naming a service would otherwise lead from one criterion to all).
+_WORDING = ("label", "section", "policy", "service", "top", "excludes", "advises")
+
+
+def _facts_by_owner(program: str) -> dict[str, list[str]]:
+    """The compiled facts, without comments and wording, by their first argument."""
+    owned: dict[str, list[str]] = {}
+    for line in program.splitlines():
+        found = _FACT.match(line.strip())
+        if found is None or found.group(1) in _WORDING:
+            continue
+        args = [a.strip() for a in re.split(r"[,()]", found.group(2))]
+        # The values the solver may add for a record field: owned by the kind and field, so
+        # that a threshold moved on one field changes only the nodes testing that field.
+        owner = f"{args[0]}.{args[1]}" if found.group(1) == "field_candidate" else args[0]
+        owned.setdefault(owner, []).append(found.group(0))
+    return owned
+
+
+def _meaning(owner: str, owned: dict[str, list[str]]) -> frozenset[str]:
+    """The facts of a node (or record set) and of everything they name, followed to the end:
+    two nodes with the same meaning decide every case alike."""
+    seen: set[str] = set()
+    facts: set[str] = set()
+    pending = [owner]
+    kinds: set[str] = set()  # the record kinds its filters read
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for fact in owned.get(name, ()):
+            facts.add(fact)
+            names = _NAME.findall(fact)
+            if names[0] == "filter":
+                kinds.add(names[-1])
+            pending += [n for n in names if n in owned and n not in seen]
+    words = {n for fact in facts for n in _NAME.findall(fact)}
+    for kind in kinds:
+        for word in words:
+            facts.update(owned.get(f"{kind}.{word}", ()))
+    return frozenset(facts)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What an edit changed: per policy, the nodes whose meaning the other does not share."""
+
+    a: frozenset[str]
+    b: frozenset[str]
+    # The names in the facts that differ (the field whose threshold moved, the fact compared):
+    # the values worth varying.
+    words: frozenset[str]
+
+    def __getitem__(self, side: int) -> frozenset[str]:
+        return (self.a, self.b)[side]
+
+
+def changed_nodes(a: LoadedPolicy, b: LoadedPolicy) -> Changes | None:
+    """The nodes (criteria at every depth, and exclusions) of each policy whose meaning the
+    other does not share under the same id: where an edit can change a determination. None
+    when what every criterion reads differs (the implications, or the codes of a service both
+    address)."""
+    owned_a, owned_b = _facts_by_owner(a.compiled.program), _facts_by_owner(b.compiled.program)
+
+    both = {s.name for s in a.policy.services} & {s.name for s in b.policy.services}
+
+    def context(owned: dict[str, list[str]]) -> list[str]:
+        """The implications, and the codes of the services both address."""
+        found = [f for facts in owned.values() for f in facts if f.startswith("implication(")]
+        found += [
+            f for s in sorted(both) for f in owned.get(s, ()) if f.startswith("service_code(")
+        ]
+        return sorted(found)
+
+    if context(owned_a) != context(owned_b):
+        return None
+    differing: set[str] = set()
+    changed: list[set[str]] = [set(), set()]
+    for side, (mine, theirs) in enumerate(((a, b), (b, a))):
+        for node in mine.compiled.nodes:
+            meaning = _meaning(node, (owned_a, owned_b)[side])
+            other = (
+                _meaning(node, (owned_b, owned_a)[side]) if node in theirs.compiled.nodes else None
+            )
+            if other != meaning:
+                changed[side].add(node)
+                differing |= meaning ^ (other or frozenset())
+    words = frozenset(n for fact in differing for n in _NAME.findall(fact))
+    return Changes(frozenset(changed[0]), frozenset(changed[1]), words)

@@ -83,12 +83,9 @@ def text(report: Report) -> str:
         f"{report.date.isoformat()}",
         "",
     ]
-    if not report.differences:
-        lines.append("no differences")
-    else:
-        count = len(report.differences)
-        lines.append(f"{count} difference{'s' if count != 1 else ''}")
+    lines.append(_headline(report))
     lines += [textsafe.terminal(line) for line in _unwritten(report)]
+    lines += [textsafe.terminal(line) for line in _not_tried_lines(report)]
     for name, difference, witness in witnesses(report):
         lines += ["", f"{name}  ({difference.service})"]
         for policy, judgement in ((report.a, witness.a), (report.b, witness.b)):
@@ -145,10 +142,14 @@ def markdown(report: Report) -> str:
         f"witnesses: {report.date.isoformat()}.",
         "",
     ]
-    if not report.differences:
-        lines += ["No differences.", ""]
+    headline = _headline(report)
+    lines += [headline[0].upper() + headline[1:] + ".", ""]
     if report.unwritten:
         lines += [md(" ".join(_unwritten(report))), ""]
+    if report.not_tried:
+        lines += ["Not tried:", ""]
+        lines += [f"- {md(line.strip())}" for line in _not_tried_lines(report)[1:]]
+        lines.append("")
     for name, difference, witness in witnesses(report):
         lines += [f"## {md(name)} ({md(difference.service)})", ""]
         lines += ["| Policy | Determination | Decided by |", "|---|---|---|"]
@@ -231,6 +232,16 @@ def to_json(report: Report) -> str:
         "date": report.date.isoformat(),
         "differences": differences,
         "unwritten": list(report.unwritten),
+        "all_tried": report.all_tried(),
+        "not_tried": [
+            {
+                "policy": n.side,
+                "service": n.service,
+                **_decider_json(n.criterion),
+                "why": n.why,
+            }
+            for n in report.not_tried
+        ],
         "impact": {
             "tests": report.impact_file,
             "replayed": report.impact_total,
@@ -238,6 +249,32 @@ def to_json(report: Report) -> str:
         },
     }
     return json.dumps(data, indent=2, default=_plain, ensure_ascii=False) + "\n"
+
+
+def _headline(report: Report) -> str:
+    """How many differences; "no differences" only when every criterion of both was tried."""
+    count = len(report.differences)
+    if count:
+        return f"{count} difference{'s' if count != 1 else ''}"
+    if report.all_tried():
+        return "no differences"
+    untried = len(report.not_tried)
+    return (
+        f"no differences found, but {untried} criteri{'a were' if untried != 1 else 'on was'} "
+        "not tried: the two may still differ there"
+    )
+
+
+def _not_tried_lines(report: Report) -> list[str]:
+    """Each criterion or exclusion no judged case was decided by, with its policy and why."""
+    if not report.not_tried:
+        return []
+    lines = [f"not tried ({len(report.not_tried)}):"]
+    for n in report.not_tried:
+        policy = report.a if n.side == "a" else report.b
+        c = n.criterion
+        lines.append(f"  {policy}, {c.status} {c.cite} {c.id}: {c.label}: {n.why}")
+    return lines
 
 
 def _unwritten(report: Report) -> list[str]:

@@ -24,8 +24,16 @@ left out one by one while both determinations and what decides them stay the sam
 judged by the solver again. A service only one policy addresses is one difference, with one
 witness.
 
+When the two share criteria (an edit, or two versions), the search starts from what changed
+(`diff_model.changed_nodes`: the nodes whose compiled facts, followed through what they name,
+differ): a criterion the same in both decides every case alike, so only the items the changed
+ones read are varied, and only the changed ones are searched. Each criterion no judged case was
+decided by gets a case it alone fails; what is still left is reported as not tried.
+
 The impact analysis replays the policy tests of the first policy under the second and lists the
 tests whose determination changes.
+
+The cases are judged in `diff_judge` (the solver), the report is `diff_model`'s.
 """
 
 from __future__ import annotations
@@ -33,23 +41,19 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import clingo
-
-from ..cases.case import validate_case
-from ..core.diagnostics import SijfaspError
-from ..core.kinds import CountUnit, Determination, ExclusionStatus
-from ..core.resources import encodings_dir
-from ..language.compiler import CompiledPolicy, RecordsLeaf
+from ..core.kinds import CountUnit, Determination, FactScope
+from ..language.compiler import RecordsLeaf
+from ..language.extensions import union
 from ..policies.loaded import LoadedPolicy
-from ..results.explain import Reader, code_reasons, criteria_tree, exclusion_results
-from ..solve.atoms import FactRef, Snapshot, item_key
-from ..solve.case_facts import case_symbols
-from ..solve.solver import ENCODING, Abducer, SolveError
+from ..solve.atoms import FactRef
+from .diff_judge import Judge, determination_under
 from .diff_model import (
+    ALONE,
     CODE,
     COMPLETION,
     COMPLETIONS,
@@ -65,17 +69,19 @@ from .diff_model import (
     SIDED_COMPLETIONS,
     WITHOUT,
     CaseData,
-    Decider,
     Difference,
     Impact,
+    Item,
     Judgement,
+    NotTried,
     Report,
     Signature,
     Witness,
     case_key,
+    changed_nodes,
     count_items,
+    deciding_level,
     fact_groups,
-    failures,
     items_of,
     label,
     load_test_file,
@@ -88,198 +94,74 @@ from .diff_model import (
     without,
     without_facts,
 )
-from .witness import Unwritable, Writer
+
+_IMPLICATION = re.compile(r"^implication\((\w+), (\w+)\)\.")
 
 
-# ------------------------------------------------------------------ judging a case
-class Judge:
-    """One policy: judges case data (cached), completes it, makes a node hold."""
-
-    def __init__(self, loaded: LoadedPolicy):
-        self.loaded = loaded
-        self.writer = Writer(loaded.compiled, loaded.policy.vocabulary)
-        self.unwritten: set[str] = set()
-        self._cache: dict[str, Judgement | None] = {}
-        # The solver's optimal model of each case, as raw symbols: most cases need only the
-        # determination, and decoding the rest would double the time of a search.
-        self._models: dict[str, tuple[Any, Sequence[clingo.Symbol]] | None] = {}
-
-    def services(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.loaded.policy.services)
-
-    def _case(self, data: CaseData) -> Any:
-        return validate_case(copy.deepcopy(data), self.loaded.policy.vocabulary, "<witness>")
-
-    def _model(self, key: str, data: CaseData) -> tuple[Any, Sequence[clingo.Symbol]] | None:
-        if key not in self._models:
-            try:
-                case = self._case(data)
-            except SijfaspError:
-                self._models[key] = None
-            else:
-                self._models[key] = (case, _optimum(self.loaded.compiled, case_symbols(case)))
-        return self._models[key]
-
-    def determination(self, data: CaseData) -> Determination | None:
-        """The determination alone; None for data this vocabulary refuses."""
-        found = self._model(case_key(data), data)
-        return None if found is None else _determination_of(found[1])
-
-    def judge(self, data: CaseData) -> Judgement | None:
-        """The determination and what decides it; None for data this vocabulary refuses."""
-        key = case_key(data)
-        if key not in self._cache:
-            found = self._model(key, data)
-            self._cache[key] = None if found is None else self._judge(*found)
-        return self._cache[key]
-
-    def _judge(self, case: Any, symbols: Sequence[clingo.Symbol]) -> Judgement:
-        policy, compiled = self.loaded.policy, self.loaded.compiled
-        snapshot = Snapshot.of(symbols)
-        determination = snapshot.determination
-        reader = Reader(policy, compiled, case)
-        if determination == Determination.NOT_APPLICABLE:
-            # The service is not declared, or the request's code is not one the service lists.
-            why = code_reasons(reader)
-            return Judgement(
-                determination,
-                (
-                    Decider(
-                        case.service,
-                        policy.cite,
-                        why[0] if why else "the service is not addressed by the policy",
-                        "not addressed",
-                    ),
-                ),
-            )
-        if determination == Determination.APPROVABLE:
-            return Judgement(determination, ())
-        if determination == Determination.EXCLUDED:
-            found = tuple(
-                Decider(e.id, e.cite, e.label, "applies")
-                for e in exclusion_results(reader, snapshot, case.service)
-                if e.status == ExclusionStatus.APPLIES
-            )
-            return Judgement(determination, found)
-        tree = criteria_tree(reader, snapshot, compiled.top.get(case.service, ()))
-        failing = [d for node in tree for d in failures(node)]
-        if determination == Determination.NOT_MET:
-            # What cannot be met decides; what is merely not documented would not.
-            failing = [d for d in failing if d.status == "not met"] or failing
-        return Judgement(determination, tuple(failing))
-
-    def completions(self, data: CaseData, limit: int) -> list[CaseData]:
-        """Case data for each of the best `limit` minimal sets making the policy met."""
-        try:
-            case = self._case(data)
-        except SijfaspError:
-            return []
-        found = Abducer(self.loaded.compiled, case_symbols(case)).minimal_sets(limit=limit)
-        return self._written(data, [[item_key(i) for i in m.items()] for m in found.models])
-
-    def searched_without(
-        self, data: CaseData, fact_groups: Sequence[Sequence[str]]
-    ) -> list[CaseData]:
-        """For each group of facts (as a case writes them: vas_score, request.side), the case
-        with the fewest items added that meet the policy without documenting any of them."""
-        try:
-            case = self._case(data)
-        except SijfaspError:
-            return []
-        search = Search(self.loaded, case_symbols(case))
-        found = [
-            keys for group in fact_groups if (keys := search.fewest_without(group)) is not None
-        ]
-        return self._written(data, found)
-
-    def searched(self, data: CaseData, nodes: Sequence[str], avoid: bool) -> list[CaseData]:
-        """For each node, the case with the fewest items added that make it hold (or, with
-        `avoid`, that meet the policy without it)."""
-        try:
-            case = self._case(data)
-        except SijfaspError:
-            return []
-        search = Search(self.loaded, case_symbols(case))
-        found = [keys for n in nodes if (keys := search.fewest(n, avoid)) is not None]
-        return self._written(data, found)
-
-    def _written(self, data: CaseData, sets: list[list[str]]) -> list[CaseData]:
-        cases = []
-        for keys in sets:
-            try:
-                cases.append(self.writer.apply(data, keys))
-            except Unwritable as error:
-                self.unwritten.add(str(error))
-        return cases
-
-
-_SEARCH = """
-#program search.
-#external hold(N) : node(N, _).
-#external avoid(N) : node(N, _).
-#external avoid_fact(F) : candidate(F, _).
-avoiding :- avoid(_).
-avoiding :- avoid_fact(_).
-:- avoid_fact(F), guess(F, _).
-:- hold(N), not holds(hyp, N).
-:- avoid(N), holds(hyp, N).
-:- avoiding, not reachable.
-#minimize { 1@1, X : item(X) }.
-"""
-
-
-class Search:
-    """One grounding of a policy with a case, to find the fewest items that make a node hold,
-    or that meet the policy without a node."""
-
-    def __init__(self, loaded: LoadedPolicy, facts: Sequence[clingo.Symbol]):
-        control = clingo.Control(["--opt-mode=opt"], logger=lambda code, message: None)
-        control.load(str(encodings_dir() / ENCODING))
-        control.add("base", [], loaded.compiled.program)
-        control.add("search", [], _SEARCH)
-        with control.backend() as backend:
-            for symbol in facts:
-                backend.add_rule([backend.add_atom(symbol)])
-        control.ground([("base", []), ("search", [])])
-        self._control = control
-
-    def fewest_without(self, keys: Sequence[str]) -> list[str] | None:
-        """The fewest items that meet the policy without documenting any of these facts."""
-        externals = [clingo.Function("avoid_fact", [FactRef.of_key(k).symbol()]) for k in keys]
-        for external in externals:
-            self._control.assign_external(external, True)
-        try:
-            return self._best()
-        finally:
-            for external in externals:
-                self._control.assign_external(external, False)
-
-    def _best(self) -> list[str] | None:
-        best: list[Snapshot] = []
-
-        def on_model(model: clingo.Model) -> None:
-            best[:] = [Snapshot.of(model.symbols(shown=True))]
-
-        self._control.solve(on_model=on_model)
-        return [item_key(i) for i in best[0].items()] if best else None
-
-    def fewest(self, node: str, avoid: bool = False) -> list[str] | None:
-        external = clingo.Function("avoid" if avoid else "hold", [clingo.Function(node)])
-        self._control.assign_external(external, True)
-        try:
-            return self._best()
-        finally:
-            self._control.assign_external(external, False)
+def _fact_item(key: str) -> Item:
+    """The item of a case a fact key (`vas_score`, `request.side`) is."""
+    fact = FactRef.of_key(key)
+    return ("request" if fact.scope == FactScope.REQUEST else "findings", fact.name)
 
 
 # ------------------------------------------------------------------ the search
 class Diff:
     def __init__(self, a: LoadedPolicy, b: LoadedPolicy, date: dt.date | None = None):
-        self.a, self.b = Judge(a), Judge(b)
+        # Both policies' items: a witness may document an item of one policy's extension.
+        self.vocabulary = union([a.policy.vocabulary, b.policy.vocabulary])
+        self.a, self.b = Judge(a, self.vocabulary), Judge(b, self.vocabulary)
+        # The criteria and exclusions of each policy some judged case was decided by.
+        self.tried: tuple[set[str], set[str]] = (set(), set())
+        # The nodes of each policy the other does not share (an edit's): the search starts
+        # from them, and the rest, the same in both, decides every case alike. None: all.
+        self.changed = changed_nodes(a, b)
         self.date = date or max(a.policy.effective, b.policy.effective)
         # The record each moved-in-time case moved: its witness keeps it, or it would no
         # longer show the time window.
         self._moved: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def is_changed(self, side: int, node: str) -> bool:
+        return self.changed is None or node in self.changed[side]
+
+    @functools.cached_property
+    def _read(self) -> tuple[set[tuple[str, str]], set[str], set[tuple[str, str]]] | None:
+        """What the changed nodes of either policy read: (part, name) of the findings and
+        request fields (a finding implying one read too), the record kinds, and (kind, field)
+        of the record fields their filters test. None: all."""
+        if self.changed is None:
+            return None
+        facts: set[tuple[str, str]] = set()
+        kinds: set[str] = set()
+        fields: set[tuple[str, str]] = set()
+        for side, judge in enumerate((self.a, self.b)):
+            compiled = judge.loaded.compiled
+            for node in self.changed[side]:
+                leaf = compiled.nodes[node].leaf
+                if isinstance(leaf, RecordsLeaf):
+                    for fl in judge.writer.filters.of(leaf.set_id):
+                        kinds.add(fl.kind)
+                        for test in fl.conditions:
+                            fields.add((fl.kind, test.arguments[0].name))
+                            if test.name in ("matches", "covers"):
+                                facts.add(("request", test.arguments[1].arguments[0].name))
+                elif leaf is not None:
+                    fact = FactRef.of_key(leaf.key)
+                    part = "request" if fact.scope == FactScope.REQUEST else "findings"
+                    facts.add((part, fact.name))
+            for line in compiled.program.splitlines():
+                implied = _IMPLICATION.match(line)
+                if implied and ("findings", implied.group(2)) in facts:
+                    facts.add(("findings", implied.group(1)))
+        return facts, kinds, fields
+
+    def _reads(self, item: Item) -> bool:
+        """Whether a changed node reads the item (a request field, finding, record)."""
+        read = self._read
+        if read is None:
+            return True
+        if item[0] == "records":
+            return item[1] in read[1]
+        return (item[0], item[1]) in read[0]
 
     @functools.cached_property
     def _tested(self) -> dict[tuple[str, str], set[str]]:
@@ -303,8 +185,14 @@ class Diff:
         return a, b
 
     def determinations(self, data: CaseData) -> tuple[Determination, Determination] | None:
+        """Both determinations (None when a policy refuses the case); what decides the case
+        under each is noted as tried, having been compared with the other's determination."""
         a, b = self.a.determination(data), self.b.determination(data)
-        return None if a is None or b is None else (a, b)
+        if a is None or b is None:
+            return None
+        for judge, tried in zip((self.a, self.b), self.tried, strict=True):
+            tried.update(judge.deciding(data))
+        return a, b
 
     def differs(self, data: CaseData) -> tuple[Judgement, Judgement] | None:
         pair = self.determinations(data)
@@ -323,6 +211,29 @@ class Diff:
             found += self.service_differences(service)
         return found
 
+    def not_tried(self, only: str | None = None) -> list[NotTried]:
+        """Each criterion and exclusion of either policy, of a service both address, that no
+        case judged under both was decided by, with why. (A service only one addresses differs
+        on every case: its criteria are not listed.)"""
+        found = []
+        for service in self.services(only):
+            if service not in self.a.services() or service not in self.b.services():
+                continue
+            for index, (side, judge, tried) in enumerate(
+                (("a", self.a, self.tried[0]), ("b", self.b, self.tried[1]))
+            ):
+                for decider in deciding_level(judge.loaded, service):
+                    # A node the same in both policies decides every case alike: tried.
+                    if decider.id in tried or not self.is_changed(index, decider.id):
+                        continue
+                    why = judge.not_found.get(decider.id) or (
+                        "no case the search built was decided by it"
+                        if decider.status == "criterion"
+                        else "no case the search built made it apply"
+                    )
+                    found.append(NotTried(side, service, decider, why))
+        return found
+
     def service_differences(self, service: str) -> list[Difference]:
         in_a, in_b = service in self.a.services(), service in self.b.services()
         if not in_a and not in_b:
@@ -338,31 +249,56 @@ class Diff:
             return []
         # Codes first: a code one policy's service lists and the other's does not.
         candidates: list[tuple[str, CaseData]] = list(self._code_cases(service))
-        completions_a = self.a.completions(base, COMPLETIONS)
-        completions_b = self.b.completions(base, COMPLETIONS)
+        changed = [
+            d.id
+            for index, judge in enumerate((self.a, self.b))
+            for d in deciding_level(judge.loaded, service)
+            if self.is_changed(index, d.id)
+        ]
+        if not changed and not candidates:
+            return []  # every criterion and exclusion the same in both: no case differs
+        # An edit (some criteria the same in both) starts from the changed criteria: fewer
+        # completions of the bare request, the searches below made for the changed ones.
+        many, sided_many = (COMPLETIONS, SIDED_COMPLETIONS) if self.changed is None else (2, 1)
+        completions_a = self.a.completions(base, many)
+        completions_b = self.b.completions(base, many)
         candidates += [(COMPLETION, c) for c in completions_a + completions_b]
         for side in self._sides():
             sided = self.request(service, side=side)
             for judge in (self.a, self.b):
-                candidates += [(COMPLETION, c) for c in judge.completions(sided, SIDED_COMPLETIONS)]
+                candidates += [(COMPLETION, c) for c in judge.completions(sided, sided_many)]
         joint = self._joint(completions_a, completions_b)
         for case in joint[:JOINT_CASES]:
             candidates += list(self._variations(case))
         candidates += [(EXCLUSION, c) for c in self._exclusion_cases(base, service)]
-        for judge in (self.a, self.b):
-            leaves = service_nodes(judge.loaded, service)
-            candidates += [(WITHOUT, c) for c in judge.searched(base, leaves, avoid=True)]
+        for index, judge in enumerate((self.a, self.b)):
+            nodes = [n for n in service_nodes(judge.loaded, service) if self.is_changed(index, n)]
+            candidates += [(WITHOUT, c) for c in judge.searched(base, nodes, avoid=True)]
         # A case approvable under both, with the facts a group of the other's alternatives reads
         # taken out, completed again under one policy without them.
         for case in joint[:JOINT_CASES]:
             for judge, other in ((self.a, self.b), (self.b, self.a)):
                 for group in fact_groups(other.loaded, service):
+                    if not any(self._reads(_fact_item(key)) for key in group):
+                        continue
                     stripped = without_facts(case, group)
                     if stripped != case:
                         candidates += [
                             (OTHERS_FACTS, c) for c in judge.searched_without(stripped, [group])
                         ]
-        return self._differences(service, candidates)
+        found = self._differences(service, candidates)
+        # Each criterion no case has yet been decided by: a case it alone fails, under its policy.
+        extra: list[tuple[str, CaseData]] = []
+        for index, (judge, tried) in enumerate(((self.a, self.tried[0]), (self.b, self.tried[1]))):
+            criteria = [
+                d.id for d in deciding_level(judge.loaded, service) if d.status == "criterion"
+            ]
+            untried = [c for c in criteria if c not in tried and self.is_changed(index, c)]
+            if untried:
+                extra += [(ALONE, c) for c in judge.failing(base, untried, criteria)]
+        if not extra:
+            return found
+        return self._differences(service, candidates + extra)
 
     def _code_cases(self, service: str) -> Iterator[tuple[str, CaseData]]:
         """For each procedure code one policy addresses for the service and the other does not,
@@ -373,7 +309,7 @@ class Diff:
             listed.append(set(decl.cpt_codes) if decl is not None else set())
         if listed[0] == listed[1]:
             return
-        table = self.a.loaded.policy.vocabulary.codes_of(service) or ()
+        table = self.vocabulary.codes_of(service) or ()
         # A service listing no code addresses every code of the vocabulary's table for it.
         addressed = [codes or set(table) for codes in listed]
         for code in sorted(addressed[0] ^ addressed[1]):
@@ -384,7 +320,7 @@ class Diff:
 
     def _sides(self) -> tuple[str, ...]:
         """The values of the request's side, when the vocabulary has that field."""
-        side = self.a.loaded.policy.vocabulary.fact("request", "side")
+        side = self.vocabulary.fact("request", "side")
         return tuple(side.type.values) if side is not None and side.type.kind == "choice" else ()
 
     def _joint(self, first_a: list[CaseData], first_b: list[CaseData]) -> list[CaseData]:
@@ -401,26 +337,37 @@ class Diff:
         return found
 
     def _variations(self, data: CaseData) -> Iterator[tuple[str, CaseData]]:
-        """The case with one item left out, given another value, or moved back in time."""
+        """The case with one item left out, given another value, or moved back in time: each
+        an item some changed node reads (an item read by the same nodes in both alone cannot
+        make them differ)."""
         for item in items_of(data):
-            yield LEFT_OUT, without(data, item)
+            if self._reads(item):
+                yield LEFT_OUT, without(data, item)
         for name, value in (data.get("findings") or {}).items():
+            if not self._reads(("findings", name)):
+                continue
             for other in self._other_values("finding", name, None, value):
                 varied = copy.deepcopy(data)
                 varied["findings"][name] = other
                 yield OTHER_VALUE, varied
         for name, value in data["request"].items():
-            if name in KEPT_REQUEST:
+            if name in KEPT_REQUEST or not self._reads(("request", name)):
                 continue
             for other in self._other_values("request", name, None, value):
                 varied = copy.deepcopy(data)
                 varied["request"][name] = other
                 yield OTHER_VALUE, varied
         for kind, records in (data.get("records") or {}).items():
+            if not self._reads(("records", kind)):
+                continue
             for index, record in enumerate(records):
                 for name, value in record.items():
                     if name in ("start", "end", "date") or (kind, name) not in self._tested:
                         continue
+                    if self._read is not None and (kind, name) not in self._read[2]:
+                        continue
+                    if self.changed is not None and name not in self.changed.words:
+                        continue  # a field whose test no edit changed
                     for other in self._other_values("record", name, kind, value):
                         varied = copy.deepcopy(data)
                         varied["records"][kind][index][name] = other
@@ -455,7 +402,7 @@ class Diff:
         if not isinstance(day, dt.date):
             return
         request_date = data["request"]["date"]
-        record_kind = self.a.loaded.policy.vocabulary.record(kind)
+        record_kind = self.vocabulary.record(kind)
         for name, value in record.items():
             if name == "date" or (kind, name) not in self._tested or record_kind is None:
                 continue
@@ -475,7 +422,7 @@ class Diff:
                 yield NEWER, varied
 
     def _other_values(self, scope: str, name: str, kind: str | None, value: Any) -> list[Any]:
-        vocabulary = self.a.loaded.policy.vocabulary
+        vocabulary = self.vocabulary
         definition: Any
         if scope == "record":
             record = vocabulary.record(kind or "")
@@ -506,7 +453,8 @@ class Diff:
         return []
 
     def _window_shifts(self) -> list[int]:
-        """Days to move a record back so that it leaves a window of either policy."""
+        """Days to move a record back so that it leaves a window of either policy (of a count
+        or of a record filter)."""
         shifts = set()
         for judge in (self.a, self.b):
             for info in judge.loaded.compiled.nodes.values():
@@ -516,12 +464,22 @@ class Diff:
                         shifts.add(leaf.window + 1)
                     if leaf.window_months:
                         shifts.add(31 * leaf.window_months + 1)
+            # A window of a record filter (`date within last 365 days`) too.
+            for filters in judge.writer.filters.own.values():
+                for fl in filters:
+                    for test in fl.conditions:
+                        if test.name == "within":
+                            shifts.add(abs(test.arguments[1].number) + 1)
+                        elif test.name == "within_months":
+                            shifts.add(31 * test.arguments[1].number + 1)
         return sorted(shifts)
 
     def _exclusion_cases(self, base: CaseData, service: str) -> Iterator[CaseData]:
         """Each exclusion of either policy made to hold, then completed under the other."""
-        for owner, other in ((self.a, self.b), (self.b, self.a)):
+        for side, owner, other in ((0, self.a, self.b), (1, self.b, self.a)):
             for node in owner.loaded.compiled.exclusions.get(service, ()):
+                if not self.is_changed(side, node):
+                    continue
                 for triggered in owner.searched(base, [node], avoid=False):
                     yield triggered
                     yield from other.completions(triggered, 1)
@@ -596,45 +554,11 @@ def impact(
     tests = [t for t in test_file.tests if not services or t.case.service in services]
     changed = []
     for test in tests:
-        under_a = _determination(a, test.case)
-        under_b = _determination(b, test.case)
+        under_a = determination_under(a, test.case)
+        under_b = determination_under(b, test.case)
         if under_a != under_b:
             changed.append(Impact(test.name, under_a, under_b))
     return changed, len(tests)
-
-
-def _optimum(compiled: CompiledPolicy, facts: Sequence[clingo.Symbol]) -> Sequence[clingo.Symbol]:
-    """The solver's optimal model, as `solver.determine` finds it; only the last model is
-    decoded, which a search judging hundreds of cases notices."""
-    control = clingo.Control(
-        ["--opt-mode=opt", "--opt-strategy=usc"], logger=lambda code, message: None
-    )
-    control.load(str(encodings_dir() / ENCODING))
-    control.add("base", [], compiled.program)
-    with control.backend() as backend:
-        for symbol in facts:
-            backend.add_rule([backend.add_atom(symbol)])
-    control.ground([("base", []), ("decide", [])])
-    last: list[Sequence[clingo.Symbol]] = []
-
-    def on_model(model: clingo.Model) -> None:
-        last[:] = [model.symbols(shown=True)]
-
-    result = control.solve(on_model=on_model)
-    if not result.satisfiable or not last:
-        raise SolveError("the policy program has no model for this case")
-    return last[0]
-
-
-def _determination_of(symbols: Sequence[clingo.Symbol]) -> Determination:
-    found = [s for s in symbols if s.match("determination", 1)]
-    if len(found) != 1:
-        raise SolveError(f"expected one determination, found {len(found)}")
-    return Determination(found[0].arguments[0].name)
-
-
-def _determination(loaded: LoadedPolicy, case: Any) -> Determination:
-    return _determination_of(_optimum(loaded.compiled, case_symbols(case)))
 
 
 # ------------------------------------------------------------------ the whole diff
@@ -649,6 +573,7 @@ def semantic_diff(
     services = search.services(service)
     report = Report(label(a), label(b), services, search.date)
     report.differences = search.run(service)
+    report.not_tried = search.not_tried(service)
     report.unwritten = tuple(sorted(search.a.unwritten | search.b.unwritten))
     if with_impact:
         path = test_file_for(a)
