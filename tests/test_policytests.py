@@ -354,3 +354,58 @@ def test_a_need_holding_a_colon_unquoted_is_refused_with_the_quoted_form(workspa
     assert status == 2
     assert "tests[1] (no odi).missing" in err
     assert "- ['imaging 1 of 1 more: SIJ CT']" in err
+
+
+# ------------------------------------------------------------------ advisories
+LATER_BLOCK = """\
+policy: caresource_sijf_2026
+tests:
+- name: a later block with {relief}% relief
+  case: cases/approvable.yaml
+  add:
+    records.injection:
+    - {{date: 2026-06-01, purpose: diagnostic, site: sij_intra_articular, side: left,
+       image_guided: true, contrast_enhanced: true, agent: local_anesthetic, relief_percent: {relief}}}
+  expect: approvable
+  advisories: {advisories}
+"""
+
+
+def test_a_test_states_the_advisories_that_apply_and_a_wrong_list_fails(workspace, capsys):
+    right = LATER_BLOCK.format(relief=49, advisories="[later_block_failed]")
+    status, out, _ = _run(capsys, _write(workspace, right))
+    assert status == 0, out
+    # At 50% the later block did not fail: no advisory applies, and a test saying one does fails.
+    wrong = LATER_BLOCK.format(relief=50, advisories="[later_block_failed]")
+    status, out, _ = _run(capsys, _write(workspace, wrong))
+    assert status == 1
+    assert "-advisories: later_block_failed" in out and "+advisories: []" in out
+    none = LATER_BLOCK.format(relief=50, advisories="[]")
+    status, out, _ = _run(capsys, _write(workspace, none))
+    assert status == 0, out
+
+
+def test_an_unknown_advisory_is_a_bad_test_file_with_a_did_you_mean(workspace, capsys):
+    text = LATER_BLOCK.format(relief=49, advisories="[later_block_fail]")
+    status, _, err = _run(capsys, _write(workspace, text))
+    assert status == 2
+    assert "unknown advisory 'later_block_fail'" in err
+    assert "did you mean 'later_block_failed'?" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow  # an update run of the command
+def test_update_rewrites_the_advisories_listed_and_keeps_an_empty_list(workspace, capsys):
+    path = _write(workspace, LATER_BLOCK.format(relief=50, advisories="[later_block_failed]"))
+    status, out, _ = _run(capsys, path, "--update")
+    assert status == 0, out
+    assert "advisories: []" in path.read_text(encoding="utf-8")
+
+
+def test_a_plain_test_run_has_no_time_limit_unless_one_is_given():
+    from sijfasp.cli.main import _bounds
+
+    assert _bounds(["test"])[0] == 0
+    assert _bounds(["test", "--mutate", "aim_sijf_2022"])[0] == 0
+    assert _bounds(["test", "--time-limit", "30"])[0] == 30
+    assert _bounds(["check", "case.yaml"])[0] > 0

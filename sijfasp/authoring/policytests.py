@@ -58,6 +58,7 @@ ENTRY_KEYS = (
     "reason",
     "criteria",
     "exclusions",
+    "advisories",
 )
 STATUS_ORDER = (Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED)
 EXCLUSION_ORDER = (
@@ -79,6 +80,8 @@ class TestCase:
     criteria: dict[str, Status]
     exclusions: dict[str, ExclusionStatus]
     raw: dict[str, Any]  # the entry as written, for --update
+    # The ids of the advisories that apply to the case, every other one not (None: unchecked).
+    advisories: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -311,6 +314,9 @@ def _load_entry(
             dropped,
         ).items()
     }
+    advisories = _advisories(
+        entry.get("advisories"), advisory_ids(loaded), shown, f"{where}.advisories", dropped
+    )
     return TestCase(
         name,
         index,
@@ -321,7 +327,49 @@ def _load_entry(
         criteria,
         excluded,
         entry,
+        advisories,
     )
+
+
+def advisory_ids(loaded: LoadedPolicy) -> list[str]:
+    """Every advisory of the policy, of any service."""
+    found = [a.id for infos in loaded.compiled.advisories.values() for a in infos]
+    return list(dict.fromkeys(found))
+
+
+def _advisories(
+    value: Any, known: list[str], shown: str, where: str, dropped: list[str] | None
+) -> tuple[str, ...] | None:
+    """`advisories:` of a test: the ids of the advisories that apply (an empty list: none)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _problem(
+            shown,
+            where,
+            "expected a list of the ids of the advisories that apply ([] for none)",
+            "known: " + ", ".join(known) if known else "the policy has no advisories",
+        )
+    found = []
+    for advisory in value:
+        if advisory not in known and dropped is not None:
+            dropped.append(f"{where}.{advisory}")
+            continue
+        if advisory not in known:
+            raise _problem(
+                shown,
+                where,
+                f"unknown advisory '{for_diagnostic(advisory)}'",
+                did_you_mean(advisory, known)
+                or ("known: " + ", ".join(known) if known else "the policy has no advisories"),
+            )
+        found.append(advisory)
+    return tuple(sorted(set(found)))
+
+
+def applying_advisories(result: PolicyResult) -> tuple[str, ...]:
+    """The ids of the advisories that apply in a result, sorted."""
+    return tuple(sorted(a.id for a in result.advisories if a.applies))
 
 
 def _choice(value: Any, enum: Any, shown: str, where: str, optional: bool = False) -> str | None:
@@ -534,6 +582,8 @@ def run_test(test: TestCase, loaded: LoadedPolicy) -> Outcome:
         compare(f"criteria.{node_id}", status, statuses.get(node_id))
     for node_id, excl in test.exclusions.items():
         compare(f"exclusions.{node_id}", excl, excluded.get(node_id))
+    if test.advisories is not None:
+        compare("advisories", list(test.advisories), list(applying_advisories(result)))
     return outcome
 
 
@@ -588,9 +638,12 @@ def updated_entry(outcome: Outcome) -> dict[str, Any]:
         entry["exclusions"] = {
             k: str(excluded[k]) for k in outcome.test.exclusions if excluded.get(k) is not None
         }
-    # Keep the author's field order, then the fields that are new.
+    if "advisories" in entry:
+        entry["advisories"] = list(applying_advisories(result))
+    # Keep the author's field order, then the fields that are new. An empty list of
+    # advisories says that none applies, and is kept.
     ordered = {k: entry[k] for k in ENTRY_KEYS if k in entry}
-    return {k: v for k, v in ordered.items() if v not in ({}, [])}
+    return {k: v for k, v in ordered.items() if k == "advisories" or v not in ({}, [])}
 
 
 def _plain(value: Any) -> Any:

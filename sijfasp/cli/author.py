@@ -119,6 +119,11 @@ def test_options(test: argparse.ArgumentParser) -> None:
     )
     policies_option(test)
     run_limit_options(test)
+    # Tests take as long as they are many: no time limit unless one is given.
+    test.set_defaults(time_limit=limit_default("time_limit") or 0)
+    for action in test._actions:
+        if action.dest == "time_limit":
+            action.help = "stop a run that takes longer (default 0: no limit)"
 
 
 def diff_options(diff: argparse.ArgumentParser) -> None:
@@ -390,7 +395,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    """Exit 0 when the two decide every case alike, 1 when they differ (as diff(1) does)."""
+    """Exit 0 when the two decide every case alike, 1 when they differ (as diff(1) does) or
+    some criterion could not be tried."""
     from ..authoring import diff_model, diff_render, semdiff
 
     if args.write_cases is not None:  # before the search, which may take minutes
@@ -415,7 +421,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
             ) from None
     formats = {"text": diff_render.text, "json": diff_render.to_json}
     write_output(formats.get(args.format, diff_render.markdown)(report), final=True)
-    return Exit.DIFFERS if report.differences else Exit.OK
+    # "The same" only when no difference was found and every criterion of both was tried.
+    return Exit.DIFFERS if report.differences or not report.all_tried() else Exit.OK
 
 
 def _check_output_folder(folder: Path, option: str) -> None:

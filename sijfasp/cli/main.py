@@ -203,8 +203,9 @@ def _bounds(argv: Sequence[str] | None) -> tuple[float, int]:
     time_limit: Any = limit_default("time_limit") or DEFAULT_LIMITS.time_limit
     if _subject(argv) == "diff" and not limit_default("time_limit"):
         time_limit = DIFF_TIME_LIMIT  # a search of many cases, each judged by the solver
-    if _command(argv) == "test" and "--mutate" in args and not limit_default("time_limit"):
-        time_limit = 0  # hundreds of policies, each judged by its tests: minutes (no limit)
+    if _command(argv) == "test" and not limit_default("time_limit"):
+        # A policy set's tests (with --mutate, hundreds of mutants): no limit unless given.
+        time_limit = 0
     memory: Any = limit_default("memory_limit") or DEFAULT_LIMITS.memory_limit
     for index, word in enumerate(args):
         for option in ("--time-limit", "--memory-limit"):
