@@ -335,3 +335,18 @@ def test_the_12_month_therapy_window(aim_caresource) -> None:
     therapy = _records(witness, "therapy")
     # The record moved ended more than 12 months before the request: AIM still counts it.
     assert any((date - r["end"]).days > 365 for r in therapy)
+
+
+def test_no_differences_is_said_only_when_every_criterion_was_tried() -> None:
+    from sijfasp.authoring.diff_model import Decider, NotTried
+
+    report = Report(AIM, AIM, (PERCUTANEOUS,), dt.date(2022, 9, 11))
+    untried = Decider("pain", "AIM SIJF 2022 Percutaneous 1", "Pain of 5 or more", "criterion")
+    report.not_tried = [NotTried("a", PERCUTANEOUS, untried, "no case makes it fail")]
+    text = diff_render.text(report)
+    assert "no differences\n" not in text
+    assert "no differences found, but 1 criterion was not tried" in text
+    assert "criterion AIM SIJF 2022 Percutaneous 1 pain: Pain of 5 or more: no case makes" in text
+    assert "Not tried:" in diff_render.markdown(report)
+    data = json.loads(diff_render.to_json(report))
+    assert data["all_tried"] is False and data["not_tried"][0]["why"] == "no case makes it fail"

@@ -4,8 +4,8 @@ A small policy reads a finding against a threshold, compares with each operator,
 (all of, any of), counts records of a set with a window and a filter, lists procedure codes and
 has an exclusion. Each pair below is that policy and a copy with one change: a threshold moved,
 an operator changed, a member added or removed, an exclusion removed, a code dropped, a window
-shortened, a record filter loosened, a criterion on an item of the copy's own vocabulary
-extension. The diff must report the change, named by the criterion that holds it, with a
+shortened, a record filter loosened, a criterion and an exclusion on an item of the copy's own
+vocabulary extension. The diff must report the change, named by the criterion that holds it, with a
 witness; `sijfasp check` (a subprocess, reading the case with both policies' vocabularies as a
 case judged by both is read) must decide each witness as the diff says, and differently under
 the two.
@@ -100,6 +100,15 @@ PLANTED = {
         "b",
         "sleep",
     ),
+    "exclusion on an extension item": (
+        (
+            '  infection [7] "Infection": infection is true\n',
+            '  infection [7] "Infection": infection is true\n'
+            '  sleepless [9] "Sleep disturbed": sleep_disturbed is true\n',
+        ),
+        "b",
+        "sleepless",
+    ),
 }
 
 
@@ -109,7 +118,7 @@ def _write_pair(folder: Path, kind: str) -> tuple[Path, Path]:
     shutil.copy(POLICIES_DIR / "vocabulary.sijv", folder)
     base = POLICY
     a_text = base.format(id="planted_a", imports="", extra="")
-    extension = kind == "extension item"
+    extension = kind.startswith("extension") or "extension item" in kind
     if extension:
         (folder / "planted_extra.sijv").write_text(EXTENSION, encoding="utf-8")
         b_text = base.replace(old, new.replace("{", "{{").replace("}", "}}"))
@@ -167,3 +176,52 @@ def test_the_unchanged_policy_against_itself_has_every_criterion_tried(tmp_path:
     report = semdiff.semantic_diff(loaded, loaded, with_impact=False)
     assert report.differences == [] and report.not_tried == []
     assert "no differences\n" in diff_render.text(report)
+
+
+TWO_CRITERIA = """\
+import "vocabulary.sijv"
+{imports}
+policy {id} {{
+  payer     "Example Payer"
+  title     "Two criteria"
+  document  "Guideline"
+  effective 2026-01-01
+  cite      "TWO"
+}}
+
+service percutaneous_sij_fusion [1] "SIJ fusion"
+
+criteria for percutaneous_sij_fusion {{
+{first}
+  pain [3] "Pain of at least 5": vas_score >= 5
+}}
+"""
+
+
+@pytest.mark.slow
+def test_an_extension_item_against_odi_reports_both_differences(tmp_path: Path) -> None:
+    """A = {an item of A's own extension, VAS >= 5} against B = {ODI >= 30, VAS >= 5}: the diff
+    reports the ODI difference (a case meeting A, not documenting ODI) as well as A's item."""
+    shutil.copy(POLICIES_DIR / "vocabulary.sijv", tmp_path)
+    (tmp_path / "planted_extra.sijv").write_text(EXTENSION, encoding="utf-8")
+    texts = {
+        "two_a": ('import "planted_extra.sijv"\n', '  sleep [2] "Sleep": sleep_disturbed is true'),
+        "two_b": ("", '  odi [2] "ODI of 30 or more": odi_score >= 30'),
+    }
+    for policy_id, (imports, first) in texts.items():
+        text = TWO_CRITERIA.format(id=policy_id, imports=imports, first=first)
+        (tmp_path / f"{policy_id}.sijp").write_text(text, encoding="utf-8")
+    a, b = load_policy(tmp_path / "two_a.sijp"), load_policy(tmp_path / "two_b.sijp")
+    report = semdiff.semantic_diff(a, b, with_impact=False)
+    odi = [d for d in report.differences if "odi" in d.b]
+    assert odi, diff_render.text(report)
+    witness = odi[0].witnesses[0]
+    assert (witness.a.determination, witness.b.determination) == ("approvable", "incomplete")
+    assert witness.case["findings"]["sleep_disturbed"] is True
+    assert [d for d in report.differences if "sleep" in d.a]
+    assert report.not_tried == []
+    written = diff_render.write_cases(report, tmp_path / "witnesses")
+    verdicts = _checked(tmp_path, written)
+    for name, _, found in diff_render.witnesses(report):
+        assert verdicts[(name, "two_a")] == found.a.determination
+        assert verdicts[(name, "two_b")] == found.b.determination
