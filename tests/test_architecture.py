@@ -24,6 +24,7 @@ MAY_IMPORT = {
         "solve/batched",
         "solve/prune",
         "authoring/prove",
+        "authoring/prover",
         "authoring/semdiff",
         "authoring/diff_judge",
         "authoring/witness",

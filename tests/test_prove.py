@@ -395,11 +395,11 @@ def test_the_solver_agrees_with_trying_every_case(tmp_path, seed):
     )
     loaded = load_policy(_write(tmp_path, body))
     located = prove._locate(loaded)
-    prover = prove._Prover(prove._program(loaded, located))
+    prover = prove.Prover(prove._program(loaded, located))
     cases = list(_cases())
 
     def want(name, value=True):
-        return (prove._sym("want" if value else "want_not", name), True)
+        return (prove.sym("want" if value else "want_not", name), True)
 
     assert prover.sat([want("first")]) == any(first(c) for c in cases), body
     assert prover.sat([want("first", False)]) == any(not first(c) for c in cases), body
@@ -546,9 +546,9 @@ def test_a_model_of_the_proving_encoding_is_a_case_the_evaluator_judges_alike(tm
         _write(tmp_path, f'criteria for percutaneous_sij_fusion {{\n  first [1] "F": {text}\n}}\n')
     )
     located = prove._locate(loaded)
-    prover = prove._Prover(prove._program(loaded, located))
+    prover = prove.Prover(prove._program(loaded, located))
     for wanted in ("want", "want_not"):
-        symbols = prover.model([(prove._sym(wanted, "first"), True)])
+        symbols = prover.model([(prove.sym(wanted, "first"), True)])
         if symbols is None:
             continue
         case = validate_case(_witness_case(symbols), loaded.policy.vocabulary)
@@ -618,8 +618,8 @@ def test_a_record_model_of_the_proving_encoding_is_met_by_the_evaluator(tmp_path
         _write(tmp_path, f'criteria for percutaneous_sij_fusion {{\n  first [1] "F": {text}\n}}\n')
     )
     located = prove._locate(loaded)
-    prover = prove._Prover(prove._program(loaded, located))
-    symbols = prover.model([(prove._sym("want", "first"), True)])
+    prover = prove.Prover(prove._program(loaded, located))
+    symbols = prover.model([(prove.sym("want", "first"), True)])
     if symbols is None:  # no case can meet it: none of these random ones does
         for _ in range(10):
             case = _random_injection_case(rng, count)

@@ -6,7 +6,8 @@ values the policy's comparisons tell apart) and one hypothetical record per reco
 no model allows, no case can show: a criterion no case meets, a service whose criteria conflict,
 an exclusion that always or never applies, a criterion implied by another, a count no window can
 hold. Each finding is a diagnostic on the text an author wrote, with the minimal conflicting
-conditions (an unsatisfiable core, shrunk one assumption at a time) or a witness case.
+conditions (an unsatisfiable core, shrunk until none can be dropped) or a witness case; the
+solver that answers the questions is `prover.py`.
 
 A diagnostic is silenced by a comment on its line naming its code: `# lint: allow CODE`.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -24,7 +24,6 @@ import clingo
 
 from ..core.diagnostics import Code, Diagnostic, Severity
 from ..core.kinds import NodeKind
-from ..core.resources import encodings_dir
 from ..core.source import SourceText, Span
 from ..core.units import unscaled, value_term
 from ..language import ast
@@ -40,8 +39,8 @@ from ..language.compiler import (
 from ..language.semantics import ValueType
 from ..policies.loaded import LoadedPolicy
 from ..solve.case_facts import months_before
+from .prover import Assumption, Prover, sym
 
-ENCODING = "prove.lp"
 _ALLOW = re.compile(r"#.*\blint:\s*allow\s+([a-z][a-z-]*(?:[\s,]+[a-z][a-z-]*)*)")
 
 
@@ -198,134 +197,12 @@ def _shown(value: clingo.Symbol) -> str:
     return value.string if value.type == clingo.SymbolType.String else str(value)
 
 
-Assumption = tuple[clingo.Symbol, bool]
-
-
-def _sym(name: str, *args: str | int) -> clingo.Symbol:
-    return clingo.Function(
-        name, [clingo.Number(a) if isinstance(a, int) else clingo.Function(a) for a in args]
-    )
-
-
-class _Prover:
-    """One grounded program per policy; every question is a solve under assumptions."""
-
-    def __init__(self, program: str) -> None:
-        self.control = clingo.Control(["--warn=none"])
-        self.control.add("base", [], program)
-        self.control.load(str(encodings_dir() / ENCODING))
-        self.control.ground([("base", [])])
-        self.solves = 0
-        # Every external stays false unless a question sets it, and is set back afterwards: a
-        # question costs what it touches, not the size of the policy.
-        self.literal = {a.symbol: a.literal for a in self.control.symbolic_atoms if a.is_external}
-
-    @contextmanager
-    def _setting(self, assumptions: Sequence[Assumption], free: Sequence[clingo.Symbol] = ()):
-        # By program literal: looking a symbol up costs more than setting it.
-        for symbol, value in assumptions:
-            self.control.assign_external(self.literal[symbol], value)
-        for symbol in free:
-            self.control.assign_external(self.literal[symbol], None)
-        try:
-            yield
-        finally:
-            for symbol in [s for s, _ in assumptions] + list(free):
-                self.control.assign_external(self.literal[symbol], False)
-
-    def model(self, assumptions: Sequence[Assumption]) -> list[clingo.Symbol] | None:
-        """A model's shown atoms under the assumptions, or None when there is none."""
-        found: list[clingo.Symbol] = []
-
-        def keep(model: clingo.Model) -> None:
-            found[:] = model.symbols(shown=True)
-
-        self.solves += 1
-        with self._setting(assumptions):
-            result = self.control.solve(on_model=keep)
-        return found if result.satisfiable else None
-
-    def sat(self, assumptions: Sequence[Assumption]) -> bool:
-        self.solves += 1
-        with self._setting(assumptions):
-            return bool(self.control.solve().satisfiable)
-
-    def each_sat(self, questions: Sequence[tuple[Assumption, clingo.Symbol]]) -> list[bool]:
-        """`sat` of each question's assumption, with the atom every model of it makes true
-        (`holds(N)` for `want(N)`, whose constraint asks just that): an earlier model in which
-        the atom is true answers the question without a solve of its own, since the external
-        only adds a constraint that model meets. A policy's nodes then cost a few solves, not
-        one each."""
-        literals: dict[clingo.Symbol, int] = {}
-        for _, atom in questions:
-            found = self.control.symbolic_atoms[atom]
-            if found is not None:
-                literals[atom] = found.literal
-        witnessed: set[clingo.Symbol] = set()
-        answers: list[bool] = []
-        for assumption, atom in questions:
-            if atom in witnessed:
-                answers.append(True)
-                continue
-
-            def keep(model: clingo.Model) -> None:
-                witnessed.update(a for a, lit in literals.items() if model.is_true(lit))
-
-            self.solves += 1
-            with self._setting([assumption]):
-                answers.append(bool(self.control.solve(on_model=keep).satisfiable))
-        return answers
-
-    def core(
-        self, goal: Sequence[Assumption], candidates: Sequence[Assumption]
-    ) -> list[Assumption] | None:
-        """A minimal subset of the candidates that with the goal has no model, or None.
-
-        A candidate left out is left free, which must only ever allow more models (a condition
-        set free, a criterion no longer required). The solver's core is shrunk by halves
-        (QuickXplain): a core of k among n costs about 2k log(n/k) solves, not n, and the
-        result is minimal: no candidate of it can be dropped."""
-        candidates = [c for c in candidates if c[0] in self.literal]
-
-        def literal(candidate: Assumption) -> int:
-            return self.literal[candidate[0]] if candidate[1] else -self.literal[candidate[0]]
-
-        def unsat(assumed: list[Assumption]) -> bool:
-            self.solves += 1
-            return not self.control.solve(assumptions=[literal(c) for c in assumed]).satisfiable
-
-        def shrink(
-            background: list[Assumption], added: bool, part: list[Assumption]
-        ) -> list[Assumption]:
-            # The fewest of `part` that with `background` have no model (background with part
-            # has none); `added`: background grew since the last test of it alone.
-            if added and unsat(background):
-                return []
-            if len(part) == 1:
-                return part
-            half = len(part) // 2
-            first, second = part[:half], part[half:]
-            needed_second = shrink(background + first, bool(first), second)
-            needed_first = shrink(background + needed_second, bool(needed_second), first)
-            return needed_first + needed_second
-
-        by_literal = {literal(c): c for c in candidates}
-        seen: list[int] = []
-        with self._setting(goal, [s for s, _ in candidates]):
-            self.solves += 1
-            everything = [literal(c) for c in candidates]
-            if self.control.solve(assumptions=everything, on_core=seen.extend).satisfiable:
-                return None
-            core = [by_literal[x] for x in dict.fromkeys(seen) if x in by_literal]
-            return shrink([], True, core) if core else []
-
-
 # ------------------------------------------------------------------ the checks
 @dataclass
 class _Lint:
     loaded: LoadedPolicy
     located: _Map
-    prover: _Prover
+    prover: Prover
     found: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceText] = field(default_factory=dict)
 
@@ -375,7 +252,7 @@ class _Lint:
         return found
 
     def leaf_core(self, goal: Sequence[Assumption], roots: Iterable[str]) -> list[str]:
-        candidates = [(_sym("relax", n), False) for n in self.leaves(roots)]
+        candidates = [(sym("relax", n), False) for n in self.leaves(roots)]
         core = self.prover.core(goal, candidates) or []
         return [str(symbol.arguments[0].name) for symbol, _ in core]
 
@@ -420,15 +297,15 @@ class _Lint:
     def check_filters(self) -> set[str]:
         dead: set[str] = set()
         filters = list(self.located.filters)
-        questions = [((_sym("want_rec", f), True), _sym("rec", f)) for f in filters]
+        questions = [((sym("want_rec", f), True), sym("rec", f)) for f in filters]
         for filter_id, met in zip(filters, self.prover.each_sat(questions)):
             part = self.located.filters[filter_id]
-            goal = [(_sym("want_rec", filter_id), True)]
+            goal = [(sym("want_rec", filter_id), True)]
             if met:
                 continue
             dead.add(filter_id)
             numbers = range(1, len(part.all_conditions) + 1)
-            candidates = [(_sym("relax_cond", filter_id, i), False) for i in numbers]
+            candidates = [(sym("relax_cond", filter_id, i), False) for i in numbers]
             core = self.prover.core(goal, candidates) or []
             named = [part.all_conditions[s.arguments[1].number - 1] for s, _ in core]
             listed = ", ".join(f"`{self.quote(c.span)}` (line {c.span.line})" for c in named)
@@ -443,7 +320,7 @@ class _Lint:
     def check_nodes(self, dead_filters: set[str]) -> set[str]:
         compiled = self.loaded.compiled
         nodes = list(self.located.nodes)
-        questions = [((_sym("want", n), True), _sym("holds", n)) for n in nodes]
+        questions = [((sym("want", n), True), sym("holds", n)) for n in nodes]
         unmeetable = {n for n, met in zip(nodes, self.prover.each_sat(questions)) if not met}
         for node_id, where in self.located.nodes.items():
             if node_id not in unmeetable:
@@ -451,7 +328,7 @@ class _Lint:
             info = compiled.nodes[node_id]
             if any(c in unmeetable for c in info.children):
                 continue  # the cause is reported on the child
-            goal = [(_sym("want", node_id), True)]
+            goal = [(sym("want", node_id), True)]
             if isinstance(info.leaf, RecordsLeaf):
                 mine = [f for f in self.located.filters if self._in_set(f, info.leaf.set_id)]
                 if mine and all(f in dead_filters for f in mine):
@@ -536,12 +413,12 @@ class _Lint:
             tops = compiled.top.get(service.name, ())
             if not tops or any(t in unmeetable for t in tops):
                 continue
-            wanted = [(_sym("want", t), True) for t in tops]
+            wanted = [(sym("want", t), True) for t in tops]
             core = self.prover.core([], wanted)
             if core is None:
                 continue
             criteria = [str(s.arguments[0].name) for s, _ in core]
-            leaves = self.leaf_core([(_sym("want", c), True) for c in criteria], criteria)
+            leaves = self.leaf_core([(sym("want", c), True) for c in criteria], criteria)
             self.emit(
                 Code.UNMEETABLE_SERVICE,
                 service.span,
@@ -563,7 +440,7 @@ class _Lint:
                 where = self.located.nodes.get(exclusion)
                 if where is None or exclusion in unmeetable:
                     continue
-                never = [(_sym("want_not", exclusion), True)]
+                never = [(sym("want_not", exclusion), True)]
                 if not self.prover.sat(never):
                     core = self.leaf_core(never, [exclusion])
                     self.emit(
@@ -578,7 +455,7 @@ class _Lint:
                     continue
                 live.append(exclusion)
                 for top in tops:
-                    wanted = [(_sym("want", top), True)]
+                    wanted = [(sym("want", top), True)]
                     if self.prover.sat(wanted + never):
                         continue
                     meets = self.prover.model(wanted)
@@ -599,11 +476,11 @@ class _Lint:
 
     def _check_all_excluded(self, service: ast.ServiceDecl, tops: list[str], live: list[str]):
         """Every case meeting all the criteria together is excluded by some exclusion."""
-        wanted = [(_sym("want", t), True) for t in tops]
+        wanted = [(sym("want", t), True) for t in tops]
         meets = self.prover.model(wanted)
         if meets is None:
             return  # reported as unmeetable-service
-        core = self.prover.core(wanted, [(_sym("want_not", x), True) for x in live])
+        core = self.prover.core(wanted, [(sym("want_not", x), True) for x in live])
         if not core:
             return
         exclusions = [str(symbol.arguments[0].name) for symbol, _ in core]
@@ -650,31 +527,41 @@ class _Lint:
             if any(m in unmeetable for m in members) or not self.prover.sat([hold]):
                 continue  # a conflict, reported as such
             candidates = [m for m in members if m in self.located.nodes and m not in reported]
-            set_aside: list[str] = []
+            set_aside: set[str] = set()
             # The later of two equal members is the one reported; once reported, a member is
-            # set aside, so that what remains still implies everything set aside.
-            for member in sorted(candidates, key=self._line, reverse=True):
-                aside = [(_sym("set_aside", m), True) for m in [*set_aside, member]]
-                if self.prover.sat([hold, (_sym("want_not", member), True), *aside]):
-                    continue
-                others = [m for m in members if m != member and m not in set_aside]
-                core = self.prover.core(
-                    [(_sym("want_not", member), True)], [(_sym("want", o), True) for o in others]
-                )
-                implying = [str(symbol.arguments[0].name) for symbol, _ in core or []]
-                set_aside.append(member)
-                reported.add(member)
-                together = " together" if len(implying) > 1 else ""
-                self.emit(
-                    Code.REDUNDANT_CRITERION,
-                    self.located.nodes[member].span,
-                    f"{self.describe(member)} is implied by {self.conditions(implying)}{together}: "
-                    "every case that meets them meets it too"
-                    if len(implying) > 1
-                    else f"{self.describe(member)} is implied by {self.conditions(implying)}: "
-                    "every case that meets the latter meets it too",
-                    error=False,
-                )
+            # set aside, so that what remains still implies everything set aside. The members
+            # set aside stay so for the group's later questions (set once, not per question).
+            try:
+                for member in sorted(candidates, key=self._line, reverse=True):
+                    aside = (sym("set_aside", member), True)
+                    if self.prover.sat([hold, (sym("want_not", member), True), aside]):
+                        continue
+                    others = [m for m in members if m != member and m not in set_aside]
+                    core = self.prover.core(
+                        [(sym("want_not", member), True)],
+                        [(sym("want", o), True) for o in others],
+                    )
+                    set_aside.add(member)
+                    self.prover.keep(sym("set_aside", member), True)
+                    reported.add(member)
+                    self.report_redundant(member, core or [])
+            finally:
+                for member in set_aside:
+                    self.prover.keep(sym("set_aside", member), False)
+
+    def report_redundant(self, member: str, core: list[Assumption]) -> None:
+        implying = [str(symbol.arguments[0].name) for symbol, _ in core]
+        together = " together" if len(implying) > 1 else ""
+        self.emit(
+            Code.REDUNDANT_CRITERION,
+            self.located.nodes[member].span,
+            f"{self.describe(member)} is implied by {self.conditions(implying)}{together}: "
+            "every case that meets them meets it too"
+            if len(implying) > 1
+            else f"{self.describe(member)} is implied by {self.conditions(implying)}: "
+            "every case that meets the latter meets it too",
+            error=False,
+        )
 
     def _line(self, node_id: str) -> int:
         return self.located.nodes[node_id].span.line
@@ -713,7 +600,7 @@ def _program(loaded: LoadedPolicy, located: _Map) -> str:
 def prove(loaded: LoadedPolicy) -> list[Diagnostic]:
     """Every proven problem of a policy, suppressed ones left out."""
     located = _locate(loaded)
-    lint = _Lint(loaded, located, _Prover(_program(loaded, located)))
+    lint = _Lint(loaded, located, Prover(_program(loaded, located)))
     dead_filters = lint.check_filters()
     unmeetable = lint.check_nodes(dead_filters)
     lint.check_services(unmeetable)
