@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..core.diagnostics import (
-    Diagnostic,
     SijfaspError,
     did_you_mean,
     non_ascii_note,
@@ -25,42 +23,47 @@ from ..core.diagnostics import (
     script_problem,
 )
 from ..core.kinds import LineOfBusiness
-from ..core.limits import (
-    DEFAULT_LIMITS,
-    ID_CHARACTERS,
-    MAX_ID_LENGTH,
-    MAX_SUGGEST_LENGTH,
-    Limits,
-    raise_hint,
-)
-from ..core.textsafe import for_diagnostic, terminal
-from ..core.units import DECIMALS, is_code
+from ..core.limits import DEFAULT_LIMITS, ID_CHARACTERS, MAX_ID_LENGTH, Limits, raise_hint
 from ..core.wording import article
-from ..language.semantics import CODE_DIGITS, CPT_FIELD, FieldDef, RecordKind, ValueType, Vocabulary
-from .reader import (
-    STDIN_NAME,
-    Yaml11Scalar,
-    display_name,
-    read_case_file,
-    read_case_text,
-)
+from ..language.semantics import CPT_FIELD, FieldDef, RecordKind, ValueType, Vocabulary
+from .reader import STDIN_NAME, Yaml11Scalar, display_name, read_case_file, read_case_text
+from .values import EARLIEST, LATEST, Problems, checked_value, kind_of, show, suggest
 
-__all__ = ["Case", "Record", "load_case", "read_case_text", "restrict_case", "validate_case"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "Case",
+    "Record",
+    "load_case",
+    "read_case_text",
+    "restrict_case",
+    "validate_case",
+]
+
 
 # Who and what the case is about, for a letter's header; each optional, never read by the solver.
 DETAILS = ("patient", "member_id", "payer", "plan", "reference_id")
+
+
 # The plan's line of business: chooses among a policy's versions (policies/versions.py), never read by
 # the solver; one of kinds.LineOfBusiness. Kept with the details (`details` in JSON).
 LINE_OF_BUSINESS = "line_of_business"
+
+
 # Details that select behaviour (a payer selects policies): NFKC-normalized and written in
 # one script, so that a look-alike letter cannot name another payer or plan unnoticed.
 ONE_SCRIPT = ("payer", "plan")
+
+
 TOP_LEVEL = ("id", "request", "findings", "records", *DETAILS, LINE_OF_BUSINESS)
+
+
 MAX_DETAIL_LENGTH = 80
+
+
 # Letters (any script), digits, space and the punctuation of names and ids: nothing that a
 # terminal or Markdown reads as markup is needed, and what is refused cannot be echoed wrongly.
 _DETAIL = re.compile(r"[^\W_](?:[\w .,'/:#()&+-]*[\w.)])?")
-MAX_DECIMALS = DECIMALS  # the precision policies are held to as well (core/units.py)
 
 
 @dataclass(frozen=True)
@@ -105,22 +108,6 @@ class Case:
         return found
 
 
-class _Problems:
-    def __init__(self, path: str):
-        self.path = terminal(path)
-        self.items: list[Diagnostic] = []
-
-    def add(self, field_path: str, message: str, hint: str | None = None) -> None:
-        self.items.append(
-            Diagnostic("case", message, None, "error", hint, field_path or "(top)", self.path)
-        )
-
-
-# ------------------------------------------------------------------ reading
-EARLIEST = dt.date(1900, 1, 1)
-LATEST = dt.date(2199, 12, 31)
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
 _ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:/ -]*[A-Za-z0-9._:/-])?")
 
 
@@ -133,9 +120,9 @@ def load_case(path: Path | str, vocabulary: Vocabulary, limits: Limits = DEFAULT
 def validate_case(
     data: Any, vocabulary: Vocabulary, path: str = "<case>", limits: Limits = DEFAULT_LIMITS
 ) -> Case:
-    problems = _Problems(path)
+    problems = Problems(path)
     if not isinstance(data, dict):
-        problems.add("", f"a case is a mapping with {', '.join(TOP_LEVEL)}; found {_kind_of(data)}")
+        problems.add("", f"a case is a mapping with {', '.join(TOP_LEVEL)}; found {kind_of(data)}")
         raise SijfaspError(problems.items)
     # Duplicate keys and over-long texts first: nothing else is worth checking on such input.
     _check_raw(data, limits, problems)
@@ -144,9 +131,9 @@ def validate_case(
     for key in data:
         if key not in TOP_LEVEL:
             problems.add(
-                _show(key),
-                f"unknown field '{_show(key)}'",
-                _suggest(key, TOP_LEVEL) or "a case has " + ", ".join(TOP_LEVEL),
+                show(key),
+                f"unknown field '{show(key)}'",
+                suggest(key, TOP_LEVEL) or "a case has " + ", ".join(TOP_LEVEL),
             )
     case_id = _validate_id(data.get("id"), path, problems)
     request = _validate_request(data.get("request"), vocabulary, problems)
@@ -161,7 +148,7 @@ def validate_case(
     return Case(case_id, path, request, findings, tuple(records), details)
 
 
-def _check_implied(findings: dict, vocabulary: Vocabulary, problems: _Problems) -> None:
+def _check_implied(findings: dict, vocabulary: Vocabulary, problems: Problems) -> None:
     """A narrow finding documented true and a finding it implies documented false (the
     vocabulary's `implies`): the case contradicts itself, and no reading of it is safe."""
     for narrow, broad in vocabulary.contradictions(findings):
@@ -172,7 +159,7 @@ def _check_implied(findings: dict, vocabulary: Vocabulary, problems: _Problems) 
         )
 
 
-def _check_service_code(request: dict, vocabulary: Vocabulary, problems: _Problems) -> None:
+def _check_service_code(request: dict, vocabulary: Vocabulary, problems: Problems) -> None:
     """A procedure code the vocabulary's table of codes gives to other services only, not to
     the requested one: the request states two different procedures."""
     service, code = request.get("service"), request.get("cpt_code")
@@ -262,7 +249,7 @@ def restrict_case(case: Case, vocabulary: Vocabulary) -> Case:
     return Case(case.id, case.path, request, findings, tuple(records), case.details)
 
 
-def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
+def _validate_details(data: dict, problems: Problems) -> dict[str, str]:
     details: dict[str, str] = {}
     for name in DETAILS:
         raw = data.get(name)
@@ -272,7 +259,7 @@ def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
             # A bare number is refused rather than read: it would lose leading zeros (00123).
             problems.add(
                 name,
-                f"'{name}' is a text; found {_kind_of(raw)}",
+                f"'{name}' is a text; found {kind_of(raw)}",
                 "write it in quotes" if isinstance(raw, (int, Decimal)) else None,
             )
             continue
@@ -280,7 +267,7 @@ def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
         if len(text) > MAX_DETAIL_LENGTH or _DETAIL.fullmatch(text) is None:
             problems.add(
                 name,
-                f"'{name}' '{_show(raw)}' is not accepted: at most {MAX_DETAIL_LENGTH} "
+                f"'{name}' '{show(raw)}' is not accepted: at most {MAX_DETAIL_LENGTH} "
                 "characters, of letters, digits, space and . , ' / : # ( ) & + - _",
             )
             continue
@@ -288,7 +275,7 @@ def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
         if mixed is not None:
             problems.add(
                 name,
-                f"'{name}' '{_show(raw)}' is not accepted: it {mixed}",
+                f"'{name}' '{show(raw)}' is not accepted: it {mixed}",
                 "write the name in one script, as the payer writes it",
             )
             continue
@@ -299,7 +286,7 @@ def _validate_details(data: dict, problems: _Problems) -> dict[str, str]:
     return details
 
 
-def _line_of_business(raw: Any, problems: _Problems) -> str | None:
+def _line_of_business(raw: Any, problems: Problems) -> str | None:
     """`line_of_business`: one of kinds.LineOfBusiness, in any letter case, with spaces or
     hyphens for `_` (`Medicare Advantage`); anything else is refused with the list."""
     if raw is None:
@@ -308,7 +295,7 @@ def _line_of_business(raw: Any, problems: _Problems) -> str | None:
     if not isinstance(raw, str) or isinstance(raw, Yaml11Scalar):
         problems.add(
             LINE_OF_BUSINESS,
-            f"'{LINE_OF_BUSINESS}' is one of {', '.join(known)}; found {_kind_of(raw)}",
+            f"'{LINE_OF_BUSINESS}' is one of {', '.join(known)}; found {kind_of(raw)}",
         )
         return None
     text = normalized_name(raw).strip()
@@ -317,38 +304,14 @@ def _line_of_business(raw: Any, problems: _Problems) -> str | None:
         return key
     problems.add(
         LINE_OF_BUSINESS,
-        f"'{_show(raw)}' is not a line of business{non_ascii_note(text)}: expected one of "
+        f"'{show(raw)}' is not a line of business{non_ascii_note(text)}: expected one of "
         + ", ".join(known),
         did_you_mean(key, known) or "the plan's kind of coverage; 'other' when it is none of these",
     )
     return None
 
 
-def _show(value: Any) -> str:
-    """A key or value of the case as a message may echo it: escaped, and cut when long."""
-    return for_diagnostic(value)
-
-
-def _suggest(name: Any, candidates: Iterable[str]) -> str | None:
-    # Only short names get a did-you-mean: comparing long ones costs time and says nothing.
-    text = str(name)
-    if len(text) > MAX_SUGGEST_LENGTH:
-        return None
-    names = sorted(set(candidates))
-    folded = text.strip().lower()
-    # The same name in other letters (MRI for mri), then a name it begins (vas for vas_score).
-    same = next((c for c in names if c.lower() == folded), None)
-    if same is None and folded:
-        same = next((c for c in names if c.lower().startswith(folded + "_")), None)
-    if same is not None:
-        return f"did you mean '{same}'?"
-    hint = did_you_mean(folded, names) or did_you_mean(text, names)
-    # A look-alike letter (a Cyrillic e for a Latin one): the hint names the odd character.
-    note = non_ascii_note(text)
-    return f"{hint}{note}" if hint and note else hint
-
-
-def _check_raw(data: Any, limits: Limits, problems: _Problems) -> None:
+def _check_raw(data: Any, limits: Limits, problems: Problems) -> None:
     """Keys written twice and texts past the length limit, anywhere in the case."""
     stack: list[tuple[str, Any]] = [("", data)]
     longest = limits.max_string_length
@@ -359,14 +322,14 @@ def _check_raw(data: Any, limits: Limits, problems: _Problems) -> None:
                 problems.add(
                     where,
                     f"a text of {len(value):,} characters; at most {longest:,} are read "
-                    f"('{_show(value)}')",
+                    f"('{show(value)}')",
                     raise_hint("max_string_length"),
                 )
         elif isinstance(value, dict):
             for key, line in getattr(value, "duplicates", ()):
                 problems.add(
                     _join(where, key),
-                    f"'{_show(key)}' is written twice"
+                    f"'{show(key)}' is written twice"
                     + (f" (again at line {line})" if line else "")
                     + "; a key may appear once in a mapping",
                 )
@@ -375,7 +338,7 @@ def _check_raw(data: Any, limits: Limits, problems: _Problems) -> None:
                     problems.add(
                         where,
                         f"a key of {len(key):,} characters; at most {longest:,} are read "
-                        f"('{_show(key)}')",
+                        f"('{show(key)}')",
                         raise_hint("max_string_length"),
                     )
                     continue
@@ -386,10 +349,10 @@ def _check_raw(data: Any, limits: Limits, problems: _Problems) -> None:
 
 
 def _join(where: str, key: Any) -> str:
-    return f"{where}.{_show(key)}" if where else _show(key)
+    return f"{where}.{show(key)}" if where else show(key)
 
 
-def _validate_id(raw: Any, path: str, problems: _Problems) -> str:
+def _validate_id(raw: Any, path: str, problems: Problems) -> str:
     if raw is None:
         return _id_from_file_name("stdin" if path == STDIN_NAME else Path(path).stem)
     if (isinstance(raw, Decimal) and raw.is_finite()) or (
@@ -397,12 +360,12 @@ def _validate_id(raw: Any, path: str, problems: _Problems) -> str:
     ):
         raw = str(raw)
     if not isinstance(raw, str) or isinstance(raw, Yaml11Scalar):
-        problems.add("id", f"the id is a text; found {_kind_of(raw)}")
+        problems.add("id", f"the id is a text; found {kind_of(raw)}")
         return "case"
     if not _is_id(raw):
         problems.add(
             "id",
-            f"the id '{_show(raw)}' is not a valid id: at most {MAX_ID_LENGTH} characters, "
+            f"the id '{show(raw)}' is not a valid id: at most {MAX_ID_LENGTH} characters, "
             f"of {ID_CHARACTERS}",
         )
         return "case"
@@ -421,37 +384,13 @@ def _is_id(text: str) -> bool:
     return len(text) <= MAX_ID_LENGTH and _ID.fullmatch(text) is not None
 
 
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (true/false)"
-    if isinstance(value, Yaml11Scalar):
-        return (
-            f"{_show(value)} unquoted, which YAML 1.1 reads as {_show(value.reading)}: "
-            "a case is read as YAML 1.2 (write true or false, a plain decimal number, "
-            "or a quoted text)"
-        )
-    if isinstance(value, (int, float, Decimal)):
-        return f"the number {_show(value)}"
-    if isinstance(value, str):
-        return f"the text '{_show(value)}'"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return f"the date {value}"
-    return type(value).__name__
-
-
-def _validate_request(data: Any, vocabulary: Vocabulary, problems: _Problems) -> dict:
+def _validate_request(data: Any, vocabulary: Vocabulary, problems: Problems) -> dict:
     if not isinstance(data, dict):
         problems.add(
             "request",
             "the case needs a 'request' mapping with "
             + ", ".join(f.name for f in vocabulary.request_fields if f.required)
-            + ("" if data is None else f"; found {_kind_of(data)}"),
+            + ("" if data is None else f"; found {kind_of(data)}"),
         )
         return {}
     values: dict[str, Any] = {}
@@ -460,12 +399,12 @@ def _validate_request(data: Any, vocabulary: Vocabulary, problems: _Problems) ->
         fact = vocabulary.fact("request", str(key))
         if fact is None:
             problems.add(
-                f"request.{_show(key)}",
-                f"unknown request field '{_show(key)}'",
-                _suggest(key, names) or "request fields: " + ", ".join(names),
+                f"request.{show(key)}",
+                f"unknown request field '{show(key)}'",
+                suggest(key, names) or "request fields: " + ", ".join(names),
             )
             continue
-        value = _value(raw, fact.type, f"request.{key}", problems)
+        value = checked_value(raw, fact.type, f"request.{key}", problems)
         if value is not None:
             values[fact.name] = value
     for fact in vocabulary.request_fields:
@@ -476,25 +415,25 @@ def _validate_request(data: Any, vocabulary: Vocabulary, problems: _Problems) ->
     return values
 
 
-def _validate_findings(data: Any, vocabulary: Vocabulary, problems: _Problems) -> dict:
+def _validate_findings(data: Any, vocabulary: Vocabulary, problems: Problems) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        problems.add("findings", f"findings are a mapping of name: value; found {_kind_of(data)}")
+        problems.add("findings", f"findings are a mapping of name: value; found {kind_of(data)}")
         return {}
     values: dict[str, Any] = {}
     names = [f.name for f in vocabulary.findings]
     for key, raw in data.items():
         fact = vocabulary.fact("finding", str(key))
         if fact is None:
-            hint = _suggest(key, names)
+            hint = suggest(key, names)
             if vocabulary.fact("request", str(key)) is not None:
                 hint = f"'{key}' belongs under request"
-            problems.add(f"findings.{_show(key)}", f"unknown finding '{_show(key)}'", hint)
+            problems.add(f"findings.{show(key)}", f"unknown finding '{show(key)}'", hint)
             continue
         if raw is None:
             continue  # written out but left empty: not documented
-        value = _value(raw, fact.type, f"findings.{key}", problems)
+        value = checked_value(raw, fact.type, f"findings.{key}", problems)
         if value is not None:
             values[fact.name] = value
     return values
@@ -505,12 +444,12 @@ def _validate_records(
     vocabulary: Vocabulary,
     request_date: dt.date | None,
     limits: Limits,
-    problems: _Problems,
+    problems: Problems,
 ) -> list[Record]:
     if data is None:
         return []
     if not isinstance(data, dict):
-        problems.add("records", f"records are a mapping of kind: list; found {_kind_of(data)}")
+        problems.add("records", f"records are a mapping of kind: list; found {kind_of(data)}")
         return []
     count = sum(len(items) for items in data.values() if isinstance(items, list))
     if count > limits.max_records:
@@ -526,16 +465,16 @@ def _validate_records(
         kind = vocabulary.record(str(key))
         if kind is None:
             problems.add(
-                f"records.{_show(key)}",
-                f"unknown record kind '{_show(key)}'",
-                _suggest(key, names) or "record kinds: " + ", ".join(names),
+                f"records.{show(key)}",
+                f"unknown record kind '{show(key)}'",
+                suggest(key, names) or "record kinds: " + ", ".join(names),
             )
             continue
         if items is None:
             continue
         if not isinstance(items, list):
             problems.add(
-                f"records.{key}", f"a list of {key} records is expected; found {_kind_of(items)}"
+                f"records.{key}", f"a list of {key} records is expected; found {kind_of(items)}"
             )
             continue
         for index, item in enumerate(items):
@@ -551,11 +490,11 @@ def _validate_record(
     item: Any,
     request_date: dt.date | None,
     limits: Limits,
-    problems: _Problems,
+    problems: Problems,
 ) -> Record | None:
     where = f"records.{kind.name}[{index}]"
     if not isinstance(item, dict):
-        problems.add(where, f"{article(kind.name)} record is a mapping; found {_kind_of(item)}")
+        problems.add(where, f"{article(kind.name)} record is a mapping; found {kind_of(item)}")
         return None
     before = len(problems.items)
     values: dict[str, Any] = {}
@@ -563,18 +502,18 @@ def _validate_record(
     for key, raw in item.items():
         field = kind.field(str(key))
         if field is None or field.derived:
-            hint = _suggest(key, names) or "fields: " + ", ".join(names)
+            hint = suggest(key, names) or "fields: " + ", ".join(names)
             if field is not None:
                 hint = f"'{key}' is computed from the record, not written in it"
             problems.add(
-                f"{where}.{_show(key)}",
-                f"unknown field '{_show(key)}' of {article(kind.name)} record",
+                f"{where}.{show(key)}",
+                f"unknown field '{show(key)}' of {article(kind.name)} record",
                 hint,
             )
             continue
         if raw is None:
             continue
-        value = _value(raw, field.type, f"{where}.{key}", problems)
+        value = checked_value(raw, field.type, f"{where}.{key}", problems)
         if value is not None:
             values[field.name] = value
     for field in kind.fields:
@@ -598,7 +537,7 @@ def _validate_record(
 
 
 def _check_dates(
-    values: dict, where: str, request_date: dt.date | None, limits: Limits, problems: _Problems
+    values: dict, where: str, request_date: dt.date | None, limits: Limits, problems: Problems
 ) -> None:
     if request_date is None:
         return
@@ -624,116 +563,3 @@ def _check_dates(
     start, end = values.get("start"), values.get("end")
     if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
         problems.add(f"{where}.end", f"the end {end} is before the start {start}")
-
-
-def _as_code(raw: Any, value_type: ValueType) -> Any:
-    """A procedure code written as a number (`cpt_code: 27278`) as its digits, for a choice of
-    codes; anything else unchanged."""
-    if not any(is_code(v) for v in value_type.values) or isinstance(raw, bool):
-        return raw
-    whole = isinstance(raw, int) or (
-        isinstance(raw, Decimal) and raw.is_finite() and raw.as_tuple().exponent == 0
-    )
-    if whole and raw >= 0:
-        return f"{int(raw):0{CODE_DIGITS}d}"
-    return raw
-
-
-def _value(raw: Any, value_type: ValueType, where: str, problems: _Problems) -> Any:
-    """A raw YAML/JSON value checked against its type; None (and a problem) when it does not fit."""
-    expected = value_type.describe()
-    if isinstance(raw, Yaml11Scalar):
-        problems.add(where, f"expected {expected}; found {_kind_of(raw)}")
-        return None
-    if value_type.kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        problems.add(where, f"expected true or false; found {_kind_of(raw)}")
-        return None
-    if value_type.kind == "number":
-        if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
-            problems.add(where, f"expected {expected}; found {_kind_of(raw)}")
-            return None
-        try:
-            # Read as written: a Decimal from the file is exact; a float given through the API
-            # is taken by its shortest text.
-            value = raw if isinstance(raw, Decimal) else Decimal(str(raw))
-        except InvalidOperation:
-            problems.add(where, f"expected {expected}; found {_kind_of(raw)}")
-            return None
-        if not value.is_finite():
-            problems.add(where, f"expected {expected}; found {_show(raw)}")
-            return None
-        assert value_type.low is not None and value_type.high is not None
-        if value < value_type.low or value > value_type.high:
-            problems.add(where, f"{_show(raw)} is out of range: expected {expected}")
-            return None
-        exponent = value.as_tuple().exponent
-        if (
-            isinstance(exponent, int)
-            and exponent < -MAX_DECIMALS
-            and value != value.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
-        ):
-            problems.add(where, f"{_show(raw)} has more than {MAX_DECIMALS} decimal places")
-            return None
-        return value
-    if value_type.kind == "date":
-        return _date(raw, where, problems)
-    if value_type.kind == "choice":
-        value = _as_code(raw, value_type)
-        if not isinstance(value, str) or value not in value_type.values:
-            hint = _suggest(value, value_type.values) if isinstance(value, str) else None
-            problems.add(where, f"expected {expected}; found {_kind_of(raw)}", hint)
-            return None
-        return value
-    if value_type.kind == "set":
-        if not isinstance(raw, list):
-            problems.add(where, f"expected {expected}; found {_kind_of(raw)}")
-            return None
-        items: list[str] = []
-        for position, entry in enumerate(raw):
-            if not isinstance(entry, str) or entry not in value_type.values:
-                hint = _suggest(entry, value_type.values) if isinstance(entry, str) else None
-                problems.add(
-                    f"{where}[{position}]",
-                    f"expected one of {', '.join(value_type.values)}; found {_kind_of(entry)}",
-                    hint,
-                )
-                return None
-            if entry not in items:
-                items.append(entry)
-        return tuple(items)
-    raise AssertionError(value_type.kind)
-
-
-def _date(raw: Any, where: str, problems: _Problems) -> dt.date | None:
-    if isinstance(raw, dt.datetime):
-        problems.add(where, f"expected a date YYYY-MM-DD; found a date and time {raw}")
-        return None
-    value = raw if isinstance(raw, dt.date) else None
-    if isinstance(raw, str):
-        # Strictly YYYY-MM-DD: fromisoformat alone would also take 2026-W29-3 or 20260715.
-        if _ISO_DATE.fullmatch(raw):
-            try:
-                value = dt.date.fromisoformat(raw)
-            except ValueError:
-                value = None
-        if value is None:
-            if _ISO_DATE_TIME.match(raw):
-                problems.add(
-                    where,
-                    f"expected a date YYYY-MM-DD; found a date and time "
-                    f"'{_show(raw)}': give the date alone",
-                )
-            else:
-                problems.add(where, f"expected a date YYYY-MM-DD; found '{_show(raw)}'")
-            return None
-    if value is not None:
-        if not EARLIEST <= value <= LATEST:
-            problems.add(
-                where, f"{value} is outside the dates sijfasp accepts ({EARLIEST}..{LATEST})"
-            )
-            return None
-        return value
-    problems.add(where, f"expected a date YYYY-MM-DD; found {_kind_of(raw)}")
-    return None
