@@ -27,16 +27,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+TREE: list[Path] = []  # the checkout measured
+
 
 def _first(*names: str) -> Any:
-    """The first of `module:attribute` that this checkout has."""
+    """The first of `module:attribute` that this checkout has (a module found elsewhere, as
+    an editable install of another checkout may offer, does not count)."""
     for name in names:
-        module, attribute = name.split(":")
+        module_name, attribute = name.split(":")
         try:
-            return getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError):
+            module = importlib.import_module(module_name)
+        except ImportError:
             continue
-    raise ImportError(f"none of {names}")
+        where = Path(module.__file__ or "").resolve()
+        if TREE and not where.is_relative_to(TREE[0]):
+            continue
+        if hasattr(module, attribute):
+            return getattr(module, attribute)
+    raise ImportError(f"none of {names} in {TREE}")
 
 
 class Clock:
@@ -93,7 +101,9 @@ def batched_floor(policies: list[Any], cases: list[Any]) -> Clock | None:
     """clingo alone on the batched program: a chunk's indexed facts built beforehand, then one
     grounding and one solve per chunk and policy."""
     try:
-        from sijfasp.solve import batched
+        batched = _first("sijfasp.solve.batched:determine_many") and importlib.import_module(
+            "sijfasp.solve.batched"
+        )
     except ImportError:
         return None
     import clingo
@@ -151,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="figures to measure")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.tree.resolve()))
+    TREE.append(args.tree.resolve())
     import sijfasp
 
     where = Path(sijfasp.__file__).resolve()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..api import DEFAULT_ENUMERATE
+from ..core.arguments import parse_count
 from ..core.limits import Limits
 from ..policies import versions
 from ..policies.loaded import LoadedPolicy
@@ -31,6 +32,9 @@ ENGINES = ("local", "dask")
 # Cases handed out ahead of the one being written, per worker: enough to keep every worker
 # busy, few enough that a long input is never held in memory at once.
 AHEAD_PER_WORKER = 8
+# Cases handed out together (their determinations grounded together: solve/batched.py), at
+# most; fewer while the input has fewer cases ready than the workers could take.
+TOGETHER = 50
 PROGRESS_INTERVAL = 0.2
 
 
@@ -73,7 +77,7 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--enumerate",
-        type=_workers_or_zero,
+        type=parse_count,
         default=None,
         metavar="N",
         help=f"minimal sets of missing documentation listed per policy, as in check --format "
@@ -93,16 +97,6 @@ def _workers(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
     if value < 1:
         raise argparse.ArgumentTypeError("expected 1 or more")
-    return value
-
-
-def _workers_or_zero(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("expected 0 or more")
     return value
 
 
@@ -162,7 +156,8 @@ def run(
         if not journal.continuing:
             journal.start(header)
         try:
-            for outcome in in_order(engine, items, engine.capacity * AHEAD_PER_WORKER):
+            ahead = engine.capacity * max(AHEAD_PER_WORKER, 2 * TOGETHER)
+            for outcome in in_order(engine, items, ahead, TOGETHER):
                 journal.write(outcome)
                 tally.add(outcome)
                 progress.show(tally.cases)
@@ -209,29 +204,41 @@ def _workers_for(args: argparse.Namespace, items: Iterator[Item]) -> tuple[int, 
     return workers, itertools.chain(ahead, items)
 
 
-def in_order(engine: Any, items: Iterable[Item], ahead: int) -> Iterator[Outcome]:
+def in_order(
+    engine: Any, items: Iterable[Item], ahead: int, together: int = 1
+) -> Iterator[Outcome]:
     """The outcomes in input order, whatever order the engine finishes them in; at most
-    `ahead` cases handed out beyond the next one to write."""
+    `ahead` cases handed out beyond the next one to write, in tasks of up to `together` cases
+    (each worker gets a share of the cases ahead). Tasks start at one case and double, so the
+    first lines come as soon as one case is judged."""
     pending: set[Any] = set()
+    out = 0  # cases handed out and not yet finished
     finished: dict[int, Outcome] = {}
     next_index: int | None = None
     source = iter(items)
     exhausted = False
+    largest = max(1, min(together, ahead // (2 * max(1, engine.capacity))))
+    size = 1
     while True:
-        while not exhausted and len(pending) + len(finished) < ahead:
-            item = next(source, None)
-            if item is None:
+        while not exhausted and out + len(finished) < ahead:
+            chunk = list(itertools.islice(source, min(size, ahead - out - len(finished))))
+            if not chunk:
                 exhausted = True
                 break
             if next_index is None:
-                next_index = item.index
-            pending.add(engine.submit(item))
+                next_index = chunk[0].index
+            pending.add(engine.submit(chunk))
+            out += len(chunk)
+            size = min(largest, 2 * size)
+            if getattr(engine, "synchronous", False):
+                break  # judged already: its lines are written before the next task
         if not pending:
             break
         for task in engine.wait(pending):
             pending.discard(task)
-            outcome = engine.result(task)
-            finished[outcome.index] = outcome
+            for outcome in engine.result(task):
+                finished[outcome.index] = outcome
+                out -= 1
         while next_index in finished:
             yield finished.pop(next_index)
             next_index += 1

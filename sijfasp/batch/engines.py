@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from .evaluate import Config, Item, Outcome, evaluate_item, usage
+from .evaluate import Config, Item, Outcome, evaluate_items, usage
 
 PARENT_POLL = 0.2  # seconds between a worker's checks that the batch still runs
 
@@ -22,16 +22,17 @@ class InProcess:
     def __init__(self, config: Config):
         self.config = config
         self.capacity = 1
+        self.synchronous = True  # a task is done when submitted: one at a time (in_order)
 
-    def submit(self, item: Item) -> Any:
-        return evaluate_item(self.config, item)
+    def submit(self, items: list[Item]) -> Any:
+        return tuple(evaluate_items(self.config, items))  # a task is kept in a set
 
     def wait(self, pending: set[Any]) -> set[Any]:
         return set(pending)
 
     @staticmethod
-    def result(task: Any) -> Outcome:
-        return task
+    def result(task: Any) -> list[Outcome]:
+        return list(task)
 
     def close(self) -> None:
         pass
@@ -67,8 +68,8 @@ class Processes:
             initializer=_start_worker,
         )
 
-    def submit(self, item: Item) -> Any:
-        return self.pool.submit(evaluate_item, self.config, item)
+    def submit(self, items: list[Item]) -> Any:
+        return self.pool.submit(evaluate_items, self.config, items)
 
     def wait(self, pending: set[Any]) -> set[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -81,8 +82,8 @@ class Processes:
         return done
 
     @staticmethod
-    def result(task: Any) -> Outcome:
-        return task.result()
+    def result(task: Any) -> list[Outcome]:
+        return list(task.result())
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -118,9 +119,9 @@ class Dask:
         threads = sum(self.client.nthreads().values())
         self.capacity = max(1, threads)
 
-    def submit(self, item: Item) -> Any:
+    def submit(self, items: list[Item]) -> Any:
         # pure=False: two identical lines of the input are two cases, each with its line.
-        return self.client.submit(evaluate_item, self.config, item, pure=False)
+        return self.client.submit(evaluate_items, self.config, items, pure=False)
 
     def wait(self, pending: set[Any]) -> set[Any]:
         from distributed import wait
@@ -128,8 +129,8 @@ class Dask:
         return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
 
     @staticmethod
-    def result(task: Any) -> Outcome:
-        return task.result()
+    def result(task: Any) -> list[Outcome]:
+        return list(task.result())
 
     def close(self) -> None:
         self.client.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import Options, evaluate_case
+from ..api import Options, evaluate_case, evaluate_cases
+from ..cases.case import Case
 from ..cases.reader import read_case_text, read_json_case_text
 from ..cases.vocabulary import case_under
 from ..core.diagnostics import Diagnostic, SijfaspError
@@ -28,7 +30,7 @@ from ..policies.loaded import LoadedPolicy
 from ..policies.loading import bundled_policy_versions, load_policy, policy_versions, set_policies
 from ..policies.policy_set import PolicySet
 from ..results import render
-from ..results.results import PolicySetInfo
+from ..results.results import CaseResult, PolicySetInfo
 from ..solve.solver import OutOfTime
 
 
@@ -94,6 +96,72 @@ def _policies(config: Config) -> list[LoadedPolicy]:
 
 def evaluate_item(config: Config, item: Item) -> Outcome:
     """The output line of one case: what `check --format json` prints, or an error line."""
+    read = _read(config, item)
+    if isinstance(read, Outcome):
+        return read
+    raw_id, case, chosen = read
+    options = Options(enumerate=config.enumerate)
+    limit = config.limits.time_limit
+    return _judged(
+        config,
+        item,
+        raw_id,
+        lambda: _within_time(
+            limit,
+            item,
+            lambda: evaluate_case(chosen, case, options, config.as_of, config.pinned, limit),
+        ),
+    )
+
+
+# A chunk's cases are judged together (their determinations from one grounding per policy,
+# api.evaluate_cases) up to this many records each; a longer chart is judged on its own. So are
+# all cases under a time limit shorter than TOGETHER_LIMIT seconds: the chunk's grounding
+# cannot be stopped, and the limit is each case's.
+TOGETHER_RECORDS = 200
+TOGETHER_LIMIT = 5.0
+
+
+def evaluate_items(config: Config, items: list[Item]) -> list[Outcome]:
+    """The output lines of several cases, each what `evaluate_item` gives it. The cases read
+    and checked without error are judged together (api.evaluate_cases); should that fail (a
+    case past its time limit, say), each is judged again on its own, for its own line. The
+    process is ended only past the whole chunk's time (`_within_time`)."""
+    read = [_read(config, item) for item in items]
+    together = [
+        i
+        for i, r in enumerate(read)
+        if not isinstance(r, Outcome) and len(r[1].records) <= TOGETHER_RECORDS
+    ]
+    results: dict[int, CaseResult] = {}
+    limit = config.limits.time_limit
+    if len(together) > 1 and (not limit or limit >= TOGETHER_LIMIT):
+        options = Options(enumerate=config.enumerate)
+        cases = [(r[1], r[2]) for i in together if not isinstance(r := read[i], Outcome)]
+        first, last = items[together[0]], items[together[-1]]
+        chunk = dataclasses.replace(first, source=f"{first.source} to {last.source}")
+        try:
+            found = _within_time(
+                limit * len(cases),
+                chunk,
+                lambda: evaluate_cases(cases, options, config.as_of, config.pinned, limit),
+            )
+            results = dict(zip(together, found, strict=True))
+        except (SijfaspError, MemoryError, RecursionError, OutOfTime):
+            results = {}
+    outcomes = []
+    for i, (item, r) in enumerate(zip(items, read, strict=True)):
+        if isinstance(r, Outcome):
+            outcomes.append(r)
+        elif i in results:
+            outcomes.append(_judged(config, item, r[0], functools.partial(results.__getitem__, i)))
+        else:
+            outcomes.append(evaluate_item(config, item))
+    return outcomes
+
+
+def _read(config: Config, item: Item) -> Outcome | tuple[Any, Case, list[LoadedPolicy]]:
+    """The case of an item and the policies that judge it, with its raw id; or its error line."""
     if item.problem is not None:
         return _error(item, None, [{"message": item.problem}])
     try:
@@ -118,13 +186,18 @@ def evaluate_item(config: Config, item: Item) -> Outcome:
             )
         else:
             case, chosen = case_under(data, policies, item.source, config.limits)
-        options = Options(enumerate=config.enumerate)
-        limit = config.limits.time_limit
-        result = _within_time(
-            limit,
-            item,
-            lambda: evaluate_case(chosen, case, options, config.as_of, config.pinned, limit),
-        )
+    except SijfaspError as error:
+        return _error(item, raw_id, _diagnostics(error))
+    except (MemoryError, RecursionError):
+        return _error(item, raw_id, [{"message": _TOO_COMPLEX_MEMORY}])
+    return raw_id, case, chosen
+
+
+def _judged(config: Config, item: Item, raw_id: Any, work: Callable[[], CaseResult]) -> Outcome:
+    """The line of a case judged by `work`: its result, or the error that stopped it."""
+    limit = config.limits.time_limit
+    try:
+        result = work()
     except SijfaspError as error:
         return _error(item, raw_id, _diagnostics(error))
     except (MemoryError, RecursionError):
