@@ -25,6 +25,7 @@ from typing import Any
 from ..cases.reader import file_kind
 from ..cases.vocabulary import payer_id
 from ..core import textsafe
+from ..core.arguments import parse_count
 from ..core.diagnostics import Diagnostic, SijfaspError, did_you_mean, non_ascii_note
 from ..core.limits import DEFAULT_LIMITS, GIB, MIB, RAISE_WITH, Limits, raise_hint, too_complex
 from ..core.source import SourceText
@@ -191,18 +192,6 @@ def parse_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got '{text}'") from None
-
-
-def parse_count(text: str | int) -> int:
-    if isinstance(text, int):
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("expected 0 or more")
-    return value
 
 
 def select_policies(args: argparse.Namespace) -> list[LoadedPolicy]:
