@@ -43,24 +43,14 @@ __all__ = [
 
 # Who and what the case is about, for a letter's header; each optional, never read by the solver.
 DETAILS = ("patient", "member_id", "payer", "plan", "reference_id")
-
-
 # The plan's line of business: chooses among a policy's versions (policies/versions.py), never read by
 # the solver; one of kinds.LineOfBusiness. Kept with the details (`details` in JSON).
 LINE_OF_BUSINESS = "line_of_business"
-
-
 # Details that select behaviour (a payer selects policies): NFKC-normalized and written in
 # one script, so that a look-alike letter cannot name another payer or plan unnoticed.
 ONE_SCRIPT = ("payer", "plan")
-
-
 TOP_LEVEL = ("id", "request", "findings", "records", *DETAILS, LINE_OF_BUSINESS)
-
-
 MAX_DETAIL_LENGTH = 80
-
-
 # Letters (any script), digits, space and the punctuation of names and ids: nothing that a
 # terminal or Markdown reads as markup is needed, and what is refused cannot be echoed wrongly.
 _DETAIL = re.compile(r"[^\W_](?:[\w .,'/:#()&+-]*[\w.)])?")

@@ -175,8 +175,6 @@ def _latest_evidence(
 
 
 MAX_TOO_CLOSE = 3
-
-
 MAX_SPACED_SHOWN = 6
 
 

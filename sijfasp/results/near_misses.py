@@ -29,8 +29,6 @@ from ..solve.case_facts import months_before
 from .snapshot_reader import SIDES, Reader, note_order_dates, side_words
 
 MAX_NEAR_MISSES = 3
-
-
 NEARLY_WORDS = "does not count:"  # how a record that nearly qualifies is introduced, for people
 
 

@@ -23,8 +23,6 @@ from .render_words import (
 from .results import CaseResult, MissingGroup, MissingItem, NodeResult, PolicyResult
 
 DEFAULT_REPLY_DAYS = 7  # the standard decision window for a non-urgent prior authorization
-
-
 LETTER_NOTE = (
     "The criteria are found met or not met against the policy text; the decision rests with "
     "the physician reviewer."

@@ -36,14 +36,8 @@ from .results import (
 )
 
 WIDTH = 80
-
-
 MAX_SETS_SHOWN = 5
-
-
 MAX_OPTIONS_SHOWN = 8
-
-
 MAX_ITEMS_LISTED = 8
 
 

@@ -20,8 +20,6 @@ from .results import (
 )
 
 MARKS = {Status.MET: "✓", Status.NOT_MET: "✗", Status.NOT_DOCUMENTED: "?"}
-
-
 DETERMINATION_WORDS = {
     Determination.APPROVABLE: "approvable: every criterion is met as documented",
     Determination.EXCLUDED: "excluded: an exclusion of the policy is documented",
