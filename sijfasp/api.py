@@ -276,6 +276,11 @@ def evaluate_case(
     return _case_result(case, results)
 
 
+# Fewer cases than this are judged one by one: the batched program is worked out once per
+# process and policy (about half a second), more than a few cases' groundings save.
+TOGETHER_FROM = 8
+
+
 def evaluate_cases(
     cases: Sequence[tuple[Case, list[LoadedPolicy]]],
     options: Options = DEFAULT_OPTIONS,
@@ -301,8 +306,11 @@ def _evaluate_chunk(
     pinned: tuple[str, ...],
     time_limit: float,
 ) -> list[CaseResult]:
-    if len(cases) == 1:
-        return [evaluate_case(cases[0][1], cases[0][0], options, as_of, pinned, time_limit)]
+    if len(cases) < TOGETHER_FROM:
+        return [
+            evaluate_case(policies, case, options, as_of, pinned, time_limit)
+            for case, policies in cases
+        ]
     chosen = [
         versions.choose(policies, as_of or case.date, case.details.get(LINE_OF_BUSINESS), pinned)
         for case, policies in cases

@@ -67,9 +67,24 @@ def _atoms_in(node: ast.AST) -> list[Signature]:
     return found
 
 
+def _fact(statement: ast.AST) -> Signature | None:
+    """The signature of a plain fact `p(t1, ..., tn).` (most of a compiled policy), else None."""
+    if statement.ast_type != ast.ASTType.Rule or statement.body:
+        return None
+    head = statement.head
+    if head.ast_type != ast.ASTType.Literal or head.atom.ast_type != ast.ASTType.SymbolicAtom:
+        return None
+    term = head.atom.symbol
+    if term.ast_type != ast.ASTType.Function:
+        return None
+    return (term.name, len(term.arguments))
+
+
 def _parts(statement: ast.AST) -> tuple[list[Signature], list[Signature], bool]:
     """A statement's head atoms, body atoms, and whether its head is a choice."""
     kind = statement.ast_type
+    if (fact := _fact(statement)) is not None:
+        return [fact], [], False
     if kind == ast.ASTType.Rule:
         head = statement.head
         body = [s for literal in statement.body for s in _atoms_in(literal)]
@@ -122,7 +137,8 @@ def _fresh_variable(statements: Sequence[ast.AST]) -> str:
             return variable
 
     for statement in statements:
-        Visitor()(statement)
+        if _fact(statement) is None:  # a fact names no variable
+            Visitor()(statement)
     name = "CaseIndex"
     while name in used:
         name += "_"
@@ -177,6 +193,9 @@ def _rewrite(statement: ast.AST, dependent: frozenset[Signature], variable: str)
     kind = statement.ast_type
     if kind == ast.ASTType.Comment:
         return None
+    fact = _fact(statement)
+    if fact is not None and fact not in dependent:
+        return statement  # a fact of the policy: as it is
     if kind == ast.ASTType.Defined:
         if (statement.name, statement.arity) in dependent:
             return statement.update(arity=statement.arity + 1)
