@@ -333,8 +333,9 @@ def test_the_12_month_therapy_window(aim_caresource) -> None:
     assert (witness.a.determination, witness.b.determination) == ("approvable", "incomplete")
     date = witness.case["request"]["date"]
     therapy = _records(witness, "therapy")
-    # The record moved ended more than 12 months before the request: AIM still counts it.
-    assert any((date - r["end"]).days > 365 for r in therapy)
+    # The record moved reaches back past the 12 months before the request (it ended before
+    # them, or began before them with too few of its days left inside): AIM still counts it all.
+    assert any((date - r["start"]).days > 365 for r in therapy)
 
 
 def test_no_differences_is_said_only_when_every_criterion_was_tried() -> None:
