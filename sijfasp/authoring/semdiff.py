@@ -138,12 +138,22 @@ class Diff:
             for node in self.changed[side]:
                 leaf = compiled.nodes[node].leaf
                 if isinstance(leaf, RecordsLeaf):
-                    for fl in judge.writer.filters.of(leaf.set_id):
-                        kinds.add(fl.kind)
-                        for test in fl.conditions:
-                            fields.add((fl.kind, test.arguments[0].name))
-                            if test.name in ("matches", "covers"):
-                                facts.add(("request", test.arguments[1].arguments[0].name))
+                    # The set's filters, and those of the sets they order records against
+                    # (`date after SET`): the other set's records are read too.
+                    pending, seen = [leaf.set_id], set()
+                    while pending:
+                        set_id = pending.pop()
+                        seen.add(set_id)
+                        for fl in judge.writer.filters.of(set_id):
+                            kinds.add(fl.kind)
+                            for test in fl.conditions:
+                                fields.add((fl.kind, test.arguments[0].name))
+                                if test.name in ("matches", "covers"):
+                                    facts.add(("request", test.arguments[1].arguments[0].name))
+                                if test.name in ("after", "before"):
+                                    target = test.arguments[1].name
+                                    if target not in seen:
+                                        pending.append(target)
                 elif leaf is not None:
                     fact = FactRef.of_key(leaf.key)
                     part = "request" if fact.scope == FactScope.REQUEST else "findings"
