@@ -183,3 +183,20 @@ def test_rendering_loads_no_solver():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_package_of_the_tree_is_installed():
+    # The list of packages in pyproject.toml is written out by hand; a folder missing from it
+    # works in an editable checkout and is absent from an installed sijfasp.
+    import tomllib
+
+    root = PACKAGE.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(project["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(root).parts)
+        for init in PACKAGE.rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert found - listed == set(), "packages missing from pyproject.toml"
+    assert {"sijfasp.grammar", "sijfasp.policies_asp"} <= listed  # package data, mapped folders

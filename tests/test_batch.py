@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -305,14 +306,24 @@ def test_a_case_past_the_time_limit_is_an_error_line_and_the_batch_goes_on(tmp_p
 
 
 def _grounding_heavy_case() -> dict:
-    """Ongoing home programs since 1980 with their optional fields undocumented: seconds of
-    grounding (a day atom for each day of an open program), before any solving."""
+    """Two thousand diagnostic blocks documented without their relief, one a day back from the
+    request: seconds of grounding (each block matched against every block filter of both worlds),
+    before any solving."""
     case = _example(EXAMPLE_YAML[0])
-    therapy = [
-        {"kind": "home_exercise_program", "start": f"1980-0{1 + i % 9}-1{i % 9}"}
-        for i in range(400)
+    request = dt.date.fromisoformat(str(case["request"]["date"]))
+    blocks = [
+        {
+            "date": (request - dt.timedelta(days=1 + i)).isoformat(),
+            "purpose": "diagnostic",
+            "site": "sij_intra_articular",
+            "side": "left",
+            "image_guided": True,
+            "contrast_enhanced": True,
+            "agent": "local_anesthetic",
+        }
+        for i in range(2000)
     ]
-    return {**case, "id": "grounding-heavy", "records": {"therapy": therapy}}
+    return {**case, "id": "grounding-heavy", "records": {"injection": blocks}}
 
 
 @pytest.mark.slow
