@@ -431,6 +431,7 @@ def test_asp_like_case_id_is_refused(tmp_path, name):
 ASP_LIKE_ID = "a. not b: c/d"
 
 
+@pytest.mark.slow
 def test_asp_like_case_id_is_carried_as_data(tmp_path):
     data = approvable_case()
     data["id"] = ASP_LIKE_ID

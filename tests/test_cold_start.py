@@ -456,6 +456,7 @@ def _entries(cache: Path) -> list[Path]:
     return sorted(cache.glob("dataclass-code-*.marshal"))
 
 
+@pytest.mark.slow
 def test_data_classes_are_compiled_once_and_made_alike(tmp_path):
     cache = tmp_path / "cache"
     fresh = _import_cli(None)
@@ -537,6 +538,7 @@ def test_an_entry_damaged_anywhere_is_never_unmarshalled(tmp_path, fresh_methods
         assert len(dataclass_code._read(entry)) == again["compiled"]  # written anew, whole
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="no file owners here")
 def test_an_entry_others_may_write_is_not_read(tmp_path):
     cache = tmp_path / "cache"
@@ -548,6 +550,7 @@ def test_an_entry_others_may_write_is_not_read(tmp_path):
     assert _import_cli(cache)["compiled"] > 300
 
 
+@pytest.mark.slow
 def test_entries_of_other_python_builds_beyond_the_last_few_go(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o700)
@@ -633,6 +636,7 @@ def _programs_parsed(monkeypatch, *cases: Path) -> list[str]:
     return parsed
 
 
+@pytest.mark.slow
 def test_a_program_is_read_as_text_the_first_time_only(monkeypatch, capsys):
     assert _programs_parsed(monkeypatch, support.APPROVABLE_PATH) == []
     one = json.loads(capsys.readouterr().out)

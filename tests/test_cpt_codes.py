@@ -128,6 +128,7 @@ def test_an_unknown_code_in_a_case_is_one_clear_error(loaded):
     assert "27279" in (problem.hint or "")
 
 
+@pytest.mark.slow
 def test_an_unknown_code_exits_2_with_the_expected_codes(policy_file, tmp_path):
     case = tmp_path / "unknown_code.yaml"
     case.write_text(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 
+import pytest
 from support import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "sijfasp"
@@ -68,6 +69,7 @@ def test_relative_imports_are_resolved_from_the_importing_module():
     assert _absolute(".", PACKAGE / "api.py") == "sijfasp"
 
 
+@pytest.mark.slow
 def test_only_the_fhir_package_imports_the_fhir_libraries():
     for path in PACKAGE.rglob("*.py"):
         inside = "fhir" in path.relative_to(PACKAGE).parts[:-1]

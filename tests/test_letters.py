@@ -120,6 +120,7 @@ def test_letter_reply_days_and_today(tmp_path, capsys):
     assert "## AIM Specialty Health" in out and "CareSource" not in out
 
 
+@pytest.mark.slow
 def test_a_letter_without_a_payer_is_one_letter_per_payer(capsys):
     code, out, _ = _run(capsys, "missing", EMPTY, "--format", "markdown", "--today", "2026-07-16")
     assert code == 0
@@ -307,6 +308,7 @@ def test_an_error_in_any_of_several_cases_is_reported_with_the_others(tmp_path, 
 
 
 # ------------------------------------------------------------------ notices
+@pytest.mark.slow
 def test_a_request_before_the_effective_date_is_judged_only_when_the_version_is_chosen(
     tmp_path, capsys
 ):
@@ -345,6 +347,7 @@ records:
 """
 
 
+@pytest.mark.slow
 def test_records_that_nearly_qualify_are_listed_with_what_they_miss(tmp_path, capsys):
     case = _case(tmp_path, NEAR)
     _, out, _ = _run(capsys, "explain", "--policy", "aim_sijf_2022", "--format", "json", case)
@@ -527,6 +530,7 @@ def test_the_empty_request_lists_each_set_once_with_the_side_one_item():
 RELIEF_60 = CASES / "relief_60.yaml"
 
 
+@pytest.mark.slow
 def test_blocks_that_failed_say_what_new_blocks_would_have_to_show(capsys):
     """AIM: two blocks documented at 60% are not met, and nothing is asked for; the output says
     what new blocks would have to show, and applying that gives approvable."""

@@ -108,6 +108,7 @@ def test_a_hit_equals_a_fresh_load_and_decides_the_same(cache, monkeypatch):
     assert seen == set(Determination) - {Determination.NO_VERSION}
 
 
+@pytest.mark.slow
 def test_an_edited_policy_is_loaded_afresh(cache, policy_folder, monkeypatch):
     path = policy_folder / "aim_sijf_2022.sijp"
     before = load_policy(path)

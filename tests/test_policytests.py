@@ -112,6 +112,7 @@ def test_a_passing_file_prints_dots_and_a_summary(workspace, capsys):
     assert out.rstrip().endswith("2 passed, 0 failed")
 
 
+@pytest.mark.slow
 def test_a_failure_shows_a_diff_and_exits_1(workspace, capsys):
     path = _write(workspace, SMALL.format(expect="approvable", odi="met", need="vas_score >= 5"))
     status, out, _ = _run(capsys, path)
@@ -156,6 +157,7 @@ tests:
     )
 
 
+@pytest.mark.slow
 def test_set_remove_and_add_change_a_copy_of_the_case(workspace):
     text = """\
 policy: caresource_sijf_2026
@@ -240,6 +242,7 @@ def test_a_bad_test_file_is_one_clear_message_and_exit_2(workspace, capsys, text
         assert word in err, (word, err)
 
 
+@pytest.mark.slow
 def test_coverage_lists_what_was_never_exercised(workspace, capsys):
     path = _write(
         workspace, SMALL.format(expect="incomplete", odi="not_documented", need="odi_score >= 30")
@@ -301,6 +304,7 @@ def test_the_example_in_the_authoring_guide_is_valid_and_passes(workspace):
     assert all(o.passed for o in outcomes), [pt.failure_text(loaded, o) for o in outcomes]
 
 
+@pytest.mark.slow
 def test_update_drops_ids_the_policy_no_longer_has(workspace, capsys):
     text = """\
 policy: aim_sijf_2022
@@ -345,6 +349,7 @@ tests:
     assert outcome.passed, pt.failure_text(loaded, outcome)
 
 
+@pytest.mark.slow
 def test_a_need_holding_a_colon_unquoted_is_refused_with_the_quoted_form(workspace, capsys):
     path = _write(
         workspace,

@@ -236,6 +236,7 @@ def test_an_undocumented_finding_is_a_case_too(tmp_path):
     assert "'a'" in found[0].message and "implied by 'b'" in found[0].message
 
 
+@pytest.mark.slow
 def test_lint_exits_2_on_a_proven_error_and_0_on_a_warning():
     command = [sys.executable, "-m", "sijfasp", "lint"]
     error = subprocess.run(

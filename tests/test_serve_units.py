@@ -150,6 +150,7 @@ def test_the_start_message_says_how_to_configure_a_client():
     assert auth.start_message(config.Settings(dev=True)) is None
 
 
+@pytest.mark.slow
 def test_the_server_stays_outside_the_core():
     """Only `sijfasp/serve/` imports the server libraries; nothing imports it but the command
     line, inside the `serve` command."""
