@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..api import DEFAULT_ENUMERATE
-from ..core.arguments import parse_count
+from ..core.arguments import parse_count, parse_positive_count
 from ..core.limits import Limits
 from ..policies import versions
 from ..policies.loaded import LoadedPolicy
@@ -57,7 +57,7 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--workers",
-        type=_workers,
+        type=parse_positive_count,
         default=1,
         metavar="N",
         help="processes evaluating cases (default 1: this process); at most the cores of "
@@ -88,16 +88,6 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
 def is_batch(argv: Sequence[str]) -> bool:
     """The command line runs a batch (whose time limit is per case, not for the run)."""
     return next((a for a in argv if not a.startswith("-")), "") == "batch"
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("expected 1 or more")
-    return value
 
 
 @dataclass

@@ -10,12 +10,21 @@ import argparse
 
 def parse_count(text: str | int) -> int:
     """A whole number of 0 or more (an option's default may already be one)."""
+    return _whole_number(text, 0)
+
+
+def parse_positive_count(text: str | int) -> int:
+    """A whole number of 1 or more (a number of workers)."""
+    return _whole_number(text, 1)
+
+
+def _whole_number(text: str | int, minimum: int) -> int:
     if isinstance(text, int):
         return text
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("expected 0 or more")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {minimum} or more")
     return value
