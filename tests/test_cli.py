@@ -410,6 +410,18 @@ def test_lint_default_checks_bundled_policies():
     assert f"{len(bundled_policy_paths())} policy files" in _ok("lint")
 
 
+def test_lint_of_a_folder_checks_the_policy_set_it_holds(tmp_path):
+    from sijfasp.policies.loading import bundled_policy_paths
+
+    # As fmt takes a folder, lint takes one: the set's policies, read with its vocabulary.
+    assert f"{len(bundled_policy_paths())} policy files: no errors" in _ok("lint", "policies_asp")
+    both = run_cli("lint", "policies_asp", "policies_asp/caresource_sijf_2026.sijp")
+    assert both.returncode == 2 and "Traceback" not in both.stderr
+    assert "name one policy folder, or policy and vocabulary files, not both" in both.stderr
+    empty = run_cli("lint", str(tmp_path))
+    assert empty.returncode == 2 and "holds no policy file" in empty.stderr
+
+
 # ------------------------------------------------------------------ usage errors
 @pytest.mark.parametrize("args", USAGE_ERRORS, ids=lambda a: " ".join(a) or "(none)")
 def test_usage_errors_exit_2(args):

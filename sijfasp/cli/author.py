@@ -71,7 +71,8 @@ def lint_options(lint: argparse.ArgumentParser) -> None:
         nargs="*",
         metavar="policies",
         type=Path,
-        help="policy (.sijp) or vocabulary (.sijv) files (default: the policies of the set in use)",
+        help="policy (.sijp) or vocabulary (.sijv) files, or one policy folder (default: the "
+        "policies of the set in use)",
     )
     policies_option(lint)
     run_limit_options(lint)
@@ -262,6 +263,19 @@ def _write_file(target: Path, text: str) -> None:
 def cmd_lint(args: argparse.Namespace) -> int:
     from ..authoring import prove  # only lint asks the solver about the policy itself
 
+    folders = [path for path in args.files if path.is_dir()]
+    if folders:  # a folder is a policy set: its policies with its vocabulary and extensions
+        if len(args.files) > 1:
+            raise SijfaspError(
+                [
+                    Diagnostic(
+                        "property",
+                        "name one policy folder, or policy and vocabulary files, not both",
+                        file=textsafe.terminal(str(folders[0])),
+                    )
+                ]
+            )
+        args.policies, args.files = folders[0], []
     regular_files(args.files)
     chosen = None if args.files else policy_set(args)
     paths = args.files or (chosen.policy_paths() if chosen else [])
