@@ -5,6 +5,7 @@ traceback. Through subprocesses where the promise is about the process."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import io
 import json
@@ -53,18 +54,22 @@ def _clean(stderr: str) -> None:
 
 @pytest.fixture(scope="module")
 def slow_case(tmp_path_factory) -> Path:
-    """200 ongoing home programs since 1977, none with its optional fields: each is a span
-    whose membership is open, so grounding has an atom per day of it (seconds), inside every
-    limit but time."""
+    """3,000 diagnostic blocks, one a day back from the request, none with its relief: each is
+    an open record matched against every block filter of both worlds (seconds of grounding and
+    of minimal sets), inside every limit but time."""
     lines = [
         "id: slow",
         "request: {service: percutaneous_sij_fusion, date: 2026-07-15}",
         "records:",
-        "  therapy:",
+        "  injection:",
     ]
-    for index in range(200):
-        start = f"1977-0{1 + index % 9}-1{index % 9}"
-        lines.append(f"    - {{kind: home_exercise_program, start: {start}}}")
+    request = dt.date(2026, 7, 15)
+    for index in range(3000):
+        day = request - dt.timedelta(days=1 + index)
+        lines.append(
+            f"    - {{date: {day.isoformat()}, purpose: diagnostic, site: sij_intra_articular, "
+            "side: left, image_guided: true, contrast_enhanced: true, agent: local_anesthetic}"
+        )
     path = tmp_path_factory.mktemp("slow") / "slow.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
