@@ -150,24 +150,28 @@ class Judge:
     ) -> list[CaseData]:
         """For each group of facts (as a case writes them: vas_score, request.side), the case
         with the fewest items added that meet the policy without documenting any of them."""
-        try:
-            case = self._case(data)
-        except SijfaspError:
+        search = self._search(data)
+        if search is None:
             return []
-        search = Search(self.loaded, case_symbols(case))
         found = [
             keys for group in fact_groups if (keys := search.fewest_without(group)) is not None
         ]
         return self._written(data, found)
 
-    def searched(self, data: CaseData, nodes: Sequence[str], avoid: bool) -> list[CaseData]:
-        """For each node, the case with the fewest items added that make it hold (or, with
-        `avoid`, that meet the policy without it)."""
+    def _search(self, data: CaseData) -> Search | None:
+        """The search over a case's facts; None for a case this policy cannot read."""
         try:
             case = self._case(data)
         except SijfaspError:
+            return None
+        return Search(self.loaded, case_symbols(case))
+
+    def searched(self, data: CaseData, nodes: Sequence[str], avoid: bool) -> list[CaseData]:
+        """For each node, the case with the fewest items added that make it hold (or, with
+        `avoid`, that meet the policy without it)."""
+        search = self._search(data)
+        if search is None:
             return []
-        search = Search(self.loaded, case_symbols(case))
         cases = []
         for node in nodes:
             keys = search.fewest(node, avoid)
@@ -189,11 +193,9 @@ class Judge:
     ) -> list[CaseData]:
         """For each node, the case with the fewest items added in which it fails and every
         other of `others` holds: the case it alone decides."""
-        try:
-            case = self._case(data)
-        except SijfaspError:
+        search = self._search(data)
+        if search is None:
             return []
-        search = Search(self.loaded, case_symbols(case))
         cases = []
         for node in nodes:
             keys = search.fewest_failing(node, [o for o in others if o != node])

@@ -34,28 +34,7 @@ def reasons(
     exclusions: tuple[ExclusionResult, ...],
 ) -> tuple[str, ...]:
     """One specific, quotable reason per documented exclusion or contradicted criterion."""
-    if determination == Determination.EXCLUDED:
-        return tuple(
-            f"{e.cite}: {e.label}. Documented: {'; '.join(e.evidence)}."
-            for e in exclusions
-            if e.status == ExclusionStatus.APPLIES
-        )
-    if determination != Determination.NOT_MET:
-        return ()
-    found: list[str] = []
-
-    def deepest_failures(node: NodeResult) -> list[NodeResult]:
-        failing = [c for c in node.children if c.status == Status.NOT_MET]
-        if not failing or node.kind in (NodeKind.ANY, NodeKind.AT_LEAST, NodeKind.NONE):
-            return [node]
-        return [leaf for child in failing for leaf in deepest_failures(child)]
-
-    for top in tree:
-        if top.status != Status.NOT_MET:
-            continue
-        for node in deepest_failures(top):
-            found.append(_reason_text(node))
-    return tuple(found) or _not_together(tree)
+    return _reasons(determination, tree, exclusions, plain=False)
 
 
 def _not_together(tree: tuple[NodeResult, ...]) -> tuple[str, ...]:
@@ -77,16 +56,26 @@ def reasons_in_words(
 ) -> tuple[str, ...]:
     """The reasons for people: what `reasons` says, with the documented values in words and
     in sentences a provider's office reads as they are."""
+    return _reasons(determination, tree, exclusions, plain=True)
+
+
+def _reasons(
+    determination: Determination,
+    tree: tuple[NodeResult, ...],
+    exclusions: tuple[ExclusionResult, ...],
+    plain: bool,
+) -> tuple[str, ...]:
     if determination == Determination.EXCLUDED:
         return tuple(
-            f"{e.cite}: {e.label}. Documented: {'; '.join(e.evidence_words)}."
+            f"{e.cite}: {e.label}. Documented: "
+            f"{'; '.join(e.evidence_words if plain else e.evidence)}."
             for e in exclusions
             if e.status == ExclusionStatus.APPLIES
         )
     if determination != Determination.NOT_MET:
         return ()
     return tuple(
-        _reason_text(node, plain=True)
+        _reason_text(node, plain=plain)
         for top in tree
         if top.status == Status.NOT_MET
         for node in _deepest_failures(top)

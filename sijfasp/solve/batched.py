@@ -196,15 +196,18 @@ def _rewrite(statement: ast.AST, dependent: frozenset[Signature], variable: str)
     fact = _fact(statement)
     if fact is not None and fact not in dependent:
         return statement  # a fact of the policy: as it is
-    if kind == ast.ASTType.Defined:
-        if (statement.name, statement.arity) in dependent:
-            return statement.update(arity=statement.arity + 1)
-        return statement
-    if kind == ast.ASTType.ShowSignature:
+    if kind in (ast.ASTType.Defined, ast.ASTType.ShowSignature):
         if (statement.name, statement.arity) in dependent:
             return statement.update(arity=statement.arity + 1)
         return statement
     indexer = _Indexer(dependent, variable)
+
+    def bound(body: list[ast.AST], always: bool = False) -> list[ast.AST]:
+        # A body that binds no case index of its own is given one (an external always is).
+        if always or not _binds(body, dependent):
+            return [_case_literal(variable), *body]
+        return body
+
     if kind == ast.ASTType.ShowTerm:
         body = [indexer(b) for b in statement.body]
         if not indexer.touched:
@@ -215,39 +218,26 @@ def _rewrite(statement: ast.AST, dependent: frozenset[Signature], variable: str)
             term = term.update(arguments=[index, *term.arguments])
         else:
             term = ast.Function(_LOCATION, str(term.symbol), [index], 0)
-        if not _binds(body, dependent):
-            body = [_case_literal(variable), *body]
-        return statement.update(term=term, body=body)
+        return statement.update(term=term, body=bound(body))
     if kind == ast.ASTType.Minimize:
         body = [indexer(b) for b in statement.body]
         if not indexer.touched:
             return statement
-        if not _binds(body, dependent):
-            body = [_case_literal(variable), *body]
         terms = [ast.Variable(_LOCATION, variable), *statement.terms]
-        return statement.update(terms=terms, body=body)
-    if kind == ast.ASTType.Heuristic:
+        return statement.update(terms=terms, body=bound(body))
+    if kind in (ast.ASTType.Heuristic, ast.ASTType.External):
         atom = indexer(statement.atom)
         body = [indexer(b) for b in statement.body]
         if not indexer.touched:
             return statement
-        if not _binds(body, dependent):
-            body = [_case_literal(variable), *body]
-        return statement.update(atom=atom, body=body)
-    if kind == ast.ASTType.External:
-        atom = indexer(statement.atom)
-        body = [indexer(b) for b in statement.body]
-        if not indexer.touched:
-            return statement
-        return statement.update(atom=atom, body=[_case_literal(variable), *body])
+        always = kind == ast.ASTType.External
+        return statement.update(atom=atom, body=bound(body, always))
     if kind == ast.ASTType.Rule:
         head = indexer(statement.head)
         body = [indexer(b) for b in statement.body]
         if not indexer.touched:
             return statement
-        if not _binds(body, dependent):
-            body = [_case_literal(variable), *body]
-        return statement.update(head=head, body=body)
+        return statement.update(head=head, body=bound(body))
     return statement  # #program, #const: as they are
 
 
