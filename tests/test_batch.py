@@ -457,3 +457,17 @@ def test_the_benchmark_prints_every_figure_of_its_table():
         assert label in table, label
     lines = [line for line in table.splitlines() if line.startswith("  batch lines out")]
     assert len(lines) == 1 and lines[0].endswith("  6 of 6, in input order: ok"), lines
+
+
+@pytest.mark.parametrize(
+    ("workers", "message"),
+    [("0", "expected 1 or more"), ("two", "expected a whole number, got 'two'")],
+)
+def test_a_bad_number_of_workers_is_a_usage_error(tmp_path, capsys, workers, message):
+    source = _write_jsonl(tmp_path / "cases.jsonl", _cases(1))
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["batch", str(source), "--out", str(out), "--workers", workers])
+    assert stopped.value.code == 2
+    assert f"argument --workers: {message}" in capsys.readouterr().err
+    assert not out.exists()
