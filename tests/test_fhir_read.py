@@ -173,6 +173,108 @@ def test_an_icd10cm_code_below_a_listed_category_is_read():
     assert found.data["findings"]["fracture"] is True
 
 
+# Two Conditions contradict each other when one confirms and the other refutes the same
+# finding: by codes of the finding itself, or by one kind's code (the same code, or a code under
+# a refuted ICD-10-CM category) - docs/fhir.md, "Disagreement".
+CONTRADICTING = [
+    ("same kind's code", ("t1", "C41.4", CONFIRMED), ("t2", "C41.4", REFUTED), "tumor", "Condition/t1 (at entry[1].resource) confirms ICD-10-CM C41.4 and Condition/t2 (at entry[2].resource) refutes ICD-10-CM C41.4"),
+    ("refuted first", ("t2", "C41.4", REFUTED), ("t1", "C41.4", CONFIRMED), "tumor", "Condition/t2 (at entry[1].resource) refutes ICD-10-CM C41.4 and Condition/t1 (at entry[2].resource) confirms ICD-10-CM C41.4"),
+    ("code under a refuted category", ("fx-1", "S32.111A", CONFIRMED), ("fx-2", "S32.1", REFUTED), "fracture", "confirms ICD-10-CM S32.111A and Condition/fx-2 (at entry[2].resource) refutes ICD-10-CM S32.1"),
+    ("the finding's own code", ("as-1", "M45.6", CONFIRMED), ("as-2", "M45.6", REFUTED), "ankylosing_spondylitis", "confirms ICD-10-CM M45.6 and Condition/as-2 (at entry[2].resource) refutes ICD-10-CM M45.6"),
+]  # fmt: skip
+
+
+def _condition(ident: str, code: str, status: dict[str, Any]) -> dict[str, Any]:
+    if "." not in code and not code[1:].isdigit():  # a project code: the finding's name
+        found = condition(ident, code, status)
+        found["code"]["coding"][0]["system"] = codings.PROJECT_SYSTEM
+        return found
+    return condition(ident, code, status)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "finding", "words"),
+    [c[1:] for c in CONTRADICTING],
+    ids=[c[0] for c in CONTRADICTING],
+)
+def test_two_conditions_confirmed_and_refuted_are_one_error_naming_both(
+    first, second, finding, words
+):
+    where, message = error_of(bundle(condition(*first), condition(*second)))
+    assert where == "entry[2].resource"
+    assert words in message
+    assert message.count("Condition/") == 2
+    assert f"contradict each other on {finding}" in message
+
+
+def test_a_condition_of_one_kind_confirmed_and_the_finding_refuted_contradict():
+    refuted = _condition("t2", "tumor", REFUTED)
+    where, message = error_of(bundle(condition("t1", "C41.4", CONFIRMED), refuted))
+    assert where == "entry[2].resource"
+    assert "confirms ICD-10-CM C41.4 and Condition/t2 (at entry[2].resource) refutes" in message
+
+
+def test_their_dates_do_not_settle_a_confirmed_and_a_refuted_condition():
+    # Onset and recording dates say when a condition began or was written down, not which of
+    # two assessments stands: a later refuted Condition does not override a confirmed one.
+    older = condition("as-1", "M45.6", CONFIRMED) | {"onsetDateTime": "2020-01-01"}
+    newer = condition("as-2", "M45.6", REFUTED) | {"recordedDate": "2026-01-01"}
+    where, message = error_of(bundle(older, newer))
+    assert where == "entry[2].resource" and "contradict each other" in message
+
+
+def test_a_claim_diagnosis_and_a_refuting_condition_contradict():
+    first = claim("LT")
+    first["diagnosis"] = [
+        {
+            "sequence": 1,
+            "diagnosisCodeableConcept": {"coding": [{"system": codings.ICD10CM, "code": "C41.4"}]},
+        }
+    ]
+    where, message = error_of(bundle(condition("t2", "C41.4", REFUTED), first=first))
+    assert where == "entry[1].resource"
+    assert (
+        "Claim/request-1 diagnosis 1 (at entry[0].resource.diagnosis[0]) confirms ICD-10-CM "
+        "C41.4 and Condition/t2 (at entry[1].resource) refutes ICD-10-CM C41.4" in message
+    )
+
+
+def test_a_narrow_finding_confirmed_and_the_finding_it_implies_refuted_contradict():
+    # The vocabulary's `finding sacral_tumor_present implies tumor`.
+    narrow = _condition("st-1", "sacral_tumor_present", CONFIRMED)
+    where, message = error_of(bundle(narrow, _condition("t-1", "tumor", REFUTED)))
+    assert where == "entry[2].resource"
+    assert "Condition/st-1 (at entry[1].resource) confirms sijfasp sacral_tumor_present" in message
+    assert "which sacral_tumor_present implies" in message
+
+
+NOT_CONTRADICTING = [
+    # A refuted kind beside a confirmed other kind: the finding is true.
+    ("other kind confirmed", ("ra-1", "M05", REFUTED), ("ra-2", "M06.9", CONFIRMED), "rheumatoid_arthritis", True),
+    # A refuted kind beside the finding confirmed by its own code: another kind.
+    ("finding confirmed, a kind refuted", ("fm-1", "M79.7", REFUTED), ("gp-1", "generalized_pain_disorder", CONFIRMED), "generalized_pain_disorder", True),
+    # A narrower code refuted beside its confirmed category: another code of the category.
+    ("narrower code refuted", ("fx-1", "S32.1", CONFIRMED), ("fx-2", "S32.111A", REFUTED), "fracture", True),
+    # Two codes of one category, one confirmed and one refuted: different fractures.
+    ("sibling codes", ("fx-1", "S32.111A", CONFIRMED), ("fx-2", "S32.112A", REFUTED), "fracture", True),
+    # Two kinds refuted: the finding stays not documented.
+    ("two kinds refuted", ("ra-1", "M05", REFUTED), ("ra-2", "M06.9", REFUTED), "rheumatoid_arthritis", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "finding", "value"),
+    [c[1:] for c in NOT_CONTRADICTING],
+    ids=[c[0] for c in NOT_CONTRADICTING],
+)
+def test_a_refuted_kind_beside_another_confirmed_is_not_a_contradiction(
+    first, second, finding, value
+):
+    found = read(bundle(_condition(*first), _condition(*second)))
+    assert found.data["findings"].get(finding) is value
+    assert any("one kind of" in n and finding in n for n in found.notices)
+
+
 def test_a_claim_diagnosis_is_read_as_confirmed():
     first = claim("LT")
     first["diagnosis"] = [
@@ -456,7 +558,7 @@ MALFORMED = [
     ("wrong unit", _with(GOOD, "mm", "entry", 1, "resource", "valueQuantity", "code"), "entry[1].resource.value.code", "not the item's unit"),
     ("unit system", _with(GOOD, "http://example.org/units", "entry", 1, "resource", "valueQuantity", "system"), "entry[1].resource.value.system", "UCUM"),
     ("value not a number", _with(GOOD, {"valueString": "seven"}, "entry", 1, "resource", "valueQuantity"), "entry[1].resource.value", "expected a number"),
-    ("two disagreeing readings", bundle(VAS, _with(VAS, {"value": 3, "code": "{score}"}, "valueQuantity") | {"id": "vas-2"}), "entry[2].resource", "disagree"),
+    ("two disagreeing readings", bundle(VAS, _with(VAS, {"value": 3, "code": "{score}"}, "valueQuantity") | {"id": "vas-2"}), "entry[2].resource", "contradict each other"),
     ("hook unknown", _with(hook_request(), "patient-view", "hook"), "hook", "order-sign"),
     ("hook without context", _without(hook_request(), "context"), "context", "context"),
     ("hook orders not a bundle", _with(hook_request(), [], "context", "draftOrders"), "context.draftOrders", "Bundle"),

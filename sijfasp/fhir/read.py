@@ -26,8 +26,10 @@ from .read_answers import AnswerReading
 from .read_records import RecordReading
 from .read_request import RequestReading
 from .read_resources import (
+    CONTRADICTION_HINT,
     QUESTIONNAIRE_BASE,
     RESOURCE_ID,
+    Fact,
     evaluate,
     failure,
     matching,
@@ -54,7 +56,8 @@ class FhirCase:
     def locate(self, case_path: str) -> str | None:
         """The JSON path of the resource a case field path (`records.injection[0].date`) was
         read from, with the resource named, or None."""
-        parts = case_path.split(".")
+        # Findings are kept by their name ("vas_score"), the case's path is findings.vas_score.
+        parts = case_path.removeprefix("findings.").split(".")
         for end in range(len(parts), 0, -1):
             key = ".".join(parts[:end])
             if key in self.paths:
@@ -98,9 +101,13 @@ class _Reader(RecordReading, RequestReading, AnswerReading):
                 self.unread[f"{resource.type}{what}"] += 1
 
     def resolve_facts(self) -> tuple[dict[str, Any], dict[str, tuple[str, ...]], dict[str, str]]:
+        """One value per fact: the one every resource gives; of dated readings that disagree,
+        the latest (with a notice); otherwise the disagreement is an error naming both."""
+        self.contradictions()
         values: dict[str, Any] = {}
         sources: dict[str, tuple[str, ...]] = {}
         paths: dict[str, str] = {}
+        kept: dict[str, Fact] = {}
         for key, facts in self.facts.items():
             distinct = {_plain(f.value) for f in facts}
             chosen = facts[0]
@@ -108,7 +115,8 @@ class _Reader(RecordReading, RequestReading, AnswerReading):
                 dated = [f for f in facts if f.date is not None]
                 latest = max((f.date for f in dated if f.date is not None), default=None)
                 last = [f for f in dated if f.date == latest]
-                if key != "request.service" and len({_plain(f.value) for f in last}) == 1 and last:
+                readings = key != "request.service" and all(f.reading for f in facts)
+                if readings and last and len({_plain(f.value) for f in last}) == 1:
                     chosen = last[0]
                     others = ", ".join(
                         f"{f.source}: {_plain(f.value)}" for f in facts if f is not chosen
@@ -118,20 +126,27 @@ class _Reader(RecordReading, RequestReading, AnswerReading):
                         f"{_plain(chosen.value)} ({chosen.date}); also documented: {others}"
                     )
                 else:
-                    first, other = (
-                        facts[0],
-                        next(f for f in facts if _plain(f.value) != _plain(facts[0].value)),
-                    )
+                    first = facts[0]
+                    other = next(f for f in facts if _plain(f.value) != _plain(first.value))
                     raise self.fail(
                         other.path,
-                        f"{other.source} says {key} is {_plain(other.value)}, {first.source} "
-                        f"(at {first.path}) says {_plain(first.value)}",
-                        "two documents disagree on one fact and neither is later: correct or "
-                        "remove one",
+                        f"{_said(first, key)} and {_said(other, key)}: the two contradict each "
+                        f"other on {key}",
+                        CONTRADICTION_HINT,
                     )
             values[key] = chosen.value
             sources[key] = tuple(dict.fromkeys(f.source for f in facts))
             paths[key] = chosen.path
+            kept[key] = chosen
+        findings = {k: v for k, v in values.items() if not k.startswith("request.")}
+        for narrow, broad in self.vocabulary.contradictions(findings):
+            # The vocabulary's `finding NARROW implies BROAD`: documented true and false.
+            raise self.fail(
+                kept[broad].path,
+                f"{_said(kept[narrow], narrow)} and {_said(kept[broad], broad)}, which "
+                f"{narrow} implies: the two contradict each other",
+                CONTRADICTION_HINT,
+            )
         return values, sources, paths
 
     def case(self, fallback_id: str) -> FhirCase:
@@ -167,6 +182,21 @@ class _Reader(RecordReading, RequestReading, AnswerReading):
                 + "; ".join(f"{count} {what}" for what, count in sorted(self.unread.items()))
             )
         return FhirCase(data, sources, tuple(notices), paths, tuple(self.fills))
+
+
+def _said(fact: Fact, key: str) -> str:
+    """What one resource says of a fact, with where it is: "Condition/t1 (at entry[3].resource)
+    confirms ICD-10-CM C41.4", "Observation/vas-1 (at entry[1].resource) says vas_score is 7"."""
+    says = fact.says or f"says {key} is {_show(fact.value)}"
+    return f"{fact.source} (at {fact.path}) {says}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def _plain(value: Any) -> Any:

@@ -129,12 +129,8 @@ class RequestReading(ResourceReader):
                 "verificationStatus": {"coding": [{"code": "confirmed"}]},
             }
             before = len(self.facts), sum(len(v) for v in self.facts.values())
-            diagnosis_resource = Resource(synthetic, path)
-            self.findings_of(diagnosis_resource)
-            for facts in self.facts.values():
-                for fact in facts:
-                    if fact.source == diagnosis_resource.ref:
-                        fact.source = f"{resource.ref} diagnosis {index + 1}"
+            named = f"{resource.ref} diagnosis {index + 1}"
+            self.findings_of(Resource(synthetic, path, name=named))
             if (len(self.facts), sum(len(v) for v in self.facts.values())) == before:
                 self.unread[f"Claim diagnosis {self.codes_text(concept)}"] += 1
         identifiers = data.get("identifier") or []

@@ -31,6 +31,10 @@ _SHORT = {v: k.upper().replace("ICD10CM", "ICD-10-CM") for k, v in codings.SYSTE
 _SHORT[codings.PROJECT_SYSTEM] = "sijfasp"
 _SHORT[codings.HCPCS_ALSO] = "HCPCS"
 _SHORT[codings.SNOMED] = "SNOMED CT"
+CONTRADICTION_HINT = (
+    "documents that contradict each other are not merged: correct one, remove it, or mark it "
+    "entered-in-error"
+)
 
 
 @dataclass
@@ -39,6 +43,25 @@ class Fact:
     source: str
     path: str
     date: dt.date | None = None
+    # What the resource says, for a message on disagreement ("confirms ICD-10-CM C41.4");
+    # empty: it says the item has its value.
+    says: str = ""
+    # A dated reading (an Observation, an answer): of several that disagree, the latest is
+    # used. A Condition's verification status is not one: its dates say when the condition
+    # began or was recorded, not which of two contradicting assessments stands.
+    reading: bool = True
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A Condition confirmed or refuted, with the codes it was read by (system, code), kept to
+    find two Conditions that contradict each other on one kind of a finding."""
+
+    key: str
+    confirmed: bool
+    codes: tuple[tuple[str, str], ...]
+    source: str
+    path: str
 
 
 @dataclass
@@ -46,6 +69,8 @@ class Resource:
     data: dict[str, Any]
     path: str
     used: bool = False
+    # How it is cited when it is not a resource of its own (a Claim's diagnosis).
+    name: str | None = None
 
     @property
     def type(self) -> str:
@@ -53,12 +78,27 @@ class Resource:
 
     @property
     def ref(self) -> str:
-        return f"{self.type}/{self.data.get('id', '?')}"
+        return self.name or f"{self.type}/{self.data.get('id', '?')}"
 
 
 def void(status: list[Any]) -> bool:
     """The resource is marked entered-in-error, cancelled, not done or revoked."""
     return any(isinstance(s, str) and s in _VOID_STATUSES for s in status)
+
+
+def _written(found: Iterable[Any], listed: tuple[Coding, ...]) -> tuple[tuple[str, str], ...]:
+    """The codes of a resource (canonical system, code) that name one of `listed`."""
+    out: list[tuple[str, str]] = []
+    for coding in found:
+        system = coding.get("system") if isinstance(coding, dict) else None
+        code = coding.get("code") if isinstance(coding, dict) else None
+        if (
+            isinstance(system, str)
+            and isinstance(code, str)
+            and any(codings.matches(system, code, c) for c in listed)
+        ):
+            out.append((codings.canonical_system(system), code))
+    return tuple(dict.fromkeys(out))
 
 
 def path_at(path: str, rest: str) -> str:
@@ -139,6 +179,7 @@ class ResourceReader:
         self.resources: list[Resource] = []
         self.by_ref: dict[str, Resource] = {}
         self.facts: dict[str, list[Fact]] = {}
+        self.verified: list[Verified] = []  # Conditions confirmed or refuted, in order read
         self.records: dict[str, list[tuple[dict[str, Any], Resource, dict[str, str]]]] = {}
         self.notices: list[str] = []
         self.unread: Counter[str] = Counter()
@@ -300,16 +341,16 @@ class ResourceReader:
         when = self.date(dates[0], f"{resource.path}") if dates else None
         pool = [(f, f.key) for f in (*self.vocabulary.findings, *self.vocabulary.request_fields)]
         for fact, key in pool:
-            whole = matching(found, item_codings(key, fact.codes))
-            partial = matching(
-                found,
-                tuple(c for c in fact.codes if c.value is not None and fact.type.kind == "bool"),
-            )
+            own = item_codings(key, fact.codes)
+            kinds = tuple(c for c in fact.codes if c.value is not None and fact.type.kind == "bool")
+            whole = matching(found, own)
+            partial = matching(found, kinds)
             if not whole and not partial:
                 continue
             resource.used = True
             if resource.type == "Condition":
-                self.condition(fact, key, resource, status, bool(whole), partial, when)
+                written = _written(found, own if whole else kinds)
+                self.condition(fact, key, resource, status, bool(whole), partial, when, written)
                 continue
             if not whole:
                 continue
@@ -328,29 +369,66 @@ class ResourceReader:
         whole: bool,
         partial: list[Coding],
         when: dt.date | None,
+        written: tuple[tuple[str, str], ...],
     ) -> None:
+        """A Condition's verification status: confirmed true, refuted false (a refuted code
+        of one kind of the finding leaves it not documented); kept in `verified` to find
+        two Conditions that contradict each other (`contradictions`)."""
         if fact.type.kind != "bool":
             return
         verification = next((s for s in status if isinstance(s, str)), None)
+        shown = ", ".join(describe(system, code) for system, code in written)
+        ref, path = resource.ref, resource.path
         if verification == "confirmed":
             value = True if whole else partial[0].value == "true"
-            self.put(key, Fact(value, resource.ref, resource.path, when))
+            self.put(key, Fact(value, ref, path, when, f"confirms {shown}", reading=False))
+            self.verified.append(Verified(key, True, written, ref, path))
         elif verification == "refuted":
             if whole:
-                self.put(key, Fact(False, resource.ref, resource.path, when))
+                self.put(key, Fact(False, ref, path, when, f"refutes {shown}", reading=False))
             elif any(c.value == "false" for c in partial):
-                self.put(key, Fact(True, resource.ref, resource.path, when))
+                self.put(key, Fact(True, ref, path, when, f"refutes {shown}", reading=False))
             else:
-                code = partial[0]
+                self.verified.append(Verified(key, False, written, ref, path))
                 self.notices.append(
-                    f"not read: {resource.ref} refutes {describe(code.system, code.code)}, one "
-                    f"kind of {key} only: {key} is left not documented"
+                    f"not read: {ref} refutes {shown}, one kind of {key} only: {key} is left "
+                    "not documented"
                 )
         else:
             self.notices.append(
                 f"not read: {resource.ref} is {verification or 'without a verification status'}"
                 f": {key} is left not documented"
             )
+
+    def contradictions(self) -> None:
+        """Two Conditions that contradict each other on one kind of a finding: one refutes a
+        code naming one kind only (C41.4, of a tumor), another confirms that code or one under
+        it (ICD-10-CM by category). A confirmed other kind, or a broader code, does not
+        contradict it; two resources that disagree on the finding itself are found by
+        `resolve_facts`, and through the vocabulary's implications by the case's checks."""
+        for refuted in (v for v in self.verified if not v.confirmed):
+            for confirmed in (v for v in self.verified if v.confirmed and v.key == refuted.key):
+                pairs = [
+                    (found, denied)
+                    for found in confirmed.codes
+                    for denied in refuted.codes
+                    if codings.matches(found[0], found[1], Coding(*denied))
+                ]
+                if not pairs:
+                    continue
+                found, denied = pairs[0]
+                said = {
+                    confirmed: f"{confirmed.source} (at {confirmed.path}) confirms "
+                    f"{describe(*found)}",
+                    refuted: f"{refuted.source} (at {refuted.path}) refutes {describe(*denied)}",
+                }
+                first, second = sorted(said, key=self.verified.index)
+                raise self.fail(
+                    second.path,
+                    f"{said[first]} and {said[second]}: the two contradict each other on "
+                    f"{refuted.key}",
+                    CONTRADICTION_HINT,
+                )
 
     def codes_text(self, concept: Any) -> str:
         found = concept.get("coding", []) if isinstance(concept, dict) else []
