@@ -122,6 +122,46 @@ def test_hooks_answer_coverage_information_and_a_card(server, name, path, hook):
         assert "_" not in card["detail"]  # in words: no vocabulary names
 
 
+def test_the_card_and_reason_say_what_is_needed_in_the_letters_words(server):
+    with server.client() as http:
+        answer = http.post(
+            ORDER_SIGN,
+            json=_hook("two_tests_undocumented"),
+            headers={"Authorization": f"Bearer {server.jwt(ORDER_SIGN)}"},
+        )
+    assert answer.status_code == 200, answer.text
+    detail = answer.json()["cards"][0]["detail"]
+    # Each policy's open criterion by its section, how many of its options are needed, and
+    # each option as the letter asks for it: never one option as "result: yes".
+    assert (
+        "Percutaneous 3d, at least three of seven provocative tests positive: one of these five:"
+        in detail
+    )
+    assert (
+        "  - Document whether the active straight leg raise test was positive or negative" in detail
+    )
+    assert "D.I.B.5, positive thigh thrust test or compression test: one of these two:" in detail
+    assert ": yes" not in detail and "Send " not in detail
+    reasons = {
+        i["questionnaire"].rsplit("/", 1)[1].split("-missing")[0]: i["reason"]["text"]
+        for i in _coverage_information(answer.json())
+    }
+    aim = reasons["aim-sijf-2022"]
+    assert aim.startswith(
+        "Documentation needed for AIM SIJF 2022 Percutaneous 3d, at least three of seven "
+        "provocative tests positive: one of these five: document whether the long dorsal "
+        "ligament test was positive or negative; "
+    )
+    assert aim.endswith("; or two other options (the questionnaire lists them).")
+    assert reasons["caresource-sijf-2026"] == (
+        "Documentation needed for MM-1508 D.I.B.5, positive thigh thrust test or compression "
+        "test: one of these two: document whether the compression test was positive or "
+        "negative; document whether the thigh thrust test was positive or negative."
+    )
+    for text in [detail, *reasons.values()]:
+        assert ": yes" not in text and "_" not in text and "\\" not in text
+
+
 def test_wrong_hook_for_the_service_is_refused(server):
     with server.client() as http:
         token = server.jwt(ORDER_SIGN)
@@ -259,6 +299,107 @@ def test_questionnaire_package_and_next_question(server):
             http.post("/Questionnaire/$next-question", json=unknown, headers=bearer()).status_code
             == 404
         )
+
+
+def _answers(resource: object) -> list[tuple[str, object]]:
+    """Every answer value written in a resource (its value[x] name and value)."""
+    found: list[tuple[str, object]] = []
+    if isinstance(resource, dict):
+        for key, value in resource.items():
+            if key.startswith("value") and key != "valueCoding":
+                found.append((key, value))
+            found += _answers(value)
+    elif isinstance(resource, list):
+        for value in resource:
+            found += _answers(value)
+    return found
+
+
+def _adaptive_start(server, http) -> dict:
+    """The pre-filled response of AIM's adaptive questionnaire for an order the hook found
+    incomplete (two provocative tests documented, three needed)."""
+    hook = http.post(
+        ORDER_SIGN,
+        json=_hook("two_tests_undocumented"),
+        headers={"Authorization": f"Bearer {server.jwt(ORDER_SIGN)}"},
+    )
+    info = next(i for i in _coverage_information(hook.json()) if "aim" in i["questionnaire"])
+    package = http.post(
+        "/Questionnaire/$questionnaire-package",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [{"name": "context", "valueString": info["coverage-assertion-id"]}],
+        },
+        headers=bearer(),
+    )
+    entries = package.json()["parameter"][0]["resource"]["entry"]
+    return next(
+        e["resource"]
+        for e in entries
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+        and e["resource"]["questionnaire"].split("|")[0] == info["questionnaire"]
+    )
+
+
+def _next(http, response: dict, **answers: bool) -> dict:
+    """One round of `$next-question`: the response sent back with more answers, as a form
+    filler does (the contained questionnaire and its reference as the server wrote them)."""
+    sent = copy.deepcopy(response)
+    sent.setdefault("item", []).extend(
+        {"linkId": link, "answer": [{"valueBoolean": value}]} for link, value in answers.items()
+    )
+    answer = http.post(
+        "/Questionnaire/$next-question",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [{"name": "questionnaire-response", "resource": sent}],
+        },
+        headers=bearer(),
+    )
+    assert answer.status_code == 200, answer.text
+    grown = answer.json()
+    _validate(grown)
+    for name, value in _answers(grown):  # numbers as JSON numbers, never text
+        if name in ("valueDecimal", "valueInteger"):
+            assert isinstance(value, (int, float)) and not isinstance(value, bool), (name, value)
+    if grown["status"] == "in-progress":
+        (contained,) = grown["contained"]
+        assert grown["questionnaire"] == "#" + contained["id"]  # refers to what it contains
+        assert contained["url"] == response.get("questionnaire", "").split("|")[0] or (
+            response["questionnaire"].startswith("#")
+        )
+    return grown
+
+
+def _asked(grown: dict) -> set[str]:
+    return {item["linkId"] for item in grown["contained"][0]["item"]}
+
+
+def test_next_question_in_two_rounds_to_completed(server):
+    with server.client() as http:
+        start = _adaptive_start(server, http)
+        first = _next(http, start)
+        assert first["status"] == "in-progress"
+        assert "active_straight_leg_raise_test" in _asked(first)
+        pain = next(v for n, v in _answers(first) if n == "valueDecimal")
+        assert pain == 14 and isinstance(pain, int)  # months of pain, a JSON number
+        second = _next(http, first, active_straight_leg_raise_test=True)
+    assert second["status"] == "completed"  # three provocative tests positive
+
+
+def test_next_question_in_three_rounds_to_completed(server):
+    with server.client() as http:
+        first = _next(http, _adaptive_start(server, http))
+        assert first["status"] == "in-progress"
+        # A negative test: one fewer option, still one more positive test needed.
+        second = _next(http, first, active_straight_leg_raise_test=False)
+        assert second["status"] == "in-progress"
+        asked = _asked(second)
+        assert "active_straight_leg_raise_test" not in asked
+        assert {"compression_test", "distraction_test", "thigh_thrust_test"} <= asked
+        third = _next(http, second, compression_test=True)
+    assert third["status"] == "completed"
+    assert third["questionnaire"].startswith("#") and third["contained"]  # still resolves
 
 
 @pytest.mark.parametrize(

@@ -65,13 +65,34 @@ def test_a_case_is_judged_with_its_tree_letter_and_downloads(browser, server):
     assert "_" not in page.inner_text(".policies")  # in words: no vocabulary names
     downloads = [a.get_attribute("download") for a in page.query_selector_all("a.download")]
     assert downloads == ["claim-response.json", "questionnaire.json"]
-    assert page.inner_text("#letter").strip()
+    # The tree says what the command line says (render_words): a one-sided request's
+    # bilateral alternatives are marked as not for it, never ✗; no "documented negative".
+    tree = page.inner_text(".policies")
+    assert "documented negative" not in tree
+    bilateral = page.query_selector_all(".tree li.other-request")
+    assert bilateral, "the bilateral alternatives are shown as not for this request"
+    for item in bilateral:
+        words = item.inner_text()
+        assert "not for a one-sided request" in words and "✗" not in words
+    for item in page.query_selector_all(".tree li.node"):
+        head = item.inner_text().split("\n", 1)[0]
+        assert not (head.startswith("✗") and "bilateral" in head), head
+    assert "not documented as absent" in tree  # a none-of member, as explain words it
+    # The letter is HTML: headings, a table and a list; no Markdown shows.
+    letter = page.inner_text("#letter")
+    assert "Request for additional information" in letter
+    assert "#" not in letter and "|---|" not in letter and "| |" not in letter
+    assert page.query_selector("#letter h3") and page.query_selector("#letter table th")
+    assert page.query_selector("#letter li") is not None
+    assert "Document whether the compression test was positive or negative" in letter
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT, full_page=False)
-    # Print preview: only the letter is shown.
+    # Print preview: only the letter is shown, as HTML.
     page.emulate_media(media="print")
     assert not page.is_visible(".policies")
     assert page.is_visible("#letter")
+    assert page.is_visible("#letter table") and page.is_visible("#letter h3")
+    assert "#" not in page.inner_text("#letter")
     page.emulate_media(media="screen")
     # The token is asked for once: the next page of this tab has it filled in.
     page.goto(server.url + "/")

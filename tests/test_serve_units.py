@@ -175,3 +175,49 @@ def test_the_server_stays_outside_the_core():
                     assert path.name == "cli/serve.py" and id(node) not in top, (
                         f"{path.name} imports {name}"
                     )
+
+
+def test_the_letter_markdown_becomes_escaped_html():
+    from sijfasp.core import textsafe
+    from sijfasp.serve.letter_html import letter_html, plain_text
+
+    hostile = "<script>alert(1)</script> *x* | a_b_ [link](http://e.org) & more"
+    markdown = "\n".join(
+        [
+            "# Request for additional information",
+            "",
+            "| | |",
+            "|---|---|",
+            f"| Case | {textsafe.markdown(hostile).replace('|', '/')} |",
+            "| Request date | 2026-07-15 |",
+            "",
+            "> **Notice:** " + textsafe.markdown(hostile),
+            "",
+            "### Percutaneous 3d: " + textsafe.markdown("At least 3 of 7 tests"),
+            "",
+            "One of:",
+            "",
+            "- Document whether the compression test was positive or negative,",
+            "  and send the record of an X-ray",
+            "- " + textsafe.markdown(hostile),
+            "",
+            "---",
+            "",
+            "Text with **an unclosed mark",
+        ]
+    )
+    page = letter_html(markdown)
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<h3>Request for additional information</h3>" in page
+    assert '<th scope="row">Case</th>' in page and "<td>2026-07-15</td>" in page
+    assert "<blockquote><p><strong>Notice:</strong> &lt;script&gt;" in page
+    assert "<h5>Percutaneous 3d: At least 3 of 7 tests</h5>" in page
+    assert (
+        "<li>Document whether the compression test was positive or negative, and send the "
+        "record of an X-ray</li>" in page
+    )
+    assert "*x* | a_b_ [link](http://e.org) &amp; more" in page  # as written, no markup
+    assert '<hr class="next-letter">' in page
+    assert "<p>Text with **an unclosed mark</p>" in page
+    assert "|---|" not in page and "\\" not in page and "#" not in page
+    assert plain_text(textsafe.markdown(hostile)) == hostile

@@ -35,7 +35,7 @@ from ..solve.solver import OutOfTime
 from . import auth, page
 from .config import Settings
 from .engine import PREFETCH, SERVICE_IDS, Engine, Judged, decisions_of, fail
-from .store import Store
+from .store import Store, json_default
 
 FHIR_JSON = "application/fhir+json"
 STATIC = Path(__file__).parent / "static"
@@ -69,7 +69,7 @@ def _error_outcome(error: SijfaspError) -> dict[str, Any]:
 
 class _Json(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, default=str).encode("utf-8")
+        return json.dumps(content, ensure_ascii=False, default=json_default).encode("utf-8")
 
 
 def _fhir(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -356,8 +356,8 @@ class Service:
             or response.get("resourceType") != "QuestionnaireResponse"
         ):
             raise fail("parameter[questionnaire-response]", "a QuestionnaireResponse is expected")
-        url = response.get("questionnaire")
-        stored = self.store.case(url.split("|", 1)[0]) if isinstance(url, str) else None
+        url = _answered_questionnaire(response)
+        stored = self.store.case(url.split("|", 1)[0]) if url else None
         if stored is None:
             raise Problem(
                 404, "not-found",
@@ -366,6 +366,7 @@ class Service:
             )  # fmt: skip
         policy_id, case_json = stored
         answers = {k: v for k, v in response.items() if k != "contained"}
+        answers["questionnaire"] = url
         judged = self.engine.answered(case_json, answers)
         grown = self.engine.next_question(judged, policy_id, response)
         self.store.record(
@@ -376,6 +377,29 @@ class Service:
 
 
 DECISION_SYSTEM = "http://sijfasp.org/fhir/decision"
+
+
+def _answered_questionnaire(response: dict[str, Any]) -> str | None:
+    """The canonical URL of the questionnaire a response answers. The first response names it
+    (`url|version`, from the questionnaire package); a response `$next-question` grew refers
+    to its contained adaptive questionnaire (`#id`, as SDC's and DTR's adaptive responses
+    do), whose `url` is that canonical."""
+    reference = response.get("questionnaire")
+    if not isinstance(reference, str):
+        return None
+    if not reference.startswith("#"):
+        return reference
+    contained = response.get("contained")
+    for resource in contained if isinstance(contained, list) else []:
+        if (
+            isinstance(resource, dict)
+            and resource.get("resourceType") == "Questionnaire"
+            and resource.get("id") == reference[1:]
+            and isinstance(resource.get("url"), str)
+        ):
+            version = resource.get("version")
+            return resource["url"] + (f"|{version}" if isinstance(version, str) else "")
+    return None
 
 
 def _is_duplicate(error: BaseException) -> bool:

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from ..api import DEFAULT_ENUMERATE, Options, evaluate_case
@@ -36,7 +35,9 @@ from ..language.extensions import union
 from ..policies import versions
 from ..policies.loaded import LoadedPolicy
 from ..results.results import CaseResult, PolicyResult
+from .card_words import card_lines, reason_text
 from .config import Route, Settings
+from .store import json_default
 
 CRD_EXTENSION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 SERVICE_IDS = {"sijfasp-order-sign": "order-sign", "sijfasp-order-select": "order-select"}
@@ -203,7 +204,7 @@ class Engine:
         `$next-question` (URL, policy, case)."""
         vocabularies = {p.policy.id: p.policy.vocabulary for p in judged.policies}
         bundle = missing_bundle([(judged.result, judged.case, vocabularies)])
-        text = json.dumps(judged.data, default=_plain, ensure_ascii=False)
+        text = json.dumps(judged.data, default=json_default, ensure_ascii=False)
         keep = [
             (missing_url(r.policy, judged.case.id), r.policy, text)
             for r in judged.result.results
@@ -220,14 +221,16 @@ class Engine:
         grown = dict(response)
         if result is None or result.determination != Determination.INCOMPLETE:
             grown["status"] = "completed"
-            grown.pop("contained", None)
+            if not str(grown.get("questionnaire", "")).startswith("#"):
+                grown.pop("contained", None)  # kept when the response refers to it
             return grown
         vocabulary = next(p.policy.vocabulary for p in judged.policies if p.policy.id == policy_id)
         questionnaire, _ = missing_questionnaire(result, judged.case, vocabulary)
-        questionnaire = dict(questionnaire, id="next")
+        # Contained, so without `meta.versionId`; the response refers to it by its id, and its
+        # `url` (the adaptive questionnaire's canonical) is how the next round finds the case.
         grown["status"] = "in-progress"
         grown["contained"] = [questionnaire]
-        grown["questionnaire"] = "#next"
+        grown["questionnaire"] = f"#{questionnaire['id']}"
         return grown
 
     def package(self, canonicals: list[str], service: str | None) -> dict[str, Any]:
@@ -366,18 +369,12 @@ class Engine:
         details = (
             list(reasons_words(result)) if result.determination != Determination.INCOMPLETE else []
         )
-        if result.determination == Determination.INCOMPLETE and result.missing:
-            details.append("Send " + needs_text(result.missing[0]) + ".")
-        return "\n".join([head, *(f"- {d}" for d in details[:6])])
-
-
-def _plain(value: Any) -> Any:
-    """A case's values as JSON: numbers as numbers, dates as ISO text."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+        lines = [f"- {d}" for d in details[:6]]
+        if result.determination == Determination.INCOMPLETE and result.grouped:
+            lines = card_lines(result)  # what is needed, as the letter asks for it
+        elif result.determination == Determination.INCOMPLETE and result.missing:
+            lines = ["- Send " + needs_text(result.missing[0]) + "."]
+        return "\n".join([head, *lines])
 
 
 def _reason(result: PolicyResult) -> str:
@@ -385,6 +382,8 @@ def _reason(result: PolicyResult) -> str:
 
     if result.determination == Determination.APPROVABLE:
         return "Every criterion of the policy is met as documented; prior authorization is needed."
+    if result.determination == Determination.INCOMPLETE and result.grouped:
+        return reason_text(result)
     if result.determination == Determination.INCOMPLETE and result.missing:
         return "Documentation needed: " + needs_text(result.missing[0]) + "."
     words = "; ".join(reasons_words(result)[:4])

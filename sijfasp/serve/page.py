@@ -23,19 +23,17 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ..core.diagnostics import SijfaspError
-from ..core.kinds import Status
+from ..core.kinds import NodeKind
 from ..policies import versions
 from ..policies.loaded import LoadedPolicy
 from ..results import render
+from ..results.render_words import node_label, other_request
 from ..results.results import CaseResult, NodeResult, PolicyResult
 from . import auth
 from .engine import PLAIN, Judged
+from .letter_html import letter_html
+from .store import json_default
 
-MARKS = {
-    Status.MET: ("✓", "met"),
-    Status.NOT_MET: ("✗", "not met"),
-    Status.NOT_DOCUMENTED: ("?", "not documented"),
-}
 e = html.escape
 
 
@@ -95,23 +93,40 @@ def index(service: Any, message: str = "") -> HTMLResponse:
     return _document("Review a case", body, dev)
 
 
-def _node(node: NodeResult, result: PolicyResult) -> str:
-    mark, words = MARKS.get(node.status, ("?", "not documented"))
+def _node(node: NodeResult, result: PolicyResult, ruled_out: bool = False) -> str:
+    """A criterion with its mark, section, label and evidence, worded as the command line's
+    `explain` words it (render_words): an alternative for another kind of request is marked so
+    and not ✗; a none-of member reads as what was found."""
     section = e(node.cite)
-    evidence = "".join(f"<li>{e(text)}</li>" for text in node.evidence_words)
-    children = "".join(_node(child, result) for child in node.children)
-    asks = f' <span class="asks">{e(node.condition_words)}</span>' if node.condition_words else ""
+    other = other_request(node)
+    if other is not None:  # nothing in it is missing: no mark, no children
+        return (
+            '<li class="node other-request"><span class="mark" aria-label="does not apply" '
+            'title="does not apply">-</span> '
+            f'<span class="section">{section}</span> {e(node.label)} '
+            f'<span class="asks">({e(other)})</span></li>'
+        )
+    mark, label = node_label(node, ruled_out)
+    state = {"✓": "met", "✗": "not met", "?": "not documented"}[mark]
+    evidence = [e(text) for text in node.evidence_words or node.evidence]
+    if node.kind == NodeKind.AT_LEAST:
+        evidence.insert(
+            0, e(f"{node.met_count} of {len(node.children)} met, {node.minimum} needed")
+        )
+    items = "".join(f"<li>{text}</li>" for text in evidence)
+    under_none = node.kind == NodeKind.NONE
+    children = "".join(_node(child, result, under_none) for child in node.children)
     return (
-        f'<li class="node {words.replace(" ", "-")}"><span class="mark" aria-label="{words}" title="{words}">{mark}</span> '
-        f'<span class="section">{section}</span> {e(node.label)}{asks}'
-        + (f'<ul class="evidence" aria-label="evidence">{evidence}</ul>' if evidence else "")
+        f'<li class="node {state.replace(" ", "-")}"><span class="mark" aria-label="{state}" title="{state}">{mark}</span> '
+        f'<span class="section">{section}</span> {e(label)}'
+        + (f'<ul class="evidence" aria-label="evidence">{items}</ul>' if items else "")
         + (f"<ul>{children}</ul>" if children else "")
         + "</li>"
     )
 
 
 def _download(name: str, data: Any, label: str) -> str:
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
     encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
     return f'<a class="download" download="{e(name)}" href="data:application/fhir+json;base64,{encoded}">{e(label)}</a>'
 
@@ -139,7 +154,7 @@ def _policy_section(result: PolicyResult) -> str:
 <p class="determination determination-{e(result.determination.value.replace("_", "-"))}"><strong>{e(PLAIN[result.determination].capitalize())}.</strong></p>
 {f'<h4>Reasons</h4><ul class="reasons">{reasons}</ul>' if reasons else ""}
 {f"<h4>Exclusions documented</h4><ul>{exclusions}</ul>" if exclusions else ""}
-{f'<h4>Criteria</h4><p class="legend">✓ met, ✗ not met, ? not documented</p><ul class="tree">{tree}</ul>' if tree else ""}
+{f'<h4>Criteria</h4><p class="legend">✓ met, ✗ not met, ? not documented, - not for this request</p><ul class="tree">{tree}</ul>' if tree else ""}
 {sets}
 </section>"""
 
@@ -176,7 +191,7 @@ def review_html(service: Any, judged: Judged, request_id: str | None) -> HTMLRes
 <section class="letter-section" aria-labelledby="letter-title">
 <h2 id="letter-title">Letter</h2>
 <p class="screen-only"><button type="button" class="print" data-print>Print the letter</button></p>
-<div class="letter" id="letter">{e(letter)}</div>
+<div class="letter" id="letter">{letter_html(letter)}</div>
 </section>"""
     return _document("Review", body, service.settings.dev)
 

@@ -16,7 +16,20 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+
+def json_default(value: Any) -> Any:
+    """What `json.dumps` writes for a value JSON has no type for: a number read exactly (a
+    Decimal) as a JSON number, a date as ISO text, anything else as text. The server writes
+    every answer, stored or sent, with it: `"valueDecimal": 14`, never `"14"`."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
 
 # Each migration: a list of statements, portable between SQLite and PostgreSQL.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -174,7 +187,7 @@ class Store:
         questionnaires, in one transaction. For a claim already stored with the same body, store
         the request as a replay and return the first answer (request id, response, status)."""
         stamp = now()
-        text = json.dumps(response, ensure_ascii=False, separators=(",", ":"), default=str)
+        text = json.dumps(response, ensure_ascii=False, separators=(",", ":"), default=json_default)
         with self.transaction() as db:
             if claim_key is not None:
                 same = db.query(
