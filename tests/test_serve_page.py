@@ -85,7 +85,8 @@ def test_a_case_is_judged_with_its_tree_letter_and_downloads(browser, server):
     assert page.query_selector("#letter h3") and page.query_selector("#letter table th")
     assert page.query_selector("#letter li") is not None
     assert "Document whether the compression test was positive or negative" in letter
-    if SCREENSHOT:
+    if SCREENSHOT:  # the docs' picture: the tree down to a bilateral alternative
+        page.set_viewport_size({"width": 1280, "height": 1400})
         page.screenshot(path=SCREENSHOT, full_page=False)
     # Print preview: only the letter is shown, as HTML.
     page.emulate_media(media="print")
