@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from ..core import textsafe
 from ..core.wording import lower_first
-from ..results.render_letter import _letter_items  # the letter's words for one option
+
+# The letter's words: an option's items, and the request fields asked once at the top.
+from ..results.render_letter import _asked_first, _for_request, _letter_items
 from ..results.render_needs import collapsed
 from ..results.results import MissingGroup, MissingItem, PolicyResult
 from .letter_html import plain_text
 
-MAX_CRITERIA = 3  # criteria named in the reason; the card names them all
+MAX_CRITERIA = 3  # criteria named in the reason
 MAX_OPTIONS_IN_REASON = 3
-MAX_OPTIONS_ON_CARD = 8
+MAX_CRITERIA_ON_CARD = 8
+MAX_OPTIONS_ON_CARD = 5
 NOTHING_MORE = "nothing more is needed for this criterion"
 _NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
@@ -29,10 +32,21 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _option(option: tuple[MissingItem, ...]) -> str:
-    """One option as one phrase (Markdown, as the letter writes it), lower case first."""
-    texts = _letter_items(option) or [NOTHING_MORE]
-    return "; and ".join(lower_first(text) for text in texts)
+def _option(option: tuple[MissingItem, ...], first: dict[str, MissingItem]) -> str:
+    """One option as one phrase (Markdown, as the letter writes it), lower case first; a
+    request field asked once at the top is left out, the option saying which kind of request
+    it is for ("for a bilateral request, send ...")."""
+    prefix = _for_request([i for i in option if i.fact in first])
+    texts = _letter_items(tuple(i for i in option if i.fact not in first)) or [NOTHING_MORE]
+    return lower_first(prefix) + "; and ".join(lower_first(text) for text in texts)
+
+
+def _first(result: PolicyResult) -> tuple[dict[str, MissingItem], str]:
+    """The request fields every option of two or more criteria needs (the side of the
+    fusion), asked once before the criteria, as the letter asks them; and that ask (Markdown)."""
+    first = _asked_first((result,))
+    asks = [textsafe.markdown(item.prompt.rstrip(". ")) for item in first.values()]
+    return first, "; ".join(asks)
 
 
 def _how_many(group: MissingGroup, options: int) -> str:
@@ -58,40 +72,45 @@ def _where(result: PolicyResult, group: MissingGroup, with_policy: bool) -> str:
 
 def card_lines(result: PolicyResult) -> list[str]:
     """Markdown list lines for the card's detail: each open criterion and what it needs."""
-    lines: list[str] = []
-    for group in _leaves(result):
+    first, ask = _first(result)
+    lines = [f"- First: {ask}." if ask else ""][: 1 if ask else 0]
+    leaves = _leaves(result)
+    for group in leaves[:MAX_CRITERIA_ON_CARD]:
         options = collapsed(group)
         where = textsafe.markdown(_where(result, group, with_policy=False))
         how = _how_many(group, len(options))
         if not how:
-            lines.append(f"- {where}: {_capital(_option(options[0]))}.")
+            lines.append(f"- {where}: {_capital(_option(options[0], first))}.")
             continue
         lines.append(f"- {where}: {how}:")
-        lines += [f"  - {_capital(_option(o))}" for o in options[:MAX_OPTIONS_ON_CARD]]
-        hidden = len(options) - MAX_OPTIONS_ON_CARD
-        if hidden > 0:
-            lines.append(f"  - or one of {count_word(hidden)} other options (the questionnaire)")
-        elif not group.options_complete:
-            lines.append("  - or other documentation that meets this criterion")
+        lines += [f"  - {_capital(_option(o, first))}" for o in options[:MAX_OPTIONS_ON_CARD]]
+        lines += _more_options(group, len(options) - MAX_OPTIONS_ON_CARD, "  - ")
+    hidden = len(leaves) - MAX_CRITERIA_ON_CARD
+    if hidden > 0:
+        lines.append(f"- And {count_word(hidden)} more criteria: the questionnaire asks for them.")
     return lines
+
+
+def _more_options(group: MissingGroup, hidden: int, bullet: str) -> list[str]:
+    if hidden > 0:
+        options = f"{count_word(hidden)} other options" if hidden > 1 else "one other option"
+        them = "them" if hidden > 1 else "it"
+        return [f"{bullet}or {options} (the questionnaire lists {them})"]
+    if not group.options_complete:
+        return [f"{bullet}or other documentation that meets this criterion"]
+    return []
 
 
 def reason_text(result: PolicyResult) -> str:
     """The coverage information's reason for an incomplete order: a short plain summary."""
+    first, ask = _first(result)
     parts = []
     leaves = _leaves(result)
     for group in leaves[:MAX_CRITERIA]:
         options = collapsed(group)
         how = _how_many(group, len(options))
-        words = [plain_text(_option(o)) for o in options[:MAX_OPTIONS_IN_REASON]]
-        hidden = len(options) - MAX_OPTIONS_IN_REASON
-        if hidden > 0:
-            words.append(
-                f"or {count_word(hidden)} other option{'s' if hidden > 1 else ''} "
-                "(the questionnaire lists them)"
-            )
-        elif not group.options_complete:
-            words.append("or other documentation that meets this criterion")
+        words = [plain_text(_option(o, first)) for o in options[:MAX_OPTIONS_IN_REASON]]
+        words += _more_options(group, len(options) - MAX_OPTIONS_IN_REASON, "")
         listed = "; ".join(words)
         where = _where(result, group, with_policy=True)
         parts.append(f"{where}: {how}: {listed}" if how else f"{where}: {listed}")
@@ -99,7 +118,8 @@ def reason_text(result: PolicyResult) -> str:
     tail = (
         f" And {count_word(more)} more criteria (the questionnaire lists them)." if more > 0 else ""
     )
-    return "Documentation needed for " + ". For ".join(parts) + "." + tail
+    head = f"{_capital(plain_text(ask))}. " if ask else ""
+    return head + "Documentation needed for " + ". For ".join(parts) + "." + tail
 
 
 __all__ = ["card_lines", "reason_text"]
