@@ -62,6 +62,9 @@ def test_a_case_is_judged_with_its_tree_letter_and_downloads(browser, server):
     assert "✓" in text and "?" in text
     assert "Percutaneous 3" in text and "D.I.B.5" in text  # section references
     assert "any one of these completes the request" in text
+    sets = page.inner_text(".sets")  # in the letter's words, not "test result: yes"
+    assert "Document whether the compression test was positive or negative" in sets
+    assert ": yes" not in sets
     assert "_" not in page.inner_text(".policies")  # in words: no vocabulary names
     downloads = [a.get_attribute("download") for a in page.query_selector_all("a.download")]
     assert downloads == ["claim-response.json", "questionnaire.json"]

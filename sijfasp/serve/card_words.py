@@ -41,6 +41,11 @@ def _option(option: tuple[MissingItem, ...], first: dict[str, MissingItem]) -> s
     return lower_first(prefix) + "; and ".join(lower_first(text) for text in texts)
 
 
+def option_words(option: tuple[MissingItem, ...]) -> str:
+    """One minimal set of missing documentation as the letter asks for it (Markdown)."""
+    return _capital(_option(option, {}))
+
+
 def _first(result: PolicyResult) -> tuple[dict[str, MissingItem], str]:
     """The request fields every option of two or more criteria needs (the side of the
     fusion), asked once before the criteria, as the letter asks them; and that ask (Markdown)."""
@@ -122,4 +127,4 @@ def reason_text(result: PolicyResult) -> str:
     return head + "Documentation needed for " + ". For ".join(parts) + "." + tail
 
 
-__all__ = ["card_lines", "reason_text"]
+__all__ = ["card_lines", "option_words", "reason_text"]

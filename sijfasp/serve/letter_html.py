@@ -61,7 +61,8 @@ def plain_text(markdown: str) -> str:
     return "".join(text for text, _ in inline_pieces(markdown))
 
 
-def _inline(text: str) -> str:
+def inline_html(text: str) -> str:
+    """Inline Markdown as HTML: escaped text, `<strong>` for `**` pairs."""
     return "".join(
         f"<strong>{html.escape(piece)}</strong>" if strong else html.escape(piece)
         for piece, strong in inline_pieces(text)
@@ -80,7 +81,7 @@ def _table(lines: list[str]) -> str:
     header, rows = _cells(lines[0]), [_cells(line) for line in lines[2:]]
     head = (
         "<thead><tr>"
-        + "".join(f'<th scope="col">{_inline(c)}</th>' for c in header)
+        + "".join(f'<th scope="col">{inline_html(c)}</th>' for c in header)
         + "</tr></thead>"
         if any(header)
         else ""
@@ -89,9 +90,9 @@ def _table(lines: list[str]) -> str:
         "<tr>"
         + "".join(
             # A row of a name and a value (the letter's header): the name heads the row.
-            f'<th scope="row">{_inline(c)}</th>'
+            f'<th scope="row">{inline_html(c)}</th>'
             if n == 0 and not any(header)
-            else f"<td>{_inline(c)}</td>"
+            else f"<td>{inline_html(c)}</td>"
             for n, c in enumerate(row)
         )
         + "</tr>"
@@ -122,7 +123,7 @@ def letter_html(markdown: str) -> str:
         heading = _HEADING.fullmatch(stripped)
         if heading:
             level = min(len(heading.group(1)) + _LEVEL_SHIFT, 6)
-            out.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
+            out.append(f"<h{level}>{inline_html(heading.group(2))}</h{level}>")
             index += 1
             continue
         if stripped.startswith("|") and index + 1 < len(lines) and _is_rule_row(lines[index + 1]):
@@ -145,7 +146,9 @@ def letter_html(markdown: str) -> str:
                     break
                 index += 1
             out.append(
-                "<ul>" + "".join(f"<li>{_inline(' '.join(item))}</li>" for item in items) + "</ul>"
+                "<ul>"
+                + "".join(f"<li>{inline_html(' '.join(item))}</li>" for item in items)
+                + "</ul>"
             )
             continue
         if stripped.startswith(">"):
@@ -153,7 +156,7 @@ def letter_html(markdown: str) -> str:
             while index < len(lines) and lines[index].strip().startswith(">"):
                 quoted.append(lines[index].strip()[1:].strip())
                 index += 1
-            out.append(f"<blockquote><p>{_inline(' '.join(quoted))}</p></blockquote>")
+            out.append(f"<blockquote><p>{inline_html(' '.join(quoted))}</p></blockquote>")
             continue
         paragraph = []
         while index < len(lines):
@@ -170,8 +173,8 @@ def letter_html(markdown: str) -> str:
         if not paragraph:  # a line starting with `|` that is no table: text as written
             paragraph.append(stripped)
             index += 1
-        out.append(f"<p>{_inline(' '.join(paragraph))}</p>")
+        out.append(f"<p>{inline_html(' '.join(paragraph))}</p>")
     return "\n".join(out)
 
 
-__all__ = ["inline_pieces", "letter_html", "plain_text"]
+__all__ = ["inline_html", "inline_pieces", "letter_html", "plain_text"]

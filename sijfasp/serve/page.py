@@ -30,8 +30,9 @@ from ..results import render
 from ..results.render_words import node_label, other_request
 from ..results.results import CaseResult, NodeResult, PolicyResult
 from . import auth
+from .card_words import option_words
 from .engine import PLAIN, Judged
-from .letter_html import letter_html
+from .letter_html import inline_html, letter_html
 from .store import json_default
 
 e = html.escape
@@ -144,7 +145,7 @@ def _policy_section(result: PolicyResult) -> str:
     sets = ""
     if result.missing:
         options = "".join(
-            f"<li>{e(render.needs_text(option))}</li>" for option in result.missing[:5]
+            f"<li>{inline_html(option_words(option))}</li>" for option in result.missing[:5]
         )
         more = len(result.missing) - 5
         tail = f"<p>and {more} more options</p>" if more > 0 else ""
