@@ -24,7 +24,7 @@ from support import (
 from sijfasp.cases.case import validate_case
 from sijfasp.core import codings
 from sijfasp.core.kinds import Determination
-from sijfasp.fhir.claim_response import HUMAN_REVIEW, claim_response
+from sijfasp.fhir.claim_response import claim_response
 from sijfasp.fhir.questionnaire import (
     ADAPTIVE_PROFILE,
     INFORMATION_ORIGIN,
@@ -124,23 +124,138 @@ def test_incomplete_is_pended_with_a_task_for_the_questionnaire():
     assert task["input"][0]["valueCanonical"] == missing_url(AIM, "odi_missing")
 
 
+def notes_of(response: dict[str, Any]) -> list[str]:
+    notes = [n["text"] for n in response.get("processNote", [])]
+    if "item" in response:
+        assert response["item"][0]["noteNumber"] == list(range(1, len(notes) + 1))
+    return notes
+
+
+POLICY_NOTE = "Judged under AIM SIJF 2022 (aim_sijf_2022, version 2022-09-11, policy text sha256 "
+
+
+def test_the_approvable_note_says_every_criterion_is_met_and_for_how_long():
+    aim = _by_policy(response_of("approvable"))["aim-sijf-2022"]
+    assert aim["disposition"] == "Every criterion is met as documented."
+    policy, certified = notes_of(aim)
+    assert policy.startswith(POLICY_NOTE)
+    assert certified == (
+        "Certified in total: every criterion of AIM SIJF 2022 is met as documented and no "
+        "exclusion applies; for 180 days from the request date, 2026-07-15 to 2027-01-10."
+    )
+
+
+def test_the_incomplete_note_names_the_criteria_to_document_and_the_questionnaire():
+    aim = _by_policy(response_of("odi_missing"))["aim-sijf-2022"]
+    assert aim["disposition"] == "Pended: documentation is missing."
+    policy, pended = notes_of(aim)
+    assert policy.startswith(POLICY_NOTE)
+    assert pended.startswith(
+        "Pended for more information: documentation is missing for AIM SIJF 2022 "
+        "Percutaneous 1 (pain for at least 6 months"
+    )
+    assert missing_url(AIM, "odi_missing") in pended
+    assert "denial" not in pended and "physician" not in pended
+
+
+def test_the_not_met_note_names_the_criteria_not_met_for_physician_review():
+    aim = _by_policy(response_of("vas_4"))["aim-sijf-2022"]
+    assert review_actions(aim) == ["A4"]
+    assert aim["disposition"] == "Pended for physician review: criteria not met as documented."
+    policy, review, *reasons = notes_of(aim)
+    assert policy.startswith(POLICY_NOTE) and "version 2022-09-11" in policy
+    assert review == (
+        "Pended for review by a physician or other appropriate professional: sijfasp found "
+        "criteria not met as documented: AIM SIJF 2022 Percutaneous 1; it does not decide a "
+        "denial."
+    )
+    assert reasons == [
+        "AIM SIJF 2022 Percutaneous 1, VAS: Pain score (VAS) of 5 or more. Pain intensity on a "
+        "0-10 scale: 4/10 documented, 5/10 or more needed."
+    ]
+
+
 @pytest.mark.parametrize(
-    ("name", "policy"),
-    [("vas_4", "aim-sijf-2022"), ("fibromyalgia", "aim-sijf-2022"), ("relief_60", "aim-sijf-2022")],
+    ("policy", "section"),
+    [
+        (
+            "aim-sijf-2022",
+            "AIM SIJF 2022 Exclusions 4 (generalized pain behavior or pain disorder)",
+        ),
+        (
+            "caresource-sijf-2026",
+            "MM-1508 D.II.B.2 (generalized pain behavior or disorder as the primary cause",
+        ),
+    ],
 )
-def test_not_met_and_excluded_are_pended_for_physician_review_with_their_reasons(name, policy):
-    response = _by_policy(response_of(name))[policy]
+def test_the_excluded_note_says_which_exclusion_applies_for_physician_review(policy, section):
+    response = _by_policy(response_of("fibromyalgia"))[policy]
     assert review_actions(response) == ["A4"]
-    notes = [n["text"] for n in response["processNote"]]
-    assert HUMAN_REVIEW in notes
-    assert any("AIM SIJF 2022" in n and "sha256" in n and "version 2022-09-11" in n for n in notes)
-    assert any(n.startswith("AIM SIJF 2022") and "documented" in n for n in notes)
-    assert response["item"][0]["noteNumber"] == list(range(1, len(notes) + 1))
+    assert response["disposition"] == (
+        "Pended for physician review: an exclusion applies as documented."
+    )
+    _, review, *reasons = notes_of(response)
+    assert review.startswith(
+        "Pended for review by a physician or other appropriate professional: sijfasp found "
+        f"that an exclusion of the policy applies as documented: {section}"
+    )
+    assert review.endswith("; it does not decide a denial.")
+    assert not any("not met" in n for n in notes_of(response))
+    assert reasons and all("Documented:" in r for r in reasons)
 
 
-def test_not_applicable_makes_no_decision_from_that_policy():
-    responses = _by_policy(response_of("open_fusion_trauma"))
-    assert list(responses) == ["caresource-sijf-2026"]
+def test_the_notes_of_a_fhir_case_name_the_resources_the_values_were_read_from():
+    from sijfasp.cases.reader import read_case_file
+    from sijfasp.fhir.read import read_fhir
+
+    path = REPO_ROOT / "examples" / "fhir" / "vas_4.json"
+    read = read_fhir(read_case_file(path), vocabulary(), "vas_4.json")
+    case = validate_case(read.data, vocabulary(), "vas_4.json")
+    result = evaluate(case_of("vas_4"), AIM)  # its YAML twin decides as it does
+    bundle = claim_response(CaseResult(case.id, case.service, case.date, (result,)), case, read)
+    Bundle.model_validate(bundle)
+    notes = notes_of(bundle["entry"][0]["resource"])
+    assert notes[-1] == (
+        "AIM SIJF 2022 Percutaneous 1, VAS, as read from the documents: Pain intensity on a "
+        "0-10 scale: 4/10 (Observation/vas-score-1)."
+    )
+    assert bundle["entry"][0]["resource"]["request"]["reference"].startswith("Claim/")
+
+
+def test_not_applicable_alone_is_a_response_without_a_decision_that_says_why():
+    data = case_of("open_fusion_trauma")  # an open fusion: AIM addresses percutaneous only
+    case = validate_case(data, vocabulary(), "case.yaml")
+    result = evaluate(data, AIM)
+    assert result.determination == Determination.NOT_APPLICABLE
+    bundle = claim_response(CaseResult(case.id, case.service, case.date, (result,)), case, None)
+    Bundle.model_validate(bundle)
+    (entry,) = bundle["entry"]
+    response = entry["resource"]
+    assert "item" not in response and review_actions(response) == []
+    assert response["disposition"] == "No policy used makes a decision on this request."
+    assert notes_of(response) == [
+        "AIM SIJF 2022 does not address the requested service (open sij fusion); it makes no "
+        "decision."
+    ]
+
+
+def test_no_version_in_effect_alone_says_so_without_a_decision():
+    import dataclasses
+
+    data = case_of("approvable")
+    case = validate_case(data, vocabulary(), "case.yaml")
+    found = evaluate(data, CARESOURCE)
+    assert found.version_use is not None
+    none = dataclasses.replace(
+        found,
+        determination=Determination.NO_VERSION,
+        version_use=dataclasses.replace(found.version_use, version=None, effective=None),
+    )
+    bundle = claim_response(CaseResult(case.id, case.service, case.date, (none,)), case, None)
+    Bundle.model_validate(bundle)
+    (note,) = notes_of(bundle["entry"][0]["resource"])
+    assert note.startswith("MM-1508: no version in effect on 2026-07-15")
+    assert note.endswith("; it makes no decision.")
 
 
 # ------------------------------------------------------------------ the policy's questionnaire

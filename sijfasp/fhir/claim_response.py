@@ -6,12 +6,13 @@ Per policy that addresses the request, one ClaimResponse whose item carries the 
 * `approvable` -> A1 (certified in total), with the authorization period;
 * `incomplete` -> A4 (pended), with a Task asking for the questionnaire of what is missing
   (LOINC 102089-0, its canonical as input);
-* `not_met` and `excluded` -> A4 (pended) for review by a physician, every unmet criterion's
-  reason in `processNote` (section, the documented values and where they were read, policy
-  version and content hash). Never A3: sijfasp finds criteria met or not met; a physician
-  decides a denial;
-* `not_applicable` -> nothing from that policy (a ClaimResponse without a decision only when
-  no policy addresses the request).
+* `not_met` and `excluded` -> A4 (pended) for review by a physician: `processNote` says what
+  sijfasp found (criteria not met, or which exclusion applies, by section) and that it does
+  not decide a denial, then every reason (the documented values, and for a FHIR case the
+  resources they were read from), with the policy version and content hash. Never A3: sijfasp
+  finds criteria met or not met; a physician decides a denial;
+* `not_applicable` (or no version in effect) -> nothing from that policy; a ClaimResponse
+  without a decision, saying why of each policy, only when no policy decides.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import re
 from typing import Any
 
 from ..cases.case import Case
-from ..core.kinds import Determination
-from ..results.results import CaseResult, PolicyResult
+from ..core.kinds import Determination, ExclusionStatus, NodeKind, Status
+from ..core.wording import lower_first
+from ..results.render_words import service_words
+from ..results.results import CaseResult, NodeResult, PolicyResult
 from .questionnaire import missing_url
 from .read import FhirCase
 
@@ -40,9 +43,11 @@ LOINC_QUESTIONNAIRE = "102089-0"
 AUTHORIZATION_DAYS = 180
 # The X12 306 codes sijfasp writes: never A3 (not certified), which is a physician's to give.
 REVIEW_WORDS = {"A1": "Certified in total", "A4": "Pended"}
+# The human-review statement of a `not_met` or `excluded` determination: what sijfasp found,
+# and that a physician or other appropriate professional decides.
 HUMAN_REVIEW = (
-    "Pended for review by a physician or other appropriate professional: sijfasp found "
-    "criteria not met as documented; it does not decide a denial."
+    "Pended for review by a physician or other appropriate professional: sijfasp found {found}; "
+    "it does not decide a denial."
 )
 
 
@@ -69,50 +74,91 @@ def _review_action(code: str, number: str) -> dict[str, Any]:
     }
 
 
-def _cited(text: str, read: FhirCase | None) -> str:
-    """Evidence `vas_score = 4` with the resource it was read from, when the case was FHIR."""
+def human_review(result: PolicyResult) -> str:
+    """What sijfasp found, with the sections, and that a physician decides: an exclusion that
+    applies, or criteria not met, as documented."""
+    if result.determination == Determination.EXCLUDED:
+        applying = [
+            f"{e.cite} ({lower_first(e.label)})"
+            for e in result.exclusions
+            if e.status == ExclusionStatus.APPLIES
+        ]
+        what = "an exclusion of the policy applies" if len(applying) < 2 else "exclusions apply"
+        found = f"that {what} as documented: {'; '.join(applying)}"
+    else:
+        unmet = [c.cite for c in result.criteria if c.status == Status.NOT_MET]
+        found = "criteria not met as documented" + (f": {', '.join(unmet)}" if unmet else "")
+    return HUMAN_REVIEW.format(found=found)
+
+
+def _sourced(names: tuple[str, ...], words: tuple[str, ...], read: FhirCase) -> list[str]:
+    """The documented values of a leaf in words with the resources they were read from
+    ("Pain intensity on a 0-10 scale: 4/10 (Observation/vas-1)"); values read from no
+    resource (not documented) are left out. `names` are the same lines with the vocabulary's
+    names ("vas_score = 4"), which say which fact each one is."""
+    if len(names) != len(words):
+        return []
+    out = []
+    for name, text in zip(names, words, strict=True):
+        key = name.removeprefix("implied by ").split(" = ", 1)[0].strip()
+        sources = read.sources.get(key) if " = " in name else None
+        if sources:
+            out.append(f"{text} ({', '.join(sources)})")
+    return out
+
+
+def _evidence_notes(result: PolicyResult, read: FhirCase | None) -> list[str]:
+    """For a case read from FHIR, where the documented values that decided were read: of each
+    unmet leaf, the members documented present under a `none of`, an applying exclusion."""
     if read is None:
-        return text
-    key = text.split(" = ", 1)[0].strip()
-    sources = read.sources.get(key)
-    return f"{text} ({', '.join(sources)})" if sources else text
+        return []  # the reasons already quote the documented values
+    lines: list[str] = []
 
+    def cite(cited: str, names: tuple[str, ...], words: tuple[str, ...]) -> None:
+        found = _sourced(names, words, read)
+        if found:
+            lines.append(f"{cited}, as read from the documents: {'; '.join(found)}.")
 
-def _unmet_notes(result: PolicyResult, read: FhirCase | None) -> list[str]:
-    notes = list(result.reasons_words or result.reasons)
-    evidence: list[str] = []
-
-    def walk(node: Any) -> None:
-        """The evidence of what makes a criterion not met: its unmet leaves, and under a
-        `none of` the members documented as present."""
-        if node.status.value != "not_met":
+    def walk(node: NodeResult) -> None:
+        if node.status != Status.NOT_MET:
             return
         if not node.children:
-            if node.evidence:
-                evidence.append(
-                    f"{node.cite}: documented " + "; ".join(_cited(e, read) for e in node.evidence)
-                )
-            return
-        if node.kind.value == "none":
+            cite(node.cite, node.evidence, node.evidence_words)
+        elif node.kind == NodeKind.NONE:
             for child in node.children:
-                if child.status.value == "met" and child.evidence:
-                    evidence.append(
-                        f"{child.cite}: documented "
-                        + "; ".join(_cited(e, read) for e in child.evidence)
-                    )
-            return
-        for child in node.children:
-            walk(child)
+                if child.status == Status.MET:
+                    cite(child.cite, child.evidence, child.evidence_words)
+        else:
+            for child in node.children:
+                walk(child)
 
-    for top in result.criteria:
-        walk(top)
-    for exclusion in result.exclusions:
-        if exclusion.status.value == "applies" and exclusion.evidence:
-            evidence.append(
-                f"{exclusion.cite}: documented "
-                + "; ".join(_cited(e, read) for e in exclusion.evidence)
-            )
-    return notes + evidence
+    if result.determination == Determination.EXCLUDED:
+        for exclusion in result.exclusions:
+            if exclusion.status == ExclusionStatus.APPLIES:
+                cite(exclusion.cite, exclusion.evidence, exclusion.evidence_words)
+    else:
+        for top in result.criteria:
+            walk(top)
+    return lines
+
+
+def _missing_note(result: PolicyResult, url: str) -> str:
+    """What an incomplete determination asks for: the criteria still to document, and the
+    questionnaire that asks it."""
+    criteria = "; ".join(f"{g.criterion} ({lower_first(g.label)})" for g in result.grouped)
+    missing = f"documentation is missing for {criteria}" if criteria else "documentation is missing"
+    return (
+        f"Pended for more information: {missing}. Complete the questionnaire of what is "
+        f"missing ({url}); any one of its options completes the request."
+    )
+
+
+def _no_decision_note(result: PolicyResult, service: str) -> str:
+    if result.determination == Determination.NO_VERSION and result.version_use is not None:
+        return f"{result.cite}: {result.version_use.reason()}; it makes no decision."
+    return (
+        f"{result.cite} does not address the requested service ({service}); it makes no decision."
+    )
 
 
 def _policy_note(result: PolicyResult) -> str:
@@ -178,18 +224,16 @@ def claim_response(
             adjudication["extension"] = [_review_action("A1", number)]
             item["extension"] = [{"url": ITEM_PERIOD, "valuePeriod": period}]
             notes.append(
-                f"Certified in total, for {AUTHORIZATION_DAYS} days from the request date."
+                f"Certified in total: every criterion of {result.cite} is met as documented and "
+                f"no exclusion applies; for {AUTHORIZATION_DAYS} days from the request date, "
+                f"{start.isoformat()} to {end.isoformat()}."
             )
         elif determination == Determination.INCOMPLETE:
             url = missing_url(result.policy, case.id)
             response["outcome"] = "queued"
             response["disposition"] = "Pended: documentation is missing."
             adjudication["extension"] = [_review_action("A4", number)]
-            notes.append(
-                "Pended for more information: complete the questionnaire of what is missing "
-                f"({url}); any one of its options completes the request."
-            )
-            notes.extend(result.reasons_words or result.reasons)
+            notes.append(_missing_note(result, url))
             task = {
                 "resourceType": "Task",
                 "id": f"{number}-request",
@@ -220,10 +264,15 @@ def claim_response(
             tasks.append(task)
         elif determination in (Determination.NOT_MET, Determination.EXCLUDED):
             response["outcome"] = "queued"
-            response["disposition"] = "Pended for physician review."
+            response["disposition"] = (
+                "Pended for physician review: an exclusion applies as documented."
+                if determination == Determination.EXCLUDED
+                else "Pended for physician review: criteria not met as documented."
+            )
             adjudication["extension"] = [_review_action("A4", number)]
-            notes.append(HUMAN_REVIEW)
-            notes.extend(_unmet_notes(result, read))
+            notes.append(human_review(result))
+            notes.extend(result.reasons_words or result.reasons)
+            notes.extend(_evidence_notes(result, read))
         else:  # pragma: no cover - every determination is handled above
             raise AssertionError(determination)
         response["item"] = [item]
@@ -247,9 +296,18 @@ def claim_response(
                 "insurer": {"display": "the policies used"},
                 "request": claim_reference,
                 "outcome": "complete",
-                "disposition": "No policy used addresses the requested service: no decision.",
+                "disposition": "No policy used makes a decision on this request.",
+                "processNote": [
+                    {"number": n + 1, "type": "display", "text": text[:4000]}
+                    for n, text in enumerate(
+                        _no_decision_note(r, service_words(case_result))
+                        for r in case_result.results
+                    )
+                ],
             }
         )
+        if not case_result.results:
+            del entries[0]["processNote"]  # FHIR JSON has no empty arrays
     return {
         "resourceType": "Bundle",
         "id": f"{_safe(case.id)}-response",
@@ -259,4 +317,4 @@ def claim_response(
     }
 
 
-__all__ = ["AUTHORIZATION_DAYS", "HUMAN_REVIEW", "claim_response"]
+__all__ = ["AUTHORIZATION_DAYS", "HUMAN_REVIEW", "claim_response", "human_review"]
