@@ -162,6 +162,20 @@ def test_the_card_and_reason_say_what_is_needed_in_the_letters_words(server):
         assert ": yes" not in text and "_" not in text and "\\" not in text
 
 
+def test_an_order_with_numbers_is_updated_with_its_numbers(server):
+    hook = _hook("two_tests_undocumented")
+    for entry in hook["context"]["draftOrders"]["entry"]:
+        if entry["resource"]["resourceType"] == "ServiceRequest":
+            entry["resource"]["quantityQuantity"] = {"value": 1}
+    with server.client() as http:
+        answer = http.post(
+            ORDER_SIGN, json=hook, headers={"Authorization": f"Bearer {server.jwt(ORDER_SIGN)}"}
+        )
+    assert answer.status_code == 200, answer.text
+    (action,) = answer.json()["systemActions"]
+    assert action["resource"]["quantityQuantity"] == {"value": 1}
+
+
 def test_wrong_hook_for_the_service_is_refused(server):
     with server.client() as http:
         token = server.jwt(ORDER_SIGN)

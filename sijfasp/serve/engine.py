@@ -7,6 +7,7 @@ as the command line judge it (`api.evaluate_case`, with the server's time limit)
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -309,7 +310,7 @@ class Engine:
             )
         actions = []
         if order is not None and extensions:
-            updated = json.loads(json.dumps(order))
+            updated = copy.deepcopy(order)  # its numbers stay exact, written as numbers
             updated["extension"] = [*(updated.get("extension") or []), *extensions]
             actions.append(
                 {
