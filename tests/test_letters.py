@@ -6,13 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sijfasp.cli.main import main
 from sijfasp.core.wording import article, plain_words, section_key
 from sijfasp.policies.loading import bundled_policies
+from sijfasp.results.missing import definite
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "examples" / "cases"
@@ -613,3 +616,198 @@ def test_json_keeps_the_names_and_gives_the_words(capsys):
     )
     assert vas["evidence_words"] == ["Pain intensity on a 0-10 scale: 4/10"]
     assert vas["condition_words"] == "Pain intensity on a 0-10 scale: 5/10 or more"
+
+
+# ------------------------------------------------------------------ records on file, nearest first
+def _yaml_case(tmp_path: Path, edit, name: str = "case.yaml") -> Path:
+    """examples/cases/approvable.yaml, edited by `edit` (a function of the loaded case)."""
+    case = yaml.safe_load((CASES / "approvable.yaml").read_text(encoding="utf-8"))
+    edit(case)
+    return _case(tmp_path, yaml.safe_dump(case, sort_keys=False), name)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_a_study_too_old_is_named_first_among_more_than_three_near_misses(tmp_path, capsys):
+    """open_fusion_trauma with its pelvis CT dated 2025-12-01: four studies nearly qualify for
+    MM-1508 D.I.A.2; the one failing only by its age comes first and the letter names it."""
+    text = (CASES / "open_fusion_trauma.yaml").read_text(encoding="utf-8")
+    old = "2026-06-20, modality: ct, region: pelvis"
+    assert old in text
+    case = _case(tmp_path, text.replace(old, "2025-12-01, modality: ct, region: pelvis"))
+    policy = ("--policy", "caresource_sijf_2026")
+    _, out, _ = _run(
+        capsys, "missing", case, "--format", "markdown", *policy, "--today", "2026-07-16"
+    )
+    on_file = out[out.index("On file:") :]
+    assert on_file.splitlines()[2] == (
+        "- The CT of the pelvis of 2025-12-01 does not count: it is more than 6 months before "
+        "the request."
+    ), on_file
+    assert "- Other records on file do not count either." in on_file
+    _, out, _ = _run(capsys, "explain", case, *policy)
+    flat = _flat(out)
+    nearly = flat[flat.index("0 qualifying studies; 1 needed") :]
+    assert nearly.index("CT of the pelvis of 2025-12-01: more than 6 months") < nearly.index(
+        "X-ray of the SIJ of 2026-01-20"
+    )
+    assert "... and 1 more record that nearly qualifies" in flat
+
+
+def test_every_record_failing_only_by_its_date_or_side_is_named(tmp_path, capsys):
+    """Four studies too old and one of the other joint, beside two with other findings: the
+    five are named in the explanation and the letter, whatever the limit of three."""
+    old = [
+        f"    - {{date: 2025-0{m}-10, modality: ct, region: sij, side: left, "
+        "findings: [localized_sij_pathology]}\n"
+        for m in (1, 2, 3, 4)
+    ]
+    case = _case(
+        tmp_path,
+        "request: {service: open_sij_fusion, date: 2026-07-15, side: left}\n"
+        "findings: {post_traumatic_sij_injury: true}\nrecords:\n  imaging:\n"
+        + "".join(old)
+        + "    - {date: 2026-06-01, modality: mri, region: sij, side: right, "
+        "findings: [localized_sij_pathology]}\n"
+        "    - {date: 2026-06-02, modality: xray, region: sij, side: left, findings: []}\n"
+        "    - {date: 2026-06-03, modality: xray, region: pelvis, findings: []}\n",
+    )
+    policy = ("--policy", "caresource_sijf_2026")
+    _, out, _ = _run(capsys, "explain", case, *policy, "--format", "json")
+    (result,) = json.loads(out)["results"]
+    (joint,) = [n for n in _nodes(result["criteria"]) if n["id"] == "joint_recent_imaging"]
+    nearly = [e for e in joint["evidence_words"] if e.startswith("does not count:")]
+    assert len(nearly) == 5, joint["evidence_words"]
+    assert all("2025-0" in e or "2026-06-01" in e for e in nearly), nearly
+    assert joint["evidence_words"][-1] == "... and 2 more records that nearly qualify"
+    assert any(
+        e.endswith(
+            "MRI of the SIJ of 2026-06-01, right joint: right joint, needs the left "
+            "joint or both joints"
+        )
+        for e in nearly
+    ), nearly
+    _, out, _ = _run(capsys, "missing", case, "--format", "markdown", *policy)
+    for month in (1, 2, 3, 4):
+        assert (
+            f"- The CT of the SIJ of 2025-0{month}-10 (left joint) does not count: it is more "
+            "than 6 months before the request." in out
+        ), out
+    assert (
+        "- The MRI of the SIJ of 2026-06-01 (right joint) does not count: it is of the right "
+        "joint, not the left joint or both joints." in out
+    ), out
+    assert "- Other records on file do not count either." in out
+
+
+def _nodes(nodes):
+    for node in nodes:
+        yield node
+        yield from _nodes(node.get("children", []))
+
+
+# ------------------------------------------------------------------ a field's label and its article
+def test_a_choice_field_whose_meaning_has_its_article_is_asked_once_with_it(tmp_path, capsys):
+    """The example third policy's lab result ("The result of the test") undocumented on the
+    newest cotinine test: "Document the result of the test", never "the the"."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    shutil.copy(REPO / "policies_asp" / "vocabulary.sijv", folder)
+    for name in ("examplepayer_sijf_2026.sijp", "examplepayer_extra.sijv"):
+        shutil.copy(REPO / "examples" / "third_policy" / name, folder)
+    source = REPO / "examples" / "third_policy" / "tests" / "cases" / "examplepayer_approvable.yaml"
+    text = source.read_text(encoding="utf-8")
+    latest = "{date: 2026-05-04, test: cotinine, result: negative}"
+    assert latest in text
+    case = _case(tmp_path, text.replace(latest, "{date: 2026-05-04, test: cotinine}"))
+    code, out, err = _run(
+        capsys,
+        "--policies",
+        folder,
+        "missing",
+        case,
+        "--policy",
+        "examplepayer_sijf_2026",
+        "--format",
+        "markdown",
+    )
+    assert code == 0, err
+    assert "Document the result of the test (positive or negative) for the lab of 2026-05-04" in out
+    assert not re.search(r"\b(the|a|an) (the|a|an)\b", out, re.IGNORECASE), out
+
+
+@pytest.mark.parametrize(
+    "means, expected",
+    [
+        ("the result of the test", "the result of the test"),
+        ("The result of the test", "The result of the test"),
+        ("a laboratory test", "a laboratory test"),
+        ("side of the joint injected", "the side of the joint injected"),
+        ("theatre booking", "the theatre booking"),
+    ],
+)
+def test_definite(means, expected):
+    assert definite(means) == expected
+
+
+# ------------------------------------------------------------------ the later block that failed
+def _later_block(case: dict) -> None:
+    case["records"]["injection"].append(
+        {
+            "date": "2026-06-10",
+            "purpose": "diagnostic",
+            "site": "sij_intra_articular",
+            "side": "left",
+            "image_guided": True,
+            "contrast_enhanced": True,
+            "agent": "local_anesthetic",
+            "relief_percent": 20,
+        }
+    )
+
+
+@pytest.mark.parametrize("form", [(), ("--format", "markdown")], ids=["text", "markdown"])
+def test_explain_names_the_later_failed_block_in_every_format(tmp_path, capsys, form):
+    case = _yaml_case(tmp_path, _later_block)
+    _, out, _ = _run(capsys, "explain", case, "--policy", "aim_sijf_2022", *form)
+    flat = _flat(out)
+    assert "pain generator not confirmed by a later block" in flat
+    assert "diagnostic injection of 2026-06-10, left joint, relief 20%" in flat, out
+
+
+# ------------------------------------------------------------------ the current episode of care
+def _old_episode(case: dict) -> None:
+    """Pain for 8 months (since 2025-11-15); every course of therapy ended in 2023."""
+    case["findings"]["pain_duration_months"] = 8
+    case["records"]["therapy"] = [
+        {"kind": "physical_therapy", "start": "2022-09-01", "end": "2023-09-01"},
+    ]
+
+
+def test_a_course_before_the_pain_began_is_said_in_a_plain_sentence(tmp_path, capsys):
+    case = _yaml_case(tmp_path, _old_episode)
+    _, out, _ = _run(capsys, "explain", case, "--policy", "aim_sijf_2022")
+    flat = _flat(out)
+    assert (
+        "the physical therapy starting 2022-09-01 ended on 2023-09-01, before the current pain "
+        "began around 2025-11-15, 8 months before the request" in flat
+    ), out
+    assert "did not show the outcome needed" not in flat
+    assert "how long the current pain has lasted" not in flat
+    _, out, _ = _run(capsys, "missing", case, "--policy", "aim_sijf_2022", "--format", "markdown")
+    assert "ended on 2023-09-01, before the current pain began around 2025-11-15" in _flat(out)
+
+
+def test_a_failed_outcome_still_says_the_outcome_was_not_shown(tmp_path, capsys):
+    """Blocks with too little relief fail by their outcome, not their date or side."""
+
+    def low_relief(case: dict) -> None:
+        for injection in case["records"]["injection"]:
+            if injection.get("purpose") == "diagnostic":
+                injection["relief_percent"] = 40
+
+    case = _yaml_case(tmp_path, low_relief)
+    _, out, _ = _run(capsys, "explain", case, "--policy", "aim_sijf_2022")
+    assert "did not show the outcome needed (relief 40%, needs 75% or more)" in _flat(out), out

@@ -19,7 +19,15 @@ import pytest
 import support
 
 from sijfasp.cases.case import validate_case
+from sijfasp.core.kinds import Operator
+from sijfasp.language.compiler import (
+    CmpCondition,
+    InCondition,
+    MatchesCondition,
+    WithinMonthsCondition,
+)
 from sijfasp.policies.loading import load_policy
+from sijfasp.results.near_misses import Miss, only_date_or_side, why_sentence
 from sijfasp.solve import solver
 from sijfasp.solve.atoms import NearMiss
 from sijfasp.solve.case_facts import case_symbols
@@ -191,3 +199,61 @@ def test_near_misses_agree_with_the_reference_formulation(tmp_path: Path, fresh_
     assert {m.set_id for m in found} >= {"inj3", "inj4", "img5", "img6", "blocks"}
     assert "date" in {m.field for m in found if m.set_id in ("inj3", "img6")}
     assert len(found) > 200
+
+
+# ------------------------------------------------------------------ how near a record is
+DATE = WithinMonthsCondition("within_months", "date", 6)
+SIDE = MatchesCondition("covers", "side", "request.side")
+SIDES_IN = InCondition("in", "side", frozenset({"left", "bilateral"}))
+RELIEF = CmpCondition("cmp", "relief_percent", Operator.GE, 75)
+
+
+@pytest.mark.parametrize(
+    "misses, expected",
+    [
+        ([Miss(DATE, "more than 6 months before the request")], True),
+        ([Miss(SIDE, "right joint, needs the left joint or both joints")], True),
+        (
+            [Miss(SIDES_IN, "right joint, needs the left joint or both joints"), Miss(DATE, "")],
+            True,
+        ),
+        ([Miss(DATE, ""), Miss(RELIEF, "relief 60%, needs 75% or more")], False),
+        ([Miss(SIDE, "side not documented", documented=False)], False),  # asked for, not failed
+        ([Miss(None, "side does not qualify")], False),
+        ([], False),
+    ],
+    ids=[
+        "date",
+        "covers",
+        "side in and date",
+        "date and relief",
+        "undocumented",
+        "unworded",
+        "none",
+    ],
+)
+def test_a_record_fails_only_by_its_date_or_side(misses, expected):
+    assert only_date_or_side(misses) is expected
+
+
+@pytest.mark.parametrize(
+    "why, expected",
+    [
+        (
+            "ended on 2023-04-01, before the current pain began around 2025-11-15",
+            "the physical therapy starting 2022-09-01 ended on 2023-04-01, before the current "
+            "pain began around 2025-11-15",
+        ),
+        (
+            "more than 6 months before the request",
+            "the physical therapy starting 2022-09-01 is more than 6 months before the request",
+        ),
+        (
+            "right joint, needs the left joint or both joints",
+            "the physical therapy starting 2022-09-01 does not count: right joint, needs the left "
+            "joint or both joints",
+        ),
+    ],
+)
+def test_why_a_record_does_not_count_is_one_sentence(why, expected):
+    assert why_sentence("the physical therapy starting 2022-09-01", why) == expected

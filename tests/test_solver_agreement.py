@@ -144,9 +144,10 @@ def _check_near_misses(node: dict, atoms: Atoms, loaded: LoadedPolicy) -> None:
     members = {r for s, r in atoms.in_set if s == set_id}
     failed = {r for n, r in atoms.failed_attempt if n == node["id"]}
     records = {r for s, r in atoms.near_miss if s in sets and r not in members | failed}
-    assert len(shown) == min(len(records), 3), node["id"]
-    more = [e for e in node["evidence"] if e.endswith("more records that nearly qualify")]
-    assert bool(more) == (len(records) > 3)
+    # At least three when there are (every record failing only by its date or side is named).
+    assert min(len(records), 3) <= len(shown) <= len(records), node["id"]
+    more = [e for e in node["evidence"] if re.search(r" more records? that nearly qualif", e)]
+    assert bool(more) == (len(records) > len(shown))
 
 
 def _check_policy_json(result: dict, atoms: Atoms, loaded: LoadedPolicy) -> None:

@@ -13,7 +13,14 @@ from ..core.kinds import CountUnit, Status, World
 from ..core.wording import lower_first, plain_words, plural
 from ..language.compiler import FactLeaf, NodeInfo, RecordsLeaf
 from ..solve.atoms import NO_DAY, RecordRef, Snapshot, Value
-from .near_misses import miss_texts, near_miss_lines, set_and_included
+from .near_misses import (
+    miss_parts,
+    miss_texts,
+    near_miss_lines,
+    only_date_or_side,
+    set_and_included,
+    why_sentence,
+)
 from .snapshot_reader import Reader, documented_values, note_order_dates
 
 
@@ -96,7 +103,10 @@ def _records_evidence(
     # Attempts documented as failing the outcome the count needs: the reason quotes them.
     for record in snapshot.failed_attempts(node_id):
         missed = _missed_outcome(reader, leaf.set_id, record, plain)
-        if plain:
+        if plain and _outcome_by_date_or_side(reader, leaf.set_id, record):
+            # An attempt that fails only by its date or side is no failed outcome: say why.
+            lines.append(why_sentence(reader.record_phrase(record), missed))
+        elif plain:
             lines.append(
                 f"{reader.record_phrase(record)} did not show the outcome needed ({missed})"
             )
@@ -122,6 +132,17 @@ RECORD_NOUNS = {
     "surgery": ("surgery", "surgeries"),
     "therapy": ("therapy course", "therapy courses"),
 }
+
+
+def _outcome_by_date_or_side(reader: Reader, set_id: str, record: RecordRef) -> bool:
+    """Whether every condition of the set's outcome a failed attempt misses is on its date or
+    side (a therapy that ended before the current pain began)."""
+    outcome = reader.compiled.outcome_fields(set_id)
+    return only_date_or_side(
+        miss
+        for each in set_and_included(reader.compiled, set_id)
+        for miss in miss_parts(reader, each, record, list(outcome), True)
+    )
 
 
 def _missed_outcome(reader: Reader, set_id: str, record: RecordRef, plain: bool = False) -> str:

@@ -482,11 +482,20 @@ def _record_ask(reader: Reader, record: RecordRef, field_def: FieldDef) -> Recor
         question = field_def.ask.rstrip(". ") or f"Document whether: {lower_first(field_def.means)}"
         choices = ""
     else:
-        question = f"Document the {lower_first(field_def.means)}"
+        question = f"Document {definite(lower_first(field_def.means))}"
         choices = _either([_value_name(v) for v in field_def.type.values])
     return RecordAsk(
         f"{record.kind} {record.index + 1}", field_def.name, noun, date, question, choices
     )
+
+
+_ARTICLES = ("the ", "a ", "an ")
+
+
+def definite(phrase: str) -> str:
+    """A field's meaning with "the" before it, unless it already begins with an article ("the
+    result of the test" stays as it is; "side of the joint injected" becomes "the side ...")."""
+    return phrase if phrase.lower().startswith(_ARTICLES) else f"the {phrase}"
 
 
 def _value_name(value: str) -> str:

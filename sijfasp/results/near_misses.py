@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import NamedTuple
 
 from ..core.kinds import BOTH_SIDES, Operator, World
 from ..core.units import scaled, unscaled
@@ -19,6 +22,7 @@ from ..language.compiler import (
     Condition,
     HasCondition,
     InCondition,
+    MatchesCondition,
     OrderCondition,
     WithinCondition,
     WithinFactMonthsCondition,
@@ -29,6 +33,17 @@ from ..solve.case_facts import months_before
 from .snapshot_reader import SIDES, Reader, note_order_dates, side_words
 
 MAX_NEAR_MISSES = 3
+
+
+class Miss(NamedTuple):
+    """A condition a record misses, in words; `condition` None: a field no condition could be
+    worded for; `documented`: the record documents the field (it fails, not only lacks it)."""
+
+    condition: Condition | None
+    text: str
+    documented: bool = True
+
+
 NEARLY_WORDS = "does not count:"  # how a record that nearly qualifies is introduced, for people
 
 
@@ -41,27 +56,82 @@ def near_miss_lines(
 ) -> list[str]:
     """The documented records of the right kind that nearly belong to a record set, each with
     the conditions they miss and their documented values, as the solver found them. Records in
-    `skip` (attempts already quoted as failed) are not listed again."""
+    `skip` (attempts already quoted as failed) are not listed again.
+
+    The nearest come first: a record that fails only by its date or its side (a study too old,
+    an injection of the other joint), then by how few conditions it misses. Every record that
+    fails only by its date or side is named, whatever their number, so that a record on file is
+    never asked for again without a word; the others fill up to MAX_NEAR_MISSES."""
     note_order_dates(reader, snapshot)
     inside = set(snapshot.members(World.DOC, set_id)) | (skip or set())
     found: dict[RecordRef, list[str]] = {}
+    nearest: set[RecordRef] = set()  # records some filter misses only by their date or side
     for each in set_and_included(reader.compiled, set_id):
         for record, fields in snapshot.near_misses(each).items():
             if record in inside:
                 continue
             misses = found.setdefault(record, [])
-            for text in miss_texts(reader, each, record, fields, plain):
-                if text not in misses:
-                    misses.append(text)
-    ordered = sorted(found.items(), key=lambda pair: (pair[0].kind, pair[0].index))
+            groups = miss_groups(reader, each, record, fields, plain)
+            near = [g for g in groups if only_date_or_side(g)]
+            if near and record not in nearest:
+                # Why it does not count is its date or side: the other filters' misses would
+                # only hide it ("right joint, needs the left joint or both joints").
+                nearest.add(record)
+                misses.clear()
+            for group in near or ([] if record in nearest else groups):
+                misses += [m.text for m in group if m.text not in misses]
+    ordered = sorted(
+        found.items(),
+        key=lambda pair: (pair[0] not in nearest, len(pair[1]), pair[0].kind, pair[0].index),
+    )
+    shown = ordered[: max(len(nearest), MAX_NEAR_MISSES)]
     name = reader.record_words if plain else reader.record_text
     lines = [
         f"{NEARLY_WORDS if plain else 'nearly:'} {name(record)}: {'; '.join(misses)}"
-        for record, misses in ordered[:MAX_NEAR_MISSES]
+        for record, misses in shown
     ]
-    if len(ordered) > MAX_NEAR_MISSES:
-        lines.append(f"... and {len(ordered) - MAX_NEAR_MISSES} more records that nearly qualify")
+    if len(ordered) > len(shown):
+        more = len(ordered) - len(shown)
+        lines.append(
+            f"... and {more} more "
+            + ("record that nearly qualifies" if more == 1 else "records that nearly qualify")
+        )
     return lines
+
+
+# The conditions a record can fail "only by its date or side": a window of dates, and the side
+# of the joint (a set of sides, or the requested side).
+_DATE_CONDITIONS = (WithinCondition, WithinMonthsCondition, WithinFactMonthsCondition)
+
+
+def by_date_or_side(condition: Condition | None) -> bool:
+    """Whether a condition is on a record's date (a window) or on its side."""
+    if isinstance(condition, _DATE_CONDITIONS):
+        return True
+    if isinstance(condition, MatchesCondition):
+        return condition.target == "request.side"
+    return isinstance(condition, InCondition) and condition.field == "side"
+
+
+def only_date_or_side(misses: Iterable[Miss]) -> bool:
+    """Whether a record fails only by its date or its side: every condition it misses (one at
+    least) is on a documented date or side."""
+    found = list(misses)
+    return bool(found) and all(m.documented and by_date_or_side(m.condition) for m in found)
+
+
+# How the words of a date miss begin, and the verb a sentence about the record puts before them.
+_DATE_VERBS = {"ended on": "", "started on": "", "dated": "is ", "more than": "is "}
+
+
+def why_sentence(subject: str, why: str) -> str:
+    """A record and why it does not count, as one sentence: "the physical therapy starting
+    2022-09-01 ended on 2023-04-01, before ...", "the CT of 2025-12-01 is more than 6 months
+    before the request", "the injection of 2026-05-05 does not count: left joint, needs ..."."""
+    for start, verb in _DATE_VERBS.items():
+        if why.startswith(start):
+            return f"{subject} {verb}{why}"
+    return f"{subject} does not count: {why}"
 
 
 def set_and_included(compiled: CompiledPolicy, set_id: str) -> list[str]:
@@ -79,7 +149,24 @@ def set_and_included(compiled: CompiledPolicy, set_id: str) -> list[str]:
 def miss_texts(
     reader: Reader, set_id: str, record: RecordRef, fields: list[str], plain: bool = False
 ) -> list[str]:
-    """What a record misses, in words, on the fields the solver found failing.
+    """What a record misses, in words, on the fields the solver found failing."""
+    return [m.text for m in miss_parts(reader, set_id, record, fields, plain)]
+
+
+def miss_parts(
+    reader: Reader, set_id: str, record: RecordRef, fields: list[str], plain: bool = False
+) -> list[Miss]:
+    """What a record misses on the fields the solver found failing, each condition once."""
+    parts: list[Miss] = []
+    for group in miss_groups(reader, set_id, record, fields, plain):
+        parts += [m for m in group if m.text not in (p.text for p in parts)]
+    return parts
+
+
+def miss_groups(
+    reader: Reader, set_id: str, record: RecordRef, fields: list[str], plain: bool = False
+) -> list[list[Miss]]:
+    """What a record misses on the fields the solver found failing, filter by filter.
 
     The solver names the fields; the words need the condition itself. A set may have several
     filters (and a filter several conditions on one field), so the conditions worded are those
@@ -89,29 +176,30 @@ def miss_texts(
     found = reader.case.record(record.kind, record.index)
     values = found.values if found is not None else {}
     wanted = set(fields)
-    texts: list[str] = []
+
+    def miss(c: Condition) -> Miss:
+        value = values.get(c.field)
+        return Miss(c, _miss_text(reader, c, value, record.kind, plain), value is not None)
+
+    groups: list[list[Miss]] = []
     for conditions in reader.compiled.record_sets[set_id].filters:
         failing = [c for c in conditions if not _condition_holds(reader, c, values)]
         if failing and {c.field for c in failing} <= wanted:
-            texts += [
-                _miss_text(reader, c, values.get(c.field), record.kind, plain) for c in failing
-            ]
-    if not texts:
-        # Other conditions fail too, on fields the solver leaves open (a request field not yet
-        # documented): word the named fields' conditions alone.
-        for conditions in reader.compiled.record_sets[set_id].filters:
-            failing = [
-                c
-                for c in conditions
-                if c.field in wanted and not _condition_holds(reader, c, values)
-            ]
-            texts += [
-                text
-                for c in failing
-                if (text := _miss_text(reader, c, values.get(c.field), record.kind, plain))
-                not in texts
-            ]
-    return texts or [f"{plain_words(n) if plain else n} does not qualify" for n in fields]
+            groups.append([miss(c) for c in failing])
+    if groups:
+        return groups
+    # Other conditions fail too, on fields the solver leaves open (a request field not yet
+    # documented): word the named fields' conditions alone.
+    parts: list[Miss] = []
+    for conditions in reader.compiled.record_sets[set_id].filters:
+        for c in conditions:
+            if c.field in wanted and not _condition_holds(reader, c, values):
+                found_miss = miss(c)
+                if found_miss.text not in (p.text for p in parts):
+                    parts.append(found_miss)
+    return [
+        parts or [Miss(None, f"{plain_words(n) if plain else n} does not qualify") for n in fields]
+    ]
 
 
 def _fact_window_start(reader: Reader, condition: WithinFactMonthsCondition) -> dt.date | None:
@@ -220,7 +308,10 @@ def _miss_text(
             fact = reader.policy.vocabulary.fact("finding", condition.fact)
             means = lower_first(fact.means) if fact is not None else plain_words(condition.fact)
             length = reader.case.findings.get(condition.fact)
-            return f"{name} {shown}, before {since}, {length} months before the request ({means})"
+            return (
+                f"{_dated(condition.field, shown)}, before {_began(means)} "
+                f"around {since}, {length} months before the request"
+            )
         return f"{name} {shown}, before the window of {condition.fact} that starts {since}"
     if isinstance(condition, WithinMonthsCondition):
         start = months_before(reader.case.date, condition.months)
@@ -234,9 +325,30 @@ def _miss_text(
     target = condition.target.removeprefix("request.")
     request = reader.case.request.get(target)
     wanted = _value_text(request) if request is not None else "not documented"
+    if plain and target == "side" and request is not None and {shown, wanted} <= SIDES:
+        # "right joint, needs the left joint or both joints"
+        needed = {wanted} | ({BOTH_SIDES} if condition.test == "covers" else set())
+        either = " or ".join(
+            "both joints" if v == BOTH_SIDES else f"the {v} joint"
+            for v in sorted(needed, key=lambda v: v == BOTH_SIDES)
+        )
+        return f"{side_words(shown)}, needs {either}"
     if plain:
         return f"{name} {plain_words(shown)}, not the requested {plain_words(target)} ({plain_words(wanted)})"
     return f"{name} {shown}, not the requested {plain_words(target)} ({wanted})"
+
+
+def _dated(field: str, shown: str) -> str:
+    """A record's date field as a predicate: "ended on 2023-04-01", "dated 2025-12-01"."""
+    verbs = {"end": "ended on", "start": "started on", "date": "dated"}
+    return f"{verbs.get(field, plain_words(field) + ' on')} {shown}"
+
+
+def _began(means: str) -> str:
+    """When a duration a finding documents began, in words: "how long the current pain has
+    lasted" gives "the current pain began"; another meaning, "the period of <it> began"."""
+    found = re.fullmatch(r"how long (.+?) (?:has|have) (?:lasted|persisted)", means.rstrip(". "))
+    return f"{found.group(1)} began" if found else f"the period of {means} began"
 
 
 def _order_miss_text(reader: Reader, condition: OrderCondition, value: object) -> str:

@@ -6,6 +6,7 @@ requested. Its words never say a request is denied: a physician reviewer decides
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from ..core import textsafe
 from ..core.kinds import Determination
@@ -251,20 +252,22 @@ def _request_letter(
     return out
 
 
-MAX_ON_FILE = 3
-
-
 def _on_file(result: PolicyResult, criterion_id: str) -> list[str]:
     """The documented records of a criterion that do not count, each with why ("more than 6
-    months before the request"), so a record on file is not asked for again without a word."""
+    months before the request"), so a record on file is not asked for again without a word.
+    Every record the explanation names is named (it names each record that fails only by its
+    date or side, and a few others), in its order: the nearest first."""
     node = _find_node(result.criteria, criterion_id)
     if node is None:
         return []
     reasons: dict[str, list[str]] = {}  # each record, and why it does not count (every set's)
+    more = False  # records left unnamed by the explanation too
     for each in _walk(node):
         if other_request(each) is not None:
             continue
         for evidence in each.evidence_words:
+            if evidence.startswith(MORE_PREFIX) and MORE_WORDS in evidence:
+                more = True
             if not evidence.startswith(NEARLY_PREFIX):
                 continue
             record, _, why = evidence.removeprefix(NEARLY_PREFIX).strip().partition(": ")
@@ -276,14 +279,43 @@ def _on_file(result: PolicyResult, criterion_id: str) -> list[str]:
             continue  # asked for above
         head, _, rest = record.partition(", ")
         named = f"{head} ({rest})" if rest else head
-        why = "; ".join(parts)
-        why = f"it is {why}" if why.startswith("more than") else why
-        lines.append(f"- The {named} does not count: {why}.")
+        lines.append(f"- The {named} does not count: {_it(parts)}.")
     if not lines:
         return []
-    return ["On file:", "", *[textsafe.markdown(x) for x in lines[:MAX_ON_FILE]], ""]
+    if more:
+        lines.append("- Other records on file do not count either.")
+    return ["On file:", "", *[textsafe.markdown(x) for x in lines], ""]
 
 
+# near_misses: a record of the other joint ("right joint, needs the left joint or both joints").
+_SIDE_MISS = re.compile(r"((?:left|right) joint|both joints), needs (.+)")
+# How a reason about a record's date begins, and the words that make it a clause about "it".
+_IT_VERBS = {"more than": "it is ", "dated": "it is ", "ended on": "it ", "started on": "it "}
+
+
+def _it(parts: list[str]) -> str:
+    """Why a record does not count, as a clause about it: its side first, the joints the
+    criterion's alternatives need gathered in one ("it is of the left joint, not the right
+    joint or both joints"), or its date ("it is more than 6 months before the request", "it
+    ended on 2023-04-01, before ...")."""
+    sides = [found for part in parts if (found := _SIDE_MISS.fullmatch(part))]
+    if sides:
+        needed = {joint for found in sides for joint in found.group(2).split(" or ")}
+        either = " or ".join(sorted(needed, key=lambda j: (j == "both joints", j)))
+        side = sides[0].group(1)
+        joint = side if side == "both joints" else f"the {side}"
+        rest = [part for part in parts if not _SIDE_MISS.fullmatch(part)]
+        return "; ".join([f"it is of {joint}, not {either}", *rest])
+    why = "; ".join(parts)
+    for start, words in _IT_VERBS.items():
+        if why.startswith(start):
+            return words + why
+    return why
+
+
+# near_misses: the line counting the records it does not name ("... and 2 more records that
+# nearly qualify", "... and 1 more record that nearly qualifies").
+MORE_PREFIX, MORE_WORDS = "... and ", "nearly qualif"
 NEARLY_PREFIX = "does not count:"  # near_misses.NEARLY_WORDS: a record that nearly qualifies
 
 

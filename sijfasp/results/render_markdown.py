@@ -9,6 +9,7 @@ from ..core import textsafe
 from ..core.kinds import Determination, ExclusionStatus, NodeKind
 from .render_words import (
     NOT_JUDGED,
+    advisory_line,
     determination_words,
     effective_words,
     node_label,
@@ -87,7 +88,8 @@ def markdown_explain(case: CaseResult) -> str:
         applying = [a for a in result.advisories if a.applies]
         if applying:
             out += ["### Advisory recommendations", ""]
-            out += [f"- {a.cite}: {a.label}" for a in applying] + [""]
+            # As text and the letter say it: the records and values that make it apply.
+            out += [f"- {textsafe.markdown(advisory_line(result, a))}" for a in applying] + [""]
     return "\n".join(out).rstrip() + "\n"
 
 
