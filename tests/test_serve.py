@@ -412,6 +412,12 @@ def test_next_question_in_three_rounds_to_completed(server):
         assert "active_straight_leg_raise_test" not in asked
         assert {"compression_test", "distraction_test", "thigh_thrust_test"} <= asked
         third = _next(http, second, compression_test=True)
+        lost = {k: v for k, v in second.items() if k != "contained"}
+        refused = http.post("/Questionnaire/$next-question", json=lost, headers=bearer())
+        assert refused.status_code == 422
+        (issue,) = _issues(refused)
+        assert issue["expression"] == ["QuestionnaireResponse.questionnaire"]
+        assert "contained" in issue["diagnostics"]
     assert third["status"] == "completed"
     assert third["questionnaire"].startswith("#") and third["contained"]  # still resolves
 

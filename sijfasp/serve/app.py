@@ -399,7 +399,12 @@ def _answered_questionnaire(response: dict[str, Any]) -> str | None:
         ):
             version = resource.get("version")
             return resource["url"] + (f"|{version}" if isinstance(version, str) else "")
-    return None
+    raise fail(
+        "QuestionnaireResponse.questionnaire",
+        f"'{reference[:40]}' names no Questionnaire with a url among the response's contained "
+        "resources",
+        "send the response back with the contained questionnaire the server wrote",
+    )
 
 
 def _is_duplicate(error: BaseException) -> bool:
