@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ..core.diagnostics import SijfaspError
-from ..core.kinds import NodeKind
+from ..core.kinds import ExclusionStatus, NodeKind
 from ..policies import versions
 from ..policies.loaded import LoadedPolicy
 from ..results import render
@@ -135,9 +135,11 @@ def _download(name: str, data: Any, label: str) -> str:
 def _policy_section(result: PolicyResult) -> str:
     tree = "".join(_node(n, result) for n in result.criteria)
     exclusions = "".join(
-        f"<li>{e(x.label)}</li>"
+        f'<li><span class="section">{e(x.cite)}</span> {e(x.label)}'
+        + (f" (documented: {e('; '.join(x.evidence_words or x.evidence))})" if x.evidence else "")
+        + "</li>"
         for x in result.exclusions
-        if getattr(x, "status", None) and str(x.status) == "applies"
+        if x.status == ExclusionStatus.APPLIES
     )
     reasons = (
         "".join(f"<li>{e(r)}</li>" for r in render.reasons_words(result)) if result.reasons else ""
