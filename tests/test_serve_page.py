@@ -118,6 +118,15 @@ def test_the_form_works_without_javascript_and_refuses_a_bad_token(browser, serv
     page.click("#case-form button[type=submit]")
     text = page.inner_text("main")
     assert "do not meet a criterion" in text and "✗" in text
+    # An exclusion documented: by its section, with the documented values.
+    page.goto(server.url + "/")
+    page.fill("#case", (ROOT / "examples" / "cases" / "fibromyalgia.yaml").read_text())
+    page.fill("#token", TOKEN)
+    page.click("#case-form button[type=submit]")
+    text = page.inner_text("main")
+    assert "Exclusions documented" in text and "AIM SIJF 2022 Exclusions 4" in text
+    assert "(documented: " in text and "Findings for physician review" in text
+    page.goto(server.url + "/")
     # A stored request (a FHIR PAS Bundle submitted over the API), opened by its number.
     import json
 
