@@ -343,8 +343,8 @@ def _new_attempts_letter(result: PolicyResult) -> list[str]:
     if not result.new_attempts_grouped:
         return []
     out = [
-        "The documented attempts did not show the outcome the policy requires. For these "
-        "criteria to be met, new attempts would have to show:",
+        "The documented attempts do not count, for the reasons above. For these criteria to "
+        "be met, new attempts would have to show:",
         "",
     ]
     for top in result.new_attempts_grouped:

@@ -130,7 +130,7 @@ def _reasons_text(result: PolicyResult) -> list[str]:
 def _missing_summary(result: PolicyResult) -> list[str]:
     if result.determination == Determination.NOT_MET and result.new_attempts_grouped:
         return [
-            "  for approval, new attempts would have to show (the documented ones failed);",
+            "  for approval, new attempts would have to show (documented ones do not count);",
             "  where options are listed, any one of them is enough",
             *_groups_text(result, result.new_attempts_grouped, "new"),
         ]
