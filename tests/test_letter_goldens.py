@@ -7,7 +7,8 @@ after reading it, regenerate with `python scripts/refresh_letter_goldens.py`.
 
 The scan (test_people_outputs_of_a_generated_corpus_are_in_words) renders every output for people
 of a generated corpus and looks for what must never reach them: identifiers of the vocabulary or
-of a policy (snake_case words, policy ids, determination and status values), paths and hashes.
+of a policy (snake_case words, policy ids, determination and status values), paths, hashes and
+a short word said twice ("the the").
 """
 
 from __future__ import annotations
@@ -36,16 +37,19 @@ GOLDEN = goldens.GOLDEN
 SNAKE = re.compile(r"(?<![\w\\-])[a-z][a-z0-9]*(?:\\?_[a-z0-9]+)+(?![\w-])")
 HEX = re.compile(r"\b[0-9a-f]{12,}\b")
 PATH = re.compile(r"(?:^|[\s(])(?:/[\w.-]+){2,}|\b[\w-]+\.(?:sijp|sijv|lp|yaml|yml|json)\b")
+# A short word said twice ("Document the the result"): an article added to a label that has one.
+DOUBLED = re.compile(r"\b(the|a|an|of|and|or|to|is)\s+\1\b", re.IGNORECASE)
 
 
 def leaks(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
-    """What must not be in an output for people: identifiers, paths and hashes (the words in
-    `allowed`, such as the case's own id, taken out first)."""
+    """What must not be in an output for people: identifiers, paths and hashes, and a word
+    said twice (the words in `allowed`, such as the case's own id, taken out first)."""
     for word in allowed:
         text = text.replace(word, " ")
     found = [f"identifier {m.group()}" for m in SNAKE.finditer(text)]
     found += [f"hash {m.group()}" for m in HEX.finditer(text)]
     found += [f"path {m.group().strip()}" for m in PATH.finditer(text)]
+    found += [f"doubled {m.group()}" for m in DOUBLED.finditer(text)]
     return found
 
 
@@ -184,3 +188,5 @@ def test_the_scan_finds_what_it_looks_for():
     assert any(x.startswith("path") for x in leaks("file aim_sijf_2022.sijp"))
     assert leaks("Pain intensity on a 0-10 scale: 4/10; MM-1508 D.I.B.2 (text 77be0a99)") == []
     assert leaks("case gen-11-000001-odi_missing: ok", ("gen-11-000001-odi_missing",)) == []
+    assert leaks("Document the the result of the test") == ["doubled the the"]
+    assert leaks("Document the result of the test; a CT or an MRI") == []
