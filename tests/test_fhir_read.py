@@ -539,6 +539,51 @@ def _nested(levels: int) -> dict[str, Any]:
 
 
 GOOD = bundle(VAS)
+INJECTION = {
+    "resourceType": "Procedure",
+    "id": "inj-1",
+    "status": "completed",
+    "code": {"coding": [{"system": codings.CPT, "code": "27096"}]},
+    "performedDateTime": "2026-01-10",
+}
+RELIEF = observation(
+    "inj-1-relief",
+    codings.PROJECT_SYSTEM,
+    "injection.relief_percent",
+    partOf=[{"reference": "Procedure/inj-1"}],
+    valueQuantity={"value": 80, "system": codings.UCUM, "code": "%"},
+)
+STATEMENT = {
+    "resourceType": "MedicationStatement",
+    "id": "med-1",
+    "status": "active",
+    "category": {
+        "coding": [{"system": codings.PROJECT_SYSTEM, "code": "therapy.kind.nsaid_or_analgesic"}]
+    },
+}
+STUDY = {
+    "resourceType": "ImagingStudy",
+    "id": "study-1",
+    "status": "available",
+    "started": "2026-01-20",
+    "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "CT"}],
+    "series": [
+        {
+            "uid": "1",
+            "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "CT"},
+        },
+        {
+            "uid": "2",
+            "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "CT"},
+            "laterality": {"system": codings.SNOMED, "code": "7771000"},
+        },
+        {
+            "uid": "3",
+            "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "CT"},
+            "laterality": {"system": codings.SNOMED, "code": "24028007"},
+        },
+    ],
+}
 MALFORMED = [
     ("patient", {"resourceType": "Patient", "id": "p"}, "resourceType", "not a case"),
     ("empty bundle", {"resourceType": "Bundle", "type": "collection"}, "entry", "empty"),
@@ -555,9 +600,21 @@ MALFORMED = [
     ("no created date", _without(GOOD, "entry", 0, "resource", "created"), "entry[0].resource.created", "request date"),
     ("created not a date", _with(GOOD, "15/07/2026", "entry", 0, "resource", "created"), "entry[0].resource.created", "not a date"),
     ("impossible date", _with(GOOD, "2026-02-30", "entry", 0, "resource", "created"), "entry[0].resource.created", "not a date"),
-    ("wrong unit", _with(GOOD, "mm", "entry", 1, "resource", "valueQuantity", "code"), "entry[1].resource.value.code", "not the item's unit"),
-    ("unit system", _with(GOOD, "http://example.org/units", "entry", 1, "resource", "valueQuantity", "system"), "entry[1].resource.value.system", "UCUM"),
-    ("value not a number", _with(GOOD, {"valueString": "seven"}, "entry", 1, "resource", "valueQuantity"), "entry[1].resource.value", "expected a number"),
+    ("wrong unit", _with(GOOD, "mm", "entry", 1, "resource", "valueQuantity", "code"), "entry[1].resource.valueQuantity.code", "not the item's unit"),
+    ("unit system", _with(GOOD, "http://example.org/units", "entry", 1, "resource", "valueQuantity", "system"), "entry[1].resource.valueQuantity.system", "UCUM"),
+    ("quantity without value", _with(GOOD, {"valueString": "seven"}, "entry", 1, "resource", "valueQuantity"), "entry[1].resource.valueQuantity.value", "the quantity has no value"),
+    ("value not a number", _with(GOOD, "seven", "entry", 1, "resource", "valueQuantity", "value"), "entry[1].resource.valueQuantity.value", "'seven' is not a number"),
+    ("integer value not a number", bundle(_without(VAS, "valueQuantity") | {"valueInteger": "7"}), "entry[1].resource.valueInteger", "'7' is not a number"),
+    ("observation date", bundle(VAS | {"effectiveDateTime": "later"}), "entry[1].resource.effectiveDateTime", "'later' is not a date"),
+    ("observation period start", bundle(_without(VAS, "effectiveDateTime") | {"effectivePeriod": {"start": "later"}}), "entry[1].resource.effectivePeriod.start", "'later' is not a date"),
+    ("condition onset", bundle(condition("as-1", "M45.6", CONFIRMED) | {"onsetDateTime": "later"}), "entry[1].resource.onsetDateTime", "'later' is not a date"),
+    ("condition recorded", bundle(condition("as-1", "M45.6", CONFIRMED) | {"recordedDate": "2026-13-01"}), "entry[1].resource.recordedDate", "'2026-13-01' is not a date"),
+    ("procedure performed", bundle(INJECTION | {"performedDateTime": "soon"}), "entry[1].resource.performedDateTime", "'soon' is not a date"),
+    ("procedure period", bundle(_without(INJECTION, "performedDateTime") | {"performedPeriod": {"start": "soon"}}), "entry[1].resource.performedPeriod.start", "'soon' is not a date"),
+    ("statement period end", bundle(STATEMENT | {"effectivePeriod": {"start": "2026-01-01", "end": "whenever"}}), "entry[1].resource.effectivePeriod.end", "'whenever' is not a date"),
+    ("study side codes", bundle(STUDY), "entry[1].resource.series[1].laterality", "several values of imaging.side"),
+    ("record part not a number", bundle(INJECTION, RELIEF | {"valueQuantity": {"value": "most", "code": "%"}}), "entry[2].resource.valueQuantity.value", "'most' is not a number"),
+    ("element of another type", bundle(VAS | {"effectiveDateTime": {"date": "2026-07-01"}}), "entry[1].resource.effectiveDateTime", "is not a date"),
     ("two disagreeing readings", bundle(VAS, _with(VAS, {"value": 3, "code": "{score}"}, "valueQuantity") | {"id": "vas-2"}), "entry[2].resource", "contradict each other"),
     ("hook unknown", _with(hook_request(), "patient-view", "hook"), "hook", "order-sign"),
     ("hook without context", _without(hook_request(), "context"), "context", "context"),
@@ -666,7 +723,40 @@ def test_without_the_fhir_extra_a_fhir_input_exits_2_with_the_install_line(tmp_p
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     done = run("check", str(path), env=env)
     assert done.returncode == 2, done.stderr
-    assert 'pip install "sijfasp[fhir]"' in done.stderr
+    needs = "needs the optional FHIR support (the fhir extra), which is not installed"
+    # A FHIR file is FHIR by its resourceType, the path the message names.
+    assert done.stderr.startswith(f"{path}: resourceType: error[case]: FHIR input {needs}\n")
+    assert 'hint: install it with: pip install "sijfasp[fhir]"' in done.stderr
     assert "Traceback" not in done.stderr
     yaml_case = run("check", "examples/cases/approvable.yaml", env=env)
     assert yaml_case.returncode == 0  # a YAML case needs no extra
+    # An option has no JSON path: the message names the option and what asked for it.
+    formatted = run(
+        "check", "examples/cases/approvable.yaml", "--format", "claim-response", env=env
+    )
+    assert formatted.returncode == 2
+    assert formatted.stderr.startswith(
+        f"--format: error[case]: --format claim-response {needs}\n"
+    ), formatted.stderr
+    asked = run("questionnaire", "aim_sijf_2022", env=env)
+    assert asked.returncode == 2
+    assert asked.stderr.startswith(f"questionnaire: error[case]: sijfasp questionnaire {needs}")
+
+
+@pytest.mark.slow
+def test_contradicting_conditions_on_the_command_line_exit_2_naming_both(tmp_path):
+    data = json.loads((REPO_ROOT / "examples" / "fhir" / "approvable.json").read_text())
+    count = len(data["entry"])
+    for ident, status in (("t1", CONFIRMED), ("t2", REFUTED)):
+        data["entry"].append({"resource": condition(ident, "C41.4", status)})
+    path = tmp_path / "contradicting.json"
+    path.write_text(json.dumps(data))
+    done = run("check", str(path))
+    assert done.returncode == 2, done.stdout
+    assert (
+        f"{path}: entry[{count + 1}].resource: error[case]: Condition/t1 (at "
+        f"entry[{count}].resource) confirms ICD-10-CM C41.4 and Condition/t2 (at "
+        f"entry[{count + 1}].resource) refutes ICD-10-CM C41.4: the two contradict each other "
+        "on tumor"
+    ) in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""

@@ -28,7 +28,9 @@ def is_fhir(data: Any) -> bool:
 
 
 def require(name: str, what: str = "FHIR input") -> None:
-    """Raise the one clear message when the `fhir` extra is not installed."""
+    """Raise the one clear message when the `fhir` extra is not installed: `name` is where it
+    was asked for (the input file, or the option: `--format`), `what` asked for it. A file is
+    FHIR by its `resourceType`, which the message points at; an option has no JSON path."""
     try:
         import fhirpathpy  # noqa: F401
     except ImportError:
@@ -36,9 +38,10 @@ def require(name: str, what: str = "FHIR input") -> None:
             [
                 Diagnostic(
                     "case",
-                    f"{what} needs the optional FHIR support, which is not installed",
+                    f"{what} needs the optional FHIR support (the fhir extra), which is not "
+                    "installed",
                     hint=f"install it with: {INSTALL_LINE}",
-                    field_path="resourceType",
+                    field_path="resourceType" if what == "FHIR input" else None,
                     file=name,
                 )
             ]

@@ -309,7 +309,11 @@ def _read_hook(reader: _Reader, data: dict[str, Any]) -> None:
         order
         for order in requests
         if matching(
-            evaluate(order.data, mapping.REQUEST_SOURCES["ServiceRequest"].fields["service"]),
+            evaluate(
+                order.data,
+                mapping.REQUEST_SOURCES["ServiceRequest"].fields["service"],
+                order.path,
+            ),
             listed,
         )
     ]

@@ -11,8 +11,10 @@ from typing import Any
 from ..language.semantics import FieldDef, RecordKind
 from . import mapping
 from .read_resources import (
+    CONTRADICTION_HINT,
     Resource,
     ResourceReader,
+    element_path,
     evaluate,
     item_codings,
     matching,
@@ -33,7 +35,7 @@ class RecordReading(ResourceReader):
             for source in sources:
                 if source.resource != resource.type:
                     continue
-                found = evaluate(resource.data, source.codes)
+                found = evaluate(resource.data, source.codes, resource.path)
                 listed = item_codings(kind.name, kind.codes)
                 for name in source.identify:
                     field_def = kind.field(name)
@@ -49,7 +51,7 @@ class RecordReading(ResourceReader):
         self, kind: RecordKind, source: mapping.RecordSource, resource: Resource
     ) -> None:
         resource.used = True
-        status = evaluate(resource.data, source.status)
+        status = evaluate(resource.data, source.status, resource.path)
         if void(status):
             self.notices.append(f"ignored: {resource.ref} is marked {status[0]}")
             return
@@ -57,7 +59,9 @@ class RecordReading(ResourceReader):
         field_sources: dict[str, str] = {}
         self.record_fields(kind, source, resource, values, field_sources)
         if resource.type == "DiagnosticReport":
-            for reference in evaluate(resource.data, mapping.IMAGING_STUDY_OF_REPORT):
+            for reference in evaluate(
+                resource.data, mapping.IMAGING_STUDY_OF_REPORT, resource.path
+            ):
                 study = self.by_ref.get(reference) if isinstance(reference, str) else None
                 if study is None or study.type != "ImagingStudy":
                     continue
@@ -85,10 +89,10 @@ class RecordReading(ResourceReader):
             field_def = kind.field(name)
             if field_def is None:
                 continue
-            found = evaluate(resource.data, expression)
+            found = evaluate(resource.data, expression, resource.path)
             if not found:
                 continue
-            where = f"{resource.path} {expression.split(' ')[0].split('.')[0]}"
+            where = element_path(resource.data, resource.path, expression)
             value = self.field_value(kind, field_def, found, where)
             if value is not None:
                 values[name] = value
@@ -137,22 +141,26 @@ class RecordReading(ResourceReader):
         values: dict[str, Any],
         field_sources: dict[str, str],
     ) -> None:
-        found = evaluate(part.data, "code.coding")
+        found = evaluate(part.data, "code.coding", part.path)
         for field_def in kind.fields:
             key = f"{kind.name}.{field_def.name}"
             if not matching(found, item_codings(key, field_def.codes)):
                 continue
             part.used = True
+            where = element_path(part.data, part.path, "value")
             value = self.fact_value(
-                field_def, key, evaluate(part.data, "value"), part, f"{part.path}.value"
+                field_def, key, evaluate(part.data, "value", part.path), part, where
             )
             if value is None:
                 continue
             if field_def.name in values and values[field_def.name] != value:
+                other = field_sources[field_def.name]
+                there = f" (at {self.by_ref[other].path})" if other in self.by_ref else ""
                 raise self.fail(
-                    f"{part.path}.value",
-                    f"{part.ref} says {key} is {value}, {field_sources[field_def.name]} "
-                    f"says {values[field_def.name]}",
+                    where,
+                    f"{part.ref} (at {part.path}) says {key} is {value} and {other}{there} "
+                    f"says {values[field_def.name]}: the two contradict each other",
+                    CONTRADICTION_HINT,
                 )
             values[field_def.name] = value
             field_sources[field_def.name] = part.ref

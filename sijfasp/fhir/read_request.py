@@ -31,7 +31,7 @@ class RequestReading(ResourceReader):
         read_any = False
         sides: set[str] = set()
         for item, path in items:
-            found = evaluate(item, source.fields["service"])
+            found = evaluate(item, source.fields["service"], path)
             if not found:
                 raise self.fail(
                     f"{path}.{source.fields['service'].split('.')[0]}",
@@ -62,7 +62,7 @@ class RequestReading(ResourceReader):
                 codes = {
                     c.value
                     for c in matching(
-                        evaluate(item, source.fields["cpt_code"]),
+                        evaluate(item, source.fields["cpt_code"], path),
                         value_codings("request.cpt_code", code_field.type.values, code_field.codes),
                     )
                     if c.system != codings.PROJECT_SYSTEM
@@ -73,7 +73,8 @@ class RequestReading(ResourceReader):
             if side is not None:
                 listed = value_codings("request.side", side.type.values, side.codes)
                 sides |= {
-                    str(c.value) for c in matching(evaluate(item, source.fields["side"]), listed)
+                    str(c.value)
+                    for c in matching(evaluate(item, source.fields["side"], path), listed)
                 }
         if not read_any:
             cpt = sorted({c.code for c in service.codes if c.system == codings.CPT})
@@ -86,7 +87,7 @@ class RequestReading(ResourceReader):
             both = "bilateral" if "bilateral" in sides or {"left", "right"} <= sides else None
             value = both or next(iter(sides))
             self.put("request.side", Fact(value, resource.ref, resource.path))
-        dates = evaluate(resource.data, source.date)
+        dates = evaluate(resource.data, source.date, resource.path)
         if not dates:
             raise self.fail(
                 f"{resource.path}.{source.date}",

@@ -105,6 +105,45 @@ def path_at(path: str, rest: str) -> str:
     return f"{path}.{rest}" if path else rest
 
 
+_OF_TYPE = re.compile(r"\.ofType\((\w+)\)")
+
+
+def element_path(resource: dict[str, Any], base: str, expression: str) -> str:
+    """The JSON path of what an expression of `mapping.py` reads in a resource at `base`: of its
+    alternatives (`a | b`), the first that gives a value; a choice element by its JSON name
+    (`performed.ofType(Period).start` is `performedPeriod.start`, `value` is `valueQuantity`);
+    a list by the index of the first element that holds it (`series[0].modality`)."""
+    alternatives = [a.strip() for a in expression.split("|")]
+    chosen = next((a for a in alternatives if evaluate(resource, a, base)), alternatives[0])
+    steps = _OF_TYPE.sub(lambda m: m[1][:1].upper() + m[1][1:], chosen).split(".")
+    return _walk(resource, steps, base) or path_at(base, ".".join(steps))
+
+
+def _walk(node: Any, steps: list[str], path: str) -> str | None:
+    if not steps:
+        return path if node is not None else None
+    if isinstance(node, list):
+        for index, each in enumerate(node):
+            found = _walk(each, steps, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    if not isinstance(node, dict):
+        return None
+    name = steps[0]
+    keys = [name] if name in node else [k for k in node if _choice_of(k, name)]
+    for key in keys:
+        found = _walk(node[key], steps[1:], path_at(path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _choice_of(key: str, name: str) -> bool:
+    """`valueQuantity` is the JSON name of the choice element `value` (FHIR's `value[x]`)."""
+    return key.startswith(name) and key[len(name) : len(name) + 1].isupper()
+
+
 def failure(name: str, path: str, message: str, hint: str | None = None) -> SijfaspError:
     return SijfaspError([Diagnostic("case", message, None, "error", hint, path or "(top)", name)])
 
@@ -118,9 +157,9 @@ def _compiled(expression: str) -> Callable[[Any], list[Any]]:
     return lambda resource: list(compiled(resource, None))
 
 
-def evaluate(resource: dict[str, Any], expression: str) -> list[Any]:
+def evaluate(resource: dict[str, Any], expression: str, path: str | None = None) -> list[Any]:
     """A FHIRPath expression over a resource (R4 model: choice types resolve); a resource
-    whose shape the expression cannot walk is bad input, not a crash."""
+    whose shape the expression cannot walk is bad input at its JSON path, not a crash."""
     try:
         return list(_compiled(expression)(resource))
     except Exception as error:  # fhirpathpy raises plain exceptions on malformed elements
@@ -129,9 +168,10 @@ def evaluate(resource: dict[str, Any], expression: str) -> list[Any]:
             [
                 Diagnostic(
                     "case",
-                    f"{where}: its elements cannot be read as FHIR R4 ({expression}: "
-                    f"{str(error)[:80]})",
-                    field_path=str(resource.get("resourceType", "resource")),
+                    f"the elements of {where} that give {expression} cannot be read as FHIR "
+                    f"R4 ({str(error)[:80]})",
+                    hint="each element of the type FHIR R4 gives it",
+                    field_path=path or "(top)",
                 )
             ]
         ) from None
@@ -274,12 +314,15 @@ class ResourceReader:
                     "UCUM " + " or ".join(f"'{u}'" for u in accepted),
                 )
             value = value.get("value")
+            path = f"{path}.value"
+        if value is None:
+            raise self.fail(path, "the quantity has no value", "a JSON number")
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-            raise self.fail(path, "expected a number")
+            raise self.fail(path, f"'{str(value)[:40]}' is not a number", "a JSON number")
         try:
             return value if isinstance(value, Decimal) else Decimal(str(value))
         except InvalidOperation:
-            raise self.fail(path, "expected a number") from None
+            raise self.fail(path, f"'{str(value)[:40]}' is not a number", "a JSON number") from None
 
     def put(self, key: str, fact: Fact) -> None:
         self.facts.setdefault(key, []).append(fact)
@@ -331,14 +374,15 @@ class ResourceReader:
         source = next((s for s in mapping.FINDING_SOURCES if s.resource == resource.type), None)
         if source is None:
             return
-        status = evaluate(resource.data, source.status)
+        data, path = resource.data, resource.path
+        status = evaluate(data, source.status, path)
         if void(status):
             self.notices.append(f"ignored: {resource.ref} is marked {status[0]}")
             resource.used = True
             return
-        found = evaluate(resource.data, source.codes)
-        dates = evaluate(resource.data, source.date)
-        when = self.date(dates[0], f"{resource.path}") if dates else None
+        found = evaluate(data, source.codes, path)
+        dates = evaluate(data, source.date, path)
+        when = self.date(dates[0], element_path(data, path, source.date)) if dates else None
         pool = [(f, f.key) for f in (*self.vocabulary.findings, *self.vocabulary.request_fields)]
         for fact, key in pool:
             own = item_codings(key, fact.codes)
@@ -355,7 +399,11 @@ class ResourceReader:
             if not whole:
                 continue
             value = self.fact_value(
-                fact, key, evaluate(resource.data, source.value), resource, f"{resource.path}.value"
+                fact,
+                key,
+                evaluate(data, source.value, path),
+                resource,
+                element_path(data, path, source.value),
             )
             if value is not None:
                 self.put(key, Fact(value, resource.ref, resource.path, when))
