@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import clingo
@@ -43,6 +44,15 @@ from .witness import Unwritable, Writer
 
 
 # ------------------------------------------------------------------ judging a case
+@dataclass(frozen=True)
+class FailsWith:
+    """The other criteria a criterion fails only alongside: any one of them (`together`
+    False) or all of them; none with `together`: no case fails it at all."""
+
+    ids: tuple[str, ...]
+    together: bool
+
+
 class Judge:
     """One policy: judges case data (cached), completes it, makes a node hold.
 
@@ -55,6 +65,8 @@ class Judge:
         self.vocabulary = vocabulary or loaded.policy.vocabulary
         # Per criterion or exclusion, why a search for a case deciding it found none.
         self.not_found: dict[str, str] = {}
+        # Per criterion no case fails while the others hold, the others that fail with it.
+        self.fails_with: dict[str, FailsWith] = {}
         self.writer = Writer(loaded.compiled, loaded.policy.vocabulary)
         self.unwritten: set[str] = set()
         self._cache: dict[str, Judgement | None] = {}
@@ -189,20 +201,28 @@ class Judge:
         return cases
 
     def failing(
-        self, data: CaseData, nodes: Sequence[str], others: Sequence[str]
+        self,
+        data: CaseData,
+        nodes: Sequence[str],
+        others: Sequence[str],
+        explain: Collection[str] = (),
     ) -> list[CaseData]:
         """For each node, the case with the fewest items added in which it fails and every
-        other of `others` holds: the case it alone decides."""
+        other of `others` holds: the case it alone decides. For a node of `explain` no such
+        case has, the others it fails only alongside are noted (`fails_with`)."""
         search = self._search(data)
         if search is None:
             return []
         cases = []
         for node in nodes:
-            keys = search.fewest_failing(node, [o for o in others if o != node])
+            rest = [o for o in others if o != node]
+            keys = search.fewest_failing(node, rest)
             if keys is None:
                 self.not_found.setdefault(
                     node, "no case fails it while the service's other criteria hold"
                 )
+                if node in explain and node not in self.fails_with:
+                    self.fails_with[node] = search.failing_only_with(node, rest)
                 continue
             written = self._written_failing(data, keys, node)
             if written is None:
@@ -219,7 +239,7 @@ class Judge:
         """The items written as a case deciding `node`: an added record may be written as any
         of the equally narrow records that would do, and the first that serves only the set it
         is added for may count for `node` too, so each choice is tried (at most 16)."""
-        ties = [range(self.writer.ties(data, key)) for key in keys]
+        ties = [range(self._ties(data, key)) for key in keys]
         for number, picked in enumerate(itertools.product(*ties)):
             if number == 16:
                 break
@@ -232,6 +252,14 @@ class Judge:
             if node in self.deciding(written):
                 return written
         return None
+
+    def _ties(self, data: CaseData, key: str) -> int:
+        """How many records an added-record item can become; 1 for one that cannot be written
+        (writing the case then says why)."""
+        try:
+            return self.writer.ties(data, key)
+        except Unwritable:
+            return 1
 
     def _why(self, data: CaseData, keys: list[str]) -> str:
         try:
@@ -313,6 +341,29 @@ class Search:
         finally:
             for external in externals:
                 self._control.assign_external(external, False)
+
+    def failing_only_with(self, node: str, others: Sequence[str]) -> FailsWith:
+        """Of `others` (which cannot all hold while `node` fails), the ones it fails only
+        alongside: each one that, no longer required to hold, leaves a case failing `node` (the
+        rest holding, it then fails with `node`); when no one does, a set of them that fail
+        with it all together, none of which could be held again (each held in turn where
+        `node` can still fail); nothing when no case fails `node` at all."""
+        each = tuple(
+            o
+            for o in others
+            if self.fewest_failing(node, [x for x in others if x != o]) is not None
+        )
+        if each:
+            return FailsWith(each, together=False)
+        if self.fewest_failing(node, []) is None:
+            return FailsWith((), together=True)
+        dropped = list(others)
+        for other in others:
+            trial = [x for x in dropped if x != other]
+            held = [x for x in others if x not in trial]
+            if self.fewest_failing(node, held) is not None:
+                dropped = trial
+        return FailsWith(tuple(dropped), together=True)
 
     def fewest(self, node: str, avoid: bool = False) -> list[str] | None:
         external = clingo.Function("avoid" if avoid else "hold", [clingo.Function(node)])

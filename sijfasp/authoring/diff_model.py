@@ -45,6 +45,7 @@ OTHERS_FACTS = (
 )
 EXCLUSION = "an exclusion made to hold"
 ALONE = "a case one criterion alone fails, the rest of its policy met"
+ALONE_OTHERS = "a case the other policy approves, completed but for one criterion"
 SERVICE = "a service only one policy addresses"
 CODE = "a procedure code only one policy addresses"
 
@@ -126,7 +127,11 @@ class NotTried:
     side: str  # "a" or "b"
     service: str
     criterion: Decider  # its status: "criterion" or "exclusion"
-    why: str
+    why: str  # in words, the criteria it fails only alongside named by section and label
+    # The criteria of its policy it fails only alongside (no case fails it while they hold):
+    # any one of them, or all of them together (`together`).
+    fails_with: tuple[Decider, ...] = ()
+    together: bool = False
 
 
 @dataclass
@@ -389,6 +394,10 @@ def test_file_for(loaded: LoadedPolicy) -> Path | None:
         candidates = default_test_files(folder)
     if not candidates:
         candidates = default_test_files(policies_dir())
+    # The policy's own test file (`<file stem>.tests.yaml`) before others naming the version
+    # (a boundaries file beside it).
+    own = Path(loaded.policy.path).stem + ".tests.yaml" if loaded.policy.path else None
+    candidates = sorted(candidates, key=lambda path: path.name != own)
     for path in candidates:
         try:
             test_file = load_test_file(path)

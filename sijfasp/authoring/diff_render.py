@@ -36,8 +36,16 @@ def witness_case(case: CaseData, name: str) -> CaseData:
     return data
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Every value written out: a case refuses YAML anchors and aliases, which PyYAML writes for
+    one date object used twice (a latest result dated on the request date)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def case_yaml(case: CaseData) -> str:
-    return yaml.safe_dump(case, sort_keys=False, default_flow_style=None, width=100)
+    return yaml.dump(case, Dumper=_PlainDumper, sort_keys=False, default_flow_style=None, width=100)
 
 
 def witnesses(report: Report) -> list[tuple[str, Difference, Witness]]:
@@ -239,6 +247,9 @@ def to_json(report: Report) -> str:
                 "service": n.service,
                 **_decider_json(n.criterion),
                 "why": n.why,
+                # The criteria it fails only alongside: any one of them, or all together.
+                "fails_only_with": [d.id for d in n.fails_with],
+                "fails_only_with_all": n.together,
             }
             for n in report.not_tried
         ],

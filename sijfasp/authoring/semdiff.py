@@ -28,7 +28,10 @@ When the two share criteria (an edit, or two versions), the search starts from w
 (`diff_model.changed_nodes`: the nodes whose compiled facts, followed through what they name,
 differ): a criterion the same in both decides every case alike, so only the items the changed
 ones read are varied, and only the changed ones are searched. Each criterion no judged case was
-decided by gets a case it alone fails; what is still left is reported as not tried.
+decided by, or that no difference names, gets a case it alone fails (the rest of its policy met),
+from the bare request and from a case the other policy approves; what is still left is reported
+as not tried, with why: a criterion no case fails while the others hold is reported with the
+others it fails only alongside (`Search.failing_only_with`).
 
 The impact analysis replays the policy tests of the first policy under the second and lists the
 tests whose determination changes.
@@ -54,6 +57,7 @@ from ..solve.atoms import FactRef
 from .diff_judge import Judge, determination_under
 from .diff_model import (
     ALONE,
+    ALONE_OTHERS,
     CODE,
     COMPLETION,
     COMPLETIONS,
@@ -69,6 +73,7 @@ from .diff_model import (
     SIDED_COMPLETIONS,
     WITHOUT,
     CaseData,
+    Decider,
     Difference,
     Impact,
     Item,
@@ -241,7 +246,17 @@ class Diff:
                         if decider.status == "criterion"
                         else "no case the search built made it apply"
                     )
-                    found.append(NotTried(side, service, decider, why))
+                    cause = judge.fails_with.get(decider.id)
+                    if cause is None:
+                        found.append(NotTried(side, service, decider, why))
+                        continue
+                    compiled, cite = judge.loaded.compiled, judge.loaded.policy.cite
+                    alongside = tuple(
+                        Decider(n, compiled.cite(n, cite), compiled.nodes[n].label, "criterion")
+                        for n in cause.ids
+                    )
+                    why = f"{why}: {fails_with_words(alongside, cause.together)}"
+                    found.append(NotTried(side, service, decider, why, alongside, cause.together))
         return found
 
     def service_differences(self, service: str) -> list[Difference]:
@@ -297,15 +312,25 @@ class Diff:
                             (OTHERS_FACTS, c) for c in judge.searched_without(stripped, [group])
                         ]
         found = self._differences(service, candidates)
-        # Each criterion no case has yet been decided by: a case it alone fails, under its policy.
+        # Each criterion no case has yet been decided by, or that no difference found names: a
+        # case it alone fails, the rest of its policy met, from the bare request and from a case
+        # the other policy approves (a criterion of one policy alone, where the other approves).
+        named = (
+            {n for d in found for n in d.a},
+            {n for d in found for n in d.b},
+        )
         extra: list[tuple[str, CaseData]] = []
         for index, (judge, tried) in enumerate(((self.a, self.tried[0]), (self.b, self.tried[1]))):
             criteria = [
                 d.id for d in deciding_level(judge.loaded, service) if d.status == "criterion"
             ]
-            untried = [c for c in criteria if c not in tried and self.is_changed(index, c)]
-            if untried:
-                extra += [(ALONE, c) for c in judge.failing(base, untried, criteria)]
+            changed = [c for c in criteria if self.is_changed(index, c)]
+            untried = {c for c in changed if c not in tried}
+            wanted = [c for c in changed if c in untried or c not in named[index]]
+            if wanted:
+                extra += [(ALONE, c) for c in judge.failing(base, wanted, criteria, untried)]
+                for approved in (completions_b, completions_a)[index][:1]:
+                    extra += [(ALONE_OTHERS, c) for c in judge.failing(approved, wanted, criteria)]
         if not extra:
             return found
         return self._differences(service, candidates + extra)
@@ -553,6 +578,19 @@ class Diff:
             if found is not None and same(found, pair) and signature_of(found) == wanted:
                 case, pair = smaller, found
         return Witness(origin, pair[0], pair[1], case, count_items(case))
+
+
+def fails_with_words(alongside: Sequence[Decider], together: bool) -> str:
+    """The criteria a criterion fails only alongside, by section and label: `it fails only
+    alongside PLT 3 (Pain of at least 5)`."""
+    if not alongside:
+        return "no case fails it at all"
+    named = [f"{d.cite} ({d.label})".strip() for d in alongside]
+    if len(named) == 1:
+        listed = named[0]
+    else:
+        listed = ", ".join(named[:-1]) + (" and " if together else " or ") + named[-1]
+    return f"it fails only alongside {listed}"
 
 
 def impact(

@@ -499,7 +499,8 @@ class Writer:
 
     def _order_targets(self) -> dict[str, int]:
         """The sets some filter orders its records against, each with the most days the
-        records ordered after it must span (K dates G days apart: (K - 1) * G)."""
+        records ordered after it must span (K dates G days apart: K * G, as an added record
+        keeps G days from every dated record, the one it follows too)."""
         found: dict[str, int] = {}
         for set_id in self.filters.all_sets():
             for fl in self.filters.of(set_id):
@@ -511,7 +512,7 @@ class Writer:
                     if test.name == "after":
                         span = max(
                             (
-                                (leaf.minimum - 1) * (leaf.apart or 1)
+                                leaf.minimum * (leaf.apart or 1)
                                 for info in self.compiled.nodes.values()
                                 if isinstance(leaf := info.leaf, RecordsLeaf)
                                 and leaf.unit == CountUnit.DATES
