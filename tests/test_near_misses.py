@@ -257,3 +257,69 @@ def test_a_record_fails_only_by_its_date_or_side(misses, expected):
 )
 def test_why_a_record_does_not_count_is_one_sentence(why, expected):
     assert why_sentence("the physical therapy starting 2022-09-01", why) == expected
+
+
+SIDE_POLICY = """import "vocabulary.sijv"
+
+policy side_test {
+  payer     "Test"
+  title     "Outcomes on side and date"
+  document  "Test"
+  effective 2000-01-01
+  cite      "ST"
+}
+
+service percutaneous_sij_fusion [1] "Fusion"
+
+records blocks_side [2] "Blocks of the joint to be fused":
+  injection where purpose is diagnostic and site is sij_intra_articular
+  with side covers request.side
+
+records blocks_recent [3] "Recent blocks":
+  injection where purpose is diagnostic and site is sij_intra_articular
+  with date within last 3 months
+
+records blocks_relief [4] "Blocks with relief":
+  injection where purpose is diagnostic and site is sij_intra_articular
+  with relief_percent >= 90
+
+criteria for percutaneous_sij_fusion {
+  c2 [2] "blocks of the side": at least 1 blocks_side
+  c3 [3] "latest recent": latest of blocks_recent
+  c4 [4] "blocks with relief": at least 1 blocks_relief
+}
+"""
+SIDE_CASE = """request: {service: percutaneous_sij_fusion, date: 2026-07-15, side: left}
+records:
+  injection:
+    - {date: 2026-01-10, purpose: diagnostic, site: sij_intra_articular, side: right,
+       relief_percent: 80, image_guided: true, contrast_enhanced: true, agent: local_anesthetic}
+"""
+
+
+@pytest.mark.slow  # the command line in a subprocess, about a second and a half
+def test_an_attempt_failing_only_by_its_side_or_date_says_why(tmp_path: Path):
+    """An outcome on the side or the date is not an outcome the attempt failed to show: the
+    explanation says why it does not count; an outcome on the relief still reads as one."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    shutil.copy(support.REPO_ROOT / "policies_asp" / "vocabulary.sijv", folder)
+    (folder / "side_test.sijp").write_text(SIDE_POLICY, encoding="utf-8")
+    case = tmp_path / "case.yaml"
+    case.write_text(SIDE_CASE, encoding="utf-8")
+    result = support.run_cli("--policies", folder, "explain", case, "--policy", "side_test")
+    assert result.returncode == 0, result.stderr
+    flat = " ".join(result.stdout.split())
+    assert (
+        "the diagnostic injection of 2026-01-10 does not count: right joint, needs the left "
+        "joint or both joints" in flat
+    ), result.stdout
+    assert (
+        "latest: the diagnostic injection of 2026-01-10 is more than 3 months before the request"
+        in flat
+    ), result.stdout
+    assert (
+        "the diagnostic injection of 2026-01-10 did not show the outcome needed (relief 80%, "
+        "needs 90% or more)" in flat
+    ), result.stdout
+    assert flat.count("did not show the outcome needed") == 2  # the criterion and its reason

@@ -178,7 +178,12 @@ def _latest_evidence(
             lines.append(f"latest: {text(record)}: shows the outcome")
         elif record in failed:
             missed = _missed_outcome(reader, leaf.set_id, record, plain)
-            lines.append(f"latest attempt without the required outcome: {text(record)}: {missed}")
+            if plain and _outcome_by_date_or_side(reader, leaf.set_id, record):
+                lines.append(f"latest: {why_sentence(reader.record_phrase(record), missed)}")
+            else:
+                lines.append(
+                    f"latest attempt without the required outcome: {text(record)}: {missed}"
+                )
         else:
             # Its outcome, or (a record that may still be an attempt) a field saying whether it
             # is one: the fields of the set it lacks.
