@@ -361,10 +361,26 @@ def test_a_procedure_with_parts_gives_an_injection():
     assert record["relief_percent"] == Decimal(80)
     assert found.sources["records.injection[0]"] == ("Procedure/inj-1",)
     assert found.sources["records.injection[0].relief_percent"] == ("Observation/relief-1",)
-    assert (
-        found.locate("records.injection[0].purpose")
-        == "entry[1].resource (Procedure/inj-1): purpose"
+    assert found.locate("records.injection[0].purpose") == ("entry[1].resource", "Procedure/inj-1")
+    assert found.locate("records.injection[0].relief_percent") == (
+        "entry[2].resource",
+        "Observation/relief-1",
     )
+    assert found.locate("records.imaging[0].date") is None
+
+
+def test_a_problem_the_case_checks_find_is_pointed_at_the_resource_it_came_from():
+    from support import AIM, loaded
+
+    from sijfasp.core.limits import Limits
+    from sijfasp.fhir.commands import read_case
+
+    too_high = _with(VAS, {"value": 11, "system": codings.UCUM, "code": "{score}"}, "valueQuantity")
+    with pytest.raises(SijfaspError) as caught:
+        read_case(bundle(too_high), [loaded(AIM)], "request.json", Limits(), None, notify=False)
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.field_path == "entry[1].resource"
+    assert diagnostic.message.startswith("Observation/vas-1, read as findings.vas_score: 11 ")
 
 
 def test_a_report_takes_the_modality_region_and_side_of_its_study():

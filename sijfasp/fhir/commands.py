@@ -31,13 +31,18 @@ def _notify(name: str, notices: tuple[str, ...]) -> None:
 
 
 def _relocated(error: SijfaspError, read: FhirCase) -> SijfaspError:
-    """A case problem pointed at the FHIR resource its field was read from."""
+    """A case problem pointed at the FHIR resource its field was read from: its JSON path is
+    the location, the message names the resource and the case field it gave."""
     moved = []
     for diagnostic in error.diagnostics:
-        where = read.locate(diagnostic.field_path or "") if diagnostic.field_path else None
+        case_path = diagnostic.field_path
+        where = read.locate(case_path) if case_path else None
         if where is not None:
+            path, source = where
             diagnostic = dataclasses.replace(
-                diagnostic, field_path=f"{where} (read as {diagnostic.field_path})"
+                diagnostic,
+                field_path=path,
+                message=f"{source}, read as {case_path}: {diagnostic.message}",
             )
         moved.append(diagnostic)
     error.diagnostics = moved

@@ -53,17 +53,15 @@ class FhirCase:
     # JSON path); merge_answers writes them into the case.
     fills: tuple[tuple[str, int, str, Any, str], ...] = ()
 
-    def locate(self, case_path: str) -> str | None:
+    def locate(self, case_path: str) -> tuple[str, str] | None:
         """The JSON path of the resource a case field path (`records.injection[0].date`) was
-        read from, with the resource named, or None."""
+        read from, and the resource (`Procedure/inj-1`); None when no resource gave it."""
         # Findings are kept by their name ("vas_score"), the case's path is findings.vas_score.
         parts = case_path.removeprefix("findings.").split(".")
         for end in range(len(parts), 0, -1):
             key = ".".join(parts[:end])
             if key in self.paths:
-                rest = ".".join(parts[end:])
-                where = f"{self.paths[key]} ({self.sources[key][0]})"
-                return f"{where}: {rest}" if rest else where
+                return self.paths[key], self.sources[key][0]
         return None
 
 
