@@ -13,7 +13,35 @@ import support
 _CACHE_HOME = tempfile.mkdtemp(prefix="sijfasp-test-cache-")
 
 
+EXHAUSTIVE_OPTION = "--exhaustive"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        EXHAUSTIVE_OPTION,
+        action="store_true",
+        help="run the exhaustive tier only: the tests marked exhaustive (whole sweeps whose narrow "
+        "versions run in the main suite) and every property test at its full number of examples",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The main suite leaves out the exhaustive tier; `--exhaustive` runs only that tier (CI
+    runs both, one after the other: docs/architecture.md, "The test tiers")."""
+    exhaustive = config.getoption(EXHAUSTIVE_OPTION)
+    kept, left = [], []
+    for item in items:
+        in_tier = "exhaustive" in item.keywords or (
+            exhaustive and hasattr(getattr(item, "obj", None), "hypothesis")
+        )
+        (kept if in_tier == exhaustive else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    support.EXHAUSTIVE = bool(config.getoption(EXHAUSTIVE_OPTION))
     # The tests and the runs they start keep their caches (core/user_cache.py) in a folder of their
     # own, never in the user's cache directory; tests of the caches choose their own folders.
     # Parallel workers (pytest-xdist) share the folder of the run that started them, so the

@@ -33,9 +33,21 @@ from sijfasp.policies.loaded import LoadedPolicy
 from sijfasp.policies.loading import bundled_policies
 from sijfasp.results.results import MissingItem, NodeResult, PolicyResult
 from sijfasp.solve import solver
+from sijfasp.solve.batched import determine_many
 from sijfasp.solve.case_facts import case_symbols
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Set by conftest.py from `--exhaustive`: the exhaustive tier runs each property test at its full
+# number of examples, the main suite at a quarter of it (at least 10).
+EXHAUSTIVE = False
+
+
+def examples(full: int) -> int:
+    """A property test's number of examples in the tier being run (see EXHAUSTIVE)."""
+    return full if EXHAUSTIVE else max(10, full // 4)
+
+
 EXAMPLES_DIR = REPO_ROOT / "examples" / "cases"
 APPROVABLE_PATH = EXAMPLES_DIR / "approvable.yaml"
 
@@ -218,8 +230,18 @@ def evaluate(case: dict, policy_id: str, enumerate: int = 10) -> PolicyResult:
     return _evaluate_cached(_case_key(case), policy_id, enumerate)
 
 
-@functools.lru_cache(maxsize=8192)
-def _determination_cached(key: str, policy_id: str) -> str:
+_DETERMINED: dict[tuple[str, str], str] = {}
+_DETERMINED_LIMIT = 8192
+
+
+def _remember(key: str, policy_id: str, found: str) -> str:
+    if len(_DETERMINED) >= _DETERMINED_LIMIT:
+        _DETERMINED.clear()
+    _DETERMINED[key, policy_id] = found
+    return found
+
+
+def _determination_of(key: str, policy_id: str) -> str:
     checked = validate_case(json.loads(key), vocabulary(), "<test case>")
     compiled = loaded(policy_id).compiled
     if not hasattr(solver, "_control"):  # fall back to the public call
@@ -246,7 +268,32 @@ def _determination_cached(key: str, policy_id: str) -> str:
 
 def determination(case: dict, policy_id: str) -> str:
     """Only the determination (the solver's optimum, without listing missing documentation)."""
-    return _determination_cached(_case_key(case), policy_id)
+    key = _case_key(case)
+    known = _DETERMINED.get((key, policy_id))
+    return (
+        known if known is not None else _remember(key, policy_id, _determination_of(key, policy_id))
+    )
+
+
+def determinations_of(cases: Iterable[dict], policy_id: str) -> list[str]:
+    """The determination of each case, those not yet known found together in one grounding
+    (sijfasp.solve.batched, which `sijfasp check` of several cases uses and whose equality with
+    one case at a time tests/test_batched.py checks)."""
+    keys = [_case_key(case) for case in cases]
+    known = {k: _DETERMINED.get((k, policy_id)) for k in keys}
+    unknown = sorted(k for k, found in known.items() if found is None)
+    if len(unknown) == 1:
+        known[unknown[0]] = _remember(
+            unknown[0], policy_id, _determination_of(unknown[0], policy_id)
+        )
+    elif unknown:
+        facts = [
+            case_symbols(validate_case(json.loads(k), vocabulary(), "<test case>")) for k in unknown
+        ]
+        snapshots = determine_many(loaded(policy_id).compiled, facts)
+        for k, snapshot in zip(unknown, snapshots, strict=True):
+            known[k] = _remember(k, policy_id, str(snapshot.determination))
+    return [known[k] or "" for k in keys]
 
 
 def find_node(result: PolicyResult, node_id: str) -> NodeResult:
@@ -349,22 +396,27 @@ def self_check(
     assert result.determination == "incomplete", result.determination
     assert determination(case, policy_id) == "incomplete"
     assert result.missing, "an incomplete case lists at least one set of missing documentation"
+    # Every listed set, and each of its items standing for several values taken each way,
+    # completes the case: all of them judged in one grounding.
+    completions: list[tuple[list[str], dict]] = []
     for items in result.missing[:limit]:
-        shown = sorted(i.key for i in items)
-        completed = apply_missing_set(case, policy_id, items)
-        got = determination(completed, policy_id)
-        assert got == "approvable", f"{policy_id}: applying {shown} gives {got}"
-        # An item standing for several values: each of them completes the case.
+        keys = [i.key for i in items]
+        completions.append((sorted(keys), apply_missing_set(case, policy_id, items)))
         for index, item in enumerate(items):
             for key in item.key.split(" | ")[1:]:
-                keys = [i.key for i in items[:index]] + [key] + [i.key for i in items[index + 1 :]]
-                got = determination(apply_missing_set(case, policy_id, keys), policy_id)
-                assert got == "approvable", f"{policy_id}: applying {keys} gives {got}"
+                other = keys[:index] + [key] + keys[index + 1 :]
+                completions.append((other, apply_missing_set(case, policy_id, other)))
+    got = determinations_of([completed for _, completed in completions], policy_id)
+    for (shown, _), found in zip(completions, got, strict=True):
+        assert found == "approvable", f"{policy_id}: applying {shown} gives {found}"
     spent = 0
     for number, items in enumerate(result.missing[:limit]):
         if number and spent + len(items) > removal_budget:
             break
         shown = sorted(i.key for i in items)
+        # For each item left out: the ways to choose among tied records, the first of them
+        # judged for every item together, the others one by one while none has told.
+        trials = []
         for index, item in enumerate(items):
             rest = items[:index] + items[index + 1 :]
             # Ties are counted where the records are added: after the guesses and fills.
@@ -372,11 +424,25 @@ def self_check(
                 case, policy_id, [i for i in rest if i.key.startswith(("guess(", "fill("))]
             )
             tied = [(i.key, n) for i in rest if (n := ties(documented, policy_id, i.key)) > 1]
-            witness = None
-            for combination in itertools.islice(
-                itertools.product(*(range(n) for _, n in tied)), MAX_TIE_CHOICES
-            ):
-                choices = dict(zip((k for k, _ in tied), combination))
+            combinations = [
+                dict(zip((k for k, _ in tied), combination))
+                for combination in itertools.islice(
+                    itertools.product(*(range(n) for _, n in tied)), MAX_TIE_CHOICES
+                )
+            ]
+            trials.append((item, rest, combinations))
+        first = determinations_of(
+            [
+                apply_missing_set(case, policy_id, rest, combinations[0], skip_unwritable=True)
+                for _, rest, combinations in trials
+            ],
+            policy_id,
+        )
+        spent += len(trials)
+        witnesses = []
+        for (item, rest, combinations), got_first in zip(trials, first, strict=True):
+            witness = combinations[0] if got_first != "approvable" else None
+            for choices in combinations[1:] if witness is None else ():
                 got = determination(
                     apply_missing_set(case, policy_id, rest, choices, skip_unwritable=True),
                     policy_id,
@@ -388,12 +454,17 @@ def self_check(
             assert witness is not None, (
                 f"{policy_id}: {shown} without {item.key} is already approvable"
             )
-            if any(witness.values()):
-                got = determination(apply_missing_set(case, policy_id, items, witness), policy_id)
-                spent += 1
-                assert got == "approvable", (
-                    f"{policy_id}: applying {shown} with choices {witness} gives {got}"
-                )
+            witnesses.append(witness)
+        # Where a choice among tied records told, the same choice with the item completes it.
+        chosen = [w for w in witnesses if any(w.values())]
+        got = determinations_of(
+            [apply_missing_set(case, policy_id, items, w) for w in chosen], policy_id
+        )
+        spent += len(chosen)
+        for witness, found in zip(chosen, got, strict=True):
+            assert found == "approvable", (
+                f"{policy_id}: applying {shown} with choices {witness} gives {found}"
+            )
     return result
 
 

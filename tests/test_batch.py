@@ -399,6 +399,7 @@ def _benchmark(name: str) -> list[str]:
     return [sys.executable, str(REPO / "benchmarks" / name)]
 
 
+@pytest.mark.exhaustive
 def test_the_large_batch_benchmark_kills_resumes_counts_and_samples():
     result = subprocess.run(
         [*_benchmark("run.py"), "--large-batch", "80", "--interrupt", "1.5", "--sample", "2"],
@@ -427,6 +428,7 @@ def test_the_ground_once_floor_prints_a_rate_per_policy():
     assert lines[-1].startswith("all 2 policies: ") and lines[-1].endswith(" cases/s at most")
 
 
+@pytest.mark.exhaustive
 def test_the_benchmark_prints_every_figure_of_its_table():
     """A short run of the whole table: each measure the README and docs/batch.md quote."""
     result = subprocess.run(

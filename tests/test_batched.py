@@ -99,6 +99,7 @@ def _outputs(cases: list[Case], options: Options, together: bool) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_a_generated_corpus_checks_the_same_together_as_one_case_at_a_time(monkeypatch):
     # Chunks of 20 rather than batched.CHUNK's 100: the same program, three chunks in 60 cases,
     # at a fraction of 200 cases' time. With the minimal sets, where each incomplete case is

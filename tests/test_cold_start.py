@@ -30,7 +30,7 @@ from sijfasp.solve import solver
 
 HOSTILE_CASES = support.REPO_ROOT / "tests" / "hostile" / "cases"
 SETTINGS = settings(
-    max_examples=300,
+    max_examples=support.examples(300),
     deadline=None,
     derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.too_slow],

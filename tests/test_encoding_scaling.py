@@ -99,6 +99,7 @@ def test_days_still_lacking_are_the_models_own():
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_five_thousand_records_with_forty_open_programs():
     case = generate.open_home_chart(support.base_case(), COURSES, seed=7, records=RECORDS)
     assert generate.record_count(case) == RECORDS

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from support import REPO_ROOT, vocabulary
+from support import REPO_ROOT, examples, vocabulary
 
 from sijfasp.cases.case import validate_case
 from sijfasp.core.diagnostics import SijfaspError
@@ -78,7 +78,7 @@ def _typed(data: dict[str, Any]):
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_a_case_written_as_a_pas_bundle_reads_back_as_itself(data):
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from support import POLICIES_DIR, VOCABULARY
+from support import POLICIES_DIR, VOCABULARY, examples
 from test_policy_oracle import VOCAB, GeneratedPolicy, policies
 
 from sijfasp.cli.main import main
@@ -171,7 +171,7 @@ def test_formatting_restores_the_vocabulary(tmp_path: Path) -> None:
 
 
 FORMAT_SETTINGS = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

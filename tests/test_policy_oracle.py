@@ -446,6 +446,7 @@ def test_compiled_policy_agrees_with_the_reference(example):
 @pytest.mark.slow
 @settings(SETTINGS, max_examples=600)
 @given(_examples(3, 5))
+@pytest.mark.exhaustive
 def test_compiled_policy_agrees_with_the_reference_at_length(example):
     _agrees(example)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import DETERMINATIONS, POLICIES_DIR, VOCABULARY, approvable_case
+from support import DETERMINATIONS, POLICIES_DIR, VOCABULARY, approvable_case, examples
 
 from sijfasp.api import Options, evaluate
 from sijfasp.cases.case import read_case_text, validate_case
@@ -28,15 +28,15 @@ from sijfasp.solve.solver import determine
 pytestmark = pytest.mark.slow
 
 SETTINGS = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     # CI must not fail at random: a fixed sequence of examples there; a fresh one locally.
     derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 # Each solver call costs tens of milliseconds: fewer examples where every one is solved.
-SOLVED = settings(SETTINGS, max_examples=50)
-EVALUATED = settings(SETTINGS, max_examples=20)
+SOLVED = settings(SETTINGS, max_examples=examples(50))
+EVALUATED = settings(SETTINGS, max_examples=examples(20))
 
 POLICY_TEXTS = {p.name: p.read_text(encoding="utf-8") for p in sorted(POLICIES_DIR.glob("*.sijp"))}
 VOCABULARY_TEXT = VOCABULARY.read_text(encoding="utf-8")

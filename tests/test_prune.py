@@ -188,6 +188,7 @@ def _answers(control: clingo.Control) -> tuple[frozenset[str], frozenset[frozens
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_every_example_gets_the_same_answers_from_the_specialized_encoding(tmp_path):
     full = solver._statements(solver._encoding_text())
     third = _third_policy(tmp_path)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import find_node
+from support import examples, find_node
 
 from sijfasp.api import Options, evaluate
 from sijfasp.authoring import diff_render, semdiff
@@ -574,7 +574,9 @@ def longest_spaced_chain(days: list[int], gap: int) -> int:
 
 @pytest.mark.slow
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.lists(st.integers(min_value=1, max_value=60), max_size=8))
 def test_a_spaced_count_agrees_with_every_chain_tried(spaced, days):
@@ -591,7 +593,9 @@ def test_a_spaced_count_agrees_with_every_chain_tried(spaced, days):
 
 @pytest.mark.slow
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     st.lists(st.integers(min_value=1, max_value=40), max_size=3),

@@ -223,6 +223,7 @@ def test_impact_lists_the_old_versions_tests_whose_verdict_changes(aim_versions)
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_the_cli_writes_witnesses_that_check_judges_as_the_diff_says(tmp_path: Path) -> None:
     folder = tmp_path / "cases"
     result = run_cli("diff", OLD_AIM, AIM, "--format", "json", "--write-cases", folder)
@@ -263,12 +264,14 @@ def _records(witness: Witness, kind: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_aim_and_caresource_witnesses_are_decided_as_reported(aim_caresource) -> None:
     search, report = aim_caresource
     check_witnesses(report, search.a.loaded, search.b.loaded)
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_relief_threshold_75_against_50(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "a", "diagnostic_blocks")
@@ -279,6 +282,7 @@ def test_relief_threshold_75_against_50(aim_caresource) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_one_against_two_failed_therapeutic_injections(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "b", "failed_therapeutic_injections")
@@ -289,12 +293,14 @@ def test_one_against_two_failed_therapeutic_injections(aim_caresource) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_provocative_test_rules(aim_caresource) -> None:
     _, report = aim_caresource
     assert named(report, "b", "two_provocative_tests")
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_thigh_thrust_or_compression_differs(aim_caresource) -> None:
     """D.I.B.5 differs only in a case with three of AIM's tests positive but neither the thigh
     thrust nor the compression test: two changes away from a case approvable under both, found
@@ -308,6 +314,7 @@ def test_thigh_thrust_or_compression_differs(aim_caresource) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_odi(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "a", "odi_at_least_30")
@@ -315,6 +322,7 @@ def test_odi(aim_caresource) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_hip_imaging_and_the_same_lumbar_imaging(aim_caresource) -> None:
     _, report = aim_caresource
     assert named(report, "a", "pelvis_radiograph")
@@ -324,6 +332,7 @@ def test_hip_imaging_and_the_same_lumbar_imaging(aim_caresource) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_the_12_month_therapy_window(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "b", "active_therapy")

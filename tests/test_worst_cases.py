@@ -131,7 +131,7 @@ def _in_doc(atoms, set_id: str, record: RecordRef) -> bool:
 
 # ------------------------------------------------------------------ the shapes of the benchmark
 @pytest.mark.slow
-@pytest.mark.parametrize("count", (40, 300))
+@pytest.mark.parametrize("count", (40, pytest.param(300, marks=pytest.mark.exhaustive)))
 def test_diagnostic_blocks_without_their_relief(count):
     """Blocks whose relief is not documented: relief on two of them is the cheapest set."""
     case = worst_cases.blocks_case(count)
@@ -169,7 +169,7 @@ def test_ranking_stops_at_its_bound_with_sets_that_are_still_minimal():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("count", (10, 400))
+@pytest.mark.parametrize("count", (10, pytest.param(400, marks=pytest.mark.exhaustive)))
 def test_overlapping_open_programs(count):
     case = worst_cases.overlap_case(count)
     for policy_id in POLICIES:

@@ -31,6 +31,7 @@ from support import (
     base_case,
     cli_command,
     cli_env,
+    examples,
     run_cli,
 )
 
@@ -181,7 +182,7 @@ _NUMBERS = st.builds(
 ) | st.decimals(min_value=0, max_value=10**9, allow_nan=False, allow_infinity=False, places=7)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(_NUMBERS)
 def test_every_number_fmt_prints_parses_back_to_itself(number):
     text = number_text(number)
