@@ -132,3 +132,30 @@ def test_check_of_several_cases_prints_what_each_case_alone_prints():
         return found if isinstance(found, list) else [found]
 
     assert run(cases) == [case for path in cases for case in run([path])]
+
+
+@pytest.mark.slow  # two rewritings of a policy's program, one of them read back
+def test_the_rewriting_read_back_from_the_cache_is_the_one_worked_out(cache):
+    loaded = _policies()[1]
+    program = loaded.compiled.program
+    batched.batched_statements.cache_clear()
+    worked_out, dependent = batched.batched_statements(program)
+    (entry,) = cache.glob("batched-*.json")
+    batched.batched_statements.cache_clear()
+    read_back, dependent_read = batched.batched_statements(program)
+    assert dependent_read == dependent
+    assert [str(s) for s in read_back] == [str(s) for s in worked_out]
+    cases = [restrict_case(c, loaded.policy.vocabulary) for c in _corpus(6)]
+    facts = [case_symbols(c) for c in cases]
+    assert [_read(s) for s in batched.determine_many(loaded.compiled, facts)] == [
+        _read(determine(loaded.compiled, f)) for f in facts
+    ]
+    # An entry cut short, or not the user's own, is worked out again and written whole.
+    entry.write_text(entry.read_text(encoding="utf-8")[:-40], encoding="utf-8")
+    batched.batched_statements.cache_clear()
+    assert [str(s) for s in batched.batched_statements(program)[0]] == [str(s) for s in worked_out]
+    assert json.loads(entry.read_text(encoding="utf-8"))["statements"] == len(worked_out)
+    entry.chmod(0o666)
+    batched.batched_statements.cache_clear()
+    assert len(batched.batched_statements(program)[0]) == len(worked_out)
+    batched.batched_statements.cache_clear()

@@ -28,15 +28,20 @@ case.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import clingo
 from clingo import ast
 
+from ..core.user_cache import cache_dir, drop_old_entries, is_private, write_entry
 from ..language.compiler import CompiledPolicy
+from ..policies.cache import code_digest
 from .atoms import SHOWN, NodeStatus, Shown, Snapshot
 from .case_facts import SIGNATURE_OF, CaseFacts
-from .solver import SolveError, _statements, encoding_for
+from .solver import SolveError, _encoding_text, _statements, encoding_for
 
 CHUNK = 100  # cases grounded together (about 100: larger chunks gain little, and hold more)
 CASE_INDEX = "case_index"  # case_index(K): the chunk's case indices
@@ -244,13 +249,71 @@ def _rewrite(statement: ast.AST, dependent: frozenset[Signature], variable: str)
 @functools.lru_cache(maxsize=32)
 def batched_statements(program: str) -> tuple[tuple[ast.AST, ...], frozenset[Signature]]:
     """The policy's program (the specialized policy.lp and the compiled policy) rewritten for a
-    chunk of cases, and the case-dependent predicates; worked out once per process and policy."""
+    chunk of cases, and the case-dependent predicates; worked out once per policy and kept in
+    the user's cache, so that a later run reads it back (about 0.02 s) instead of working it
+    out again (about 0.4 s a policy)."""
+    entry = _entry(program)
+    if entry is not None:
+        found = _read_entry(entry)
+        if found is not None:
+            return found
     statements = [*encoding_for(program), *_statements(program)]
     inputs = frozenset(SIGNATURE_OF.values())
     dependent = case_dependent(statements, inputs)
     variable = _fresh_variable(statements)
     rewritten = tuple(r for s in statements if (r := _rewrite(s, dependent, variable)) is not None)
+    if entry is not None:
+        _write_entry(entry, rewritten, dependent)
     return rewritten, dependent
+
+
+# ------------------------------------------------------------------ remembered between runs
+FORMAT = "sijfasp-batched-program 1"
+MAX_ENTRIES = 256
+
+
+def _entry(program: str) -> Path | None:
+    """The cache entry of a program's rewriting: named by everything the rewriting depends on
+    (this code, clingo's parser and printer, policy.lp and the compiled policy), so a new
+    version never reads an old rewriting."""
+    code = code_digest()
+    folder = None if code is None else cache_dir()
+    if folder is None:
+        return None
+    key = f"{FORMAT}\0{code}\0{clingo.__version__}\0{_encoding_text()}\0{program}"
+    return folder / f"batched-{hashlib.sha256(key.encode()).hexdigest()}.json"
+
+
+def _read_entry(entry: Path) -> tuple[tuple[ast.AST, ...], frozenset[Signature]] | None:
+    """The rewriting as clingo printed it, parsed again; None (a miss) for an entry that is
+    not the user's own, or does not read back whole."""
+    if not is_private(entry):
+        return None
+    try:
+        kept = json.loads(entry.read_text(encoding="utf-8"))
+        dependent = frozenset((str(n), int(a)) for n, a in kept["dependent"])
+        found: list[ast.AST] = []
+        ast.parse_string(kept["program"], found.append)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+        return None
+    # parse_string begins with `#program base.`, which the rewriting's first statement is too.
+    if len(found) != kept.get("statements", -1) + 1:
+        return None
+    return tuple(found[1:]), dependent
+
+
+def _write_entry(
+    entry: Path, statements: Sequence[ast.AST], dependent: frozenset[Signature]
+) -> None:
+    text = json.dumps(
+        {
+            "statements": len(statements),
+            "dependent": sorted(dependent),
+            "program": "\n".join(str(s) for s in statements),
+        }
+    )
+    if write_entry(entry.parent, entry.name, text.encode("utf-8"), "batched"):
+        drop_old_entries(entry.parent, "batched-*.json", "batched", MAX_ENTRIES)
 
 
 def _bulk_rule(name: str, arity: int) -> ast.AST:
