@@ -326,6 +326,17 @@ def test_resources_not_read_are_counted_in_a_notice():
     assert any("3 Observation with LOINC 8867-4" in n for n in found.notices)
 
 
+def test_an_undated_reading_that_disagrees_with_a_dated_one_is_an_error():
+    undated = _without(VAS, "effectiveDateTime") | {"id": "vas-0"}
+    undated["valueQuantity"] = {"value": 3, "system": codings.UCUM, "code": "{score}"}
+    where, message = error_of(bundle(undated, VAS))
+    assert where == "entry[2].resource"
+    assert (
+        "Observation/vas-0 (at entry[1].resource) says vas_score is 3 and Observation/vas-1 (at "
+        "entry[2].resource) says vas_score is 7: the two contradict each other" in message
+    )
+
+
 def test_the_latest_of_two_readings_is_used_with_a_notice():
     older = copy.deepcopy(VAS)
     older.update(id="vas-0", effectiveDateTime="2026-01-01")

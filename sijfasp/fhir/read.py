@@ -113,7 +113,11 @@ class _Reader(RecordReading, RequestReading, AnswerReading):
                 dated = [f for f in facts if f.date is not None]
                 latest = max((f.date for f in dated if f.date is not None), default=None)
                 last = [f for f in dated if f.date == latest]
-                readings = key != "request.service" and all(f.reading for f in facts)
+                # Only dated readings are settled by their dates: an undated one could be
+                # older or newer than any other.
+                readings = key != "request.service" and all(
+                    f.reading and f.date is not None for f in facts
+                )
                 if readings and last and len({_plain(f.value) for f in last}) == 1:
                     chosen = last[0]
                     others = ", ".join(

@@ -46,8 +46,8 @@ class Fact:
     # What the resource says, for a message on disagreement ("confirms ICD-10-CM C41.4");
     # empty: it says the item has its value.
     says: str = ""
-    # A dated reading (an Observation, an answer): of several that disagree, the latest is
-    # used. A Condition's verification status is not one: its dates say when the condition
+    # A reading (an Observation, an answer): of several dated ones that disagree, the latest
+    # is used. A Condition's verification status is not one: its dates say when the condition
     # began or was recorded, not which of two contradicting assessments stands.
     reading: bool = True
 
