@@ -180,6 +180,7 @@ EVERY = 8
 
 
 @pytest.mark.slow  # a sample of CareSource's mutants (a minute or so): CI's full tier
+@pytest.mark.exhaustive
 def test_the_bundled_policies_mutation_score_is_printed(capsys):
     from sijfasp.authoring import policytests
 
@@ -209,3 +210,65 @@ def test_the_documented_syntax_is_accepted():
 
     entries = yaml.safe_load("equivalent:" + textwrap.dedent(block))["equivalent"]
     assert all(set(e) == {"mutant", "reason"} for e in entries)
+
+
+# An advisory that recommends something: a mutant of what it recommends changes only the
+# recommendation's status, which a test states with `recommendations:`.
+ADVISED = (
+    POLICY
+    + """
+advisories for percutaneous_sij_fusion {
+  severe_pain [5] "Pain of 8 or more is reviewed first":
+    when vas_score >= 5 recommend vas_score <= 7
+}
+"""
+)
+
+ADVISED_TESTS = """\
+policy: tiny_sijf_2026
+tests:
+- name: pain 7
+  case: cases/tiny.yaml
+  set: {{findings.vas_score: 7}}
+  expect: approvable
+  advisories: [severe_pain]{seven}
+- name: pain 8
+  case: cases/tiny.yaml
+  set: {{findings.vas_score: 8}}
+  expect: approvable
+  advisories: [severe_pain]{eight}
+"""
+
+
+def test_a_recommendation_mutant_is_killed_by_a_test_stating_its_status(tiny):
+    from sijfasp.authoring import policytests
+
+    (tiny / "tiny_sijf_2026.sijp").write_text(ADVISED, encoding="utf-8")
+    test_path = tiny / "tests" / "tiny_sijf_2026.tests.yaml"
+    loaded = load_policy(tiny / "tiny_sijf_2026.sijp")
+    source = loaded.sources[0]
+    made = [
+        m
+        for m in mutate.mutants(parse(SourceText(source.path, source.text)), source)
+        if m.key.startswith("severe_pain: ") and ("from 7" in m.key or "from <=" in m.key)
+    ]
+    assert [m.key for m in made] == [
+        "severe_pain: threshold of vas_score raised from 7 to 8",
+        "severe_pain: threshold of vas_score lowered from 7 to 6",
+        "severe_pain: comparison of vas_score flipped from <= to >",
+    ]
+
+    def judged(seven: str, eight: str) -> list[str]:
+        test_path.write_text(ADVISED_TESTS.format(seven=seven, eight=eight), encoding="utf-8")
+        test_file = policytests.load_test_file(test_path)
+        tests = [(test_file.shown, t) for t in test_file.tests]
+        mutate._init_worker({"loaded": test_file.policy, "mutants": made, "tests": tests})
+        return [mutate._judge(i)[0] for i in range(len(made))]
+
+    # The advisories that apply are the same under each mutant: a list of them kills none.
+    assert judged("", "") == ["survived"] * 3
+    # Pain of 7 meets the recommendation and 8 does not: each mutant changes one of them.
+    stated = judged(
+        "\n  recommendations: {severe_pain: met}", "\n  recommendations: {severe_pain: not_met}"
+    )
+    assert stated == ["killed"] * 3

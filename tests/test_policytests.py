@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import POLICIES_DIR, POLICY_IDS
+from support import POLICIES_DIR, POLICY_IDS, run_cli
 
 from sijfasp.authoring import policytests as pt
 from sijfasp.cli.main import main
@@ -300,7 +300,7 @@ def test_the_example_in_the_authoring_guide_is_valid_and_passes(workspace):
     example = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
     loaded = pt.load_test_file(_write(workspace, example))
     outcomes = pt.run_file(loaded)
-    assert len(outcomes) == 4
+    assert len(outcomes) == 5
     assert all(o.passed for o in outcomes), [pt.failure_text(loaded, o) for o in outcomes]
 
 
@@ -405,6 +405,157 @@ def test_update_rewrites_the_advisories_listed_and_keeps_an_empty_list(workspace
     status, out, _ = _run(capsys, path, "--update")
     assert status == 0, out
     assert "advisories: []" in path.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ recommendations
+# AIM's tobacco advisory applies to a tobacco user (or fewer than 6 weeks without tobacco) and
+# recommends 6 weeks without tobacco; that recommendation is met, not met or not documented.
+TOBACCO = """\
+policy: aim_sijf_2022@2022-06-12
+tests:
+- name: six weeks without tobacco
+  case: cases/approvable.yaml
+  set: {{findings.tobacco_use: true, findings.tobacco_free_weeks: 6}}
+  expect: approvable
+  recommendations: {{tobacco_abstinence: {six}}}
+- name: five weeks without tobacco
+  case: cases/approvable.yaml
+  set: {{findings.tobacco_use: true, findings.tobacco_free_weeks: 5}}
+  expect: approvable
+  recommendations: {{tobacco_abstinence: {five}}}
+- name: weeks without tobacco not documented
+  case: cases/approvable.yaml
+  set: {{findings.tobacco_use: true}}
+  expect: approvable
+  advisories: [tobacco_abstinence]
+  recommendations: {{tobacco_abstinence: {unknown}}}
+"""
+
+
+def test_a_test_states_a_recommendation_met_not_met_or_not_documented(workspace, capsys):
+    text = TOBACCO.format(six="met", five="not_met", unknown="not_documented")
+    status, out, _ = _run(capsys, _write(workspace, text))
+    assert status == 0, out
+    assert out.rstrip().endswith("3 passed, 0 failed")
+    test_file = pt.load_test_file(workspace / "tests" / "scratch.tests.yaml")
+    assert [t.recommendations for t in test_file.tests] == [
+        {"tobacco_abstinence": "met"},
+        {"tobacco_abstinence": "not_met"},
+        {"tobacco_abstinence": "not_documented"},
+    ]
+
+
+@pytest.mark.slow  # three cases of AIM evaluated, with their missing sets
+def test_a_wrong_recommendation_fails_with_what_it_is(workspace, capsys):
+    text = TOBACCO.format(six="not_met", five="not_met", unknown="met")
+    status, out, _ = _run(capsys, _write(workspace, text))
+    assert status == 1
+    assert "scratch.tests.yaml F.F" in out
+    assert "-recommendations.tobacco_abstinence: not_met" in out
+    assert "+recommendations.tobacco_abstinence: met" in out
+    assert "+recommendations.tobacco_abstinence: not_documented" in out
+    # Without tobacco use and with 6 weeks, the advisory does not apply: a recommendation
+    # stated for it fails, as the reviewer sees none.
+    quit_smoking = text.replace(
+        "findings.tobacco_use: true, findings.tobacco_free_weeks: 6",
+        "findings.tobacco_use: false, findings.tobacco_free_weeks: 6",
+    )
+    status, out, _ = _run(capsys, _write(workspace, quit_smoking))
+    assert status == 1
+    assert "+recommendations.tobacco_abstinence: (the advisory does not apply)" in out
+
+
+# What is written, what the message says, its hint, and the column of what is wrong.
+BAD_RECOMMENDATIONS = [
+    (
+        "{tobaco_abstinence: met}",
+        "unknown advisory 'tobaco_abstinence'",
+        "did you mean 'tobacco_abstinence'?",
+        21,
+    ),
+    ("{tobacco_abstinence: mett}", "found 'mett'", "did you mean 'met'?", 41),
+    (
+        "{weight_reduction: met}",
+        "advisory 'weight_reduction' recommends nothing",
+        "advisories with a recommendation: tobacco_abstinence, diabetes_control",
+        21,
+    ),
+    (
+        "[tobacco_abstinence]",
+        "expected a mapping: advisory id -> met, not_met, not_documented",
+        "advisories with a recommendation",
+        20,
+    ),
+]
+
+
+def test_a_bad_recommendation_is_refused_at_its_line_and_column(workspace, capsys):
+    text = TOBACCO.format(six="met", five="not_met", unknown="not_documented")
+    for written, message, hint, column in BAD_RECOMMENDATIONS:
+        path = _write(workspace, text.replace("{tobacco_abstinence: met}", written, 1))
+        status, out, err = _run(capsys, path)
+        assert status == 2 and not out, written
+        lines = err.splitlines()
+        assert lines[0].startswith(f"{path}:7:{column}: tests[0] (six weeks without tobacco)")
+        assert message in lines[0]
+        # The line quoted, with a caret under what is wrong.
+        assert lines[1] == f"   7 |   recommendations: {written}"
+        assert lines[2].index("^") == len("   7 | ") + column - 1
+        assert f"hint: {hint}" in err
+
+
+@pytest.mark.slow  # a run of the command in a process of its own
+def test_the_command_refuses_an_unknown_advisory_in_recommendations(workspace):
+    text = TOBACCO.format(six="met", five="not_met", unknown="not_documented")
+    path = _write(workspace, text.replace("{tobacco_abstinence: not_met}", "{tobacco: not_met}"))
+    done = run_cli("test", path, cwd=workspace.parent)
+    assert done.returncode == 2 and not done.stdout
+    assert done.stderr.startswith(
+        "policies_asp/tests/scratch.tests.yaml:12:21: tests[1] (five weeks without tobacco)"
+        ".recommendations.tobacco: error[property]: unknown advisory 'tobacco'"
+    )
+    # Nothing close enough to name: the advisories that recommend something are listed.
+    assert "hint: advisories with a recommendation: tobacco_abstinence, diabetes_control" in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow  # an update run of the command
+def test_update_writes_the_recommendations_of_a_test_listing_advisories(workspace, capsys):
+    text = """\
+policy: aim_sijf_2022@2022-06-12
+tests:
+- name: lists the advisories
+  case: cases/approvable.yaml
+  set: {findings.tobacco_use: true, findings.tobacco_free_weeks: 5, findings.diabetes: true}
+  expect: approvable
+  advisories: []
+- name: states one recommendation
+  case: cases/approvable.yaml
+  set: {findings.tobacco_use: true, findings.tobacco_free_weeks: 6, findings.diabetes: true}
+  expect: approvable
+  recommendations: {tobacco_abstinence: not_met}
+- name: compares no advisory
+  case: cases/approvable.yaml
+  set: {findings.tobacco_use: true, findings.tobacco_free_weeks: 6}
+  expect: approvable
+"""
+    path = _write(workspace, text)
+    status, out, _ = _run(capsys, path, "--update")
+    assert status == 0, out
+    raw = [t.raw for t in pt.load_test_file(path).tests]
+    # A test listing the advisories asks them compared: the recommendation of each that
+    # applies is written. One stating recommendations keeps those, with the status found.
+    assert raw[0]["advisories"] == ["diabetes_control", "tobacco_abstinence"]
+    assert raw[0]["recommendations"] == {
+        "tobacco_abstinence": "not_met",
+        "diabetes_control": "not_documented",
+    }
+    assert raw[1]["recommendations"] == {"tobacco_abstinence": "met"}
+    assert "advisories" not in raw[1] and "recommendations" not in raw[2]
+    status, out, _ = _run(capsys, path)
+    assert status == 0, out
 
 
 def test_a_plain_test_run_has_no_time_limit_unless_one_is_given():

@@ -353,6 +353,7 @@ def _judge(index: int) -> tuple[str, str]:
 def _differs(test: Any, result: Any) -> bool:
     """Whether a result contradicts a test in anything but its missing sets (policytests.run_test
     compares the same)."""
+    from .policytest_file import recommendation_statuses
     from .policytests import applying_advisories, walk
 
     if result.determination != test.expect:
@@ -364,6 +365,10 @@ def _differs(test: Any, result: Any) -> bool:
     excluded = {e.id: e.status for e in result.exclusions}
     if test.advisories is not None and test.advisories != applying_advisories(result):
         return True
+    if test.recommendations:
+        recommended = recommendation_statuses(result)
+        if any(recommended.get(k) != v for k, v in test.recommendations.items()):
+            return True
     return any(statuses.get(k) != v for k, v in test.criteria.items()) or any(
         excluded.get(k) != v for k, v in test.exclusions.items()
     )

@@ -1,6 +1,7 @@
 """The policy test file: its format read and checked (`load_test_file`), each test's case built
 from a case file and its changes (`set`, `remove`, `add`), and what it expects (determination,
-missing documentation, reason words, statuses, the advisories that apply).
+missing documentation, reason words, statuses, the advisories that apply and the status of
+what they recommend).
 
 A test file (`<policies>/tests/<policy id>.tests.yaml`, format in docs/authoring.md) names a
 policy and lists cases. Running, updating and coverage are `policytests`'.
@@ -17,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ..cases.case import Case, validate_case
-from ..cases.reader import read_case_file
+from ..cases.reader import read_case_file, written_at
 from ..core.diagnostics import Code, Diagnostic, SijfaspError, did_you_mean, non_ascii_note
 from ..core.kinds import Determination, ExclusionStatus, Status
 from ..core.limits import MAX_ID_LENGTH
 from ..core.resources import policies_dir
+from ..core.source import SourceText, Span
 from ..core.textsafe import for_diagnostic
 from ..policies import versions
 from ..policies.loaded import LoadedPolicy
@@ -49,6 +51,7 @@ ENTRY_KEYS = (
     "criteria",
     "exclusions",
     "advisories",
+    "recommendations",
 )
 STATUS_ORDER = (Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED)
 EXCLUSION_ORDER = (
@@ -72,6 +75,8 @@ class TestCase:
     raw: dict[str, Any]  # the entry as written, for --update
     # The ids of the advisories that apply to the case, every other one not (None: unchecked).
     advisories: tuple[str, ...] | None = None
+    # Advisory id -> the status of what it recommends; each listed advisory must apply.
+    recommendations: dict[str, Status] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,10 +92,28 @@ class TestFile:
     equivalent: dict[str, str] = field(default_factory=dict)
 
 
-def _problem(shown: str, where: str, message: str, hint: str | None = None) -> SijfaspError:
-    return SijfaspError(
-        [Diagnostic(Code.PROPERTY, message, hint=hint, field_path=where or None, file=shown)]
+def _problem(
+    shown: str, where: str, message: str, hint: str | None = None, at: Any = None
+) -> SijfaspError:
+    """A bad test file; `at` (a `_Place`) adds the line and column, quoted with a caret."""
+    span, sources = (at.span, [at.source]) if at is not None else (None, [])
+    diagnostic = Diagnostic(
+        Code.PROPERTY, message, span, hint=hint, field_path=where or None, file=shown
     )
+    return SijfaspError([diagnostic], sources)
+
+
+@dataclass(frozen=True)
+class _Place:
+    span: Span
+    source: SourceText
+
+
+def _place(path: Path, shown: str, keys: Iterable[str | int], value: bool = False) -> Any:
+    """Where a field of a test file is written (the key at the end of `keys`, or with `value`
+    what is written after it), for a message that points at it; None when not found."""
+    found = written_at(path, shown, list(keys), value)
+    return _Place(found[0], SourceText(shown, found[1])) if found else None
 
 
 def default_test_files(directory: Path | None = None) -> list[Path]:
@@ -305,7 +328,22 @@ def _load_entry(
         ).items()
     }
     advisories = _advisories(
-        entry.get("advisories"), advisory_ids(loaded), shown, f"{where}.advisories", dropped
+        entry.get("advisories"),
+        advisory_ids(loaded),
+        shown,
+        f"{where}.advisories",
+        dropped,
+        lambda keys: _place(path, shown, ["tests", index, "advisories", *keys], True),
+    )
+    recommendations = _recommendations(
+        entry.get("recommendations"),
+        loaded,
+        shown,
+        f"{where}.recommendations",
+        dropped,
+        lambda keys, value=False: _place(
+            path, shown, ["tests", index, "recommendations", *keys], value
+        ),
     )
     return TestCase(
         name,
@@ -318,6 +356,7 @@ def _load_entry(
         excluded,
         entry,
         advisories,
+        recommendations,
     )
 
 
@@ -328,7 +367,12 @@ def advisory_ids(loaded: LoadedPolicy) -> list[str]:
 
 
 def _advisories(
-    value: Any, known: list[str], shown: str, where: str, dropped: list[str] | None
+    value: Any,
+    known: list[str],
+    shown: str,
+    where: str,
+    dropped: list[str] | None,
+    place: Any = lambda keys: None,
 ) -> tuple[str, ...] | None:
     """`advisories:` of a test: the ids of the advisories that apply (an empty list: none)."""
     if value is None:
@@ -339,9 +383,10 @@ def _advisories(
             where,
             "expected a list of the ids of the advisories that apply ([] for none)",
             "known: " + ", ".join(known) if known else "the policy has no advisories",
+            place(()),
         )
     found = []
-    for advisory in value:
+    for number, advisory in enumerate(value):
         if advisory not in known and dropped is not None:
             dropped.append(f"{where}.{advisory}")
             continue
@@ -352,9 +397,93 @@ def _advisories(
                 f"unknown advisory '{for_diagnostic(advisory)}'",
                 did_you_mean(advisory, known)
                 or ("known: " + ", ".join(known) if known else "the policy has no advisories"),
+                place((number,)),
             )
         found.append(advisory)
     return tuple(sorted(set(found)))
+
+
+def recommending_advisories(loaded: LoadedPolicy) -> list[str]:
+    """The advisories of the policy that recommend something (`recommend ...`)."""
+    found = [a.id for infos in loaded.compiled.advisories.values() for a in infos if a.recommend]
+    return list(dict.fromkeys(found))
+
+
+RECOMMENDATION_STATUSES = tuple(str(s) for s in STATUS_ORDER)
+
+
+def _recommendations(
+    value: Any,
+    loaded: LoadedPolicy,
+    shown: str,
+    where: str,
+    dropped: list[str] | None,
+    place: Any,
+) -> dict[str, Status]:
+    """`recommendations:` of a test: advisory id -> the status of what it recommends (met,
+    not_met, not_documented), each advisory applying. Every problem points at its line."""
+    if value is None:
+        return {}
+    known = recommending_advisories(loaded)
+    every = advisory_ids(loaded)
+    listed = (
+        "advisories with a recommendation: " + ", ".join(known)
+        if known
+        else "no advisory of the policy recommends anything"
+    )
+    if not isinstance(value, dict):
+        raise _problem(
+            shown,
+            where,
+            "expected a mapping: advisory id -> " + ", ".join(RECOMMENDATION_STATUSES),
+            listed,
+            place((), True),
+        )
+    found: dict[str, Status] = {}
+    for advisory, status in value.items():
+        name = str(advisory)
+        at = f"{where}.{for_diagnostic(name)}"
+        if name not in known and dropped is not None:
+            dropped.append(at)
+            continue
+        if name in every and name not in known:
+            raise _problem(
+                shown,
+                at,
+                f"advisory '{name}' recommends nothing: it only applies or not "
+                "(state that with advisories)",
+                listed,
+                place((name,)),
+            )
+        if name not in known:
+            raise _problem(
+                shown,
+                at,
+                f"unknown advisory '{for_diagnostic(name)}'{non_ascii_note(name)}",
+                did_you_mean(name, known) or listed,
+                place((name,)),
+            )
+        if status not in RECOMMENDATION_STATUSES:
+            raise _problem(
+                shown,
+                at,
+                "expected the status of what the advisory recommends: "
+                + ", ".join(RECOMMENDATION_STATUSES)
+                + f"; found {for_diagnostic(str(status))!r}",
+                did_you_mean(str(status), RECOMMENDATION_STATUSES),
+                place((name,), True),
+            )
+        found[name] = Status(status)
+    return found
+
+
+def recommendation_statuses(result: PolicyResult) -> dict[str, Status]:
+    """Each advisory that applies in a result and recommends something -> that status."""
+    return {
+        a.id: a.recommendation
+        for a in result.advisories
+        if a.applies and a.recommendation is not None
+    }
 
 
 def applying_advisories(result: PolicyResult) -> tuple[str, ...]:

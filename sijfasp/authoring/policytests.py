@@ -39,6 +39,7 @@ from .policytest_file import (
     coverage_universe,
     default_test_files,
     load_test_file,
+    recommendation_statuses,
 )
 
 # Read with the test file; named here too, where the callers of `sijfasp test` look for them.
@@ -97,7 +98,14 @@ def run_test(test: TestCase, loaded: LoadedPolicy) -> Outcome:
         compare(f"exclusions.{node_id}", excl, excluded.get(node_id))
     if test.advisories is not None:
         compare("advisories", list(test.advisories), list(applying_advisories(result)))
+    recommended = recommendation_statuses(result)
+    for advisory, status in test.recommendations.items():
+        compare(f"recommendations.{advisory}", status, recommended.get(advisory, NOT_APPLYING))
     return outcome
+
+
+# What a test stating an advisory's recommendation is shown when the advisory does not apply.
+NOT_APPLYING = "(the advisory does not apply)"
 
 
 def _show(value: Any) -> str:
@@ -153,6 +161,12 @@ def updated_entry(outcome: Outcome) -> dict[str, Any]:
         }
     if "advisories" in entry:
         entry["advisories"] = list(applying_advisories(result))
+    # The recommendations of a test that lists the advisories are written whole (it asks
+    # advisories to be compared); otherwise those already stated that still apply.
+    recommended = recommendation_statuses(result)
+    if "advisories" in entry or "recommendations" in entry:
+        stated = recommended if "advisories" in entry else outcome.test.recommendations
+        entry["recommendations"] = {k: str(recommended[k]) for k in stated if k in recommended}
     # Keep the author's field order, then the fields that are new. An empty list of
     # advisories says that none applies, and is kept.
     ordered = {k: entry[k] for k in ENTRY_KEYS if k in entry}

@@ -393,6 +393,36 @@ def read_json_case_text(text: str, name: str) -> Any:
         raise _fail(name, f"cannot be read: {for_diagnostic(reason, 200)}") from None
 
 
+def written_at(
+    path: Path, name: str, keys: list[str | int], value: bool = False
+) -> tuple[Span, str] | None:
+    """Where a field of a YAML file already read is written: the key at the end of `keys`
+    (mapping keys and list indexes from the top), or with `value` what is written after it,
+    with the file's text (to quote the line). None when the text cannot be read that way.
+    For a message about a file that was read (a policy test file), not for reading one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return None
+    target = node
+    for key in keys:
+        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+            pair = next((kv for kv in node.value if kv[0].value == key), None)
+            if pair is None:
+                return None
+            target, node = pair
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            target = node = node.value[key]
+        else:
+            return None
+    target = node if value else target
+    if target is None:
+        return None
+    start, end = target.start_mark, target.end_mark
+    return Span(name, start.line + 1, start.column + 1, end.line + 1, end.column + 1), text
+
+
 def read_case_file(path: Path | str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Raw data of a case file, or of standard input when `path` is `-`."""
     name = display_name(path)

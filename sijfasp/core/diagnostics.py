@@ -113,7 +113,8 @@ class Diagnostic:
 
     def location(self) -> str:
         if self.span is not None:
-            return str(self.span)
+            # A field of a file found at its line (a policy test file): both are named.
+            return f"{self.span}: {self.field_path}" if self.field_path else str(self.span)
         where = self.file or "<input>"
         return f"{where}: {self.field_path}" if self.field_path else where
 
