@@ -228,7 +228,7 @@ def _request_letter(
         + LETTER_NOTE,
         "",
     ]
-    first = _asked_first(asking)
+    first = asked_first(asking)
     if first:
         out += ["First, for the criteria below:", ""]
         out += [f"- {textsafe.markdown(_sentence(item.prompt))}" for item in first.values()]
@@ -369,7 +369,7 @@ def _new_attempt_items(option: tuple[MissingItem, ...]) -> list[str]:
     for run in runs.values():
         item = run[0]
         if not item.send or item.records is None:
-            texts += _letter_items(tuple(run))
+            texts += letter_items(tuple(run))
             continue
         separate = item.records.endswith("a date of its own")
         noun = _with_article(item.words)
@@ -388,7 +388,7 @@ def _cell(value: str) -> str:
     return textsafe.markdown(value).replace("|", "/")
 
 
-def _asked_first(results: tuple[PolicyResult, ...]) -> dict[str, MissingItem]:
+def asked_first(results: tuple[PolicyResult, ...]) -> dict[str, MissingItem]:
     """Request fields (by name) every option of two or more criteria needs, whatever value each
     option names (the side of the fusion): asked once at the top of the letter; under each
     criterion an option that needs one value says so ("For a bilateral request, ...")."""
@@ -420,7 +420,7 @@ def _asked_first(results: tuple[PolicyResult, ...]) -> dict[str, MissingItem]:
 _REQUEST_KINDS = {"left or right": "one-sided", "left, right or bilateral": ""}
 
 
-def _for_request(items: list[MissingItem]) -> str:
+def for_request(items: list[MissingItem]) -> str:
     """The kind of request an option is for, from the values of the request fields asked at
     the top that it names: "For a bilateral request, " (nothing when any value serves)."""
     kinds = []
@@ -439,14 +439,14 @@ def _letter_group(group: MissingGroup, asked_first: frozenset[str] = frozenset()
     options = tuple(
         tuple(i for i in option if i.fact not in asked_first) for option in collapsed(group)
     )
-    prefixes = [_for_request(items) for items in asked]
+    prefixes = [for_request(items) for items in asked]
     if len(options) == 1 and group.choose == 1 and group.options_complete and not prefixes[0]:
-        lines += [f"- {_capital(text)}" for text in _letter_items(options[0])]
+        lines += [f"- {_capital(text)}" for text in letter_items(options[0])]
     else:
         how = f"Any {group.choose} of the following:" if group.choose > 1 else "One of:"
         lines += [how, ""]
         for prefix, option in zip(prefixes, options, strict=True):
-            texts = _letter_items(option) or ["nothing more is needed for this criterion"]
+            texts = letter_items(option) or ["nothing more is needed for this criterion"]
             first = prefix + lower_first(texts[0]) if prefix else _capital(texts[0])
             lines.append(f"- {first}" + ("" if len(texts) == 1 else ","))
             lines += [f"  and {lower_first(text)}" for text in texts[1:]]
@@ -463,7 +463,7 @@ def _letter_group(group: MissingGroup, asked_first: frozenset[str] = frozenset()
     return lines
 
 
-def _letter_items(option: tuple[MissingItem, ...]) -> list[str]:
+def letter_items(option: tuple[MissingItem, ...]) -> list[str]:
     """Each item of an option as a sentence; the records added for one criterion read as one."""
     texts: list[str] = record_asks_text(list(option))
     runs: dict[tuple[str, str], list[MissingItem]] = {}

@@ -11,7 +11,7 @@ from ..core import textsafe
 from ..core.wording import lower_first
 
 # The letter's words: an option's items, and the request fields asked once at the top.
-from ..results.render_letter import _asked_first, _for_request, _letter_items
+from ..results.render_letter import asked_first, for_request, letter_items
 from ..results.render_needs import collapsed
 from ..results.results import MissingGroup, MissingItem, PolicyResult
 from .letter_html import plain_text
@@ -36,8 +36,8 @@ def _option(option: tuple[MissingItem, ...], first: dict[str, MissingItem]) -> s
     """One option as one phrase (Markdown, as the letter writes it), lower case first; a
     request field asked once at the top is left out, the option saying which kind of request
     it is for ("for a bilateral request, send ...")."""
-    prefix = _for_request([i for i in option if i.fact in first])
-    texts = _letter_items(tuple(i for i in option if i.fact not in first)) or [NOTHING_MORE]
+    prefix = for_request([i for i in option if i.fact in first])
+    texts = letter_items(tuple(i for i in option if i.fact not in first)) or [NOTHING_MORE]
     return lower_first(prefix) + "; and ".join(lower_first(text) for text in texts)
 
 
@@ -49,7 +49,7 @@ def option_words(option: tuple[MissingItem, ...]) -> str:
 def _first(result: PolicyResult) -> tuple[dict[str, MissingItem], str]:
     """The request fields every option of two or more criteria needs (the side of the
     fusion), asked once before the criteria, as the letter asks them; and that ask (Markdown)."""
-    first = _asked_first((result,))
+    first = asked_first((result,))
     asks = [textsafe.markdown(item.prompt.rstrip(". ")) for item in first.values()]
     return first, "; ".join(asks)
 
