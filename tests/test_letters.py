@@ -195,6 +195,18 @@ def test_an_unknown_payer_is_an_error_with_a_suggestion(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    "payer", ["CareSource (Arkansas PASSE)", "caresource  (arkansas passe)", "CARESOURCE"]
+)
+def test_the_payer_may_be_named_as_the_letters_print_it(tmp_path, capsys, payer):
+    """An office copies the payer's name from a letter: the name the policy states, in any
+    letter case and spacing, names its policies as the payer id does."""
+    case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + f"payer: {payer}\n")
+    code, out, err = _run(capsys, "missing", case, "--format", "markdown")
+    assert code == 0, err
+    assert "MM-1508" in out and "AIM" not in out
+
+
+@pytest.mark.parametrize(
     "line, problem",
     [
         ("patient: " + "x" * 81, "at most 80"),

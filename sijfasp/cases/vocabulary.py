@@ -45,10 +45,20 @@ def payer_id(policy_id: str) -> str:
     return policy_id.split("_", 1)[0].lower()
 
 
+def _plain(name: str) -> str:
+    """A payer's name compared in any letter case, its spaces runs of one."""
+    return " ".join(name.split()).casefold()
+
+
 def policies_for_payer(policies: list[LoadedPolicy], payer: str) -> list[LoadedPolicy]:
-    """The policies of the payer a case names: by payer id or full policy id, any case."""
-    wanted = payer.strip().lower()
-    return [p for p in policies if wanted in (payer_id(p.policy.id), p.policy.id.lower())]
+    """The policies of the payer a case names: by payer id, full policy id, or the payer's name
+    as the policy writes it (the name letters print), any case."""
+    wanted = _plain(payer)
+    return [
+        p
+        for p in policies
+        if wanted in (payer_id(p.policy.id), p.policy.id.lower(), _plain(p.policy.payer))
+    ]
 
 
 def policies_for_case(case: Case, policies: list[LoadedPolicy]) -> list[LoadedPolicy]:
@@ -59,7 +69,11 @@ def policies_for_case(case: Case, policies: list[LoadedPolicy]) -> list[LoadedPo
     chosen = policies_for_payer(policies, payer)
     if chosen:
         return chosen
-    names = sorted({payer_id(p.policy.id) for p in policies} | {p.policy.id for p in policies})
+    names = sorted(
+        {payer_id(p.policy.id) for p in policies}
+        | {p.policy.id for p in policies}
+        | {p.policy.payer for p in policies}
+    )
     raise SijfaspError(
         [
             Diagnostic(
