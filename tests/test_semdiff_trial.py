@@ -112,6 +112,7 @@ def test_the_open_fusion_policy_is_formatted_and_lints_clean() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_every_aim_only_criterion_is_reported_on_a_case_the_other_approves(trial) -> None:
     aim_criteria = [
         d.id for d in deciding_level(trial.aim, PERCUTANEOUS) if d.status == "criterion"
@@ -135,6 +136,7 @@ def test_every_aim_only_criterion_is_reported_on_a_case_the_other_approves(trial
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_every_aim_only_exclusion_is_reported(trial) -> None:
     for node in trial.aim.compiled.exclusions[PERCUTANEOUS]:
         found = [w for d in trial.report.differences if node in d.a for w in d.witnesses]
@@ -143,6 +145,7 @@ def test_every_aim_only_exclusion_is_reported(trial) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_the_other_policys_own_criteria_and_exclusions_are_reported(evicore_like) -> None:
     # Blocks 14 days apart after conservative therapy, and the latest cotinine test of the
     # extension's record kind: each fails alone on a case AIM approves.
@@ -163,6 +166,7 @@ def test_the_other_policys_own_criteria_and_exclusions_are_reported(evicore_like
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_an_exclusion_on_an_extension_item_only_the_other_has(open_like) -> None:
     (difference,) = open_like.alone("b", "poor_bone_stock")
     witness = difference.witnesses[0]
@@ -171,6 +175,7 @@ def test_an_exclusion_on_an_extension_item_only_the_other_has(open_like) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_each_service_only_one_policy_addresses(evicore_like, open_like) -> None:
     def service(trial: Trial, name: str) -> tuple[str, str]:
         (difference,) = [d for d in trial.report.differences if d.service == name]
@@ -186,6 +191,7 @@ def test_each_service_only_one_policy_addresses(evicore_like, open_like) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_check_judges_every_witness_as_the_diff_says(trial) -> None:
     witnesses = diff_render.witnesses(trial.report)
     assert witnesses
@@ -197,6 +203,7 @@ def test_check_judges_every_witness_as_the_diff_says(trial) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_every_criterion_of_both_was_tried(trial) -> None:
     assert trial.report.not_tried == [], diff_render.text(trial.report)
     assert trial.report.unwritten == ()
