@@ -172,30 +172,33 @@ def test_a_bad_equivalent_entry_and_an_unknown_policy_are_refused(tiny):
     assert done.returncode == 2 and "did you mean 'tiny_sijf_2026'" in done.stderr
 
 
-# One policy's mutants in the full tier, a sample of them: every EVERY-th, in the order they are
-# made (from the top of the file down: every kind of change, in every part of the policy). The
-# whole bundle, every mutant, is `python benchmarks/author_tools.py mutate` (docs/authoring.md).
-SAMPLED = "caresource_sijf_2026"
+# Each bundled policy version's mutants in the exhaustive tier, a sample of them: every EVERY-th,
+# in the order they are made (from the top of the file down: every kind of change, in every part
+# of the policy). Every mutant of the bundle is `python benchmarks/author_tools.py mutate`
+# (docs/authoring.md).
+SAMPLED = ("caresource_sijf_2026", "aim_sijf_2022@2022-09-11", "aim_sijf_2022@2022-06-12")
 EVERY = 8
 
 
-@pytest.mark.slow  # a sample of CareSource's mutants (a minute or so): CI's full tier
+@pytest.mark.slow  # a sample of a policy's mutants (a minute or so)
 @pytest.mark.exhaustive
-def test_the_bundled_policies_mutation_score_is_printed(capsys):
+@pytest.mark.parametrize("sampled", SAMPLED)
+def test_the_bundled_policies_mutation_score_is_printed(capsys, sampled):
     from sijfasp.authoring import policytests
+    from sijfasp.policies.versions import reference
 
-    files = [
-        p
-        for p in policytests.default_test_files()
-        if policytests.load_test_file(p).policy.policy.id == SAMPLED
+    test_files = [
+        loaded
+        for loaded in map(policytests.load_test_file, policytests.default_test_files())
+        if sampled in (loaded.policy.policy.id, reference(loaded.policy))
     ]
-    test_files = [policytests.load_test_file(p) for p in files]
+    assert len({reference(t.policy) for t in test_files}) == 1, sampled
     report = mutate.mutate_policy(
         test_files[0].policy, test_files, mutate.default_workers(), every=EVERY
     )
     text = mutate.report_text(report)
     with capsys.disabled():
-        print(f"\n{text}\n  (every {EVERY}th mutant of {SAMPLED})")
+        print(f"\n{text}\n  (every {EVERY}th mutant of {sampled})")
     _, counted = report.score
     assert counted >= 20 and "mutation score" in text
     # The bundled tests kill every sampled mutant (or it is declared equivalent, with a reason).
