@@ -273,12 +273,21 @@ tests:
 
 
 @pytest.mark.slow
-def test_default_runs_every_bundled_test_file(capsys):
+def test_default_runs_every_bundled_test_file(capsys, monkeypatch):
+    # Which files a plain `sijfasp test` runs; that each passes is test_every_policy_test_passes.
+    ran: list[Path] = []
+
+    def run_file(test_file: pt.TestFile) -> list[pt.Outcome]:
+        ran.append(test_file.path)
+        return []
+
+    monkeypatch.setattr(pt, "run_file", run_file)
     status, out, _ = _run(capsys)
     assert status == 0
+    assert sorted(p.resolve() for p in ran) == sorted(p.resolve() for p in TEST_FILES)
     for path in TEST_FILES:
         assert path.name in out
-    assert out.rstrip().endswith(" passed, 0 failed")
+    assert out.rstrip().endswith("0 passed, 0 failed")
 
 
 def test_a_test_file_needs_its_policy_beside_it(tmp_path):
