@@ -787,6 +787,8 @@ def test_explain_names_the_later_failed_block_in_every_format(tmp_path, capsys, 
     flat = _flat(out)
     assert "pain generator not confirmed by a later block" in flat
     assert "diagnostic injection of 2026-06-10, left joint, relief 20%" in flat, out
+    # What made it apply, not the bilateral alternative that did not (the request's side).
+    assert "relief 20%; Side of the SI joint" not in flat, out
 
 
 # ------------------------------------------------------------------ the current episode of care

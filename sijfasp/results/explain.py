@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from ..core.kinds import CountUnit, ExclusionStatus, LeafTest, Status, World
+from ..core.kinds import CountUnit, ExclusionStatus, LeafTest, NodeKind, Status, World
 from ..core.units import unscaled
 from ..core.wording import lower_first, plain_words, value_words
 from ..language.compiler import CompiledPolicy, FactLeaf, NodeInfo, RecordsLeaf
@@ -138,12 +138,25 @@ def exclusion_results(
     return tuple(results)
 
 
-def _fact_keys(compiled: CompiledPolicy, node_id: str) -> set[str]:
+def _fact_keys(
+    compiled: CompiledPolicy, node_id: str, snapshot: Snapshot | None = None
+) -> set[str]:
+    """The facts a node reads. With the snapshot of a condition that holds, an `any of` or `at
+    least K of` that holds gives only its members that hold: an advisory that applies is
+    explained by what made it apply, not by the alternatives that did not (the side of a
+    one-sided request read by a bilateral alternative)."""
     info = compiled.nodes[node_id]
     key = info.fact_key()
     keys = {key} if key is not None else set()
-    for child in info.children:
-        keys |= _fact_keys(compiled, child)
+    children = info.children
+    if (
+        snapshot is not None
+        and info.kind in (NodeKind.ANY, NodeKind.AT_LEAST)
+        and snapshot.status(node_id) == Status.MET
+    ):
+        children = tuple(c for c in children if snapshot.status(c) == Status.MET)
+    for child in children:
+        keys |= _fact_keys(compiled, child, snapshot)
     return keys
 
 
@@ -168,8 +181,9 @@ def advisory_results(
     for advisory in reader.compiled.advisories.get(service, ()):
         when_id, recommend_id = advisory.when, advisory.recommend
         info = reader.compiled.nodes[when_id]
+        holding = snapshot if advisory.id in applying else None
         keys = sorted(
-            _fact_keys(reader.compiled, when_id)
+            _fact_keys(reader.compiled, when_id, holding)
             | (_fact_keys(reader.compiled, recommend_id) if recommend_id else set())
         )
         evidence = tuple(reader.fact_evidence(k, documented) for k in keys if k in documented)
