@@ -29,12 +29,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The main suite leaves out the exhaustive tier; `--exhaustive` runs only that tier (CI
     runs both, one after the other: docs/architecture.md, "The test tiers")."""
     exhaustive = config.getoption(EXHAUSTIVE_OPTION)
+    # A test named on the command line by its node id runs whatever its tier.
+    named = tuple(a.split("::", 1)[1] for a in config.args if "::" in a)
     kept, left = [], []
     for item in items:
         in_tier = "exhaustive" in item.keywords or (
             exhaustive and hasattr(getattr(item, "obj", None), "hypothesis")
         )
-        (kept if in_tier == exhaustive else left).append(item)
+        asked = any(item.nodeid.split("::", 1)[-1].startswith(n) for n in named)
+        (kept if in_tier == exhaustive or asked else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
