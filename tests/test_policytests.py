@@ -18,10 +18,27 @@ from sijfasp.policies.versions import reference
 TEST_FILES = pt.default_test_files()
 
 
+class _Runs(dict[Path, tuple[pt.TestFile, list[pt.Outcome]]]):
+    """Each test file's outcomes, worked out when first asked for."""
+
+    def __missing__(self, path: Path) -> tuple[pt.TestFile, list[pt.Outcome]]:
+        test_file = pt.load_test_file(path)
+        self[path] = found = (test_file, pt.run_file(test_file))
+        return found
+
+
 @pytest.fixture(scope="module")
-def runs() -> dict[Path, tuple[pt.TestFile, list[pt.Outcome]]]:
-    loaded = {path: pt.load_test_file(path) for path in TEST_FILES}
-    return {path: (f, pt.run_file(f)) for path, f in loaded.items()}
+def runs() -> _Runs:
+    return _Runs()
+
+
+# The policy version each test file tests; a version's files and its coverage share an xdist
+# group (--dist loadgroup), so one worker runs each file once.
+VERSION_OF = {path: reference(pt.load_test_file(path).policy) for path in TEST_FILES}
+
+
+def _of_version(value: object, version: str) -> object:
+    return pytest.param(value, marks=pytest.mark.xdist_group(f"policy tests {version}"))
 
 
 def test_the_policies_with_expectations_have_test_files():
@@ -35,7 +52,9 @@ def test_every_bundled_version_has_a_test_file():
 
 
 @pytest.mark.slow  # every test of every policy evaluated, with its missing sets
-@pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [_of_version(p, VERSION_OF[p]) for p in TEST_FILES], ids=lambda p: p.name
+)
 def test_every_policy_test_passes(runs, path):
     test_file, outcomes = runs[path]
     failures = [pt.failure_text(test_file, o) for o in outcomes if not o.passed]
@@ -44,13 +63,16 @@ def test_every_policy_test_passes(runs, path):
 
 @pytest.mark.slow  # every test of every policy evaluated, with its missing sets
 @pytest.mark.parametrize(
-    "policy", sorted(reference(p) for p in bundled_policy_versions()), ids=lambda p: p
+    "policy",
+    [_of_version(v, v) for v in sorted(reference(p) for p in bundled_policy_versions())],
+    ids=lambda p: p,
 )
 def test_every_tested_policy_version_is_fully_covered(runs, policy):
-    files = [f for f, _ in runs.values() if reference(f.policy) == policy]
-    if not files:
+    paths = [path for path, version in VERSION_OF.items() if version == policy]
+    if not paths:
         pytest.skip(f"{policy} has no test file yet")
-    outcomes = [o for f, os_ in runs.values() if reference(f.policy) == policy for o in os_]
+    files = [runs[path][0] for path in paths]
+    outcomes = [o for path in paths for o in runs[path][1]]
     report = pt.coverage(files[0].policy, files, outcomes)
     assert report.full, pt.coverage_text(report)
     seen, total = report.counts()

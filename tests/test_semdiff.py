@@ -174,6 +174,7 @@ def aim_versions() -> tuple[semdiff.Diff, Report]:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("aim_versions")
 def test_the_2022_09_11_revision_is_exactly_its_three_changes(aim_versions) -> None:
     _, report = aim_versions
     assert len(report.differences) == 3
@@ -199,6 +200,7 @@ def test_the_2022_09_11_revision_is_exactly_its_three_changes(aim_versions) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("aim_versions")
 def test_each_aim_witness_is_decided_as_reported_and_is_minimal(aim_versions) -> None:
     search, report = aim_versions
     check_witnesses(report, search.a.loaded, search.b.loaded)
@@ -208,6 +210,7 @@ def test_each_aim_witness_is_decided_as_reported_and_is_minimal(aim_versions) ->
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("aim_versions")
 def test_impact_lists_the_old_versions_tests_whose_verdict_changes(aim_versions) -> None:
     _, report = aim_versions
     assert report.impact_file == "policies_asp/tests/aim_sijf_2022_v2022-06-12.tests.yaml"
@@ -242,6 +245,7 @@ def test_the_cli_writes_witnesses_that_check_judges_as_the_diff_says(tmp_path: P
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("aim_versions")
 def test_markdown_shows_each_witness_as_a_case_file(aim_versions) -> None:
     _, report = aim_versions
     text = diff_render.markdown(report)
@@ -252,6 +256,8 @@ def test_markdown_shows_each_witness_as_a_case_file(aim_versions) -> None:
 
 
 # ------------------------------------------------------------------ slow: AIM against CareSource
+# The tests of one module-scoped diff share an xdist group (--dist loadgroup): one worker works
+# the diff out once, rather than each worker that gets one of its tests.
 @pytest.fixture(scope="module")
 def aim_caresource() -> tuple[semdiff.Diff, Report]:
     a, b = diff_model.resolve(AIM), diff_model.resolve(CARESOURCE)
@@ -265,6 +271,7 @@ def _records(witness: Witness, kind: str) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 @pytest.mark.exhaustive
+@pytest.mark.xdist_group("aim_caresource")
 def test_aim_and_caresource_witnesses_are_decided_as_reported(aim_caresource) -> None:
     search, report = aim_caresource
     check_witnesses(report, search.a.loaded, search.b.loaded)
@@ -272,6 +279,7 @@ def test_aim_and_caresource_witnesses_are_decided_as_reported(aim_caresource) ->
 
 @pytest.mark.slow
 @pytest.mark.exhaustive
+@pytest.mark.xdist_group("aim_caresource")
 def test_relief_threshold_75_against_50(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "a", "diagnostic_blocks")
@@ -283,6 +291,7 @@ def test_relief_threshold_75_against_50(aim_caresource) -> None:
 
 @pytest.mark.slow
 @pytest.mark.exhaustive
+@pytest.mark.xdist_group("aim_caresource")
 def test_one_against_two_failed_therapeutic_injections(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "b", "failed_therapeutic_injections")
@@ -294,6 +303,7 @@ def test_one_against_two_failed_therapeutic_injections(aim_caresource) -> None:
 
 @pytest.mark.slow
 @pytest.mark.exhaustive
+@pytest.mark.xdist_group("aim_caresource")
 def test_provocative_test_rules(aim_caresource) -> None:
     _, report = aim_caresource
     assert named(report, "b", "two_provocative_tests")
@@ -301,6 +311,7 @@ def test_provocative_test_rules(aim_caresource) -> None:
 
 @pytest.mark.slow
 @pytest.mark.exhaustive
+@pytest.mark.xdist_group("aim_caresource")
 def test_thigh_thrust_or_compression_differs(aim_caresource) -> None:
     """D.I.B.5 differs only in a case with three of AIM's tests positive but neither the thigh
     thrust nor the compression test: two changes away from a case approvable under both, found
@@ -315,6 +326,7 @@ def test_thigh_thrust_or_compression_differs(aim_caresource) -> None:
 
 @pytest.mark.slow
 @pytest.mark.exhaustive
+@pytest.mark.xdist_group("aim_caresource")
 def test_odi(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "a", "odi_at_least_30")
@@ -323,6 +335,7 @@ def test_odi(aim_caresource) -> None:
 
 @pytest.mark.slow
 @pytest.mark.exhaustive
+@pytest.mark.xdist_group("aim_caresource")
 def test_hip_imaging_and_the_same_lumbar_imaging(aim_caresource) -> None:
     _, report = aim_caresource
     assert named(report, "a", "pelvis_radiograph")
@@ -333,6 +346,7 @@ def test_hip_imaging_and_the_same_lumbar_imaging(aim_caresource) -> None:
 
 @pytest.mark.slow
 @pytest.mark.exhaustive
+@pytest.mark.xdist_group("aim_caresource")
 def test_the_12_month_therapy_window(aim_caresource) -> None:
     _, report = aim_caresource
     (difference,) = named(report, "b", "active_therapy")

@@ -84,6 +84,10 @@ def _trial_folder(root: Path, other_files: list[Path]) -> Path:
     return root
 
 
+# One worker runs the module (--dist loadgroup), so each pair's diff is worked out once.
+pytestmark = pytest.mark.xdist_group("diff_trial")
+
+
 @pytest.fixture(scope="module")
 def evicore_like(tmp_path_factory) -> Trial:
     files = [*EXAMPLE.glob("*.sijp"), *EXAMPLE.glob("*.sijv")]
