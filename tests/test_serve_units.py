@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import examples
 
 pytest.importorskip("starlette")
 pytest.importorskip("cryptography")
@@ -221,3 +226,40 @@ def test_the_letter_markdown_becomes_escaped_html():
     assert "<p>Text with **an unclosed mark</p>" in page
     assert "|---|" not in page and "\\" not in page and "#" not in page
     assert plain_text(textsafe.markdown(hostile)) == hostile
+
+
+_LETTER_TAGS = re.compile(
+    r"</?(?:h[1-6]|p|ul|li|table|thead|tbody|tr|th|td|blockquote|strong)(?: [a-z]+=\"[a-z-]+\")?>"
+    r"|<hr class=\"next-letter\">"
+)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=12))
+def test_no_text_becomes_markup_in_the_letters_html(lines):
+    """Whatever the letter's text holds, the page gets only the converter's own tags: every
+    other `<`, `>` and `&` of it arrives escaped, and each line's words survive as text."""
+    from sijfasp.serve.letter_html import letter_html
+
+    markdown = "\n".join(lines)
+    page = letter_html(markdown)
+    outside_tags = _LETTER_TAGS.sub("", page)
+    assert "<" not in outside_tags and ">" not in outside_tags
+    assert not re.search(r"&(?!amp;|lt;|gt;|quot;|#x27;)", outside_tags)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=8))
+def test_text_the_renderer_escapes_reads_back_as_itself(texts):
+    """Each text the letter renderer writes escaped mid-line (`textsafe.markdown`), as a
+    paragraph of its own, reads on the page as written: none of it is taken as markup."""
+    from sijfasp.core import textsafe
+    from sijfasp.serve.letter_html import letter_html
+
+    # Written after a word, as the renderer writes a value ("Case: ..."): line-start markers
+    # (#, -, >) are the renderer's own and never come from a value.
+    written = ["Case: " + " ".join(t.split()) for t in texts]
+    page = letter_html("\n\n".join(textsafe.markdown(w) for w in written))
+    shown = html.unescape(_LETTER_TAGS.sub("\n", page))
+    for w in written:
+        assert textsafe.terminal(w) in shown, (w, page)
