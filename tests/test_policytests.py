@@ -312,6 +312,19 @@ def test_default_runs_every_bundled_test_file(capsys, monkeypatch):
     assert out.rstrip().endswith("0 passed, 0 failed")
 
 
+@pytest.mark.slow  # two commands in processes of their own
+def test_a_test_file_outside_the_set_policies_names_is_refused(tmp_path):
+    named = tmp_path / "policies_asp"
+    shutil.copytree(POLICIES_DIR, named)
+    outside = POLICIES_DIR / "tests" / "caresource_sijf_2026.boundaries.tests.yaml"
+    refused = run_cli("test", "--policies", named, outside)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "is not in the policy set --policies names" in refused.stderr
+    assert f"move it to {named / 'tests'}" in refused.stderr and "Traceback" not in refused.stderr
+    inside = run_cli("test", "--policies", named, named / "tests" / outside.name)
+    assert inside.returncode == 0, inside.stdout + inside.stderr
+
+
 def test_a_test_file_needs_its_policy_beside_it(tmp_path):
     folder = tmp_path / "tests"
     folder.mkdir()

@@ -380,6 +380,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     if args.mutate:  # `--mutate POLICY`: a path that is no test file names a policy
         named = [str(p) for p in args.paths if not str(p).endswith(policytests.TESTS_SUFFIX)]
         args.paths = [p for p in args.paths if str(p).endswith(policytests.TESTS_SUFFIX)]
+    if args.paths and getattr(args, "policies", None) is not None:
+        _test_files_in_the_named_set(args.paths, policy_set(args).directory)
     paths = args.paths or policytests.default_test_files(policy_set(args).directory)
     if not paths:
         chosen = policy_set(args)
@@ -406,6 +408,32 @@ def cmd_test(args: argparse.Namespace) -> int:
     text, status = policytests.command(paths, args.update, args.coverage, args.fail_under_full)
     write_output(text, final=True)
     return status
+
+
+def _test_files_in_the_named_set(paths: list[Path], directory: Path) -> None:
+    """A test file is judged by the policy set it sits in (the folder above its tests/): with
+    --policies as well, each must sit in the set --policies names, never be judged silently by
+    another."""
+    from ..authoring import policytests
+
+    outside = [
+        p for p in paths if p.resolve().parent != (directory / policytests.TESTS_FOLDER).resolve()
+    ]
+    if outside:
+        raise SijfaspError(
+            [
+                Diagnostic(
+                    "property",
+                    f"{textsafe.terminal(str(p))} is not in the policy set --policies names "
+                    f"({textsafe.terminal(str(directory))}): a test file is judged by the set "
+                    "it sits in",
+                    file=textsafe.terminal(str(p)),
+                    hint=f"move it to {textsafe.terminal(str(directory / policytests.TESTS_FOLDER))}"
+                    ", or leave out --policies",
+                )
+                for p in outside
+            ]
+        )
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
