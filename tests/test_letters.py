@@ -104,6 +104,14 @@ def test_letter_asks_for_a_missing_field_of_a_documented_record(tmp_path, capsys
     assert "relief_percent" not in out
 
 
+def test_a_letter_dated_before_the_request_is_refused(capsys):
+    code, out, err = _run(capsys, "missing", EMPTY, "--format", "markdown", "--today", "2026-07-14")
+    assert code == 2 and out == ""
+    assert "--today 2026-07-14 is before the request date 2026-07-15" in err
+    code, out, _ = _run(capsys, "missing", EMPTY, "--format", "markdown", "--today", "2026-07-15")
+    assert code == 0 and "2026-07-15" in out
+
+
 def test_letter_reply_days_and_today(tmp_path, capsys):
     case = _case(tmp_path, EMPTY.read_text(encoding="utf-8") + "payer: aim\n")
     code, out, _ = _run(

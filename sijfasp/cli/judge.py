@@ -167,6 +167,23 @@ def cmd_case(args: argparse.Namespace) -> int:
             cases.append(case_under(data, policies, display_name(path), limits))
         except SijfaspError as error:
             problems.append(error)
+    today = getattr(args, "today", None)
+    for case, _ in cases:
+        if today is not None and today < case.date:  # the letter answers the request
+            problems.append(
+                SijfaspError(
+                    [
+                        Diagnostic(
+                            "property",
+                            f"--today {today.isoformat()} is before the request date "
+                            f"{case.date.isoformat()}: a letter cannot be dated before the "
+                            "request it answers",
+                            file=textsafe.terminal(case.path),
+                            hint="leave out --today for today's date",
+                        )
+                    ]
+                )
+            )
     if problems:  # every problem of every case at once
         combined = SijfaspError([d for p in problems for d in p.diagnostics])
         for problem in problems:
