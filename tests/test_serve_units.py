@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support import examples
 
@@ -250,6 +250,7 @@ def test_no_text_becomes_markup_in_the_letters_html(lines):
 
 @settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=8))
+@example([" ", "#x", "- a", "**b", "<i>", "\x1b[31m"])  # blank, line-start marks, markup
 def test_text_the_renderer_escapes_reads_back_as_itself(texts):
     """Each text the letter renderer writes escaped mid-line (`textsafe.markdown`), as a
     paragraph of its own, reads on the page as written: none of it is taken as markup."""
@@ -258,7 +259,7 @@ def test_text_the_renderer_escapes_reads_back_as_itself(texts):
 
     # Written after a word, as the renderer writes a value ("Case: ..."): line-start markers
     # (#, -, >) are the renderer's own and never come from a value.
-    written = ["Case: " + " ".join(t.split()) for t in texts]
+    written = [" ".join(["Case:", *t.split()]) for t in texts]
     page = letter_html("\n\n".join(textsafe.markdown(w) for w in written))
     shown = html.unescape(_LETTER_TAGS.sub("\n", page))
     for w in written:
