@@ -38,6 +38,17 @@ from sijfasp.solve.case_facts import case_symbols
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# A diagnostic block of the left joint as the examples document one, without its date and
+# relief: `{**LEFT_BLOCK, "date": ..., "relief_percent": ...}`.
+LEFT_BLOCK: dict[str, Any] = {
+    "purpose": "diagnostic",
+    "site": "sij_intra_articular",
+    "side": "left",
+    "image_guided": True,
+    "contrast_enhanced": True,
+    "agent": "local_anesthetic",
+}
+
 # Set by conftest.py from `--exhaustive`: the exhaustive tier runs each property test at its full
 # number of examples, the main suite at a quarter of it (at least 10).
 EXHAUSTIVE = False

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import LEFT_BLOCK
 
 from sijfasp.cli import main as cli
 
@@ -312,15 +313,7 @@ def _grounding_heavy_case() -> dict:
     case = _example(EXAMPLE_YAML[0])
     request = dt.date.fromisoformat(str(case["request"]["date"]))
     blocks = [
-        {
-            "date": (request - dt.timedelta(days=1 + i)).isoformat(),
-            "purpose": "diagnostic",
-            "site": "sij_intra_articular",
-            "side": "left",
-            "image_guided": True,
-            "contrast_enhanced": True,
-            "agent": "local_anesthetic",
-        }
+        {**LEFT_BLOCK, "date": (request - dt.timedelta(days=1 + i)).isoformat()}
         for i in range(2000)
     ]
     return {**case, "id": "grounding-heavy", "records": {"injection": blocks}}

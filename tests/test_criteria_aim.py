@@ -1993,14 +1993,7 @@ def test_the_supervised_home_program_is_one_record_set_for_both_uses():
 
 
 # ------------------------------------------------------------------ attempts and their outcome
-BLOCK = {
-    "purpose": "diagnostic",
-    "site": "sij_intra_articular",
-    "side": "left",
-    "image_guided": True,
-    "contrast_enhanced": True,
-    "agent": "local_anesthetic",
-}
+BLOCK = s.LEFT_BLOCK
 
 
 def _blocks(*reliefs):

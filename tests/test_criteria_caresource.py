@@ -2086,16 +2086,7 @@ def test_an_open_fusion_sought_for_a_d_ii_a_reason_is_excluded(reason, exclusion
 
 # ------------------------------------------------------------------ a later block that failed
 def _later_block(relief, date="2026-06-10"):
-    block = {
-        "date": date,
-        "purpose": "diagnostic",
-        "site": "sij_intra_articular",
-        "side": "left",
-        "image_guided": True,
-        "contrast_enhanced": True,
-        "agent": "local_anesthetic",
-        "relief_percent": relief,
-    }
+    block = {**s.LEFT_BLOCK, "date": date, "relief_percent": relief}
     return {k: v for k, v in block.items() if v is not REMOVE}
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import LEFT_BLOCK
 
 from sijfasp.cli.main import main
 from sijfasp.core.wording import article, plain_words, section_key
@@ -774,18 +775,7 @@ def test_definite(means, expected):
 
 # ------------------------------------------------------------------ the later block that failed
 def _later_block(case: dict) -> None:
-    case["records"]["injection"].append(
-        {
-            "date": "2026-06-10",
-            "purpose": "diagnostic",
-            "site": "sij_intra_articular",
-            "side": "left",
-            "image_guided": True,
-            "contrast_enhanced": True,
-            "agent": "local_anesthetic",
-            "relief_percent": 20,
-        }
-    )
+    case["records"]["injection"].append({**LEFT_BLOCK, "date": "2026-06-10", "relief_percent": 20})
 
 
 @pytest.mark.parametrize("form", [(), ("--format", "markdown")], ids=["text", "markdown"])
