@@ -380,11 +380,12 @@ def cmd_test(args: argparse.Namespace) -> int:
     if args.mutate:  # `--mutate POLICY`: a path that is no test file names a policy
         named = [str(p) for p in args.paths if not str(p).endswith(policytests.TESTS_SUFFIX)]
         args.paths = [p for p in args.paths if str(p).endswith(policytests.TESTS_SUFFIX)]
-    if args.paths and getattr(args, "policies", None) is not None:
-        _test_files_in_the_named_set(args.paths, policy_set(args).directory)
-    paths = args.paths or policytests.default_test_files(policy_set(args).directory)
+    if not args.paths or getattr(args, "policies", None) is not None:
+        chosen = policy_set(args)  # the set's own test files, or the set they must sit in
+        if args.paths:
+            _test_files_in_the_named_set(args.paths, chosen.directory)
+    paths = args.paths or policytests.default_test_files(chosen.directory)
     if not paths:
-        chosen = policy_set(args)
         raise SijfaspError(
             [
                 Diagnostic(

@@ -57,14 +57,14 @@ def fhir_output(
 ) -> str:
     from ..fhir import commands, require
 
-    require("--format", f"--format {args.format}")
+    require("--format", f"--format {args.format}", None)
     return commands.output(args.format, results, cases, read)
 
 
 def cmd_questionnaire(args: argparse.Namespace) -> int:
     from ..fhir import commands, require
 
-    require("questionnaire", "sijfasp questionnaire")
+    require("questionnaire", "sijfasp questionnaire", None)
     args.policy, args.policy_file = [args.policy_ref], None
     output = commands.questionnaire(select_policies(args), args.policy_ref, args.service)
     write_output(output, final=True)

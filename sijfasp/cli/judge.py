@@ -167,9 +167,10 @@ def cmd_case(args: argparse.Namespace) -> int:
             cases.append(case_under(data, policies, display_name(path), limits))
         except SijfaspError as error:
             problems.append(error)
-    today = getattr(args, "today", None)
+    # --today dates the letter (missing --format markdown): never before the request it answers.
+    today = getattr(args, "today", None) if args.format == "markdown" else None
     for case, _ in cases:
-        if today is not None and today < case.date:  # the letter answers the request
+        if today is not None and today < case.date:
             problems.append(
                 SijfaspError(
                     [
@@ -179,7 +180,7 @@ def cmd_case(args: argparse.Namespace) -> int:
                             f"{case.date.isoformat()}: a letter cannot be dated before the "
                             "request it answers",
                             file=textsafe.terminal(case.path),
-                            hint="leave out --today for today's date",
+                            hint="give a date on or after the request date",
                         )
                     ]
                 )

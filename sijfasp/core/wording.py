@@ -63,6 +63,11 @@ def plural(number: int, word: str) -> str:
     return f"{number} {word}" + ("" if number == 1 else "s")
 
 
+def upper_first(text: str) -> str:
+    """A phrase starting a sentence or a list item: its first letter in upper case."""
+    return text[:1].upper() + text[1:]
+
+
 def lower_first(text: str) -> str:
     """A label inside a sentence: "SIJ MRI ..." stays, "Image-guided ..." becomes lower case."""
     first = text.split(" ", 1)[0]

@@ -27,10 +27,11 @@ def is_fhir(data: Any) -> bool:
     return "resourceType" in data or ("hook" in data and "hookInstance" in data)
 
 
-def require(name: str, what: str = "FHIR input") -> None:
+def require(name: str, what: str = "FHIR input", field_path: str | None = "resourceType") -> None:
     """Raise the one clear message when the `fhir` extra is not installed: `name` is where it
     was asked for (the input file, or the option: `--format`), `what` asked for it. A file is
-    FHIR by its `resourceType`, which the message points at; an option has no JSON path."""
+    FHIR by its `resourceType`, which the message points at (`field_path`); an option or a
+    command has no JSON path (None)."""
     try:
         import fhirpathpy  # noqa: F401
     except ImportError:
@@ -41,7 +42,7 @@ def require(name: str, what: str = "FHIR input") -> None:
                     f"{what} needs the optional FHIR support (the fhir extra), which is not "
                     "installed",
                     hint=f"install it with: {INSTALL_LINE}",
-                    field_path="resourceType" if what == "FHIR input" else None,
+                    field_path=field_path,
                     file=name,
                 )
             ]

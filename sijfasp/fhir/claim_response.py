@@ -96,8 +96,6 @@ def _sourced(names: tuple[str, ...], words: tuple[str, ...], read: FhirCase) -> 
     ("Pain intensity on a 0-10 scale: 4/10 (Observation/vas-1)"); values read from no
     resource (not documented) are left out. `names` are the same lines with the vocabulary's
     names ("vas_score = 4"), which say which fact each one is."""
-    if len(names) != len(words):
-        return []
     out = []
     for name, text in zip(names, words, strict=True):
         key = name.removeprefix("implied by ").split(" = ", 1)[0].strip()

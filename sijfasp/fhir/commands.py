@@ -83,7 +83,7 @@ def read_case(
                     )
                 ]
             )
-        require(shown, "--answers")
+        require(shown, "--answers", None)
         answered = read_fhir(raw, vocabulary, shown)
         _notify(shown, answered.notices)
         data = merge_answers(data, answered, shown)

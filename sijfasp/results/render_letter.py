@@ -10,7 +10,7 @@ import re
 
 from ..core import textsafe
 from ..core.kinds import Determination
-from ..core.wording import article, lower_first
+from ..core.wording import article, lower_first, upper_first
 from .render_markdown import markdown_notices, reviewed_under
 from .render_needs import collapsed, count_word, record_asks_text
 from .render_words import (
@@ -356,7 +356,7 @@ def _new_attempts_letter(result: PolicyResult) -> list[str]:
             how = [] if len(leaf.options) == 1 else ["One of:", ""]
             out += how
             for option in leaf.options:
-                out.append("- " + _capital("; and ".join(_new_attempt_items(option))))
+                out.append("- " + upper_first("; and ".join(_new_attempt_items(option))))
             out.append("")
     return out
 
@@ -441,13 +441,13 @@ def _letter_group(group: MissingGroup, asked_first: frozenset[str] = frozenset()
     )
     prefixes = [for_request(items) for items in asked]
     if len(options) == 1 and group.choose == 1 and group.options_complete and not prefixes[0]:
-        lines += [f"- {_capital(text)}" for text in letter_items(options[0])]
+        lines += [f"- {upper_first(text)}" for text in letter_items(options[0])]
     else:
         how = f"Any {group.choose} of the following:" if group.choose > 1 else "One of:"
         lines += [how, ""]
         for prefix, option in zip(prefixes, options, strict=True):
             texts = letter_items(option) or ["nothing more is needed for this criterion"]
-            first = prefix + lower_first(texts[0]) if prefix else _capital(texts[0])
+            first = prefix + lower_first(texts[0]) if prefix else upper_first(texts[0])
             lines.append(f"- {first}" + ("" if len(texts) == 1 else ","))
             lines += [f"  and {lower_first(text)}" for text in texts[1:]]
         if not group.options_complete:
@@ -517,10 +517,6 @@ def _with_article(phrase: str) -> str:
 
 # Head nouns a record set is described by that take no article ("physical therapy by ...").
 _UNCOUNTED = {"therapy", "imaging", "management", "medication", "care", "pharmacotherapy"}
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _sentence(prompt: str) -> str:

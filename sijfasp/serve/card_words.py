@@ -8,7 +8,7 @@ its options are needed when there are several. The words of each option are the 
 from __future__ import annotations
 
 from ..core import textsafe
-from ..core.wording import lower_first
+from ..core.wording import lower_first, upper_first
 
 # The letter's words: an option's items, and the request fields asked once at the top.
 from ..results.render_letter import asked_first, for_request, letter_items
@@ -28,10 +28,6 @@ def count_word(number: int) -> str:
     return _NUMBERS[number] if 0 <= number < len(_NUMBERS) else str(number)
 
 
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _option(option: tuple[MissingItem, ...], first: dict[str, MissingItem]) -> str:
     """One option as one phrase (Markdown, as the letter writes it), lower case first; a
     request field asked once at the top is left out, the option saying which kind of request
@@ -43,7 +39,7 @@ def _option(option: tuple[MissingItem, ...], first: dict[str, MissingItem]) -> s
 
 def option_words(option: tuple[MissingItem, ...]) -> str:
     """One minimal set of missing documentation as the letter asks for it (Markdown)."""
-    return _capital(_option(option, {}))
+    return upper_first(_option(option, {}))
 
 
 def _first(result: PolicyResult) -> tuple[dict[str, MissingItem], str]:
@@ -78,17 +74,17 @@ def _where(result: PolicyResult, group: MissingGroup, with_policy: bool) -> str:
 def card_lines(result: PolicyResult) -> list[str]:
     """Markdown list lines for the card's detail: each open criterion and what it needs."""
     first, ask = _first(result)
-    lines = [f"- First: {ask}." if ask else ""][: 1 if ask else 0]
+    lines = [f"- First: {ask}."] if ask else []
     leaves = _leaves(result)
     for group in leaves[:MAX_CRITERIA_ON_CARD]:
         options = collapsed(group)
         where = textsafe.markdown(_where(result, group, with_policy=False))
         how = _how_many(group, len(options))
         if not how:
-            lines.append(f"- {where}: {_capital(_option(options[0], first))}.")
+            lines.append(f"- {where}: {upper_first(_option(options[0], first))}.")
             continue
         lines.append(f"- {where}: {how}:")
-        lines += [f"  - {_capital(_option(o, first))}" for o in options[:MAX_OPTIONS_ON_CARD]]
+        lines += [f"  - {upper_first(_option(o, first))}" for o in options[:MAX_OPTIONS_ON_CARD]]
         lines += _more_options(group, len(options) - MAX_OPTIONS_ON_CARD, "  - ")
     hidden = len(leaves) - MAX_CRITERIA_ON_CARD
     if hidden > 0:
@@ -123,7 +119,7 @@ def reason_text(result: PolicyResult) -> str:
     tail = (
         f" And {count_word(more)} more criteria (the questionnaire lists them)." if more > 0 else ""
     )
-    head = f"{_capital(plain_text(ask))}. " if ask else ""
+    head = f"{upper_first(plain_text(ask))}. " if ask else ""
     return head + "Documentation needed for " + ". For ".join(parts) + "." + tail
 
 
