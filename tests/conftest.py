@@ -29,14 +29,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The main suite leaves out the exhaustive tier; `--exhaustive` runs only that tier (CI
     runs both, one after the other: docs/architecture.md, "The test tiers")."""
     exhaustive = config.getoption(EXHAUSTIVE_OPTION)
-    # A test named on the command line by its node id runs whatever its tier.
-    named = tuple(a.split("::", 1)[1] for a in config.args if "::" in a)
+    # A test named on the command line by its node id (file and name, any of its parameters)
+    # runs whatever its tier.
+    named = [
+        (Path(path).resolve(), name)
+        for path, name in (a.split("::", 1) for a in config.args if "::" in a)
+    ]
     kept, left = [], []
     for item in items:
-        in_tier = "exhaustive" in item.keywords or (
+        in_tier = item.get_closest_marker("exhaustive") is not None or (
             exhaustive and hasattr(getattr(item, "obj", None), "hypothesis")
         )
-        asked = any(item.nodeid.split("::", 1)[-1].startswith(n) for n in named)
+        name = item.nodeid.split("::", 1)[-1]
+        asked = any(
+            item.path == path and (name == wanted or name.startswith(wanted + "["))
+            for path, wanted in named
+        )
         (kept if in_tier == exhaustive or asked else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)

@@ -279,11 +279,7 @@ def _determination_of(key: str, policy_id: str) -> str:
 
 def determination(case: dict, policy_id: str) -> str:
     """Only the determination (the solver's optimum, without listing missing documentation)."""
-    key = _case_key(case)
-    known = _DETERMINED.get((key, policy_id))
-    return (
-        known if known is not None else _remember(key, policy_id, _determination_of(key, policy_id))
-    )
+    return determinations_of([case], policy_id)[0]
 
 
 def determinations_of(cases: Iterable[dict], policy_id: str) -> list[str]:

@@ -29,11 +29,10 @@ from .inputs import check_inputs, read_items
 from .journal import Done, Journal, check_output, run_header
 
 ENGINES = ("local", "dask")
-# Cases handed out ahead of the one being written, per worker: enough to keep every worker
-# busy, few enough that a long input is never held in memory at once.
-AHEAD_PER_WORKER = 8
 # Cases handed out together (their determinations grounded together: solve/batched.py), at
-# most; fewer while the input has fewer cases ready than the workers could take.
+# most; fewer while the input has fewer cases ready than the workers could take. Two such tasks
+# per worker are handed out ahead of the case being written: every worker stays busy, and a
+# long input is never held in memory at once.
 TOGETHER = 50
 PROGRESS_INTERVAL = 0.2
 
@@ -146,7 +145,7 @@ def run(
         if not journal.continuing:
             journal.start(header)
         try:
-            ahead = engine.capacity * max(AHEAD_PER_WORKER, 2 * TOGETHER)
+            ahead = engine.capacity * 2 * TOGETHER
             for outcome in in_order(engine, items, ahead, TOGETHER):
                 journal.write(outcome)
                 tally.add(outcome)
