@@ -1,10 +1,14 @@
 """A bounded load on `sijfasp serve` over loopback: order-sign calls, some at a time.
 
-    python benchmarks/serve.py [--calls 2000] [--concurrency 16] [--workers 2]
+    python benchmarks/serve.py [--calls 2000] [--concurrency 16] [--workers 2] [--distinct]
+                               [--cache 256]
 
 Starts the real server (`--dev`, a fresh SQLite file in a temporary folder) on a free port of
 127.0.0.1, sends the example order-sign requests (each with its own hookInstance) and reports
-throughput, latency percentiles and errors; then checks the database: one stored request and
+throughput, latency percentiles and errors. The examples are two requests, so every call after
+the first two is answered from the judgement the server keeps for identical contents
+(docs/serve.md); `--distinct` gives each call its own practitioner (`context.userId`, which
+the judgement does not read), so every call is judged anew, and `--cache 0` turns keeping off; then checks the database: one stored request and
 two decisions per answered call, none lost, none twice. Nothing but 127.0.0.1 is contacted;
 the run stops after the calls or after `--max-seconds`.
 """
@@ -34,11 +38,16 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-seconds", type=float, default=1800)
+    parser.add_argument("--distinct", action="store_true", help="every call its own request")
+    parser.add_argument("--cache", type=int, default=None, help="the server's cache setting")
     args = parser.parse_args()
     hooks = [json.loads(p.read_text()) for p in sorted((FHIR / "hooks").glob("*.json"))]
     folder = Path(tempfile.mkdtemp(prefix="sijfasp-bench-"))
     config = folder / "serve.toml"
-    config.write_text(f"[server]\nworkers = {args.workers}\nqueue = {args.concurrency * 4}\n")
+    cache = "" if args.cache is None else f"cache = {args.cache}\n"
+    config.write_text(
+        f"[server]\nworkers = {args.workers}\nqueue = {args.concurrency * 4}\n{cache}"
+    )
     database = folder / "bench.db"
     server = start(folder, "--dev", config=config, database=database)
     latencies: list[float] = []
@@ -54,6 +63,9 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     return
                 body = dict(hooks[number % len(hooks)], hookInstance=f"bench-{number}")
+                if args.distinct:
+                    user = f"Practitioner/bench-{number}"
+                    body["context"] = dict(body["context"], userId=user)
                 began = time.perf_counter()
                 try:
                     answer = http.post("/cds-services/sijfasp-order-sign", json=body)
@@ -87,7 +99,12 @@ def main() -> int:
     def pct(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
-    print(f"calls {len(latencies)}, {args.concurrency} at a time, {args.workers} workers")
+    kind = "each its own request" if args.distinct else f"{len(hooks)} requests in turn"
+    kept = "" if args.cache is None else f", cache {args.cache}"
+    print(
+        f"calls {len(latencies)} ({kind}), {args.concurrency} at a time, "
+        f"{args.workers} workers{kept}"
+    )
     print(f"load average before the end: {os.getloadavg()[0]:.2f} (2 cores)")
     print(f"wall {wall:.1f} s, throughput {len(latencies) / wall:.1f} calls/s")
     print(

@@ -52,6 +52,8 @@ def _config(tmp_path: Path, text: str) -> config.Settings:
             "route[0].line_of_business",
         ),
         ("[server\n", "not a TOML file", ""),
+        ("[server]\ncache = -1\n", "whole number, 0 or more", "server.cache"),
+        ("[server]\ncache = true\n", "whole number, 0 or more", "server.cache"),
     ],
 )
 def test_a_bad_config_is_one_clear_message(tmp_path, text, words, where):
@@ -264,3 +266,82 @@ def test_text_the_renderer_escapes_reads_back_as_itself(texts):
     shown = html.unescape(_LETTER_TAGS.sub("\n", page))
     for w in written:
         assert textsafe.terminal(w) in shown, (w, page)
+
+
+# ------------------------------------------------------------------ judgements kept per process
+def test_cache_is_a_count_and_zero_turns_it_off(tmp_path):
+    assert config.Settings().cache == 256
+    assert _config(tmp_path, "[server]\ncache = 0\n").cache == 0
+    assert _config(tmp_path, "[server]\ncache = 3\n").cache == 3
+
+
+def test_calls_that_arrive_together_with_the_same_contents_are_judged_once():
+    import threading
+
+    from sijfasp.serve.engine import Judgements
+
+    kept = Judgements(8)
+    calls: list[int] = []
+    release = threading.Event()
+
+    def judge():
+        calls.append(1)
+        release.wait(5)  # every other call arrives while this one is under way
+        return object()
+
+    found: list[tuple[object, bool]] = []
+    threads = [
+        threading.Thread(target=lambda: found.append(kept.get("k", judge, 10))) for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while "k" not in kept.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(calls) == 1
+    assert len({id(judged) for judged, _ in found}) == 1
+    assert sorted(was_kept for _, was_kept in found) == [False] + [True] * 5
+    assert kept.get("k", judge, 10)[1] is True and len(calls) == 1
+
+
+def test_a_failed_judgement_is_not_kept_and_the_oldest_goes_first():
+    from sijfasp.serve.engine import Judgements
+
+    kept = Judgements(2)
+
+    def refuse():
+        raise SijfaspError([])
+
+    with pytest.raises(SijfaspError):
+        kept.get("bad", refuse, 1)
+    assert "bad" not in kept.kept and not kept.running
+    made: list[str] = []
+    for key in ("a", "b", "a", "c", "b"):
+        kept.get(key, lambda key=key: made.append(key) or key, 1)
+    # "a" was used after "b", so "c" put "b" out, and "b" was judged again.
+    assert made == ["a", "b", "c", "b"]
+    assert list(kept.kept) == ["c", "b"]
+
+
+def test_the_request_key_leaves_out_only_what_says_which_call_it_is():
+    from decimal import Decimal
+
+    from sijfasp.cases.reader import read_json_case_text
+    from sijfasp.serve.engine import request_key
+
+    hooks = Path(__file__).resolve().parent.parent / "examples" / "fhir" / "hooks"
+    hook = json.loads((hooks / "approvable.order-sign.json").read_text())
+    key = request_key(hook)
+    assert key is not None
+    again = dict(hook, hookInstance="another", fhirServer="https://x", fhirAuthorization={})
+    assert request_key(again) == key
+    other = dict(hook, context=dict(hook["context"], userId="Practitioner/other"))
+    assert request_key(other) != key
+    assert request_key({"a": Decimal("14.0")}) != request_key({"a": 14})
+    assert request_key({"a": 1}) != request_key({"a": True})
+    twice = read_json_case_text('{"hook": "order-sign", "hook": "order-sign"}', "request")
+    assert request_key(twice) is None  # the reader refuses it: never a kept judgement

@@ -220,9 +220,9 @@ class Service:
                 raise fail("hook", f"this service answers the {hook_name} hook")
             if not isinstance(data.get("hookInstance"), str):
                 raise fail("hookInstance", "a hook request has a hookInstance")
-            judged = self.engine.judge(data)
+            judged, kept = self.engine.judge_hook(data)
             response, assertions = self.engine.crd(data, judged)
-            _, keep = self.engine.adaptive(judged)
+            keep = self.engine.kept_cases(judged)
             self.store.record(
                 request_id,
                 client,
@@ -235,7 +235,10 @@ class Service:
                 decisions_of(judged, assertions),
                 cases=keep,
             )
-            return 200, response, self._logged(judged)
+            logged = self._logged(judged)
+            if kept:
+                logged["kept"] = True  # the judgement of identical contents, made before
+            return 200, response, logged
 
         return work
 

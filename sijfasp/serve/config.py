@@ -72,6 +72,7 @@ class Settings:
     time_limit: float = 20.0
     workers: int = 2
     queue: int = 16
+    cache: int = 256
     clients: tuple[Client, ...] = ()
     routes: tuple[Route, ...] = ()
     config_file: str | None = None
@@ -176,6 +177,13 @@ def _number(data: dict[str, Any], key: str, file: str, default: Any, kind: type)
     return kind(value)
 
 
+def _count(data: dict[str, Any], key: str, file: str, default: int) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(file, f"server.{key}", f"'{key}' must be a whole number, 0 or more")
+    return value
+
+
 def load(config: Path | None, settings: Settings) -> Settings:
     """The settings of the command line completed by the config file and the routes file
     beside the policies."""
@@ -188,7 +196,7 @@ def load(config: Path | None, settings: Settings) -> Settings:
         server = data.get("server", {})
         if not isinstance(server, dict):
             raise _fail(file, "server", "[server] is a table")
-        known = {"base_url", "max_body_bytes", "time_limit", "workers", "queue"}
+        known = {"base_url", "max_body_bytes", "time_limit", "workers", "queue", "cache"}
         for key in server:
             if key not in known:
                 raise _fail(
@@ -209,6 +217,7 @@ def load(config: Path | None, settings: Settings) -> Settings:
             time_limit=_number(server, "time_limit", file, settings.time_limit, float),
             workers=_number(server, "workers", file, settings.workers, int),
             queue=_number(server, "queue", file, settings.queue, int),
+            cache=_count(server, "cache", file, settings.cache),
         )
     if settings.policies is not None and (settings.policies / ROUTES_FILE).is_file():
         routes_file = settings.policies / ROUTES_FILE

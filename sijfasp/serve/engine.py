@@ -3,6 +3,13 @@
 The policies are loaded once, at start. A request's Coverage chooses the policies (the payer
 routes of config.py); the FHIR reader of `sijfasp/fhir/` makes the raw case; the same stages
 as the command line judge it (`api.evaluate_case`, with the server's time limit).
+
+A hook request is judged once per process for identical contents (`Judgements`): the same
+request with another `hookInstance` (an EHR signing the order it selected, or calling again)
+gets the judgement already made, and calls that arrive together with the same contents wait
+for the first one's. Each call still gets its own answer (its own card and assertion ids) and
+its own stored request. The judgement is a function of the request's contents and the
+policies loaded at start, so a kept one is the one the call would have made.
 """
 
 from __future__ import annotations
@@ -10,8 +17,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import hashlib
 import json
+import threading
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,12 +100,104 @@ class Judged:
     route: Route | None
 
 
+# A hook request's members that say which call it is, not what is judged: the reader never
+# reads them (fhir/read.py reads `hook`, `context` and `prefetch`), so two calls that differ
+# only in them are judged alike.
+PER_CALL = ("hookInstance", "fhirServer", "fhirAuthorization")
+
+
+def _has_duplicates(value: Any) -> bool:
+    """Whether a key is written twice anywhere in a request read by the case reader: such a
+    request is refused by the reader, never answered from a judgement kept for its look-alike."""
+    if isinstance(value, dict):
+        return bool(getattr(value, "duplicates", ())) or any(
+            _has_duplicates(v) for v in value.values()
+        )
+    if isinstance(value, list):
+        return any(_has_duplicates(v) for v in value)
+    return False
+
+
+def request_key(data: dict[str, Any]) -> str | None:
+    """The SHA-256 of what a hook request asks to judge: its canonical JSON without the
+    per-call members (whether it has a `hookInstance` is kept: that makes it a hook request);
+    None when it cannot be kept (a key written twice). Values JSON has no type for are written
+    with their type (a Decimal `14.0` is not the integer 14)."""
+    if _has_duplicates(data):
+        return None
+    contents = {k: v for k, v in data.items() if k not in PER_CALL}
+    text = json.dumps(
+        ["hookInstance" in data, contents],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=repr,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Judgements:
+    """Judgements kept by request contents, the `size` latest (least recently used out), and
+    those under way: a call whose contents are being judged waits for that judgement rather
+    than making it again. A judgement that fails (a bad request, the time limit) is not kept;
+    a call waiting for it then judges its request itself."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.lock = threading.Lock()
+        self.kept: OrderedDict[str, Judged] = OrderedDict()
+        self.running: dict[str, threading.Event] = {}
+
+    def get(self, key: str, judge: Callable[[], Judged], wait: float) -> tuple[Judged, bool]:
+        """The judgement of the contents `key`, and whether it was kept from another call."""
+        with self.lock:
+            found = self._kept(key)
+            if found is not None:
+                return found, True
+            under_way = self.running.get(key)
+            if under_way is None:
+                self.running[key] = threading.Event()
+        if under_way is not None:
+            under_way.wait(wait or None)
+            with self.lock:
+                found = self._kept(key)
+            if found is not None:
+                return found, True
+            return judge(), False  # the first call's judgement failed or is late: judged here
+        try:
+            judged = judge()
+            with self.lock:
+                self.kept[key] = judged
+                while len(self.kept) > self.size:
+                    self.kept.popitem(last=False)
+            return judged, False
+        finally:
+            with self.lock:
+                self.running.pop(key).set()
+
+    def _kept(self, key: str) -> Judged | None:
+        found = self.kept.get(key)
+        if found is not None:
+            self.kept.move_to_end(key)
+        return found
+
+
 class Engine:
     def __init__(self, policies: list[LoadedPolicy], settings: Settings):
         self.policies = policies
         self.settings = settings
         self.limits = Limits(max_file_bytes=settings.max_body_bytes, time_limit=settings.time_limit)
         self.vocabulary = union([p.policy.vocabulary for p in policies])
+        # The vocabulary of each set of policies a route chooses, made once.
+        self._vocabularies: dict[tuple[int, ...], Any] = {}
+        self.judgements = Judgements(settings.cache)
+
+    def _vocabulary_of(self, policies: list[LoadedPolicy]) -> Any:
+        key = tuple(id(p) for p in policies)
+        found = self._vocabularies.get(key)
+        if found is None:
+            found = self._vocabularies[key] = union([p.policy.vocabulary for p in policies])
+        return found
 
     # ------------------------------------------------------------ routes
     def _coverages(self, data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -167,6 +270,15 @@ class Engine:
             return read_json_case_text(text, "request")
         return read_case_text(text, "request", self.limits)
 
+    def judge_hook(self, data: dict[str, Any]) -> tuple[Judged, bool]:
+        """A hook request judged, or the judgement of the same contents made before or under
+        way (`Judgements`), and whether it was kept from another call; judged afresh when
+        keeping is off (`cache = 0`)."""
+        key = request_key(data) if self.settings.cache else None
+        if key is None:
+            return self.judge(data), False
+        return self.judgements.get(key, lambda: self.judge(data), self.settings.time_limit)
+
     def judge(self, data: Any, options: Options | None = None) -> Judged:
         if not isinstance(data, dict):
             raise fail("", "the body is not a JSON object")
@@ -174,7 +286,7 @@ class Engine:
         read = None
         raw: dict[str, Any] = data
         if is_fhir(data):
-            vocabulary = union([p.policy.vocabulary for p in policies])
+            vocabulary = self._vocabulary_of(policies)
             read = read_fhir(data, vocabulary, "request")
             raw = dict(read.data)
         if route is not None and route.line_of_business and "line_of_business" not in raw:
@@ -205,13 +317,17 @@ class Engine:
         `$next-question` (URL, policy, case)."""
         vocabularies = {p.policy.id: p.policy.vocabulary for p in judged.policies}
         bundle = missing_bundle([(judged.result, judged.case, vocabularies)])
+        return bundle, self.kept_cases(judged)
+
+    def kept_cases(self, judged: Judged) -> list[tuple[str, str, str]]:
+        """The cases to keep for `$next-question`: per incomplete policy, the adaptive
+        questionnaire's URL, the policy and the case."""
         text = json.dumps(judged.data, default=json_default, ensure_ascii=False)
-        keep = [
+        return [
             (missing_url(r.policy, judged.case.id), r.policy, text)
             for r in judged.result.results
             if r.determination == Determination.INCOMPLETE
         ]
-        return bundle, keep
 
     def next_question(
         self, judged: Judged, policy_id: str, response: dict[str, Any]

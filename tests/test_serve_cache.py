@@ -1,0 +1,142 @@
+"""Identical hook requests judged once per server process (docs/serve.md, "How a call is
+served"), over HTTP: the real server as a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("jwt")
+pytest.importorskip("cryptography")
+
+from serve_support import FHIR, start, write_config
+
+pytestmark = pytest.mark.slow
+ORDER_SIGN = "/cds-services/sijfasp-order-sign"
+NAMES = ("approvable", "two_tests_undocumented")
+
+
+def _hook(name: str, instance: str) -> dict:
+    data = json.loads((FHIR / "hooks" / f"{name}.order-sign.json").read_text())
+    data["hookInstance"] = instance
+    return data
+
+
+def _same_for_every_call(answer: dict) -> dict:
+    """An answer without what each call gets anew: the card's uuid and the coverage
+    assertion ids (each call's own, stored with its decisions)."""
+    text = json.dumps(answer)
+    for action in answer.get("systemActions", []):
+        for extension in action["resource"].get("extension", []):
+            for part in extension["extension"]:
+                if part["url"] == "coverage-assertion-id":
+                    text = text.replace(part["valueString"], "ASSERTION")
+    for card in answer["cards"]:
+        text = text.replace(card["uuid"], "UUID")
+    return json.loads(text)
+
+
+def _assertions(answer: dict) -> list[str]:
+    return [
+        part["valueString"]
+        for action in answer.get("systemActions", [])
+        for extension in action["resource"].get("extension", [])
+        for part in extension["extension"]
+        if part["url"] == "coverage-assertion-id"
+    ]
+
+
+def _server(folder, cache: str):
+    config, _ = write_config(folder, clients=False, extra=cache)
+    config.write_text(config.read_text().replace("queue = 8", "queue = 32"))  # none refused
+    return start(folder, "--dev", config=config, database=folder / "serve.db")
+
+
+def test_calls_together_answer_as_calls_one_at_a_time(tmp_path):
+    """Eight calls at once of each of two orders, to a server keeping judgements, answer what
+    a server judging every call anew answers one call at a time; each is stored once, with
+    its own body and decisions, and each order is judged once."""
+    (alone_dir := tmp_path / "alone").mkdir()
+    (together_dir := tmp_path / "together").mkdir()
+    alone = _server(alone_dir, "cache = 0\n")
+    try:
+        expected = {}
+        with alone.client() as http:
+            for name in NAMES:
+                answers = [
+                    http.post(ORDER_SIGN, json=_hook(name, f"alone-{name}-{n}")) for n in (1, 2)
+                ]
+                assert all(a.status_code == 200 for a in answers), answers[0].text
+                first, second = (_same_for_every_call(a.json()) for a in answers)
+                assert first == second
+                expected[name] = first
+    finally:
+        alone.stop()
+    assert '"kept"' not in alone.log.read_text()  # cache = 0: every call judged
+
+    together = _server(together_dir, "")
+    sent = [(name, f"together-{name}-{n}") for n in range(8) for name in NAMES]
+    found: dict[str, tuple[str, int, dict]] = {}
+    barrier = threading.Barrier(len(sent))
+
+    def call(name: str, instance: str) -> None:
+        with together.client() as http:
+            barrier.wait(30)
+            answer = http.post(ORDER_SIGN, json=_hook(name, instance))
+        found[instance] = (name, answer.status_code, answer.json())
+
+    try:
+        threads = [threading.Thread(target=call, args=each) for each in sent]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        with together.client() as http:  # and one more, after: from the kept judgement
+            later = http.post(ORDER_SIGN, json=_hook(NAMES[1], "later"))
+    finally:
+        together.stop()
+    assert len(found) == len(sent)
+    for name, status, answer in found.values():
+        assert status == 200
+        assert _same_for_every_call(answer) == expected[name]
+    assert _same_for_every_call(later.json()) == expected[NAMES[1]]
+    every = [a for _, _, answer in found.values() for a in _assertions(answer)]
+    assert len(every) == len(set(every)) == 2 * len(sent)  # each call its own assertions
+    lines = [json.loads(line) for line in together.log.read_text().splitlines() if '"ms"' in line]
+    hooks = [line for line in lines if line["path"] == ORDER_SIGN]
+    assert len(hooks) == len(sent) + 1
+    assert sum(1 for line in hooks if not line.get("kept")) == len(NAMES)  # one per order
+    with sqlite3.connect(together_dir / "serve.db") as db:
+        rows = db.execute("SELECT id, body FROM requests").fetchall()
+        instances = sorted(json.loads(body)["hookInstance"] for _, body in rows)
+        assert instances == sorted([instance for _, instance in sent] + ["later"])
+        decided = db.execute(
+            "SELECT request_id, COUNT(*), COUNT(DISTINCT coverage_assertion_id) "
+            "FROM decisions GROUP BY request_id"
+        ).fetchall()
+        assert sorted(r for r, _, _ in decided) == sorted(r for r, _ in rows)
+        assert all(count == 2 == distinct for _, count, distinct in decided)
+
+
+def test_a_key_written_twice_is_refused_after_its_look_alike_was_answered(tmp_path):
+    server = _server(tmp_path, "")
+    try:
+        with server.client() as http:
+            good = _hook(NAMES[0], "first")
+            assert http.post(ORDER_SIGN, json=good).status_code == 200
+            text = json.dumps(dict(good, hookInstance="second"))
+            twice = text.replace('"status": "active"', '"status": "active", "status": "active"', 1)
+            assert twice != text
+            for _ in range(2):
+                refused = http.post(
+                    ORDER_SIGN, content=twice, headers={"Content-Type": "application/json"}
+                )
+                assert refused.status_code == 422, refused.text
+                (issue,) = refused.json()["issue"]
+                assert "written twice" in issue["diagnostics"]
+    finally:
+        server.stop()
