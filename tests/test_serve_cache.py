@@ -77,6 +77,7 @@ def test_calls_together_answer_as_calls_one_at_a_time(tmp_path):
     finally:
         alone.stop()
     assert '"kept"' not in alone.log.read_text()  # cache = 0: every call judged
+    assert "warm-up" not in alone.log.read_text()  # the policies read the warm-up order
 
     together = _server(together_dir, "")
     sent = [(name, f"together-{name}-{n}") for n in range(8) for name in NAMES]
@@ -140,3 +141,16 @@ def test_a_key_written_twice_is_refused_after_its_look_alike_was_answered(tmp_pa
                 assert "written twice" in issue["diagnostics"]
     finally:
         server.stop()
+
+
+def test_the_warm_up_judges_a_made_up_order_and_keeps_nothing():
+    from serve_support import POLICIES
+
+    from sijfasp.policies.loading import set_policies
+    from sijfasp.policies.policy_set import discover
+    from sijfasp.serve.config import Settings
+    from sijfasp.serve.engine import Engine
+
+    engine = Engine(list(set_policies(discover(POLICIES))), Settings(dev=True))
+    assert engine.warm_up() is True
+    assert not engine.judgements.kept and not engine.judgements.running

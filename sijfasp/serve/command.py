@@ -75,6 +75,8 @@ def serve(
     setup_logging()
     say = sys.stderr.write
     say(f"sijfasp serve: {len(loaded)} policy versions from {chosen.directory}\n")
+    if not app.state.service.engine.warm_up():
+        say("sijfasp serve: the policies do not read the warm-up order; the first call warms up\n")
     say(f"sijfasp serve: database {settings.database}\n")
     if dev:
         say("sijfasp serve: --dev: no authentication, listening on 127.0.0.1 only\n")

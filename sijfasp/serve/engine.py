@@ -192,6 +192,36 @@ class Engine:
         self._vocabularies: dict[tuple[int, ...], Any] = {}
         self.judgements = Judgements(settings.cache)
 
+    def warm_up(self) -> bool:
+        """Judge a made-up order (an SI joint fusion, CPT 27279, with no documentation) under
+        every policy, its decision only, twice, and word its card: the first call after start
+        then finds the readers imported, the FHIR paths compiled and each compiled program
+        parsed, as every later call does. Nothing is stored or kept; routes are not consulted.
+        False when the policy set does not read such an order (the first call then pays)."""
+        order = {
+            "resourceType": "ServiceRequest",
+            "id": "warm-up",
+            "status": "draft",
+            "intent": "order",
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "27279"}]},
+            "authoredOn": dt.date.today().isoformat(),
+        }
+        hook = {
+            "hook": "order-sign",
+            "hookInstance": "warm-up",
+            "context": {"draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]}},
+        }
+        try:
+            for _ in range(2):  # a compiled program's first use differs from every later one
+                read = read_fhir(hook, self.vocabulary, "warm-up")
+                case, chosen = case_under(dict(read.data), self.policies, "warm-up", self.limits)
+                result = evaluate_case(chosen, case, Options(missing=False))
+                judged = Judged(dict(read.data), case, chosen, read, result, None)
+                self.crd(hook, judged)
+        except SijfaspError:
+            return False
+        return True
+
     def _vocabulary_of(self, policies: list[LoadedPolicy]) -> Any:
         key = tuple(id(p) for p in policies)
         found = self._vocabularies.get(key)
