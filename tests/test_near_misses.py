@@ -91,8 +91,8 @@ CURRENT_END = (
 )
 REFERENCE = """
 near_filter(Fl) :- filter(_, Fl, _), #count{ J : condition(Fl, J, _) } >= 3.
-cond_missed(Fl, I, R) :- condition(Fl, I, _), near_filter(Fl), applies(Fl, R),
-                         not cond_holds(doc, Fl, I, R), not order_cond(Fl, I).
+cond_missed(Fl, I, R) :- test_of(Fl, I, T), near_filter(Fl), applies(Fl, R),
+                         not tholds(doc, T, R).
 cond_missed(Fl, I, R) :- order_cond(Fl, I), near_filter(Fl), applies(Fl, R),
                          not ord_holds(doc, Fl, I, R).
 near(Fl, R, I) :- cond_missed(Fl, I, R), filter(S, Fl, _), not in_set(doc, S, R),
