@@ -1,14 +1,14 @@
 """A bounded load on `sijfasp serve` over loopback: order-sign calls, some at a time.
 
     python benchmarks/serve.py [--calls 2000] [--concurrency 16] [--workers 2] [--distinct]
-                               [--cache 256]
+                               [--cache-mb 32]
 
 Starts the real server (`--dev`, a fresh SQLite file in a temporary folder) on a free port of
 127.0.0.1, sends the example order-sign requests (each with its own hookInstance) and reports
 throughput, latency percentiles and errors. The examples are two requests, so every call after
 the first two is answered from the judgement the server keeps for identical contents
 (docs/serve.md); `--distinct` gives each call its own practitioner (`context.userId`, which
-the judgement does not read), so every call is judged anew, and `--cache 0` turns keeping off; then checks the database: one stored request and
+the judgement does not read), so every call is judged anew, and `--cache-mb 0` turns keeping off; then checks the database: one stored request and
 two decisions per answered call, none lost, none twice. Nothing but 127.0.0.1 is contacted;
 the run stops after the calls or after `--max-seconds`.
 """
@@ -45,12 +45,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-seconds", type=float, default=1800)
     parser.add_argument("--distinct", action="store_true", help="every call its own request")
-    parser.add_argument("--cache", type=int, default=None, help="the server's cache setting")
+    parser.add_argument("--cache-mb", type=int, default=None, help="the server's cache_mb")
     args = parser.parse_args()
     hooks = [json.loads(p.read_text()) for p in sorted((FHIR / "hooks").glob("*.json"))]
     folder = Path(tempfile.mkdtemp(prefix="sijfasp-bench-"))
     config = folder / "serve.toml"
-    cache = "" if args.cache is None else f"cache = {args.cache}\n"
+    cache = "" if args.cache_mb is None else f"cache_mb = {args.cache_mb}\n"
     config.write_text(
         f"[server]\nworkers = {args.workers}\nqueue = {args.concurrency * 4}\n{cache}"
     )
@@ -110,7 +110,7 @@ def main() -> int:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
     kind = "each its own request" if args.distinct else f"{len(hooks)} requests in turn"
-    kept = "" if args.cache is None else f", cache {args.cache}"
+    kept = "" if args.cache_mb is None else f", cache_mb {args.cache_mb}"
     print(
         f"calls {len(latencies)} ({kind}), {args.concurrency} at a time, "
         f"{args.workers} workers{kept}"

@@ -17,6 +17,7 @@ from serve_support import FHIR, start, write_config
 
 pytestmark = pytest.mark.slow
 ORDER_SIGN = "/cds-services/sijfasp-order-sign"
+ORDER_SELECT = "/cds-services/sijfasp-order-select"
 NAMES = ("approvable", "two_tests_undocumented")
 
 
@@ -62,7 +63,7 @@ def test_calls_together_answer_as_calls_one_at_a_time(tmp_path):
     its own body and decisions, and each order is judged once."""
     (alone_dir := tmp_path / "alone").mkdir()
     (together_dir := tmp_path / "together").mkdir()
-    alone = _server(alone_dir, "cache = 0\n")
+    alone = _server(alone_dir, "cache_mb = 0\n")
     try:
         expected = {}
         with alone.client() as http:
@@ -76,7 +77,7 @@ def test_calls_together_answer_as_calls_one_at_a_time(tmp_path):
                 expected[name] = first
     finally:
         alone.stop()
-    assert '"kept"' not in alone.log.read_text()  # cache = 0: every call judged
+    assert '"kept"' not in alone.log.read_text()  # cache_mb = 0: every call judged
     assert "warm-up" not in alone.log.read_text()  # the policies read the warm-up order
 
     together = _server(together_dir, "")
@@ -96,8 +97,10 @@ def test_calls_together_answer_as_calls_one_at_a_time(tmp_path):
             thread.start()
         for thread in threads:
             thread.join(120)
-        with together.client() as http:  # and one more, after: from the kept judgement
-            later = http.post(ORDER_SIGN, json=_hook(NAMES[1], "later"))
+        with together.client() as http:  # and the order selected, after: kept as well
+            later = http.post(
+                ORDER_SELECT, json=dict(_hook(NAMES[1], "later"), hook="order-select")
+            )
     finally:
         together.stop()
     assert len(found) == len(sent)
@@ -108,7 +111,7 @@ def test_calls_together_answer_as_calls_one_at_a_time(tmp_path):
     every = [a for _, _, answer in found.values() for a in _assertions(answer)]
     assert len(every) == len(set(every)) == 2 * len(sent)  # each call its own assertions
     lines = [json.loads(line) for line in together.log.read_text().splitlines() if '"ms"' in line]
-    hooks = [line for line in lines if line["path"] == ORDER_SIGN]
+    hooks = [line for line in lines if line["path"] in (ORDER_SIGN, ORDER_SELECT)]
     assert len(hooks) == len(sent) + 1
     assert sum(1 for line in hooks if not line.get("kept")) == len(NAMES)  # one per order
     with sqlite3.connect(together_dir / "serve.db") as db:

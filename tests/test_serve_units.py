@@ -52,8 +52,8 @@ def _config(tmp_path: Path, text: str) -> config.Settings:
             "route[0].line_of_business",
         ),
         ("[server\n", "not a TOML file", ""),
-        ("[server]\ncache = -1\n", "whole number, 0 or more", "server.cache"),
-        ("[server]\ncache = true\n", "whole number, 0 or more", "server.cache"),
+        ("[server]\ncache_mb = -1\n", "whole number, 0 or more", "server.cache_mb"),
+        ("[server]\ncache_mb = true\n", "whole number, 0 or more", "server.cache_mb"),
     ],
 )
 def test_a_bad_config_is_one_clear_message(tmp_path, text, words, where):
@@ -269,10 +269,10 @@ def test_text_the_renderer_escapes_reads_back_as_itself(texts):
 
 
 # ------------------------------------------------------------------ judgements kept per process
-def test_cache_is_a_count_and_zero_turns_it_off(tmp_path):
-    assert config.Settings().cache == 256
-    assert _config(tmp_path, "[server]\ncache = 0\n").cache == 0
-    assert _config(tmp_path, "[server]\ncache = 3\n").cache == 3
+def test_cache_is_megabytes_and_zero_turns_it_off(tmp_path):
+    assert config.Settings().cache_mb == 32
+    assert _config(tmp_path, "[server]\ncache_mb = 0\n").cache_mb == 0
+    assert _config(tmp_path, "[server]\ncache_mb = 3\n").cache_mb == 3
 
 
 def test_calls_that_arrive_together_with_the_same_contents_are_judged_once():
@@ -291,7 +291,7 @@ def test_calls_that_arrive_together_with_the_same_contents_are_judged_once():
 
     found: list[tuple[object, bool]] = []
     threads = [
-        threading.Thread(target=lambda: found.append(kept.get("k", judge, 10))) for _ in range(6)
+        threading.Thread(target=lambda: found.append(kept.get("k", judge, 10, 1))) for _ in range(6)
     ]
     for thread in threads:
         thread.start()
@@ -305,26 +305,27 @@ def test_calls_that_arrive_together_with_the_same_contents_are_judged_once():
     assert len(calls) == 1
     assert len({id(judged) for judged, _ in found}) == 1
     assert sorted(was_kept for _, was_kept in found) == [False] + [True] * 5
-    assert kept.get("k", judge, 10)[1] is True and len(calls) == 1
+    assert kept.get("k", judge, 10, 1)[1] is True and len(calls) == 1
 
 
 def test_a_failed_judgement_is_not_kept_and_the_oldest_goes_first():
     from sijfasp.serve.engine import Judgements
 
-    kept = Judgements(2)
+    kept = Judgements(200)
 
     def refuse():
         raise SijfaspError([])
 
     with pytest.raises(SijfaspError):
-        kept.get("bad", refuse, 1)
+        kept.get("bad", refuse, 1, 10)
     assert "bad" not in kept.kept and not kept.running
     made: list[str] = []
-    for key in ("a", "b", "a", "c", "b"):
-        kept.get(key, lambda key=key: made.append(key) or key, 1)
-    # "a" was used after "b", so "c" put "b" out, and "b" was judged again.
-    assert made == ["a", "b", "c", "b"]
-    assert list(kept.kept) == ["c", "b"]
+    for key in ("a", "b", "a", "c", "b", "huge"):
+        kept.get(key, lambda key=key: made.append(key) or key, 1, 201 if key == "huge" else 100)
+    # "a" was used after "b", so "c" put "b" out, and "b" was judged again, putting "a" out;
+    # a request larger than the whole budget is judged and not kept.
+    assert made == ["a", "b", "c", "b", "huge"]
+    assert list(kept.kept) == ["c", "b"] and kept.size == 200
 
 
 def test_the_request_key_leaves_out_only_what_says_which_call_it_is():
@@ -339,6 +340,8 @@ def test_the_request_key_leaves_out_only_what_says_which_call_it_is():
     assert key is not None
     again = dict(hook, hookInstance="another", fhirServer="https://x", fhirAuthorization={})
     assert request_key(again) == key
+    assert request_key(dict(hook, hook="order-select")) == key  # selected, then signed
+    assert request_key(dict(hook, hook="order-dispatch")) != key
     other = dict(hook, context=dict(hook["context"], userId="Practitioner/other"))
     assert request_key(other) != key
     assert request_key({"a": Decimal("14.0")}) != request_key({"a": 14})

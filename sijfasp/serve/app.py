@@ -220,7 +220,7 @@ class Service:
                 raise fail("hook", f"this service answers the {hook_name} hook")
             if not isinstance(data.get("hookInstance"), str):
                 raise fail("hookInstance", "a hook request has a hookInstance")
-            judged, kept = self.engine.judge_hook(data)
+            judged, kept = self.engine.judge_hook(data, len(body))
             response, assertions = self.engine.crd(data, judged)
             keep = self.engine.kept_cases(judged)
             self.store.record(

@@ -72,7 +72,7 @@ class Settings:
     time_limit: float = 20.0
     workers: int = 2
     queue: int = 16
-    cache: int = 256
+    cache_mb: int = 32  # megabytes of hook requests whose judgements are kept (0: none)
     clients: tuple[Client, ...] = ()
     routes: tuple[Route, ...] = ()
     config_file: str | None = None
@@ -196,7 +196,7 @@ def load(config: Path | None, settings: Settings) -> Settings:
         server = data.get("server", {})
         if not isinstance(server, dict):
             raise _fail(file, "server", "[server] is a table")
-        known = {"base_url", "max_body_bytes", "time_limit", "workers", "queue", "cache"}
+        known = {"base_url", "max_body_bytes", "time_limit", "workers", "queue", "cache_mb"}
         for key in server:
             if key not in known:
                 raise _fail(
@@ -217,7 +217,7 @@ def load(config: Path | None, settings: Settings) -> Settings:
             time_limit=_number(server, "time_limit", file, settings.time_limit, float),
             workers=_number(server, "workers", file, settings.workers, int),
             queue=_number(server, "queue", file, settings.queue, int),
-            cache=_count(server, "cache", file, settings.cache),
+            cache_mb=_count(server, "cache_mb", file, settings.cache_mb),
         )
     if settings.policies is not None and (settings.policies / ROUTES_FILE).is_file():
         routes_file = settings.policies / ROUTES_FILE

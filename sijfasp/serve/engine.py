@@ -104,6 +104,9 @@ class Judged:
 # reads them (fhir/read.py reads `hook`, `context` and `prefetch`), so two calls that differ
 # only in them are judged alike.
 PER_CALL = ("hookInstance", "fhirServer", "fhirAuthorization")
+# The hooks the services answer: the reader judges an order alike under either (it only checks
+# that the hook is one it reads), so the order signed is the order selected before it.
+ORDER_HOOKS = tuple(SERVICE_IDS.values())
 
 
 def _has_duplicates(value: Any) -> bool:
@@ -120,12 +123,15 @@ def _has_duplicates(value: Any) -> bool:
 
 def request_key(data: dict[str, Any]) -> str | None:
     """The SHA-256 of what a hook request asks to judge: its canonical JSON without the
-    per-call members (whether it has a `hookInstance` is kept: that makes it a hook request);
+    per-call members (whether it has a `hookInstance` is kept: that makes it a hook request),
+    order-select and order-sign alike;
     None when it cannot be kept (a key written twice). Values JSON has no type for are written
     with their type (a Decimal `14.0` is not the integer 14)."""
     if _has_duplicates(data):
         return None
     contents = {k: v for k, v in data.items() if k not in PER_CALL}
+    if contents.get("hook") in ORDER_HOOKS:
+        contents["hook"] = "order"
     text = json.dumps(
         ["hookInstance" in data, contents],
         sort_keys=True,
@@ -137,19 +143,25 @@ def request_key(data: dict[str, Any]) -> str | None:
 
 
 class Judgements:
-    """Judgements kept by request contents, the `size` latest (least recently used out), and
-    those under way: a call whose contents are being judged waits for that judgement rather
-    than making it again. A judgement that fails (a bad request, the time limit) is not kept;
-    a call waiting for it then judges its request itself."""
+    """Judgements kept by request contents, and those under way: a call whose contents are
+    being judged waits for that judgement rather than making it again. What is kept is
+    bounded by the size of the requests judged (`budget` bytes; a judgement takes about five
+    times its request's size in memory): the least recently used go first. A judgement that
+    fails (a bad request, the time limit) is not kept; a call waiting for it then judges its
+    request itself."""
 
-    def __init__(self, size: int):
-        self.size = size
+    def __init__(self, budget: int):
+        self.budget = budget
         self.lock = threading.Lock()
-        self.kept: OrderedDict[str, Judged] = OrderedDict()
+        self.kept: OrderedDict[str, tuple[Judged, int]] = OrderedDict()
+        self.size = 0  # the bytes of the requests kept
         self.running: dict[str, threading.Event] = {}
 
-    def get(self, key: str, judge: Callable[[], Judged], wait: float) -> tuple[Judged, bool]:
-        """The judgement of the contents `key`, and whether it was kept from another call."""
+    def get(
+        self, key: str, judge: Callable[[], Judged], wait: float, size: int
+    ) -> tuple[Judged, bool]:
+        """The judgement of the contents `key` (a request of `size` bytes), and whether it
+        was kept from another call."""
         with self.lock:
             found = self._kept(key)
             if found is not None:
@@ -167,9 +179,12 @@ class Judgements:
         try:
             judged = judge()
             with self.lock:
-                self.kept[key] = judged
-                while len(self.kept) > self.size:
-                    self.kept.popitem(last=False)
+                if size <= self.budget:
+                    self.kept[key] = (judged, size)
+                    self.size += size
+                    while self.size > self.budget:
+                        _, (_, dropped) = self.kept.popitem(last=False)
+                        self.size -= dropped
             return judged, False
         finally:
             with self.lock:
@@ -177,9 +192,10 @@ class Judgements:
 
     def _kept(self, key: str) -> Judged | None:
         found = self.kept.get(key)
-        if found is not None:
-            self.kept.move_to_end(key)
-        return found
+        if found is None:
+            return None
+        self.kept.move_to_end(key)
+        return found[0]
 
 
 class Engine:
@@ -190,7 +206,7 @@ class Engine:
         self.vocabulary = union([p.policy.vocabulary for p in policies])
         # The vocabulary of each set of policies a route chooses, made once.
         self._vocabularies: dict[tuple[int, ...], Any] = {}
-        self.judgements = Judgements(settings.cache)
+        self.judgements = Judgements(settings.cache_mb * 1_000_000)
 
     def warm_up(self) -> bool:
         """Judge a made-up order (an SI joint fusion, CPT 27279, with no documentation) under
@@ -300,14 +316,14 @@ class Engine:
             return read_json_case_text(text, "request")
         return read_case_text(text, "request", self.limits)
 
-    def judge_hook(self, data: dict[str, Any]) -> tuple[Judged, bool]:
-        """A hook request judged, or the judgement of the same contents made before or under
-        way (`Judgements`), and whether it was kept from another call; judged afresh when
-        keeping is off (`cache = 0`)."""
-        key = request_key(data) if self.settings.cache else None
+    def judge_hook(self, data: dict[str, Any], size: int) -> tuple[Judged, bool]:
+        """A hook request (of `size` bytes) judged, or the judgement of the same contents made
+        before or under way (`Judgements`), and whether it was kept from another call; judged
+        afresh when keeping is off (`cache_mb = 0`)."""
+        key = request_key(data) if self.settings.cache_mb else None
         if key is None:
             return self.judge(data), False
-        return self.judgements.get(key, lambda: self.judge(data), self.settings.time_limit)
+        return self.judgements.get(key, lambda: self.judge(data), self.settings.time_limit, size)
 
     def judge(self, data: Any, options: Options | None = None) -> Judged:
         if not isinstance(data, dict):
