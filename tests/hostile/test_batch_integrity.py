@@ -438,28 +438,40 @@ def test_a_file_system_without_locks_is_refused(tmp_path, capsys, monkeypatch):
         assert out.read_bytes() == before
 
 
-@pytest.mark.slow  # two runs of real cases at once, in processes of their own
+@pytest.mark.slow  # real cases in processes of their own
 def test_two_concurrent_resumes_of_one_output_leave_one_writer(tmp_path):
+    cases = _real(12)
     source, reference = tmp_path / "cases.jsonl", tmp_path / "reference.jsonl"
-    source.write_text(_real(80), encoding="utf-8")
+    source.write_text(cases, encoding="utf-8")
     assert _subprocess("batch", source, "--out", reference).returncode == 0
     # A run that stopped after 5 cases: its input then had those 5 cases only.
-    source.write_text(_real(5), encoding="utf-8")
+    live = tmp_path / "live.jsonl"
+    live.write_text(_real(5), encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    assert _subprocess("batch", source, "--out", out).returncode == 0
-    source.write_text(_real(80), encoding="utf-8")
-    command = [sys.executable, "-m", "sijfasp", "batch", str(source), "--out", str(out)]
+    assert _subprocess("batch", live, "--out", out).returncode == 0
 
-    def start(*options: str) -> subprocess.Popen:
+    def start(source: Path, *options: str) -> subprocess.Popen:
+        command = [sys.executable, "-m", "sijfasp", "batch", str(source), "--out", str(out)]
         return subprocess.Popen([*command, *options], cwd=REPO, stderr=subprocess.PIPE, text=True)
 
-    running = start("--resume")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and out.read_bytes().count(b"\n") < 7:
-        time.sleep(0.02)
-    # While it runs: a second resume, and a new run, which would truncate the output.
-    others = [start("--resume"), start()]
-    refusals = [other.communicate(timeout=120)[1] for other in others]
+    # The resumed run reads its cases from a pipe this test holds open, so it is still writing
+    # when the two others start, on a fast machine or a loaded one.
+    live.unlink()
+    os.mkfifo(live)
+    running = start(live, "--resume")
+    lines = cases.splitlines(keepends=True)
+    with open(live, "w", encoding="utf-8") as pipe:
+        pipe.writelines(lines[:8])
+        pipe.flush()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and out.read_bytes().count(b"\n") < 8:
+            time.sleep(0.02)
+        assert out.read_bytes().count(b"\n") == 8
+        # While it waits for more: a second resume, and a new run, which would truncate the
+        # output (of the same cases, from a file: the pipe is the running one's).
+        others = [start(source, "--resume"), start(source)]
+        refusals = [other.communicate(timeout=120)[1] for other in others]
+        pipe.writelines(lines[8:])
     _, err = running.communicate(timeout=300)
     assert running.returncode == 0 and "5 already done" in err, err
     for other, refusal in zip(others, refusals):
