@@ -124,9 +124,9 @@ def _has_duplicates(value: Any) -> bool:
 def request_key(data: dict[str, Any]) -> str | None:
     """The SHA-256 of what a hook request asks to judge: its canonical JSON without the
     per-call members (whether it has a `hookInstance` is kept: that makes it a hook request),
-    order-select and order-sign alike;
-    None when it cannot be kept (a key written twice). Values JSON has no type for are written
-    with their type (a Decimal `14.0` is not the integer 14)."""
+    order-select and order-sign alike; None when it cannot be kept (a key written twice).
+    Values JSON has no type for are written with their type (a Decimal `14.0` is not the
+    integer 14)."""
     if _has_duplicates(data):
         return None
     contents = {k: v for k, v in data.items() if k not in PER_CALL}
