@@ -298,7 +298,7 @@ def test_calls_that_arrive_together_with_the_same_contents_are_judged_once():
     deadline = time.monotonic() + 5
     while "k" not in kept.running and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.1)
+    time.sleep(0.3)  # the other calls arrive meanwhile
     release.set()
     for thread in threads:
         thread.join(10)
@@ -306,6 +306,42 @@ def test_calls_that_arrive_together_with_the_same_contents_are_judged_once():
     assert len({id(judged) for judged, _ in found}) == 1
     assert sorted(was_kept for _, was_kept in found) == [False] + [True] * 5
     assert kept.get("k", judge, 10, 1)[1] is True and len(calls) == 1
+
+
+def test_calls_waiting_for_a_judgement_that_fails_get_its_refusal():
+    import threading
+
+    from sijfasp.serve.engine import Judgements
+
+    kept = Judgements(100)
+    calls: list[int] = []
+    release = threading.Event()
+
+    def refuse():
+        calls.append(1)
+        release.wait(5)
+        raise SijfaspError([])
+
+    refused: list[object] = []
+
+    def call() -> None:
+        try:
+            kept.get("k", refuse, 10, 1)
+        except SijfaspError as error:
+            refused.append(error)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while "k" not in kept.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the other calls arrive meanwhile
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(calls) == 1 and len(refused) == 4
+    assert not kept.kept and not kept.running
 
 
 def test_a_failed_judgement_is_not_kept_and_the_oldest_goes_first():

@@ -144,18 +144,18 @@ def request_key(data: dict[str, Any]) -> str | None:
 
 class Judgements:
     """Judgements kept by request contents, and those under way: a call whose contents are
-    being judged waits for that judgement rather than making it again. What is kept is
-    bounded by the size of the requests judged (`budget` bytes; a judgement takes about five
-    times its request's size in memory): the least recently used go first. A judgement that
-    fails (a bad request, the time limit) is not kept; a call waiting for it then judges its
-    request itself."""
+    being judged waits for that judgement rather than making it again, and gets its refusal
+    when it fails (a bad request, the time limit: the same contents fail alike). What is kept
+    is bounded by the size of the requests judged (`budget` bytes; a judgement takes about
+    five times its request's size in memory): the least recently used go first. A failed
+    judgement is not kept: the next call with those contents is judged again."""
 
     def __init__(self, budget: int):
         self.budget = budget
         self.lock = threading.Lock()
         self.kept: OrderedDict[str, tuple[Judged, int]] = OrderedDict()
         self.size = 0  # the bytes of the requests kept
-        self.running: dict[str, threading.Event] = {}
+        self.running: dict[str, _UnderWay] = {}
 
     def get(
         self, key: str, judge: Callable[[], Judged], wait: float, size: int
@@ -168,16 +168,22 @@ class Judgements:
                 return found, True
             under_way = self.running.get(key)
             if under_way is None:
-                self.running[key] = threading.Event()
+                mine = self.running[key] = _UnderWay()
         if under_way is not None:
-            under_way.wait(wait or None)
+            under_way.done.wait(wait or None)
+            if under_way.error is not None:
+                raise under_way.error
             with self.lock:
                 found = self._kept(key)
             if found is not None:
                 return found, True
-            return judge(), False  # the first call's judgement failed or is late: judged here
+            return judge(), False  # the first call's judgement is late: judged here
         try:
             judged = judge()
+        except BaseException as error:
+            mine.error = error
+            raise
+        else:
             with self.lock:
                 if size <= self.budget:
                     self.kept[key] = (judged, size)
@@ -188,7 +194,8 @@ class Judgements:
             return judged, False
         finally:
             with self.lock:
-                self.running.pop(key).set()
+                self.running.pop(key)
+            mine.done.set()
 
     def _kept(self, key: str) -> Judged | None:
         found = self.kept.get(key)
@@ -196,6 +203,14 @@ class Judgements:
             return None
         self.kept.move_to_end(key)
         return found[0]
+
+
+class _UnderWay:
+    """A judgement being made: set when it ends, with its error if it failed."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 class Engine:
