@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TypeVar
 
 import clingo
 
@@ -39,8 +40,9 @@ from ..language.compiler import (
 from ..language.semantics import ValueType
 from ..policies.loaded import LoadedPolicy
 from ..solve.case_facts import months_before
-from .prover import Assumption, Prover, sym
+from .prover import Assumption, Parts, Prover, sym
 
+_Item = TypeVar("_Item")
 _ALLOW = re.compile(r"#.*\blint:\s*allow\s+([a-z][a-z-]*(?:[\s,]+[a-z][a-z-]*)*)")
 
 
@@ -202,12 +204,31 @@ def _shown(value: clingo.Symbol) -> str:
 class _Lint:
     loaded: LoadedPolicy
     located: _Map
-    prover: Prover
+    prover: Prover  # the whole program
+    parts: Parts  # its parts, for questions about a few nodes
     found: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceText] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sources = {s.path: s for s in self.loaded.sources}
+
+    def each_sat(
+        self,
+        items: Sequence[_Item],
+        prover_of: Callable[[_Item], Prover],
+        question: Callable[[_Item], tuple[Assumption, clingo.Symbol]],
+    ) -> list[bool]:
+        """`Prover.each_sat` of each item's question, asked of the part the item lies in."""
+        asked: dict[int, tuple[Prover, list[int]]] = {}
+        for index, item in enumerate(items):
+            prover = prover_of(item)
+            asked.setdefault(id(prover), (prover, []))[1].append(index)
+        answers = [False] * len(items)
+        for prover, indexes in asked.values():
+            found = prover.each_sat([question(items[i]) for i in indexes])
+            for index, met in zip(indexes, found, strict=True):
+                answers[index] = met
+        return answers
 
     # -- words
     def quote(self, span: Span) -> str:
@@ -251,9 +272,11 @@ class _Lint:
             pending += nodes[node].children
         return found
 
-    def leaf_core(self, goal: Sequence[Assumption], roots: Iterable[str]) -> list[str]:
+    def leaf_core(
+        self, goal: Sequence[Assumption], roots: Iterable[str], prover: Prover | None = None
+    ) -> list[str]:
         candidates = [(sym("relax", n), False) for n in self.leaves(roots)]
-        core = self.prover.core(goal, candidates) or []
+        core = (prover or self.prover).core(goal, candidates) or []
         return [str(symbol.arguments[0].name) for symbol, _ in core]
 
     def witness(self, symbols: Sequence[clingo.Symbol], roots: Iterable[str]) -> str:
@@ -297,8 +320,10 @@ class _Lint:
     def check_filters(self) -> set[str]:
         dead: set[str] = set()
         filters = list(self.located.filters)
-        questions = [((sym("want_rec", f), True), sym("rec", f)) for f in filters]
-        for filter_id, met in zip(filters, self.prover.each_sat(questions)):
+        answers = self.each_sat(
+            filters, self.parts.for_filter, lambda f: ((sym("want_rec", f), True), sym("rec", f))
+        )
+        for filter_id, met in zip(filters, answers, strict=True):
             part = self.located.filters[filter_id]
             goal = [(sym("want_rec", filter_id), True)]
             if met:
@@ -306,7 +331,7 @@ class _Lint:
             dead.add(filter_id)
             numbers = range(1, len(part.all_conditions) + 1)
             candidates = [(sym("relax_cond", filter_id, i), False) for i in numbers]
-            core = self.prover.core(goal, candidates) or []
+            core = self.parts.for_filter(filter_id).core(goal, candidates) or []
             named = [part.all_conditions[s.arguments[1].number - 1] for s, _ in core]
             listed = ", ".join(f"`{self.quote(c.span)}` (line {c.span.line})" for c in named)
             self.emit(
@@ -320,8 +345,10 @@ class _Lint:
     def check_nodes(self, dead_filters: set[str]) -> set[str]:
         compiled = self.loaded.compiled
         nodes = list(self.located.nodes)
-        questions = [((sym("want", n), True), sym("holds", n)) for n in nodes]
-        unmeetable = {n for n, met in zip(nodes, self.prover.each_sat(questions)) if not met}
+        answers = self.each_sat(
+            nodes, self.parts.for_node, lambda n: ((sym("want", n), True), sym("holds", n))
+        )
+        unmeetable = {n for n, met in zip(nodes, answers, strict=True) if not met}
         for node_id, where in self.located.nodes.items():
             if node_id not in unmeetable:
                 continue
@@ -339,7 +366,7 @@ class _Lint:
                     f"{self.describe(node_id)} can never be met: {self._room(info.leaf, mine)}",
                 )
                 continue
-            core = self.leaf_core(goal, [node_id])
+            core = self.leaf_core(goal, [node_id], self.parts.for_node(node_id))
             conflict = f"the conditions that conflict: {self.conditions(core)}" if core else None
             if where.role == "exclusion":
                 self.emit(
@@ -506,15 +533,16 @@ class _Lint:
         return " or ".join(s for s, found in services.items() if exclusion in found)
 
     # -- 4: redundancy
-    def groups(self) -> list[tuple[clingo.Symbol, tuple[str, ...]]]:
-        """Members that must all hold: each service's criteria, each `all of`'s members."""
+    def groups(self) -> list[tuple[clingo.Symbol, tuple[str, ...], bool]]:
+        """Members that must all hold: each service's criteria, each `all of`'s members (with
+        True: they lie under one tree)."""
         compiled = self.loaded.compiled
         found = [
-            (clingo.Function("criteria", [clingo.Function(s)]), tuple(tops))
+            (clingo.Function("criteria", [clingo.Function(s)]), tuple(tops), False)
             for s, tops in compiled.top.items()
         ]
         found += [
-            (clingo.Function(n), compiled.nodes[n].children)
+            (clingo.Function(n), compiled.nodes[n].children, True)
             for n in self.located.nodes
             if compiled.nodes[n].kind == NodeKind.ALL
         ]
@@ -522,32 +550,60 @@ class _Lint:
 
     def check_redundant(self, unmeetable: set[str]) -> None:
         reported: set[str] = set()
-        for group, members in self.groups():
+        for group, members, local in self.groups():
+            home = self.parts.for_node(group.name) if local else self.prover
             hold = (clingo.Function("hold_group", [group]), True)
-            if any(m in unmeetable for m in members) or not self.prover.sat([hold]):
+            if any(m in unmeetable for m in members) or not home.sat([hold]):
                 continue  # a conflict, reported as such
             candidates = [m for m in members if m in self.located.nodes and m not in reported]
             set_aside: set[str] = set()
             # The later of two equal members is the one reported; once reported, a member is
-            # set aside, so that what remains still implies everything set aside. The members
-            # set aside stay so for the group's later questions (set once, not per question).
-            try:
-                for member in sorted(candidates, key=self._line, reverse=True):
-                    aside = (sym("set_aside", member), True)
-                    if self.prover.sat([hold, (sym("want_not", member), True), aside]):
-                        continue
-                    others = [m for m in members if m != member and m not in set_aside]
-                    core = self.prover.core(
-                        [(sym("want_not", member), True)],
-                        [(sym("want", o), True) for o in others],
-                    )
-                    set_aside.add(member)
-                    self.prover.keep(sym("set_aside", member), True)
-                    reported.add(member)
-                    self.report_redundant(member, core or [])
-            finally:
-                for member in set_aside:
-                    self.prover.keep(sym("set_aside", member), False)
+            # set aside (no longer required), so that what remains still implies everything
+            # set aside.
+            for member in sorted(candidates, key=self._line, reverse=True):
+                others = [m for m in members if m != member and m not in set_aside]
+                core = self.implying(member, others, home if local else None)
+                if core is None:
+                    continue
+                set_aside.add(member)
+                reported.add(member)
+                self.report_redundant(member, core)
+
+    def implying(
+        self, member: str, others: list[str], home: Prover | None
+    ) -> list[Assumption] | None:
+        """A fewest set of the others that implies the member (a minimal core of the solver's),
+        or None when the others hold in some case where the member does not.
+
+        Asked first of each part that holds the member, with the others that part holds: the
+        criteria that read what the member reads, where an implication mostly lies. A core
+        there is a core of the whole program (the part's program is the whole one's for those
+        nodes). When no part finds one, the whole program decides; a core it finds is looked
+        for again over the parts' trees together, and else shrunk in a program of the
+        criteria the solver named."""
+        goal = [(sym("want_not", member), True)]
+
+        def wanted(names: Iterable[str]) -> list[Assumption]:
+            return [(sym("want", o), True) for o in names]
+
+        if home is not None:
+            return home.core(goal, wanted(others))
+        for prover, held in self.parts.around(member):
+            core = prover.core(goal, wanted(o for o in others if o in held))
+            if core is not None:
+                return core
+            if held.issuperset(others):
+                return None  # the part held every other member: no case was left out
+        found = self.prover.conflict(goal, wanted(others))
+        if not found:
+            return found
+        union = self.parts.union(member)
+        if union is not None:
+            core = union[0].core(goal, wanted(o for o in others if o in union[1]))
+            if core is not None:
+                return core
+        named = [str(symbol.arguments[0].name) for symbol, _ in found]
+        return self.parts.for_nodes([member, *named]).core(goal, found)
 
     def report_redundant(self, member: str, core: list[Assumption]) -> None:
         implying = [str(symbol.arguments[0].name) for symbol, _ in core]
@@ -577,13 +633,28 @@ class _Lint:
             (clingo.Function("exclusions", [clingo.Function(s)]), tuple(x), "exclusion")
             for s, x in compiled.exclusions.items()
         ]
-        for group, members, what in groups:
-            for member in members:
-                if member not in self.located.nodes or member in unmeetable or len(members) < 2:
-                    continue
-                alone = clingo.Function("alone", [group, clingo.Function(member)])
-                if self.prover.sat([(alone, True)]):
-                    continue
+        asked = [
+            (group, member, what)
+            for group, members, what in groups
+            if len(members) > 1
+            for member in members
+            if member in self.located.nodes and member not in unmeetable
+        ]
+
+        def question(item: tuple[clingo.Symbol, str, str]) -> tuple[Assumption, clingo.Symbol]:
+            group, member = item[0], clingo.Function(item[1])
+            return (
+                (clingo.Function("alone", [group, member]), True),
+                clingo.Function("lone", [group, member]),
+            )
+
+        def prover_of(item: tuple[clingo.Symbol, str, str]) -> Prover:
+            return self.prover if item[2] == "exclusion" else self.parts.for_node(item[0].name)
+
+        for (_, member, what), met in zip(
+            asked, self.each_sat(asked, prover_of, question), strict=True
+        ):
+            if not met:
                 self.emit(
                     Code.NEVER_MATTERS,
                     self.located.nodes[member].span,
@@ -600,7 +671,8 @@ def _program(loaded: LoadedPolicy, located: _Map) -> str:
 def prove(loaded: LoadedPolicy) -> list[Diagnostic]:
     """Every proven problem of a policy, suppressed ones left out."""
     located = _locate(loaded)
-    lint = _Lint(loaded, located, Prover(_program(loaded, located)))
+    whole = Prover(_program(loaded, located))
+    lint = _Lint(loaded, located, whole, Parts(whole))
     dead_filters = lint.check_filters()
     unmeetable = lint.check_nodes(dead_filters)
     lint.check_services(unmeetable)
