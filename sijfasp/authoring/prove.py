@@ -578,9 +578,9 @@ class _Lint:
         Asked first of each part that holds the member, with the others that part holds: the
         criteria that read what the member reads, where an implication mostly lies. A core
         there is a core of the whole program (the part's program is the whole one's for those
-        nodes). When no part finds one, the whole program decides; a core it finds is looked
-        for again over the parts' trees together, and else shrunk in a program of the
-        criteria the solver named."""
+        nodes). When no part finds one, the whole program decides; a core it finds is shrunk in
+        a program of the criteria it names, or when it names many, looked for again over the
+        parts' trees together."""
         goal = [(sym("want_not", member), True)]
 
         def wanted(names: Iterable[str]) -> list[Assumption]:
@@ -588,16 +588,23 @@ class _Lint:
 
         if home is not None:
             return home.core(goal, wanted(others))
+        near: set[str] = set()
         for prover, held in self.parts.around(member):
             core = prover.core(goal, wanted(o for o in others if o in held))
             if core is not None:
                 return core
             if held.issuperset(others):
                 return None  # the part held every other member: no case was left out
-        found = self.prover.conflict(goal, wanted(others))
+            near |= held
+        # The criteria the parts held first: the solver meets a conflict among them early, and
+        # names them rather than most of the criteria.
+        ordered = [o for o in others if o in near] + [o for o in others if o not in near]
+        found = self.prover.conflict(goal, wanted(ordered))
         if not found:
             return found
-        union = self.parts.union(member)
+        # The solver's core names a few criteria, or (when its conflict came late) most of them:
+        # then the parts' trees together are the smaller program to shrink it in.
+        union = self.parts.union(member) if len(found) > self.parts.BUDGET // 2 else None
         if union is not None:
             core = union[0].core(goal, wanted(o for o in others if o in union[1]))
             if core is not None:

@@ -3,6 +3,11 @@
 the question that set it. `prove.py` asks the questions; this module answers them: whether a
 model exists, one model's shown atoms, many questions answered from a few models, and a
 minimal set of assumptions that has no model (a core).
+
+A long policy's program is also split into parts that no rule joins (`Parts`), each grounded
+once with a solver of its own: a question about a few nodes is asked of a part that holds
+them, whose solves cost what the part holds rather than what the policy holds
+(docs/how-it-works.md, "Policy size").
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ def sym(name: str, *args: str | int) -> clingo.Symbol:
 
 
 class Prover:
-    """One grounded program per policy; every question is a solve under assumptions."""
+    """One grounded program (a policy's, or a part of it); every question is a solve under
+    assumptions."""
 
     def __init__(self, program: str, open_questions: bool = False) -> None:
         self.control = clingo.Control(["--warn=none"])
