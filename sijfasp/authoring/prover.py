@@ -218,21 +218,44 @@ class Prover:
 # ------------------------------------------------------------------ parts of a long policy
 # What prove.lp reads of a program: which node, fact, record filter or record set a fact is
 # about (None: facts every part needs, the domains of record fields).
-def _owner(symbol: clingo.Symbol) -> tuple[str, str] | None:
-    name, args = symbol.name, symbol.arguments
+def _owner(name: str, args: list[str]) -> tuple[str, str] | None:
     if name in ("node", "child", "leaf", "allowed", "duration_months", "days_cap", "free_leaf"):
-        return ("node", str(args[0]))
+        return ("node", args[0])
     if name in ("top", "excludes"):
-        return ("node", str(args[1]))
+        return ("node", args[1])
     if name in ("dom", "required_fact", "free_fact"):
-        return ("fact", str(args[0]))
+        return ("fact", args[0])
     if name == "filter":
-        return ("filter", str(args[1]))
+        return ("filter", args[1])
     if name in ("condition", "condition_value", "date_cap"):
-        return ("filter", str(args[0]))
+        return ("filter", args[0])
     if name in ("set_includes", "subsumed"):
-        return ("set", str(args[0]))
+        return ("set", args[0])
     return None
+
+
+def _term(text: str) -> tuple[str, list[str]]:
+    """A term as clingo writes it (`f(a,g(b,c))`: no spaces), split into its name and the
+    text of each argument. Reading the text costs less than asking clingo for each part."""
+    name, _, rest = text.partition("(")
+    if not rest:
+        return name, []
+    args: list[str] = []
+    depth, start, quoted = 0, 0, False
+    for index, char in enumerate(rest[:-1]):
+        if char == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            args.append(rest[start:index])
+            start = index + 1
+    args.append(rest[start:-1])
+    return name, args
 
 
 _READ = (
@@ -285,38 +308,37 @@ class Parts:
     def __init__(self, whole: Prover) -> None:
         self.whole = whole
         atoms = whole.control.symbolic_atoms
-        facts = [a.symbol for n, k in _READ for a in atoms.by_signature(n, k) if a.is_fact]
+        facts = [str(a.symbol) for n, k in _READ for a in atoms.by_signature(n, k) if a.is_fact]
         self._facts: dict[tuple[str, str] | None, list[str]] = {}
-        for symbol in facts:
-            self._facts.setdefault(_owner(symbol), []).append(f"{symbol}.\n")
         self._parent: dict[tuple[str, str], tuple[str, str]] = {}
         children: dict[str, list[str]] = {}
         nodes: list[str] = []
         self._key: dict[str, tuple[str, str]] = {}  # leaf -> the piece it reads
-        for symbol in facts:
-            args = symbol.arguments
-            if symbol.name == "node":
-                nodes.append(str(args[0]))
-            elif symbol.name == "child":
-                children.setdefault(str(args[0]), []).append(str(args[1]))
-            elif symbol.name == "leaf":
-                test = args[1]
-                if test.name in _FACT_TESTS:
-                    self._key[str(args[0])] = ("fact", str(test.arguments[0]))
-                elif test.name in _RECORD_TESTS:
-                    self._key[str(args[0])] = ("set", str(test.arguments[0]))
+        for fact in facts:
+            name, args = _term(fact)
+            self._facts.setdefault(_owner(name, args), []).append(f"{fact}.\n")
+            if name == "node":
+                nodes.append(args[0])
+            elif name == "child":
+                children.setdefault(args[0], []).append(args[1])
+            elif name == "leaf":
+                test, tested = _term(args[1])
+                if test in _FACT_TESTS:
+                    self._key[args[0]] = ("fact", tested[0])
+                elif test in _RECORD_TESTS:
+                    self._key[args[0]] = ("set", tested[0])
                 else:
-                    self._key[str(args[0])] = ("leaf", str(args[0]))
-            elif symbol.name == "filter":
-                self._join(("set", str(args[0])), ("filter", str(args[1])))
-            elif symbol.name in ("set_includes", "subsumed"):
-                self._join(("set", str(args[0])), ("set", str(args[1])))
-            elif symbol.name == "condition":
-                test = args[2]
-                if test.name in ("matches", "covers"):
-                    self._join(("filter", str(args[0])), ("fact", str(test.arguments[1])))
-                elif test.name in ("after", "before"):
-                    self._join(("filter", str(args[0])), ("set", str(test.arguments[1])))
+                    self._key[args[0]] = ("leaf", args[0])
+            elif name == "filter":
+                self._join(("set", args[0]), ("filter", args[1]))
+            elif name in ("set_includes", "subsumed"):
+                self._join(("set", args[0]), ("set", args[1]))
+            elif name == "condition":
+                test, tested = _term(args[2])
+                if test in ("matches", "covers"):
+                    self._join(("filter", args[0]), ("fact", tested[1]))
+                elif test in ("after", "before"):
+                    self._join(("filter", args[0]), ("set", tested[1]))
         self._children = children
         inner = {c for cs in children.values() for c in cs}
         self.roots = [n for n in nodes if n not in inner]
