@@ -177,7 +177,7 @@ def test_a_bad_equivalent_entry_and_an_unknown_policy_are_refused(tiny):
 # of the policy). Every mutant of the bundle is `python benchmarks/author_tools.py mutate`
 # (docs/authoring.md).
 SAMPLED = ("caresource_sijf_2026", "aim_sijf_2022@2022-09-11", "aim_sijf_2022@2022-06-12")
-EVERY = 8
+EVERY = 12
 
 
 @pytest.mark.slow  # a sample of a policy's mutants (a minute or so)
@@ -200,7 +200,7 @@ def test_the_bundled_policies_mutation_score_is_printed(capsys, sampled):
     with capsys.disabled():
         print(f"\n{text}\n  (every {EVERY}th mutant of {sampled})")
     _, counted = report.score
-    assert counted >= 20 and "mutation score" in text
+    assert counted >= 15 and "mutation score" in text
     # The bundled tests kill every sampled mutant (or it is declared equivalent, with a reason).
     assert report.count("survived") == 0, text
 

@@ -444,7 +444,7 @@ def test_compiled_policy_agrees_with_the_reference(example):
 
 # In CI (the whole suite) this one runs too: more policies, more cases each.
 @pytest.mark.slow
-@settings(SETTINGS, max_examples=600)
+@settings(SETTINGS, max_examples=400)
 @given(_examples(3, 5))
 @pytest.mark.exhaustive
 def test_compiled_policy_agrees_with_the_reference_at_length(example):
