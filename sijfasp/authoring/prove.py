@@ -206,6 +206,7 @@ class _Lint:
     located: _Map
     prover: Prover  # the whole program
     parts: Parts  # its parts, for questions about a few nodes
+    case: set[clingo.Symbol] | None = None  # a case meeting a service's criteria, every atom
     found: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceText] = field(default_factory=dict)
 
@@ -553,8 +554,18 @@ class _Lint:
         for group, members, local in self.groups():
             home = self.parts.for_node(group.name) if local else self.prover
             hold = (clingo.Function("hold_group", [group]), True)
-            if any(m in unmeetable for m in members) or not home.sat([hold]):
+            if any(m in unmeetable for m in members):
                 continue  # a conflict, reported as such
+            if local or self.parts.single:
+                self.case = None
+                if not home.sat([hold]):
+                    continue
+            else:
+                # A case meeting every member, kept whole: a member's question may change it
+                # only where the member reads (Parts.as_in).
+                self.case = home.atoms([hold])
+                if self.case is None:
+                    continue
             candidates = [m for m in members if m in self.located.nodes and m not in reported]
             set_aside: set[str] = set()
             # The later of two equal members is the one reported; once reported, a member is
@@ -596,6 +607,16 @@ class _Lint:
             if held.issuperset(others):
                 return None  # the part held every other member: no case was left out
             near |= held
+        # When one part holds every tree that reads what the member reads: a case where the
+        # others hold and the member does not, found in that part with every other piece as
+        # in the case meeting every member, is such a case of the whole program (the trees
+        # outside the part read only pieces left as they were, where they hold).
+        part = self.parts.one_part(member)
+        if part is not None and self.case is not None:
+            prover, held = part
+            kept = self.parts.as_in(prover, self.case, member)
+            if prover.sat(goal + wanted(o for o in others if o in held), kept):
+                return None
         # The criteria the parts held first: the solver meets a conflict among them early, and
         # names them rather than most of the criteria.
         ordered = [o for o in others if o in near] + [o for o in others if o not in near]

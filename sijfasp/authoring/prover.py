@@ -121,10 +121,24 @@ class Prover:
             result = self.control.solve(assumptions=asked, on_model=keep)
         return found if result.satisfiable else None
 
-    def sat(self, assumptions: Sequence[Assumption]) -> bool:
+    def sat(self, assumptions: Sequence[Assumption], literals: Sequence[int] = ()) -> bool:
+        """Whether a model exists under the assumptions (and program literals, all true)."""
         self.solves += 1
         with self._setting(assumptions) as asked:
-            return bool(self.control.solve(assumptions=asked).satisfiable)
+            return bool(self.control.solve(assumptions=[*asked, *literals]).satisfiable)
+
+    def atoms(self, assumptions: Sequence[Assumption]) -> set[clingo.Symbol] | None:
+        """Every atom true in a model under the assumptions, or None when there is none."""
+        found: set[clingo.Symbol] = set()
+
+        def keep(model: clingo.Model) -> None:
+            found.clear()
+            found.update(model.symbols(atoms=True))
+
+        self.solves += 1
+        with self._setting(assumptions) as asked:
+            result = self.control.solve(assumptions=asked, on_model=keep)
+        return found if result.satisfiable else None
 
     def each_sat(self, questions: Sequence[tuple[Assumption, clingo.Symbol]]) -> list[bool]:
         """`sat` of each question's assumption, with the atom every model of it makes true
@@ -371,6 +385,7 @@ class Parts:
         self._parts = parts
         self._provers: dict[int, tuple[Prover, frozenset[str]]] = {}
         self._unions: dict[tuple[int, ...], tuple[Prover, frozenset[str]]] = {}
+        self._choices: dict[Prover, list[tuple[clingo.Symbol, int, tuple[str, str]]]] = {}
 
     # -- pieces
     def _find(self, key: tuple[str, str]) -> tuple[str, str]:
@@ -447,6 +462,39 @@ class Parts:
         if self.single or node not in self.root_of:
             return [(self.whole, frozenset(self.root_of))]
         return [self._part(i) for i in self._indexes(node)]
+
+    def one_part(self, node: str) -> tuple[Prover, frozenset[str]] | None:
+        """The part holding every tree that reads what the node reads, if one part does."""
+        if self.single or node not in self.root_of:
+            return None
+        indexes = self._indexes(node)
+        return self._part(indexes[0]) if len(indexes) == 1 else None
+
+    def as_in(self, prover: Prover, case: set[clingo.Symbol], node: str) -> list[int]:
+        """Literals that keep every piece of a part's program the node does not read as it is
+        in `case` (a model of the whole program): its findings' values, its records and
+        their fields, its counts held or not."""
+        if prover not in self._choices:
+            choices: list[tuple[clingo.Symbol, int, tuple[str, str]]] = []
+            atoms = prover.control.symbolic_atoms
+            for name, arity in (("val", 2), ("rec", 1), ("rv", 3), ("holds", 1)):
+                for atom in atoms.by_signature(name, arity):
+                    first = str(atom.symbol.arguments[0])
+                    if name == "val":
+                        key: tuple[str, str] | None = ("fact", first)
+                    elif name == "holds":
+                        key = self._key.get(first)
+                    else:
+                        key = ("filter", first)
+                    if key is not None and not atom.is_fact:
+                        choices.append((atom.symbol, atom.literal, self._find(key)))
+            self._choices[prover] = choices
+        own = set(self._pieces(self._below.get(node) or self._subtree(node)))
+        return [
+            literal if symbol in case else -literal
+            for symbol, literal, piece in self._choices[prover]
+            if piece not in own
+        ]
 
     def _indexes(self, node: str) -> tuple[int, ...]:
         pieces = self._pieces(self._below.get(node) or self._subtree(node))
