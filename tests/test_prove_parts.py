@@ -165,3 +165,24 @@ def test_criteria_that_read_one_finding_share_a_part_and_a_record_joins_the_side
         for wanted in ("want", "want_not"):
             question = [(sym(wanted, node), True)]
             assert parts.for_node(node).sat(question) == parts.whole.sat(question)
+
+
+def test_each_criterion_of_a_policy_in_parts_is_settled_within_its_part(tmp_path, monkeypatch):
+    # One piece a part: the scores, the tumor, the block with the side it is tied to. The
+    # lower score is implied within its part; each other criterion is shown not implied there,
+    # from a case meeting every criterion changed only where it reads: the whole program is
+    # never asked whether a criterion is implied.
+    monkeypatch.setattr(Parts, "BUDGET", 1)
+    asked: list[int] = []
+    conflict = Prover.conflict
+
+    def counted(self, goal, candidates):
+        if not self.open and goal:  # the whole program, asked about one criterion
+            asked.append(len(candidates))
+        return conflict(self, goal, candidates)
+
+    monkeypatch.setattr(Prover, "conflict", counted)
+    found = prove.prove(load_policy(_policy(tmp_path, CRITERIA)))
+    assert [(str(d.code), d.span.line) for d in found] == [("redundant-criterion", 5)]
+    assert "'pain' (line 5) is implied by 'more_pain' (line 6)" in found[0].message
+    assert asked == []
