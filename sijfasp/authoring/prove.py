@@ -589,9 +589,10 @@ class _Lint:
         Asked first of each part that holds the member, with the others that part holds: the
         criteria that read what the member reads, where an implication mostly lies. A core
         there is a core of the whole program (the part's program is the whole one's for those
-        nodes). When no part finds one, the whole program decides; a core it finds is shrunk in
-        a program of the criteria it names, or when it names many, looked for again over the
-        parts' trees together."""
+        nodes). When none is found and one part holds every tree reading what the member reads,
+        a case changed from `self.case` only there may show the member not implied. Else the
+        whole program decides; a core it finds is shrunk in a program of the criteria it names,
+        or when it names many, looked for again over the parts' trees together."""
         goal = [(sym("want_not", member), True)]
 
         def wanted(names: Iterable[str]) -> list[Assumption]:
