@@ -307,14 +307,14 @@ def test_a_case_past_the_time_limit_is_an_error_line_and_the_batch_goes_on(tmp_p
 
 
 def _grounding_heavy_case() -> dict:
-    """Two thousand diagnostic blocks documented without their relief, one a day back from the
-    request: seconds of grounding (each block matched against every block filter of both worlds),
-    before any solving."""
+    """Five thousand diagnostic blocks (the most a chart may hold) documented without their
+    relief, one a day back from the request: seconds of grounding (each block matched against
+    the block filters' tests of both worlds), before any solving."""
     case = _example(EXAMPLE_YAML[0])
     request = dt.date.fromisoformat(str(case["request"]["date"]))
     blocks = [
         {**LEFT_BLOCK, "date": (request - dt.timedelta(days=1 + i)).isoformat()}
-        for i in range(2000)
+        for i in range(5000)
     ]
     return {**case, "id": "grounding-heavy", "records": {"injection": blocks}}
 
