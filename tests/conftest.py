@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-import pytest
-import support
+
+def _bytecode_kept_outside_the_tree() -> None:
+    """Where the environment turns bytecode off (PYTHONDONTWRITEBYTECODE), each test process and
+    each command a test runs would compile the tests (pytest's assertion rewriting) and sijfasp's
+    modules afresh: a few seconds a worker and a tenth of a second a command. The test run keeps
+    that bytecode in a folder of its own instead, never beside the sources:
+    `~/.cache/sijfasp-tests/bytecode` (under XDG_CACHE_HOME when set). Workers and commands
+    inherit the setting through the environment."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = str(Path(home) / "sijfasp-tests" / "bytecode")
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    sys.pycache_prefix, sys.dont_write_bytecode = folder, False
+
+
+_bytecode_kept_outside_the_tree()
+
+import pytest  # noqa: E402
+import support  # noqa: E402
 
 _CACHE_HOME = tempfile.mkdtemp(prefix="sijfasp-test-cache-")
 
