@@ -3,6 +3,7 @@ command reports failures, bad test files, updates and coverage as documented."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -18,11 +19,17 @@ from sijfasp.policies.versions import reference
 TEST_FILES = pt.default_test_files()
 
 
+@functools.cache
+def _bundled_test_file(path: Path) -> pt.TestFile:
+    """A bundled test file, read once per process (the tests here only read it)."""
+    return pt.load_test_file(path)
+
+
 class _Runs(dict[Path, tuple[pt.TestFile, list[pt.Outcome]]]):
     """Each test file's outcomes, worked out when first asked for."""
 
     def __missing__(self, path: Path) -> tuple[pt.TestFile, list[pt.Outcome]]:
-        test_file = pt.load_test_file(path)
+        test_file = _bundled_test_file(path)
         self[path] = found = (test_file, pt.run_file(test_file))
         return found
 
@@ -34,7 +41,7 @@ def runs() -> _Runs:
 
 # The policy version each test file tests; a version's files and its coverage share an xdist
 # group (--dist loadgroup), so one worker runs each file once.
-VERSION_OF = {path: reference(pt.load_test_file(path).policy) for path in TEST_FILES}
+VERSION_OF = {path: reference(_bundled_test_file(path).policy) for path in TEST_FILES}
 
 
 def _of_version(value: object, version: str) -> object:
@@ -42,12 +49,12 @@ def _of_version(value: object, version: str) -> object:
 
 
 def test_the_policies_with_expectations_have_test_files():
-    policies = {pt.load_test_file(p).policy.policy.id for p in TEST_FILES}
+    policies = {_bundled_test_file(p).policy.policy.id for p in TEST_FILES}
     assert set(POLICY_IDS) <= policies
 
 
 def test_every_bundled_version_has_a_test_file():
-    tested = {reference(pt.load_test_file(p).policy) for p in TEST_FILES}
+    tested = {reference(_bundled_test_file(p).policy) for p in TEST_FILES}
     assert {reference(p) for p in bundled_policy_versions()} <= tested
 
 
