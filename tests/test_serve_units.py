@@ -275,6 +275,23 @@ def test_cache_is_megabytes_and_zero_turns_it_off(tmp_path):
     assert _config(tmp_path, "[server]\ncache_mb = 3\n").cache_mb == 3
 
 
+def _together(kept, call, count: int, release) -> None:
+    """`count` threads make `call` at once; the first one's judgement of key "k" is held
+    until the others have arrived, then `release` lets it finish."""
+    import threading
+
+    threads = [threading.Thread(target=call) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while "k" not in kept.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the other calls arrive meanwhile
+    release.set()
+    for thread in threads:
+        thread.join(10)
+
+
 def test_calls_that_arrive_together_with_the_same_contents_are_judged_once():
     import threading
 
@@ -290,18 +307,7 @@ def test_calls_that_arrive_together_with_the_same_contents_are_judged_once():
         return object()
 
     found: list[tuple[object, bool]] = []
-    threads = [
-        threading.Thread(target=lambda: found.append(kept.get("k", judge, 10, 1))) for _ in range(6)
-    ]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 5
-    while "k" not in kept.running and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)  # the other calls arrive meanwhile
-    release.set()
-    for thread in threads:
-        thread.join(10)
+    _together(kept, lambda: found.append(kept.get("k", judge, 10, 1)), 6, release)
     assert len(calls) == 1
     assert len({id(judged) for judged, _ in found}) == 1
     assert sorted(was_kept for _, was_kept in found) == [False] + [True] * 5
@@ -330,16 +336,7 @@ def test_calls_waiting_for_a_judgement_that_fails_get_its_refusal():
         except SijfaspError as error:
             refused.append(error)
 
-    threads = [threading.Thread(target=call) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 5
-    while "k" not in kept.running and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)  # the other calls arrive meanwhile
-    release.set()
-    for thread in threads:
-        thread.join(10)
+    _together(kept, call, 4, release)
     assert len(calls) == 1 and len(refused) == 4
     assert not kept.kept and not kept.running
 
