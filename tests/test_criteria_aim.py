@@ -28,6 +28,9 @@ from case_builders import (
 from support import AIM, REMOVE, param
 
 P = AIM
+# The module's tables share cases (a case built for one row is often another's), and each case
+# is evaluated once per process: its tests share one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_criteria_aim")
 
 
 # ------------------------------------------------------------------ record selectors

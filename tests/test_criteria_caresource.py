@@ -30,6 +30,9 @@ from case_builders import (
 from support import CARESOURCE, REMOVE, param
 
 P = CARESOURCE
+# The module's tables share cases (a case built for one row is often another's), and each case
+# is evaluated once per process: its tests share one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_criteria_caresource")
 
 
 # ------------------------------------------------------------------ record selectors
