@@ -531,7 +531,8 @@ def test_a_letter_asks_for_the_side_once_and_says_which_request_an_option_is_for
     assert "- For a one-sided request, send the record of a hip radiograph of that side" in hips
 
 
-@pytest.mark.slow  # every minimal set of the empty request, about half a minute
+@pytest.mark.slow  # every minimal set of the empty request, several seconds
+@pytest.mark.exhaustive  # the listing of its first sets is in the goldens (test_letter_goldens)
 def test_the_empty_request_lists_each_set_once_with_the_side_one_item():
     """Each side would make sets of its own; with the side one item where any side serves,
     MM-1508's 1824 solver models are 1752 sets. Most are a bilateral request's: blocks,
