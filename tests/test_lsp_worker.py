@@ -43,9 +43,9 @@ def _open(client: LanguageClient, path: Path, text: str, version: int = 1) -> st
     return uri
 
 
-@pytest.mark.slow  # a server process linting a 150-criterion policy: seconds
+@pytest.mark.slow  # a server process linting a 600-criterion policy: seconds
 def test_the_server_answers_while_a_long_policy_is_linted(tmp_path: Path):
-    policy = _long_policy(tmp_path, 150)
+    policy = _long_policy(tmp_path, 600)
     text = policy.read_text(encoding="utf-8")
     shutil.copy(BUNDLED, tmp_path / BUNDLED.name)
 
