@@ -206,7 +206,6 @@ class _Lint:
     located: _Map
     prover: Prover  # the whole program
     parts: Parts  # its parts, for questions about a few nodes
-    case: set[clingo.Symbol] | None = None  # a case meeting a service's criteria, every atom
     found: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceText] = field(default_factory=dict)
 
@@ -556,15 +555,15 @@ class _Lint:
             hold = (clingo.Function("hold_group", [group]), True)
             if any(m in unmeetable for m in members):
                 continue  # a conflict, reported as such
+            # A case meeting every member, kept whole where the policy has several parts: a
+            # member's question may change it only where the member reads (Parts.as_in).
+            case: set[clingo.Symbol] | None = None
             if local or self.parts.single:
-                self.case = None
                 if not home.sat([hold]):
                     continue
             else:
-                # A case meeting every member, kept whole: a member's question may change it
-                # only where the member reads (Parts.as_in).
-                self.case = home.atoms([hold])
-                if self.case is None:
+                case = home.atoms([hold])
+                if case is None:
                     continue
             candidates = [m for m in members if m in self.located.nodes and m not in reported]
             set_aside: set[str] = set()
@@ -573,7 +572,7 @@ class _Lint:
             # set aside.
             for member in sorted(candidates, key=self._line, reverse=True):
                 others = [m for m in members if m != member and m not in set_aside]
-                core = self.implying(member, others, home if local else None)
+                core = self.implying(member, others, home if local else None, case)
                 if core is None:
                     continue
                 set_aside.add(member)
@@ -581,7 +580,11 @@ class _Lint:
                 self.report_redundant(member, core)
 
     def implying(
-        self, member: str, others: list[str], home: Prover | None
+        self,
+        member: str,
+        others: list[str],
+        home: Prover | None,
+        case: set[clingo.Symbol] | None = None,
     ) -> list[Assumption] | None:
         """A fewest set of the others that implies the member (a minimal core of the solver's),
         or None when the others hold in some case where the member does not.
@@ -590,9 +593,10 @@ class _Lint:
         criteria that read what the member reads, where an implication mostly lies. A core
         there is a core of the whole program (the part's program is the whole one's for those
         nodes). When none is found and one part holds every tree reading what the member reads,
-        a case changed from `self.case` only there may show the member not implied. Else the
-        whole program decides; a core it finds is shrunk in a program of the criteria it names,
-        or when it names many, looked for again over the parts' trees together."""
+        a case changed from `case` (one meeting every member) only there may show the member
+        not implied. Else the whole program decides; a core it finds is shrunk in a program of
+        the criteria it names, or when it names many, looked for again over the parts' trees
+        together."""
         goal = [(sym("want_not", member), True)]
 
         def wanted(names: Iterable[str]) -> list[Assumption]:
@@ -613,9 +617,9 @@ class _Lint:
         # in the case meeting every member, is such a case of the whole program (the trees
         # outside the part read only pieces left as they were, where they hold).
         part = self.parts.one_part(member)
-        if part is not None and self.case is not None:
+        if part is not None and case is not None:
             prover, held = part
-            kept = self.parts.as_in(prover, self.case, member)
+            kept = self.parts.as_in(prover, case, member)
             if prover.sat(goal + wanted(o for o in others if o in held), kept):
                 return None
         # The criteria the parts held first: the solver meets a conflict among them early, and
