@@ -41,7 +41,7 @@ from ..language.compiler import CompiledPolicy
 from ..policies.cache import code_digest
 from .atoms import SHOWN, NodeStatus, Shown, Snapshot
 from .case_facts import SIGNATURE_OF, CaseFacts
-from .solver import SolveError, _encoding_text, _statements, encoding_for
+from .solver import SHARED_AST, SolveError, _encoding_text, _statements, encoding_for
 
 CHUNK = 100  # cases grounded together (about 100: larger chunks gain little, and hold more)
 CASE_INDEX = "case_index"  # case_index(K): the chunk's case indices
@@ -252,6 +252,11 @@ def batched_statements(program: str) -> tuple[tuple[ast.AST, ...], frozenset[Sig
     chunk of cases, and the case-dependent predicates; worked out once per policy and kept in
     the user's cache, so that a later run reads it back (about 0.02 s) instead of working it
     out again (about 0.4 s a policy)."""
+    with SHARED_AST:  # the statements are shared between threads (solver.SHARED_AST)
+        return _batched_statements(program)
+
+
+def _batched_statements(program: str) -> tuple[tuple[ast.AST, ...], frozenset[Signature]]:
     entry = _entry(program)
     if entry is not None:
         found = _read_entry(entry)
@@ -399,7 +404,7 @@ def _determine_chunk(compiled: CompiledPolicy, cases: Sequence[CaseFacts]) -> li
             for k in range(len(cases)):
                 index = clingo.Function(CASE_INDEX, [clingo.Number(k)])
                 backend.add_rule([backend.add_atom(index)])
-        with ast.ProgramBuilder(control) as builder:
+        with SHARED_AST, ast.ProgramBuilder(control) as builder:
             builder.add(ast.Program(_LOCATION, CASE_INPUT, []))
             for name in sorted(names):
                 builder.add(_bulk_rule(name, arity[name]))

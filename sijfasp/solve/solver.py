@@ -8,6 +8,7 @@ a typed `atoms.Snapshot` that the explain stage can read at leisure.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,14 @@ DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
 ROUND_CONFLICTS = 1_000
 
 Facts = Sequence[clingo.Symbol]  # a case as `case_facts` builds it
+
+# clingo counts the references to its AST nodes without atomic operations, and its library runs
+# without Python's lock: two threads touching one node at once (reading it, giving it to a
+# builder) corrupt it, and a later Control gets a wrong program or the process crashes. The
+# programs below are parsed once per process and shared by every thread (the service judges
+# requests in threads), so a shared node is only ever touched under this lock. Grounding and
+# solving, the costly part, run outside it.
+SHARED_AST = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ def _statements(program: str) -> tuple[ast.AST, ...]:
     """A program's statements, parsed once per process: each case's Control is built from
     them, which is about three times faster than parsing the text again (a few ms a case)."""
     found: list[ast.AST] = []
-    ast.parse_string("#program base.\n" + program, found.append)
+    with SHARED_AST:
+        ast.parse_string("#program base.\n" + program, found.append)
     return tuple(found)
 
 
@@ -68,7 +78,8 @@ def _statements(program: str) -> tuple[ast.AST, ...]:
 def encoding_for(program: str) -> tuple[ast.AST, ...]:
     """policy.lp without the rules that can never fire for this compiled policy (solve/prune.py),
     worked out once per process and policy."""
-    return kept_statements(_encoding_text(), _statements(_encoding_text()), program)
+    with SHARED_AST:
+        return kept_statements(_encoding_text(), _statements(_encoding_text()), program)
 
 
 # A predicate with at least this many atoms in a case goes to clingo in bulk (below); fewer
@@ -85,7 +96,8 @@ def _bulk_rule(name: str) -> ast.AST:
     arity = next(a for n, a in SIGNATURE_OF.values() if n == name)
     atom = f"{name}({', '.join(f'X{i}' for i in range(arity))})"
     found: list[ast.AST] = []
-    ast.parse_string(f"{atom} :- {atom} = @case_atoms({name}).", found.append)
+    with SHARED_AST:
+        ast.parse_string(f"{atom} :- {atom} = @case_atoms({name}).", found.append)
     return found[-1]  # after the `#program base.` that parse_string puts first
 
 
@@ -121,7 +133,7 @@ def _add_case_facts(
         for symbol in one_by_one:
             backend.add_rule([backend.add_atom(symbol)])
     if bulk:
-        with ast.ProgramBuilder(control) as builder:
+        with SHARED_AST, ast.ProgramBuilder(control) as builder:
             builder.add(ast.Program(_LOCATION, CASE_INPUT, []))
             for name in bulk:
                 builder.add(_bulk_rule(name))
@@ -164,7 +176,7 @@ def _control(
         statements = encoding_for(compiled.program)
         if not as_text:
             statements += _statements(compiled.program)
-        with ast.ProgramBuilder(control) as builder:
+        with SHARED_AST, ast.ProgramBuilder(control) as builder:
             for statement in statements:
                 builder.add(statement)
         if as_text:
