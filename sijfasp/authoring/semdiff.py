@@ -616,8 +616,11 @@ def semantic_diff(
     service: str | None = None,
     date: dt.date | None = None,
     with_impact: bool = True,
+    search: Diff | None = None,
 ) -> Report:
-    search = Diff(a, b, date)
+    """The differences between a and b. `search`: a Diff of a and b to run (a new one
+    otherwise), whose judged cases its caller can then question further."""
+    search = search or Diff(a, b, date)
     services = search.services(service)
     report = Report(label(a), label(b), services, search.date)
     report.differences = search.run(service)

@@ -8,6 +8,7 @@ the request date (day 0).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
@@ -146,8 +147,7 @@ class CaseFacts(Sequence[clingo.Symbol]):
         """month_start/2 of these window lengths, built once per set of lengths."""
         found = self._months.get(windows)
         if found is None:
-            found = tuple(a.symbol() for a in month_atoms(self._date, sorted(windows)))
-            self._months[windows] = found
+            found = self._months[windows] = _month_start_symbols(self._date, windows)
         return found
 
     @property
@@ -169,6 +169,15 @@ class CaseFacts(Sequence[clingo.Symbol]):
 
     def __iter__(self) -> Iterator[clingo.Symbol]:
         return iter(self._symbols)
+
+
+@functools.lru_cache(maxsize=256)
+def _month_start_symbols(
+    request_date: dt.date, windows: frozenset[int]
+) -> tuple[clingo.Symbol, ...]:
+    """month_start/2 of a request date's windows: the same for every case of that date (a
+    batch's cases share a few dates), and a few hundred symbols to build (about 2 ms)."""
+    return tuple(a.symbol() for a in month_atoms(request_date, sorted(windows)))
 
 
 def case_symbols(case: Case) -> CaseFacts:
