@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 import generate  # noqa: E402
 
 from sijfasp.api import Options, evaluate  # noqa: E402
-from sijfasp.cases.case import validate_case  # noqa: E402
+from sijfasp.cases.case import restrict_case, validate_case  # noqa: E402
 from sijfasp.cases.reader import read_json_case_text  # noqa: E402
 from sijfasp.core.kinds import CountUnit  # noqa: E402
 from sijfasp.language.compiler import RecordsLeaf  # noqa: E402
@@ -34,7 +34,8 @@ from sijfasp.policies.loaded import LoadedPolicy  # noqa: E402
 from sijfasp.policies.loading import bundled_policies  # noqa: E402
 from sijfasp.results.results import MissingGroup, MissingItem, NodeResult  # noqa: E402
 from sijfasp.solve import solver  # noqa: E402
-from sijfasp.solve.atoms import MoreDays, World, item_key  # noqa: E402
+from sijfasp.solve.atoms import MoreDays, Snapshot, World, item_key  # noqa: E402
+from sijfasp.solve.batched import determine_many  # noqa: E402
 from sijfasp.solve.case_facts import case_symbols  # noqa: E402
 
 GOLDEN = REPO_ROOT / "tests" / "golden" / "corpus" / "outputs.jsonl"
@@ -77,9 +78,9 @@ def _groups(groups: tuple[MissingGroup, ...]) -> list[Any]:
     ]
 
 
-def _leaf_figures(loaded: LoadedPolicy, facts: list) -> dict[str, int]:
-    """The documented count or days of every count and duration leaf, as the solver gives them."""
-    snapshot = solver.determine(loaded.compiled, facts)
+def _leaf_figures(loaded: LoadedPolicy, snapshot: Snapshot) -> dict[str, int]:
+    """The documented count or days of every count and duration leaf, as the solver gives them
+    in the determination's model."""
     figures = {}
     for node_id, node in loaded.compiled.nodes.items():
         leaf = node.leaf
@@ -111,19 +112,36 @@ def _days_lacking(loaded: LoadedPolicy, facts: list) -> list[list[Any]]:
 
 def outputs(raw_cases: list[dict], policies: list[LoadedPolicy]) -> list[dict]:
     vocabulary = policies[0].policy.vocabulary
+    cases = [
+        validate_case(read_json_case_text(generate.json_line(raw), raw["id"]), vocabulary)
+        for raw in raw_cases
+    ]
+    facts = [list(case_symbols(case)) for case in cases]
+    # The determinations' models of every case under each policy, from one grounding per
+    # chunk of cases, as `check` of several cases has them (solve/batched.py: the same atoms as
+    # each case alone, tests/test_batched.py); a case is grounded alone for its sets only.
+    restricted = {
+        loaded.policy.id: [case_symbols(restrict_case(c, loaded.policy.vocabulary)) for c in cases]
+        for loaded in policies
+    }
+    models = {
+        loaded.policy.id: determine_many(loaded.compiled, restricted[loaded.policy.id])
+        for loaded in policies
+    }
     results = []
-    for raw in raw_cases:
-        case = validate_case(read_json_case_text(generate.json_line(raw), raw["id"]), vocabulary)
-        facts = list(case_symbols(case))
+    for number, (raw, case) in enumerate(zip(raw_cases, cases, strict=True)):
         for loaded in policies:
-            result = evaluate(loaded, case, Options())
+            model = models[loaded.policy.id][number]
+            result = evaluate(
+                loaded, case, Options(), None, None, model, restricted[loaded.policy.id][number]
+            )
             entry: dict[str, Any] = {
                 "case": raw["id"],
                 "policy": loaded.policy.id,
                 "determination": result.determination.value,
                 "statuses": _statuses(result.criteria, {}),
                 "exclusions": {e.id: e.status.value for e in result.exclusions},
-                "figures": _leaf_figures(loaded, facts),
+                "figures": _leaf_figures(loaded, model),
                 "sets": [_set(s) for s in result.missing],
                 "complete": result.missing_complete,
                 "total": result.missing_total,
@@ -131,7 +149,7 @@ def outputs(raw_cases: list[dict], policies: list[LoadedPolicy]) -> list[dict]:
                 "grouped_exact": result.grouped_exact,
             }
             if result.determination.value == "incomplete":
-                entry["days_lacking"] = _days_lacking(loaded, facts)
+                entry["days_lacking"] = _days_lacking(loaded, facts[number])
             results.append(entry)
     return results
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import refresh_letter_goldens as goldens  # noqa: E402
 
-from sijfasp.api import Options, evaluate_case  # noqa: E402
+from sijfasp.api import Options, evaluate_cases  # noqa: E402
 from sijfasp.cases.case import validate_case  # noqa: E402
 from sijfasp.cases.reader import read_json_case_text  # noqa: E402
 from sijfasp.core.kinds import Determination, ExclusionStatus, Status  # noqa: E402
@@ -141,13 +141,17 @@ def _corpus_results() -> list[CaseResult]:
     policies = list(bundled_policies())
     vocabulary = policies[0].policy.vocabulary
     info = PolicySetInfo(str(ROOT / "policies_asp"), "found from the working directory")
-    results = []
-    for raw in corpus_outputs.corpus()[::CORPUS_STRIDE]:
-        text = corpus_outputs.generate.json_line(raw)
-        case = validate_case(read_json_case_text(text, raw["id"]), vocabulary)
-        result = evaluate_case(policies, case, Options(enumerate=render.MAX_SETS_SHOWN))
-        results.append(dataclasses.replace(result, policy_set=info))
-    return results
+    cases = [
+        validate_case(
+            read_json_case_text(corpus_outputs.generate.json_line(raw), raw["id"]), vocabulary
+        )
+        for raw in corpus_outputs.corpus()[::CORPUS_STRIDE]
+    ]
+    # As `check` of several cases judges them (the determinations together).
+    judged = evaluate_cases(
+        [(case, policies) for case in cases], Options(enumerate=render.MAX_SETS_SHOWN)
+    )
+    return [dataclasses.replace(result, policy_set=info) for result in judged]
 
 
 @pytest.mark.slow
