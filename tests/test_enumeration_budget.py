@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import pytest
 
 from sijfasp.api import Options, evaluate
 from sijfasp.cases.case import load_case
 from sijfasp.policies.loading import bundled_policies
 from sijfasp.solve.case_facts import case_symbols
-from sijfasp.solve.solver import Abducer
+from sijfasp.solve.solver import Abducer, CaseSolver, OutOfTime
 
 EMPTY = Path(__file__).resolve().parent.parent / "examples" / "cases" / "empty_request.yaml"
 CARESOURCE = next(p for p in bundled_policies() if p.policy.id == "caresource_sijf_2026")
@@ -38,3 +41,24 @@ def test_result_of_a_cut_enumeration_says_so():
     assert result.determination == "incomplete"
     assert not result.missing_complete
     assert len(result.missing) < 1752
+
+
+def test_a_solve_past_the_deadline_is_never_started(monkeypatch):
+    """Past the case's deadline, a solve call stops before clingo is asked to search: a call
+    started only to be cancelled at once would still spend its start (and, for a service
+    under load, a moment of a worker's time)."""
+    case = load_case(EMPTY, CARESOURCE.policy.vocabulary)
+    solver = CaseSolver(CARESOURCE.compiled, case_symbols(case), deadline=time.monotonic() - 1)
+    started: list[object] = []
+    solve = solver.control.solve
+
+    def counted(*args: object, **options: object) -> object:
+        started.append(options)
+        return solve(*args, **options)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(solver.control, "solve", counted)
+    with pytest.raises(OutOfTime):
+        solver.determine()
+    with pytest.raises(OutOfTime):
+        solver.abducer().minimal_sets(limit=0)
+    assert started == []

@@ -272,6 +272,8 @@ class CaseSolver:
         the many small solve calls of the minimal sets."""
         if self.deadline is None:
             return self.control.solve(on_model=on_model, assumptions=list(assumptions))
+        if self.past_deadline():  # no call is started only to be stopped at once
+            raise OutOfTime
         with self.control.solve(
             on_model=on_model, assumptions=list(assumptions), async_=True
         ) as handle:
@@ -375,6 +377,8 @@ class Abducer:
             if models_wanted and self._solver.deadline is None:  # no time bound: this thread
                 control.solve(on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))))
                 return models, finished
+            if self._solver.past_deadline():
+                raise OutOfTime
             with control.solve(
                 on_model=lambda m: models.append(Snapshot.of(m.symbols(shown=True))),
                 async_=True,
