@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -27,5 +28,13 @@ class SourceText:
     text: str
 
     def line(self, number: int) -> str:
-        lines = self.text.splitlines()
+        lines = self._lines
         return lines[number - 1] if 1 <= number <= len(lines) else ""
+
+    @functools.cached_property
+    def _lines(self) -> list[str]:
+        """Split once: a lint of a long policy quotes hundreds of its lines."""
+        return self.text.splitlines()
+
+    def __getstate__(self) -> dict[str, str]:
+        return {"path": self.path, "text": self.text}  # the split lines are not kept
