@@ -93,6 +93,7 @@ def start(
     config: Path | None = None,
     key: object | None = None,
     database: Path | None = None,
+    policies: Path = POLICIES,
 ) -> Server:
     port = free_port()
     log = folder / f"server-{port}.log"
@@ -104,7 +105,7 @@ def start(
         "--port",
         str(port),
         "--policies",
-        str(POLICIES),
+        str(policies),
         "--db",
         str(database or folder / "serve.db"),
         *(["--config", str(config)] if config else []),

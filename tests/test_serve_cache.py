@@ -4,6 +4,7 @@ served"), over HTTP: the real server as a subprocess on a free loopback port."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 
@@ -157,3 +158,24 @@ def test_the_warm_up_judges_a_made_up_order_and_keeps_nothing():
     engine = Engine(list(set_policies(discover(POLICIES))), Settings(dev=True))
     assert engine.warm_up() is True
     assert not engine.judgements.kept and not engine.judgements.running
+
+
+@pytest.mark.slow
+def test_a_policy_set_that_cannot_read_the_warm_up_order_says_so_at_start(tmp_path):
+    """The warm-up order is a fusion coded CPT 27279: a policy set whose vocabulary does not
+    map that code to a service cannot judge it, and the server says at start that its first
+    call pays the warm-up instead."""
+    from serve_support import POLICIES
+
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies, ignore=shutil.ignore_patterns("tests"))
+    vocabulary = policies / "vocabulary.sijv"
+    text = vocabulary.read_text(encoding="utf-8")
+    mapping = '  code cpt "27279" for percutaneous_sij_fusion\n'
+    assert mapping in text
+    vocabulary.write_text(text.replace(mapping, ""), encoding="utf-8")
+    server = start(tmp_path, "--dev", policies=policies)
+    server.stop()
+    log = server.log.read_text()
+    assert "the policies do not read the warm-up order; the first call warms up" in log
+    assert "listening on http://127.0.0.1:" in log
