@@ -466,3 +466,37 @@ def test_a_bad_number_of_workers_is_a_usage_error(tmp_path, capsys, workers, mes
     assert stopped.value.code == 2
     assert f"argument --workers: {message}" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_case_judged_alone_in_a_chunk_is_read_once_and_judged_as_alone(monkeypatch):
+    """In a chunk, a chart longer than TOGETHER_RECORDS is judged on its own, after the others
+    are judged together: its line is the one it gets alone, and its text is read only once."""
+    from sijfasp.batch import evaluate as batch_evaluate
+    from sijfasp.core.limits import DEFAULT_LIMITS
+    from sijfasp.policies import versions
+    from sijfasp.policies.loading import bundled_policy_versions
+
+    generate = _generator()
+    cases = _cases(3)
+    cases.append(generate.with_records(cases[0], batch_evaluate.TOGETHER_RECORDS + 50, seed=3))
+    cases[-1]["id"] = "long-chart"
+    policies = [versions.reference(p) for p in bundled_policy_versions()]
+    config = batch_evaluate.Config(tuple(policies), (), DEFAULT_LIMITS, 10)
+    items = [
+        batch_evaluate.Item(n, f"cases.jsonl:{n + 1}", _json_line(case), True)
+        for n, case in enumerate(cases)
+    ]
+    read = batch_evaluate._read
+    reads: list[int] = []
+
+    def counted(config, item):
+        reads.append(item.index)
+        return read(config, item)
+
+    monkeypatch.setattr(batch_evaluate, "_read", counted)
+    lines = [outcome.line for outcome in batch_evaluate.evaluate_items(config, items)]
+    assert sorted(reads) == [0, 1, 2, 3]
+    # (The cases judged together print as alone: tests/test_batched.py.)
+    assert lines[-1] == batch_evaluate.evaluate_item(config, items[-1]).line
+    assert json.loads(lines[-1])["case"] == "long-chart"

@@ -94,9 +94,12 @@ def _policies(config: Config) -> list[LoadedPolicy]:
     return _LOADED[key]
 
 
-def evaluate_item(config: Config, item: Item) -> Outcome:
-    """The output line of one case: what `check --format json` prints, or an error line."""
-    read = _read(config, item)
+def evaluate_item(
+    config: Config, item: Item, read: Outcome | tuple[Any, Case, list[LoadedPolicy]] | None = None
+) -> Outcome:
+    """The output line of one case: what `check --format json` prints, or an error line.
+    `read`: the item as `_read` gave it already (a case judged again on its own)."""
+    read = _read(config, item) if read is None else read
     if isinstance(read, Outcome):
         return read
     raw_id, case, chosen = read
@@ -155,8 +158,8 @@ def evaluate_items(config: Config, items: list[Item]) -> list[Outcome]:
             outcomes.append(r)
         elif i in results:
             outcomes.append(_judged(config, item, r[0], functools.partial(results.__getitem__, i)))
-        else:
-            outcomes.append(evaluate_item(config, item))
+        else:  # alone: a long chart, or its chunk failed (read once, judged again)
+            outcomes.append(evaluate_item(config, item, r))
     return outcomes
 
 
