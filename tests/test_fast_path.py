@@ -17,6 +17,7 @@ from sijfasp.api import Options, evaluate
 from sijfasp.cases.case import validate_case
 from sijfasp.core.kinds import Determination
 from sijfasp.solve import solver
+from sijfasp.solve.case_facts import case_symbols
 
 
 def _no_abduction(*args, **kwargs):
@@ -105,3 +106,19 @@ def test_no_missing_is_a_check_option_only():
     )
     assert run.returncode == 2
     assert "--no-missing" in run.stderr
+
+
+def test_the_fewest_items_are_searched_for_only_where_they_are_read():
+    """The determination's second optimum (fewest items, policy.lp `#program fewest`) is
+    grounded with the abduction and for the semantic diff, which read the model's items, and
+    left out of `--no-missing`, whose model is read for everything but its items."""
+    case = case_symbols(_checked(support.EXAMPLES_DIR / "two_tests_undocumented.yaml"))
+    compiled = support.loaded(support.AIM).compiled
+    with_sets = solver.CaseSolver(compiled, case).determine()
+    for_diff = solver.CaseSolver(compiled, case, abduce=False, fewest_items=True).determine()
+    decided = solver.CaseSolver(compiled, case, abduce=False).determine()
+    assert with_sets.determination == decided.determination == Determination.INCOMPLETE
+    # The cost of each optimum, highest priority first: reachable, then the items.
+    assert len(with_sets.cost) == len(for_diff.cost) == 2
+    assert with_sets.cost == for_diff.cost and with_sets.items() == for_diff.items()
+    assert decided.cost == with_sets.cost[:1]

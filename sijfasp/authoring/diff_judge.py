@@ -412,7 +412,7 @@ def _optimum(compiled: CompiledPolicy, facts: Sequence[clingo.Symbol]) -> Sequen
     """The solver's optimal model, as `solver.determine` finds it (the same grounding: the
     encoding specialized to the policy, parsed once per process); only the last model is
     decoded, which a search judging hundreds of cases notices."""
-    solver = CaseSolver(compiled, facts, abduce=False)
+    solver = CaseSolver(compiled, facts, abduce=False, fewest_items=True)
     solver.configure("opt", "auto", 0, VSIDS)
     for external in (ABDUCING, RANKING, RETEST):
         solver.control.assign_external(external, False)

@@ -416,8 +416,9 @@ def _determine_chunk(compiled: CompiledPolicy, cases: Sequence[CaseFacts]) -> li
         raise SolveError("; ".join(messages) or str(error)) from None
     best: list[Sequence[clingo.Symbol]] = []
 
-    def on_model(model: clingo.Model) -> None:
+    def on_model(model: clingo.Model) -> bool:
         best[:] = [model.symbols(shown=True)]
+        return bool(model.cost)  # nothing to optimize (no case can be met): the first model
 
     result = control.solve(on_model=on_model)
     if not result.satisfiable or not best:

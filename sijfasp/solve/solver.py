@@ -202,10 +202,13 @@ RANKING = clingo.Function("ranking")
 PHASES: list[tuple[str, Sequence[clingo.Symbol]]] = [
     ("base", []),
     ("decide", []),
+    ("fewest", []),
     ("abduce", []),
     ("rank", []),
 ]
-DECIDING, ABDUCTION = PHASES[:2], PHASES[2:]
+# The determination alone: its model is read for statuses, values, counts and exclusions, never
+# for its items, so it is not searched for the fewest (policy.lp, `#program fewest`).
+DECIDING = PHASES[:2]
 
 
 class CaseSolver:
@@ -223,18 +226,25 @@ class CaseSolver:
         case_facts: Sequence[clingo.Symbol],
         deadline: float | None = None,
         abduce: bool = True,
+        fewest_items: bool | None = None,
     ):
         """`deadline`: a `time.monotonic()` past which every solve call stops (`OutOfTime`).
         Grounding cannot be stopped from Python; it is linear in the case (policy.lp).
         `abduce`: False when no minimal sets will be asked for (`check --no-missing`): only
-        base and decide are grounded. Either way the parts ground together, before the first
-        solve, so that every solve call meets the same program and solver state."""
+        base and decide are grounded. `fewest_items` (by default as `abduce`): the
+        determination's model has as few items as possible, for a caller that reads them (the
+        semantic diff's witnesses); with the abduction it always has. Whatever is grounded
+        grounds together, before the first solve, so that every solve call meets the same
+        program and solver state."""
         self.compiled = compiled
         self.facts = case_facts if isinstance(case_facts, CaseFacts) else list(case_facts)
         self.deadline = deadline
         self.control = _control(["--heuristic=Domain", "--opt-strategy=usc"], compiled, self.facts)
         self._abduce = abduce
-        self.control.ground(PHASES if abduce else DECIDING)
+        fewest = abduce or bool(fewest_items)
+        self.control.ground(
+            PHASES if abduce else PHASES[:3] if fewest else DECIDING  # fewest after decide
+        )
 
     def configure(self, opt_mode: str, enum_mode: str, models: int, heuristic: str) -> None:
         configuration = self.control.configuration
@@ -254,8 +264,12 @@ class CaseSolver:
             control.assign_external(external, False)
         best: list[Snapshot] = []
 
-        def on_model(model: clingo.Model) -> None:
+        def on_model(model: clingo.Model) -> bool:
             best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
+            # Without the fewest items, a case that can never be met has nothing to optimize
+            # (reachable is false as grounded): its first model is the answer, and the search
+            # must stop there rather than go on to every other model.
+            return bool(model.cost)
 
         result = self.solve(on_model)
         if not result.satisfiable or not best:
@@ -264,7 +278,7 @@ class CaseSolver:
 
     def solve(
         self,
-        on_model: Callable[[clingo.Model], None],
+        on_model: Callable[[clingo.Model], bool | None],
         assumptions: Sequence[tuple[clingo.Symbol, bool]] = (),
     ) -> clingo.SolveResult:
         """One solve call, stopped at the deadline. Without a deadline the call is made in this
