@@ -503,6 +503,22 @@ def param(policy_id: str, node: str, *values: Any, marks: Any = (), label: str =
     return pytest.param(node, *values, id=name, marks=marks)
 
 
+# One row in this many of each criteria table runs in the quick tier (pytest -m "not slow"); the
+# main suite runs every row. The tables hold some 800 rows, each a case solved under a policy.
+QUICK_SHARE = 4
+
+
+def quick_sample(rows: list) -> list:
+    """A criteria table's rows for its parametrize: every QUICK_SHARE-th as it is, the others
+    marked slow, so that the quick tier keeps a sample of every table."""
+    return [
+        row
+        if number % QUICK_SHARE == 0
+        else pytest.param(*row.values, id=row.id, marks=[*row.marks, pytest.mark.slow])
+        for number, row in enumerate(rows)
+    ]
+
+
 def items_naming(result: PolicyResult, policy_id: str, node: str) -> list[MissingItem]:
     """Missing items (of any listed set) that name the criterion or a criterion below it."""
     below = subtree_ids(policy_id, node)

@@ -534,7 +534,7 @@ REVISION_MET = [
 ]
 
 
-@pytest.mark.parametrize("node, build", MET)
+@pytest.mark.parametrize("node, build", s.quick_sample(MET))
 def test_percutaneous_criterion_met(node, build):
     s.check_met(build(), P, node)
 
@@ -551,7 +551,7 @@ def test_a_revision_is_addressed_only_under_the_guidelines_code(code, expected):
     assert s.determination(case, P) == expected
 
 
-@pytest.mark.parametrize("node, build", REVISION_MET)
+@pytest.mark.parametrize("node, build", s.quick_sample(REVISION_MET))
 def test_revision_criterion_met(node, build):
     s.check_met(build(), P, node)
 
@@ -800,12 +800,14 @@ REVISION_CONTRADICTED = [
 ]
 
 
-@pytest.mark.parametrize("node, build, expected, reason_node", CONTRADICTED)
+@pytest.mark.parametrize("node, build, expected, reason_node", s.quick_sample(CONTRADICTED))
 def test_percutaneous_criterion_contradicted(node, build, expected, reason_node):
     s.check_contradicted(build(), P, node, expected, reason_node)
 
 
-@pytest.mark.parametrize("node, build, expected, reason_node", REVISION_CONTRADICTED)
+@pytest.mark.parametrize(
+    "node, build, expected, reason_node", s.quick_sample(REVISION_CONTRADICTED)
+)
 def test_revision_criterion_contradicted(node, build, expected, reason_node):
     s.check_contradicted(build(), P, node, expected, reason_node)
 
@@ -1027,7 +1029,7 @@ NAMED_UNDER = {
 }
 
 
-@pytest.mark.parametrize("node, build", NOT_QUALIFYING)
+@pytest.mark.parametrize("node, build", s.quick_sample(NOT_QUALIFYING))
 def test_percutaneous_records_that_do_not_qualify(node, build):
     s.check_open(build(), P, node, named_under=NAMED_UNDER.get(node))
 
@@ -1483,7 +1485,7 @@ REVISION_OPEN = [
 ]
 
 
-@pytest.mark.parametrize("node, build, exact", OPEN)
+@pytest.mark.parametrize("node, build, exact", s.quick_sample(OPEN))
 def test_percutaneous_criterion_not_documented(node, build, exact):
     s.check_open(build(), P, node, exact, named_under=NAMED_UNDER.get(node))
 
@@ -1525,7 +1527,7 @@ def test_one_therapeutic_injection_is_the_single_set(build, complementary):
     assert item.fact == "injection"
 
 
-@pytest.mark.parametrize("node, build, exact", REVISION_OPEN)
+@pytest.mark.parametrize("node, build, exact", s.quick_sample(REVISION_OPEN))
 def test_revision_criterion_not_documented(node, build, exact):
     result = s.check_open(build(), P, node, exact)
     fact = INDICATIONS.get(node)

@@ -680,12 +680,12 @@ OPEN_MET = [
 ]
 
 
-@pytest.mark.parametrize("node, build", MET)
+@pytest.mark.parametrize("node, build", s.quick_sample(MET))
 def test_percutaneous_criterion_met(node, build):
     s.check_met(build(), P, node)
 
 
-@pytest.mark.parametrize("node, build", OPEN_MET)
+@pytest.mark.parametrize("node, build", s.quick_sample(OPEN_MET))
 def test_open_criterion_met(node, build):
     s.check_met(build(), P, node)
 
@@ -928,14 +928,14 @@ OPEN_CONTRADICTED = [
 ]
 
 
-@pytest.mark.parametrize("node, build, expected, reason_node", CONTRADICTED)
+@pytest.mark.parametrize("node, build, expected, reason_node", s.quick_sample(CONTRADICTED))
 def test_percutaneous_criterion_contradicted(node, build, expected, reason_node):
     result = s.check_contradicted(build(), P, node, expected, reason_node)
     if expected == "excluded":
         assert any(r.startswith("MM-1508 D.II.B.2:") for r in result.reasons), result.reasons
 
 
-@pytest.mark.parametrize("node, build, expected, reason_node", OPEN_CONTRADICTED)
+@pytest.mark.parametrize("node, build, expected, reason_node", s.quick_sample(OPEN_CONTRADICTED))
 def test_open_criterion_contradicted(node, build, expected, reason_node):
     s.check_contradicted(build(), P, node, expected, reason_node)
 
@@ -1098,12 +1098,12 @@ OPEN_NOT_QUALIFYING = [
 ]
 
 
-@pytest.mark.parametrize("node, build", NOT_QUALIFYING)
+@pytest.mark.parametrize("node, build", s.quick_sample(NOT_QUALIFYING))
 def test_percutaneous_records_that_do_not_qualify(node, build):
     s.check_open(build(), P, node)
 
 
-@pytest.mark.parametrize("node, build", OPEN_NOT_QUALIFYING)
+@pytest.mark.parametrize("node, build", s.quick_sample(OPEN_NOT_QUALIFYING))
 def test_open_records_that_do_not_qualify(node, build):
     s.check_open(build(), P, node)
 
@@ -1528,7 +1528,7 @@ OPEN_OPEN = [
 ]
 
 
-@pytest.mark.parametrize("node, build, exact", OPEN)
+@pytest.mark.parametrize("node, build, exact", s.quick_sample(OPEN))
 def test_percutaneous_criterion_not_documented(node, build, exact):
     case = build()
     if exact is not None and len(exact) > s.SELF_CHECK_SETS:
@@ -1541,7 +1541,7 @@ def test_percutaneous_criterion_not_documented(node, build, exact):
         s.check_open(case, P, node, exact)
 
 
-@pytest.mark.parametrize("node, build, exact", OPEN_OPEN)
+@pytest.mark.parametrize("node, build, exact", s.quick_sample(OPEN_OPEN))
 def test_open_criterion_not_documented(node, build, exact):
     result = s.check_open(build(), P, node, exact)
     info = s.loaded(P).compiled.nodes[node]
