@@ -116,7 +116,6 @@ def outputs(raw_cases: list[dict], policies: list[LoadedPolicy]) -> list[dict]:
         validate_case(read_json_case_text(generate.json_line(raw), raw["id"]), vocabulary)
         for raw in raw_cases
     ]
-    facts = [list(case_symbols(case)) for case in cases]
     # The determinations' models of every case under each policy, from one grounding per
     # chunk of cases, as `check` of several cases has them (solve/batched.py: the same atoms as
     # each case alone, tests/test_batched.py); a case is grounded alone for its sets only.
@@ -132,9 +131,8 @@ def outputs(raw_cases: list[dict], policies: list[LoadedPolicy]) -> list[dict]:
     for number, (raw, case) in enumerate(zip(raw_cases, cases, strict=True)):
         for loaded in policies:
             model = models[loaded.policy.id][number]
-            result = evaluate(
-                loaded, case, Options(), None, None, model, restricted[loaded.policy.id][number]
-            )
+            facts = restricted[loaded.policy.id][number]
+            result = evaluate(loaded, case, Options(), determined=model, facts=facts)
             entry: dict[str, Any] = {
                 "case": raw["id"],
                 "policy": loaded.policy.id,
@@ -149,7 +147,7 @@ def outputs(raw_cases: list[dict], policies: list[LoadedPolicy]) -> list[dict]:
                 "grouped_exact": result.grouped_exact,
             }
             if result.determination.value == "incomplete":
-                entry["days_lacking"] = _days_lacking(loaded, facts[number])
+                entry["days_lacking"] = _days_lacking(loaded, list(case_symbols(case)))
             results.append(entry)
     return results
 

@@ -26,6 +26,7 @@ from ..solve.case_facts import case_symbols
 from ..solve.solver import (
     ABDUCING,
     ENCODING,
+    OPTIMUM,
     RANKING,
     RETEST,
     VSIDS,
@@ -413,7 +414,7 @@ def _optimum(compiled: CompiledPolicy, facts: Sequence[clingo.Symbol]) -> Sequen
     encoding specialized to the policy, parsed once per process); only the last model is
     decoded, which a search judging hundreds of cases notices."""
     solver = CaseSolver(compiled, facts, abduce=False, fewest_items=True)
-    solver.configure("opt", "auto", 0, VSIDS)
+    solver.configure("opt", "auto", OPTIMUM, VSIDS)
     for external in (ABDUCING, RANKING, RETEST):
         solver.control.assign_external(external, False)
     last: list[Sequence[clingo.Symbol]] = []

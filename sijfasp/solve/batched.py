@@ -390,6 +390,8 @@ def _determine_chunk(compiled: CompiledPolicy, cases: Sequence[CaseFacts]) -> li
         if code not in (clingo.MessageCode.AtomUndefined, clingo.MessageCode.GlobalVariable):
             messages.append(message)
 
+    # clingo's own number of models (solver.OPTIMUM): the optimum where some case can be met,
+    # else the first model (grounded without the fewest items, nothing is then optimized).
     control = clingo.Control(
         ["--opt-mode=opt", "--opt-strategy=usc"], logger=logger, message_limit=20
     )
@@ -416,9 +418,8 @@ def _determine_chunk(compiled: CompiledPolicy, cases: Sequence[CaseFacts]) -> li
         raise SolveError("; ".join(messages) or str(error)) from None
     best: list[Sequence[clingo.Symbol]] = []
 
-    def on_model(model: clingo.Model) -> bool:
+    def on_model(model: clingo.Model) -> None:
         best[:] = [model.symbols(shown=True)]
-        return bool(model.cost)  # nothing to optimize (no case can be met): the first model
 
     result = control.solve(on_model=on_model)
     if not result.satisfiable or not best:

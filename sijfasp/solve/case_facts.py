@@ -126,7 +126,7 @@ class CaseFacts(Sequence[clingo.Symbol]):
     that a long chart's thousands of atoms of one predicate can be handed to clingo in one
     call (solve/solver.py) without asking clingo each symbol's name."""
 
-    __slots__ = ("_date", "_documented", "_flat", "_months", "groups")
+    __slots__ = ("_date", "_documented", "_flat", "groups")
 
     def __init__(self, request_date: dt.date, atoms: Sequence[CaseAtom]):
         groups: dict[str, list[clingo.Symbol]] = {}
@@ -141,14 +141,10 @@ class CaseFacts(Sequence[clingo.Symbol]):
             name: tuple(group) for name, group in groups.items()
         }
         self._flat: tuple[clingo.Symbol, ...] | None = None
-        self._months: dict[frozenset[int], tuple[clingo.Symbol, ...]] = {}
 
     def month_starts(self, windows: frozenset[int]) -> tuple[clingo.Symbol, ...]:
-        """month_start/2 of these window lengths, built once per set of lengths."""
-        found = self._months.get(windows)
-        if found is None:
-            found = self._months[windows] = _month_start_symbols(self._date, windows)
-        return found
+        """month_start/2 of these window lengths (built once per request date and lengths)."""
+        return _month_start_symbols(self._date, windows)
 
     @property
     def _symbols(self) -> tuple[clingo.Symbol, ...]:

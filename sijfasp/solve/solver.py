@@ -199,16 +199,17 @@ RETEST = clingo.Function("retest")
 VSIDS, DOMAIN = "vsids,92", "domain,0"
 ABDUCING = clingo.Function("abducing")
 RANKING = clingo.Function("ranking")
-PHASES: list[tuple[str, Sequence[clingo.Symbol]]] = [
-    ("base", []),
-    ("decide", []),
-    ("fewest", []),
-    ("abduce", []),
-    ("rank", []),
-]
+Parts = list[tuple[str, Sequence[clingo.Symbol]]]
 # The determination alone: its model is read for statuses, values, counts and exclusions, never
 # for its items, so it is not searched for the fewest (policy.lp, `#program fewest`).
-DECIDING = PHASES[:2]
+DECIDING: Parts = [("base", []), ("decide", [])]
+FEWEST: Parts = [("fewest", [])]  # right after decide: the program decide ended with before
+ABDUCTION: Parts = [("abduce", []), ("rank", [])]
+PHASES: Parts = [*DECIDING, *FEWEST, *ABDUCTION]
+# clingo's own number of models: with an optimization, the optimum, proved; without one (a
+# case no addition can meet, grounded without the fewest items), the first model. A count of 0
+# would enumerate every model there.
+OPTIMUM = -1
 
 
 class CaseSolver:
@@ -226,14 +227,14 @@ class CaseSolver:
         case_facts: Sequence[clingo.Symbol],
         deadline: float | None = None,
         abduce: bool = True,
-        fewest_items: bool | None = None,
+        fewest_items: bool = False,
     ):
         """`deadline`: a `time.monotonic()` past which every solve call stops (`OutOfTime`).
         Grounding cannot be stopped from Python; it is linear in the case (policy.lp).
         `abduce`: False when no minimal sets will be asked for (`check --no-missing`): only
-        base and decide are grounded. `fewest_items` (by default as `abduce`): the
-        determination's model has as few items as possible, for a caller that reads them (the
-        semantic diff's witnesses); with the abduction it always has. Whatever is grounded
+        base and decide are grounded. `fewest_items`: the determination's model has as few items
+        as possible, for a caller that reads them (the semantic diff's witnesses); with the
+        abduction, which starts from that model's solver state, it always has. Whatever is grounded
         grounds together, before the first solve, so that every solve call meets the same
         program and solver state."""
         self.compiled = compiled
@@ -241,10 +242,8 @@ class CaseSolver:
         self.deadline = deadline
         self.control = _control(["--heuristic=Domain", "--opt-strategy=usc"], compiled, self.facts)
         self._abduce = abduce
-        fewest = abduce or bool(fewest_items)
-        self.control.ground(
-            PHASES if abduce else PHASES[:3] if fewest else DECIDING  # fewest after decide
-        )
+        fewest = FEWEST if abduce or fewest_items else []
+        self.control.ground([*DECIDING, *fewest, *(ABDUCTION if abduce else [])])
 
     def configure(self, opt_mode: str, enum_mode: str, models: int, heuristic: str) -> None:
         configuration = self.control.configuration
@@ -259,17 +258,13 @@ class CaseSolver:
     def determine(self) -> Snapshot:
         """The optimal model of the decide phase: the determination and every status."""
         control = self.control
-        self.configure("opt", "auto", 0, VSIDS)
+        self.configure("opt", "auto", OPTIMUM, VSIDS)
         for external in (ABDUCING, RANKING, RETEST):
             control.assign_external(external, False)
         best: list[Snapshot] = []
 
-        def on_model(model: clingo.Model) -> bool:
+        def on_model(model: clingo.Model) -> None:
             best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
-            # Without the fewest items, a case that can never be met has nothing to optimize
-            # (reachable is false as grounded): its first model is the answer, and the search
-            # must stop there rather than go on to every other model.
-            return bool(model.cost)
 
         result = self.solve(on_model)
         if not result.satisfiable or not best:
@@ -278,7 +273,7 @@ class CaseSolver:
 
     def solve(
         self,
-        on_model: Callable[[clingo.Model], bool | None],
+        on_model: Callable[[clingo.Model], None],
         assumptions: Sequence[tuple[clingo.Symbol, bool]] = (),
     ) -> clingo.SolveResult:
         """One solve call, stopped at the deadline. Without a deadline the call is made in this
