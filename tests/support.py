@@ -571,14 +571,19 @@ def check_open(
     exact: set[frozenset[str]] | None = None,
     includes: Iterable[frozenset[str]] = (),
     named_under: str | None = None,
+    listed: int = SELF_CHECK_SETS,
 ) -> PolicyResult:
     """The criterion is not documented: the case is incomplete and a minimal set names it.
+
+    `listed`: the sets worked out (0: every one). Where more sets tie than are listed, which of
+    them a listing shows is the solver's choice, so a set naming the criterion is looked for in
+    all of them.
 
     Every item naming it carries the section of the criterion it names in `criterion`. An
     alternative of an any-of that no minimal set needs (a sibling is always met with fewer
     items) is named through `named_under`, the group whose items must appear instead.
     """
-    result = evaluate(case, policy_id, enumerate=SELF_CHECK_SETS)
+    result = evaluate(case, policy_id, enumerate=listed)
     assert status(result, node) == "not_documented", find_node(result, node)
     assert result.determination == "incomplete", result.reasons
     if named_under is not None:

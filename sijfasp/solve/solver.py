@@ -30,6 +30,11 @@ DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
 # home programs without their fields) take tens of thousands a round. A round stopped by it is
 # not proved optimal, so its set is dropped and the ranking ends there (Abducer._ranked).
 ROUND_CONFLICTS = 1_000
+# Conflicts a ranking round first spends looking for a set exactly as good as the last optimum
+# (any set found is then optimal: each round only forbids sets, so none can be better). Where
+# many sets tie (any two of a thousand blocks), this finds one in a few conflicts where proving
+# it best takes about 2,000; where none ties, a round pays at most these few before optimizing.
+TIE_CONFLICTS = 20
 
 Facts = Sequence[clingo.Symbol]  # a case as `case_facts` builds it
 
@@ -413,8 +418,10 @@ class Abducer:
         set that contains it. The next optimum is again subset-minimal: a smaller set inside it
         would be allowed and better. The constraints are guarded by an external of this call
         alone, released at the end, so later phases on the same grounding never see them.
-        Every round after the first is bounded in conflicts: one that stops there has not proved
-        its set optimal, so the set may not be minimal; it is dropped and the ranking ends.
+        A round after the first first looks for a set that ties with the last optimum
+        (`_tied`); failing that, it optimizes, bounded in conflicts: one that stops there has
+        not proved its set optimal, so the set may not be minimal; it is dropped and the
+        ranking ends.
         """
         solver = self._solver
         control = solver.control
@@ -427,19 +434,24 @@ class Abducer:
         self._phase(True, focus_atom)
         found: list[Snapshot] = []
         bounded = False
+        last_cost: list[int] = []
         try:
             for round_number in range(count):
-                if round_number == 1:
-                    _solve_limit(control, ROUND_CONFLICTS)
-                best: list[Snapshot] = []
-                result = solver.solve(
-                    lambda m: best.__setitem__(slice(None), [Snapshot.of(m.symbols(shown=True))])
-                )
-                if not result.exhausted:
-                    bounded = True
-                    break
+                best = self._tied(last_cost) if last_cost else []
                 if not best:
-                    break
+                    if round_number == 1:
+                        _solve_limit(control, ROUND_CONFLICTS)
+                    result = solver.solve(
+                        lambda m: best.__setitem__(
+                            slice(None), [Snapshot.of(m.symbols(shown=True), m.cost)]
+                        )
+                    )
+                    if not result.exhausted:
+                        bounded = True
+                        break
+                    if not best:
+                        break
+                last_cost = list(best[0].cost)
                 optima = [best[0], *self._siblings(best[0])]
                 found += optima
                 # One backend session a round (each opening costs about half a millisecond);
@@ -457,6 +469,26 @@ class Abducer:
             self._end_phase(focus_atom)
             control.release_external(guard)
         return found, bounded
+
+    def _tied(self, cost: list[int]) -> list[Snapshot]:
+        """A set as good as the last optimum (`cost`), if one is found within TIE_CONFLICTS:
+        clingo's enumeration of models within a cost bound, asked for one. Such a set is
+        optimal, as no set is better than the last optimum, and so minimal. Leaves the solver
+        configured for the ranking's optimization."""
+        solver, control = self._solver, self._solver.control
+        solver.configure("enum," + ",".join(map(str, cost)), "auto", 1, VSIDS)
+        _solve_limit(control, TIE_CONFLICTS)
+        best: list[Snapshot] = []
+        try:
+            solver.solve(
+                lambda m: best.__setitem__(
+                    slice(None), [Snapshot.of(m.symbols(shown=True), m.cost)]
+                )
+            )
+        finally:
+            solver.configure("opt", "auto", 0, VSIDS)
+            _solve_limit(control, ROUND_CONFLICTS)
+        return best
 
     def _siblings(self, optimum: Snapshot) -> list[Snapshot]:
         """The sets that differ from an optimum only in the value guessed for one of the
