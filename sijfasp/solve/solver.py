@@ -238,8 +238,7 @@ class CaseSolver:
         Grounding cannot be stopped from Python; it is linear in the case (policy.lp).
         `abduce`: False when no minimal sets will be asked for (`check --no-missing`): only
         base and decide are grounded. `fewest_items`: the determination's model has as few items
-        as possible, for a caller that reads them (the semantic diff's witnesses); with the
-        abduction, which starts from that model's solver state, it always has. Whatever is grounded
+        as possible, for a caller that reads them (the semantic diff's witnesses). Whatever is grounded
         grounds together, before the first solve, so that every solve call meets the same
         program and solver state."""
         self.compiled = compiled
@@ -247,7 +246,7 @@ class CaseSolver:
         self.deadline = deadline
         self.control = _control(["--heuristic=Domain", "--opt-strategy=usc"], compiled, self.facts)
         self._abduce = abduce
-        fewest = FEWEST if abduce or fewest_items else []
+        fewest = FEWEST if fewest_items else []
         self.control.ground([*DECIDING, *fewest, *(ABDUCTION if abduce else [])])
 
     def configure(self, opt_mode: str, enum_mode: str, models: int, heuristic: str) -> None:
