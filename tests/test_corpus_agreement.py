@@ -7,7 +7,9 @@ item found covered. It was first recorded before the encoding's counts and days 
 as bounded aggregates and merged runs of days, and both rewrites passed against it. It was
 re-recorded once since, when ranked minimal sets began to come with their siblings for an
 undocumented side: the same determinations, statuses and exclusions, other equally good sets
-at the cut. Re-record only for such an intended change, and review the diff.
+at the cut; and again when a ranking round began to take a set tied with the last optimum
+without proving it best (47 of 448 outputs: other sets of the same sizes and costs, and the days
+their `more_days` items found). Re-record only for such an intended change, and review the diff.
 """
 
 from __future__ import annotations

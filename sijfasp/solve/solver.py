@@ -194,7 +194,7 @@ def _control(
 
 def determine(compiled: CompiledPolicy, case_facts: Sequence[clingo.Symbol]) -> Snapshot:
     """The optimal model of base + decide: the determination and every criterion's status."""
-    return CaseSolver(compiled, case_facts).determine()
+    return CaseSolver(compiled, case_facts, abduce=False).determine()
 
 
 RETEST = clingo.Function("retest")
