@@ -453,7 +453,7 @@ class Abducer:
                 last_cost = list(best[0].cost)
                 optima = [best[0], *self._siblings(best[0])]
                 found += optima
-                # One backend session a round (each opening costs about half a millisecond);
+                # One backend session a round (each opening costs about a millisecond);
                 # the last round's constraints are added too, so that later solve calls on this
                 # grounding meet the same program as before.
                 forbidden = [
