@@ -21,15 +21,7 @@ def _blocks_without_relief(count: int) -> dict:
         support.base_case(), "injection", lambda record: record["purpose"] == "diagnostic"
     )
     blocks = [
-        {
-            "date": support.days_before(case, 1 + index),
-            "purpose": "diagnostic",
-            "site": "sij_intra_articular",
-            "side": "left",
-            "image_guided": True,
-            "contrast_enhanced": True,
-            "agent": "local_anesthetic",
-        }
+        {**support.LEFT_BLOCK, "date": support.days_before(case, 1 + index)}
         for index in range(count)
     ]
     return support.add_records(case, "injection", *blocks)
@@ -46,8 +38,8 @@ def _rank(found: solver.Enumeration) -> list[tuple[int, tuple[int, ...]]]:
     return sorted((len(model.items()), model.cost) for model in found.models)
 
 
-def test_tied_sets_are_taken_without_a_proof_and_rank_as_proved_ones(monkeypatch):
-    case = _blocks_without_relief(BLOCKS)
+def _count_ties(monkeypatch) -> list[int]:
+    """How many sets each tie search of the ranking found, in order."""
     taken: list[int] = []
     tied = solver.Abducer._tied
 
@@ -57,6 +49,12 @@ def test_tied_sets_are_taken_without_a_proof_and_rank_as_proved_ones(monkeypatch
         return found
 
     monkeypatch.setattr(solver.Abducer, "_tied", counting)
+    return taken
+
+
+def test_tied_sets_are_taken_without_a_proof_and_rank_as_proved_ones(monkeypatch):
+    case = _blocks_without_relief(BLOCKS)
+    taken = _count_ties(monkeypatch)
     with_ties = _ranked(case, 10)
     # Every round after the first found a tie: ten sets, two reliefs each, all equally good.
     assert taken == [1] * 9
@@ -75,15 +73,7 @@ def test_a_round_without_a_tie_optimizes(monkeypatch):
     one proved round by round."""
     case = support.base_case()
     del case["request"]["side"]
-    taken: list[int] = []
-    tied = solver.Abducer._tied
-
-    def counting(self, cost):
-        found = tied(self, cost)
-        taken.append(len(found))
-        return found
-
-    monkeypatch.setattr(solver.Abducer, "_tied", counting)
+    taken = _count_ties(monkeypatch)
     ranked = _ranked(case, 10)
     assert taken[0] == 0 and sum(taken) >= 7
     sizes = [size for size, _ in _rank(ranked)]
