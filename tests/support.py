@@ -576,8 +576,8 @@ def check_open(
     """The criterion is not documented: the case is incomplete and a minimal set names it.
 
     `listed`: the sets worked out (0: every one). Where more sets tie than are listed, which of
-    them a listing shows is the solver's choice, so a set naming the criterion is looked for in
-    all of them.
+    them a listing shows is the solver's choice: a caller that needs a set naming the criterion
+    among them all asks for every one (0).
 
     Every item naming it carries the section of the criterion it names in `criterion`. An
     alternative of an any-of that no minimal set needs (a sibling is always met with fewer

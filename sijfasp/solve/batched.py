@@ -13,7 +13,7 @@ for the chunk. Nothing in the rewriting names a predicate of policy.lp: a new ru
 there is indexed or not by the same analysis.
 
 The cases are independent in the rewritten program: no rule joins two case indices. The
-determination's optimization (reachable first, then fewest items) is a sum over the cases, so
+determination's optimization (whether the policy is reachable) is a sum over the cases, so
 the chunk's optimum is each case's optimum, and one solve decides the whole chunk. Each case's
 shown atoms, with the index taken off, are the atoms its own grounding shows
 (`tests/test_batched.py` checks it on a generated corpus). Which of several equally good sets of

@@ -24,8 +24,8 @@ from .prune import kept_statements
 
 ENCODING = "policy.lp"
 DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
-# Conflicts one ranking round after the first may take (clingo's solve limit): a count, not a
-# time, so the same case lists the same sets on any machine. The rounds of the bundled policies'
+# Conflicts a ranking round after the first may take when it optimizes, having found no tie
+# (clingo's solve limit): a count, not a time, so the same case lists the same sets on any machine. The rounds of the bundled policies'
 # cases take at most about 60; open records a count or a duration can combine in many ways (300
 # home programs without their fields) take tens of thousands a round. A round stopped by it is
 # not proved optimal, so its set is dropped and the ranking ends there (Abducer._ranked).
@@ -438,8 +438,8 @@ class Abducer:
             for round_number in range(count):
                 best = self._tied(last_cost) if last_cost else []
                 if not best:
-                    if round_number == 1:
-                        _solve_limit(control, ROUND_CONFLICTS)
+                    # The first round is unbounded: it always finds the best set.
+                    _solve_limit(control, ROUND_CONFLICTS if round_number else None)
                     result = solver.solve(
                         lambda m: best.__setitem__(
                             slice(None), [Snapshot.of(m.symbols(shown=True), m.cost)]
@@ -473,7 +473,7 @@ class Abducer:
         """A set as good as the last optimum (`cost`), if one is found within TIE_CONFLICTS:
         clingo's enumeration of models within a cost bound, asked for one. Such a set is
         optimal, as no set is better than the last optimum, and so minimal. Leaves the solver
-        configured for the ranking's optimization."""
+        configured for the ranking's optimization, its solve limit for the caller to set."""
         solver, control = self._solver, self._solver.control
         solver.configure("enum," + ",".join(map(str, cost)), "auto", 1, VSIDS)
         _solve_limit(control, TIE_CONFLICTS)
@@ -486,7 +486,6 @@ class Abducer:
             )
         finally:
             solver.configure("opt", "auto", 0, VSIDS)
-            _solve_limit(control, ROUND_CONFLICTS)
         return best
 
     def _siblings(self, optimum: Snapshot) -> list[Snapshot]:
