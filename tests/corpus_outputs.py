@@ -129,6 +129,7 @@ def outputs(raw_cases: list[dict], policies: list[LoadedPolicy]) -> list[dict]:
     }
     results = []
     for number, (raw, case) in enumerate(zip(raw_cases, cases, strict=True)):
+        unrestricted: list | None = None  # the case's own facts, for its days lacking
         for loaded in policies:
             model = models[loaded.policy.id][number]
             facts = restricted[loaded.policy.id][number]
@@ -147,7 +148,9 @@ def outputs(raw_cases: list[dict], policies: list[LoadedPolicy]) -> list[dict]:
                 "grouped_exact": result.grouped_exact,
             }
             if result.determination.value == "incomplete":
-                entry["days_lacking"] = _days_lacking(loaded, list(case_symbols(case)))
+                if unrestricted is None:
+                    unrestricted = list(case_symbols(case))
+                entry["days_lacking"] = _days_lacking(loaded, unrestricted)
             results.append(entry)
     return results
 

@@ -25,8 +25,8 @@ from .prune import kept_statements
 ENCODING = "policy.lp"
 DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
 # Conflicts a ranking round after the first may take when it optimizes, having found no tie
-# (clingo's solve limit): a count, not a time, so the same case lists the same sets on any machine. The rounds of the bundled policies'
-# cases take at most about 60; open records a count or a duration can combine in many ways (300
+# (clingo's solve limit): a count, not a time, so the same case lists the same sets on any
+# machine. The rounds of the bundled policies' cases take at most about 60; open records a count or a duration can combine in many ways (300
 # home programs without their fields) take tens of thousands a round. A round stopped by it is
 # not proved optimal, so its set is dropped and the ranking ends there (Abducer._ranked).
 ROUND_CONFLICTS = 1_000
@@ -208,7 +208,7 @@ Parts = list[tuple[str, Sequence[clingo.Symbol]]]
 # The determination alone: its model is read for statuses, values, counts and exclusions, never
 # for its items, so it is not searched for the fewest (policy.lp, `#program fewest`).
 DECIDING: Parts = [("base", []), ("decide", [])]
-FEWEST: Parts = [("fewest", [])]  # right after decide: the program decide ended with before
+FEWEST: Parts = [("fewest", [])]  # grounded right after decide, for `sijfasp diff` only
 ABDUCTION: Parts = [("abduce", []), ("rank", [])]
 PHASES: Parts = [*DECIDING, *FEWEST, *ABDUCTION]
 # clingo's own number of models: with an optimization, the optimum, proved; without one (a
@@ -237,10 +237,10 @@ class CaseSolver:
         """`deadline`: a `time.monotonic()` past which every solve call stops (`OutOfTime`).
         Grounding cannot be stopped from Python; it is linear in the case (policy.lp).
         `abduce`: False when no minimal sets will be asked for (`check --no-missing`): only
-        base and decide are grounded. `fewest_items`: the determination's model has as few items
-        as possible, for a caller that reads them (the semantic diff's witnesses). Whatever is grounded
-        grounds together, before the first solve, so that every solve call meets the same
-        program and solver state."""
+        base and decide are grounded. `fewest_items`: the determination's model has as few
+        items as possible, for a caller that reads them (the semantic diff's witnesses).
+        Whatever is grounded grounds together, before the first solve, so that every solve call
+        meets the same program and solver state."""
         self.compiled = compiled
         self.facts = case_facts if isinstance(case_facts, CaseFacts) else list(case_facts)
         self.deadline = deadline
@@ -266,11 +266,7 @@ class CaseSolver:
         for external in (ABDUCING, RANKING, RETEST):
             control.assign_external(external, False)
         best: list[Snapshot] = []
-
-        def on_model(model: clingo.Model) -> None:
-            best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
-
-        result = self.solve(on_model)
+        result = self.solve(_keep_last(best))
         if not result.satisfiable or not best:
             raise SolveError("the policy program has no model for this case")
         return best[0]
@@ -424,7 +420,7 @@ class Abducer:
         """
         solver = self._solver
         control = solver.control
-        solver.configure("opt", "auto", 0, VSIDS)
+        self._configure_ranking()
         focus_atom = _focus(focus)
         with control.backend() as backend:
             guard = backend.add_atom()
@@ -440,11 +436,7 @@ class Abducer:
                 if not best:
                     # The first round is unbounded: it always finds the best set.
                     _solve_limit(control, ROUND_CONFLICTS if round_number else None)
-                    result = solver.solve(
-                        lambda m: best.__setitem__(
-                            slice(None), [Snapshot.of(m.symbols(shown=True), m.cost)]
-                        )
-                    )
+                    result = solver.solve(_keep_last(best))
                     if not result.exhausted:
                         bounded = True
                         break
@@ -479,14 +471,14 @@ class Abducer:
         _solve_limit(control, TIE_CONFLICTS)
         best: list[Snapshot] = []
         try:
-            solver.solve(
-                lambda m: best.__setitem__(
-                    slice(None), [Snapshot.of(m.symbols(shown=True), m.cost)]
-                )
-            )
+            solver.solve(_keep_last(best))
         finally:
-            solver.configure("opt", "auto", 0, VSIDS)
+            self._configure_ranking()
         return best
+
+    def _configure_ranking(self) -> None:
+        """The ranking's optimization: every optimal model, clingo's default heuristic."""
+        self._solver.configure("opt", "auto", 0, VSIDS)
 
     def _siblings(self, optimum: Snapshot) -> list[Snapshot]:
         """The sets that differ from an optimum only in the value guessed for one of the
@@ -509,10 +501,7 @@ class Abducer:
                 if any(control.symbolic_atoms[atom] is None for atom in wanted):
                     continue
                 best: list[Snapshot] = []
-                result = self._solver.solve(
-                    lambda m: best.__setitem__(slice(None), [Snapshot.of(m.symbols(shown=True))]),
-                    [(atom, True) for atom in wanted],
-                )
+                result = self._solver.solve(_keep_last(best), [(atom, True) for atom in wanted])
                 # Under the ranking's conflict bound, an optimum not proved is no sibling.
                 if best and result.exhausted and set(best[0].items()) == set(changed):
                     found.append(best[0])
@@ -527,6 +516,16 @@ class Abducer:
             if atom.symbol.arguments[0] == fact
             and (value := _candidate_value(atom.symbol.arguments[1])) != item.value
         ]
+
+
+def _keep_last(best: list[Snapshot]) -> Callable[[clingo.Model], None]:
+    """A model callback that keeps only the last model in `best`, with its cost: an optimization
+    reports each better model in turn, so the last one is the optimum."""
+
+    def on_model(model: clingo.Model) -> None:
+        best[:] = [Snapshot.of(model.symbols(shown=True), model.cost)]
+
+    return on_model
 
 
 def _solve_limit(control: clingo.Control, conflicts: int | None) -> None:
