@@ -6,7 +6,7 @@ failed, the dates too close together, and the records that nearly qualify.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import assert_never
 
 from ..core.kinds import CountUnit, Status, World
@@ -28,9 +28,11 @@ def implied_lines(
     reader: Reader, snapshot: Snapshot, keys: Iterable[str], plain: bool
 ) -> tuple[str, ...]:
     """One line per documented finding that implies a finding read here."""
+    implied = snapshot.implied_by_key
+    sources = dict.fromkeys(s.key for key in keys for s in implied.get(key, (None, ()))[1])
+    if not sources:
+        return ()
     documented = documented_values(snapshot)
-    implied = {fact.key: sources for fact, (_, sources) in snapshot.implied().items()}
-    sources = dict.fromkeys(s.key for key in keys for s in implied.get(key, ()))
     if plain:
         return tuple(f"implied by {lower_first(reader.fact_words(s, documented))}" for s in sources)
     return tuple(f"implied by {reader.fact_evidence(s, documented)}" for s in sources)
@@ -40,7 +42,7 @@ def node_evidence(
     reader: Reader,
     snapshot: Snapshot,
     info: NodeInfo,
-    documented: dict[str, Value],
+    documented: Mapping[str, Value],
     plain: bool = False,
 ) -> tuple[str, ...]:
     """What the model says about one leaf: the documented value, or the records and figures;

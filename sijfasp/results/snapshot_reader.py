@@ -7,7 +7,7 @@ implied by others, and the dates of the sets a record is ordered against.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..cases.case import Case
@@ -37,11 +37,11 @@ class Reader:
     def fact_value(self, value: Value) -> str:
         return unscaled(value) if isinstance(value, int) else value
 
-    def fact_evidence(self, key: str, documented: dict[str, Value]) -> str:
+    def fact_evidence(self, key: str, documented: Mapping[str, Value]) -> str:
         value = documented.get(key)
         return f"{key} not documented" if value is None else f"{key} = {self.fact_value(value)}"
 
-    def fact_words(self, key: str, documented: dict[str, Value]) -> str:
+    def fact_words(self, key: str, documented: Mapping[str, Value]) -> str:
         """A documented finding or request field for people: its meaning in the vocabulary and
         its value in words with the unit ("Pain intensity on a 0-10 scale: 7/10")."""
         scope, _, name = key.rpartition(".")
@@ -169,22 +169,20 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def documented_values(snapshot: Snapshot) -> dict[str, Value]:
+def documented_values(snapshot: Snapshot) -> Mapping[str, Value]:
     """The documented findings and request fields, by their key as a case writes it, with the
     findings known by an implication of the vocabulary (`implied_by` names their source)."""
-    implied = {fact.key: value for fact, (value, _) in snapshot.implied().items()}
-    return implied | {fact.key: value for fact, value in snapshot.documented().items()}
+    return snapshot.values_by_key
 
 
 def implied_by(snapshot: Snapshot, keys: Iterable[str]) -> tuple[str, ...]:
     """The documented findings that imply these (otherwise undocumented) ones: `name = value`."""
-    implied = {fact.key: sources for fact, (_, sources) in snapshot.implied().items()}
-    documented = {fact.key: value for fact, value in snapshot.documented().items()}
+    implied, documented = snapshot.implied_by_key, snapshot.documented_by_key
     return tuple(
         dict.fromkeys(
             f"{source.key} = {_plain(documented.get(source.key))}"
             for key in keys
-            for source in implied.get(key, ())
+            for source in implied.get(key, (None, ()))[1]
         )
     )
 

@@ -741,6 +741,22 @@ class Snapshot:
             for fact, (value, sources) in found.items()
         }
 
+    @functools.cached_property
+    def documented_by_key(self) -> Mapping[str, Value]:
+        """The documented values by their key as a case writes it (`request.side`)."""
+        return {fact.key: value for fact, value in self._documented.items()}
+
+    @functools.cached_property
+    def implied_by_key(self) -> Mapping[str, tuple[Value, list[FactRef]]]:
+        """`implied()` by the key as a case writes it."""
+        return {fact.key: found for fact, found in self._implied.items()}
+
+    @functools.cached_property
+    def values_by_key(self) -> Mapping[str, Value]:
+        """The documented values and those known by implication, by key (documented first)."""
+        implied = {key: value for key, (value, _) in self.implied_by_key.items()}
+        return implied | dict(self.documented_by_key)
+
     def _hyp_days(self, node: str) -> int:
         if MoreDays(node) not in self.items():
             raise AtomError(f"the days of {node} in hyp are shown only where days are added")
