@@ -29,7 +29,7 @@ def implied_lines(
 ) -> tuple[str, ...]:
     """One line per documented finding that implies a finding read here."""
     implied = snapshot.implied_by_key
-    sources = dict.fromkeys(s.key for key in keys for s in implied.get(key, (None, ()))[1])
+    sources = dict.fromkeys(s.key for key in keys for s in implied.get(key, ()))
     if not sources:
         return ()
     documented = documented_values(snapshot)

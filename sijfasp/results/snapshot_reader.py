@@ -182,7 +182,7 @@ def implied_by(snapshot: Snapshot, keys: Iterable[str]) -> tuple[str, ...]:
         dict.fromkeys(
             f"{source.key} = {_plain(documented.get(source.key))}"
             for key in keys
-            for source in implied.get(key, (None, ()))[1]
+            for source in implied.get(key, ())
         )
     )
 

@@ -667,14 +667,6 @@ class Snapshot:
         except KeyError:
             raise AtomError(f"no status/2 for node {node}") from None
 
-    def documented(self) -> Mapping[FactRef, Value]:
-        """The documented values (read for every criterion of the tree: built once)."""
-        return self._documented
-
-    @functools.cached_property
-    def _documented(self) -> Mapping[FactRef, Value]:
-        return {a.fact: a.value for a in self._of(Doc)}
-
     def near_misses(self, set_id: str) -> dict[RecordRef, list[str]]:
         """The documented records nearly in a record set, each with the fields it fails on."""
         found: dict[RecordRef, list[str]] = {}
@@ -726,36 +718,35 @@ class Snapshot:
         found = [a.days for a in self._of(NeedDays) if a.node == node]
         return found[0] if found else minimum
 
-    def implied(self) -> Mapping[FactRef, tuple[Value, list[FactRef]]]:
-        """The findings known only by implication: each value, and the documented findings
-        that imply it (by name, in order). Read for every criterion of the tree: built once."""
-        return self._implied
+    # The findings and request fields by their key as a case writes it (`vas_score`,
+    # `request.side`): read for every criterion of the tree, so each is built once.
+    @functools.cached_property
+    def documented_by_key(self) -> Mapping[str, Value]:
+        """The documented values."""
+        return {a.fact.key: a.value for a in self._of(Doc)}
 
     @functools.cached_property
-    def _implied(self) -> Mapping[FactRef, tuple[Value, list[FactRef]]]:
-        found: dict[FactRef, tuple[Value, list[FactRef]]] = {}
+    def _implied(self) -> dict[str, tuple[Value, list[FactRef]]]:
+        found: dict[str, tuple[Value, list[FactRef]]] = {}
         for a in self._of(Implied):
-            found.setdefault(a.fact, (a.value, []))[1].append(a.source)
+            found.setdefault(a.fact.key, (a.value, []))[1].append(a.source)
         return {
-            fact: (value, sorted(set(sources), key=lambda f: f.name))
-            for fact, (value, sources) in found.items()
+            key: (value, sorted(set(sources), key=lambda f: f.name))
+            for key, (value, sources) in found.items()
         }
 
     @functools.cached_property
-    def documented_by_key(self) -> Mapping[str, Value]:
-        """The documented values by their key as a case writes it (`request.side`)."""
-        return {fact.key: value for fact, value in self._documented.items()}
-
-    @functools.cached_property
-    def implied_by_key(self) -> Mapping[str, tuple[Value, list[FactRef]]]:
-        """`implied()` by the key as a case writes it."""
-        return {fact.key: found for fact, found in self._implied.items()}
+    def implied_by_key(self) -> Mapping[str, list[FactRef]]:
+        """The findings known only by implication, each with the documented findings that
+        imply it (by name, in order)."""
+        return {key: sources for key, (_, sources) in self._implied.items()}
 
     @functools.cached_property
     def values_by_key(self) -> Mapping[str, Value]:
-        """The documented values and those known by implication, by key (documented first)."""
-        implied = {key: value for key, (value, _) in self.implied_by_key.items()}
-        return implied | dict(self.documented_by_key)
+        """The documented values and those known by implication (a documented value wins)."""
+        return {key: value for key, (value, _) in self._implied.items()} | dict(
+            self.documented_by_key
+        )
 
     def _hyp_days(self, node: str) -> int:
         if MoreDays(node) not in self.items():

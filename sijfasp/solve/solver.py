@@ -26,9 +26,10 @@ ENCODING = "policy.lp"
 DEFAULT_BUDGET = 10.0  # seconds an enumeration of every minimal set may take
 # Conflicts a ranking round after the first may take when it optimizes, having found no tie
 # (clingo's solve limit): a count, not a time, so the same case lists the same sets on any
-# machine. The rounds of the bundled policies' cases take at most about 60; open records a count or a duration can combine in many ways (300
-# home programs without their fields) take tens of thousands a round. A round stopped by it is
-# not proved optimal, so its set is dropped and the ranking ends there (Abducer._ranked).
+# machine. The rounds of the bundled policies' cases take at most about 60; open records a
+# count or a duration can combine in many ways (300 home programs without their fields) take
+# tens of thousands a round. A round stopped by it is not proved optimal, so its set is dropped
+# and the ranking ends there (Abducer._ranked).
 ROUND_CONFLICTS = 1_000
 # Conflicts a ranking round first spends looking for a set exactly as good as the last optimum
 # (any set found is then optimal: each round only forbids sets, so none can be better). Where
